@@ -1,0 +1,48 @@
+"""`workbench init`: start a project's manifest, or copy an example project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands.output import console
+
+app = typer.Typer()
+
+
+@app.command("init")
+def init(
+    directory: Annotated[Path, typer.Argument(help="The model project folder.")] = Path("."),
+    example: Annotated[
+        str | None,
+        typer.Option("--example", help="Copy a complete example project (e.g. iris) into DIRECTORY."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing manifest.")] = False,
+    venv: Annotated[
+        bool,
+        typer.Option("--venv/--no-venv",
+                     help="With --example: also create the example's own .venv from its "
+                     "requirements.txt."),
+    ] = False,
+) -> None:
+    """Write a starter workbench.yaml (guessing the model file and .venv), or copy an example."""
+    from workbench import project_init
+
+    if example is not None:
+        dest = project_init.copy_example(example, directory, force=force)
+        console.print(f"Copied the [bold]{example}[/] example to {dest}.")
+        if venv:
+            with console.status("Creating the example's environment (.venv) ..."):
+                interpreter = project_init.make_example_env(dest)
+            console.print(f"Environment ready: {interpreter}")
+        console.print(f"Next: [bold]cd {dest} && workbench[/]")
+        return
+    target, guess = project_init.init_project(directory, force=force)
+    console.print(f"Wrote {target}.")
+    console.print(f"  name      {guess.name}")
+    console.print(f"  model     {guess.artifact or '(none found: set model.artifact)'}"
+                  f" [{guess.flavor}]")
+    console.print(f"  python    {guess.python or '(the active interpreter)'}")
+    console.print("Check it with [bold]workbench check[/] once you have edited it.")

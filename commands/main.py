@@ -1,0 +1,77 @@
+"""The `workbench` command: joins the command groups; bare `workbench` opens the TUI.
+
+Heavy libraries (Textual, docker, git) are imported inside the functions that
+need them, so `workbench --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands import init as init_commands
+from commands.output import console, fail
+from workbench import __version__
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(
+    name="workbench",
+    help="Take a trained model from your environment to a pushed, versioned container image: "
+    "snapshot, schema, serve, tag, push.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(init_commands.app)
+
+ProjectOption = Annotated[
+    Path,
+    typer.Option("--project", "-p", help="The model project folder (holds workbench.yaml).",
+                 file_okay=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"workbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Open the workbench on a model project (the TUI), or run one of the commands below."""
+    if ctx.invoked_subcommand is None:
+        open_tui(project)
+
+
+@app.command("tui")
+def tui(project: ProjectOption = Path(".")) -> None:
+    """Open the interactive workbench (the TUI) on a model project."""
+    open_tui(project)
+
+
+def open_tui(project: Path) -> None:
+    from workbench.manifest import load_manifest
+
+    manifest = load_manifest(project)
+    from screens.app import WorkbenchApp  # lazily: Textual is only imported for the TUI
+
+    WorkbenchApp(manifest).run()
+
+
+def run() -> None:
+    """Console entry point: a `WorkbenchError` becomes one paragraph on stderr, exit 1."""
+    try:
+        app()
+    except WorkbenchError as exc:
+        fail(exc.paragraph)

@@ -1,0 +1,126 @@
+"""Fixtures for the real parts: Docker engine, base image, registry, git repos, the example.
+
+Where a real part cannot be had, the tests that need it are skipped with a loud
+reason printed at the end of the run; with WORKBENCH_REQUIRE_REAL_PARTS=1 (as
+in CI) they fail instead, so a CI run can never pass without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench import harness, project_init
+from workbench.errors import HarnessError
+from workbench.paths import cache_dir, examples_dir
+
+REQUIRE_REAL_PARTS = os.environ.get("WORKBENCH_REQUIRE_REAL_PARTS") == "1"
+_MISSING: list[str] = []
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} unavailable: {exc}"
+    if REQUIRE_REAL_PARTS:
+        pytest.fail(message, pytrace=False)
+    _MISSING.append(message)
+    pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for message in dict.fromkeys(_MISSING):
+        terminalreporter.write_sep("!", "REAL PARTS MISSING", red=True, bold=True)
+        terminalreporter.write_line(message, red=True, bold=True)
+        terminalreporter.write_line("the tests that need it were SKIPPED, not passed.", red=True)
+
+
+def _progress(text: str) -> None:
+    print(f"[harness] {text}", file=sys.stderr, flush=True)
+
+
+@pytest.fixture(scope="session")
+def docker_engine():  # type: ignore[no-untyped-def]
+    try:
+        return harness.ensure_engine(_progress)
+    except HarnessError as exc:
+        _unavailable("Docker engine", exc)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
+    try:
+        harness.ensure_base_image(harness.DEFAULT_BASE_IMAGE, _progress)
+    except HarnessError as exc:
+        _unavailable(f"base image {harness.DEFAULT_BASE_IMAGE}", exc)
+    return harness.DEFAULT_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[harness.Registry]:
+    try:
+        reg = harness.start_registry()
+    except HarnessError as exc:
+        _unavailable("registry", exc)
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> Iterator[harness.Registry]:
+    try:
+        reg = harness.start_registry(username="ana", password="s3cret-Pa55-" + os.urandom(4).hex())
+    except HarnessError as exc:
+        _unavailable("registry with htpasswd", exc)
+    yield reg
+    reg.stop()
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real git repository with one commit, in a temp folder."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "Ana Tester")
+    _git(repo, "config", "user.email", "ana@example.com")
+    (repo / "README.md").write_text("# model\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def example_python() -> Path:
+    """The iris example's own environment, made once per requirements and cached."""
+    requirements = examples_dir() / "iris" / "requirements.txt"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    venv_root = cache_dir() / "test-envs" / f"iris-{digest}"
+    interpreter = venv_root / "bin" / "python"
+    marker = venv_root / ".complete"
+    if not marker.exists():
+        shutil.rmtree(venv_root, ignore_errors=True)
+        venv_root.mkdir(parents=True)
+        project_init.make_example_env(requirements.parent, venv=venv_root)
+        marker.touch()
+    return interpreter
+
+
+@pytest.fixture
+def example_project(tmp_path: Path, example_python: Path) -> Path:
+    """A fresh copy of the iris example whose manifest points at the cached environment."""
+    project = project_init.copy_example("iris", tmp_path / "iris")
+    manifest = project / "workbench.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("python: .venv/bin/python", f"python: {example_python}", 1))
+    return project

@@ -17,14 +17,17 @@ def init(
     directory: Annotated[Path, typer.Argument(help="The model project folder.")] = Path("."),
     example: Annotated[
         str | None,
-        typer.Option("--example", help="Copy a complete example project (e.g. iris) into DIRECTORY."),
+        typer.Option(
+            "--example", help="Copy a complete example project (e.g. iris) into DIRECTORY."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing manifest.")] = False,
     venv: Annotated[
         bool,
-        typer.Option("--venv/--no-venv",
-                     help="With --example: also create the example's own .venv from its "
-                     "requirements.txt."),
+        typer.Option(
+            "--venv/--no-venv",
+            help="With --example: also create the example's own .venv from its requirements.txt.",
+        ),
     ] = False,
 ) -> None:
     """Write a starter workbench.yaml (guessing the model file and .venv), or copy an example."""
@@ -42,7 +45,8 @@ def init(
     target, guess = project_init.init_project(directory, force=force)
     console.print(f"Wrote {target}.")
     console.print(f"  name      {guess.name}")
-    console.print(f"  model     {guess.artifact or '(none found: set model.artifact)'}"
-                  f" [{guess.flavor}]")
+    console.print(
+        f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
+    )
     console.print(f"  python    {guess.python or '(the active interpreter)'}")
     console.print("Check it with [bold]workbench check[/] once you have edited it.")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from commands import demo as demo_commands
 from commands import init as init_commands
 from commands.output import console, fail
 from workbench import __version__
@@ -26,11 +27,13 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(init_commands.app)
+app.add_typer(demo_commands.app)
 
 ProjectOption = Annotated[
     Path,
-    typer.Option("--project", "-p", help="The model project folder (holds workbench.yaml).",
-                 file_okay=False),
+    typer.Option(
+        "--project", "-p", help="The model project folder (holds workbench.yaml).", file_okay=False
+    ),
 ]
 
 

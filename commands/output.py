@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import sys
+from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape

@@ -19,7 +19,7 @@ class WorkbenchApp(App[None]):
     """The workbench on one model project."""
 
     TITLE = "workbench"
-    CSS_PATH: ClassVar[list[str]] = [str(asset("styles", "app.tcss"))]  # type: ignore[misc]
+    CSS_PATH = [asset("styles", "app.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
     ]

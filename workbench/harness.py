@@ -53,8 +53,10 @@ def _has_apt() -> bool:
 def _apt_install(packages: list[str], progress: Progress) -> None:
     progress(f"installing {' '.join(packages)} with apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-qq"],
-                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+    for argv in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+    ):
         result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             raise HarnessError(
@@ -64,6 +66,7 @@ def _apt_install(packages: list[str], progress: Progress) -> None:
 
 
 # --- the Docker engine ------------------------------------------------------------------
+
 
 def docker_client(timeout: int = 120) -> docker.DockerClient:
     """A client for the running engine, or a `HarnessError` saying how to start one."""
@@ -96,8 +99,9 @@ def ensure_engine(progress: Progress = _quiet, wait_seconds: float = 60) -> dock
         _apt_install(["docker.io"], progress)
     progress(f"starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as log:
-        subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
+        subprocess.Popen(
+            ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(HarnessError):
@@ -110,6 +114,7 @@ def ensure_engine(progress: Progress = _quiet, wait_seconds: float = 60) -> dock
 
 
 # --- the base image ---------------------------------------------------------------------
+
 
 def image_exists(client: docker.DockerClient, ref: str) -> bool:
     from docker.errors import ImageNotFound
@@ -149,8 +154,10 @@ def build_stand_in(client: docker.DockerClient, ref: str, progress: Progress = _
         )
     if shutil.which("debootstrap") is None:
         if not _has_apt():
-            raise HarnessError("debootstrap is missing and apt-get is not available.",
-                               fix="install debootstrap, then run again.")
+            raise HarnessError(
+                "debootstrap is missing and apt-get is not available.",
+                fix="install debootstrap, then run again.",
+            )
         _apt_install(["debootstrap"], progress)
     rootfs = cache_dir() / "stand-in" / "bookworm-python3"
     done_marker = rootfs.with_suffix(".done")
@@ -158,16 +165,27 @@ def build_stand_in(client: docker.DockerClient, ref: str, progress: Progress = _
         shutil.rmtree(rootfs, ignore_errors=True)
         rootfs.parent.mkdir(parents=True, exist_ok=True)
         progress(f"debootstrap bookworm into {rootfs} (about a minute)")
-        argv = ["debootstrap", "--variant=minbase", f"--include={STAND_IN_PACKAGES}",
-                "bookworm", str(rootfs), DEBIAN_MIRROR]
+        argv = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={STAND_IN_PACKAGES}",
+            "bookworm",
+            str(rootfs),
+            DEBIAN_MIRROR,
+        ]
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise HarnessError(
                 f"debootstrap failed: {(result.stdout + result.stderr).strip()[-400:]}",
                 fix=f"check that {DEBIAN_MIRROR} is reachable (or set WORKBENCH_DEBIAN_MIRROR).",
             )
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc",
-                     "usr/share/man", "usr/share/info"):
+        for junk in (
+            "var/cache/apt/archives",
+            "var/lib/apt/lists",
+            "usr/share/doc",
+            "usr/share/man",
+            "usr/share/info",
+        ):
             target = rootfs / junk
             if target.is_dir():
                 for child in target.iterdir():
@@ -180,8 +198,12 @@ def build_stand_in(client: docker.DockerClient, ref: str, progress: Progress = _
     progress(f"docker import -> {ref}")
     with tempfile.TemporaryDirectory(prefix="workbench-stand-in-") as tmp:
         tarball = Path(tmp) / "rootfs.tar"
-        result = subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["tar", "-C", str(rootfs), "-cf", str(tarball), "."],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode != 0:
             raise HarnessError(f"could not pack the stand-in's root file system: {result.stderr}")
         changes = [
@@ -190,12 +212,14 @@ def build_stand_in(client: docker.DockerClient, ref: str, progress: Progress = _
             f'LABEL {STAND_IN_LABEL}="debootstrap bookworm {STAND_IN_PACKAGES}"',
             'CMD ["python3"]',
         ]
-        client.api.import_image_from_file(str(tarball), repository=repository, tag=tag,
-                                          changes=changes)
+        client.api.import_image_from_file(
+            str(tarball), repository=repository, tag=tag, changes=changes
+        )
     return str(client.images.get(ref).id)
 
 
 # --- the registry -----------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -274,17 +298,28 @@ def _htpasswd(path: Path, username: str, password: str) -> None:
         if _is_root() and _has_apt():
             _apt_install(["apache2-utils"], _quiet)
         else:
-            raise HarnessError("htpasswd (apache2-utils) is needed for a registry with auth.",
-                               fix="install apache2-utils.")
-    result = subprocess.run(["htpasswd", "-iBc", str(path), username], input=password,
-                            capture_output=True, text=True, check=False)
+            raise HarnessError(
+                "htpasswd (apache2-utils) is needed for a registry with auth.",
+                fix="install apache2-utils.",
+            )
+    result = subprocess.run(
+        ["htpasswd", "-iBc", str(path), username],
+        input=password,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise HarnessError(f"htpasswd failed: {result.stderr.strip()}")
 
 
 def start_registry(
-    *, username: str | None = None, password: str | None = None, port: int | None = None,
-    root: Path | None = None, wait_seconds: float = 20,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
+    root: Path | None = None,
+    wait_seconds: float = 20,
 ) -> Registry:
     """Start Debian's docker-registry on a free loopback port (storage in `root` if given)."""
     binary = shutil.which("docker-registry")
@@ -312,13 +347,20 @@ def start_registry(
         _htpasswd(htpasswd, username, password)
         auth = f"auth:\n  htpasswd:\n    realm: workbench\n    path: {htpasswd}\n"
     config = workdir / "config.yml"
-    config.write_text(REGISTRY_CONFIG.format(root=storage, port=port,
-                                             secret=os.urandom(8).hex(), auth=auth))
+    config.write_text(
+        REGISTRY_CONFIG.format(root=storage, port=port, secret=os.urandom(8).hex(), auth=auth)
+    )
     log = open(workdir / "registry.log", "wb")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    registry = Registry(port=port, workdir=workdir, username=username, password=password,
-                        process=process)
+    process = subprocess.Popen(
+        [binary, "serve", str(config)],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    registry = Registry(
+        port=port, workdir=workdir, username=username, password=password, process=process
+    )
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -330,8 +372,9 @@ def start_registry(
                 return registry
         time.sleep(0.1)
     registry.stop()
-    raise HarnessError(f"docker-registry did not listen on 127.0.0.1:{port} within "
-                       f"{wait_seconds:.0f} s.")
+    raise HarnessError(
+        f"docker-registry did not listen on 127.0.0.1:{port} within {wait_seconds:.0f} s."
+    )
 
 
 @contextlib.contextmanager

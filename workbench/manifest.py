@@ -9,6 +9,7 @@ problems of a file are reported together, in one paragraph.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ class Manifest:
         return self.root / MANIFEST_NAME
 
     def resolve(self, relative: str) -> Path:
-        return (self.root / relative).resolve()
+        # abspath, not Path.resolve(): a venv's python is a symlink that must stay one.
+        return Path(os.path.abspath(self.root / relative))
 
     def interpreter(self) -> Path:
         """The interpreter of the model's environment (default: the one running us)."""
@@ -90,6 +92,7 @@ class Manifest:
 
 
 # --- the shape of the file -------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Field:
@@ -103,59 +106,107 @@ class _Field:
 
 
 _SHAPE: dict[str, _Field] = {
-    "name": _Field("str", "the image name: lowercase letters, digits and . _ -, e.g. churn-model",
-                   pattern=IMAGE_NAME, nullable=False),
+    "name": _Field(
+        "str",
+        "the image name: lowercase letters, digits and . _ -, e.g. churn-model",
+        pattern=IMAGE_NAME,
+        nullable=False,
+    ),
     "python": _Field("str", "the interpreter of the model's environment, e.g. .venv/bin/python"),
-    "model": _Field("section", "how to load the model", children={
-        "flavor": _Field("str", "one of " + ", ".join(FLAVORS), choices=FLAVORS, nullable=False),
-        "artifact": _Field("str", "the saved model file, e.g. models/model.joblib"),
-        "predictor": _Field("str", "your predictor class as module:Class, e.g. predict:ChurnModel",
-                            pattern=PREDICTOR_REF),
-        "code": _Field("strlist", "extra files or folders of your code the predictor needs"),
-    }),
-    "schema": _Field("section", "where the request/response contract lives", children={
-        "request": _Field("str", "the request schema, e.g. schema/request.yaml", nullable=False),
-        "response": _Field("str", "the response schema, e.g. schema/response.yaml", nullable=False),
-        "examples": _Field("str", "the folder of example request JSON files", nullable=False),
-    }),
-    "serve": _Field("section", "how the image is built and run", children={
-        "base_image": _Field("str", "the base image, e.g. python:3.11-slim"),
-        "port": _Field("int", "the port the server listens on inside the container, e.g. 8080",
-                       nullable=False, minimum=1),
-        "max_body_bytes": _Field("int", "the largest request body accepted, in bytes",
-                                 nullable=False, minimum=1),
-        "memory_limit": _Field("str", "the container's memory limit, e.g. 512m or 1g",
-                               pattern=MEMORY, nullable=False),
-    }),
-    "registry": _Field("str", "the image repository, e.g. localhost:5000/team/churn-model",
-                       pattern=REGISTRY_REF),
-    "checklist": _Field("section", "team checklist additions", children={
-        "extra": _Field("strlist", "checklist definition files of your team, relative paths"),
-        "disable": _Field("strlist", "ids of built-in checklist items to switch off"),
-    }),
-    "release": _Field("section", "how releases are tagged", children={
-        "tag_prefix": _Field("str", "the git tag prefix, e.g. v or churn-model/v",
-                             pattern=TAG_PREFIX, nullable=False),
-    }),
+    "model": _Field(
+        "section",
+        "how to load the model",
+        children={
+            "flavor": _Field(
+                "str", "one of " + ", ".join(FLAVORS), choices=FLAVORS, nullable=False
+            ),
+            "artifact": _Field("str", "the saved model file, e.g. models/model.joblib"),
+            "predictor": _Field(
+                "str",
+                "your predictor class as module:Class, e.g. predict:ChurnModel",
+                pattern=PREDICTOR_REF,
+            ),
+            "code": _Field("strlist", "extra files or folders of your code the predictor needs"),
+        },
+    ),
+    "schema": _Field(
+        "section",
+        "where the request/response contract lives",
+        children={
+            "request": _Field(
+                "str", "the request schema, e.g. schema/request.yaml", nullable=False
+            ),
+            "response": _Field(
+                "str", "the response schema, e.g. schema/response.yaml", nullable=False
+            ),
+            "examples": _Field("str", "the folder of example request JSON files", nullable=False),
+        },
+    ),
+    "serve": _Field(
+        "section",
+        "how the image is built and run",
+        children={
+            "base_image": _Field("str", "the base image, e.g. python:3.11-slim"),
+            "port": _Field(
+                "int",
+                "the port the server listens on inside the container, e.g. 8080",
+                nullable=False,
+                minimum=1,
+            ),
+            "max_body_bytes": _Field(
+                "int", "the largest request body accepted, in bytes", nullable=False, minimum=1
+            ),
+            "memory_limit": _Field(
+                "str",
+                "the container's memory limit, e.g. 512m or 1g",
+                pattern=MEMORY,
+                nullable=False,
+            ),
+        },
+    ),
+    "registry": _Field(
+        "str", "the image repository, e.g. localhost:5000/team/churn-model", pattern=REGISTRY_REF
+    ),
+    "checklist": _Field(
+        "section",
+        "team checklist additions",
+        children={
+            "extra": _Field("strlist", "checklist definition files of your team, relative paths"),
+            "disable": _Field("strlist", "ids of built-in checklist items to switch off"),
+        },
+    ),
+    "release": _Field(
+        "section",
+        "how releases are tagged",
+        children={
+            "tag_prefix": _Field(
+                "str",
+                "the git tag prefix, e.g. v or churn-model/v",
+                pattern=TAG_PREFIX,
+                nullable=False,
+            ),
+        },
+    ),
 }
 
 
 class _Problems:
     def __init__(self, source: Path) -> None:
         self.source = source
-        self.items: list[str] = []
+        self.items: list[tuple[int, str]] = []
 
     def add(self, line: int | None, path: str, text: str) -> None:
         where = f"line {line}, " if line else ""
-        self.items.append(f"{where}`{path}`: {text}")
+        self.items.append((line or 10**9, f"{where}`{path}`: {text}"))
 
     def raise_if_any(self) -> None:
         if not self.items:
             return
         count = len(self.items)
         head = f"{self.source}: {count} problem{'s' if count > 1 else ''}: "
+        in_file_order = [text for _, text in sorted(self.items, key=lambda item: item[0])]
         raise ManifestError(
-            head + "; ".join(self.items) + ".",
+            head + "; ".join(in_file_order) + ".",
             fix=f"edit {self.source.name} as said above, then run the command again "
             "(`workbench init --force` writes a fresh starter file).",
         )
@@ -188,8 +239,11 @@ def _check(node: Any, shape: dict[str, _Field], prefix: str, problems: _Problems
         spec = shape.get(str(key))
         if spec is None:
             close = difflib.get_close_matches(str(key), list(shape), n=1, cutoff=0.6)
-            hint = f"did you mean `{prefix}{close[0]}`?" if close else (
-                "known keys here: " + ", ".join(shape))
+            hint = (
+                f"did you mean `{prefix}{close[0]}`?"
+                if close
+                else ("known keys here: " + ", ".join(shape))
+            )
             problems.add(line, path, f"unknown key; {hint}")
             continue
         value = node[key]
@@ -199,7 +253,9 @@ def _check(node: Any, shape: dict[str, _Field], prefix: str, problems: _Problems
             continue
         if spec.kind == "section":
             if not isinstance(value, dict):
-                problems.add(line, path, f"expected a mapping ({spec.help}), got {_type_name(value)}")
+                problems.add(
+                    line, path, f"expected a mapping ({spec.help}), got {_type_name(value)}"
+                )
                 continue
             assert spec.children is not None
             values[str(key)] = _check(value, spec.children, f"{path}.", problems)
@@ -216,8 +272,9 @@ def _check(node: Any, shape: dict[str, _Field], prefix: str, problems: _Problems
                 values[str(key)] = value
         elif spec.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                problems.add(line, path, f"expected a whole number ({spec.help}), "
-                             f"got {_type_name(value)}")
+                problems.add(
+                    line, path, f"expected a whole number ({spec.help}), got {_type_name(value)}"
+                )
             elif spec.minimum is not None and value < spec.minimum:
                 problems.add(line, path, f"must be at least {spec.minimum}")
             else:
@@ -286,27 +343,44 @@ def _check_meaning(manifest: Manifest, data: Any, problems: _Problems) -> None:
     model = manifest.model
     if model.flavor == "sklearn":
         if not model.artifact:
-            problems.add(_line(data, "model"), "model.artifact",
-                         "is missing; flavor sklearn needs the saved model file, "
-                         "e.g. models/model.joblib")
+            problems.add(
+                _line(data, "model"),
+                "model.artifact",
+                "is missing; flavor sklearn needs the saved model file, e.g. models/model.joblib",
+            )
     elif model.flavor == "python" and not model.predictor:
-        problems.add(_line(data, "model"), "model.predictor",
-                     "is missing; flavor python needs your class as module:Class")
+        problems.add(
+            _line(data, "model"),
+            "model.predictor",
+            "is missing; flavor python needs your class as module:Class",
+        )
     if model.artifact and not manifest.resolve(model.artifact).exists():
-        problems.add(_line(data, "model", "artifact"), "model.artifact",
-                     f"`{model.artifact}` does not exist in {manifest.root}; "
-                     "train and save the model first, or correct the path")
+        problems.add(
+            _line(data, "model", "artifact"),
+            "model.artifact",
+            f"`{model.artifact}` does not exist in {manifest.root}; "
+            "train and save the model first, or correct the path",
+        )
     for index, extra in enumerate(model.code):
         if not manifest.resolve(extra).exists():
-            problems.add(_line(data, "model", "code"), f"model.code[{index}]",
-                         f"`{extra}` does not exist in {manifest.root}")
+            problems.add(
+                _line(data, "model", "code"),
+                f"model.code[{index}]",
+                f"`{extra}` does not exist in {manifest.root}",
+            )
     if manifest.python is not None:
         interpreter = manifest.interpreter()
         if not interpreter.exists():
-            problems.add(_line(data, "python"), "python",
-                         f"the interpreter `{manifest.python}` does not exist "
-                         f"(looked for {interpreter}); create the environment or correct the path")
+            problems.add(
+                _line(data, "python"),
+                "python",
+                f"the interpreter `{manifest.python}` does not exist "
+                f"(looked for {interpreter}); create the environment or correct the path",
+            )
     for index, extra in enumerate(manifest.checklist.extra):
         if not manifest.resolve(extra).exists():
-            problems.add(_line(data, "checklist", "extra"), f"checklist.extra[{index}]",
-                         f"`{extra}` does not exist in {manifest.root}")
+            problems.add(
+                _line(data, "checklist", "extra"),
+                f"checklist.extra[{index}]",
+                f"`{extra}` does not exist in {manifest.root}",
+            )

@@ -20,8 +20,19 @@ from workbench.manifest import MANIFEST_NAME
 from workbench.paths import examples_dir
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
-SKIPPED_DIRS = {".git", ".venv", "venv", ".workbench", "node_modules", "__pycache__", ".tox",
-                ".mypy_cache", ".pytest_cache", ".ipynb_checkpoints", "site-packages"}
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    ".workbench",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    "site-packages",
+}
 VENV_INTERPRETERS = (".venv/bin/python", "venv/bin/python", ".venv/Scripts/python.exe")
 EXAMPLE_IGNORE = shutil.ignore_patterns(".venv", "__pycache__", ".workbench", "*.pyc")
 
@@ -84,18 +95,25 @@ def guess(root: Path) -> Guess:
 
 
 def render_manifest(g: Guess) -> str:
-    python_line = (f"python: {g.python}" if g.python else
-                   "# python: .venv/bin/python     # the model's environment (default: the active one)")
+    python_line = (
+        f"python: {g.python}"
+        if g.python
+        else "# python: .venv/bin/python     # the model's environment (default: the active one)"
+    )
     if g.artifact and g.flavor == "sklearn":
         model = f"  flavor: sklearn\n  artifact: {g.artifact}"
     elif g.artifact:
-        model = (f"  flavor: python                # {g.artifact} needs your own predictor class\n"
-                 f"  artifact: {g.artifact}\n"
-                 "  predictor: predictor:Model    # module:Class with load(artifacts_dir) and "
-                 "predict(record)")
+        model = (
+            f"  flavor: python                # {g.artifact} needs your own predictor class\n"
+            f"  artifact: {g.artifact}\n"
+            "  predictor: predictor:Model    # module:Class with load(artifacts_dir) and "
+            "predict(record)"
+        )
     else:
-        model = ("  flavor: sklearn\n"
-                 "  artifact: models/model.joblib # no model file found: save yours and set its path")
+        model = (
+            "  flavor: sklearn\n"
+            "  artifact: models/model.joblib # no model file found: save yours and set its path"
+        )
     return f"""# workbench manifest: what to ship and how. Paths are relative to this file.
 name: {g.name}
 {python_line}
@@ -127,7 +145,8 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
     if target.exists() and not force:
         raise WorkbenchError(
             f"{target} already exists; it was left as it is.",
-            fix="edit it by hand, or run `workbench init --force` to replace it with a fresh starter.",
+            fix="edit it by hand, or run `workbench init --force` to replace it with a "
+            "fresh starter.",
         )
     g = guess(root)
     write_text_atomic(target, render_manifest(g))
@@ -169,8 +188,19 @@ def make_example_env(
     if not interpreter.exists():
         _run([python, "-m", "venv", str(venv)], "create the example's virtual environment")
     if requirements.exists():
-        _run([str(interpreter), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              "-r", str(requirements)], "install the example's requirements")
+        _run(
+            [
+                str(interpreter),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(requirements),
+            ],
+            "install the example's requirements",
+        )
     return interpreter
 
 

@@ -26,7 +26,9 @@ def _round_trip() -> YAML:
     return yaml
 
 
-def load_yaml(path: Path, *, what: str = "file", error: type[WorkbenchError] = WorkbenchError) -> Any:
+def load_yaml(
+    path: Path, *, what: str = "file", error: type[WorkbenchError] = WorkbenchError
+) -> Any:
     """Load a YAML file round-trip; a syntax error names the file and the line."""
     try:
         text = Path(path).read_text(encoding="utf-8")

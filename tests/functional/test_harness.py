@@ -20,20 +20,25 @@ CMD ["python3", "-c", "import sys; print(open('/built.txt').read().strip(), sys.
 
 
 def test_build_run_and_push_from_the_stand_in_base(docker_engine, base_image, registry):
-    image, _ = docker_engine.images.build(fileobj=io.BytesIO(DOCKERFILE), tag="wb-harness:test",
-                                          rm=True, forcerm=True)
+    image, _ = docker_engine.images.build(
+        fileobj=io.BytesIO(DOCKERFILE), tag="wb-harness:test", rm=True, forcerm=True
+    )
     output = docker_engine.containers.run(image.id, remove=True).decode()
     assert output.startswith("built (3, 11)"), output
 
     target = f"{registry.host}/harness/smoke"
     image.tag(target, tag="1")
-    events = [json.loads(line) if isinstance(line, str | bytes) else line
-              for line in docker_engine.api.push(target, tag="1", stream=True, decode=True)]
+    events = [
+        json.loads(line) if isinstance(line, str | bytes) else line
+        for line in docker_engine.api.push(target, tag="1", stream=True, decode=True)
+    ]
     assert not [e for e in events if "error" in e], events
     pushed = next(e["aux"]["Digest"] for e in events if "aux" in e and "Digest" in e["aux"])
 
-    answer = httpx.head(f"{registry.url}/v2/harness/smoke/manifests/1", headers={
-        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    answer = httpx.head(
+        f"{registry.url}/v2/harness/smoke/manifests/1",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
     assert answer.status_code == 200
     assert answer.headers["Docker-Content-Digest"] == pushed
     docker_engine.images.remove(target + ":1", force=True)

@@ -1,0 +1,65 @@
+"""The installed `workbench` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WORKBENCH = str(Path(sys.executable).parent / "workbench")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WORKBENCH, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_and_version() -> None:
+    help_text = run("--help")
+    assert help_text.returncode == 0
+    for command in ("init", "tui", "demo"):
+        assert command in help_text.stdout
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("workbench ")
+
+
+def test_init_on_a_model_folder_then_a_broken_manifest_is_one_paragraph(tmp_path: Path) -> None:
+    (tmp_path / "model.joblib").write_bytes(b"m")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    result = run("init", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "model.joblib" in result.stdout
+    text = (tmp_path / "workbench.yaml").read_text()
+    assert "artifact: model.joblib" in text
+    assert "python: .venv/bin/python" in text
+
+    again = run("init", str(tmp_path))
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    (tmp_path / "workbench.yaml").write_text(text.replace("flavor:", "flavr:"))
+    broken = run("tui", "--project", str(tmp_path))
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr
+    assert "did you mean `model.flavor`?" in " ".join(broken.stderr.split())
+
+
+@pytest.mark.slow
+def test_demo_headless_answers_the_examples(tmp_path: Path, example_project: Path) -> None:
+    from workbench.demo import run_headless
+    from workbench.manifest import load_manifest
+
+    lines = list(run_headless(load_manifest(example_project)))
+    assert "example setosa.json: setosa" in lines
+    assert "example virginica.json: virginica" in lines

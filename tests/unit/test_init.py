@@ -1,0 +1,71 @@
+"""`workbench init`: guesses, never overwrites, copies the example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.manifest import load_manifest
+from workbench.project_init import copy_example, guess, init_project
+
+
+def model_project(root: Path) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "churn.joblib").write_bytes(b"model")
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / "scratch.pkl").write_bytes(b"old")
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / ".venv" / "bin" / "python").write_text("#!/bin/sh\n")
+    (root / ".venv" / "lib").mkdir()
+    (root / ".venv" / "lib" / "other.pkl").write_bytes(b"not the model")
+    return root
+
+
+def test_init_guesses_artifact_and_interpreter_and_writes_a_manifest_that_loads(
+    tmp_path: Path,
+) -> None:
+    root = model_project(tmp_path / "Churn Model")
+    target, g = init_project(root)
+    assert g.artifact == "models/churn.joblib"
+    assert g.python == ".venv/bin/python"
+    manifest = load_manifest(root)
+    assert manifest.name == "churn-model"
+    assert manifest.model.artifact == "models/churn.joblib"
+    assert manifest.interpreter() == root.resolve() / ".venv" / "bin" / "python"
+    assert target.read_text().startswith("# workbench manifest")
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
+    root = model_project(tmp_path / "m")
+    (root / "workbench.yaml").write_text("name: mine  # hand-written\n")
+    with pytest.raises(WorkbenchError, match="already exists; it was left as it is"):
+        init_project(root)
+    assert (root / "workbench.yaml").read_text() == "name: mine  # hand-written\n"
+    init_project(root, force=True)
+    assert "hand-written" not in (root / "workbench.yaml").read_text()
+
+
+def test_onnx_artifact_gets_the_python_flavor(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    g = guess(tmp_path)
+    assert (g.flavor, g.artifact) == ("python", "model.onnx")
+
+
+def test_copy_example_gives_a_complete_project(tmp_path: Path) -> None:
+    dest = copy_example("iris", tmp_path / "iris")
+    for relative in (
+        "workbench.yaml",
+        "train.py",
+        "model/model.joblib",
+        "requirements.txt",
+        "schema/request.yaml",
+        "schema/response.yaml",
+        "schema/examples/setosa.json",
+    ):
+        assert (dest / relative).is_file(), relative
+    with pytest.raises(WorkbenchError, match="is not empty"):
+        copy_example("iris", dest)
+    with pytest.raises(WorkbenchError, match="choose one of: iris"):
+        copy_example("mnist", tmp_path / "other")

@@ -1,0 +1,102 @@
+"""Talking to the model's own environment through its interpreter, in a subprocess.
+
+The workbench runs in its own environment; the model's libraries are only ever
+imported by the model's interpreter, so nothing of ours leaks into a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.manifest import Manifest
+from workbench.yamlio import load_yaml
+
+SERVING_DIR = Path(__file__).resolve().parent / "serving"
+
+
+@dataclass(frozen=True)
+class InProcessAnswers:
+    answers: list[dict[str, Any]]
+    modules: list[str]
+
+
+def request_features(manifest: Manifest) -> list[str]:
+    """Field names of the request schema, in the order the file lists them."""
+    path = manifest.resolve(manifest.schema.request)
+    if not path.exists():
+        return []
+    schema = load_yaml(path, what="request schema")
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    return [str(name) for name in properties]
+
+
+def load_examples(manifest: Manifest) -> list[tuple[str, dict[str, Any]]]:
+    folder = manifest.resolve(manifest.schema.examples)
+    if not folder.is_dir():
+        raise WorkbenchError(
+            f"{folder}: the examples folder (schema.examples in workbench.yaml) does not exist.",
+            fix="create it with one JSON file per example request.",
+        )
+    examples = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise WorkbenchError(
+                f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).",
+                fix="correct the example file.",
+            ) from None
+        examples.append((path.name, record))
+    return examples
+
+
+def predict_in_model_env(
+    manifest: Manifest, records: list[dict[str, Any]], *, timeout: float = 300
+) -> InProcessAnswers:
+    """The model's answers to `records`, computed by the model's own interpreter."""
+    interpreter = manifest.interpreter()
+    request = {
+        "flavor": manifest.model.flavor,
+        "root": str(manifest.root),
+        "artifact": manifest.model.artifact,
+        "predictor": manifest.model.predictor,
+        "features": request_features(manifest),
+        "records": records,
+    }
+    try:
+        result = subprocess.run(
+            [str(interpreter), str(SERVING_DIR / "inprocess.py")],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=manifest.root,
+        )
+    except FileNotFoundError:
+        raise WorkbenchError(
+            f"the model's interpreter {interpreter} does not exist.",
+            fix="set `python:` in workbench.yaml to your environment's interpreter.",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise WorkbenchError(f"the model did not answer within {timeout:.0f} s.") from None
+    try:
+        payload = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        tail = " / ".join(result.stderr.strip().splitlines()[-3:])
+        raise WorkbenchError(
+            f"the model's interpreter {interpreter} failed ({tail or 'no output'}).",
+            fix="check that it is a Python 3 interpreter with your model's libraries.",
+        ) from None
+    if "error" in payload:
+        what = "loading the model" if payload.get("stage") == "load" else "predicting"
+        raise WorkbenchError(
+            f"{what} failed in {interpreter}: {payload['error']} (at {payload.get('where')}).",
+            fix="make the model load and predict in its own environment first.",
+        )
+    return InProcessAnswers(answers=payload["answers"], modules=payload["modules"])

@@ -1,0 +1,114 @@
+"""Model flavors: how a saved model is loaded and asked for one record's answer.
+
+Pure Python apart from the model's own libraries, imported lazily: this module
+runs inside the image and in the data scientist's interpreter alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Predictor(Protocol):
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays to JSON-ready Python values."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class SklearnPredictor:
+    """A scikit-learn estimator saved with joblib or pickle.
+
+    Records are turned into one row in feature order: the model's own
+    `feature_names_in_` (set when trained on a DataFrame), else a `feature_names`
+    attribute, else the order of the request schema's properties.
+    """
+
+    def __init__(self, artifact: Path, features: list[str]) -> None:
+        self.model = self._load(artifact)
+        own = getattr(self.model, "feature_names_in_", None)
+        if own is None:
+            own = getattr(self.model, "feature_names", None)
+        self.features = [str(f) for f in own] if own is not None else list(features)
+        self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
+        self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
+
+    @staticmethod
+    def _load(artifact: Path) -> Any:
+        if artifact.suffix in (".pkl", ".pickle"):
+            import pickle
+
+            with open(artifact, "rb") as handle:
+                return pickle.load(handle)
+        import joblib
+
+        return joblib.load(artifact)
+
+    def rows(self, records: list[dict[str, Any]]) -> list[list[Any]]:
+        return [[record.get(name) for name in self.features] for record in records]
+
+    def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = self.rows(records)
+        predictions = [_plain(p) for p in self.model.predict(rows)]
+        out: list[dict[str, Any]] = [{"prediction": p} for p in predictions]
+        if self.has_proba:
+            for answer, probs in zip(out, self.model.predict_proba(rows), strict=True):
+                answer["probabilities"] = {
+                    str(c): float(p) for c, p in zip(self.classes, probs, strict=True)
+                }
+        return out
+
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]:
+        return self.predict_many([record])[0]
+
+
+class ClassPredictor:
+    """The user's own class: `load(artifacts_dir)` then `predict(record) -> dict`."""
+
+    def __init__(self, reference: str, code_dir: Path, artifacts_dir: Path) -> None:
+        module_name, _, class_name = reference.partition(":")
+        if str(code_dir) not in sys.path:
+            sys.path.insert(0, str(code_dir))
+        cls = getattr(importlib.import_module(module_name), class_name)
+        self.instance = cls()
+        if hasattr(self.instance, "load"):
+            self.instance.load(str(artifacts_dir))
+
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]:
+        answer = self.instance.predict(record)
+        if not isinstance(answer, dict):
+            raise TypeError(f"predict() returned {type(answer).__name__}, expected a dict")
+        return {k: _plain(v) for k, v in answer.items()}
+
+    def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self.predict(r) for r in records]
+
+
+def load_predictor(
+    flavor: str,
+    *,
+    root: Path,
+    artifact: str | None,
+    predictor: str | None,
+    features: list[str],
+) -> SklearnPredictor | ClassPredictor:
+    if flavor == "sklearn":
+        if artifact is None:
+            raise ValueError("flavor sklearn needs an artifact")
+        return SklearnPredictor(root / artifact, features)
+    if flavor == "python":
+        if predictor is None:
+            raise ValueError("flavor python needs a predictor reference")
+        artifacts_dir = (root / artifact).parent if artifact else root
+        return ClassPredictor(predictor, root, artifacts_dir)
+    raise ValueError(f"unknown flavor {flavor!r}")

@@ -11,8 +11,10 @@ from typing import Annotated
 
 import typer
 
+from commands import checklist as checklist_commands
 from commands import demo as demo_commands
 from commands import init as init_commands
+from commands.options import ProjectOption
 from commands.output import console, fail
 from workbench import __version__
 from workbench.errors import WorkbenchError
@@ -28,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(init_commands.app)
 app.add_typer(demo_commands.app)
+app.add_typer(checklist_commands.app)
 
 ProjectOption = Annotated[
     Path,

@@ -1,0 +1,220 @@
+"""`workbench check | tick | confirm | waive | signoff | report`: the checklist from the shell."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from commands.options import PairOption, ProjectOption, parse_pair
+from commands.output import console, fail
+
+app = typer.Typer()
+
+STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "warn": "yellow",
+    "skipped": "dim",
+    "pending": "cyan",
+    "stale": "magenta",
+}
+ICON = {"pass": "✔", "fail": "✘", "warn": "!", "skipped": "-", "pending": "…", "stale": "↻"}
+
+
+class Step(StrEnum):
+    snapshot = "snapshot"
+    schema = "schema"
+    serve = "serve"
+    tag = "tag"
+    push = "push"
+
+
+class Answer(StrEnum):
+    yes = "yes"
+    no = "no"
+    na = "n/a"
+
+
+class Format(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def _checklist(project: Path, pair: str | None = None):  # type: ignore[no-untyped-def]
+    from workbench.checklist import Checklist
+    from workbench.manifest import load_manifest
+
+    return Checklist(load_manifest(project), pair=parse_pair(pair))
+
+
+def print_checklist(checklist, step: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    for summary in checklist.summaries():
+        if step and summary.step != step:
+            continue
+        table = Table(
+            title=f"{summary.title}  {summary.score:g} / {summary.max_score}",
+            title_justify="left",
+            expand=True,
+            show_lines=False,
+        )
+        table.add_column("", width=1)
+        table.add_column("item", ratio=3)
+        table.add_column("status", width=8)
+        table.add_column("evidence", ratio=4)
+        for view in checklist.views(summary.step):
+            status = view.status.value
+            gate = " [bold](gate)[/]" if view.item.gate else ""
+            evidence = "; ".join(view.evidence[:3])
+            if view.waiver:
+                evidence = (
+                    f"[yellow]waived by {escape(view.waiver.by)}: "
+                    f"{escape(view.waiver.reason)}[/] " + escape(evidence)
+                )
+            else:
+                evidence = escape(evidence)
+            table.add_row(
+                f"[{STYLE[status]}]{ICON[status]}[/]",
+                f"{escape(view.item.id)}{gate}\n[dim]{escape(view.item.summary)}[/]",
+                f"[{STYLE[status]}]{status}[/]",
+                evidence + (f"\n[dim]{escape(view.remark)}[/]" if view.remark else ""),
+            )
+        console.print(table)
+    summaries = checklist.summaries()
+    console.print(
+        f"Readiness [bold]{checklist.readiness(summaries):g}[/] (lowest step score). "
+        f"Next: {escape(checklist.next_action(summaries))}"
+    )
+
+
+@app.command("check")
+def check(
+    project: ProjectOption = Path("."),
+    step: Annotated[Step | None, typer.Option("--step", "-s", help="Only this step.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    run: Annotated[bool, typer.Option("--run/--no-run", help="Run the auto checks first.")] = True,
+) -> None:
+    """Run the auto checks and print the checklist; exit 1 when a gate item blocks (for CI)."""
+    from workbench import report
+    from workbench.checklist import CheckContext
+    from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
+
+    checklist = _checklist(project)
+    step_name = step.value if step else None
+    if run:
+        ctx = CheckContext(
+            checklist.manifest,
+            log=lambda line: None if as_json else console.print(f"  [dim]{escape(line)}[/]"),
+        )
+        try:
+            with console.status("running checks", spinner="dots") as status:
+                for event in checklist.run(checklist.auto_ids(step_name), ctx):
+                    if isinstance(event, ItemStarted):
+                        status.update(f"running {event.item_id}")
+                    elif isinstance(event, ItemFinished) and not as_json:
+                        s = event.view.status.value
+                        console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}")
+                    elif isinstance(event, RunCancelled):
+                        console.print("cancelled")
+        except KeyboardInterrupt:
+            fail("cancelled; the results of the checks that finished are saved.", code=130)
+    if as_json:
+        data = report.build(checklist)
+        if step_name:
+            data["items"] = [i for i in data["items"] if i["step"] == step_name]
+            data["steps"] = [s for s in data["steps"] if s["step"] == step_name]
+        console.print_json(json.dumps(data))
+    else:
+        print_checklist(checklist, step_name)
+    steps = (step_name,) if step_name else tuple(s.value for s in Step)
+    if checklist.blockers(steps):
+        raise typer.Exit(1)
+
+
+@app.command("tick")
+def tick(
+    item: Annotated[
+        str, typer.Argument(help="The manual item's id, e.g. schema.descriptions-complete")
+    ],
+    answer: Annotated[Answer, typer.Argument(help="yes, no or n/a")],
+    note: Annotated[
+        str | None, typer.Option("--note", "-m", help="Evidence: what you looked at.")
+    ] = None,
+    project: ProjectOption = Path("."),
+    pair: PairOption = None,
+) -> None:
+    """Answer a manual checklist item (a tick with a note scores 0.5)."""
+    checklist = _checklist(project, pair)
+    view = checklist.tick(item, answer.value, note)
+    console.print(f"{item}: {view.status.value} ({escape(view.remark)})")
+
+
+@app.command("confirm")
+def confirm(
+    item: Annotated[str, typer.Argument(help="The gate item the driver ticked.")],
+    by: Annotated[str, typer.Option("--by", help="The navigator's name.")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Pair mode: the navigator confirms the driver's tick of a gate item."""
+    view = _checklist(project).confirm(item, by)
+    console.print(f"{item}: {view.status.value} ({escape(view.remark)})")
+
+
+@app.command("waive")
+def waive(
+    item: Annotated[str, typer.Argument(help="The item to waive.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is safe to go on.")],
+    project: ProjectOption = Path("."),
+    remove: Annotated[bool, typer.Option("--remove", help="Take the waiver back.")] = False,
+) -> None:
+    """Waive a gate item with a written reason (kept, and put in the release manifest)."""
+    checklist = _checklist(project)
+    if remove:
+        checklist.unwaive(item)
+        console.print(f"{item}: waiver removed")
+        return
+    checklist.waive(item, reason)
+    console.print(f"{item}: waived ({escape(reason)})")
+
+
+@app.command("signoff")
+def signoff(
+    by: Annotated[str, typer.Option("--by", help="The reviewer's name.")],
+    decision: Annotated[
+        str, typer.Option("--decision", help="approve or request-changes")
+    ] = "approve",
+    note: Annotated[str | None, typer.Option("--note", "-m")] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Record a reviewer's sign-off of the checklist as it stands."""
+    s = _checklist(project).sign_off(by, decision, note)
+    console.print(f"signed off: {s.by} {s.decision} at readiness {s.readiness:g}")
+
+
+@app.command("report")
+def report_command(
+    project: ProjectOption = Path("."),
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="md, html or json")] = Format.md,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
+) -> None:
+    """A production-readiness report for review: every item, evidence, ticks, waivers, score."""
+    from workbench import report
+    from workbench.atomic import write_text_atomic
+
+    data = report.build(_checklist(project))
+    text = {
+        "md": report.to_markdown,
+        "html": report.to_html,
+        "json": lambda d: json.dumps(d, indent=2) + "\n",
+    }[fmt.value](data)
+    if output is None:
+        console.out(text, highlight=False)
+    else:
+        write_text_atomic(output, text)
+        console.print(f"wrote {output}")

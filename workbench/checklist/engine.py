@@ -1,0 +1,399 @@
+"""The checklist of one project: statuses, scores, gates, runs, ticks, waivers, sign-offs.
+
+Scoring follows the ML Test Score: an item scores 1 when the tool verified it
+(a warning scores 0.5), 0.5 when a person ticked it with a note, 0 otherwise;
+skipped and not-applicable items leave the step's maximum. A step's score is
+the sum of its items'; readiness is the lowest step score.
+"""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.checklist.definitions import STEP_TITLES, STEPS, Item, load_definitions
+from workbench.checklist.registry import (
+    AutoCheck,
+    Cancelled,
+    CheckContext,
+    CheckResult,
+    Status,
+    fingerprint,
+    registered_checks,
+)
+from workbench.checklist.state import (
+    ANSWERS,
+    ChecklistState,
+    ManualTick,
+    SignOff,
+    StoredResult,
+    Waiver,
+    load_state,
+    now,
+    save_state,
+)
+from workbench.errors import WorkbenchError
+from workbench.manifest import Manifest
+
+PASSING = (Status.PASS, Status.WARN, Status.SKIPPED)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as it stands now: definition, status, score and what backs it."""
+
+    item: Item
+    status: Status
+    score: float
+    counted: bool
+    evidence: list[str]
+    remark: str = ""
+    result: StoredResult | None = None
+    tick: ManualTick | None = None
+    waiver: Waiver | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """A gate item that is not fresh and passing, and not waived."""
+        return self.item.gate and self.status not in PASSING and self.waiver is None
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    step: str
+    score: float
+    max_score: int
+    counts: dict[Status, int]
+    blockers: list[str]
+
+    @property
+    def title(self) -> str:
+        return STEP_TITLES[self.step]
+
+    @property
+    def status(self) -> Status:
+        for status in (Status.FAIL, Status.STALE, Status.PENDING, Status.WARN):
+            if self.counts.get(status):
+                return status
+        return Status.PASS
+
+
+@dataclass(frozen=True)
+class ItemStarted:
+    item_id: str
+
+
+@dataclass(frozen=True)
+class ItemFinished:
+    item_id: str
+    view: ItemView
+
+
+@dataclass(frozen=True)
+class RunCancelled:
+    item_id: str
+
+
+RunEvent = ItemStarted | ItemFinished | RunCancelled
+
+
+def current_user(root: Path | None = None) -> str:
+    """Who is at the keyboard: git's user.name, else the login name."""
+    try:
+        name = subprocess.run(
+            ["git", "config", "user.name"],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        name = ""
+    return name or getpass.getuser()
+
+
+@dataclass
+class Checklist:
+    """The checklist engine on one project; the TUI, CLI and reports all use this."""
+
+    manifest: Manifest
+    pair: tuple[str, str] | None = None
+    user: str | None = None
+    items: list[Item] = field(init=False)
+    checks: dict[str, AutoCheck] = field(init=False)
+    state: ChecklistState = field(init=False)
+    _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.checks = registered_checks()
+        self.items = load_definitions(
+            [self.manifest.resolve(p) for p in self.manifest.checklist.extra],
+            self.manifest.checklist.disable,
+            known_checks=set(self.checks),
+        )
+        missing = [i.id for i in self.items if i.is_auto and i.id not in self.checks]
+        if missing:
+            raise WorkbenchError(f"auto checklist items without a check: {', '.join(missing)}.")
+        self.state = load_state(self.manifest.root)
+
+    # --- who -------------------------------------------------------------------------------
+
+    @property
+    def driver(self) -> str:
+        if self.pair:
+            return self.pair[0]
+        if self.user is None:
+            self.user = current_user(self.manifest.root)
+        return self.user
+
+    @property
+    def navigator(self) -> str | None:
+        return self.pair[1] if self.pair else None
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        close = [i.id for i in self.items if item_id in i.id]
+        hint = f" Did you mean {', '.join(close[:3])}?" if close else ""
+        raise WorkbenchError(
+            f"there is no checklist item `{item_id}`.{hint}",
+            fix="list the items with `workbench check --no-run`.",
+        )
+
+    def refresh(self) -> None:
+        """Forget cached fingerprints (inputs may have changed on disk) and reload the state."""
+        self._fingerprints.clear()
+        self.state = load_state(self.manifest.root)
+
+    def current_fingerprint(self, item_id: str) -> str:
+        if item_id not in self._fingerprints:
+            ctx = CheckContext(self.manifest)
+            try:
+                inputs = self.checks[item_id].inputs(ctx)
+            except Exception as exc:  # an input that cannot be read is itself an input state
+                inputs = {"unreadable": f"{type(exc).__name__}: {exc}"}
+            self._fingerprints[item_id] = fingerprint(inputs)
+        return self._fingerprints[item_id]
+
+    def view(self, item_id: str) -> ItemView:
+        item = self.item(item_id)
+        waiver = self.state.waivers.get(item_id)
+        if item.is_auto:
+            return self._auto_view(item, waiver)
+        return self._manual_view(item, waiver)
+
+    def _auto_view(self, item: Item, waiver: Waiver | None) -> ItemView:
+        result = self.state.results.get(item.id)
+        if result is None:
+            return ItemView(item, Status.PENDING, 0.0, True, [], "not run yet", waiver=waiver)
+        status = Status(result.status)
+        if result.fingerprint != self.current_fingerprint(item.id):
+            return ItemView(
+                item,
+                Status.STALE,
+                0.0,
+                True,
+                result.evidence,
+                f"inputs changed since the check ran ({result.checked_at})",
+                result=result,
+                waiver=waiver,
+            )
+        score = {Status.PASS: 1.0, Status.WARN: 0.5}.get(status, 0.0)
+        counted = status is not Status.SKIPPED
+        return ItemView(
+            item,
+            status,
+            score,
+            counted,
+            result.evidence,
+            f"checked {result.checked_at}",
+            result=result,
+            waiver=waiver,
+        )
+
+    def _manual_view(self, item: Item, waiver: Waiver | None) -> ItemView:
+        tick = self.state.ticks.get(item.id)
+        if tick is None:
+            return ItemView(item, Status.PENDING, 0.0, True, [], "not answered yet", waiver=waiver)
+        evidence = [f"{tick.note}"] if tick.note else []
+        who = f"answered {tick.answer} by {tick.by} ({tick.at})"
+        if tick.navigator:
+            who += f", navigator {tick.navigator}"
+        if tick.answer == "n/a":
+            return ItemView(
+                item, Status.SKIPPED, 0.0, False, evidence, who, tick=tick, waiver=waiver
+            )
+        if tick.answer == "no":
+            return ItemView(item, Status.FAIL, 0.0, True, evidence, who, tick=tick, waiver=waiver)
+        if item.gate and tick.navigator and not tick.confirmed_by:
+            return ItemView(
+                item,
+                Status.PENDING,
+                0.0,
+                True,
+                evidence,
+                who + f"; awaiting {tick.navigator}'s confirmation",
+                tick=tick,
+                waiver=waiver,
+            )
+        if tick.confirmed_by:
+            who += f", confirmed by {tick.confirmed_by}"
+        score = 0.5 if tick.note else 0.0
+        return ItemView(item, Status.PASS, score, True, evidence, who, tick=tick, waiver=waiver)
+
+    def views(self, step: str | None = None) -> list[ItemView]:
+        return [self.view(i.id) for i in self.items if step is None or i.step == step]
+
+    def summary(self, step: str) -> StepSummary:
+        views = self.views(step)
+        counts: dict[Status, int] = {}
+        for v in views:
+            counts[v.status] = counts.get(v.status, 0) + 1
+        return StepSummary(
+            step=step,
+            score=sum(v.score for v in views),
+            max_score=sum(1 for v in views if v.counted),
+            counts=counts,
+            blockers=[v.item.id for v in views if v.blocks],
+        )
+
+    def summaries(self) -> list[StepSummary]:
+        return [self.summary(step) for step in STEPS]
+
+    def readiness(self, summaries: list[StepSummary] | None = None) -> float:
+        return min(s.score for s in (summaries or self.summaries()))
+
+    def next_action(self, summaries: list[StepSummary] | None = None) -> str:
+        for s in summaries or self.summaries():
+            if s.blockers:
+                return f"{s.title}: resolve {s.blockers[0]} (a gate item)"
+            if s.counts.get(Status.PENDING) or s.counts.get(Status.STALE):
+                return f"{s.title}: run its checks and answer its questions"
+        return "Every step is ready: ask a reviewer to sign off."
+
+    def blockers(self, steps: tuple[str, ...]) -> list[ItemView]:
+        return [v for v in self.views() if v.item.step in steps and v.blocks]
+
+    def require_gates(self, steps: tuple[str, ...], action: str) -> None:
+        """Raise unless every gate item of `steps` is fresh and passing, or waived."""
+        blocked = self.blockers(steps)
+        if blocked:
+            listed = "; ".join(f"{v.item.id} is {v.status.value}" for v in blocked)
+            raise WorkbenchError(
+                f"cannot {action}: gate items are not passing: {listed}.",
+                fix="run `workbench check`, fix what fails, or waive an item with "
+                "`workbench waive ITEM --reason '...'`.",
+            )
+
+    # --- running ---------------------------------------------------------------------------
+
+    def auto_ids(self, step: str | None = None) -> list[str]:
+        return [i.id for i in self.items if i.is_auto and (step is None or i.step == step)]
+
+    def run(self, item_ids: list[str], ctx: CheckContext) -> Iterator[RunEvent]:
+        """Run auto checks one by one, saving after each; stops early when cancelled."""
+        for item_id in item_ids:
+            check = self.checks[self.item(item_id).id]
+            if ctx.cancel.is_set():
+                yield RunCancelled(item_id)
+                return
+            yield ItemStarted(item_id)
+            self._fingerprints.pop(item_id, None)
+            stamp = self.current_fingerprint(item_id)
+            try:
+                result = check.run(ctx)
+            except Cancelled:
+                yield RunCancelled(item_id)
+                return
+            except WorkbenchError as exc:
+                result = CheckResult.failed(exc.paragraph)
+            except Exception as exc:
+                result = CheckResult.failed(
+                    f"the check itself crashed: {type(exc).__name__}: {exc}"
+                )
+            self.state.results[item_id] = StoredResult(
+                status=result.status.value,
+                fingerprint=stamp,
+                checked_at=now(),
+                evidence=result.evidence,
+                details=result.details,
+            )
+            self.save()
+            yield ItemFinished(item_id, self.view(item_id))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def save(self) -> None:
+        save_state(self.manifest.root, self.state, [i.id for i in self.items])
+
+    def tick(self, item_id: str, answer: str, note: str | None = None) -> ItemView:
+        item = self.item(item_id)
+        if item.is_auto:
+            raise WorkbenchError(
+                f"`{item_id}` is checked by the tool; it cannot be ticked.",
+                fix="run it with `workbench check`, or waive it.",
+            )
+        if answer not in ANSWERS:
+            raise WorkbenchError(f"`{answer}` is not an answer.", fix="answer yes, no or n/a.")
+        self.state.ticks[item_id] = ManualTick(
+            answer=answer,
+            by=self.driver,
+            at=now(),
+            note=(note or "").strip() or None,
+            navigator=self.navigator,
+        )
+        self.save()
+        return self.view(item_id)
+
+    def confirm(self, item_id: str, by: str) -> ItemView:
+        """The navigator confirms the driver's tick of a gate item (pair mode)."""
+        tick = self.state.ticks.get(item_id)
+        if tick is None:
+            raise WorkbenchError(f"`{item_id}` has not been answered yet; nothing to confirm.")
+        if tick.navigator and by != tick.navigator:
+            raise WorkbenchError(
+                f"`{item_id}` waits for {tick.navigator}'s confirmation, not {by}'s.",
+                fix="the navigator named in pair mode confirms.",
+            )
+        tick.confirmed_by, tick.confirmed_at = by, now()
+        self.save()
+        return self.view(item_id)
+
+    def waive(self, item_id: str, reason: str) -> ItemView:
+        self.item(item_id)
+        if len(reason.strip()) < 10:
+            raise WorkbenchError(
+                "a waiver needs a written reason (at least 10 characters); it goes into the "
+                "release manifest.",
+                fix="say why it is safe to go on without this item.",
+            )
+        self.state.waivers[item_id] = Waiver(reason=reason.strip(), by=self.driver, at=now())
+        self.save()
+        return self.view(item_id)
+
+    def unwaive(self, item_id: str) -> None:
+        self.state.waivers.pop(item_id, None)
+        self.save()
+
+    def sign_off(self, by: str, decision: str, note: str | None = None) -> SignOff:
+        if decision not in ("approve", "request-changes"):
+            raise WorkbenchError(
+                f"`{decision}` is not a decision.", fix="use approve or request-changes."
+            )
+        signoff = SignOff(
+            by=by,
+            at=now(),
+            decision=decision,
+            readiness=self.readiness(),
+            note=(note or "").strip() or None,
+        )
+        self.state.signoffs.append(signoff)
+        self.save()
+        return signoff

@@ -1,0 +1,49 @@
+"""Inputs and shared computations of the built-in checks."""
+
+from __future__ import annotations
+
+from workbench.checklist.registry import CheckContext, Inputs, file_digest
+from workbench.manifest import Manifest
+from workbench.model_env import InProcessAnswers, load_examples, predict_in_model_env
+
+
+def model_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    inputs = {
+        "manifest": file_digest(m.path),
+        "examples": file_digest(m.resolve(m.schema.examples)),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "interpreter": str(m.interpreter()),
+    }
+    if m.model.artifact:
+        inputs["artifact"] = file_digest(m.resolve(m.model.artifact))
+    for code in m.model.code:
+        inputs[f"code:{code}"] = file_digest(m.resolve(code))
+    return inputs
+
+
+def schema_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    return {
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+    }
+
+
+def examples_and_schema_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    return {**schema_inputs(ctx), "examples": file_digest(m.resolve(m.schema.examples))}
+
+
+def model_answers(ctx: CheckContext) -> tuple[list[str], InProcessAnswers]:
+    """The model's answers to the examples, computed once per run and shared."""
+
+    def compute() -> tuple[list[str], InProcessAnswers]:
+        manifest: Manifest = ctx.manifest
+        examples = load_examples(manifest)
+        ctx.log(f"asking the model in {manifest.interpreter()} about {len(examples)} examples")
+        answers = predict_in_model_env(manifest, [record for _, record in examples])
+        return [name for name, _ in examples], answers
+
+    result: tuple[list[str], InProcessAnswers] = ctx.memo("model-answers", compute)
+    return result

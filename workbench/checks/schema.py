@@ -1,0 +1,122 @@
+"""Step 2 checks: the request/response contract."""
+
+from __future__ import annotations
+
+from workbench.checklist.registry import CheckContext, CheckResult, auto_check
+from workbench.checks.common import (
+    examples_and_schema_inputs,
+    model_answers,
+    model_inputs,
+    schema_inputs,
+)
+from workbench.contract import (
+    load_schema,
+    schema_problems,
+    validation_errors,
+    walk_fields,
+    walk_objects,
+)
+from workbench.model_env import load_examples
+
+
+def _schemas(ctx: CheckContext) -> dict[str, dict]:  # type: ignore[type-arg]
+    m = ctx.manifest
+    return {
+        m.schema.request: load_schema(m.resolve(m.schema.request), "request schema"),
+        m.schema.response: load_schema(m.resolve(m.schema.response), "response schema"),
+    }
+
+
+@auto_check("schema.valid", inputs=schema_inputs)
+def valid(ctx: CheckContext) -> CheckResult:
+    problems = [f"{name}: {p}" for name, s in _schemas(ctx).items() for p in schema_problems(s)]
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed("both schemas are valid draft 2020-12 object records")
+
+
+@auto_check("schema.closed", inputs=schema_inputs)
+def closed(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = load_schema(m.resolve(m.schema.request), "request schema")
+    open_objects = [
+        path for path, obj in walk_objects(request) if obj.get("additionalProperties") is not False
+    ]
+    if open_objects:
+        return CheckResult.failed(*(f"{path} accepts unknown fields" for path in open_objects))
+    return CheckResult.passed("every request object sets additionalProperties: false")
+
+
+@auto_check("schema.bounded", inputs=schema_inputs)
+def bounded(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = load_schema(m.resolve(m.schema.request), "request schema")
+    loose = []
+    for name, sub in walk_fields(request):
+        kinds = sub.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if {"number", "integer"} & set(kinds) and not (
+            {"minimum", "exclusiveMinimum"} & set(sub)
+            and {"maximum", "exclusiveMaximum"} & set(sub)
+        ):
+            loose.append(f"{name}: a number without minimum and maximum")
+        if "string" in kinds and not {"enum", "const", "pattern", "maxLength", "format"} & set(sub):
+            loose.append(f"{name}: a string without enum, pattern or maxLength")
+    if loose:
+        return CheckResult.warned(*loose)
+    return CheckResult.passed("every number is bounded and every string constrained")
+
+
+@auto_check("schema.described", inputs=schema_inputs)
+def described(ctx: CheckContext) -> CheckResult:
+    missing = [
+        f"{file}: {name}"
+        for file, s in _schemas(ctx).items()
+        for name, sub in walk_fields(s)
+        if not str(sub.get("description", "")).strip()
+    ]
+    if missing:
+        return CheckResult.warned(*(f"no description: {m}" for m in missing))
+    return CheckResult.passed("every field has a description")
+
+
+@auto_check("schema.examples-valid", inputs=examples_and_schema_inputs)
+def examples_valid(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = load_schema(m.resolve(m.schema.request), "request schema")
+    if schema_problems(request):
+        return CheckResult.failed("the request schema is not valid; see schema.valid")
+    examples = load_examples(m)
+    if not examples:
+        return CheckResult.failed(f"no example requests in {m.schema.examples}")
+    errors = [
+        f"{name} {path}: {message}"
+        for name, record in examples
+        for path, message in validation_errors(request, record)
+    ]
+    if errors:
+        return CheckResult.failed(*errors)
+    return CheckResult.passed(
+        f"{len(examples)} examples valid: " + ", ".join(name for name, _ in examples)
+    )
+
+
+def _responses_inputs(ctx: CheckContext) -> dict[str, str]:
+    return {**model_inputs(ctx), **schema_inputs(ctx)}
+
+
+@auto_check("schema.responses-valid", inputs=_responses_inputs)
+def responses_valid(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    response = load_schema(m.resolve(m.schema.response), "response schema")
+    if schema_problems(response):
+        return CheckResult.failed("the response schema is not valid; see schema.valid")
+    names, answers = model_answers(ctx)
+    errors = [
+        f"answer to {name} {path}: {message}"
+        for name, answer in zip(names, answers.answers, strict=True)
+        for path, message in validation_errors(response, answer)
+    ]
+    if errors:
+        return CheckResult.failed(*errors)
+    return CheckResult.passed(f"the model's answers to {len(names)} examples are valid")

@@ -1,0 +1,72 @@
+"""Step 3 checks: the image and the engine it is built on."""
+
+from __future__ import annotations
+
+import subprocess
+
+from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
+from workbench.errors import HarnessError
+from workbench.manifest import Manifest
+
+
+def base_image_ref(manifest: Manifest) -> str:
+    """The manifest's base image, else python:<major.minor of the model's interpreter>-slim."""
+    if manifest.serve.base_image:
+        return manifest.serve.base_image
+    try:
+        out = subprocess.run(
+            [
+                str(manifest.interpreter()),
+                "-c",
+                "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        version = out.stdout.strip() or "3.11"
+    except OSError:
+        version = "3.11"
+    return f"python:{version}-slim"
+
+
+def _inputs(ctx: CheckContext) -> Inputs:
+    ref = base_image_ref(ctx.manifest)
+    try:
+        from workbench.harness import docker_client
+
+        image_id = str(docker_client(timeout=5).images.get(ref).id)
+    except HarnessError:
+        image_id = "engine unavailable"
+    except Exception as exc:  # docker.errors.ImageNotFound and friends
+        image_id = f"absent ({type(exc).__name__})"
+    return {"base_image": ref, "image_id": image_id}
+
+
+@auto_check("serve.base-image", inputs=_inputs)
+def base_image(ctx: CheckContext) -> CheckResult:
+    from docker.errors import DockerException, ImageNotFound
+
+    from workbench.harness import docker_client
+
+    ref = base_image_ref(ctx.manifest)
+    try:
+        client = docker_client(timeout=30)
+    except HarnessError as exc:
+        return CheckResult.failed(exc.paragraph)
+    try:
+        image = client.images.get(ref)
+    except ImageNotFound:
+        ctx.log(f"{ref} is not present; trying to pull it")
+        try:
+            image = client.images.pull(ref)
+        except DockerException as exc:
+            return CheckResult.failed(
+                f"{ref} is not present and cannot be pulled ({str(exc).splitlines()[0][:160]})",
+                "pull or load it (`docker load`), or set serve.base_image in workbench.yaml",
+            )
+    size_mb = (image.attrs.get("Size") or 0) / 1e6
+    return CheckResult.passed(
+        f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)", image_id=image.id
+    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from workbench.checklist import Checklist
 
 from commands.options import PairOption, ProjectOption, parse_pair
 from commands.output import console, fail
@@ -47,14 +50,14 @@ class Format(StrEnum):
     json = "json"
 
 
-def _checklist(project: Path, pair: str | None = None):  # type: ignore[no-untyped-def]
+def _checklist(project: Path, pair: str | None = None) -> Checklist:
     from workbench.checklist import Checklist
     from workbench.manifest import load_manifest
 
     return Checklist(load_manifest(project), pair=parse_pair(pair))
 
 
-def print_checklist(checklist, step: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def print_checklist(checklist: Checklist, step: str | None = None) -> None:
     for summary in checklist.summaries():
         if step and summary.step != step:
             continue

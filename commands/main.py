@@ -32,13 +32,6 @@ app.add_typer(init_commands.app)
 app.add_typer(demo_commands.app)
 app.add_typer(checklist_commands.app)
 
-ProjectOption = Annotated[
-    Path,
-    typer.Option(
-        "--project", "-p", help="The model project folder (holds workbench.yaml).", file_okay=False
-    ),
-]
-
 
 def _version(value: bool) -> None:
     if value:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.checklist.registry import CheckContext, CheckResult, auto_check
 from workbench.checks.common import (
     examples_and_schema_inputs,
@@ -19,7 +21,7 @@ from workbench.contract import (
 from workbench.model_env import load_examples
 
 
-def _schemas(ctx: CheckContext) -> dict[str, dict]:  # type: ignore[type-arg]
+def _schemas(ctx: CheckContext) -> dict[str, dict[str, Any]]:
     m = ctx.manifest
     return {
         m.schema.request: load_schema(m.resolve(m.schema.request), "request schema"),

@@ -339,7 +339,12 @@ def _build(root: Path, values: dict[str, Any]) -> Manifest:
 
 
 def _check_meaning(manifest: Manifest, data: Any, problems: _Problems) -> None:
-    """Checks across fields and against the disk, once each field has the right type."""
+    """Checks across fields and against the disk, once each field has the right type.
+
+    The interpreter is not required to exist here: a reviewer who cloned the project
+    without its environment can still read and report its checklist; the Snapshot
+    step fails loudly instead.
+    """
     model = manifest.model
     if model.flavor == "sklearn":
         if not model.artifact:
@@ -367,15 +372,6 @@ def _check_meaning(manifest: Manifest, data: Any, problems: _Problems) -> None:
                 _line(data, "model", "code"),
                 f"model.code[{index}]",
                 f"`{extra}` does not exist in {manifest.root}",
-            )
-    if manifest.python is not None:
-        interpreter = manifest.interpreter()
-        if not interpreter.exists():
-            problems.add(
-                _line(data, "python"),
-                "python",
-                f"the interpreter `{manifest.python}` does not exist "
-                f"(looked for {interpreter}); create the environment or correct the path",
             )
     for index, extra in enumerate(manifest.checklist.extra):
         if not manifest.resolve(extra).exists():

@@ -107,9 +107,10 @@ def test_python_flavor_needs_a_predictor_reference(tmp_path: Path) -> None:
     assert "`model.predictor`: `predict.Model` is not valid" in message
 
 
-def test_interpreter_that_does_not_exist(tmp_path: Path) -> None:
-    message = error_of(tmp_path, GOOD + "python: .venv/bin/python\n")
-    assert "`python`: the interpreter `.venv/bin/python` does not exist" in message
+def test_interpreter_is_resolved_but_not_required_at_load(tmp_path: Path) -> None:
+    manifest = load_manifest(project(tmp_path, GOOD + "python: .venv/bin/python\n"))
+    assert manifest.interpreter() == tmp_path.resolve() / ".venv" / "bin" / "python"
+    assert not manifest.interpreter().exists()  # the Snapshot step reports it, not the loader
 
 
 def test_top_level_not_a_mapping(tmp_path: Path) -> None:

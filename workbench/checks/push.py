@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
-
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
+from workbench.http import request
 
 
 def registry_base_url(registry: str) -> str:
@@ -28,11 +27,11 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
         )
     url = registry_base_url(registry) + "/v2/"
     try:
-        answer = httpx.get(url, timeout=10)
-    except httpx.HTTPError as exc:
+        answer = request("GET", url, timeout=10)
+    except OSError as exc:
         return CheckResult.failed(f"{url} does not answer ({type(exc).__name__}: {exc})")
-    if answer.status_code == 200:
+    if answer.status == 200:
         return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
-    if answer.status_code == 401:
+    if answer.status == 401:
         return CheckResult.passed(f"{url} answers the distribution API and asks for credentials")
-    return CheckResult.failed(f"{url} answered {answer.status_code}, not the distribution API")
+    return CheckResult.failed(f"{url} answered {answer.status}, not the distribution API")

@@ -1,0 +1,226 @@
+"""The checklist engine: staleness, gates, waivers, scoring, pair mode, atomic state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.definitions import DefinitionError, load_definitions
+from workbench.checklist.engine import ItemFinished
+from workbench.checklist.registry import _CHECKS, AutoCheck, CheckResult
+from workbench.checklist.state import STATE_NAME, load_state
+from workbench.errors import WorkbenchError
+from workbench.manifest import load_manifest
+from workbench.project_init import copy_example
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = copy_example("iris", tmp_path / "iris")
+    text = (root / "workbench.yaml").read_text()
+    (root / "workbench.yaml").write_text(text.replace("python: .venv/bin/python\n", ""))
+    return root
+
+
+def checklist(root: Path, **kwargs: object) -> Checklist:
+    return Checklist(load_manifest(root), **kwargs)  # type: ignore[arg-type]
+
+
+def run(c: Checklist, *ids: str) -> dict[str, Status]:
+    events = c.run(list(ids), CheckContext(c.manifest))
+    return {e.item_id: e.view.status for e in events if isinstance(e, ItemFinished)}
+
+
+def test_a_result_goes_stale_when_its_inputs_change_and_fresh_when_rerun(project: Path) -> None:
+    c = checklist(project)
+    assert c.view("schema.valid").status is Status.PENDING
+    assert run(c, "schema.valid") == {"schema.valid": Status.PASS}
+    assert checklist(project).view("schema.valid").status is Status.PASS  # persisted
+
+    request = project / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("maximum: 20", "maximum: 30", 1))
+    c = checklist(project)
+    stale = c.view("schema.valid")
+    assert stale.status is Status.STALE
+    assert stale.score == 0
+    assert "inputs changed" in stale.remark
+    assert run(c, "schema.valid") == {"schema.valid": Status.PASS}
+
+
+def test_a_failing_check_names_the_problem(project: Path) -> None:
+    request = project / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("type: object", "type: objekt"))
+    c = checklist(project)
+    assert run(c, "schema.valid") == {"schema.valid": Status.FAIL}
+    assert "schema/request.yaml" in c.view("schema.valid").evidence[0]
+
+
+def test_gates_block_until_passing_or_waived_with_a_reason(project: Path) -> None:
+    c = checklist(project)
+    blocked = {v.item.id for v in c.blockers(("schema",))}
+    assert {"schema.valid", "schema.examples-valid", "schema.responses-valid"} <= blocked
+    assert "schema.closed" not in blocked  # not a gate
+    with pytest.raises(WorkbenchError, match="cannot tag: gate items are not passing"):
+        c.require_gates(("schema",), "tag")
+
+    run(c, "schema.valid", "schema.examples-valid")
+    with pytest.raises(WorkbenchError, match="written reason"):
+        c.waive("schema.responses-valid", "ok")
+    c.waive("schema.responses-valid", "the model is checked by hand in this test")
+    c.require_gates(("schema",), "tag")  # no longer raises
+    state = load_state(project)
+    assert state.waivers["schema.responses-valid"].reason.startswith("the model is checked")
+    c.unwaive("schema.responses-valid")
+    assert [v.item.id for v in c.blockers(("schema",))] == ["schema.responses-valid"]
+
+
+def test_scores_follow_the_ml_test_score(project: Path) -> None:
+    c = checklist(project, user="Ana")
+    run(
+        c,
+        "schema.valid",
+        "schema.closed",
+        "schema.bounded",
+        "schema.described",
+        "schema.examples-valid",
+    )
+    assert c.view("schema.valid").score == 1
+    c.tick("schema.descriptions-complete", "yes")
+    assert c.view("schema.descriptions-complete").score == 0  # a tick without evidence
+    c.tick("schema.descriptions-complete", "yes", note="read every field with Ben")
+    assert c.view("schema.descriptions-complete").score == 0.5
+    summary = c.summary("schema")
+    assert summary.max_score == 7
+    assert summary.score == 5.5  # 5 auto passes + 0.5 manual; responses-valid pending
+    c.tick("schema.descriptions-complete", "n/a", note="no new fields")
+    assert c.summary("schema").max_score == 6
+    assert c.readiness() == min(s.score for s in c.summaries())
+    assert c.readiness() == 0  # tag and push have nothing yet
+
+
+def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None:
+    c = checklist(project, pair=("Ana", "Ben"))
+    view = c.tick("snapshot.packages-expected", "yes", note="only sklearn and numpy")
+    assert view.status is Status.PENDING
+    assert "awaiting Ben's confirmation" in view.remark
+    with pytest.raises(WorkbenchError, match="waits for Ben's confirmation, not Cleo's"):
+        c.confirm("snapshot.packages-expected", "Cleo")
+    view = c.confirm("snapshot.packages-expected", "Ben")
+    assert view.status is Status.PASS
+    tick = load_state(project).ticks["snapshot.packages-expected"]
+    assert (tick.by, tick.navigator, tick.confirmed_by) == ("Ana", "Ben", "Ben")
+    # a non-gate item needs no confirmation
+    assert c.tick("serve.tried-by-hand", "yes").status is Status.PASS
+    with pytest.raises(WorkbenchError, match="checked by the tool"):
+        c.tick("schema.valid", "yes")
+
+
+def test_a_crashing_check_becomes_a_failed_item(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(ctx: CheckContext) -> CheckResult:
+        raise KeyError("surprise")
+
+    monkeypatch.setitem(_CHECKS, "schema.closed", AutoCheck("schema.closed", boom, lambda c: {}))
+    c = checklist(project)
+    assert run(c, "schema.closed") == {"schema.closed": Status.FAIL}
+    assert "the check itself crashed: KeyError" in c.view("schema.closed").evidence[0]
+
+
+def test_state_file_is_stable_and_ordered(project: Path) -> None:
+    c = checklist(project, user="Ana")
+    c.tick("push.rollback-known", "yes", note="v1 is the fallback")
+    run(c, "schema.valid")
+    text = (project / STATE_NAME).read_text()
+    assert text.index("schema.valid") < text.index("push.rollback-known")  # definition order
+    c.save()
+    assert (project / STATE_NAME).read_text() == text  # saving again changes nothing
+
+
+def test_a_write_killed_midway_leaves_the_old_file_intact(tmp_path: Path) -> None:
+    target = tmp_path / STATE_NAME
+    target.write_text("items: {}\n# the old, good state\n")
+    child = textwrap.dedent(f"""
+        import os, signal
+        import workbench.atomic as atomic
+        def die(fd):
+            os.kill(os.getpid(), signal.SIGKILL)  # killed after writing, before the rename
+        atomic.os.fsync = die
+        atomic.write_text_atomic(__import__("pathlib").Path({str(target)!r}), "items: NEW" * 100000)
+    """)
+    result = subprocess.run([sys.executable, "-c", child], check=False)
+    assert result.returncode == -signal.SIGKILL
+    assert target.read_text() == "items: {}\n# the old, good state\n"
+    # and the next write succeeds over whatever the killed one left behind
+    from workbench.atomic import write_text_atomic
+
+    write_text_atomic(target, "items: {}\n")
+    assert target.read_text() == "items: {}\n"
+    assert os.stat(target).st_mode & 0o777 == 0o644
+
+
+def test_team_file_adds_items_and_disables_builtins(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        textwrap.dedent("""\
+        items:
+          - id: team.privacy-review
+            step: serve
+            kind: manual
+            gate: true
+            summary: Privacy review done
+            question: Has the privacy team reviewed the features?
+            why: Company policy P-12.
+            fix: Book a privacy review.
+        """)
+    )
+    items = load_definitions([team], ["serve.tried-by-hand"], known_checks=set())
+    ids = [i.id for i in items]
+    assert "team.privacy-review" in ids
+    assert "serve.tried-by-hand" not in ids
+    assert ids.index("team.privacy-review") > ids.index("schema.valid")  # step order
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "items:\n  - id: team.x\n    step: serve\n    kind: manual\n",
+            "line 2, `items.0`: 'summary' is a required property",
+        ),
+        (
+            "items:\n  - id: team.x\n    step: deploy\n    kind: manual\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
+            "line 3, `items.0.step`: 'deploy' is not one of",
+        ),
+        (
+            "items:\n  - id: team.x\n    step: serve\n    kind: auto\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
+            "no check of that id exists",
+        ),
+        (
+            "items:\n  - id: schema.valid\n    step: serve\n    kind: manual\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
+            "defined twice",
+        ),
+        ("items: [\n", "not valid YAML"),
+    ],
+)
+def test_invalid_definition_files_get_clear_errors(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(body)
+    with pytest.raises(DefinitionError) as caught:
+        load_definitions([team], known_checks=set())
+    assert expected in str(caught.value)
+    assert str(team) in str(caught.value)
+
+
+def test_disabling_an_unknown_item_is_an_error() -> None:
+    with pytest.raises(DefinitionError, match="unknown items: schema.nope"):
+        load_definitions([], ["schema.nope"])

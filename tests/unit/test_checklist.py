@@ -188,25 +188,23 @@ def test_team_file_adds_items_and_disables_builtins(tmp_path: Path) -> None:
     assert ids.index("team.privacy-review") > ids.index("schema.valid")  # step order
 
 
+TEXTS = "    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n"
+
+
+def team_item(item_id: str, step: str, kind: str, texts: str = TEXTS) -> str:
+    return f"items:\n  - id: {item_id}\n    step: {step}\n    kind: {kind}\n{texts}"
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
         (
-            "items:\n  - id: team.x\n    step: serve\n    kind: manual\n",
+            team_item("team.x", "serve", "manual", ""),
             "line 2, `items.0`: 'summary' is a required property",
         ),
-        (
-            "items:\n  - id: team.x\n    step: deploy\n    kind: manual\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
-            "line 3, `items.0.step`: 'deploy' is not one of",
-        ),
-        (
-            "items:\n  - id: team.x\n    step: serve\n    kind: auto\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
-            "no check of that id exists",
-        ),
-        (
-            "items:\n  - id: schema.valid\n    step: serve\n    kind: manual\n    summary: abc\n    question: abc\n    why: abc\n    fix: abc\n",
-            "defined twice",
-        ),
+        (team_item("team.x", "deploy", "manual"), "line 3, `items.0.step`: 'deploy' is not one of"),
+        (team_item("team.x", "serve", "auto"), "no check of that id exists"),
+        (team_item("schema.valid", "serve", "manual"), "defined twice"),
         ("items: [\n", "not valid YAML"),
     ],
 )
@@ -222,5 +220,5 @@ def test_invalid_definition_files_get_clear_errors(
 
 
 def test_disabling_an_unknown_item_is_an_error() -> None:
-    with pytest.raises(DefinitionError, match="unknown items: schema.nope"):
+    with pytest.raises(DefinitionError, match=r"unknown items: schema\.nope"):
         load_definitions([], ["schema.nope"])

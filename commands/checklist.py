@@ -16,18 +16,10 @@ if TYPE_CHECKING:
 
 from commands.options import PairOption, ProjectOption, parse_pair
 from commands.output import console, fail
+from workbench.checklist.symbols import COLOUR as STYLE
+from workbench.checklist.symbols import ICON
 
 app = typer.Typer()
-
-STYLE = {
-    "pass": "green",
-    "fail": "bold red",
-    "warn": "yellow",
-    "skipped": "dim",
-    "pending": "cyan",
-    "stale": "magenta",
-}
-ICON = {"pass": "✔", "fail": "✘", "warn": "!", "skipped": "-", "pending": "…", "stale": "↻"}
 
 
 class Step(StrEnum):

@@ -14,7 +14,7 @@ import typer
 from commands import checklist as checklist_commands
 from commands import demo as demo_commands
 from commands import init as init_commands
-from commands.options import ProjectOption
+from commands.options import PairOption, ProjectOption, ReviewOption, parse_pair
 from commands.output import console, fail
 from workbench import __version__
 from workbench.errors import WorkbenchError
@@ -47,25 +47,30 @@ def main(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
     project: ProjectOption = Path("."),
+    pair: PairOption = None,
+    review: ReviewOption = None,
 ) -> None:
     """Open the workbench on a model project (the TUI), or run one of the commands below."""
     if ctx.invoked_subcommand is None:
-        open_tui(project)
+        open_tui(project, pair=pair, review=review)
 
 
 @app.command("tui")
-def tui(project: ProjectOption = Path(".")) -> None:
+def tui(
+    project: ProjectOption = Path("."), pair: PairOption = None, review: ReviewOption = None
+) -> None:
     """Open the interactive workbench (the TUI) on a model project."""
-    open_tui(project)
+    open_tui(project, pair=pair, review=review)
 
 
-def open_tui(project: Path) -> None:
+def open_tui(project: Path, *, pair: str | None = None, review: str | None = None) -> None:
     from workbench.manifest import load_manifest
 
     manifest = load_manifest(project)
+    names = parse_pair(pair)
     from screens.app import WorkbenchApp  # lazily: Textual is only imported for the TUI
 
-    WorkbenchApp(manifest).run()
+    WorkbenchApp(manifest, pair=names, reviewer=review).run()
 
 
 def run() -> None:

@@ -23,6 +23,11 @@ PairOption = Annotated[
     ),
 ]
 
+ReviewOption = Annotated[
+    str | None,
+    typer.Option("--review", help="Review mode as NAME: read-only, with a recorded sign-off."),
+]
+
 
 def parse_pair(value: str | None) -> tuple[str, str] | None:
     if value is None:

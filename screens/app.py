@@ -1,18 +1,28 @@
-"""The Textual app. The home screen here is a placeholder until the checklist TUI lands."""
+"""The Textual app: the workbench on one model project.
+
+Statuses are computed in a thread worker (fingerprints may ask Docker or git),
+so the interface never waits on them; screens render what the app hands them.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from screens.dialogs import SignOffDialog, TextPrompt
+from screens.home import HomeScreen
+from screens.messages import ChecklistLoaded
+from screens.step import StepScreen
+from workbench.checklist import STEPS, Checklist, ItemView, StepSummary
+from workbench.checklist.definitions import STEP_TITLES
+from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
 from workbench.paths import asset
-
-STEPS = ("Snapshot", "Schema", "Serve", "Tag", "Push")
 
 
 class WorkbenchApp(App[None]):
@@ -20,20 +30,180 @@ class WorkbenchApp(App[None]):
 
     TITLE = "workbench"
     CSS_PATH = [asset("styles", "app.tcss")]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="quit"),
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("h", "home", "Home", id="app.home"),
     ]
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        pair: tuple[str, str] | None = None,
+        reviewer: str | None = None,
+    ) -> None:
         super().__init__()
         self.manifest = manifest
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Vertical(id="home"):
-            yield Static(f"[b]{self.manifest.name}[/b]  {self.manifest.root}", id="project")
-            yield Static("  →  ".join(STEPS), id="pipeline")
-        yield Footer()
+        self.checklist = Checklist(manifest, pair=pair)
+        self.reviewer = reviewer
+        self.summaries: list[StepSummary] = []
+        self.views: dict[str, ItemView] = {}
 
     def on_mount(self) -> None:
-        self.sub_title = self.manifest.name
+        self._update_subtitle()
+        self.push_screen(HomeScreen())
+        self.reload_checklist()
+
+    def _update_subtitle(self) -> None:
+        parts = [self.manifest.name]
+        if self.checklist.pair:
+            parts.append(
+                f"pair: {self.checklist.pair[0]} driving, {self.checklist.pair[1]} navigating"
+            )
+        if self.reviewer:
+            parts.append(f"review by {self.reviewer} (read-only)")
+        self.sub_title = " · ".join(parts)
+
+    # --- statuses, off the interface thread -------------------------------------------------
+
+    def reload_checklist(self) -> None:
+        self._load_checklist()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="load",
+        description="reading the checklist",
+    )
+    def _load_checklist(self) -> None:
+        self.checklist.refresh()
+        views = {v.item.id: v for v in self.checklist.views()}
+        self.post_message(ChecklistLoaded(self.checklist.summaries(), views))
+
+    @on(ChecklistLoaded)
+    def _loaded(self, message: ChecklistLoaded) -> None:
+        self.summaries = message.summaries
+        self.views = message.views
+        for screen in self.screen_stack:
+            update = getattr(screen, "update_from_checklist", None)
+            if update is not None and screen.is_mounted:
+                update()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "load" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            text = error.paragraph if isinstance(error, WorkbenchError) else repr(error)
+            self.notify(text, title="Could not read the checklist", severity="error", timeout=15)
+
+    # --- navigation and modes ---------------------------------------------------------------
+
+    def open_step(self, step: str) -> None:
+        while isinstance(self.screen, StepScreen):
+            self.pop_screen()
+        self.push_screen(StepScreen(step))
+
+    def action_home(self) -> None:
+        while isinstance(self.screen, StepScreen):
+            self.pop_screen()
+
+    def action_pair_mode(self) -> None:
+        def done(value: str | None) -> None:
+            if not value:
+                return
+            names = [n.strip() for n in value.split(",")]
+            if len(names) != 2 or not all(names) or names[0] == names[1]:
+                self.notify('Write two different names: "Driver, Navigator".', severity="error")
+                return
+            self.checklist.pair = (names[0], names[1])
+            self._update_subtitle()
+            self.notify(
+                f"Pair mode: {names[0]} drives, {names[1]} navigates and confirms gate ticks (c)."
+            )
+
+        self.push_screen(TextPrompt("Pair mode: driver, navigator", "Ana, Ben"), done)
+
+    def action_swap_roles(self) -> None:
+        if self.checklist.pair:
+            self.checklist.pair = (self.checklist.pair[1], self.checklist.pair[0])
+            self._update_subtitle()
+
+    def action_review_mode(self) -> None:
+        def done(name: str | None) -> None:
+            if name:
+                self.reviewer = name
+                self._update_subtitle()
+                self.refresh_bindings()
+                self.notify(f"Review mode: read-only for {name}; s signs off.")
+
+        self.push_screen(TextPrompt("Review mode: your name", "Rita"), done)
+
+    def action_sign_off(self) -> None:
+        if self.reviewer is None:
+            self.notify(
+                "Sign-off is for review mode (start it from the command palette).",
+                severity="warning",
+            )
+            return
+        reviewer = self.reviewer
+
+        def done(answer: tuple[str, str] | None) -> None:
+            if answer is None:
+                return
+            decision, note = answer
+            signoff = self.checklist.sign_off(reviewer, decision, note or None)
+            self.notify(
+                f"Signed off: {signoff.by} {signoff.decision} at readiness "
+                f"{signoff.readiness:g}; recorded in checklist.yaml."
+            )
+
+        self.push_screen(
+            SignOffDialog(reviewer, self.checklist.readiness(self.summaries or None)), done
+        )
+
+    def action_write_report(self) -> None:
+        self._write_report()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="report",
+        description="writing the report",
+    )
+    def _write_report(self) -> None:
+        from workbench import report
+        from workbench.atomic import write_text_atomic
+
+        target = self.manifest.root / ".workbench" / "report.md"
+        write_text_atomic(target, report.to_markdown(report.build(self.checklist)))
+        self.call_from_thread(self.notify, f"Wrote {target}")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for step in STEPS:
+            yield SystemCommand(
+                f"Open step: {STEP_TITLES[step]}",
+                f"Show the {STEP_TITLES[step]} checklist",
+                lambda step=step: self.open_step(step),
+            )
+        if isinstance(screen, StepScreen) and self.reviewer is None:
+            yield SystemCommand(
+                "Run all checks of this step", "Run its automatic checks", screen.action_run_all
+            )
+            yield SystemCommand(
+                "Run the selected check", "Run the highlighted item", screen.action_run_selected
+            )
+        yield SystemCommand("Pair mode", "Record a driver and a navigator", self.action_pair_mode)
+        if self.checklist.pair:
+            yield SystemCommand("Swap pair roles", "The navigator drives", self.action_swap_roles)
+        if self.reviewer is None:
+            yield SystemCommand(
+                "Review mode", "Read-only, with a recorded sign-off", self.action_review_mode
+            )
+        else:
+            yield SystemCommand("Sign off", "Record your review decision", self.action_sign_off)
+        yield SystemCommand(
+            "Write report", "Markdown report in .workbench/report.md", self.action_write_report
+        )

@@ -1,0 +1,108 @@
+"""Home: the five steps as a pipeline, the readiness score, and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from workbench.checklist import STEPS, StepSummary
+from workbench.checklist.definitions import STEP_TITLES
+from workbench.checklist.symbols import COLOUR as STYLE
+from workbench.checklist.symbols import ICON
+
+
+class StepCard(Static, can_focus=True):
+    """One step of the pipeline: status, score and counts; Enter or a click opens it."""
+
+    @dataclass
+    class Selected(Message):
+        step: str
+
+    def __init__(self, step: str, number: int) -> None:
+        super().__init__(id=f"card-{step}", classes="step-card")
+        self.step = step
+        self.number = number
+        self.border_title = f"{number} {STEP_TITLES[step]}"
+        self.loading = True
+
+    def show(self, summary: StepSummary) -> None:
+        self.loading = False
+        status = summary.status.value
+        counts = "  ".join(
+            f"[{STYLE[s.value]}]{ICON[s.value]}{n}[/]"
+            for s, n in sorted(summary.counts.items(), key=lambda kv: kv[0].value)
+        )
+        blockers = f"\n[b red]{len(summary.blockers)} gate blocking[/]" if summary.blockers else ""
+        self.update(
+            f"[{STYLE[status]}]{ICON[status]} {status}[/]\n"
+            f"score {summary.score:g} / {summary.max_score}\n{counts}{blockers}"
+        )
+        self.set_class(bool(summary.blockers), "blocked")
+
+    def on_click(self) -> None:
+        self.post_message(self.Selected(self.step))
+
+    def key_enter(self) -> None:
+        self.post_message(self.Selected(self.step))
+
+
+class HomeScreen(Screen[None]):
+    BINDINGS = [
+        *[
+            Binding(
+                str(n), f"open_step('{step}')", STEP_TITLES[step], id=f"home.step{n}", show=False
+            )
+            for n, step in enumerate(STEPS, start=1)
+        ],
+        Binding("left", "app.focus_previous", "Previous step", id="home.prev", show=False),
+        Binding("right", "app.focus_next", "Next step", id="home.next", show=False),
+        Binding("f5", "reload", "Refresh", id="home.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        manifest = self.app.manifest  # type: ignore[attr-defined]
+        yield Header()
+        with Vertical(id="home"):
+            yield Static(
+                f"[b]{manifest.name}[/b]  ·  {manifest.model.flavor} "
+                f"{manifest.model.artifact or manifest.model.predictor or ''}",
+                id="project",
+            )
+            with Horizontal(id="pipeline"):
+                for number, step in enumerate(STEPS, start=1):
+                    yield StepCard(step, number)
+            yield Static("Readiness: loading…", id="readiness")
+            yield Static("", id="next")
+            yield Static("Press 1-5 or Enter on a step to open it.", id="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#card-snapshot").focus()
+
+    def update_from_checklist(self) -> None:
+        summaries: list[StepSummary] = self.app.summaries  # type: ignore[attr-defined]
+        for summary in summaries:
+            self.query_one(f"#card-{summary.step}", StepCard).show(summary)
+        checklist = self.app.checklist  # type: ignore[attr-defined]
+        self.query_one("#readiness", Static).update(
+            f"Readiness [b]{checklist.readiness(summaries):g}[/b]  (the lowest step score; "
+            "1 per tool-verified item, 0.5 per ticked item with a note)"
+        )
+        self.query_one("#next", Static).update(f"Next: {checklist.next_action(summaries)}")
+
+    @on(StepCard.Selected)
+    def _open(self, event: StepCard.Selected) -> None:
+        self.action_open_step(event.step)
+
+    def action_open_step(self, step: str) -> None:
+        self.app.open_step(step)  # type: ignore[attr-defined]
+
+    def action_reload(self) -> None:
+        self.app.reload_checklist()  # type: ignore[attr-defined]

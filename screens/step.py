@@ -1,0 +1,356 @@
+"""A step as an interactive checklist: items, their detail, running checks, ticking.
+
+One generic screen for every step; later steps specialise it. Checks run in a
+thread worker (the interface never freezes) and Escape cancels them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.worker import Worker, WorkerState
+
+from screens.dialogs import TextPrompt
+from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
+from workbench.checklist import CheckContext, Checklist, ItemView
+from workbench.checklist.definitions import STEP_TITLES
+from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
+from workbench.checklist.symbols import COLOUR, ICON
+from workbench.errors import WorkbenchError
+
+EDITING_ACTIONS = {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
+
+
+class LogBatcher:
+    """Collects log lines from a worker thread; hands them over at most every 0.25 s."""
+
+    def __init__(self, screen: StepScreen, interval: float = 0.25) -> None:
+        self.screen = screen
+        self.interval = interval
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+        self.last = 0.0
+
+    def __call__(self, line: str) -> None:
+        with self.lock:
+            self.lines.append(line)
+        if time.monotonic() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            lines, self.lines = self.lines, []
+        self.last = time.monotonic()
+        if lines:
+            self.screen.post_message(CheckLog(lines))
+
+
+class StepScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back_or_cancel", "Back / cancel", id="step.back"),
+        Binding("r", "run_selected", "Run", id="step.run"),
+        Binding("a", "run_all", "Run all", id="step.run_all"),
+        Binding("y", "tick_yes", "Yes", id="step.yes"),
+        Binding("n", "tick_no", "No", id="step.no"),
+        Binding("x", "tick_na", "N/A", id="step.na"),
+        Binding("w", "waive", "Waive", id="step.waive"),
+        Binding("c", "confirm", "Confirm", id="step.confirm"),
+        Binding("s", "sign_off", "Sign off", id="step.signoff"),
+    ]
+
+    def __init__(self, step: str) -> None:
+        super().__init__(name=step)
+        self.step = step
+        self.cancel_event = threading.Event()
+        self.running = False
+
+    @property
+    def checklist(self) -> Checklist:
+        checklist: Checklist = self.app.checklist  # type: ignore[attr-defined]
+        return checklist
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="step-body"):
+            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail-pane"):
+                yield Static("", id="detail")
+        yield RichLog(id="log", max_lines=2000, markup=True, wrap=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"workbench · {STEP_TITLES[self.step]}"
+        table = self.query_one("#items", DataTable)
+        table.add_column("", key="icon", width=1)
+        table.add_column("item", key="item")
+        table.add_column("status", key="status", width=8)
+        table.add_column("score", key="score", width=5)
+        for item in self.checklist.items:
+            if item.step == self.step:
+                gate = " ⛨" if item.gate else ""
+                table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
+        table.loading = True
+        table.focus()
+        self.query_one("#log", RichLog).border_title = "log"
+        if self.app.views:  # type: ignore[attr-defined]
+            self.update_from_checklist()
+
+    # --- showing ---------------------------------------------------------------------------
+
+    def update_from_checklist(self) -> None:
+        views: dict[str, ItemView] = self.app.views  # type: ignore[attr-defined]
+        table = self.query_one("#items", DataTable)
+        table.loading = False
+        for view in views.values():
+            if view.item.step == self.step:
+                self._show_row(view)
+        self._show_detail()
+
+    def _show_row(self, view: ItemView) -> None:
+        table = self.query_one("#items", DataTable)
+        status = view.status.value
+        style = COLOUR[status]
+        table.update_cell(view.item.id, "icon", f"[{style}]{ICON[status]}[/]")
+        label = f"[{style}]{status}[/]" + (" [yellow]waived[/]" if view.waiver else "")
+        table.update_cell(view.item.id, "status", label)
+        table.update_cell(view.item.id, "score", f"{view.score:g}" if view.counted else "-")
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#items", DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
+
+    def _show_detail(self) -> None:
+        item_id = self.selected_id()
+        views: dict[str, ItemView] = self.app.views  # type: ignore[attr-defined]
+        if item_id is None or item_id not in views:
+            return
+        view = views[item_id]
+        item = view.item
+        status = view.status.value
+        lines = [
+            f"[b]{escape(item.summary)}[/b]",
+            f"[dim]{escape(item.id)} · {item.kind}{' · gate' if item.gate else ''}[/]",
+            "",
+            f"[{COLOUR[status]}]{ICON[status]} {status}[/]  {escape(view.remark)}",
+            "",
+            f"[b]Question[/b]  {escape(item.question)}",
+            f"[b]Why[/b]  {escape(item.why)}",
+        ]
+        if item.reference:
+            lines.append(f"[dim]{escape(item.reference)}[/]")
+        if view.evidence:
+            lines += ["", "[b]Evidence[/b]", *(f"• {escape(e)}" for e in view.evidence[:20])]
+        if view.waiver:
+            lines += [
+                "",
+                f"[yellow b]Waived[/] by {escape(view.waiver.by)}: {escape(view.waiver.reason)}",
+            ]
+        lines += ["", f"[b]How to fix[/b]  {escape(item.fix)}"]
+        if item.is_auto:
+            lines += ["", "[dim]r runs this check, a runs all of this step's checks.[/]"]
+        else:
+            lines += ["", "[dim]y / n / x answers yes / no / not applicable.[/]"]
+        self.query_one("#detail", Static).update("\n".join(lines))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def log_line(self, text: str) -> None:
+        self.query_one("#log", RichLog).write(text)
+
+    # --- which actions apply ---------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        review = self.app.reviewer is not None  # type: ignore[attr-defined]
+        if action in EDITING_ACTIONS and review:
+            return False
+        if action == "sign_off":
+            return review
+        if action == "confirm":
+            return self.checklist.navigator is not None
+        return True
+
+    # --- running checks --------------------------------------------------------------------
+
+    def action_run_selected(self) -> None:
+        item_id = self.selected_id()
+        if item_id is None:
+            return
+        if not self.checklist.item(item_id).is_auto:
+            self.notify("This item is answered by a person: y, n or x.", severity="warning")
+            return
+        self.start_checks([item_id])
+
+    def action_run_all(self) -> None:
+        self.start_checks(self.checklist.auto_ids(self.step))
+
+    def start_checks(self, ids: list[str]) -> None:
+        if self.running:
+            self.notify("Checks are already running; Escape cancels them.", severity="warning")
+            return
+        if not ids:
+            self.notify("This step has no automatic checks.")
+            return
+        self.cancel_event = threading.Event()
+        self.running = True
+        self.log_line(f"[b]running {len(ids)} check{'s' if len(ids) > 1 else ''}[/b]")
+        self.run_checks(ids)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="checks",
+        description="running checks",
+    )
+    def run_checks(self, ids: list[str]) -> None:
+        batcher = LogBatcher(self)
+        ctx = CheckContext(self.checklist.manifest, cancel=self.cancel_event, log=batcher)
+        cancelled = False
+        for event in self.checklist.run(ids, ctx):
+            batcher.flush()
+            if isinstance(event, ItemStarted):
+                self.post_message(CheckStarted(event.item_id))
+            elif isinstance(event, ItemFinished):
+                self.post_message(CheckFinished(event.item_id, event.view))
+            elif isinstance(event, RunCancelled):
+                cancelled = True
+        batcher.flush()
+        self.post_message(ChecksDone(cancelled))
+
+    @on(CheckStarted)
+    def _started(self, message: CheckStarted) -> None:
+        table = self.query_one("#items", DataTable)
+        table.update_cell(message.item_id, "icon", "[cyan]⟳[/]")
+        table.update_cell(message.item_id, "status", "[cyan]running[/]")
+        self.log_line(f"→ {message.item_id}")
+
+    @on(CheckLog)
+    def _log(self, message: CheckLog) -> None:
+        for line in message.lines:
+            self.log_line(f"  [dim]{escape(line)}[/]")
+
+    @on(CheckFinished)
+    def _finished(self, message: CheckFinished) -> None:
+        self.app.views[message.item_id] = message.view  # type: ignore[attr-defined]
+        self._show_row(message.view)
+        status = message.view.status.value
+        self.log_line(f"[{COLOUR[status]}]{ICON[status]} {message.item_id}: {status}[/]")
+        self._show_detail()
+
+    @on(ChecksDone)
+    def _done(self, message: ChecksDone) -> None:
+        self.running = False
+        if message.cancelled:
+            self.log_line("[yellow]cancelled[/]")
+        self.app.reload_checklist()  # type: ignore[attr-defined]
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """Worker failures are handled here, once: a notice, never a crash."""
+        if event.worker.group != "checks":
+            return
+        if event.state == WorkerState.ERROR:
+            self.running = False
+            error = event.worker.error
+            text = (
+                error.paragraph
+                if isinstance(error, WorkbenchError)
+                else (f"{type(error).__name__}: {error}")
+            )
+            self.log_line(f"[red]error: {escape(text)}[/]")
+            self.notify(text, title="Check failed to run", severity="error", timeout=10)
+            self.app.reload_checklist()  # type: ignore[attr-defined]
+        elif event.state == WorkerState.CANCELLED:
+            self.running = False
+
+    def action_back_or_cancel(self) -> None:
+        if self.running:
+            self.cancel_event.set()
+            self.log_line("[yellow]cancelling: the running check finishes its current step[/]")
+            self.notify("Cancelling the running checks.", severity="warning")
+            return
+        self.app.pop_screen()
+
+    # --- people's answers ------------------------------------------------------------------
+
+    def _manual_selected(self) -> str | None:
+        item_id = self.selected_id()
+        if item_id is None:
+            return None
+        if self.checklist.item(item_id).is_auto:
+            self.notify("The tool checks this item: r runs it (w waives it).", severity="warning")
+            return None
+        return item_id
+
+    def _tick(self, answer: str, prompt: str) -> None:
+        item_id = self._manual_selected()
+        if item_id is None:
+            return
+
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            self._apply(lambda: self.checklist.tick(item_id, answer, note or None))
+
+        self.app.push_screen(TextPrompt(prompt, "note (optional; a note is evidence)"), done)
+
+    def action_tick_yes(self) -> None:
+        self._tick("yes", "Yes: what did you look at?")
+
+    def action_tick_no(self) -> None:
+        self._tick("no", "No: what is missing?")
+
+    def action_tick_na(self) -> None:
+        self._tick("n/a", "Not applicable: why?")
+
+    def action_waive(self) -> None:
+        item_id = self.selected_id()
+        if item_id is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self._apply(lambda: self.checklist.waive(item_id, reason))
+
+        self.app.push_screen(
+            TextPrompt(
+                f"Waive {item_id}: why is it safe to go on without it?",
+                "the reason goes into the release manifest",
+                min_length=10,
+            ),
+            done,
+        )
+
+    def action_confirm(self) -> None:
+        item_id = self._manual_selected()
+        navigator = self.checklist.navigator
+        if item_id is not None and navigator:
+            self._apply(lambda: self.checklist.confirm(item_id, navigator))
+
+    def action_sign_off(self) -> None:
+        self.app.action_sign_off()  # type: ignore[attr-defined]
+
+    def _apply(self, change: Callable[[], ItemView]) -> None:
+        try:
+            view = change()
+        except WorkbenchError as exc:
+            self.notify(exc.paragraph, severity="error", timeout=10)
+            return
+        self.app.views[view.item.id] = view  # type: ignore[attr-defined]
+        self._show_row(view)
+        self._show_detail()
+        self.app.reload_checklist()  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 from commands.options import PairOption, ProjectOption, parse_pair
 from commands.output import console, fail
-from workbench.checklist.symbols import COLOUR as STYLE
-from workbench.checklist.symbols import ICON
+from workbench.symbols import COLOUR as STYLE
+from workbench.symbols import ICON
 
 app = typer.Typer()
 

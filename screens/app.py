@@ -7,6 +7,7 @@ so the interface never waits on them; screens render what the app hands them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -41,25 +42,46 @@ class WorkbenchApp(App[None]):
         *,
         pair: tuple[str, str] | None = None,
         reviewer: str | None = None,
+        user: str | None = None,
     ) -> None:
         super().__init__()
         self.manifest = manifest
-        self.checklist = Checklist(manifest, pair=pair)
+        self.pair = pair
+        self.user = user
+        # Built in the first load worker: reading definitions must not delay the first paint.
+        self._checklist: Checklist | None = None
         self.reviewer = reviewer
         self.summaries: list[StepSummary] = []
         self.views: dict[str, ItemView] = {}
 
+    def get_default_screen(self) -> Screen[Any]:
+        return HomeScreen()
+
     def on_mount(self) -> None:
         self._update_subtitle()
-        self.push_screen(HomeScreen())
-        self.reload_checklist()
+        # Load after the first paint: the worker's thread would otherwise compete with it.
+        self.call_after_refresh(self.reload_checklist)
+
+    @property
+    def checklist(self) -> Checklist:
+        if self._checklist is None:
+            raise WorkbenchError("the checklist is still loading; try again in a moment.")
+        return self._checklist
+
+    @property
+    def loaded(self) -> bool:
+        return self._checklist is not None
+
+    def set_pair(self, pair: tuple[str, str] | None) -> None:
+        self.pair = pair
+        if self._checklist is not None:
+            self._checklist.pair = pair
+        self._update_subtitle()
 
     def _update_subtitle(self) -> None:
         parts = [self.manifest.name]
-        if self.checklist.pair:
-            parts.append(
-                f"pair: {self.checklist.pair[0]} driving, {self.checklist.pair[1]} navigating"
-            )
+        if self.pair:
+            parts.append(f"pair: {self.pair[0]} driving, {self.pair[1]} navigating")
         if self.reviewer:
             parts.append(f"review by {self.reviewer} (read-only)")
         self.sub_title = " · ".join(parts)
@@ -77,7 +99,10 @@ class WorkbenchApp(App[None]):
         description="reading the checklist",
     )
     def _load_checklist(self) -> None:
-        self.checklist.refresh()
+        if self._checklist is None:
+            self._checklist = Checklist(self.manifest, pair=self.pair, user=self.user)
+        else:
+            self._checklist.refresh()
         views = {v.item.id: v for v in self.checklist.views()}
         self.post_message(ChecklistLoaded(self.checklist.summaries(), views))
 
@@ -116,8 +141,7 @@ class WorkbenchApp(App[None]):
             if len(names) != 2 or not all(names) or names[0] == names[1]:
                 self.notify('Write two different names: "Driver, Navigator".', severity="error")
                 return
-            self.checklist.pair = (names[0], names[1])
-            self._update_subtitle()
+            self.set_pair((names[0], names[1]))
             self.notify(
                 f"Pair mode: {names[0]} drives, {names[1]} navigates and confirms gate ticks (c)."
             )
@@ -125,9 +149,8 @@ class WorkbenchApp(App[None]):
         self.push_screen(TextPrompt("Pair mode: driver, navigator", "Ana, Ben"), done)
 
     def action_swap_roles(self) -> None:
-        if self.checklist.pair:
-            self.checklist.pair = (self.checklist.pair[1], self.checklist.pair[0])
-            self._update_subtitle()
+        if self.pair:
+            self.set_pair((self.pair[1], self.pair[0]))
 
     def action_review_mode(self) -> None:
         def done(name: str | None) -> None:
@@ -140,6 +163,8 @@ class WorkbenchApp(App[None]):
         self.push_screen(TextPrompt("Review mode: your name", "Rita"), done)
 
     def action_sign_off(self) -> None:
+        if not self.loaded:
+            return
         if self.reviewer is None:
             self.notify(
                 "Sign-off is for review mode (start it from the command palette).",
@@ -188,7 +213,7 @@ class WorkbenchApp(App[None]):
                 f"Show the {STEP_TITLES[step]} checklist",
                 lambda step=step: self.open_step(step),
             )
-        if isinstance(screen, StepScreen) and self.reviewer is None:
+        if isinstance(screen, StepScreen) and self.reviewer is None and self.loaded:
             yield SystemCommand(
                 "Run all checks of this step", "Run its automatic checks", screen.action_run_all
             )
@@ -196,7 +221,7 @@ class WorkbenchApp(App[None]):
                 "Run the selected check", "Run the highlighted item", screen.action_run_selected
             )
         yield SystemCommand("Pair mode", "Record a driver and a navigator", self.action_pair_mode)
-        if self.checklist.pair:
+        if self.pair:
             yield SystemCommand("Swap pair roles", "The navigator drives", self.action_swap_roles)
         if self.reviewer is None:
             yield SystemCommand(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -14,8 +14,8 @@ from textual.widgets import Footer, Header, Static
 
 from workbench.checklist import STEPS, StepSummary
 from workbench.checklist.definitions import STEP_TITLES
-from workbench.checklist.symbols import COLOUR as STYLE
-from workbench.checklist.symbols import ICON
+from workbench.symbols import COLOUR as STYLE
+from workbench.symbols import ICON
 
 
 class StepCard(Static, can_focus=True):
@@ -30,10 +30,13 @@ class StepCard(Static, can_focus=True):
         self.step = step
         self.number = number
         self.border_title = f"{number} {STEP_TITLES[step]}"
-        self.loading = True
+
+    def render(self) -> RenderResult:
+        # Plain text while loading: five animated loading indicators cost the first paint.
+        return super().render() if self.has_class("loaded") else "[dim]loading…[/]"
 
     def show(self, summary: StepSummary) -> None:
-        self.loading = False
+        self.add_class("loaded")
         status = summary.status.value
         counts = "  ".join(
             f"[{STYLE[s.value]}]{ICON[s.value]}{n}[/]"

@@ -24,8 +24,8 @@ from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
 from workbench.checklist import CheckContext, Checklist, ItemView
 from workbench.checklist.definitions import STEP_TITLES
 from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
-from workbench.checklist.symbols import COLOUR, ICON
 from workbench.errors import WorkbenchError
+from workbench.symbols import COLOUR, ICON
 
 EDITING_ACTIONS = {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
 
@@ -94,14 +94,10 @@ class StepScreen(Screen[None]):
         table.add_column("item", key="item")
         table.add_column("status", key="status", width=8)
         table.add_column("score", key="score", width=5)
-        for item in self.checklist.items:
-            if item.step == self.step:
-                gate = " ⛨" if item.gate else ""
-                table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
         table.loading = True
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
-        if self.app.views:  # type: ignore[attr-defined]
+        if self.app.loaded:  # type: ignore[attr-defined]
             self.update_from_checklist()
 
     # --- showing ---------------------------------------------------------------------------
@@ -110,6 +106,11 @@ class StepScreen(Screen[None]):
         views: dict[str, ItemView] = self.app.views  # type: ignore[attr-defined]
         table = self.query_one("#items", DataTable)
         table.loading = False
+        if table.row_count == 0:
+            for item in self.checklist.items:
+                if item.step == self.step:
+                    gate = " ⛨" if item.gate else ""
+                    table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
         for view in views.values():
             if view.item.step == self.step:
                 self._show_row(view)
@@ -174,6 +175,8 @@ class StepScreen(Screen[None]):
     # --- which actions apply ---------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action != "back_or_cancel" and not self.app.loaded:  # type: ignore[attr-defined]
+            return None
         review = self.app.reviewer is not None  # type: ignore[attr-defined]
         if action in EDITING_ACTIONS and review:
             return False

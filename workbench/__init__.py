@@ -4,9 +4,24 @@ This package is the domain. It never imports Textual, Typer or Rich, so the
 CLI (`commands/`) and the TUI (`screens/`) stay two thin faces over it.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("workbench")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+from functools import cache
+
+
+@cache
+def version() -> str:
+    """The installed version; read on demand (importlib.metadata is slow to import)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("workbench")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+source"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return version()
+    raise AttributeError(name)

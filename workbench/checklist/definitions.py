@@ -13,13 +13,14 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
 from workbench.paths import asset
 from workbench.yamlio import line_of, load_yaml, to_plain
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 STEPS = ("snapshot", "schema", "serve", "tag", "push")
 STEP_TITLES = {
@@ -55,6 +56,8 @@ class Item:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported on first use: it is slow to import
+
     schema = json.loads(asset("checklists", "definition.schema.json").read_text())
     return Draft202012Validator(schema)
 

@@ -1,0 +1,157 @@
+"""The real app on the example project, driven with Textual's pilot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from screens.app import WorkbenchApp
+from screens.home import HomeScreen
+from screens.step import StepScreen
+from workbench.checklist import CheckContext, CheckResult, Status
+from workbench.checklist.registry import _CHECKS, AutoCheck
+from workbench.checklist.state import load_state
+from workbench.manifest import load_manifest
+
+pytestmark = pytest.mark.tui
+SIZE = (120, 36)
+
+
+def make_app(project: Path, **kwargs: object) -> WorkbenchApp:
+    return WorkbenchApp(load_manifest(project), user="Ana", **kwargs)  # type: ignore[arg-type]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait for every worker (checks, then the reload they trigger) and the messages after."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def select(pilot: Pilot[None], item_id: str) -> StepScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, StepScreen)
+    for _ in range(20):
+        if screen.selected_id() == item_id:
+            return screen
+        await pilot.press("down")
+    raise AssertionError(f"{item_id} not found")
+
+
+async def test_open_a_step_run_its_checks_tick_an_item_and_see_the_score(
+    example_project: Path,
+) -> None:
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        before = next(s for s in app.summaries if s.step == "schema")
+        assert before.score == 0
+        assert before.counts == {Status.PENDING: 7}
+
+        await pilot.press("2")
+        assert isinstance(app.screen, StepScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.views["schema.valid"].status is Status.PASS
+        assert app.views["schema.responses-valid"].status is Status.PASS
+        after_checks = next(s for s in app.summaries if s.step == "schema").score
+        assert after_checks == 6  # six auto items pass (the example describes every field)
+
+        await select(pilot, "schema.descriptions-complete")
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press(*"units-in-cm", "enter")
+        await settle(pilot)
+        assert app.views["schema.descriptions-complete"].score == 0.5
+        assert next(s for s in app.summaries if s.step == "schema").score == after_checks + 0.5
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+    tick = load_state(example_project).ticks["schema.descriptions-complete"]
+    assert (tick.answer, tick.note, tick.by) == ("yes", "units-in-cm", "Ana")
+    assert load_state(example_project).results["schema.valid"].status == "pass"
+
+
+async def test_escape_cancels_a_running_check_and_says_so(
+    example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = []
+
+    def slow(ctx: CheckContext) -> CheckResult:
+        started.append(True)
+        while True:  # a long check that polls the cancel flag between its steps
+            ctx.check_cancelled()
+            ctx.cancel.wait(0.05)
+
+    monkeypatch.setitem(_CHECKS, "schema.closed", AutoCheck("schema.closed", slow, lambda c: {}))
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await select(pilot, "schema.closed")
+        await pilot.press("r")
+        for _ in range(50):
+            if started:
+                break
+            await pilot.pause(0.05)
+        screen = app.screen
+        assert isinstance(screen, StepScreen) and screen.running
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not screen.running
+        assert isinstance(app.screen, StepScreen)  # Escape cancelled; it did not leave
+        log_text = "\n".join(str(line) for line in screen.query_one("#log").lines)
+        assert "cancelled" in log_text
+        assert any("Cancelling" in n.message for n in app._notifications)
+        assert app.views["schema.closed"].status is Status.PENDING  # nothing half-recorded
+
+
+async def test_review_mode_is_read_only_and_records_a_sign_off(example_project: Path) -> None:
+    app = make_app(example_project, reviewer="Rita")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await pilot.press("a")  # disabled in review mode: nothing runs
+        await settle(pilot)
+        assert app.views["schema.valid"].status is Status.PENDING
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("tab", *"looked-at-all", "enter")
+        await pilot.click("#ok")
+        await settle(pilot)
+    signoffs = load_state(example_project).signoffs
+    assert [(s.by, s.decision) for s in signoffs] == [("Rita", "approve")]
+
+
+async def test_pair_mode_gate_tick_waits_for_the_navigator(example_project: Path) -> None:
+    app = make_app(example_project, pair=("Ana", "Ben"))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert "Ana driving, Ben navigating" in app.sub_title
+        await pilot.press("1")
+        await select(pilot, "snapshot.packages-expected")
+        await pilot.press("y")
+        await pilot.pause()
+        await pilot.press(*"sklearn-only", "enter")
+        await settle(pilot)
+        assert app.views["snapshot.packages-expected"].status is Status.PENDING
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.views["snapshot.packages-expected"].status is Status.PASS
+    tick = load_state(example_project).ticks["snapshot.packages-expected"]
+    assert (tick.by, tick.navigator, tick.confirmed_by) == ("Ana", "Ben", "Ben")
+
+
+async def test_a_broken_checklist_file_is_a_notice_not_a_crash(example_project: Path) -> None:
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        (example_project / "checklist.yaml").write_text("items: [unclosed\n")  # edited by hand
+        await pilot.press("f5")
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("checklist.yaml, line 2" in m for m in messages), messages
+        assert isinstance(app.screen, HomeScreen)

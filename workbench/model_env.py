@@ -23,6 +23,7 @@ SERVING_DIR = Path(__file__).resolve().parent / "serving"
 class InProcessAnswers:
     answers: list[dict[str, Any]]
     modules: list[str]
+    warnings: list[str]
 
 
 def request_features(manifest: Manifest) -> list[str]:
@@ -99,4 +100,6 @@ def predict_in_model_env(
             f"{what} failed in {interpreter}: {payload['error']} (at {payload.get('where')}).",
             fix="make the model load and predict in its own environment first.",
         )
-    return InProcessAnswers(answers=payload["answers"], modules=payload["modules"])
+    return InProcessAnswers(
+        answers=payload["answers"], modules=payload["modules"], warnings=payload.get("warnings", [])
+    )

@@ -1,0 +1,1 @@
+"""Step 1, Snapshot: the model's environment, exact and minimal, pinned with hashes."""

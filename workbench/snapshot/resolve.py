@@ -1,0 +1,199 @@
+"""The runtime set: the distributions the model really needs, each with why.
+
+Modules imported at run time (found by loading the model and answering the
+examples) and by the predictor's code (a static scan) are mapped to the
+distributions that provide them, then closed over their requirements with
+markers evaluated for the target. Whatever cannot be resolved is listed, never
+guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.markers import InvalidMarker, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+# Modules of the serving runtime's own files, run beside the model.
+RUNTIME_OWN = {"flavors", "inprocess", "__main__"}
+
+DEV_TOOLS = {
+    "ipykernel",
+    "ipython",
+    "jupyter",
+    "jupyter-client",
+    "jupyter-core",
+    "jupyterlab",
+    "notebook",
+    "nbconvert",
+    "nbformat",
+    "ipywidgets",
+    "debugpy",
+    "pytest",
+    "pytest-cov",
+    "hypothesis",
+    "coverage",
+    "tox",
+    "nox",
+    "ruff",
+    "black",
+    "isort",
+    "flake8",
+    "pylint",
+    "mypy",
+    "pyright",
+    "pre-commit",
+    "autopep8",
+    "yapf",
+    "bandit",
+    "pip-tools",
+    "twine",
+    "build",
+    "wheel",
+    "setuptools",
+    "pip",
+}
+
+
+@dataclass
+class RuntimePackage:
+    name: str
+    version: str
+    why: list[str] = field(default_factory=list)
+    source: dict[str, str] = field(default_factory=dict)
+    requires: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuntimeSet:
+    packages: dict[str, RuntimePackage]
+    unresolved: dict[str, list[str]]
+    inconsistent: list[str]
+
+
+def target_environment(python: dict[str, Any], machine: str) -> dict[str, str]:
+    return {
+        "python_version": python["major_minor"],
+        "python_full_version": python["version"],
+        "implementation_name": python["implementation"].lower(),
+        "platform_python_implementation": python["implementation"],
+        "implementation_version": python["version"],
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "platform_release": "",
+        "platform_version": "",
+        "extra": "",
+    }
+
+
+def module_owners(dists: list[dict[str, Any]]) -> dict[str, list[str]]:
+    owners: dict[str, list[str]] = {}
+    for dist in dists:
+        for module in dist["top_level"]:
+            owners.setdefault(module, []).append(canonicalize_name(dist["name"]))
+    return owners
+
+
+def find_runtime_set(
+    env: dict[str, Any],
+    *,
+    dynamic_modules: list[str],
+    static: dict[str, list[str]],
+    local: set[str],
+    target: dict[str, str],
+) -> RuntimeSet:
+    dists = {canonicalize_name(d["name"]): d for d in env["dists"]}
+    owners = module_owners(env["dists"])
+    stdlib = set(env["stdlib"])
+    packages: dict[str, RuntimePackage] = {}
+    unresolved: dict[str, list[str]] = {}
+    inconsistent: list[str] = []
+
+    def add(name: str, reason: str) -> bool:
+        dist = dists[name]
+        package = packages.get(name)
+        if package is None:
+            package = packages[name] = RuntimePackage(
+                name=dist["name"],
+                version=dist["version"],
+                source=dist["source"],
+                requires=dist["requires"],
+            )
+        if reason not in package.why:
+            package.why.append(reason)
+            return True
+        return False
+
+    reasons: dict[str, list[str]] = {}
+    for module in sorted({m.split(".")[0] for m in dynamic_modules}):
+        reasons.setdefault(module, []).append("imported by the model at run time")
+    for module, files in static.items():
+        reasons.setdefault(module, []).append("imported by " + ", ".join(files))
+    for module, why in sorted(reasons.items()):
+        if module in stdlib or module in local or module in RUNTIME_OWN or module.startswith("_"):
+            continue
+        names = owners.get(module)
+        if not names:
+            unresolved[module] = why
+            continue
+        for name in names:
+            for reason in why:
+                add(name, f"{reason} ({module})")
+
+    # Close over requirements, markers evaluated for the target.
+    queue = [(name, frozenset[str]()) for name in list(packages)]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while queue:
+        name, extras = queue.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        dist = dists[name]
+        for text in dist["requires"]:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                inconsistent.append(f"{dist['name']} declares an unreadable requirement `{text}`")
+                continue
+            if req.marker is not None and not any(
+                _marker_true(req, {**target, "extra": extra}) for extra in (extras or {""})
+            ):
+                continue
+            child = canonicalize_name(req.name)
+            if child not in dists:
+                inconsistent.append(
+                    f"{dist['name']} {dist['version']} requires {req} but {req.name} "
+                    "is not installed"
+                )
+                continue
+            installed = dists[child]["version"]
+            if req.specifier and not req.specifier.contains(installed, prereleases=True):
+                inconsistent.append(
+                    f"{dist['name']} {dist['version']} requires {req} but {installed} is installed"
+                )
+            add(child, f"required by {dist['name']}")
+            queue.append((child, frozenset(req.extras)))
+    return RuntimeSet(
+        packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
+    )
+
+
+def _marker_true(req: Requirement, environment: dict[str, str]) -> bool:
+    assert req.marker is not None
+    try:
+        return bool(req.marker.evaluate(environment))
+    except (InvalidMarker, UndefinedEnvironmentName):
+        return True
+
+
+def dev_tools_without_reason(packages: dict[str, RuntimePackage]) -> list[str]:
+    """Development tools in the set that the predictor does not import itself."""
+    return [
+        f"{p.name} ({'; '.join(p.why)})"
+        for key, p in packages.items()
+        if key in DEV_TOOLS and not any(w.startswith("imported by") for w in p.why)
+    ]

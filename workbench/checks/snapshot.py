@@ -1,46 +1,162 @@
-"""Step 1 checks: the model's environment."""
+"""Step 1 checks: the model's environment and its snapshot."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import subprocess
+from pathlib import Path
+from typing import Any
 
-from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
-from workbench.checks.common import model_answers, model_inputs
+from packaging.utils import canonicalize_name
 
-PROBE = (
-    "import json, platform, sys; print(json.dumps({'version': platform.python_version(), "
-    "'implementation': platform.python_implementation(), 'system': platform.system(), "
-    "'machine': platform.machine()}))"
+from workbench.checklist.registry import (
+    CheckContext,
+    CheckResult,
+    Inputs,
+    auto_check,
+    file_digest,
 )
+from workbench.checks.common import model_answers, model_inputs
+from workbench.errors import WorkbenchError
+from workbench.snapshot.drift import baseline_lock
+from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, diff_locks, read_lock
+from workbench.snapshot.resolve import DEV_TOOLS
+from workbench.snapshot.take import probe_environment
+from workbench.snapshot.wheels import Target, wheel_dir
+from workbench.yamlio import load_yaml, to_plain
 
 
-def _interpreter_inputs(ctx: CheckContext) -> Inputs:
-    interpreter = ctx.manifest.interpreter()
-    try:
-        stamp = str(interpreter.stat().st_mtime_ns)
-    except OSError:
-        stamp = "missing"
-    return {"interpreter": str(interpreter), "stamp": stamp}
+def env_stamp(interpreter: Path) -> str:
+    """Cheap fingerprint of what is installed: the names of the dist-info folders."""
+    prefix = interpreter.parent.parent
+    names = sorted(p.name for p in prefix.glob("lib/python*/site-packages/*.dist-info"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest() if names else "none"
 
 
-@auto_check("snapshot.python-known", inputs=_interpreter_inputs)
+def _snapshot_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    return {
+        "snapshot": file_digest(m.root / SNAPSHOT_NAME),
+        "lock": file_digest(m.root / LOCK_NAME),
+    }
+
+
+def _fresh_inputs(ctx: CheckContext) -> Inputs:
+    return {**_snapshot_inputs(ctx), "env": env_stamp(ctx.manifest.interpreter())}
+
+
+def _snapshot(ctx: CheckContext) -> dict[str, Any]:
+    path = ctx.manifest.root / SNAPSHOT_NAME
+    if not path.exists():
+        raise WorkbenchError("there is no snapshot.yaml yet.", fix="run `workbench snapshot`.")
+    data = to_plain(load_yaml(path, what="snapshot"))
+    return data if isinstance(data, dict) else {}
+
+
+@auto_check("snapshot.python-known", inputs=_fresh_inputs)
 def python_known(ctx: CheckContext) -> CheckResult:
-    interpreter = ctx.manifest.interpreter()
-    try:
-        out = subprocess.run(
-            [str(interpreter), "-c", PROBE], capture_output=True, text=True, timeout=60, check=False
+    snap = _snapshot(ctx)
+    py, platform = snap.get("python") or {}, snap.get("platform") or {}
+    if not py.get("version") or not platform.get("machine"):
+        return CheckResult.failed("snapshot.yaml does not record python and platform")
+    env = probe_environment(ctx.manifest.interpreter())
+    if env["python"]["version"] != py["version"]:
+        return CheckResult.failed(
+            f"snapshot.yaml says Python {py['version']} but the "
+            f"interpreter is {env['python']['version']}; take it again"
         )
-    except OSError as exc:
-        return CheckResult.failed(f"{interpreter} cannot be run: {exc}")
-    if out.returncode != 0:
-        return CheckResult.failed(f"{interpreter} is not a working Python: {out.stderr.strip()}")
-    info = json.loads(out.stdout)
     return CheckResult.passed(
-        f"{info['implementation']} {info['version']} on {info['system']} {info['machine']}",
-        f"interpreter {interpreter}",
-        **info,
+        f"{py['implementation']} {py['version']} on {platform['system']} {platform['machine']}",
+        f"target {snap['target']['abi']} manylinux {snap['target']['machine']}",
     )
+
+
+@auto_check("snapshot.fresh", inputs=_fresh_inputs)
+def fresh(ctx: CheckContext) -> CheckResult:
+    snap = _snapshot(ctx)
+    env = probe_environment(ctx.manifest.interpreter())
+    installed = {canonicalize_name(d["name"]): d["version"] for d in env["dists"]}
+    drift = [
+        f"{name}: snapshot {info['version']}, installed {installed.get(name, 'nothing')}"
+        for name, info in (snap.get("runtime") or {}).items()
+        if installed.get(name) != info["version"]
+    ]
+    if drift:
+        return CheckResult.failed(
+            "the environment changed since the snapshot",
+            *drift,
+            "take the snapshot again: `workbench snapshot`",
+        )
+    return CheckResult.passed(
+        f"the {len(snap.get('runtime') or {})} runtime packages are "
+        "installed at the snapshot's versions"
+    )
+
+
+@auto_check("snapshot.imports-resolved", inputs=_snapshot_inputs)
+def imports_resolved(ctx: CheckContext) -> CheckResult:
+    snap = _snapshot(ctx)
+    unresolved = snap.get("unresolved") or {}
+    if unresolved:
+        return CheckResult.failed(*(f"{m}: {', '.join(w)}" for m, w in unresolved.items()))
+    runtime = snap.get("runtime") or {}
+    return CheckResult.passed(
+        f"every import maps to one of {len(runtime)} distributions",
+        *(f"{n} {i['version']}: {'; '.join(i['why'])}" for n, i in runtime.items()),
+    )
+
+
+@auto_check("snapshot.pinned", inputs=_snapshot_inputs)
+def pinned(ctx: CheckContext) -> CheckResult:
+    entries = read_lock(ctx.manifest.root / LOCK_NAME)  # raises on anything but == pins
+    return CheckResult.passed(f"{len(entries)} packages pinned with ==")
+
+
+@auto_check("snapshot.hashed", inputs=_snapshot_inputs)
+def hashed(ctx: CheckContext) -> CheckResult:
+    from workbench.snapshot.wheels import sha256_of
+
+    entries = read_lock(ctx.manifest.root / LOCK_NAME)
+    snap = _snapshot(ctx)
+    target = Target(python=snap["target"]["python"], machine=snap["target"]["machine"])
+    folder = wheel_dir(target)
+    cached = {sha256_of(p): p.name for p in folder.glob("*.whl")} if folder.is_dir() else {}
+    problems = []
+    for name, entry in entries.items():
+        if not entry.hashes:
+            problems.append(f"{name} has no hash")
+        elif not any(h in cached for h in entry.hashes):
+            problems.append(f"{name} {entry.version}: no wheel with its hash in {folder}")
+    if problems:
+        return CheckResult.failed(*problems, "take the snapshot again to fetch the wheels")
+    return CheckResult.passed(
+        f"{len(entries)} packages, each with a sha256 and its wheel cached", f"wheels: {folder}"
+    )
+
+
+@auto_check("snapshot.no-dev-tools", inputs=_snapshot_inputs)
+def no_dev_tools(ctx: CheckContext) -> CheckResult:
+    runtime = _snapshot(ctx).get("runtime") or {}
+    pulled_in = [
+        f"{n} ({'; '.join(i['why'])})"
+        for n, i in runtime.items()
+        if n in DEV_TOOLS and not any(w.startswith("imported by") for w in i["why"])
+    ]
+    imported = [n for n, i in runtime.items() if n in DEV_TOOLS and n not in pulled_in]
+    if pulled_in:
+        return CheckResult.failed(*(f"development tool in the runtime set: {p}" for p in pulled_in))
+    evidence = ["no notebook kernel, test runner, linter or formatter in the runtime set"]
+    if imported:
+        evidence.append("imported by the predictor itself, so kept: " + ", ".join(imported))
+    return CheckResult.passed(*evidence)
+
+
+@auto_check("snapshot.consistent", inputs=_snapshot_inputs)
+def consistent(ctx: CheckContext) -> CheckResult:
+    problems = _snapshot(ctx).get("inconsistent") or []
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed("every requirement of the runtime set is met by the pinned versions")
 
 
 @auto_check("snapshot.model-loads", inputs=model_inputs)
@@ -52,4 +168,40 @@ def model_loads(ctx: CheckContext) -> CheckResult:
         f"{name}: {answer.get('prediction', json.dumps(answer, sort_keys=True)[:80])}"
         for name, answer in zip(names, answers.answers, strict=True)
     ]
-    return CheckResult.passed(f"loaded and answered {len(names)} examples", *evidence)
+    mismatch = [w for w in answers.warnings if "InconsistentVersion" in w]
+    if mismatch:
+        return CheckResult.failed(
+            *mismatch,
+            "retrain and save the model with the installed "
+            "versions, or install the versions it was saved with",
+        )
+    if answers.warnings:
+        return CheckResult.warned(
+            f"answered {len(names)} examples, with warnings", *answers.warnings, *evidence
+        )
+    return CheckResult.passed(f"loaded and answered {len(names)} examples, no warnings", *evidence)
+
+
+def _drift_inputs(ctx: CheckContext) -> Inputs:
+    from workbench.snapshot.drift import last_release_lock
+
+    last = last_release_lock(ctx.manifest)
+    return {
+        "lock": file_digest(ctx.manifest.root / LOCK_NAME),
+        "baseline": file_digest(last) if last else "none",
+    }
+
+
+@auto_check("snapshot.drift", inputs=_drift_inputs)
+def drift(ctx: CheckContext) -> CheckResult:
+    current = read_lock(ctx.manifest.root / LOCK_NAME)
+    label, before = baseline_lock(ctx.manifest)
+    if before is None:
+        return CheckResult.passed(f"{len(current)} packages; {label}, so no drift to show")
+    changes = diff_locks(before, current)
+    if not changes:
+        return CheckResult.passed(f"no change against {label}")
+    return CheckResult.warned(
+        f"{len(changes)} changes against {label}",
+        *(f"{c.kind}: {c.name} {c.old or ''} -> {c.new or ''}" for c in changes),
+    )

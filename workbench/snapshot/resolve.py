@@ -106,7 +106,7 @@ def find_runtime_set(
     local: set[str],
     target: dict[str, str],
 ) -> RuntimeSet:
-    dists = {canonicalize_name(d["name"]): d for d in env["dists"]}
+    dists: dict[str, dict[str, Any]] = {canonicalize_name(d["name"]): d for d in env["dists"]}
     owners = module_owners(env["dists"])
     stdlib = set(env["stdlib"])
     packages: dict[str, RuntimePackage] = {}

@@ -202,10 +202,10 @@ def take_snapshot(
     entries: list[LockEntry] = []
     serving: list[str] = []
     for name, wheel in sorted(found.items()):
-        package = runtime.packages.get(name)
+        owner = runtime.packages.get(name)
         version = wheel.name.split("-")[1]
-        why = list(package.why) if package else ["the serving runtime needs it"]
-        if package is None:
+        why = list(owner.why) if owner else ["the serving runtime needs it"]
+        if owner is None:
             serving.append(name)
         entries.append(
             LockEntry(

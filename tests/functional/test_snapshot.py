@@ -1,0 +1,197 @@
+"""Step 1 on real virtual environments made in temp folders, and real wheels."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.engine import ItemFinished
+from workbench.errors import WorkbenchError
+from workbench.manifest import load_manifest
+from workbench.paths import cache_dir
+from workbench.project_init import copy_example, make_example_env
+from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
+from workbench.snapshot.take import SnapshotResult, run_snapshot
+from workbench.snapshot.wheels import Target, wheel_dir
+
+pytestmark = pytest.mark.slow
+DEV_TOOLS = ["pytest", "black"]
+
+
+def snapshot(project: Path, **kwargs: object) -> SnapshotResult:
+    return run_snapshot(load_manifest(project), lambda event: None, **kwargs)
+
+
+def pointing_at(project: Path, python: Path) -> Path:
+    manifest = project / "workbench.yaml"
+    lines = [line for line in manifest.read_text().splitlines() if not line.startswith("python:")]
+    manifest.write_text(f"python: {python}\n" + "\n".join(lines) + "\n")
+    return project
+
+
+@pytest.fixture(scope="session")
+def dev_env_python(example_python: Path) -> Path:
+    """The example's environment plus development tools, made once and cached."""
+    root = cache_dir() / "test-envs" / "iris-with-dev-tools"
+    python = root / "bin" / "python"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        make_example_env(Path(__file__).parents[2] / "assets" / "examples" / "iris", venv=root)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *DEV_TOOLS], check=True)
+        (root / ".complete").touch()
+    return python
+
+
+def test_example_with_dev_tools_gets_a_minimal_lock_that_installs_offline(
+    tmp_path: Path, dev_env_python: Path
+) -> None:
+    project = pointing_at(copy_example("iris", tmp_path / "iris"), dev_env_python)
+    result = snapshot(project)
+    runtime = set(result.runtime)
+    assert {"scikit-learn", "numpy", "scipy", "joblib", "threadpoolctl"} <= runtime
+    assert not runtime & {"pytest", "black", "pluggy", "click", "pip", "setuptools"}
+    assert result.freeze_count > len(runtime)  # the freeze keeps everything for the record
+    assert "imported by the model at run time (sklearn)" in result.runtime["scikit-learn"].why
+    assert "required by scikit-learn" in result.runtime["scipy"].why
+    assert {"starlette", "uvicorn", "jsonschema"} <= set(result.serving)
+
+    lock = read_lock(project / LOCK_NAME)
+    assert all(len(entry.hashes) == 1 for entry in lock.values())
+    assert set(lock) == runtime | set(result.serving)
+
+    # The lock really installs with --require-hashes --no-index from the cached wheels.
+    venv = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    wheels = wheel_dir(Target(python="3.11"))
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
+                    "install", "--quiet", "--require-hashes", "--no-index", "--find-links",
+                    str(wheels), "-r", str(project / LOCK_NAME)], check=True)
+    freeze = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
+                             "freeze"], check=True, capture_output=True, text=True).stdout
+    installed = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+                 for line in freeze.splitlines() if "==" in line}
+    assert installed == {name: entry.version for name, entry in lock.items()}
+
+    # With a warm cache, --offline needs no index at all.
+    again = snapshot(project, offline=True)
+    assert set(again.runtime) == runtime
+
+
+def test_snapshot_checks_pass_then_go_stale_when_the_environment_changes(
+    tmp_path: Path, example_python: Path
+) -> None:
+    project = pointing_at(copy_example("iris", tmp_path / "iris"), example_python)
+    snapshot(project)
+    checklist = Checklist(load_manifest(project), user="Ana")
+    ids = checklist.auto_ids("snapshot")
+    statuses = {e.item_id: e.view.status for e in checklist.run(ids, CheckContext(
+        checklist.manifest)) if isinstance(e, ItemFinished)}
+    assert statuses == dict.fromkeys(ids, Status.PASS)
+    (project / LOCK_NAME).write_text((project / LOCK_NAME).read_text().replace(
+        "scikit-learn==1.9.1", "scikit-learn>=1.9"))
+    checklist.refresh()
+    assert checklist.view("snapshot.pinned").status is Status.STALE
+    statuses = {e.item_id: e.view.status for e in checklist.run(
+        ["snapshot.pinned"], CheckContext(checklist.manifest)) if isinstance(e, ItemFinished)}
+    assert statuses == {"snapshot.pinned": Status.FAIL}
+    assert "not an exact `name==version` pin" in checklist.view("snapshot.pinned").evidence[0]
+
+
+def _python_project(root: Path, predictor: str, example: str = '{"x": 2}') -> Path:
+    (root / "schema" / "examples").mkdir(parents=True)
+    (root / "schema" / "examples" / "one.json").write_text(example)
+    (root / "predictor.py").write_text(textwrap.dedent(predictor))
+    (root / "workbench.yaml").write_text(
+        "name: doubler\npython: .venv/bin/python\nmodel:\n  flavor: python\n"
+        "  predictor: predictor:Model\n")
+    subprocess.run([sys.executable, "-m", "venv", str(root / ".venv")], check=True)
+    return root
+
+
+def test_a_local_editable_package_the_predictor_imports_gets_a_built_wheel(
+    tmp_path: Path,
+) -> None:
+    lib = tmp_path / "mylib"
+    (lib / "mylib").mkdir(parents=True)
+    (lib / "mylib" / "__init__.py").write_text("def double(x):\n    return 2 * x\n")
+    (lib / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "mylib"
+        version = "0.3.0"
+        """))
+    project = _python_project(tmp_path / "proj", """\
+        import mylib
+
+        class Model:
+            def load(self, artifacts_dir):
+                pass
+
+            def predict(self, record):
+                return {"y": mylib.double(record["x"])}
+        """)
+    subprocess.run([str(project / ".venv/bin/python"), "-m", "pip", "install", "--quiet", "-e",
+                    str(lib)], check=True)
+    result = snapshot(project)
+    assert set(result.runtime) == {"mylib"}
+    assert result.runtime["mylib"].source["kind"] == "editable"
+    why = result.runtime["mylib"].why
+    assert "imported by predictor.py (mylib)" in why
+    assert "imported by the model at run time (mylib)" in why
+    assert read_lock(project / LOCK_NAME)["mylib"].version == "0.3.0"
+
+
+def test_an_import_that_is_not_installed_fails_loudly_and_writes_nothing(tmp_path: Path) -> None:
+    project = _python_project(tmp_path / "proj", """\
+        import notinstalledpkg
+
+        class Model:
+            def predict(self, record):
+                return {}
+        """)
+    with pytest.raises(WorkbenchError, match="No module named 'notinstalledpkg'"):
+        snapshot(project)
+    assert not (project / LOCK_NAME).exists()
+    assert not (project / SNAPSHOT_NAME).exists()
+
+
+def test_a_predictor_that_raises_on_an_example_is_named(tmp_path: Path) -> None:
+    project = _python_project(tmp_path / "proj", """\
+        class Model:
+            def predict(self, record):
+                return {"y": 1 / record["x"]}
+        """, example='{"x": 0}')
+    with pytest.raises(WorkbenchError, match="predicting failed .* ZeroDivisionError"):
+        snapshot(project)
+    assert not (project / LOCK_NAME).exists()
+
+
+def test_bad_interpreters_and_broken_metadata_are_clear_errors(tmp_path: Path) -> None:
+    project = _python_project(tmp_path / "proj", """\
+        class Model:
+            def predict(self, record):
+                return {"y": 1}
+        """)
+    manifest = project / "workbench.yaml"
+    good = manifest.read_text()
+    manifest.write_text(good.replace(".venv/bin/python", ".venv/bin/nope"))
+    with pytest.raises(WorkbenchError, match=r"interpreter .*\.venv/bin/nope does not exist"):
+        snapshot(project)
+    manifest.write_text(good.replace(".venv/bin/python", "/bin/true"))
+    with pytest.raises(WorkbenchError, match="/bin/true is not a working Python"):
+        snapshot(project)
+    manifest.write_text(good)
+    site = next((project / ".venv" / "lib").glob("python3*/site-packages"))
+    broken = site / "ghost-1.0.dist-info"
+    broken.mkdir()
+    (broken / "METADATA").write_text("Metadata-Version: 2.1\nSummary: no name\n")
+    with pytest.raises(WorkbenchError, match="broken metadata .*ghost-1.0.dist-info"):
+        snapshot(project)

@@ -38,3 +38,12 @@ class CheckLog(Message):
 @dataclass
 class ChecksDone(Message):
     cancelled: bool
+
+
+@dataclass
+class SnapshotTaken(Message):
+    """The snapshot finished: how many packages, or cancelled."""
+
+    runtime: int
+    serving: int
+    cancelled: bool = False

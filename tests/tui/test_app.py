@@ -155,3 +155,26 @@ async def test_a_broken_checklist_file_is_a_notice_not_a_crash(example_project: 
         messages = [n.message for n in app._notifications]
         assert any("checklist.yaml, line 2" in m for m in messages), messages
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_the_snapshot_screen_takes_a_snapshot_then_runs_its_checks(
+    example_project: Path,
+) -> None:
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await pilot.press("t")
+        for _ in range(600):  # the snapshot and the checks it triggers run in workers
+            await settle(pilot)
+            if app.views.get("snapshot.hashed") and app.views["snapshot.hashed"].status in (
+                Status.PASS,
+                Status.FAIL,
+            ):
+                break
+            await pilot.pause(0.1)
+        assert app.views["snapshot.hashed"].status is Status.PASS
+        assert app.views["snapshot.imports-resolved"].status is Status.PASS
+        log_text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
+        assert "snapshot written" in log_text
+    assert (example_project / "environment.lock").exists()

@@ -1,0 +1,65 @@
+"""The Snapshot step: the generic checklist plus taking the snapshot itself."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.binding import Binding
+
+from screens.messages import SnapshotTaken
+from screens.step import LogBatcher, StepScreen
+from workbench.checklist.registry import Cancelled
+from workbench.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
+
+
+class SnapshotScreen(StepScreen):
+    BINDINGS = [Binding("t", "take_snapshot", "Take snapshot", id="snapshot.take")]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "take_snapshot":
+            return self.app.reviewer is None  # type: ignore[attr-defined]
+        return super().check_action(action, parameters)
+
+    def action_take_snapshot(self) -> None:
+        if self.running:
+            self.notify("Something is already running; Escape cancels it.", severity="warning")
+            return
+        self.running = True
+        self.cancel_event.clear()
+        self.log_line("[b]taking the snapshot[/b]")
+        self._take()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="snapshot",
+        description="taking the snapshot",
+    )
+    def _take(self) -> None:
+        batcher = LogBatcher(self)
+        try:
+            for event in take_snapshot(self.checklist.manifest, cancel=self.cancel_event):
+                if isinstance(event, Stage):
+                    batcher.flush()
+                    batcher(f"· {event.text}")
+                    batcher.flush()
+                elif isinstance(event, Log):
+                    batcher(event.text)
+                elif isinstance(event, SnapshotResult):
+                    batcher.flush()
+                    self.post_message(SnapshotTaken(len(event.runtime), len(event.serving)))
+        except Cancelled:
+            batcher.flush()
+            self.post_message(SnapshotTaken(0, 0, cancelled=True))
+
+    @on(SnapshotTaken)
+    def _taken(self, message: SnapshotTaken) -> None:
+        self.running = False
+        if message.cancelled:
+            self.log_line("[yellow]snapshot cancelled; nothing was written[/]")
+            return
+        self.log_line(
+            f"[green]snapshot written:[/] {message.runtime} runtime packages + "
+            f"{message.serving} for the serving runtime; running the checks"
+        )
+        self.start_checks(self.checklist.auto_ids(self.step))

@@ -70,3 +70,60 @@ def base_image(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(
         f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)", image_id=image.id
     )
+
+
+SERVE_ITEMS = (
+    "serve.secrets-free",
+    "serve.image-built",
+    "serve.examples-parity",
+    "serve.invalid-rejected",
+    "serve.valid-accepted",
+    "serve.malformed-rejected",
+    "serve.metadata",
+    "serve.non-root",
+    "serve.packages-match-lock",
+    "serve.performance",
+    "serve.sigterm",
+)
+
+
+def session_inputs(ctx: CheckContext) -> Inputs:
+    """Everything that goes into the image or into the test of it."""
+    from workbench.checklist.registry import file_digest
+    from workbench.paths import asset
+    from workbench.serve.build import SERVING_DIR, model_sources
+
+    m = ctx.manifest
+    inputs = {
+        "manifest": file_digest(m.path),
+        "lock": file_digest(m.root / "environment.lock"),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+        "examples": file_digest(m.resolve(m.schema.examples)),
+        "serving_runtime": file_digest(SERVING_DIR),
+        "dockerfile_template": file_digest(asset("templates", "Dockerfile")),
+    }
+    try:
+        for source, relative in model_sources(m):
+            inputs[f"model:{relative}"] = file_digest(source)
+    except Exception as exc:  # a missing predictor module is reported by the check itself
+        inputs["model"] = f"unreadable: {exc}"
+    return inputs
+
+
+def _session_check(item_id: str) -> None:
+    def check(ctx: CheckContext) -> CheckResult:
+        from workbench.serve.probes import serve_session
+
+        session = ctx.memo(
+            "serve-session", lambda: serve_session(ctx.manifest, log=ctx.log, cancel=ctx.cancel)
+        )
+        return session.results.get(item_id) or CheckResult.failed(
+            "not reached: an earlier stage of the serve test failed (see serve.image-built)"
+        )
+
+    auto_check(item_id, inputs=session_inputs)(check)
+
+
+for _item in SERVE_ITEMS:
+    _session_check(_item)

@@ -1,0 +1,147 @@
+"""`workbench build`, `workbench serve [--test]` and `workbench clean`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from commands.options import ProjectOption
+from commands.output import console, fail
+
+app = typer.Typer()
+
+
+@app.command("build")
+def build(project: ProjectOption = Path(".")) -> None:
+    """Build the image from the lock's wheels (no network), with progress."""
+    from workbench.checklist.registry import Cancelled
+    from workbench.manifest import load_manifest
+    from workbench.serve.probes import build as build_image
+
+    manifest = load_manifest(project)
+    cancel = threading.Event()
+    try:
+        context, built = build_image(
+            manifest, lambda line: console.print(f"  [dim]{escape(line)}[/]"), cancel
+        )
+    except (KeyboardInterrupt, Cancelled):
+        cancel.set()
+        fail("build cancelled.", code=130)
+    console.print(
+        f"built {built.tag} ({built.image_id[:19]}) in {built.seconds:.1f} s; "
+        f"Dockerfile: {context.dockerfile}"
+    )
+
+
+@app.command("serve")
+def serve(
+    project: ProjectOption = Path("."),
+    test: Annotated[
+        bool,
+        typer.Option(
+            "--test",
+            help="Build, run and test the container; record every result in the checklist.",
+        ),
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Host port (default: a free one on 127.0.0.1).")
+    ] = None,
+) -> None:
+    """Build the image and run it locally (Ctrl-C stops it), or test it with --test."""
+    from workbench.checklist.registry import Cancelled
+    from workbench.harness import docker_client
+    from workbench.manifest import load_manifest
+    from workbench.serve import run
+    from workbench.serve.probes import build as build_image
+
+    manifest = load_manifest(project)
+    _sigterm_as_interrupt()
+    if test:
+        _serve_test(project)
+        return
+    cancel = threading.Event()
+    try:
+        _, built = build_image(
+            manifest, lambda line: console.print(f"  [dim]{escape(line)}[/]"), cancel
+        )
+        client = docker_client()
+        with (
+            console.status("starting the container"),
+            run.running(client, built.image_id, manifest, host_port=port) as live,
+        ):
+            console.print(
+                f"[bold green]serving[/] {manifest.name} at [bold]{live.url}[/] "
+                f"(ready in {live.ready_seconds:.1f} s). Try:"
+            )
+            console.print(
+                f"  curl -s {live.url}/predict -H 'Content-Type: application/json' "
+                f"-d @{manifest.schema.examples}/<example>.json"
+            )
+            console.print(
+                f"  {live.url}/openapi.json  {live.url}/metrics  "
+                f"{live.url}/metadata\nCtrl-C stops and removes the container."
+            )
+            for line in live.container.logs(stream=True, follow=True):
+                console.print(f"  [dim]{escape(line.decode(errors='replace').rstrip())}[/]")
+    except (KeyboardInterrupt, Cancelled):
+        cancel.set()
+        console.print("stopped; the container was removed.")
+
+
+def _sigterm_as_interrupt() -> None:
+    """A SIGTERM (a closed terminal, `timeout`, CI) cleans up like Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _serve_test(project: Path) -> None:
+    from commands.checklist import STYLE, _checklist
+    from workbench.checklist import CheckContext
+    from workbench.checklist.engine import ItemFinished, ItemStarted
+    from workbench.checks.serve import SERVE_ITEMS
+
+    checklist = _checklist(project)
+    ids = ["serve.base-image", *SERVE_ITEMS]
+    ctx = CheckContext(
+        checklist.manifest, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
+    )
+    try:
+        for event in checklist.run(ids, ctx):
+            if isinstance(event, ItemStarted) and event.item_id == "serve.secrets-free":
+                console.print("[bold]·[/] building and testing the image")
+            if isinstance(event, ItemFinished):
+                status = event.view.status.value
+                console.print(
+                    f"[{STYLE[status]}]{status:7}[/] {event.item_id}: "
+                    f"{escape(event.view.evidence[0] if event.view.evidence else '')}"
+                )
+    except KeyboardInterrupt:
+        ctx.cancel.set()
+        fail("cancelled; the container was removed and finished results are saved.", code=130)
+    if checklist.blockers(("serve",)):
+        blocked = [v.item.id for v in checklist.blockers(("serve",)) if v.item.is_auto]
+        if blocked:
+            fail(
+                "the serve test failed: " + ", ".join(blocked) + " (details: "
+                "`workbench check --no-run -s serve`)."
+            )
+
+
+@app.command("clean")
+def clean() -> None:
+    """Remove every container the workbench started (by label), running or not."""
+    from workbench.harness import docker_client
+    from workbench.serve.run import clean as clean_containers
+
+    removed = clean_containers(docker_client())
+    console.print(
+        f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else "")
+    )

@@ -33,10 +33,10 @@ def start(client: Any, image: str, manifest: Manifest, *, host_port: int | None 
     from docker.errors import APIError
 
     port = host_port or free_port()
+    container = None
     try:
-        return client.containers.run(
+        container = client.containers.create(
             image,
-            detach=True,
             ports={f"{manifest.serve.port}/tcp": ("127.0.0.1", port)},
             read_only=True,
             tmpfs={"/tmp": "rw,size=64m,mode=1777"},
@@ -44,9 +44,12 @@ def start(client: Any, image: str, manifest: Manifest, *, host_port: int | None 
             security_opt=["no-new-privileges"],
             mem_limit=manifest.serve.memory_limit,
             labels={RUN_LABEL: "1", PROJECT_LABEL: manifest.name},
-            init=False,
         )
+        container.start()
+        return container
     except APIError as exc:
+        if container is not None:  # created but not started: never leave it behind
+            remove(container)
         text = str(exc.explanation or exc)
         if "port is already allocated" in text or "address already in use" in text:
             raise WorkbenchError(

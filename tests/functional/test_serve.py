@@ -1,0 +1,206 @@
+"""Step 3 on the real engine: build, run and test real containers, and catch what is wrong."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.engine import ItemFinished
+from workbench.checks.serve import SERVE_ITEMS
+from workbench.harness import docker_client
+from workbench.http import request
+from workbench.manifest import load_manifest
+from workbench.serve import probes, run
+from workbench.serve.build import LABEL_PREFIX
+from workbench.snapshot.take import run_snapshot
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def run_items(project: Path, ids: list[str]) -> tuple[Checklist, dict[str, Status]]:
+    checklist = Checklist(load_manifest(project), user="Ana")
+    events = checklist.run(ids, CheckContext(checklist.manifest))
+    return checklist, {e.item_id: e.view.status for e in events if isinstance(e, ItemFinished)}
+
+
+def test_the_example_builds_runs_and_passes_every_serve_check(
+    tmp_path: Path, example_project: Path, base_image: str
+) -> None:
+    run_snapshot(load_manifest(example_project), lambda event: None)
+    checklist, statuses = run_items(example_project, ["serve.base-image", *SERVE_ITEMS])
+    failed = {i: checklist.view(i).evidence for i, s in statuses.items() if s is not Status.PASS}
+    assert failed == {}
+    image_id = checklist.state.results["serve.image-built"].details["image_id"]
+    image = docker_client().images.get(image_id)
+    labels = image.labels
+    assert labels["org.opencontainers.image.title"] == "iris-classifier"
+    assert labels["org.opencontainers.image.version"] == "0.0.0-dev"
+    assert labels[f"{LABEL_PREFIX}.lock-sha256"].startswith("sha256:")
+    config = image.attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["python3", "-m", "serving"]
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    performance = checklist.state.results["serve.performance"].details
+    assert performance["p50_ms"] > 0 and performance["peak_memory_mb"] > 0
+    assert (example_project / ".workbench" / "build" / "Dockerfile").exists()
+    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+
+
+PREDICTOR = """\
+class Model:
+    def load(self, artifacts_dir):
+        pass
+
+    def predict(self, record):
+        x = record["x"]
+        if x > 9:
+            raise ValueError("cannot handle large x")
+        if x < 1:
+            return {"y": -1.0}  # breaks the response schema (minimum 0)
+        return {"y": 2.0 * x}
+"""
+
+
+def faulty_project(root: Path, *, extra_files: dict[str, str] | None = None) -> Path:
+    (root / "schema" / "examples").mkdir(parents=True)
+    (root / "schema" / "examples" / "two.json").write_text('{"x": 2}')
+    (root / "schema" / "request.yaml").write_text(
+        textwrap.dedent("""\
+        type: object
+        additionalProperties: false
+        required: [x]
+        properties:
+          x: {type: number, minimum: 0, maximum: 10, description: the input}
+        """)
+    )
+    (root / "schema" / "response.yaml").write_text(
+        textwrap.dedent("""\
+        type: object
+        additionalProperties: false
+        required: [y]
+        properties:
+          y: {type: number, minimum: 0, description: twice the input}
+        """)
+    )
+    (root / "predictor.py").write_text(PREDICTOR)
+    code = ""
+    for relative, text in (extra_files or {}).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+        code = f"  code: [{relative.split('/')[0]}]\n"
+    (root / "workbench.yaml").write_text(
+        f"name: doubler\npython: {sys.executable}\nmodel:\n  flavor: python\n"
+        f"  predictor: predictor:Model\n{code}serve:\n  memory_limit: 256m\n"
+    )
+    run_snapshot(load_manifest(root), lambda event: None)
+    return root
+
+
+def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
+    tmp_path: Path, base_image: str
+) -> None:
+    project = faulty_project(tmp_path / "doubler")
+    checklist, statuses = run_items(project, list(SERVE_ITEMS))
+    assert statuses["serve.examples-parity"] is Status.PASS
+    assert statuses["serve.invalid-rejected"] is Status.PASS
+    assert statuses["serve.valid-accepted"] is Status.FAIL
+    evidence = " ".join(checklist.view("serve.valid-accepted").evidence)
+    assert "HTTP 500 (request id " in evidence
+
+    # In a running container: a 500 with a request id, and the process stays up.
+    manifest = load_manifest(project)
+    image_id = checklist.state.results["serve.image-built"].details["image_id"]
+    with run.running(docker_client(), image_id, manifest) as live:
+        crash = request(
+            "POST",
+            f"{live.url}/predict",
+            body=b'{"x": 9.5}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert crash.status == 500
+        assert len(crash.json()["request_id"]) == 32
+        assert crash.json()["request_id"] == crash.header("x-request-id")
+        broken = request(
+            "POST",
+            f"{live.url}/predict",
+            body=b'{"x": 0.5}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert broken.status == 500
+        assert "broke the response schema" in broken.json()["error"]
+        assert request("GET", f"{live.url}/health/live").status == 200
+        assert request("POST", f"{live.url}/predict", body=b'{"x": 3}').json() == {"y": 6.0}
+        logs = live.container.logs().decode()
+        assert "cannot handle large x" in logs  # logged, with the request id
+        assert crash.json()["request_id"] in logs
+
+        # An image missing a locked package is caught by comparing it with the lock.
+        lock = project / "environment.lock"
+        lock.write_text(
+            lock.read_text() + "phantom-package==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n"
+        )
+        session = probes.Session()
+        probes._packages(manifest, live, None, session, lambda _: None)  # type: ignore[arg-type]
+        result = session.results["serve.packages-match-lock"]
+        assert result.status is Status.FAIL
+        assert "missing: phantom-package" in result.evidence[0]
+
+
+def test_a_secret_in_the_project_is_refused_before_anything_is_sent(
+    tmp_path: Path, base_image: str
+) -> None:
+    project = faulty_project(
+        tmp_path / "doubler",
+        extra_files={
+            "src/helpers.py": "SCALE = 2\n",
+            "src/.env": "DATABASE_PASSWORD=hunter2\n",
+            "src/deploy_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n",
+        },
+    )
+    checklist, statuses = run_items(project, ["serve.secrets-free", "serve.image-built"])
+    assert statuses == {"serve.secrets-free": Status.FAIL, "serve.image-built": Status.FAIL}
+    evidence = " ".join(checklist.view("serve.secrets-free").evidence)
+    assert "src/.env: a file named like a secret" in evidence
+    assert "src/deploy_key: contains a private key" in evidence
+    assert "hunter2" not in evidence
+    assert not (project / ".workbench" / "build").exists()  # the context was removed
+
+
+def test_a_taken_port_is_a_clear_error(
+    tmp_path: Path, example_project: Path, base_image: str
+) -> None:
+    import socket
+
+    from workbench.errors import WorkbenchError
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(WorkbenchError, match=f"port {port} on 127.0.0.1 is already in use"):
+            run.start(docker_client(), base_image, load_manifest(example_project), host_port=port)
+    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+
+
+def test_cancelling_the_serve_session_removes_the_container(
+    tmp_path: Path, base_image: str
+) -> None:
+    project = faulty_project(tmp_path / "doubler")
+    cancel = threading.Event()
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if line.startswith("ready after"):
+            cancel.set()  # the user pressed Escape once the container was up
+
+    with pytest.raises(probes.Cancelled):
+        probes.serve_session(load_manifest(project), log=log, cancel=cancel)
+    assert any(line.startswith("ready after") for line in lines), json.dumps(lines[-5:])
+    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})

@@ -1,0 +1,127 @@
+"""A table of schema pairs with their expected classification, and semver."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.errors import WorkbenchError
+from workbench.release.semver import SemVer
+from workbench.schema_diff import diff_schemas, required_bump
+
+BASE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["age", "plan"],
+    "properties": {
+        "age": {"type": "integer", "minimum": 18, "maximum": 120, "description": "years"},
+        "plan": {"type": "string", "enum": ["free", "pro"]},
+        "income": {"type": "number"},
+    },
+}
+
+
+def changed(**edits: object) -> dict[str, object]:
+    import copy
+
+    schema = copy.deepcopy(BASE)
+    for path, value in edits.items():
+        node = schema
+        *parents, last = path.split("__")
+        for part in parents:
+            node = node[part]  # type: ignore[index]
+        if value is None:
+            node.pop(last)  # type: ignore[union-attr]
+        else:
+            node[last] = value  # type: ignore[index]
+    return schema
+
+
+CASES = [
+    ("field removed", changed(properties__income=None), "breaking"),
+    (
+        "new required field",
+        {**changed(properties__city={"type": "string"}), "required": ["age", "plan", "city"]},
+        "breaking",
+    ),
+    ("type narrowed", changed(properties__income={"type": "integer"}), "breaking"),
+    ("enum narrowed", changed(properties__plan={"type": "string", "enum": ["pro"]}), "breaking"),
+    (
+        "range narrowed",
+        changed(properties__age={"type": "integer", "minimum": 21, "maximum": 120}),
+        "breaking",
+    ),
+    ("additional properties closed", {**BASE, "additionalProperties": True}, "additive"),
+    ("new optional field", changed(properties__city={"type": "string"}), "additive"),
+    (
+        "range widened",
+        changed(properties__age={"type": "integer", "minimum": 0, "maximum": 150}),
+        "additive",
+    ),
+    (
+        "enum widened",
+        changed(properties__plan={"type": "string", "enum": ["free", "pro", "team"]}),
+        "additive",
+    ),
+    (
+        "description only",
+        changed(
+            properties__age={
+                "type": "integer",
+                "minimum": 18,
+                "maximum": 120,
+                "description": "in years",
+            }
+        ),
+        "cosmetic",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "new", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_request_changes_are_classified(label: str, new: dict[str, object], expected: str) -> None:
+    if label == "additional properties closed":  # BASE is closed; go from open to closed
+        changes = diff_schemas(new, BASE, "request")
+        assert {c.kind for c in changes} == {"breaking"}
+        return
+    changes = diff_schemas(BASE, new, "request")
+    assert changes, label
+    assert (
+        max(changes, key=lambda c: {"cosmetic": 0, "additive": 1, "breaking": 2}[c.kind]).kind
+        == expected
+    )
+
+
+def test_response_direction_is_reversed_for_new_fields_and_removals() -> None:
+    old = {"type": "object", "properties": {"label": {"type": "string"}}}
+    new = {
+        "type": "object",
+        "properties": {"label": {"type": "string"}, "score": {"type": "number"}},
+    }
+    assert required_bump(diff_schemas(old, new, "response")) == "minor"
+    assert required_bump(diff_schemas(new, old, "response")) == "major"
+    assert required_bump(diff_schemas(old, old, "response")) == "patch"
+
+
+def test_semver_parse_order_and_bump() -> None:
+    versions = [
+        SemVer.parse(v)
+        for v in (
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.2.0",
+            "2.0.0",
+        )
+    ]
+    assert versions == sorted(versions)
+    assert str(SemVer.parse("1.4.2").bump("minor")) == "1.5.0"
+    assert str(SemVer.parse("1.4.2").bump("major")) == "2.0.0"
+    assert str(SemVer.parse("2.0.0-rc.1").bump("patch")) == "2.0.0"
+    assert SemVer.parse("2.0.0").level_from(SemVer.parse("1.9.3")) == "major"
+    with pytest.raises(WorkbenchError, match="not a semantic version"):
+        SemVer.parse("1.2")
+    with pytest.raises(WorkbenchError):
+        SemVer.parse("01.2.3")

@@ -134,13 +134,8 @@ def retrain(project: Path, python: Path, c: float) -> None:
 
 def timed_build(project: Path, nocache: bool = False) -> tuple[float, str]:
     manifest = load_manifest(project)
-    if nocache:
-        client = docker_client()
-        for image in client.images.list(name=f"workbench/{manifest.name}"):
-            client.images.remove(image.id, force=True)
-        client.api.prune_builds()
     started = time.perf_counter()
-    _, built = build(manifest, lambda _: None, threading.Event())
+    _, built = build(manifest, lambda _: None, threading.Event(), nocache=nocache)
     return time.perf_counter() - started, built.image_id
 
 

@@ -75,7 +75,7 @@ def build(
     context = assemble_context(manifest, version=version)
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
     built: Built | None = None
-    for event in build_image(context, tag or default_tag(manifest), cancel=cancel):
+    for event in build_image(context, tag or default_tag(manifest), cancel=cancel, nocache=nocache):
         if isinstance(event, BuildLog):
             log(event.text)
         else:

@@ -1,0 +1,156 @@
+"""`workbench tag | push | promote | rollback | releases`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from commands.options import PairOption, ProjectOption, parse_pair
+from commands.output import console, fail
+
+app = typer.Typer()
+
+
+@app.command("tag")
+def tag(
+    version: Annotated[
+        str | None, typer.Argument(help="The version (default: the suggested one).")
+    ] = None,
+    project: ProjectOption = Path("."),
+    pair: PairOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the suggestion.")] = False,
+) -> None:
+    """Release: suggest the semver bump, check the gates, write the manifest, tag git and image."""
+    from workbench.checklist import Checklist
+    from workbench.manifest import load_manifest
+    from workbench.release.tagging import create_release, suggest
+
+    manifest = load_manifest(project)
+    suggestion = suggest(manifest)
+    console.print(
+        f"last release: {suggestion.previous or 'none'}; suggested "
+        f"[bold]{suggestion.version}[/] ({suggestion.level}: {escape(suggestion.reason)})"
+    )
+    for change in suggestion.changes:
+        console.print(
+            f"  [dim]{change.kind}: {change.where} {escape(change.path)}: {escape(change.what)}[/]"
+        )
+    if dry_run:
+        return
+    checklist = Checklist(manifest, pair=parse_pair(pair))
+    release = create_release(
+        checklist, version, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
+    )
+    console.print(
+        f"released [bold]{release.version}[/]: {release.path.name}, git tag "
+        f"{release.tag}, image {release.image_ref}"
+    )
+
+
+@app.command("push")
+def push(
+    version: Annotated[
+        str | None, typer.Argument(help="The release (default: the latest).")
+    ] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Push a release to the registry with per-layer progress, then verify its digest."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+    from workbench.checklist.registry import Cancelled
+    from workbench.manifest import load_manifest
+    from workbench.release.pushing import LayerProgress, Pushed, push_release
+
+    manifest = load_manifest(project)
+    cancel = threading.Event()
+    tasks: dict[str, TaskID] = {}
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            for event in push_release(manifest, version, cancel=cancel):
+                if isinstance(event, LayerProgress):
+                    if event.layer not in tasks:
+                        tasks[event.layer] = progress.add_task(event.layer, total=None)
+                    progress.update(
+                        tasks[event.layer],
+                        description=f"{event.layer} {event.status}",
+                        completed=event.current or None,
+                        total=event.total or None,
+                    )
+                elif isinstance(event, Pushed):
+                    word = "was already" if event.already else "pushed and"
+                    console.print(f"{event.version} {word} verified: {event.digest}")
+    except (KeyboardInterrupt, Cancelled):
+        cancel.set()
+        fail(
+            "push interrupted; the release stays marked not pushed. Run `workbench push` "
+            "again to complete it.",
+            code=130,
+        )
+
+
+@app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="The pushed release to point the channel at.")],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Point a channel tag at a release's digest in the registry (history kept)."""
+    from workbench.checklist.engine import current_user
+    from workbench.manifest import load_manifest
+    from workbench.release.pushing import promote as promote_release
+
+    manifest = load_manifest(project)
+    digest = promote_release(manifest, version, channel, current_user(manifest.root))
+    console.print(f"{channel} -> {version} ({digest})")
+
+
+@app.command("rollback")
+def rollback(
+    channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Move a channel back to the version it held before."""
+    from workbench.checklist.engine import current_user
+    from workbench.manifest import load_manifest
+    from workbench.release.pushing import rollback as rollback_channel
+
+    manifest = load_manifest(project)
+    version, digest = rollback_channel(manifest, channel, current_user(manifest.root))
+    console.print(f"{channel} rolled back to {version} ({digest})")
+
+
+@app.command("releases")
+def list_releases(project: ProjectOption = Path(".")) -> None:
+    """Every release and where it stands: tagged, pushed, digest, channels."""
+    from rich.table import Table
+
+    from workbench.manifest import load_manifest
+    from workbench.release.pushing import release_table
+
+    rows = release_table(load_manifest(project))
+    if not rows:
+        console.print("no release yet (`workbench tag`).")
+        return
+    table = Table(title="releases", title_justify="left")
+    for column in ("version", "tagged", "pushed", "digest", "channels", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["version"],
+            "yes" if row["tagged"] else "no",
+            "yes" if row["pushed"] else "[yellow]no[/]",
+            row["digest"] or "",
+            ", ".join(row["channels"]),
+            row["created"] or "",
+        )
+    console.print(table)

@@ -294,6 +294,7 @@ def build_image(
     tag: str,
     *,
     cancel: threading.Event | None = None,
+    nocache: bool = False,
 ) -> Iterator[BuildLog | Built]:
     """Build through the Docker SDK, streaming the engine's output; cancellable."""
     import time
@@ -321,6 +322,7 @@ def build_image(
             rm=True,
             forcerm=True,
             pull=False,
+            nocache=nocache,
             decode=True,
             labels=context.labels,
         )

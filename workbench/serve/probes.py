@@ -71,6 +71,7 @@ def build(
     *,
     version: str = "0.0.0-dev",
     tag: str | None = None,
+    nocache: bool = False,
 ) -> tuple[BuildContext, Built]:
     context = assemble_context(manifest, version=version)
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")

@@ -150,7 +150,16 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
         )
     g = guess(root)
     write_text_atomic(target, render_manifest(g))
+    ignore_scratch(root)
     return target, g
+
+
+def ignore_scratch(root: Path) -> None:
+    """Keep the workbench's scratch folder (.workbench/) out of git."""
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    if not {".workbench/", ".workbench", "/.workbench/"} & {line.strip() for line in lines}:
+        write_text_atomic(gitignore, "\n".join([*lines, ".workbench/"]) + "\n")
 
 
 def example_names() -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
 from workbench.http import request
 
@@ -33,5 +35,97 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
     if answer.status == 200:
         return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
     if answer.status == 401:
-        return CheckResult.passed(f"{url} answers the distribution API and asks for credentials")
+        from workbench.errors import WorkbenchError
+        from workbench.release.registry import client_for
+
+        try:
+            client_for(registry).check()
+        except WorkbenchError as exc:
+            return CheckResult.failed(f"{url} needs credentials: {exc.paragraph}")
+        return CheckResult.passed(
+            f"{url} answers the distribution API; the credentials from "
+            "the Docker configuration are accepted"
+        )
     return CheckResult.failed(f"{url} answered {answer.status}, not the distribution API")
+
+
+def _push_inputs(ctx: CheckContext) -> Inputs:
+    from workbench.checklist.registry import file_digest
+
+    return {
+        "registry": ctx.manifest.registry or "unset",
+        "releases": file_digest(ctx.manifest.root / "releases"),
+    }
+
+
+def _latest_release(ctx: CheckContext) -> tuple[str, dict[str, Any]] | None:
+    from workbench.release.tagging import load_release, releases
+
+    known = releases(ctx.manifest)
+    if not known:
+        return None
+    return str(known[-1]), load_release(ctx.manifest, str(known[-1]))
+
+
+@auto_check("push.tag-free", inputs=_push_inputs)
+def tag_free(ctx: CheckContext) -> CheckResult:
+    from workbench.release.registry import client_for
+
+    latest = _latest_release(ctx)
+    if latest is None or not ctx.manifest.registry:
+        return CheckResult.skipped("no release or no registry yet")
+    version, document = latest
+    remote = client_for(ctx.manifest.registry).manifest_digest(version)
+    recorded = (document.get("push") or {}).get("digest")
+    if remote is None:
+        return CheckResult.passed(f"{version} is not in the registry yet: free to push")
+    if remote == recorded:
+        return CheckResult.passed(f"{version} in the registry is our push ({remote})")
+    return CheckResult.failed(
+        f"the registry's {version} is {remote}, not ours ({recorded or 'not pushed'})"
+    )
+
+
+@auto_check("push.digest-verified", inputs=_push_inputs)
+def digest_verified(ctx: CheckContext) -> CheckResult:
+    from workbench.release.registry import client_for
+
+    latest = _latest_release(ctx)
+    if latest is None or not ctx.manifest.registry:
+        return CheckResult.skipped("no release or no registry yet")
+    version, document = latest
+    push = document.get("push") or {}
+    if not push.get("pushed"):
+        return CheckResult.failed(f"{version} is not pushed (`workbench push`)")
+    remote = client_for(ctx.manifest.registry).manifest_digest(version)
+    recorded = push.get("digest")
+    if remote != recorded:
+        return CheckResult.failed(f"the registry serves {remote}, the release recorded {recorded}")
+    return CheckResult.passed(
+        f"{version}: the registry's digest equals the pushed one", str(recorded)
+    )
+
+
+@auto_check("push.previous-resolvable", inputs=_push_inputs)
+def previous_resolvable(ctx: CheckContext) -> CheckResult:
+    from workbench.release.registry import client_for
+    from workbench.release.tagging import load_release, releases
+
+    pushed: list[tuple[str, str]] = []
+    for release in releases(ctx.manifest):
+        document = load_release(ctx.manifest, str(release))
+        if (document.get("push") or {}).get("pushed"):
+            pushed.append((str(release), document["push"]["digest"]))
+    if len(pushed) < 2 or not ctx.manifest.registry:
+        return CheckResult.skipped("fewer than two pushed releases: nothing to roll back to yet")
+    version, digest = pushed[-2]
+    client = client_for(ctx.manifest.registry)
+    try:
+        _, _, served = client.get_manifest(digest)
+    except Exception as exc:  # a clear failure either way
+        return CheckResult.failed(
+            f"the previous release {version} ({digest}) cannot be resolved: {exc}"
+        )
+    return CheckResult.passed(
+        f"the previous release {version} resolves to {served or digest}: rollback works"
+    )

@@ -183,12 +183,11 @@ def model_loads(ctx: CheckContext) -> CheckResult:
 
 
 def _drift_inputs(ctx: CheckContext) -> Inputs:
-    from workbench.snapshot.drift import last_release_lock
+    from workbench.snapshot.drift import last_release
 
-    last = last_release_lock(ctx.manifest)
     return {
         "lock": file_digest(ctx.manifest.root / LOCK_NAME),
-        "baseline": file_digest(last) if last else "none",
+        "baseline": last_release(ctx.manifest) or "none",
     }
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from typing import Any
 
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
-
-# Files the workbench itself writes; they may be uncommitted when tagging (tag commits them).
-WORKBENCH_FILES = ("checklist.yaml", "snapshot.yaml", "environment.lock", "releases/")
 
 
 def _git(ctx: CheckContext, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,24 +28,163 @@ def _inputs(ctx: CheckContext) -> Inputs:
 
 @auto_check("tag.git-clean", inputs=_inputs)
 def git_clean(ctx: CheckContext) -> CheckResult:
+    from workbench.release.tagging import dirty_files
+
     inside = _git(ctx, "rev-parse", "--show-prefix")
     if inside.returncode != 0:
         return CheckResult.failed(
-            f"{ctx.manifest.root} is not in a git repository",
-            "run `git init` and commit the project",
+            f"{ctx.manifest.root} is not in a git repository", "run `git init` and commit it"
         )
-    prefix = inside.stdout.strip()
     head = _git(ctx, "rev-parse", "--short", "HEAD")
     if head.returncode != 0:
         return CheckResult.failed("the repository has no commit yet")
-    dirty = []
-    for line in _git(
-        ctx, "status", "--porcelain", "--untracked-files=all", "."
-    ).stdout.splitlines():
-        path = line[3:].strip().strip('"')
-        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-        if not relative.startswith(WORKBENCH_FILES):
-            dirty.append(f"{line[:2].strip()} {relative}")
+    dirty = dirty_files(ctx.manifest)
     if dirty:
         return CheckResult.failed(f"{len(dirty)} uncommitted changes", *dirty[:20])
-    return CheckResult.passed(f"clean at {head.stdout.strip()}")
+    return CheckResult.passed(
+        f"clean at {head.stdout.strip()} (apart from the files the workbench writes)"
+    )
+
+
+def _release_inputs(ctx: CheckContext) -> Inputs:
+    from workbench.checklist.registry import file_digest
+
+    m = ctx.manifest
+    folder = m.root / "releases"
+    tags = _git(ctx, "tag", "--list", f"{m.release.tag_prefix}*").stdout
+    return {
+        "releases": file_digest(folder),
+        "tags": hashlib.sha256(tags.encode()).hexdigest(),
+        "head": _git(ctx, "rev-parse", "HEAD").stdout.strip() or "none",
+        "lock": file_digest(m.root / "environment.lock"),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+    }
+
+
+def _latest(ctx: CheckContext) -> tuple[Any, dict[str, Any]] | None:
+    from workbench.release.tagging import load_release, releases
+
+    known = releases(ctx.manifest)
+    if not known:
+        return None
+    return known[-1], load_release(ctx.manifest, str(known[-1]))
+
+
+@auto_check("tag.version-valid", inputs=_release_inputs)
+def version_valid(ctx: CheckContext) -> CheckResult:
+    from workbench.release.tagging import releases
+
+    known = releases(ctx.manifest)
+    if not known:
+        return CheckResult.skipped("no release yet: `workbench tag` suggests the first version")
+    latest = known[-1]
+    earlier = known[:-1]
+    if earlier and not latest > earlier[-1]:
+        return CheckResult.failed(f"{latest} is not higher than {earlier[-1]}")
+    return CheckResult.passed(
+        f"{latest} is valid semver"
+        + (f", higher than {earlier[-1]}" if earlier else ", the first release")
+    )
+
+
+@auto_check("tag.bump-sufficient", inputs=_release_inputs)
+def bump_sufficient(ctx: CheckContext) -> CheckResult:
+    from workbench.release.semver import LEVELS, SemVer
+
+    latest = _latest(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    bump = document.get("bump") or {}
+    if not document.get("previous"):
+        return CheckResult.passed(f"{version} is the first release")
+    level = version.level_from(SemVer.parse(document["previous"]))
+    needed = SemVer.parse(bump.get("suggested", str(version))).level_from(
+        SemVer.parse(document["previous"])
+    )
+    if LEVELS.index(level) < LEVELS.index(needed):
+        return CheckResult.failed(
+            f"{version} is a {level} bump; the contract needs {needed}", bump.get("reason", "")
+        )
+    return CheckResult.passed(
+        f"{version}: a {level} bump; the contract needs {needed}",
+        bump.get("reason", ""),
+        *bump.get("changes", [])[:10],
+    )
+
+
+@auto_check("tag.git-tag", inputs=_release_inputs)
+def git_tag(ctx: CheckContext) -> CheckResult:
+    from workbench.release.tagging import tag_name
+
+    latest = _latest(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    name = tag_name(ctx.manifest, version)
+    kind = _git(ctx, "cat-file", "-t", name).stdout.strip()
+    if kind != "tag":
+        return CheckResult.failed(
+            f"{name} is {'a lightweight tag' if kind else 'missing'}; "
+            "releases need an annotated tag"
+        )
+    tagged = _git(ctx, "rev-list", "-n", "1", name).stdout.strip()
+    released = document.get("git", {}).get("revision", "")
+    contains = _git(ctx, "merge-base", "--is-ancestor", released, tagged).returncode == 0
+    head = _git(ctx, "rev-parse", "HEAD").stdout.strip()
+    at_head = _git(ctx, "merge-base", "--is-ancestor", tagged, head).returncode == 0
+    if not contains:
+        return CheckResult.failed(f"{name} does not contain the released revision {released}")
+    evidence = [f"{name} is annotated, at {tagged[:12]}, containing {released[:12]}"]
+    if not at_head:
+        return CheckResult.failed(*evidence, "HEAD is not a descendant of the tag")
+    return CheckResult.passed(*evidence, f"HEAD {head[:12]} descends from it")
+
+
+@auto_check("tag.manifest-complete", inputs=_release_inputs)
+def manifest_complete(ctx: CheckContext) -> CheckResult:
+    from workbench.checklist.registry import file_digest
+    from workbench.release.tagging import file_at_release
+
+    latest = _latest(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    m = ctx.manifest
+    required = (
+        "version",
+        "created",
+        "git",
+        "hashes",
+        "base_image",
+        "image",
+        "checklist",
+        "released_by",
+        "push",
+    )
+    missing = [key for key in required if not document.get(key) and key != "push"]
+    problems = [f"missing: {key}" for key in missing]
+    hashes = document.get("hashes") or {}
+    files = {
+        "lock": "environment.lock",
+        "request_schema": m.schema.request,
+        "response_schema": m.schema.response,
+    }
+    for key, relative in files.items():
+        text = file_at_release(m, version, relative)
+        now_digest = file_digest(m.resolve(relative))
+        if hashes.get(key) != now_digest and text is not None:
+            import hashlib as _hashlib
+
+            at_tag = "sha256:" + _hashlib.sha256(text.encode()).hexdigest()
+            if hashes.get(key) != at_tag:
+                problems.append(
+                    f"{key}: the manifest's hash matches neither the tagged nor the current file"
+                )
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed(
+        f"releases/{version}.yaml has every field; its hashes match the files at the tag",
+        *(f"{k} {v}" for k, v in hashes.items() if isinstance(v, str)),
+    )

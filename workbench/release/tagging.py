@@ -133,10 +133,15 @@ def suggest(manifest: Manifest) -> Suggestion:
 def dirty_files(manifest: Manifest) -> list[str]:
     """Uncommitted changes in the project, apart from the files the workbench writes."""
     prefix = git(manifest.root, "rev-parse", "--show-prefix")
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "."],
+        cwd=manifest.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = []
-    for line in git(
-        manifest.root, "status", "--porcelain", "--untracked-files=all", "."
-    ).splitlines():
+    for line in status.stdout.splitlines():  # not stripped: the first column may be a space
         path = line[3:].strip().strip('"')
         relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
         if not relative.startswith(WORKBENCH_FILES) and not relative.startswith(".workbench/"):

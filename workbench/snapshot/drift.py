@@ -1,27 +1,18 @@
-"""Drift: the lock against the last release's (releases/<version>.lock) or a given file."""
+"""Drift: the lock against the last release's (the lock at its git tag) or a given file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
-
 from workbench.manifest import Manifest
-from workbench.snapshot.lockfile import LockEntry, read_lock
+from workbench.snapshot.lockfile import LOCK_NAME, LockEntry, parse_lock, read_lock
 
 
-def last_release_lock(manifest: Manifest) -> Path | None:
-    """The lock kept with the highest release in releases/ (written by the Tag step)."""
-    folder = manifest.root / "releases"
-    if not folder.is_dir():
-        return None
-    versions = []
-    for path in folder.glob("*.lock"):
-        try:
-            versions.append((Version(path.stem), path))
-        except InvalidVersion:
-            continue
-    return max(versions)[1] if versions else None
+def last_release(manifest: Manifest) -> str | None:
+    from workbench.release.tagging import releases
+
+    known = releases(manifest)
+    return str(known[-1]) if known else None
 
 
 def baseline_lock(
@@ -29,7 +20,12 @@ def baseline_lock(
 ) -> tuple[str, dict[str, LockEntry] | None]:
     if old is not None:
         return str(old), read_lock(old)
-    last = last_release_lock(manifest)
-    if last is None:
+    from workbench.release.tagging import file_at_release, tag_name
+
+    version = last_release(manifest)
+    if version is None:
         return "no release yet", None
-    return f"release {last.stem}", read_lock(last)
+    text = file_at_release(manifest, version, LOCK_NAME)
+    if text is None:
+        return f"release {version} (no lock at its tag)", None
+    return f"release {version}", parse_lock(text, f"{tag_name(manifest, version)}:{LOCK_NAME}")

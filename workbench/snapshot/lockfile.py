@@ -59,6 +59,11 @@ def read_lock(path: Path) -> dict[str, LockEntry]:
         raise WorkbenchError(
             f"{path} does not exist.", fix="take a snapshot first: `workbench snapshot`."
         ) from None
+    return parse_lock(text, str(path))
+
+
+def parse_lock(text: str, path: str) -> dict[str, LockEntry]:
+    """Entries by canonical name from a lock's text (`path` names it in errors)."""
     entries: dict[str, LockEntry] = {}
     current: LockEntry | None = None
     for number, raw in enumerate(text.splitlines(), start=1):

@@ -1,0 +1,228 @@
+"""Steps 4 and 5 on real git repositories and a real registry on loopback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from workbench import harness
+from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.engine import ItemFinished
+from workbench.errors import WorkbenchError
+from workbench.manifest import load_manifest
+from workbench.project_init import copy_example
+from workbench.release import pushing, tagging
+from workbench.release.pushing import LayerProgress, Pushed
+from workbench.snapshot.take import run_snapshot
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+GATED = ("snapshot", "schema", "serve")
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def release_ready(root: Path, python: Path, registry: str) -> Checklist:
+    """The example in a fresh git repository, with every gate of steps 1-3 passing."""
+    project = copy_example("iris", root)
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace("python: .venv/bin/python", f"python: {python}", 1)
+        + f"registry: {registry}\n"
+    )
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Ana Tester")
+    git(project, "config", "user.email", "ana@example.com")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "the iris model")
+    run_snapshot(load_manifest(project), lambda _: None)
+    return pass_gates(project)
+
+
+def pass_gates(project: Path) -> Checklist:
+    checklist = Checklist(load_manifest(project), user="Ana")
+    ids = [i.id for i in checklist.items if i.is_auto and i.step in GATED and i.gate]
+    ctx = CheckContext(checklist.manifest)
+    results = {e.item_id: e.view for e in checklist.run(ids, ctx) if isinstance(e, ItemFinished)}
+    failing = {i: v.evidence for i, v in results.items() if v.status is not Status.PASS}
+    assert failing == {}
+    checklist.tick("snapshot.packages-expected", "yes", note="sklearn stack and the runtime")
+    return checklist
+
+
+def drain(events) -> list[object]:  # type: ignore[no-untyped-def]
+    return list(events)
+
+
+def test_tag_push_second_breaking_release_promote_rollback_and_pull(
+    tmp_path: Path,
+    example_python: Path,
+    registry: harness.Registry,
+    docker_engine: object,
+) -> None:
+    target = f"{registry.host}/team/iris"
+    checklist = release_ready(tmp_path / "iris", example_python, target)
+    manifest = checklist.manifest
+
+    assert str(tagging.suggest(manifest).version) == "1.0.0"
+    first = tagging.create_release(checklist)
+    assert str(first.version) == "1.0.0"
+    assert git(manifest.root, "cat-file", "-t", "v1.0.0") == "tag"  # annotated
+    document = tagging.load_release(manifest, "1.0.0")
+    assert document["hashes"]["lock"].startswith("sha256:")
+    assert document["image"]["ref"] == f"{target}:1.0.0"
+    assert document["released_by"] == "Ana"
+    assert document["push"] == {"pushed": False, "digest": None}
+
+    events = drain(pushing.push_release(manifest))
+    assert any(isinstance(e, LayerProgress) for e in events)
+    pushed = next(e for e in events if isinstance(e, Pushed))
+    assert pushed.digest.startswith("sha256:")
+    assert tagging.load_release(manifest, "1.0.0")["push"]["digest"] == pushed.digest
+    again = drain(pushing.push_release(manifest, "1.0.0"))
+    assert isinstance(again[-1], Pushed) and again[-1].already
+
+    # A breaking contract change: the request range narrowed.
+    request = manifest.root / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("maximum: 20", "maximum: 10", 1))
+    git(manifest.root, "commit", "-qam", "sepal_length: at most 10 cm")
+    suggestion = tagging.suggest(manifest)
+    assert (str(suggestion.version), suggestion.level) == ("2.0.0", "major")
+    assert "range narrowed" in suggestion.reason
+    checklist = pass_gates(manifest.root)
+    with pytest.raises(
+        WorkbenchError, match="is a minor bump, but the contract changes need a major one"
+    ):
+        tagging.create_release(checklist, "1.1.0")
+    with pytest.raises(WorkbenchError, match="not higher than the last release"):
+        tagging.create_release(checklist, "0.9.0")
+    second = tagging.create_release(checklist, "2.0.0")
+    second_push = [e for e in pushing.push_release(manifest) if isinstance(e, Pushed)][0]
+    assert second_push.digest != pushed.digest
+
+    # Tag and push checklist items on the real repository and registry.
+    checklist.refresh()
+    ids = [i.id for i in checklist.items if i.is_auto and i.step in ("tag", "push")]
+    statuses = {
+        e.item_id: e.view.status
+        for e in checklist.run(ids, CheckContext(manifest))
+        if isinstance(e, ItemFinished)
+    }
+    assert statuses == dict.fromkeys(ids, Status.PASS), {i: checklist.view(i).evidence for i in ids}
+
+    # Promote, promote, roll back; pull by the channel's digest.
+    pushing.promote(manifest, "1.0.0", "production", "Ana")
+    pushing.promote(manifest, str(second.version), "production", "Ana")
+    version, digest = pushing.rollback(manifest, "production", "Ben")
+    assert (version, digest) == ("1.0.0", pushed.digest)
+    channels = pushing.load_channels(manifest)["production"]
+    assert [h["action"] for h in channels["history"]] == ["promote", "promote", "rollback"]
+    client = harness.docker_client()
+    client.images.remove(f"{target}:1.0.0", force=True)
+    pulled = client.images.pull(f"{target}@{digest}")
+    assert f"{target}@{digest}" in pulled.attrs["RepoDigests"]
+    rows = pushing.release_table(manifest)
+    assert [(r["version"], r["pushed"], r["channels"]) for r in rows] == [
+        ("2.0.0", True, []),
+        ("1.0.0", True, ["production"]),
+    ]
+    assert git(manifest.root, "status", "--porcelain", "releases") == ""  # all committed
+
+
+def test_auth_registry_refuses_anonymous_accepts_credentials_and_never_leaks_them(
+    tmp_path: Path,
+    example_python: Path,
+    auth_registry: harness.Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_engine: object,
+) -> None:
+    target = f"{auth_registry.host}/team/iris"
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text("{}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
+    checklist = release_ready(tmp_path / "iris", example_python, target)
+    manifest = checklist.manifest
+    with pytest.raises(WorkbenchError, match="refused anonymous access: it needs credentials"):
+        tagging.create_release(checklist)  # checks the registry for the version first
+
+    user, password = auth_registry.auth  # type: ignore[misc]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (docker_config / "config.json").write_text(
+        json.dumps({"auths": {auth_registry.host: {"auth": token}}})
+    )
+    release = tagging.create_release(checklist)
+    pushed = [e for e in pushing.push_release(manifest) if isinstance(e, Pushed)][0]
+    assert pushed.digest.startswith("sha256:")
+
+    (docker_config / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {
+                    auth_registry.host: {
+                        "auth": base64.b64encode(f"{user}:wrong".encode()).decode()
+                    }
+                }
+            }
+        )
+    )
+    with pytest.raises(WorkbenchError, match="refused the credentials") as refused:
+        pushing.promote(manifest, str(release.version), "production", "Ana")
+    assert password not in str(refused.value)
+
+    from workbench import report
+
+    written = [p for p in manifest.root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    texts = [p.read_bytes() for p in written]
+    texts.append(report.to_markdown(report.build(Checklist(manifest))).encode())
+    texts.append(json.dumps(report.build(Checklist(manifest))).encode())
+    texts.append(git(manifest.root, "log", "--all", "-p").encode())
+    assert not [
+        p
+        for p, t in zip([*written, "report", "json", "git log"], texts, strict=True)
+        if password.encode() in t or token.encode() in t
+    ]
+
+
+def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_completes_it(
+    tmp_path: Path,
+    example_python: Path,
+    docker_engine: object,
+) -> None:
+    storage = tmp_path / "registry-data"
+    registry = harness.start_registry(root=storage)
+    port = registry.port
+    try:
+        checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/team/iris")
+        manifest = checklist.manifest
+        tagging.create_release(checklist)
+        cancel = threading.Event()
+        with pytest.raises(WorkbenchError, match="stays marked not pushed"):
+            for event in pushing.push_release(manifest, cancel=cancel):
+                if isinstance(event, LayerProgress) and event.status == "Pushing":
+                    registry.stop()  # the registry goes away in the middle of the upload
+        assert tagging.load_release(manifest, "1.0.0")["push"]["pushed"] is False
+    finally:
+        registry.stop()
+    storage.mkdir(parents=True, exist_ok=True)
+    restarted = harness.start_registry(root=storage, port=port)
+    try:
+        events = list(pushing.push_release(manifest))
+        pushed = next(e for e in events if isinstance(e, Pushed))
+        assert tagging.load_release(manifest, "1.0.0")["push"] == {
+            **tagging.load_release(manifest, "1.0.0")["push"],
+            "pushed": True,
+            "digest": pushed.digest,
+        }
+    finally:
+        restarted.stop()
+    assert os.path.isdir(storage)

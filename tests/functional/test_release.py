@@ -106,7 +106,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     with pytest.raises(WorkbenchError, match="not higher than the last release"):
         tagging.create_release(checklist, "0.9.0")
     second = tagging.create_release(checklist, "2.0.0")
-    second_push = [e for e in pushing.push_release(manifest) if isinstance(e, Pushed)][0]
+    second_push = next(e for e in pushing.push_release(manifest) if isinstance(e, Pushed))
     assert second_push.digest != pushed.digest
 
     # Tag and push checklist items on the real repository and registry.
@@ -161,7 +161,7 @@ def test_auth_registry_refuses_anonymous_accepts_credentials_and_never_leaks_the
         json.dumps({"auths": {auth_registry.host: {"auth": token}}})
     )
     release = tagging.create_release(checklist)
-    pushed = [e for e in pushing.push_release(manifest) if isinstance(e, Pushed)][0]
+    pushed = next(e for e in pushing.push_release(manifest) if isinstance(e, Pushed))
     assert pushed.digest.startswith("sha256:")
 
     (docker_config / "config.json").write_text(

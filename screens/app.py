@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded
+from screens.release import PushScreen, TagScreen
 from screens.snapshot import SnapshotScreen
 from screens.step import StepScreen
 from workbench.checklist import STEPS, Checklist, ItemView, StepSummary
@@ -128,8 +129,8 @@ class WorkbenchApp(App[None]):
     def open_step(self, step: str) -> None:
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
-        screen = SnapshotScreen(step) if step == "snapshot" else StepScreen(step)
-        self.push_screen(screen)
+        screens = {"snapshot": SnapshotScreen, "tag": TagScreen, "push": PushScreen}
+        self.push_screen(screens.get(step, StepScreen)(step))
 
     def action_home(self) -> None:
         while isinstance(self.screen, StepScreen):

@@ -47,3 +47,24 @@ class SnapshotTaken(Message):
     runtime: int
     serving: int
     cancelled: bool = False
+
+
+@dataclass
+class ReleaseDone(Message):
+    """A tag, push, promote or rollback finished; `text` says what happened."""
+
+    text: str
+    ok: bool = True
+
+
+@dataclass
+class LayerUpdate(Message):
+    """Progress of one layer of a push."""
+
+    layer: str
+    status: str
+    current: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LayerUpdate) and message.layer == self.layer

@@ -264,7 +264,7 @@ class StepScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         """Worker failures are handled here, once: a notice, never a crash."""
-        if event.worker.group not in ("checks", "snapshot"):
+        if event.worker.group not in ("checks", "snapshot", "release"):
             return
         if event.state == WorkerState.ERROR:
             self.running = False

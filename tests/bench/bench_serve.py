@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -199,6 +201,8 @@ def measure_mlflow(python: Path, model_file: Path, requests: int) -> tuple[float
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # mlflow starts `uvicorn` by name: its environment's bin must be on PATH.
+            env={**os.environ, "PATH": f"{python.parent}:{os.environ.get('PATH', '')}"},
         )
         try:
             url = f"http://127.0.0.1:{port}/invocations"
@@ -215,9 +219,6 @@ def measure_mlflow(python: Path, model_file: Path, requests: int) -> tuple[float
                 return None
             return load(url, requests, 8, body)
         finally:
-            import os
-            import signal
-
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
 

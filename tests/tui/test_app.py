@@ -178,3 +178,55 @@ async def test_the_snapshot_screen_takes_a_snapshot_then_runs_its_checks(
         log_text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
         assert "snapshot written" in log_text
     assert (example_project / "environment.lock").exists()
+
+
+@pytest.mark.docker
+@pytest.mark.registry
+async def test_the_tag_and_push_screens_release_push_and_promote(
+    tmp_path: Path,
+    example_python: Path,
+    registry,
+    docker_engine,  # type: ignore[no-untyped-def]
+) -> None:
+    from textual.widgets import ProgressBar
+
+    from tests.helpers import release_ready
+    from workbench.release import tagging
+    from workbench.release.pushing import load_channels
+
+    checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/team/iris")
+    app = make_app(checklist.manifest.root)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await pilot.press("t")
+        for _ in range(100):  # the suggestion is worked out in a worker, then asked for
+            await pilot.pause(0.05)
+            if app.screen.__class__.__name__ == "TextPrompt":
+                break
+        await pilot.press("enter")  # accept the suggested version
+        for _ in range(1200):
+            await pilot.pause(0.1)
+            if tagging.releases(app.manifest):
+                break
+        await settle(pilot)
+        assert [str(v) for v in tagging.releases(app.manifest)] == ["1.0.0"]
+
+        await pilot.press("h", "5", "p")
+        for _ in range(1200):
+            await pilot.pause(0.1)
+            if tagging.load_release(app.manifest, "1.0.0")["push"]["pushed"]:
+                break
+        await settle(pilot)
+        assert tagging.load_release(app.manifest, "1.0.0")["push"]["pushed"] is True
+        assert len(app.screen.query(ProgressBar)) >= 1  # a bar per layer
+
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press(*"1.0.0", "space", *"production", "enter")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if load_channels(app.manifest).get("production"):
+                break
+        await settle(pilot)
+    assert load_channels(checklist.manifest)["production"]["current"] == "1.0.0"

@@ -1,4 +1,4 @@
-"""`workbench demo`: the iris example through the workbench, on real parts."""
+"""`workbench demo`: the iris example through all five steps, on real parts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from commands.output import console
 
@@ -26,16 +27,23 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Run the iris example through the workbench (TUI with a terminal, headless without)."""
+    """The iris example through snapshot, schema, serve, tag and push (TUI or headless)."""
     from workbench import demo as demo_steps
+    from workbench import harness
 
     manifest = demo_steps.prepare(directory, lambda text: console.print(f"[dim]· {text}[/]"))
     if headless is None:
         headless = not (sys.stdin.isatty() and sys.stdout.isatty())
-    if not headless:
-        from commands.main import open_tui
+    with harness.registry() as registry:
+        console.print(f"[dim]· a registry for this run at {registry.host}[/]")
+        manifest = demo_steps.use_registry(manifest, registry)
+        if not headless:
+            from commands.main import open_tui
 
-        open_tui(manifest.root)
-        return
-    for line in demo_steps.run_headless(manifest):
-        console.print(line)
+            open_tui(manifest.root)
+            return
+        for line in demo_steps.run_headless(manifest):
+            console.print(escape(line))
+    console.print(
+        f"The project is in {manifest.root}; open it with [bold]workbench -p {manifest.root}[/]."
+    )

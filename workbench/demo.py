@@ -1,20 +1,34 @@
-"""The demo: the iris example through the workbench, on real parts.
+"""The demo: the iris example through all five steps, on real parts.
 
-`prepare` makes the real parts available (engine, base image), copies the
-example and creates its own environment; `run_headless` runs what the steps
-can do without a person and yields one line per result.
+`prepare` makes the real parts available (engine, base image, a registry on
+loopback), copies the example into a git repository and creates its own
+environment; `run_headless` then takes it through the steps without a person:
+snapshot, the checks of steps 1-3 (the serve test builds and tests the real
+image), a release, a verified push and a promotion to `production`.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from workbench import harness, project_init
+from workbench.checklist import CheckContext, Checklist
+from workbench.checklist.engine import ItemFinished
 from workbench.manifest import MANIFEST_NAME, Manifest, load_manifest
-from workbench.model_env import load_examples, predict_in_model_env
+from workbench.release import pushing, tagging
+from workbench.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
 
 Progress = Callable[[str], None]
+DEMO_USER = ("workbench demo", "demo@example.invalid")
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def prepare(dest: Path, progress: Progress) -> Manifest:
@@ -27,14 +41,81 @@ def prepare(dest: Path, progress: Progress) -> Manifest:
         project_init.copy_example("iris", dest)
     progress("creating the example's own environment (.venv)")
     project_init.make_example_env(dest)
+    if not (dest / ".git").exists():
+        progress("making it a git repository")
+        _git(dest, "init", "-q", "-b", "main")
+        _git(dest, "config", "user.name", DEMO_USER[0])
+        _git(dest, "config", "user.email", DEMO_USER[1])
+        _git(dest, "add", ".")
+        _git(dest, "commit", "-q", "-m", "the iris example")
     return load_manifest(dest)
 
 
+def use_registry(manifest: Manifest, registry: harness.Registry) -> Manifest:
+    """Point the demo project at this run's loopback registry (committed)."""
+    path = manifest.path
+    text = path.read_text()
+    line = f"registry: {registry.host}/demo/{manifest.name}"
+    text = (
+        re.sub(r"^registry:.*$", line, text, flags=re.M)
+        if re.search(r"^registry:", text, flags=re.M)
+        else text.rstrip("\n") + "\n" + line + "\n"
+    )
+    path.write_text(text)
+    if _git(manifest.root, "status", "--porcelain", MANIFEST_NAME):
+        _git(manifest.root, "commit", "-q", "-m", "demo: this run's registry", "--", MANIFEST_NAME)
+    return load_manifest(manifest.root)
+
+
 def run_headless(manifest: Manifest) -> Iterator[str]:
-    yield f"project {manifest.name} at {manifest.root}"
-    yield f"model   {manifest.model.flavor} {manifest.model.artifact}"
-    yield f"python  {manifest.interpreter()}"
-    examples = load_examples(manifest)
-    answers = predict_in_model_env(manifest, [record for _, record in examples])
-    for (name, _), answer in zip(examples, answers.answers, strict=True):
-        yield f"example {name}: {answer['prediction']}"
+    yield f"project {manifest.name} at {manifest.root} (python {manifest.interpreter()})"
+    yield "1. Snapshot"
+    for snap in take_snapshot(manifest):
+        if isinstance(snap, Stage):
+            yield f"   · {snap.text}"
+        elif isinstance(snap, Log) and snap.text.startswith("runtime set"):
+            yield f"     {snap.text}"
+        elif isinstance(snap, SnapshotResult):
+            yield (
+                f"   environment.lock: {len(snap.runtime)} runtime packages + "
+                f"{len(snap.serving)} for the serving runtime"
+            )
+    checklist = Checklist(manifest, user="workbench demo")
+    checklist.tick(
+        "snapshot.packages-expected",
+        "yes",
+        note="ticked by the demo script: scikit-learn and its requirements only",
+    )
+    ctx = CheckContext(manifest)
+    for number, step in ((1, "snapshot"), (2, "schema"), (3, "serve")):
+        if step != "snapshot":
+            yield f"{number}. {step.title()}" + (
+                " (builds, runs and tests the image)" if step == "serve" else ""
+            )
+        for event in checklist.run(checklist.auto_ids(step), ctx):
+            if isinstance(event, ItemFinished):
+                view = event.view
+                first = view.evidence[0] if view.evidence else ""
+                yield f"   {view.status.value:7} {view.item.id}: {first[:90]}"
+        summary = checklist.summary(step)
+        yield f"   score {summary.score:g} / {summary.max_score}"
+    yield "4. Tag"
+    release = tagging.create_release(checklist)
+    yield f"   released {release.version}: git tag {release.tag}, image {release.image_ref}"
+    yield "5. Push"
+    for pushed in pushing.push_release(manifest):
+        if isinstance(pushed, pushing.Pushed):
+            yield f"   pushed and verified {pushed.digest}"
+    digest = pushing.promote(manifest, str(release.version), "production", "workbench demo")
+    yield f"   production -> {release.version} ({digest})"
+    checklist.refresh()
+    for event in checklist.run(checklist.auto_ids("tag") + checklist.auto_ids("push"), ctx):
+        if isinstance(event, ItemFinished):
+            yield f"   {event.view.status.value:7} {event.item_id}"
+    summaries = checklist.summaries()
+    yield (
+        "readiness "
+        + f"{checklist.readiness(summaries):g}; "
+        + ", ".join(f"{s.title} {s.score:g}/{s.max_score}" for s in summaries)
+    )
+    yield f"next: {checklist.next_action(summaries)}"

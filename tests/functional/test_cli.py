@@ -56,10 +56,29 @@ def test_init_on_a_model_folder_then_a_broken_manifest_is_one_paragraph(tmp_path
 
 
 @pytest.mark.slow
-def test_demo_headless_answers_the_examples(tmp_path: Path, example_project: Path) -> None:
-    from workbench.demo import run_headless
-    from workbench.manifest import load_manifest
-
-    lines = list(run_headless(load_manifest(example_project)))
-    assert "example setosa.json: setosa" in lines
-    assert "example virginica.json: virginica" in lines
+@pytest.mark.docker
+@pytest.mark.registry
+def test_the_readme_main_job_runs_headless_through_all_five_steps(
+    tmp_path: Path, docker_engine: object, base_image: str
+) -> None:
+    result = subprocess.run(
+        [WORKBENCH, "demo", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1200,
+        check=False,
+    )
+    out = " ".join(result.stdout.split())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    for expected in (
+        "1. Snapshot",
+        "pass serve.examples-parity",
+        "released 1.0.0: git tag v1.0.0",
+        "pushed and verified sha256:",
+        "production -> 1.0.0",
+        "pass push.digest-verified",
+    ):
+        assert expected in out, expected
+    assert (tmp_path / "demo" / "releases" / "1.0.0.yaml").exists()

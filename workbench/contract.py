@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from workbench.errors import WorkbenchError
+from workbench.manifest import Manifest
 from workbench.yamlio import load_yaml, to_plain
 
 
@@ -21,6 +22,14 @@ def load_schema(path: Path, what: str) -> dict[str, Any]:
             fix="start the file with `type: object` and `properties:`.",
         )
     return data
+
+
+def request_schema(manifest: Manifest) -> dict[str, Any]:
+    return load_schema(manifest.resolve(manifest.schema.request), "request schema")
+
+
+def response_schema(manifest: Manifest) -> dict[str, Any]:
+    return load_schema(manifest.resolve(manifest.schema.response), "response schema")
 
 
 def schema_problems(schema: dict[str, Any]) -> list[str]:

@@ -10,7 +10,6 @@ image), a release, a verified push and a promotion to `production`.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,9 +25,7 @@ DEMO_USER = ("workbench demo", "demo@example.invalid")
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return tagging.git(root, *args)
 
 
 def prepare(dest: Path, progress: Progress) -> Manifest:

@@ -9,11 +9,11 @@ the sum of its items'; readiness is the lowest step score.
 from __future__ import annotations
 
 import getpass
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench import gitrepo
 from workbench.checklist.definitions import STEP_TITLES, STEPS, Item, load_definitions
 from workbench.checklist.registry import (
     AutoCheck,
@@ -102,17 +102,7 @@ RunEvent = ItemStarted | ItemFinished | RunCancelled
 
 def current_user(root: Path | None = None) -> str:
     """Who is at the keyboard: git's user.name, else the login name."""
-    try:
-        name = subprocess.run(
-            ["git", "config", "user.name"],
-            capture_output=True,
-            text=True,
-            cwd=root,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        name = ""
+    name = gitrepo.output(root or Path.cwd(), "config", "user.name")
     return name or getpass.getuser()
 
 

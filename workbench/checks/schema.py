@@ -12,7 +12,8 @@ from workbench.checks.common import (
     schema_inputs,
 )
 from workbench.contract import (
-    load_schema,
+    request_schema,
+    response_schema,
     schema_problems,
     validation_errors,
     walk_fields,
@@ -24,8 +25,8 @@ from workbench.model_env import load_examples
 def _schemas(ctx: CheckContext) -> dict[str, dict[str, Any]]:
     m = ctx.manifest
     return {
-        m.schema.request: load_schema(m.resolve(m.schema.request), "request schema"),
-        m.schema.response: load_schema(m.resolve(m.schema.response), "response schema"),
+        m.schema.request: request_schema(m),
+        m.schema.response: response_schema(m),
     }
 
 
@@ -40,7 +41,7 @@ def valid(ctx: CheckContext) -> CheckResult:
 @auto_check("schema.closed", inputs=schema_inputs)
 def closed(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
-    request = load_schema(m.resolve(m.schema.request), "request schema")
+    request = request_schema(m)
     open_objects = [
         path for path, obj in walk_objects(request) if obj.get("additionalProperties") is not False
     ]
@@ -52,7 +53,7 @@ def closed(ctx: CheckContext) -> CheckResult:
 @auto_check("schema.bounded", inputs=schema_inputs)
 def bounded(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
-    request = load_schema(m.resolve(m.schema.request), "request schema")
+    request = request_schema(m)
     loose = []
     for name, sub in walk_fields(request):
         kinds = sub.get("type")
@@ -85,7 +86,7 @@ def described(ctx: CheckContext) -> CheckResult:
 @auto_check("schema.examples-valid", inputs=examples_and_schema_inputs)
 def examples_valid(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
-    request = load_schema(m.resolve(m.schema.request), "request schema")
+    request = request_schema(m)
     if schema_problems(request):
         return CheckResult.failed("the request schema is not valid; see schema.valid")
     examples = load_examples(m)
@@ -110,7 +111,7 @@ def _responses_inputs(ctx: CheckContext) -> dict[str, str]:
 @auto_check("schema.responses-valid", inputs=_responses_inputs)
 def responses_valid(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
-    response = load_schema(m.resolve(m.schema.response), "response schema")
+    response = response_schema(m)
     if schema_problems(response):
         return CheckResult.failed("the response schema is not valid; see schema.valid")
     names, answers = model_answers(ctx)

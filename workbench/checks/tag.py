@@ -6,18 +6,12 @@ import hashlib
 import subprocess
 from typing import Any
 
+from workbench import gitrepo
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
 
 
 def _git(ctx: CheckContext, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=ctx.manifest.root,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return gitrepo.run(ctx.manifest.root, *args)
 
 
 def _inputs(ctx: CheckContext) -> Inputs:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench import gitrepo
 from workbench.checklist import Checklist
 from workbench.checklist.registry import file_digest
 from workbench.checklist.state import now
@@ -26,9 +27,7 @@ WORKBENCH_FILES = ("checklist.yaml", SNAPSHOT_NAME, LOCK_NAME, f"{RELEASES}/")
 
 
 def git(root: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = gitrepo.run(root, *args)
     if check and result.returncode != 0:
         raise WorkbenchError(
             f"`git {' '.join(args)}` failed: {result.stderr.strip()}",

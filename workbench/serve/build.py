@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from workbench import gitrepo
 from workbench.checklist.registry import Cancelled, file_digest
 from workbench.contract import load_schema
 from workbench.errors import WorkbenchError
@@ -85,29 +85,11 @@ def base_image_for(manifest: Manifest) -> str:
 
 
 def git_revision(root: Path) -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
+    revision = gitrepo.output(root, "rev-parse", "HEAD")
+    if not revision:
         return "unknown"
-    revision = out.stdout.strip()
-    if out.returncode != 0 or not revision:
-        return "unknown"
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout
-    return revision + ("-dirty" if dirty.strip() else "")
+    dirty = gitrepo.output(root, "status", "--porcelain", "--untracked-files=no")
+    return revision + ("-dirty" if dirty else "")
 
 
 def scan_for_secrets(folder: Path) -> list[str]:
@@ -269,18 +251,7 @@ def assemble_context(
 
 
 def _source_url(root: Path) -> str:
-    try:
-        out = subprocess.run(
-            ["git", "remote", "get-url", "origin"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
-        return str(root)
-    url = out.stdout.strip()
+    url = gitrepo.output(root, "remote", "get-url", "origin")
     # Never put credentials embedded in a remote URL into a label.
     return re.sub(r"//[^/@]+@", "//", url) if url else str(root)
 

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.checklist.registry import Cancelled, CheckResult
-from workbench.contract import invalid_payloads, load_schema, valid_payloads, validation_errors
+from workbench.contract import (
+    invalid_payloads,
+    request_schema,
+    response_schema,
+    valid_payloads,
+    validation_errors,
+)
 from workbench.errors import WorkbenchError
 from workbench.http import Response, request
 from workbench.manifest import Manifest
@@ -176,7 +182,7 @@ _ITEMS = {
 
 def _examples(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log: Log) -> None:
     examples = load_examples(m)
-    response_schema = load_schema(m.resolve(m.schema.response), "response schema")
+    response_contract = response_schema(m)
     golden = predict_in_model_env(m, [record for _, record in examples]).answers
     problems, evidence = [], []
     for (name, record), expected in zip(examples, golden, strict=True):
@@ -185,7 +191,7 @@ def _examples(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log
             problems.append(f"{name}: HTTP {answer.status} {answer.body[:200].decode()}")
             continue
         body = answer.json()
-        errors = validation_errors(response_schema, body)
+        errors = validation_errors(response_contract, body)
         if errors:
             problems.append(f"{name}: response breaks the schema at {errors[0][0]}: {errors[0][1]}")
         elif not close(body, expected):
@@ -207,7 +213,7 @@ def _examples(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log
 
 
 def _invalid(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log: Log) -> None:
-    schema = load_schema(m.resolve(m.schema.request), "request schema")
+    schema = request_schema(m)
     cases = invalid_payloads(schema, seed=1)
     server_errors: list[str] = []
     accepted: list[str] = []
@@ -234,9 +240,9 @@ def _invalid(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log:
 
 
 def _valid(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log: Log) -> None:
-    request_schema = load_schema(m.resolve(m.schema.request), "request schema")
-    response_schema = load_schema(m.resolve(m.schema.response), "response schema")
-    payloads = valid_payloads(request_schema, 50, seed=2)
+    request_contract = request_schema(m)
+    response_contract = response_schema(m)
+    payloads = valid_payloads(request_contract, 50, seed=2)
     problems = []
     for index, payload in enumerate(payloads):
         answer = post(f"{live.url}/predict", payload)
@@ -245,8 +251,8 @@ def _valid(m: Manifest, live: run.Running, ctx: BuildContext, s: Session, log: L
                 f"payload {index}: HTTP {answer.status} "
                 f"(request id {answer.header('x-request-id')})"
             )
-        elif validation_errors(response_schema, answer.json()):
-            path, message = validation_errors(response_schema, answer.json())[0]
+        elif validation_errors(response_contract, answer.json()):
+            path, message = validation_errors(response_contract, answer.json())[0]
             problems.append(f"payload {index}: the response breaks the schema at {path}: {message}")
     batch = post(f"{live.url}/predict/batch", payloads[:10])
     if batch.status != 200 or len(batch.json()) != 10:

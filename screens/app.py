@@ -7,7 +7,7 @@ so the interface never waits on them; screens render what the app hands them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -18,14 +18,13 @@ from textual.worker import Worker, WorkerState
 from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded
-from screens.release import PushScreen, TagScreen
-from screens.snapshot import SnapshotScreen
-from screens.step import StepScreen
-from workbench.checklist import STEPS, Checklist, ItemView, StepSummary
-from workbench.checklist.definitions import STEP_TITLES
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
 from workbench.paths import asset
+from workbench.steps import STEP_TITLES, STEPS
+
+if TYPE_CHECKING:
+    from workbench.checklist import Checklist, ItemView, StepSummary
 
 
 class WorkbenchApp(App[None]):
@@ -102,6 +101,8 @@ class WorkbenchApp(App[None]):
     )
     def _load_checklist(self) -> None:
         if self._checklist is None:
+            from workbench.checklist import Checklist  # in the worker: slow imports, off-paint
+
             self._checklist = Checklist(self.manifest, pair=self.pair, user=self.user)
         else:
             self._checklist.refresh()
@@ -127,12 +128,19 @@ class WorkbenchApp(App[None]):
     # --- navigation and modes ---------------------------------------------------------------
 
     def open_step(self, step: str) -> None:
+        # Step screens are imported when first opened: the first paint needs only Home.
+        from screens.release import PushScreen, TagScreen
+        from screens.snapshot import SnapshotScreen
+        from screens.step import StepScreen
+
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
         screens = {"snapshot": SnapshotScreen, "tag": TagScreen, "push": PushScreen}
         self.push_screen(screens.get(step, StepScreen)(step))
 
     def action_home(self) -> None:
+        from screens.step import StepScreen
+
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
 
@@ -209,6 +217,8 @@ class WorkbenchApp(App[None]):
         self.call_from_thread(self.notify, f"Wrote {target}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from screens.step import StepScreen
+
         yield from super().get_system_commands(screen)
         for step in STEPS:
             yield SystemCommand(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult, RenderResult
@@ -12,10 +13,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from workbench.checklist import STEPS, StepSummary
-from workbench.checklist.definitions import STEP_TITLES
+from workbench.steps import STEP_TITLES, STEPS
 from workbench.symbols import COLOUR as STYLE
 from workbench.symbols import ICON
+
+if TYPE_CHECKING:
+    from workbench.checklist import StepSummary
 
 
 class StepCard(Static, can_focus=True):

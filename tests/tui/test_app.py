@@ -24,8 +24,14 @@ def make_app(project: Path, **kwargs: object) -> WorkbenchApp:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait for every worker (checks, then the reload they trigger) and the messages after."""
-    for _ in range(3):
+    """Wait for every worker (checks, then the reload they trigger) and the messages after;
+    at start-up, until the statuses (loaded after the first paint) are there."""
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if pilot.app.summaries:  # type: ignore[attr-defined]
+            break
+    for _ in range(2):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 

@@ -19,9 +19,14 @@ SIZE = (120, 36)
 
 
 async def settled(pilot: Pilot[None]) -> None:
-    for _ in range(3):
+    """Wait until the statuses are loaded (a worker started after the first paint)."""
+    for _ in range(200):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        if pilot.app.summaries:  # type: ignore[attr-defined]
+            break
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 def test_home_screen(snap_compare, example_project: Path) -> None:  # type: ignore[no-untyped-def]

@@ -17,19 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
 from workbench.paths import asset
+from workbench.steps import STEP_TITLES, STEPS
 from workbench.yamlio import line_of, load_yaml, to_plain
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
-STEPS = ("snapshot", "schema", "serve", "tag", "push")
-STEP_TITLES = {
-    "snapshot": "Snapshot",
-    "schema": "Schema",
-    "serve": "Serve",
-    "tag": "Tag",
-    "push": "Push",
-}
+__all__ = ["STEPS", "STEP_TITLES", "DefinitionError", "Item", "load_definitions"]
 
 
 class DefinitionError(WorkbenchError):

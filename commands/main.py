@@ -15,6 +15,7 @@ from commands import checklist as checklist_commands
 from commands import demo as demo_commands
 from commands import init as init_commands
 from commands import release as release_commands
+from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
 from commands.options import PairOption, ProjectOption, ReviewOption, parse_pair
@@ -35,6 +36,7 @@ app.add_typer(init_commands.app)
 app.add_typer(demo_commands.app)
 app.add_typer(checklist_commands.app)
 app.add_typer(snapshot_commands.app)
+app.add_typer(schema_commands.app)
 app.add_typer(serve_commands.app)
 app.add_typer(release_commands.app)
 

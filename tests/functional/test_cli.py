@@ -82,3 +82,24 @@ def test_the_readme_main_job_runs_headless_through_all_five_steps(
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / "releases" / "1.0.0.yaml").exists()
+
+
+@pytest.mark.slow
+def test_schema_infer_then_validate_on_the_example(example_project: Path) -> None:
+    refused = run("schema", "infer", "-p", str(example_project))
+    assert refused.returncode == 1
+    assert "may hold your edits" in refused.stderr
+    assert run("schema", "infer", "--force", "-p", str(example_project)).returncode == 0
+    from workbench.yamlio import load_yaml, to_plain
+
+    response = to_plain(load_yaml(example_project / "schema" / "response.yaml"))
+    assert response["properties"]["prediction"]["type"] == "string"
+    assert set(response["properties"]["probabilities"]["properties"]) == {
+        "setosa",
+        "versicolor",
+        "virginica",
+    }
+    assert response["required"] == ["prediction", "probabilities"]
+    validated = run("schema", "validate", "-p", str(example_project))
+    assert validated.returncode == 0, validated.stdout
+    assert validated.stdout.count("pass") == 3

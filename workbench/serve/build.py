@@ -28,7 +28,7 @@ from workbench.snapshot.wheels import Target, sha256_of, wheel_dir
 from workbench.yamlio import load_yaml, to_plain
 
 SERVING_DIR = Path(__file__).resolve().parents[1] / "serving"
-SERVING_FILES = ("__init__.py", "__main__.py", "app.py", "flavors.py")
+SERVING_FILES = ("__init__.py", "__main__.py", "app.py", "flavors.py", "openapi.py")
 LABEL_PREFIX = "io.workbench"
 
 SECRET_NAMES = re.compile(

@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .flavors import load_predictor
+from .openapi import openapi_document
 
 APP_DIR = Path(os.environ.get("WORKBENCH_APP_DIR", "/app"))
 REQUESTS = Counter("workbench_requests_total", "Requests served", ["route", "status"])
@@ -251,76 +252,9 @@ async def metadata(_: Request) -> Response:
     return json_response({k: config.get(k) for k in keys})
 
 
-def openapi_document(m: Model) -> dict[str, Any]:
-    config = m.config
-    errors = {
-        "description": "error",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "error": {"type": "string"},
-                        "errors": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "path": {"type": "string"},
-                                    "message": {"type": "string"},
-                                },
-                            },
-                        },
-                        "request_id": {"type": "string"},
-                    },
-                }
-            }
-        },
-    }
-
-    def operation(summary: str, request: Any, response: Any) -> dict[str, Any]:
-        return {
-            "summary": summary,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
-            "responses": {
-                "200": {
-                    "description": "the prediction",
-                    "content": {"application/json": {"schema": response}},
-                },
-                "400": errors,
-                "413": errors,
-                "422": errors,
-                "500": errors,
-                "503": errors,
-            },
-        }
-
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": config.get("name", "model"), "version": config.get("version", "0")},
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-        "paths": {
-            "/predict": {
-                "post": operation(
-                    "one record, one prediction",
-                    {"$ref": "#/components/schemas/Request"},
-                    {"$ref": "#/components/schemas/Response"},
-                )
-            },
-            "/predict/batch": {
-                "post": operation(
-                    "a list of records, a list of predictions",
-                    {"type": "array", "items": {"$ref": "#/components/schemas/Request"}},
-                    {"type": "array", "items": {"$ref": "#/components/schemas/Response"}},
-                )
-            },
-        },
-        "components": {"schemas": {"Request": m.request_schema, "Response": m.response_schema}},
-    }
-
-
 async def openapi(_: Request) -> Response:
-    return json_response(openapi_document(model()))
+    m = model()
+    return json_response(openapi_document(m.config, m.request_schema, m.response_schema))
 
 
 async def metrics(_: Request) -> Response:

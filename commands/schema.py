@@ -1,0 +1,186 @@
+"""`workbench schema infer | validate | diff | openapi | describe`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from commands.options import ProjectOption
+from commands.output import console, fail
+
+app = typer.Typer()
+schema_app = typer.Typer(help="The request/response contract: infer, validate, diff, OpenAPI.")
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("infer")
+def infer(
+    project: ProjectOption = Path("."),
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A CSV, Parquet, JSON or JSONL sample (default: the example requests)."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing schema files.")] = False,
+) -> None:
+    """Infer the request schema from data and the response schema from the model's answers."""
+    from workbench.manifest import load_manifest
+    from workbench.model_env import load_examples, predict_in_model_env
+    from workbench.schema_infer import infer_record, read_sample, write_schema
+
+    manifest = load_manifest(project)
+    request_path = manifest.resolve(manifest.schema.request)
+    response_path = manifest.resolve(manifest.schema.response)
+    for path in (request_path, response_path):  # refuse before writing anything
+        if path.exists() and not force:
+            fail(
+                f"{path} exists and may hold your edits; nothing was written. Fix: pass --force "
+                "to replace the schemas with inferred ones."
+            )
+    records = read_sample(sample) if sample else [r for _, r in load_examples(manifest)]
+    request = infer_record(records, title=f"{manifest.name} request")
+    examples = [r for _, r in load_examples(manifest)] or records[:20]
+    answers = predict_in_model_env(manifest, examples).answers
+    response = infer_record(answers, title=f"{manifest.name} response")
+    write_schema(
+        request_path,
+        request,
+        force=True,
+        comment=f"Inferred by `workbench schema "
+        f"infer` from {len(records)} records; describe each field.",
+    )
+    write_schema(
+        response_path,
+        response,
+        force=True,
+        comment="Inferred by `workbench schema "
+        f"infer` from the model's answers to {len(examples)} examples.",
+    )
+    console.print(
+        f"wrote {request_path} ({len(request['properties'])} fields) and "
+        f"{response_path} ({len(response['properties'])} fields)"
+    )
+
+
+@schema_app.command("validate")
+def validate(project: ProjectOption = Path(".")) -> None:
+    """The schemas are valid; every example validates; the model's answers validate."""
+    from commands.checklist import STYLE, _checklist
+    from workbench.checklist import CheckContext, Status
+    from workbench.checklist.engine import ItemFinished
+
+    checklist = _checklist(project)
+    ids = ["schema.valid", "schema.examples-valid", "schema.responses-valid"]
+    failed = False
+    for event in checklist.run(ids, CheckContext(checklist.manifest)):
+        if isinstance(event, ItemFinished):
+            status = event.view.status.value
+            failed = failed or event.view.status is Status.FAIL
+            console.print(f"[{STYLE[status]}]{status:7}[/] {event.item_id}")
+            for line in event.view.evidence:
+                console.print(f"        {escape(line)}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@schema_app.command("diff")
+def diff(
+    project: ProjectOption = Path("."),
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="A released version (default: the last release)."),
+    ] = None,
+) -> None:
+    """Every change of the contract since a release: breaking, additive or cosmetic."""
+    from rich.table import Table
+
+    from workbench.manifest import load_manifest
+    from workbench.release.semver import SemVer
+    from workbench.release.tagging import releases, schema_changes
+    from workbench.schema_diff import required_bump
+
+    manifest = load_manifest(project)
+    known = releases(manifest)
+    if against is None and not known:
+        console.print("no release yet: nothing to compare with.")
+        return
+    version = SemVer.parse(against) if against else known[-1]
+    changes = schema_changes(manifest, version)
+    if not changes:
+        console.print(f"no contract change since {version}.")
+        return
+    table = Table(
+        title=f"the contract against {version}: needs a {required_bump(changes)} bump",
+        title_justify="left",
+    )
+    for column in ("kind", "schema", "path", "change"):
+        table.add_column(column)
+    colour = {"breaking": "bold red", "additive": "green", "cosmetic": "dim"}
+    for change in changes:
+        table.add_row(
+            f"[{colour[change.kind]}]{change.kind}[/]",
+            change.where,
+            escape(change.path),
+            escape(change.what),
+        )
+    console.print(table)
+
+
+@schema_app.command("openapi")
+def openapi(
+    project: ProjectOption = Path("."),
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """The OpenAPI 3.1 document the served image publishes at /openapi.json."""
+    from workbench.atomic import write_text_atomic
+    from workbench.contract import request_schema, response_schema
+    from workbench.manifest import load_manifest
+    from workbench.serving.openapi import openapi_document
+
+    manifest = load_manifest(project)
+    document = openapi_document(
+        {"name": manifest.name, "version": "unreleased"},
+        request_schema(manifest),
+        response_schema(manifest),
+    )
+    text = json.dumps(document, indent=2) + "\n"
+    if output:
+        write_text_atomic(output, text)
+        console.print(f"wrote {output}")
+    else:
+        console.out(text, highlight=False)
+
+
+@schema_app.command("describe")
+def describe(
+    field: Annotated[str, typer.Argument(help="The request field.")],
+    text: Annotated[str, typer.Argument(help="Its description: unit, meaning, missing values.")],
+    project: ProjectOption = Path("."),
+    response: Annotated[bool, typer.Option("--response", help="A response field.")] = False,
+) -> None:
+    """Set a field's description in place; comments and layout of the file are kept."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from workbench.manifest import load_manifest
+    from workbench.schema_edit import edit_schema, set_field
+
+    manifest = load_manifest(project)
+    relative = manifest.schema.response if response else manifest.schema.request
+    path = manifest.resolve(relative)
+
+    def edit(document: CommentedMap) -> None:
+        if field not in (document.get("properties") or {}):
+            fail(
+                f"{path}: there is no field `{field}`. Fix: use one of "
+                + ", ".join(document.get("properties") or {})
+                + "."
+            )
+        set_field(document, field, {"description": text})
+
+    edit_schema(path, edit)
+    console.print(f"{relative}: {field} described")

@@ -1,0 +1,105 @@
+"""Schema inference from examples and CSV, and round-trip edits that keep comments."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workbench.contract import schema_problems, validation_errors
+from workbench.errors import WorkbenchError
+from workbench.paths import examples_dir
+from workbench.schema_edit import edit_schema, remove_field, set_field
+from workbench.schema_infer import infer_record, read_sample, write_schema
+
+
+def test_inference_on_the_iris_examples() -> None:
+    records = read_sample(examples_dir() / "iris" / "schema" / "examples")
+    schema = infer_record(records, title="iris request")
+    assert schema_problems(schema) == []
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert schema["properties"]["petal_length"] == {
+        "type": "number",
+        "minimum": 1.4,
+        "maximum": 6.0,
+        "description": "",
+    }
+    assert all(validation_errors(schema, r) == [] for r in records)
+
+
+def test_inference_on_a_csv_with_strings_integers_floats_booleans_and_missing_values(
+    tmp_path: Path,
+) -> None:
+    sample = tmp_path / "sample.csv"
+    sample.write_text(
+        textwrap.dedent("""\
+        plan,age,income,active,note
+        free,34,1200.5,true,
+        pro,51,8800.0,false,called twice
+        free,29,,true,
+        team,42,4100.25,TRUE,
+        """)
+    )
+    records = read_sample(sample)
+    schema = infer_record(records)
+    props = schema["properties"]
+    assert props["plan"]["type"] == "string"
+    assert props["plan"]["enum"] == ["free", "pro", "team"]
+    assert (props["age"]["type"], props["age"]["minimum"], props["age"]["maximum"]) == (
+        "integer",
+        29,
+        51,
+    )
+    assert props["income"]["type"] == ["number", "null"]
+    assert props["active"]["type"] == "boolean"
+    assert props["note"]["type"] == ["string", "null"]
+    assert schema["required"] == ["plan", "age", "active"]  # income and note can be missing
+    assert schema_problems(schema) == []
+    assert all(validation_errors(schema, r) == [] for r in records)
+
+
+HAND_WRITTEN = """\
+# Our churn contract. Owner: the data team.
+type: object
+additionalProperties: false
+required: [age]
+properties:
+  age:
+    type: integer   # whole years
+    minimum: 18
+  plan:
+    type: string
+    enum: [free, pro]
+"""
+
+
+def test_round_trip_edits_keep_hand_written_comments(tmp_path: Path) -> None:
+    path = tmp_path / "request.yaml"
+    path.write_text(HAND_WRITTEN)
+
+    def edit(document):  # type: ignore[no-untyped-def]
+        set_field(document, "age", {"description": "Age in whole years."})
+        set_field(document, "city", {"type": "string", "description": "Where."}, required=True)
+        remove_field(document, "plan")
+
+    edit_schema(path, edit)
+    text = path.read_text()
+    assert text.startswith("# Our churn contract. Owner: the data team.\n")
+    assert "type: integer   # whole years" in text
+    assert "description: Age in whole years." in text
+    assert "required: [age, city]" in text
+    assert "plan" not in text
+    with pytest.raises(WorkbenchError, match="no field `plan`"):
+        edit_schema(path, lambda document: remove_field(document, "plan"))
+
+
+def test_inferred_schemas_never_overwrite_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "request.yaml"
+    path.write_text(HAND_WRITTEN)
+    with pytest.raises(WorkbenchError, match="may hold your edits"):
+        write_schema(path, {"type": "object"}, force=False, comment="x")
+    assert path.read_text() == HAND_WRITTEN
+    write_schema(path, {"type": "object"}, force=True, comment="inferred")
+    assert path.read_text() == "# inferred\ntype: object\n"

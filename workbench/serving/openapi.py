@@ -1,0 +1,76 @@
+"""OpenAPI 3.1 from the request and response schemas (no dependencies: used in the image
+and by `workbench schema openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def openapi_document(
+    config: dict[str, Any], request: dict[str, Any], response: dict[str, Any]
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the service, built from the two schemas."""
+    errors = {
+        "description": "error",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": "string"},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "path": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                        "request_id": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+
+    def operation(summary: str, request: Any, response: Any) -> dict[str, Any]:
+        return {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+            "responses": {
+                "200": {
+                    "description": "the prediction",
+                    "content": {"application/json": {"schema": response}},
+                },
+                "400": errors,
+                "413": errors,
+                "422": errors,
+                "500": errors,
+                "503": errors,
+            },
+        }
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": config.get("name", "model"), "version": config.get("version", "0")},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": {
+            "/predict": {
+                "post": operation(
+                    "one record, one prediction",
+                    {"$ref": "#/components/schemas/Request"},
+                    {"$ref": "#/components/schemas/Response"},
+                )
+            },
+            "/predict/batch": {
+                "post": operation(
+                    "a list of records, a list of predictions",
+                    {"type": "array", "items": {"$ref": "#/components/schemas/Request"}},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/Response"}},
+                )
+            },
+        },
+        "components": {"schemas": {"Request": request, "Response": response}},
+    }

@@ -130,12 +130,18 @@ class WorkbenchApp(App[None]):
     def open_step(self, step: str) -> None:
         # Step screens are imported when first opened: the first paint needs only Home.
         from screens.release import PushScreen, TagScreen
+        from screens.schema_editor import SchemaStepScreen
         from screens.snapshot import SnapshotScreen
         from screens.step import StepScreen
 
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
-        screens = {"snapshot": SnapshotScreen, "tag": TagScreen, "push": PushScreen}
+        screens = {
+            "snapshot": SnapshotScreen,
+            "schema": SchemaStepScreen,
+            "tag": TagScreen,
+            "push": PushScreen,
+        }
         self.push_screen(screens.get(step, StepScreen)(step))
 
     def action_home(self) -> None:

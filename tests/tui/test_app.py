@@ -236,3 +236,62 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
                 break
         await settle(pilot)
     assert load_channels(checklist.manifest)["production"]["current"] == "1.0.0"
+
+
+async def test_the_schema_editor_adds_a_field_sees_an_example_fail_fixes_it_and_saves(
+    example_project: Path,
+) -> None:
+    from textual.widgets import Button, Checkbox, Input, Select
+
+    from screens.schema_editor import FieldForm, SchemaEditor
+
+    request = example_project / "schema" / "request.yaml"
+    comment = "# One iris flower, measured in centimetres."
+    assert request.read_text().startswith(comment)
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "e")
+        editor = app.screen
+        assert isinstance(editor, SchemaEditor)
+        assert "✔ setosa.json" in str(editor.query_one("#examples").render())
+
+        await pilot.press("a")
+        form = app.screen
+        assert isinstance(form, FieldForm)
+        form.query_one("#field-name", Input).value = "garden"
+        form.query_one("#field-type", Select).value = "string"
+        form.query_one("#field-required", Checkbox).value = True
+        form.query_one("#field-enum", Input).value = "north, south"
+        form.query_one("#field-description", Input).value = "Where it grew; never missing."
+        form.query_one("#ok", Button).press()
+        await pilot.pause()
+        assert editor.dirty
+        errors = editor.example_errors()
+        assert len(errors) == 3 and "setosa.json $: 'garden' is a required property" in errors
+        assert "✘ setosa.json" in str(editor.query_one("#examples").render())
+
+        # Fix it: the new field becomes optional; every example passes again.
+        editor.query_one("#fields").move_cursor(row=4)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, FieldForm)
+        assert form.query_one("#field-name", Input).value == "garden"
+        form.query_one("#field-required", Checkbox).value = False
+        form.query_one("#ok", Button).press()
+        await pilot.pause()
+        assert editor.example_errors() == []
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not editor.dirty
+    text = request.read_text()
+    assert text.startswith(comment)  # the hand-written comment is intact
+    from workbench.yamlio import load_yaml, to_plain
+
+    saved = to_plain(load_yaml(request))
+    assert saved["properties"]["garden"] == {
+        "type": "string",
+        "enum": ["north", "south"],
+        "description": "Where it grew; never missing.",
+    }
+    assert "required: [sepal_length, sepal_width, petal_length, petal_width]" in text

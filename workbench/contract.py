@@ -32,6 +32,68 @@ def response_schema(manifest: Manifest) -> dict[str, Any]:
     return load_schema(manifest.resolve(manifest.schema.response), "response schema")
 
 
+ANNOTATIONS = {
+    "$schema",
+    "$id",
+    "$defs",
+    "$ref",
+    "$comment",
+    "$anchor",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "$vocabulary",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "format",
+    "contentMediaType",
+    "contentEncoding",
+    "contentSchema",
+}
+SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+SCHEMA_VALUES = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+
+
+def unknown_keywords(schema: Any, path: str = "$") -> list[str]:
+    """Keywords JSON Schema does not know (it ignores them silently): likely typos."""
+    import difflib
+
+    if not isinstance(schema, dict):
+        return []
+    known = set(Draft202012Validator.VALIDATORS) | ANNOTATIONS
+    found = []
+    for key, value in schema.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            found.append(f"at {path}: unknown keyword `{key}`{hint}")
+        elif key in SCHEMA_MAPS and isinstance(value, dict):
+            for name, sub in value.items():
+                found += unknown_keywords(sub, f"{path}.{key}.{name}")
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            for index, sub in enumerate(value):
+                found += unknown_keywords(sub, f"{path}.{key}[{index}]")
+        elif key in SCHEMA_VALUES:
+            found += unknown_keywords(value, f"{path}.{key}")
+    return found
+
+
 def schema_problems(schema: dict[str, Any]) -> list[str]:
     """Why `schema` is not a valid JSON Schema describing one object record (empty if it is)."""
     try:
@@ -39,7 +101,7 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         return [f"at {where}: {exc.message}"]
-    problems = []
+    problems = unknown_keywords(schema)
     if schema.get("type") != "object":
         problems.append("the top level must be `type: object` (one record)")
     if not isinstance(schema.get("properties"), dict) or not schema["properties"]:

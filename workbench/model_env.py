@@ -24,6 +24,7 @@ class InProcessAnswers:
     answers: list[dict[str, Any]]
     modules: list[str]
     warnings: list[str]
+    feature_names: list[str] | None = None
 
 
 def request_features(manifest: Manifest) -> list[str]:
@@ -101,5 +102,8 @@ def predict_in_model_env(
             fix="make the model load and predict in its own environment first.",
         )
     return InProcessAnswers(
-        answers=payload["answers"], modules=payload["modules"], warnings=payload.get("warnings", [])
+        answers=payload["answers"],
+        modules=payload["modules"],
+        warnings=payload.get("warnings", []),
+        feature_names=payload.get("feature_names"),
     )

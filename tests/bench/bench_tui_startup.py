@@ -85,7 +85,7 @@ def main() -> None:
         for _ in range(args.runs):
             minimal += time_to([sys.executable, str(minimal_script)], [b"MINIMAL-READY"])
             paint, statuses = time_to(
-                [workbench, "-p", str(project)], [b"Readiness", b"score 0 / 7"]
+                [workbench, "-p", str(project)], [b"Readiness", b"score 0 / 9"]
             )
             first.append(paint)
             loaded.append(statuses)

@@ -103,3 +103,19 @@ def test_inferred_schemas_never_overwrite_without_force(tmp_path: Path) -> None:
     assert path.read_text() == HAND_WRITTEN
     write_schema(path, {"type": "object"}, force=True, comment="inferred")
     assert path.read_text() == "# inferred\ntype: object\n"
+
+
+def test_a_misspelt_keyword_is_named_with_a_suggestion() -> None:
+    schema = {
+        "type": "object",
+        "requried": ["a"],
+        "properties": {"a": {"type": "number", "minimun": 0}},
+    }
+    assert schema_problems(schema) == [
+        "at $: unknown keyword `requried`; did you mean `required`?",
+        "at $.properties.a: unknown keyword `minimun`; did you mean `minimum`?",
+    ]
+    assert schema_problems({"type": "array", "items": {"type": "number"}}) == [
+        "the top level must be `type: object` (one record)",
+        "the record needs `properties` (its fields)",
+    ]

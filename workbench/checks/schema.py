@@ -123,3 +123,52 @@ def responses_valid(ctx: CheckContext) -> CheckResult:
     if errors:
         return CheckResult.failed(*errors)
     return CheckResult.passed(f"the model's answers to {len(names)} examples are valid")
+
+
+@auto_check("schema.feature-names", inputs=_responses_inputs)
+def feature_names(ctx: CheckContext) -> CheckResult:
+    _, answers = model_answers(ctx)
+    known = answers.feature_names
+    if not known:
+        return CheckResult.skipped(
+            "the model does not record its feature names (trained on "
+            "arrays); the request fields are fed in schema order"
+        )
+    fields = list(request_schema(ctx.manifest).get("properties") or {})
+    missing = [f for f in known if f not in fields]
+    extra = [f for f in fields if f not in known]
+    if missing or extra:
+        return CheckResult.failed(
+            *(
+                [f"the model needs fields the schema lacks: {', '.join(missing)}"]
+                if missing
+                else []
+            ),
+            *([f"the schema has fields the model never sees: {', '.join(extra)}"] if extra else []),
+        )
+    return CheckResult.passed(
+        f"the schema's {len(fields)} fields are the model's features: " + ", ".join(known)
+    )
+
+
+def _change_inputs(ctx: CheckContext) -> dict[str, str]:
+    from workbench.snapshot.drift import last_release
+
+    return {**schema_inputs(ctx), "baseline": last_release(ctx.manifest) or "none"}
+
+
+@auto_check("schema.change-classified", inputs=_change_inputs)
+def change_classified(ctx: CheckContext) -> CheckResult:
+    from workbench.release.tagging import releases, schema_changes
+    from workbench.schema_diff import required_bump
+
+    known = releases(ctx.manifest)
+    if not known:
+        return CheckResult.passed("no release yet: the first release sets the contract")
+    changes = schema_changes(ctx.manifest, known[-1])
+    if not changes:
+        return CheckResult.passed(f"no contract change since {known[-1]} (a patch release)")
+    return CheckResult.passed(
+        f"{len(changes)} changes since {known[-1]}: a {required_bump(changes)} bump is needed",
+        *(f"{c.kind}: {c.where} {c.path}: {c.what}" for c in changes[:20]),
+    )

@@ -39,7 +39,9 @@ class SklearnPredictor:
         own = getattr(self.model, "feature_names_in_", None)
         if own is None:
             own = getattr(self.model, "feature_names", None)
-        self.features = [str(f) for f in own] if own is not None else list(features)
+        # What the model itself knows of its inputs (None when it was trained on bare arrays).
+        self.known_features = [str(f) for f in own] if own is not None else None
+        self.features = self.known_features or list(features)
         self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
 

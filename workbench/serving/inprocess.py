@@ -70,6 +70,7 @@ def main() -> int:
             "answers": answers,
             "modules": imported_since(before),
             "warnings": list(dict.fromkeys(seen)),
+            "feature_names": getattr(model, "known_features", None),
         },
         sys.stdout,
     )

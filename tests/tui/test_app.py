@@ -205,13 +205,15 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("4")
+        assert app.screen.__class__.__name__ == "TagScreen"
         await pilot.press("t")
-        for _ in range(100):  # the suggestion is worked out in a worker, then asked for
+        for _ in range(600):  # the suggestion is worked out in a worker, then asked for
             await pilot.pause(0.05)
             if app.screen.__class__.__name__ == "TextPrompt":
                 break
+        assert app.screen.__class__.__name__ == "TextPrompt"
         await pilot.press("enter")  # accept the suggested version
-        for _ in range(1200):
+        for _ in range(3000):
             await pilot.pause(0.1)
             if tagging.releases(app.manifest):
                 break
@@ -219,7 +221,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         assert [str(v) for v in tagging.releases(app.manifest)] == ["1.0.0"]
 
         await pilot.press("h", "5", "p")
-        for _ in range(1200):
+        for _ in range(3000):
             await pilot.pause(0.1)
             if tagging.load_release(app.manifest, "1.0.0")["push"]["pushed"]:
                 break

@@ -57,6 +57,50 @@ def load_examples(manifest: Manifest) -> list[tuple[str, dict[str, Any]]]:
     return examples
 
 
+def run_json_script(
+    interpreter: Path,
+    script: Path,
+    stdin: str = "",
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    isolated: bool = False,
+) -> dict[str, Any]:
+    """Run one of our stdlib-only scripts in the model's interpreter; its JSON answer.
+
+    Every way this fails (no such interpreter, not runnable, too slow, not Python)
+    becomes one clear error naming the interpreter.
+    """
+    if not interpreter.exists():
+        raise WorkbenchError(
+            f"the interpreter {interpreter} does not exist.",
+            fix="set `python:` in workbench.yaml to your environment's interpreter "
+            "(e.g. .venv/bin/python), or create that environment.",
+        )
+    argv = [str(interpreter), *(["-I"] if isolated else []), str(script)]
+    try:
+        result = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+        )
+    except OSError as exc:
+        raise WorkbenchError(
+            f"{interpreter} cannot be run ({exc.strerror}).",
+            fix="point `python:` at a Python 3 interpreter.",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise WorkbenchError(f"{interpreter} did not answer within {timeout:.0f} s.") from None
+    try:
+        payload: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        tail = " / ".join(result.stderr.strip().splitlines()[-3:])
+        raise WorkbenchError(
+            f"{interpreter} is not a working Python 3.8+ interpreter ({tail or 'no output'}).",
+            fix="point `python:` in workbench.yaml at your environment's python, with your "
+            "model's libraries installed.",
+        ) from None
+    return payload
+
+
 def predict_in_model_env(
     manifest: Manifest, records: list[dict[str, Any]], *, timeout: float = 300
 ) -> InProcessAnswers:
@@ -70,31 +114,13 @@ def predict_in_model_env(
         "features": request_features(manifest),
         "records": records,
     }
-    try:
-        result = subprocess.run(
-            [str(interpreter), str(SERVING_DIR / "inprocess.py")],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            cwd=manifest.root,
-        )
-    except FileNotFoundError:
-        raise WorkbenchError(
-            f"the model's interpreter {interpreter} does not exist.",
-            fix="set `python:` in workbench.yaml to your environment's interpreter.",
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise WorkbenchError(f"the model did not answer within {timeout:.0f} s.") from None
-    try:
-        payload = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        tail = " / ".join(result.stderr.strip().splitlines()[-3:])
-        raise WorkbenchError(
-            f"the model's interpreter {interpreter} failed ({tail or 'no output'}).",
-            fix="check that it is a Python 3 interpreter with your model's libraries.",
-        ) from None
+    payload = run_json_script(
+        interpreter,
+        SERVING_DIR / "inprocess.py",
+        json.dumps(request),
+        timeout=timeout,
+        cwd=manifest.root,
+    )
     if "error" in payload:
         what = "loading the model" if payload.get("stage") == "load" else "predicting"
         raise WorkbenchError(

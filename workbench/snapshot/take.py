@@ -7,8 +7,6 @@ stage succeeded: the lock and snapshot.yaml are written last, atomically.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from workbench.checklist.registry import Cancelled
 from workbench.checklist.state import now
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
-from workbench.model_env import load_examples, predict_in_model_env
+from workbench.model_env import load_examples, predict_in_model_env, run_json_script
 from workbench.snapshot import imports, resolve, wheels
 from workbench.snapshot.lockfile import (
     LOCK_NAME,
@@ -67,35 +65,7 @@ Event = Stage | Log | SnapshotResult
 
 def probe_environment(interpreter: Path, timeout: float = 120) -> dict[str, Any]:
     """Python, platform and every distribution of the environment, seen from inside it."""
-    if not interpreter.exists():
-        raise WorkbenchError(
-            f"the interpreter {interpreter} does not exist.",
-            fix="set `python:` in workbench.yaml to your environment's interpreter "
-            "(e.g. .venv/bin/python), or create that environment.",
-        )
-    try:
-        result = subprocess.run(
-            [str(interpreter), "-I", str(PROBE)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except OSError as exc:
-        raise WorkbenchError(
-            f"{interpreter} cannot be run ({exc.strerror}).",
-            fix="point `python:` at a Python 3 interpreter.",
-        ) from None
-    except subprocess.TimeoutExpired:
-        raise WorkbenchError(f"{interpreter} did not answer within {timeout:.0f} s.") from None
-    try:
-        env: dict[str, Any] = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        tail = " / ".join(result.stderr.strip().splitlines()[-2:])
-        raise WorkbenchError(
-            f"{interpreter} is not a working Python 3.8+ interpreter ({tail or 'no output'}).",
-            fix="point `python:` in workbench.yaml at your environment's python.",
-        ) from None
+    env = run_json_script(interpreter, PROBE, timeout=timeout, isolated=True)
     if env["broken"]:
         raise WorkbenchError(
             "distributions with broken metadata (no name or version) in the environment: "

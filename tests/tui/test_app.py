@@ -200,12 +200,13 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     from workbench.release import tagging
     from workbench.release.pushing import load_channels
 
-    checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/team/iris")
+    checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/tui-test/iris"  # its own repository in the shared registry)
     app = make_app(checklist.manifest.root)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("4")
-        assert app.screen.__class__.__name__ == "TagScreen"
+        tag_screen = app.screen
+        assert tag_screen.__class__.__name__ == "TagScreen"
         await pilot.press("t")
         for _ in range(600):  # the suggestion is worked out in a worker, then asked for
             await pilot.pause(0.05)
@@ -215,10 +216,11 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         await pilot.press("enter")  # accept the suggested version
         for _ in range(3000):
             await pilot.pause(0.1)
-            if tagging.releases(app.manifest):
+            if tagging.releases(app.manifest) or not tag_screen.running:  # type: ignore[attr-defined]
                 break
         await settle(pilot)
-        assert [str(v) for v in tagging.releases(app.manifest)] == ["1.0.0"]
+        log_text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
+        assert [str(v) for v in tagging.releases(app.manifest)] == ["1.0.0"], log_text
 
         await pilot.press("h", "5", "p")
         for _ in range(3000):

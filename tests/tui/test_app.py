@@ -200,7 +200,8 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     from workbench.release import tagging
     from workbench.release.pushing import load_channels
 
-    checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/tui-test/iris"  # its own repository in the shared registry)
+    # Its own repository: the session's registry already holds team/iris 1.0.0.
+    checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/tui/iris")
     app = make_app(checklist.manifest.root)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)

@@ -114,13 +114,13 @@ def pinned(ctx: CheckContext) -> CheckResult:
 
 @auto_check("snapshot.hashed", inputs=_snapshot_inputs)
 def hashed(ctx: CheckContext) -> CheckResult:
-    from workbench.snapshot.wheels import sha256_of
+    from workbench.checklist.registry import sha256_file
 
     entries = read_lock(ctx.manifest.root / LOCK_NAME)
     snap = _snapshot(ctx)
     target = Target(python=snap["target"]["python"], machine=snap["target"]["machine"])
     folder = wheel_dir(target)
-    cached = {sha256_of(p): p.name for p in folder.glob("*.whl")} if folder.is_dir() else {}
+    cached = {sha256_file(p): p.name for p in folder.glob("*.whl")} if folder.is_dir() else {}
     problems = []
     for name, entry in entries.items():
         if not entry.hashes:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench import gitrepo
-from workbench.checklist.registry import Cancelled, file_digest
+from workbench.checklist.registry import Cancelled, file_digest, sha256_file
 from workbench.contract import load_schema
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
 from workbench.paths import asset, scratch_dir
 from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
-from workbench.snapshot.wheels import Target, sha256_of, wheel_dir
+from workbench.snapshot.wheels import Target, wheel_dir
 from workbench.yamlio import load_yaml, to_plain
 
 SERVING_DIR = Path(__file__).resolve().parents[1] / "serving"
@@ -176,7 +176,7 @@ def assemble_context(
 
     # 2. the wheels named by the lock, checked against its hashes
     folder = wheel_dir(target)
-    cached = {sha256_of(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
+    cached = {sha256_file(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
     (context / "wheels").mkdir()
     for name, entry in entries.items():
         wheel = next((cached[h] for h in entry.hashes if h in cached), None)

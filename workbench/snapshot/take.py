@@ -16,7 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from workbench.atomic import write_text_atomic
-from workbench.checklist.registry import Cancelled
+from workbench.checklist.registry import Cancelled, sha256_file
 from workbench.checklist.state import now
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
@@ -181,7 +181,7 @@ def take_snapshot(
             LockEntry(
                 name=name,
                 version=version,
-                hashes=[wheels.sha256_of(wheel)],
+                hashes=[sha256_file(wheel)],
                 why=why,
                 wheel=wheel.name,
             )

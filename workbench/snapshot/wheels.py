@@ -75,14 +75,6 @@ def wheel_dir(target: Target) -> Path:
     return cache_dir() / "wheels" / target.key
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _pip(args: list[str], log: Log, cancel: threading.Event | None) -> tuple[int, list[str]]:
     """Run pip, streaming its lines to `log`; terminate it when cancelled."""
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}

@@ -40,6 +40,14 @@ BIG = [
     "mypy",
     "seaborn",
     "sqlalchemy",
+    "fastapi",
+    "boto3",
+    "statsmodels",
+    "plotly",
+    "dask[distributed]",
+    "flake8",
+    "pylint",
+    "sphinx",
 ]
 
 

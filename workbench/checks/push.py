@@ -59,12 +59,10 @@ def _push_inputs(ctx: CheckContext) -> Inputs:
 
 
 def _latest_release(ctx: CheckContext) -> tuple[str, dict[str, Any]] | None:
-    from workbench.release.tagging import load_release, releases
+    from workbench.release.tagging import latest_release
 
-    known = releases(ctx.manifest)
-    if not known:
-        return None
-    return str(known[-1]), load_release(ctx.manifest, str(known[-1]))
+    latest = latest_release(ctx.manifest)
+    return (str(latest[0]), latest[1]) if latest else None
 
 
 @auto_check("push.tag-free", inputs=_push_inputs)

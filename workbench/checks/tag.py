@@ -57,12 +57,9 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
 
 
 def _latest(ctx: CheckContext) -> tuple[Any, dict[str, Any]] | None:
-    from workbench.release.tagging import load_release, releases
+    from workbench.release.tagging import latest_release
 
-    known = releases(ctx.manifest)
-    if not known:
-        return None
-    return known[-1], load_release(ctx.manifest, str(known[-1]))
+    return latest_release(ctx.manifest)
 
 
 @auto_check("tag.version-valid", inputs=_release_inputs)

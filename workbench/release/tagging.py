@@ -74,6 +74,14 @@ def load_release(manifest: Manifest, version: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def latest_release(manifest: Manifest) -> tuple[SemVer, dict[str, Any]] | None:
+    """The highest release and its manifest, or None before the first release."""
+    known = releases(manifest)
+    if not known:
+        return None
+    return known[-1], load_release(manifest, str(known[-1]))
+
+
 def file_at_release(manifest: Manifest, version: SemVer | str, relative: str) -> str | None:
     """A project file as it was at a release's git tag (None if absent)."""
     prefix = git(manifest.root, "rev-parse", "--show-prefix", check=False)

@@ -12,7 +12,7 @@ from textual.widgets import Label, ProgressBar
 
 from screens.dialogs import TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
-from screens.step import StepScreen
+from screens.step import LogBatcher, StepScreen
 from workbench.checklist.engine import current_user
 from workbench.errors import WorkbenchError
 
@@ -103,18 +103,18 @@ class TagScreen(ReleaseStepScreen):
     def _tag(self, version: str) -> None:
         from workbench.release.tagging import create_release
 
+        batcher = LogBatcher(self)  # the build's output arrives line by line: batch it
+
         def tag() -> str:
-            release = create_release(
-                self.checklist, version, log=self.batch_log, cancel=self.cancel_event
-            )
+            try:
+                release = create_release(
+                    self.checklist, version, log=batcher, cancel=self.cancel_event
+                )
+            finally:
+                batcher.flush()
             return f"released {release.version}: git tag {release.tag}, image {release.image_ref}"
 
         self.report(tag)
-
-    def batch_log(self, line: str) -> None:
-        from screens.messages import CheckLog
-
-        self.post_message(CheckLog([line]))
 
 
 class PushScreen(ReleaseStepScreen):

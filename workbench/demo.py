@@ -24,10 +24,6 @@ Progress = Callable[[str], None]
 DEMO_USER = ("workbench demo", "demo@example.invalid")
 
 
-def _git(root: Path, *args: str) -> str:
-    return tagging.git(root, *args)
-
-
 def prepare(dest: Path, progress: Progress) -> Manifest:
     progress("checking the Docker engine")
     harness.ensure_engine(progress)
@@ -40,11 +36,11 @@ def prepare(dest: Path, progress: Progress) -> Manifest:
     project_init.make_example_env(dest)
     if not (dest / ".git").exists():
         progress("making it a git repository")
-        _git(dest, "init", "-q", "-b", "main")
-        _git(dest, "config", "user.name", DEMO_USER[0])
-        _git(dest, "config", "user.email", DEMO_USER[1])
-        _git(dest, "add", ".")
-        _git(dest, "commit", "-q", "-m", "the iris example")
+        tagging.git(dest, "init", "-q", "-b", "main")
+        tagging.git(dest, "config", "user.name", DEMO_USER[0])
+        tagging.git(dest, "config", "user.email", DEMO_USER[1])
+        tagging.git(dest, "add", ".")
+        tagging.git(dest, "commit", "-q", "-m", "the iris example")
     return load_manifest(dest)
 
 
@@ -59,8 +55,10 @@ def use_registry(manifest: Manifest, registry: harness.Registry) -> Manifest:
         else text.rstrip("\n") + "\n" + line + "\n"
     )
     path.write_text(text)
-    if _git(manifest.root, "status", "--porcelain", MANIFEST_NAME):
-        _git(manifest.root, "commit", "-q", "-m", "demo: this run's registry", "--", MANIFEST_NAME)
+    if tagging.git(manifest.root, "status", "--porcelain", MANIFEST_NAME):
+        tagging.git(
+            manifest.root, "commit", "-q", "-m", "demo: this run's registry", "--", MANIFEST_NAME
+        )
     return load_manifest(manifest.root)
 
 

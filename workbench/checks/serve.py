@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
-from workbench.errors import HarnessError
-from workbench.manifest import Manifest
-
-
-def base_image_ref(manifest: Manifest) -> str:
-    """The manifest's base image, else python:<major.minor of the model's interpreter>-slim."""
-    if manifest.serve.base_image:
-        return manifest.serve.base_image
-    try:
-        out = subprocess.run(
-            [
-                str(manifest.interpreter()),
-                "-c",
-                "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        version = out.stdout.strip() or "3.11"
-    except OSError:
-        version = "3.11"
-    return f"python:{version}-slim"
+from workbench.errors import HarnessError, WorkbenchError
 
 
 def _inputs(ctx: CheckContext) -> Inputs:
-    ref = base_image_ref(ctx.manifest)
+    from workbench.serve.build import base_image_for
+
+    try:
+        ref = base_image_for(ctx.manifest)
+    except WorkbenchError as exc:
+        return {"base_image": f"unknown: {exc.message}"}
     try:
         from workbench.harness import docker_client
 
@@ -49,8 +29,9 @@ def base_image(ctx: CheckContext) -> CheckResult:
     from docker.errors import DockerException, ImageNotFound
 
     from workbench.harness import docker_client
+    from workbench.serve.build import base_image_for
 
-    ref = base_image_ref(ctx.manifest)
+    ref = base_image_for(ctx.manifest)  # the image the build will use
     try:
         client = docker_client(timeout=30)
     except HarnessError as exc:

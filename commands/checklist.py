@@ -14,7 +14,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from workbench.checklist import Checklist
 
-from commands.options import PairOption, ProjectOption, parse_pair
+from commands.launch import parse_pair
+from commands.options import PairOption, ProjectOption
 from commands.output import console, fail
 from workbench.symbols import COLOUR as STYLE
 from workbench.symbols import ICON

@@ -38,7 +38,7 @@ def demo(
         console.print(f"[dim]· a registry for this run at {registry.host}[/]")
         manifest = demo_steps.use_registry(manifest, registry)
         if not headless:
-            from commands.main import open_tui
+            from commands.launch import open_tui
 
             open_tui(manifest.root)
             return

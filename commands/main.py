@@ -1,7 +1,9 @@
 """The `workbench` command: joins the command groups; bare `workbench` opens the TUI.
 
 Heavy libraries (Textual, docker, git) are imported inside the functions that
-need them, so `workbench --help` starts fast.
+need them, so `workbench --help` starts fast. The console entry point is
+`commands.launch.run`, which opens the TUI without this module when the command
+line asks for nothing else.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from commands import release as release_commands
 from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
-from commands.options import PairOption, ProjectOption, ReviewOption, parse_pair
-from commands.output import console, fail
-from workbench import __version__
-from workbench.errors import WorkbenchError
+from commands.launch import open_tui
+from commands.options import PairOption, ProjectOption, ReviewOption
+from commands.output import console
+from workbench import version as installed_version
 
 app = typer.Typer(
     name="workbench",
@@ -43,7 +45,7 @@ app.add_typer(release_commands.app)
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"workbench {__version__}")
+        console.print(f"workbench {installed_version()}")
         raise typer.Exit()
 
 
@@ -69,21 +71,3 @@ def tui(
 ) -> None:
     """Open the interactive workbench (the TUI) on a model project."""
     open_tui(project, pair=pair, review=review)
-
-
-def open_tui(project: Path, *, pair: str | None = None, review: str | None = None) -> None:
-    from workbench.manifest import load_manifest
-
-    manifest = load_manifest(project)
-    names = parse_pair(pair)
-    from screens.app import WorkbenchApp  # lazily: Textual is only imported for the TUI
-
-    WorkbenchApp(manifest, pair=names, reviewer=review).run()
-
-
-def run() -> None:
-    """Console entry point: a `WorkbenchError` becomes one paragraph on stderr, exit 1."""
-    try:
-        app()
-    except WorkbenchError as exc:
-        fail(exc.paragraph)

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from workbench.errors import WorkbenchError
-
 ProjectOption = Annotated[
     Path,
     typer.Option(
@@ -27,15 +25,3 @@ ReviewOption = Annotated[
     str | None,
     typer.Option("--review", help="Review mode as NAME: read-only, with a recorded sign-off."),
 ]
-
-
-def parse_pair(value: str | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    names = [n.strip() for n in value.split(",")]
-    if len(names) != 2 or not all(names) or names[0] == names[1]:
-        raise WorkbenchError(
-            f'--pair "{value}" is not two different names.',
-            fix='write it as --pair "Ana,Ben" (driver first, then navigator).',
-        )
-    return names[0], names[1]

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from commands.options import PairOption, ProjectOption, parse_pair
+from commands.launch import parse_pair
+from commands.options import PairOption, ProjectOption
 from commands.output import console, fail
 
 app = typer.Typer()

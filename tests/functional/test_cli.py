@@ -55,6 +55,21 @@ def test_init_on_a_model_folder_then_a_broken_manifest_is_one_paragraph(tmp_path
     assert "did you mean `model.flavor`?" in " ".join(broken.stderr.split())
 
 
+def test_opening_the_tui_outside_a_project_is_one_paragraph(tmp_path: Path) -> None:
+    for args in ((), ("tui",), ("--pair", "Ana,Ben")):
+        outside = run(*args, cwd=tmp_path)
+        assert outside.returncode == 1
+        assert "Traceback" not in outside.stderr
+        assert "no manifest here" in outside.stderr
+        assert "workbench init" in " ".join(outside.stderr.split())
+    bad_pair = run("-p", str(tmp_path), "--pair", "Ana")
+    assert (bad_pair.returncode, "Traceback" in bad_pair.stderr) == (1, False)
+    assert '--pair "Ana" is not two different names' in bad_pair.stderr
+    unknown = run("tui", "--colour", "red", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "No such option" in unknown.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.registry

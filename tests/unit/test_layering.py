@@ -30,3 +30,10 @@ def test_cli_module_does_not_import_textual_or_docker() -> None:
     loaded = _modules_after_import("import commands.main")
     assert "typer" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("textual", "docker", "git")}
+
+
+def test_the_entry_point_loads_no_interface_library_before_it_knows_the_command() -> None:
+    # The TUI's first paint should not wait for Typer and Rich it will never use.
+    loaded = _modules_after_import("import commands.launch")
+    assert "commands.launch" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("typer", "rich", "textual", "click")}

@@ -49,3 +49,16 @@ def test_pair_needs_two_different_names() -> None:
     for bad in ("Ana", "Ana,Ana", "Ana,", "Ana,Ben,Cy"):
         with pytest.raises(WorkbenchError, match="not two different names"):
             parse_pair(bad)
+
+
+def test_the_short_road_knows_only_options_that_typer_declares_for_the_tui() -> None:
+    import typer.main
+
+    from commands.launch import _VALUE_OPTIONS
+    from commands.main import app
+
+    group = typer.main.get_command(app)
+    tui = group.commands["tui"]  # type: ignore[attr-defined]
+    for command in (group, tui):
+        declared = {opt for param in command.params for opt in param.opts}
+        assert set(_VALUE_OPTIONS) <= declared, command.name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,14 +25,15 @@ GATED_STEPS = ("snapshot", "schema", "serve")
 WORKBENCH_FILES = ("checklist.yaml", SNAPSHOT_NAME, LOCK_NAME, f"{RELEASES}/")
 
 
-def git(root: Path, *args: str, check: bool = True) -> str:
+def git(root: Path, *args: str, check: bool = True, strip: bool = True) -> str:
+    """`git ARGS` in `root`; a failure is a WorkbenchError unless `check` is off."""
     result = gitrepo.run(root, *args)
     if check and result.returncode != 0:
         raise WorkbenchError(
             f"`git {' '.join(args)}` failed: {result.stderr.strip()}",
             fix="check the repository's state with `git status`.",
         )
-    return result.stdout.strip()
+    return result.stdout.strip() if strip else result.stdout
 
 
 def release_path(manifest: Manifest, version: str) -> Path:
@@ -85,13 +85,7 @@ def latest_release(manifest: Manifest) -> tuple[SemVer, dict[str, Any]] | None:
 def file_at_release(manifest: Manifest, version: SemVer | str, relative: str) -> str | None:
     """A project file as it was at a release's git tag (None if absent)."""
     prefix = git(manifest.root, "rev-parse", "--show-prefix", check=False)
-    result = subprocess.run(
-        ["git", "show", f"{tag_name(manifest, version)}:{prefix}{relative}"],
-        cwd=manifest.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = gitrepo.run(manifest.root, "show", f"{tag_name(manifest, version)}:{prefix}{relative}")
     return result.stdout if result.returncode == 0 else None
 
 
@@ -140,15 +134,10 @@ def suggest(manifest: Manifest) -> Suggestion:
 def dirty_files(manifest: Manifest) -> list[str]:
     """Uncommitted changes in the project, apart from the files the workbench writes."""
     prefix = git(manifest.root, "rev-parse", "--show-prefix")
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all", "."],
-        cwd=manifest.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    # Not stripped: the first column of a porcelain line may be a space.
+    status = git(manifest.root, "status", "--porcelain", "--untracked-files=all", ".", strip=False)
     out = []
-    for line in status.stdout.splitlines():  # not stripped: the first column may be a space
+    for line in status.splitlines():
         path = line[3:].strip().strip('"')
         relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
         if not relative.startswith(WORKBENCH_FILES) and not relative.startswith(".workbench/"):

@@ -1,0 +1,44 @@
+"""What the tag step reads from git, on real repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import git
+from workbench.errors import WorkbenchError
+from workbench.manifest import load_manifest
+from workbench.release.tagging import dirty_files
+
+
+def write_project(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "workbench.yaml").write_text("name: churn\nmodel:\n  artifact: model.joblib\n")
+    (folder / "model.joblib").write_bytes(b"model")
+
+
+def test_dirty_files_names_user_changes_and_leaves_out_the_workbench_files(
+    git_repo: Path,
+) -> None:
+    project = git_repo / "models" / "churn"  # a project below the repository's root
+    write_project(project)
+    (project / "train.py").write_text("print('v1')\n")
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-q", "-m", "churn model")
+    manifest = load_manifest(project)
+    assert dirty_files(manifest) == []
+
+    (project / "train.py").write_text("print('v2')\n")  # porcelain " M": a leading space
+    (project / "notes.txt").write_text("todo\n")
+    for written in ("checklist.yaml", "snapshot.yaml", "releases/1.0.0.yaml", ".workbench/x"):
+        (project / written).parent.mkdir(parents=True, exist_ok=True)
+        (project / written).write_text("by the workbench\n")
+    (git_repo / "elsewhere.txt").write_text("outside the project\n")
+    assert sorted(dirty_files(manifest)) == ["notes.txt", "train.py"]
+
+
+def test_dirty_files_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    with pytest.raises(WorkbenchError, match="git rev-parse --show-prefix` failed"):
+        dirty_files(load_manifest(tmp_path))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import git
 from workbench import harness, project_init
 from workbench.errors import HarnessError
 from workbench.paths import cache_dir, examples_dir
@@ -81,23 +81,17 @@ def auth_registry() -> Iterator[harness.Registry]:
     reg.stop()
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A real git repository with one commit, in a temp folder."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.name", "Ana Tester")
-    _git(repo, "config", "user.email", "ana@example.com")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Ana Tester")
+    git(repo, "config", "user.email", "ana@example.com")
     (repo / "README.md").write_text("# model\n")
-    _git(repo, "add", "README.md")
-    _git(repo, "commit", "-q", "-m", "initial")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "initial")
     return repo
 
 

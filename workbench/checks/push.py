@@ -5,14 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
+from workbench.errors import WorkbenchError
 from workbench.http import request
-
-
-def registry_base_url(registry: str) -> str:
-    """Loopback registries speak plain HTTP (as Docker allows); others HTTPS."""
-    host = registry.split("/")[0]
-    plain = host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
-    return f"{'http' if plain else 'https'}://{host}"
+from workbench.release.registry import ImageRef, client_for
 
 
 def _inputs(ctx: CheckContext) -> Inputs:
@@ -27,7 +22,7 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
             "`registry:` is not set in workbench.yaml",
             "set it to host:port/path, e.g. localhost:5000/team/model",
         )
-    url = registry_base_url(registry) + "/v2/"
+    url = ImageRef.parse(registry).base_url + "/v2/"
     try:
         answer = request("GET", url, timeout=10)
     except OSError as exc:
@@ -35,9 +30,6 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
     if answer.status == 200:
         return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
     if answer.status == 401:
-        from workbench.errors import WorkbenchError
-        from workbench.release.registry import client_for
-
         try:
             client_for(registry).check()
         except WorkbenchError as exc:
@@ -67,8 +59,6 @@ def _latest_release(ctx: CheckContext) -> tuple[str, dict[str, Any]] | None:
 
 @auto_check("push.tag-free", inputs=_push_inputs)
 def tag_free(ctx: CheckContext) -> CheckResult:
-    from workbench.release.registry import client_for
-
     latest = _latest_release(ctx)
     if latest is None or not ctx.manifest.registry:
         return CheckResult.skipped("no release or no registry yet")
@@ -86,8 +76,6 @@ def tag_free(ctx: CheckContext) -> CheckResult:
 
 @auto_check("push.digest-verified", inputs=_push_inputs)
 def digest_verified(ctx: CheckContext) -> CheckResult:
-    from workbench.release.registry import client_for
-
     latest = _latest_release(ctx)
     if latest is None or not ctx.manifest.registry:
         return CheckResult.skipped("no release or no registry yet")
@@ -106,7 +94,6 @@ def digest_verified(ctx: CheckContext) -> CheckResult:
 
 @auto_check("push.previous-resolvable", inputs=_push_inputs)
 def previous_resolvable(ctx: CheckContext) -> CheckResult:
-    from workbench.release.registry import client_for
     from workbench.release.tagging import load_release, releases
 
     pushed: list[tuple[str, str]] = []

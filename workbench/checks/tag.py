@@ -152,10 +152,8 @@ def manifest_complete(ctx: CheckContext) -> CheckResult:
         "image",
         "checklist",
         "released_by",
-        "push",
-    )
-    missing = [key for key in required if not document.get(key) and key != "push"]
-    problems = [f"missing: {key}" for key in missing]
+    )  # `push` is step 5's business: its own checks read it
+    problems = [f"missing: {key}" for key in required if not document.get(key)]
     hashes = document.get("hashes") or {}
     files = {
         "lock": "environment.lock",
@@ -166,9 +164,7 @@ def manifest_complete(ctx: CheckContext) -> CheckResult:
         text = file_at_release(m, version, relative)
         now_digest = file_digest(m.resolve(relative))
         if hashes.get(key) != now_digest and text is not None:
-            import hashlib as _hashlib
-
-            at_tag = "sha256:" + _hashlib.sha256(text.encode()).hexdigest()
+            at_tag = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
             if hashes.get(key) != at_tag:
                 problems.append(
                     f"{key}: the manifest's hash matches neither the tagged nor the current file"

@@ -13,12 +13,12 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from workbench import gitrepo
 from workbench.checklist.registry import Cancelled, file_digest, sha256_file
+from workbench.checklist.state import now
 from workbench.contract import load_schema
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
@@ -207,7 +207,7 @@ def assemble_context(
         "model": file_digest(context / "model"),
         "serving_runtime": file_digest(context / "serving"),
     }
-    created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    created = now()
     config: dict[str, Any] = {
         "name": manifest.name,
         "version": version,

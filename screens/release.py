@@ -18,23 +18,7 @@ from workbench.errors import WorkbenchError
 
 
 class ReleaseStepScreen(StepScreen):
-    """Shared by Tag and Push: one release action at a time, in a worker."""
-
-    RELEASE_ACTIONS: set[str] = set()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.RELEASE_ACTIONS:
-            return self.app.reviewer is None  # type: ignore[attr-defined]
-        return super().check_action(action, parameters)
-
-    def begin(self, text: str) -> bool:
-        if self.running:
-            self.notify("Something is already running; Escape cancels it.", severity="warning")
-            return False
-        self.running = True
-        self.cancel_event.clear()
-        self.log_line(f"[b]{text}[/b]")
-        return True
+    """Shared by Tag and Push: a release action's outcome lands in the log."""
 
     @on(ReleaseDone)
     def _release_done(self, message: ReleaseDone) -> None:
@@ -55,7 +39,7 @@ class ReleaseStepScreen(StepScreen):
 
 class TagScreen(ReleaseStepScreen):
     BINDINGS = [Binding("t", "tag_release", "Tag release", id="tag.release")]
-    RELEASE_ACTIONS = {"tag_release"}
+    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"tag_release"}
 
     def action_tag_release(self) -> None:
         if self.begin("working out the next version"):
@@ -123,7 +107,7 @@ class PushScreen(ReleaseStepScreen):
         Binding("o", "promote", "Promote", id="push.promote"),
         Binding("b", "rollback", "Roll back", id="push.rollback"),
     ]
-    RELEASE_ACTIONS = {"push_release", "promote", "rollback"}
+    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"push_release", "promote", "rollback"}
 
     def compose(self) -> ComposeResult:
         yield from super().compose()

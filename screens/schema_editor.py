@@ -301,11 +301,7 @@ class SchemaStepScreen(StepScreen):
     """The Schema step: the generic checklist, plus the editor on `e`."""
 
     BINDINGS = [Binding("e", "edit_schema", "Edit schema", id="schema.open")]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "edit_schema":
-            return self.app.reviewer is None  # type: ignore[attr-defined]
-        return super().check_action(action, parameters)
+    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"edit_schema"}
 
     def action_edit_schema(self) -> None:
         try:

@@ -13,20 +13,11 @@ from workbench.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
 
 class SnapshotScreen(StepScreen):
     BINDINGS = [Binding("t", "take_snapshot", "Take snapshot", id="snapshot.take")]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "take_snapshot":
-            return self.app.reviewer is None  # type: ignore[attr-defined]
-        return super().check_action(action, parameters)
+    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"take_snapshot"}
 
     def action_take_snapshot(self) -> None:
-        if self.running:
-            self.notify("Something is already running; Escape cancels it.", severity="warning")
-            return
-        self.running = True
-        self.cancel_event.clear()
-        self.log_line("[b]taking the snapshot[/b]")
-        self._take()
+        if self.begin("taking the snapshot"):
+            self._take()
 
     @work(
         thread=True,

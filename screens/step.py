@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -26,8 +27,6 @@ from workbench.checklist.definitions import STEP_TITLES
 from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
 from workbench.errors import WorkbenchError
 from workbench.symbols import COLOUR, ICON
-
-EDITING_ACTIONS = {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
 
 
 class LogBatcher:
@@ -66,6 +65,10 @@ class StepScreen(Screen[None]):
         Binding("c", "confirm", "Confirm", id="step.confirm"),
         Binding("s", "sign_off", "Sign off", id="step.signoff"),
     ]
+    # Actions that change the project: disabled in review mode. Steps add their own.
+    EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
+    )
 
     def __init__(self, step: str) -> None:
         super().__init__(name=step)
@@ -178,7 +181,7 @@ class StepScreen(Screen[None]):
         if action != "back_or_cancel" and not self.app.loaded:  # type: ignore[attr-defined]
             return None
         review = self.app.reviewer is not None  # type: ignore[attr-defined]
-        if action in EDITING_ACTIONS and review:
+        if action in self.EDITING_ACTIONS and review:
             return False
         if action == "sign_off":
             return review
@@ -200,17 +203,22 @@ class StepScreen(Screen[None]):
     def action_run_all(self) -> None:
         self.start_checks(self.checklist.auto_ids(self.step))
 
-    def start_checks(self, ids: list[str]) -> None:
+    def begin(self, text: str) -> bool:
+        """Start one long action (checks, snapshot, release, push) unless one is running."""
         if self.running:
-            self.notify("Checks are already running; Escape cancels them.", severity="warning")
-            return
+            self.notify("Something is already running; Escape cancels it.", severity="warning")
+            return False
+        self.cancel_event = threading.Event()
+        self.running = True
+        self.log_line(f"[b]{text}[/b]")
+        return True
+
+    def start_checks(self, ids: list[str]) -> None:
         if not ids:
             self.notify("This step has no automatic checks.")
             return
-        self.cancel_event = threading.Event()
-        self.running = True
-        self.log_line(f"[b]running {len(ids)} check{'s' if len(ids) > 1 else ''}[/b]")
-        self.run_checks(ids)
+        if self.begin(f"running {len(ids)} check{'s' if len(ids) > 1 else ''}"):
+            self.run_checks(ids)
 
     @work(
         thread=True,

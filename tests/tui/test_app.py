@@ -128,8 +128,18 @@ async def test_review_mode_is_read_only_and_records_a_sign_off(example_project: 
         await pilot.press("tab", *"looked-at-all", "enter")
         await pilot.click("#ok")
         await settle(pilot)
+        # Each step's own actions are edits too: the schema editor, the snapshot, the tag.
+        for step, key in (("schema", "e"), ("snapshot", "t"), ("tag", "t")):
+            app.open_step(step)
+            await settle(pilot)
+            await pilot.press(key)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, StepScreen) and screen.step == step
+            assert not screen.running
     signoffs = load_state(example_project).signoffs
     assert [(s.by, s.decision) for s in signoffs] == [("Rita", "approve")]
+    assert not (example_project / "snapshot.yaml").exists()
 
 
 async def test_pair_mode_gate_tick_waits_for_the_navigator(example_project: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -17,13 +16,17 @@ from workbench.checklist.registry import (
     file_digest,
 )
 from workbench.checks.common import model_answers, model_inputs
-from workbench.errors import WorkbenchError
 from workbench.snapshot.drift import baseline_lock
-from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, diff_locks, read_lock
+from workbench.snapshot.lockfile import (
+    LOCK_NAME,
+    SNAPSHOT_NAME,
+    diff_locks,
+    read_lock,
+    read_snapshot,
+)
 from workbench.snapshot.resolve import DEV_TOOLS
 from workbench.snapshot.take import probe_environment
 from workbench.snapshot.wheels import Target, wheel_dir
-from workbench.yamlio import load_yaml, to_plain
 
 
 def env_stamp(interpreter: Path) -> str:
@@ -45,17 +48,9 @@ def _fresh_inputs(ctx: CheckContext) -> Inputs:
     return {**_snapshot_inputs(ctx), "env": env_stamp(ctx.manifest.interpreter())}
 
 
-def _snapshot(ctx: CheckContext) -> dict[str, Any]:
-    path = ctx.manifest.root / SNAPSHOT_NAME
-    if not path.exists():
-        raise WorkbenchError("there is no snapshot.yaml yet.", fix="run `workbench snapshot`.")
-    data = to_plain(load_yaml(path, what="snapshot"))
-    return data if isinstance(data, dict) else {}
-
-
 @auto_check("snapshot.python-known", inputs=_fresh_inputs)
 def python_known(ctx: CheckContext) -> CheckResult:
-    snap = _snapshot(ctx)
+    snap = read_snapshot(ctx.manifest.root)
     py, platform = snap.get("python") or {}, snap.get("platform") or {}
     if not py.get("version") or not platform.get("machine"):
         return CheckResult.failed("snapshot.yaml does not record python and platform")
@@ -73,7 +68,7 @@ def python_known(ctx: CheckContext) -> CheckResult:
 
 @auto_check("snapshot.fresh", inputs=_fresh_inputs)
 def fresh(ctx: CheckContext) -> CheckResult:
-    snap = _snapshot(ctx)
+    snap = read_snapshot(ctx.manifest.root)
     env = probe_environment(ctx.manifest.interpreter())
     installed = {canonicalize_name(d["name"]): d["version"] for d in env["dists"]}
     drift = [
@@ -95,7 +90,7 @@ def fresh(ctx: CheckContext) -> CheckResult:
 
 @auto_check("snapshot.imports-resolved", inputs=_snapshot_inputs)
 def imports_resolved(ctx: CheckContext) -> CheckResult:
-    snap = _snapshot(ctx)
+    snap = read_snapshot(ctx.manifest.root)
     unresolved = snap.get("unresolved") or {}
     if unresolved:
         return CheckResult.failed(*(f"{m}: {', '.join(w)}" for m, w in unresolved.items()))
@@ -117,7 +112,7 @@ def hashed(ctx: CheckContext) -> CheckResult:
     from workbench.checklist.registry import sha256_file
 
     entries = read_lock(ctx.manifest.root / LOCK_NAME)
-    snap = _snapshot(ctx)
+    snap = read_snapshot(ctx.manifest.root)
     target = Target(python=snap["target"]["python"], machine=snap["target"]["machine"])
     folder = wheel_dir(target)
     cached = {sha256_file(p): p.name for p in folder.glob("*.whl")} if folder.is_dir() else {}
@@ -136,7 +131,7 @@ def hashed(ctx: CheckContext) -> CheckResult:
 
 @auto_check("snapshot.no-dev-tools", inputs=_snapshot_inputs)
 def no_dev_tools(ctx: CheckContext) -> CheckResult:
-    runtime = _snapshot(ctx).get("runtime") or {}
+    runtime = read_snapshot(ctx.manifest.root).get("runtime") or {}
     pulled_in = [
         f"{n} ({'; '.join(i['why'])})"
         for n, i in runtime.items()
@@ -153,7 +148,7 @@ def no_dev_tools(ctx: CheckContext) -> CheckResult:
 
 @auto_check("snapshot.consistent", inputs=_snapshot_inputs)
 def consistent(ctx: CheckContext) -> CheckResult:
-    problems = _snapshot(ctx).get("inconsistent") or []
+    problems = read_snapshot(ctx.manifest.root).get("inconsistent") or []
     if problems:
         return CheckResult.failed(*problems)
     return CheckResult.passed("every requirement of the runtime set is met by the pinned versions")

@@ -23,9 +23,8 @@ from workbench.contract import load_schema
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
 from workbench.paths import asset, scratch_dir
-from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
+from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.snapshot.wheels import Target, wheel_dir
-from workbench.yamlio import load_yaml, to_plain
 
 SERVING_DIR = Path(__file__).resolve().parents[1] / "serving"
 SERVING_FILES = ("__init__.py", "__main__.py", "app.py", "flavors.py", "openapi.py")
@@ -74,10 +73,8 @@ class Built:
 def base_image_for(manifest: Manifest) -> str:
     if manifest.serve.base_image:
         return manifest.serve.base_image
-    snapshot = manifest.root / SNAPSHOT_NAME
-    if snapshot.exists():
-        data = to_plain(load_yaml(snapshot, what="snapshot"))
-        return f"python:{data['target']['python']}-slim"
+    if (manifest.root / SNAPSHOT_NAME).exists():
+        return f"python:{read_snapshot(manifest.root)['target']['python']}-slim"
     raise WorkbenchError(
         "there is no snapshot yet, so the Python version is unknown.",
         fix="run `workbench snapshot` first (or set serve.base_image).",
@@ -153,7 +150,7 @@ def assemble_context(
 ) -> BuildContext:
     lock_path = manifest.root / LOCK_NAME
     entries = read_lock(lock_path)
-    snapshot = to_plain(load_yaml(manifest.root / SNAPSHOT_NAME, what="snapshot"))
+    snapshot = read_snapshot(manifest.root)
     target = Target(python=snapshot["target"]["python"], machine=snapshot["target"]["machine"])
     base_image = base_image_for(manifest)
     context = scratch_dir(manifest.root) / "build"

@@ -16,11 +16,21 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from workbench.errors import WorkbenchError
+from workbench.yamlio import load_yaml, to_plain
 
 LOCK_NAME = "environment.lock"
 SNAPSHOT_NAME = "snapshot.yaml"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
+
+
+def read_snapshot(root: Path) -> dict[str, Any]:
+    """The project's snapshot.yaml as plain data."""
+    path = root / SNAPSHOT_NAME
+    if not path.exists():
+        raise WorkbenchError("there is no snapshot.yaml yet.", fix="run `workbench snapshot`.")
+    data = to_plain(load_yaml(path, what="snapshot"))
+    return data if isinstance(data, dict) else {}
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 from workbench import gitrepo
 from workbench.checklist import Checklist
 from workbench.checklist.registry import file_digest
-from workbench.checklist.state import now
+from workbench.checklist.state import STATE_NAME, now
 from workbench.contract import load_schema
 from workbench.errors import WorkbenchError
 from workbench.manifest import Manifest
@@ -22,7 +22,9 @@ from workbench.yamlio import dump_yaml, load_yaml, parse_yaml, to_plain
 
 RELEASES = "releases"
 GATED_STEPS = ("snapshot", "schema", "serve")
-WORKBENCH_FILES = ("checklist.yaml", SNAPSHOT_NAME, LOCK_NAME, f"{RELEASES}/")
+# Written by the workbench and committed with each release.
+RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)
+WORKBENCH_FILES = (*RELEASE_INPUTS, f"{RELEASES}/")
 
 
 def git(root: Path, *args: str, check: bool = True, strip: bool = True) -> str:
@@ -296,11 +298,7 @@ def create_release(
     )
     prefix = git(manifest.root, "rev-parse", "--show-prefix")
     to_add = [str(path.relative_to(manifest.root))]
-    to_add += [
-        name
-        for name in ("checklist.yaml", SNAPSHOT_NAME, LOCK_NAME)
-        if (manifest.root / name).exists()
-    ]
+    to_add += [name for name in RELEASE_INPUTS if (manifest.root / name).exists()]
     git(manifest.root, "add", "--", *to_add)
     author = pair[0] if pair else checklist.driver
     git(

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from workbench.checklist.registry import CheckContext, Inputs, file_digest
 from workbench.manifest import Manifest
 from workbench.model_env import InProcessAnswers, load_examples, predict_in_model_env
+
+if TYPE_CHECKING:
+    from workbench.release.semver import SemVer
+
+
+def latest_release(ctx: CheckContext) -> tuple[SemVer, dict[str, Any]] | None:
+    """The project's highest release and its manifest; None before the first."""
+    from workbench.release import tagging  # lazily: tagging imports the checklist engine
+
+    return tagging.latest_release(ctx.manifest)
 
 
 def model_inputs(ctx: CheckContext) -> Inputs:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
+from workbench.checks.common import latest_release
 from workbench.errors import WorkbenchError
 from workbench.http import request
 from workbench.release.registry import ImageRef, client_for
@@ -50,20 +49,13 @@ def _push_inputs(ctx: CheckContext) -> Inputs:
     }
 
 
-def _latest_release(ctx: CheckContext) -> tuple[str, dict[str, Any]] | None:
-    from workbench.release.tagging import latest_release
-
-    latest = latest_release(ctx.manifest)
-    return (str(latest[0]), latest[1]) if latest else None
-
-
 @auto_check("push.tag-free", inputs=_push_inputs)
 def tag_free(ctx: CheckContext) -> CheckResult:
-    latest = _latest_release(ctx)
+    latest = latest_release(ctx)
     if latest is None or not ctx.manifest.registry:
         return CheckResult.skipped("no release or no registry yet")
     version, document = latest
-    remote = client_for(ctx.manifest.registry).manifest_digest(version)
+    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
     recorded = (document.get("push") or {}).get("digest")
     if remote is None:
         return CheckResult.passed(f"{version} is not in the registry yet: free to push")
@@ -76,14 +68,14 @@ def tag_free(ctx: CheckContext) -> CheckResult:
 
 @auto_check("push.digest-verified", inputs=_push_inputs)
 def digest_verified(ctx: CheckContext) -> CheckResult:
-    latest = _latest_release(ctx)
+    latest = latest_release(ctx)
     if latest is None or not ctx.manifest.registry:
         return CheckResult.skipped("no release or no registry yet")
     version, document = latest
     push = document.get("push") or {}
     if not push.get("pushed"):
         return CheckResult.failed(f"{version} is not pushed (`workbench push`)")
-    remote = client_for(ctx.manifest.registry).manifest_digest(version)
+    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
     recorded = push.get("digest")
     if remote != recorded:
         return CheckResult.failed(f"the registry serves {remote}, the release recorded {recorded}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from typing import Any
 
 from workbench import gitrepo
 from workbench.checklist.registry import CheckContext, CheckResult, Inputs, auto_check
+from workbench.checks.common import latest_release
 
 
 def _git(ctx: CheckContext, *args: str) -> subprocess.CompletedProcess[str]:
@@ -56,12 +56,6 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
     }
 
 
-def _latest(ctx: CheckContext) -> tuple[Any, dict[str, Any]] | None:
-    from workbench.release.tagging import latest_release
-
-    return latest_release(ctx.manifest)
-
-
 @auto_check("tag.version-valid", inputs=_release_inputs)
 def version_valid(ctx: CheckContext) -> CheckResult:
     from workbench.release.tagging import releases
@@ -83,7 +77,7 @@ def version_valid(ctx: CheckContext) -> CheckResult:
 def bump_sufficient(ctx: CheckContext) -> CheckResult:
     from workbench.release.semver import LEVELS, SemVer
 
-    latest = _latest(ctx)
+    latest = latest_release(ctx)
     if latest is None:
         return CheckResult.skipped("no release yet")
     version, document = latest
@@ -109,7 +103,7 @@ def bump_sufficient(ctx: CheckContext) -> CheckResult:
 def git_tag(ctx: CheckContext) -> CheckResult:
     from workbench.release.tagging import tag_name
 
-    latest = _latest(ctx)
+    latest = latest_release(ctx)
     if latest is None:
         return CheckResult.skipped("no release yet")
     version, document = latest
@@ -138,7 +132,7 @@ def manifest_complete(ctx: CheckContext) -> CheckResult:
     from workbench.checklist.registry import file_digest
     from workbench.release.tagging import file_at_release
 
-    latest = _latest(ctx)
+    latest = latest_release(ctx)
     if latest is None:
         return CheckResult.skipped("no release yet")
     version, document = latest

@@ -12,13 +12,13 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from workbench.checklist import Checklist
+    from workbench.checklist.engine import Checklist
 
-from commands.launch import parse_pair
 from commands.options import PairOption, ProjectOption
 from commands.output import console, fail
-from workbench.symbols import COLOUR as STYLE
-from workbench.symbols import ICON
+from commands.tui import parse_pair
+from workbench.checklist.symbols import COLOUR as STYLE
+from workbench.checklist.symbols import ICON
 
 app = typer.Typer()
 
@@ -43,11 +43,11 @@ class Format(StrEnum):
     json = "json"
 
 
-def _checklist(project: Path, pair: str | None = None) -> Checklist:
-    from workbench.checklist import Checklist
-    from workbench.manifest import load_manifest
+def load_checklist(project: Path, pair: str | None = None) -> Checklist:
+    from workbench.project.manifest import load_manifest
+    from workbench.steps import open_checklist
 
-    return Checklist(load_manifest(project), pair=parse_pair(pair))
+    return open_checklist(load_manifest(project), pair=parse_pair(pair))
 
 
 def print_checklist(checklist: Checklist, step: str | None = None) -> None:
@@ -97,11 +97,11 @@ def check(
     run: Annotated[bool, typer.Option("--run/--no-run", help="Run the auto checks first.")] = True,
 ) -> None:
     """Run the auto checks and print the checklist; exit 1 when a gate item blocks (for CI)."""
-    from workbench import report
-    from workbench.checklist import CheckContext
+    from workbench.checklist import report
+    from workbench.checklist.checks import CheckContext
     from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
 
-    checklist = _checklist(project)
+    checklist = load_checklist(project)
     step_name = step.value if step else None
     if run:
         ctx = CheckContext(
@@ -146,7 +146,7 @@ def tick(
     pair: PairOption = None,
 ) -> None:
     """Answer a manual checklist item (a tick with a note scores 0.5)."""
-    checklist = _checklist(project, pair)
+    checklist = load_checklist(project, pair)
     view = checklist.tick(item, answer.value, note)
     console.print(f"{item}: {view.status.value} ({escape(view.remark)})")
 
@@ -158,7 +158,7 @@ def confirm(
     project: ProjectOption = Path("."),
 ) -> None:
     """Pair mode: the navigator confirms the driver's tick of a gate item."""
-    view = _checklist(project).confirm(item, by)
+    view = load_checklist(project).confirm(item, by)
     console.print(f"{item}: {view.status.value} ({escape(view.remark)})")
 
 
@@ -170,7 +170,7 @@ def waive(
     remove: Annotated[bool, typer.Option("--remove", help="Take the waiver back.")] = False,
 ) -> None:
     """Waive a gate item with a written reason (kept, and put in the release manifest)."""
-    checklist = _checklist(project)
+    checklist = load_checklist(project)
     if remove:
         checklist.unwaive(item)
         console.print(f"{item}: waiver removed")
@@ -189,7 +189,7 @@ def signoff(
     project: ProjectOption = Path("."),
 ) -> None:
     """Record a reviewer's sign-off of the checklist as it stands."""
-    s = _checklist(project).sign_off(by, decision, note)
+    s = load_checklist(project).sign_off(by, decision, note)
     console.print(f"signed off: {s.by} {s.decision} at readiness {s.readiness:g}")
 
 
@@ -200,10 +200,10 @@ def report_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
 ) -> None:
     """A production-readiness report for review: every item, evidence, ticks, waivers, score."""
-    from workbench import report
-    from workbench.atomic import write_text_atomic
+    from workbench.checklist import report
+    from workbench.kernel.atomic import write_text_atomic
 
-    data = report.build(_checklist(project))
+    data = report.build(load_checklist(project))
     text = {
         "md": report.to_markdown,
         "html": report.to_html,

@@ -28,17 +28,17 @@ def demo(
     ] = None,
 ) -> None:
     """The iris example through snapshot, schema, serve, tag and push (TUI or headless)."""
-    from workbench import demo as demo_steps
-    from workbench import harness
+    from workbench.demo import parts
+    from workbench.demo import tour as demo_steps
 
     manifest = demo_steps.prepare(directory, lambda text: console.print(f"[dim]· {text}[/]"))
     if headless is None:
         headless = not (sys.stdin.isatty() and sys.stdout.isatty())
-    with harness.registry() as registry:
+    with parts.registry() as registry:
         console.print(f"[dim]· a registry for this run at {registry.host}[/]")
         manifest = demo_steps.use_registry(manifest, registry)
         if not headless:
-            from commands.launch import open_tui
+            from commands.tui import open_tui
 
             open_tui(manifest.root)
             return

@@ -31,7 +31,7 @@ def init(
     ] = False,
 ) -> None:
     """Write a starter workbench.yaml (guessing the model file and .venv), or copy an example."""
-    from workbench import project_init
+    from workbench.project import scaffold as project_init
 
     if example is not None:
         dest = project_init.copy_example(example, directory, force=force)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
+from commands.tui import open_tui
+from workbench.kernel.errors import WorkbenchError
 
 # The options of the bare command, as `commands.main` declares them; `tui` takes the same.
 _VALUE_OPTIONS = {"-p": "project", "--project": "project", "--pair": "pair", "--review": "review"}
@@ -39,28 +40,6 @@ def tui_arguments(argv: list[str]) -> dict[str, str] | None:
         found[key] = value
         position += 1
     return found
-
-
-def parse_pair(value: str | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    names = [n.strip() for n in value.split(",")]
-    if len(names) != 2 or not all(names) or names[0] == names[1]:
-        raise WorkbenchError(
-            f'--pair "{value}" is not two different names.',
-            fix='write it as --pair "Ana,Ben" (driver first, then navigator).',
-        )
-    return names[0], names[1]
-
-
-def open_tui(project: Path, *, pair: str | None = None, review: str | None = None) -> None:
-    from workbench.manifest import load_manifest
-
-    names = parse_pair(pair)
-    manifest = load_manifest(project)
-    from screens.app import WorkbenchApp  # Textual is only imported for the TUI
-
-    WorkbenchApp(manifest, pair=names, reviewer=review).run()
 
 
 def run() -> None:

@@ -20,9 +20,9 @@ from commands import release as release_commands
 from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
-from commands.launch import open_tui
 from commands.options import PairOption, ProjectOption, ReviewOption
 from commands.output import console
+from commands.tui import open_tui
 from workbench import version as installed_version
 
 app = typer.Typer(

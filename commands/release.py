@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from commands.launch import parse_pair
 from commands.options import PairOption, ProjectOption
 from commands.output import console, fail
+from commands.tui import parse_pair
 
 app = typer.Typer()
 
@@ -26,9 +26,9 @@ def tag(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the suggestion.")] = False,
 ) -> None:
     """Release: suggest the semver bump, check the gates, write the manifest, tag git and image."""
-    from workbench.checklist import Checklist
-    from workbench.manifest import load_manifest
-    from workbench.release.tagging import create_release, suggest
+    from workbench.project.manifest import load_manifest
+    from workbench.steps import open_checklist
+    from workbench.steps.tag.release import create_release, suggest
 
     manifest = load_manifest(project)
     suggestion = suggest(manifest)
@@ -42,7 +42,7 @@ def tag(
         )
     if dry_run:
         return
-    checklist = Checklist(manifest, pair=parse_pair(pair))
+    checklist = open_checklist(manifest, pair=parse_pair(pair))
     release = create_release(
         checklist, version, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
     )
@@ -62,9 +62,9 @@ def push(
     """Push a release to the registry with per-layer progress, then verify its digest."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
-    from workbench.checklist.registry import Cancelled
-    from workbench.manifest import load_manifest
-    from workbench.release.pushing import LayerProgress, Pushed, push_release
+    from workbench.kernel.cancel import Cancelled
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import LayerProgress, Pushed, push_release
 
     manifest = load_manifest(project)
     cancel = threading.Event()
@@ -107,8 +107,8 @@ def promote(
 ) -> None:
     """Point a channel tag at a release's digest in the registry (history kept)."""
     from workbench.checklist.engine import current_user
-    from workbench.manifest import load_manifest
-    from workbench.release.pushing import promote as promote_release
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import promote as promote_release
 
     manifest = load_manifest(project)
     digest = promote_release(manifest, version, channel, current_user(manifest.root))
@@ -122,8 +122,8 @@ def rollback(
 ) -> None:
     """Move a channel back to the version it held before."""
     from workbench.checklist.engine import current_user
-    from workbench.manifest import load_manifest
-    from workbench.release.pushing import rollback as rollback_channel
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import rollback as rollback_channel
 
     manifest = load_manifest(project)
     version, digest = rollback_channel(manifest, channel, current_user(manifest.root))
@@ -135,8 +135,8 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
     """Every release and where it stands: tagged, pushed, digest, channels."""
     from rich.table import Table
 
-    from workbench.manifest import load_manifest
-    from workbench.release.pushing import release_table
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import release_table
 
     rows = release_table(load_manifest(project))
     if not rows:

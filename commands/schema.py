@@ -29,9 +29,9 @@ def infer(
     force: Annotated[bool, typer.Option("--force", help="Replace existing schema files.")] = False,
 ) -> None:
     """Infer the request schema from data and the response schema from the model's answers."""
-    from workbench.manifest import load_manifest
-    from workbench.model_env import load_examples, predict_in_model_env
-    from workbench.schema_infer import infer_record, read_sample, write_schema
+    from workbench.project.manifest import load_manifest
+    from workbench.project.model_env import load_examples, predict_in_model_env
+    from workbench.steps.schema.infer import infer_record, read_sample, write_schema
 
     manifest = load_manifest(project)
     request_path = manifest.resolve(manifest.schema.request)
@@ -70,11 +70,12 @@ def infer(
 @schema_app.command("validate")
 def validate(project: ProjectOption = Path(".")) -> None:
     """The schemas are valid; every example validates; the model's answers validate."""
-    from commands.checklist import STYLE, _checklist
-    from workbench.checklist import CheckContext, Status
+    from commands.checklist import load_checklist
+    from workbench.checklist.checks import CheckContext, Status
     from workbench.checklist.engine import ItemFinished
+    from workbench.checklist.symbols import COLOUR as STYLE
 
-    checklist = _checklist(project)
+    checklist = load_checklist(project)
     ids = ["schema.valid", "schema.examples-valid", "schema.responses-valid"]
     failed = False
     for event in checklist.run(ids, CheckContext(checklist.manifest)):
@@ -99,10 +100,10 @@ def diff(
     """Every change of the contract since a release: breaking, additive or cosmetic."""
     from rich.table import Table
 
-    from workbench.manifest import load_manifest
-    from workbench.release.semver import SemVer
-    from workbench.release.tagging import releases, schema_changes
-    from workbench.schema_diff import required_bump
+    from workbench.project.manifest import load_manifest
+    from workbench.project.releases import releases
+    from workbench.project.semver import SemVer
+    from workbench.steps.schema.diff import required_bump, schema_changes
 
     manifest = load_manifest(project)
     known = releases(manifest)
@@ -137,10 +138,10 @@ def openapi(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """The OpenAPI 3.1 document the served image publishes at /openapi.json."""
-    from workbench.atomic import write_text_atomic
-    from workbench.contract import request_schema, response_schema
-    from workbench.manifest import load_manifest
-    from workbench.serving.openapi import openapi_document
+    from workbench.kernel.atomic import write_text_atomic
+    from workbench.project.manifest import load_manifest
+    from workbench.runtime.openapi import openapi_document
+    from workbench.steps.schema.contract import request_schema, response_schema
 
     manifest = load_manifest(project)
     document = openapi_document(
@@ -166,8 +167,8 @@ def describe(
     """Set a field's description in place; comments and layout of the file are kept."""
     from ruamel.yaml.comments import CommentedMap
 
-    from workbench.manifest import load_manifest
-    from workbench.schema_edit import edit_schema, set_field
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.schema.edit import edit_schema, set_field
 
     manifest = load_manifest(project)
     relative = manifest.schema.response if response else manifest.schema.request

@@ -19,9 +19,9 @@ app = typer.Typer()
 @app.command("build")
 def build(project: ProjectOption = Path(".")) -> None:
     """Build the image from the lock's wheels (no network), with progress."""
-    from workbench.checklist.registry import Cancelled
-    from workbench.manifest import load_manifest
-    from workbench.serve.probes import build as build_image
+    from workbench.kernel.cancel import Cancelled
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.serve.session import build as build_image
 
     manifest = load_manifest(project)
     cancel = threading.Event()
@@ -53,11 +53,11 @@ def serve(
     ] = None,
 ) -> None:
     """Build the image and run it locally (Ctrl-C stops it), or test it with --test."""
-    from workbench.checklist.registry import Cancelled
-    from workbench.harness import docker_client
-    from workbench.manifest import load_manifest
-    from workbench.serve import run
-    from workbench.serve.probes import build as build_image
+    from workbench.kernel.cancel import Cancelled
+    from workbench.kernel.docker import docker_client
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.serve import run
+    from workbench.steps.serve.session import build as build_image
 
     manifest = load_manifest(project)
     _sigterm_as_interrupt()
@@ -103,12 +103,13 @@ def _sigterm_as_interrupt() -> None:
 
 
 def _serve_test(project: Path) -> None:
-    from commands.checklist import STYLE, _checklist
-    from workbench.checklist import CheckContext
+    from commands.checklist import load_checklist
+    from workbench.checklist.checks import CheckContext
     from workbench.checklist.engine import ItemFinished, ItemStarted
-    from workbench.checks.serve import SERVE_ITEMS
+    from workbench.checklist.symbols import COLOUR as STYLE
+    from workbench.steps.serve.checks import SERVE_ITEMS
 
-    checklist = _checklist(project)
+    checklist = load_checklist(project)
     ids = ["serve.base-image", *SERVE_ITEMS]
     ctx = CheckContext(
         checklist.manifest, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
@@ -138,8 +139,8 @@ def _serve_test(project: Path) -> None:
 @app.command("clean")
 def clean() -> None:
     """Remove every container the workbench started (by label), running or not."""
-    from workbench.harness import docker_client
-    from workbench.serve.run import clean as clean_containers
+    from workbench.kernel.docker import docker_client
+    from workbench.steps.serve.run import clean as clean_containers
 
     removed = clean_containers(docker_client())
     console.print(

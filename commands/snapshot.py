@@ -35,9 +35,9 @@ def snapshot(
         return
     from rich.table import Table
 
-    from workbench.checklist.registry import Cancelled
-    from workbench.manifest import load_manifest
-    from workbench.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
+    from workbench.kernel.cancel import Cancelled
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
 
     manifest = load_manifest(project)
     cancel = threading.Event()
@@ -86,9 +86,9 @@ def diff(
     """What was added, removed or changed against the last release's lock (or OLD)."""
     from rich.table import Table
 
-    from workbench.manifest import load_manifest
-    from workbench.snapshot.drift import baseline_lock
-    from workbench.snapshot.lockfile import LOCK_NAME, diff_locks, read_lock
+    from workbench.project.lockfile import LOCK_NAME, diff_locks, read_lock
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.snapshot.drift import baseline_lock
 
     manifest = load_manifest(project)
     current = read_lock(manifest.root / LOCK_NAME)

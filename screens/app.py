@@ -12,19 +12,22 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from screens.context import Workbench
 from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded
-from workbench.errors import WorkbenchError
-from workbench.manifest import Manifest
-from workbench.paths import asset
-from workbench.steps import STEP_TITLES, STEPS
+from workbench.checklist.steps import STEP_TITLES, STEPS
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import asset
+from workbench.project.manifest import Manifest
 
 if TYPE_CHECKING:
-    from workbench.checklist import Checklist, ItemView, StepSummary
+    from workbench.checklist.checks import AutoCheck
+    from workbench.checklist.engine import Checklist, ItemView, StepSummary
 
 
 class WorkbenchApp(App[None]):
@@ -44,8 +47,10 @@ class WorkbenchApp(App[None]):
         pair: tuple[str, str] | None = None,
         reviewer: str | None = None,
         user: str | None = None,
+        checks: dict[str, AutoCheck] | None = None,
     ) -> None:
         super().__init__()
+        self.checks = checks  # None: every step's built-in checks
         self.manifest = manifest
         self.pair = pair
         self.user = user
@@ -101,9 +106,13 @@ class WorkbenchApp(App[None]):
     )
     def _load_checklist(self) -> None:
         if self._checklist is None:
-            from workbench.checklist import Checklist  # in the worker: slow imports, off-paint
+            # In the worker, not at the top: these imports are slow and the first paint
+            # must not wait for them.
+            from workbench.checklist.engine import Checklist
+            from workbench.steps import all_checks
 
-            self._checklist = Checklist(self.manifest, pair=self.pair, user=self.user)
+            checks = self.checks if self.checks is not None else all_checks()
+            self._checklist = Checklist(self.manifest, checks, pair=self.pair, user=self.user)
         else:
             self._checklist.refresh()
         views = {v.item.id: v for v in self.checklist.views()}
@@ -119,11 +128,30 @@ class WorkbenchApp(App[None]):
                 update()
 
     @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "load" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            text = error.paragraph if isinstance(error, WorkbenchError) else repr(error)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker, self)
+
+    def worker_failed(self, worker: Worker[object], where: DOMNode) -> None:
+        """Every failed worker of the app and its screens ends here: a notice, never a crash.
+
+        Reading the checklist failing is said as such; any other failure (checks,
+        snapshot, release) also goes into the step's log and the statuses are re-read,
+        since the work may have saved results before it failed."""
+        error = worker.error
+        text = (
+            error.paragraph
+            if isinstance(error, WorkbenchError)
+            else f"{type(error).__name__}: {error}"
+        )
+        if worker.group == "load":
             self.notify(text, title="Could not read the checklist", severity="error", timeout=15)
+            return
+        show = getattr(where, "show_failure", None)
+        if show is not None:
+            show(text)
+        self.notify(text, title=f"{worker.description} failed", severity="error", timeout=10)
+        self.reload_checklist()
 
     # --- navigation and modes ---------------------------------------------------------------
 
@@ -215,8 +243,8 @@ class WorkbenchApp(App[None]):
         description="writing the report",
     )
     def _write_report(self) -> None:
-        from workbench import report
-        from workbench.atomic import write_text_atomic
+        from workbench.checklist import report
+        from workbench.kernel.atomic import write_text_atomic
 
         target = self.manifest.root / ".workbench" / "report.md"
         write_text_atomic(target, report.to_markdown(report.build(self.checklist)))
@@ -251,3 +279,9 @@ class WorkbenchApp(App[None]):
         yield SystemCommand(
             "Write report", "Markdown report in .workbench/report.md", self.action_write_report
         )
+
+
+if TYPE_CHECKING:
+
+    def _offers_what_screens_ask(app: WorkbenchApp) -> Workbench:
+        return app  # mypy checks that the app satisfies the screens' Protocol

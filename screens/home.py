@@ -13,12 +13,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from workbench.steps import STEP_TITLES, STEPS
-from workbench.symbols import COLOUR as STYLE
-from workbench.symbols import ICON
+from screens.context import workbench
+from workbench.checklist.steps import STEP_TITLES, STEPS
+from workbench.checklist.symbols import COLOUR as STYLE
+from workbench.checklist.symbols import ICON
 
 if TYPE_CHECKING:
-    from workbench.checklist import StepSummary
+    from workbench.checklist.engine import StepSummary
 
 
 class StepCard(Static, can_focus=True):
@@ -73,7 +74,7 @@ class HomeScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        manifest = self.app.manifest  # type: ignore[attr-defined]
+        manifest = workbench(self).manifest
         yield Header()
         with Vertical(id="home"):
             yield Static(
@@ -93,10 +94,10 @@ class HomeScreen(Screen[None]):
         self.query_one("#card-snapshot").focus()
 
     def update_from_checklist(self) -> None:
-        summaries: list[StepSummary] = self.app.summaries  # type: ignore[attr-defined]
+        summaries: list[StepSummary] = workbench(self).summaries
         for summary in summaries:
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
-        checklist = self.app.checklist  # type: ignore[attr-defined]
+        checklist = workbench(self).checklist
         self.query_one("#readiness", Static).update(
             f"Readiness [b]{checklist.readiness(summaries):g}[/b]  (the lowest step score; "
             "1 per tool-verified item, 0.5 per ticked item with a note)"
@@ -108,7 +109,7 @@ class HomeScreen(Screen[None]):
         self.action_open_step(event.step)
 
     def action_open_step(self, step: str) -> None:
-        self.app.open_step(step)  # type: ignore[attr-defined]
+        workbench(self).open_step(step)
 
     def action_reload(self) -> None:
-        self.app.reload_checklist()  # type: ignore[attr-defined]
+        workbench(self).reload_checklist()

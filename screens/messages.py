@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from workbench.checklist import ItemView, StepSummary
+    from workbench.checklist.engine import ItemView, StepSummary
 
 
 @dataclass

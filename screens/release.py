@@ -14,7 +14,7 @@ from screens.dialogs import TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
 from screens.step import LogBatcher, StepScreen
 from workbench.checklist.engine import current_user
-from workbench.errors import WorkbenchError
+from workbench.kernel.errors import WorkbenchError
 
 
 class ReleaseStepScreen(StepScreen):
@@ -53,7 +53,7 @@ class TagScreen(ReleaseStepScreen):
         description="suggesting a version",
     )
     def _suggest(self) -> None:
-        from workbench.release.tagging import suggest
+        from workbench.steps.tag.release import suggest
 
         try:
             suggestion = suggest(self.checklist.manifest)
@@ -85,7 +85,7 @@ class TagScreen(ReleaseStepScreen):
         description="tagging the release",
     )
     def _tag(self, version: str) -> None:
-        from workbench.release.tagging import create_release
+        from workbench.steps.tag.release import create_release
 
         batcher = LogBatcher(self)  # the build's output arrives line by line: batch it
 
@@ -120,7 +120,7 @@ class PushScreen(ReleaseStepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="release", description="pushing")
     def _push(self) -> None:
-        from workbench.release.pushing import LayerProgress, Pushed, push_release
+        from workbench.steps.push.publish import LayerProgress, Pushed, push_release
 
         def push() -> str:
             text = "nothing pushed"
@@ -167,7 +167,7 @@ class PushScreen(ReleaseStepScreen):
         thread=True, exclusive=True, exit_on_error=False, group="release", description="promoting"
     )
     def _promote(self, answer: str) -> None:
-        from workbench.release.pushing import promote
+        from workbench.steps.push.publish import promote
 
         def go() -> str:
             version, _, channel = answer.partition(" ")
@@ -192,7 +192,7 @@ class PushScreen(ReleaseStepScreen):
         description="rolling back",
     )
     def _rollback(self, channel: str) -> None:
-        from workbench.release.pushing import rollback
+        from workbench.steps.push.publish import rollback
 
         def go() -> str:
             manifest = self.checklist.manifest

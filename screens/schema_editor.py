@@ -29,13 +29,14 @@ from textual.widgets import (
     TextArea,
 )
 
+from screens.context import workbench
 from screens.step import StepScreen
-from workbench.contract import schema_problems, validation_errors
-from workbench.errors import WorkbenchError
-from workbench.manifest import Manifest
-from workbench.model_env import load_examples
-from workbench.schema_edit import remove_field, set_field
-from workbench.yamlio import dump_yaml, load_yaml, to_plain, write_yaml_atomic
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.yamlio import dump_yaml, load_yaml, to_plain, write_yaml_atomic
+from workbench.project.manifest import Manifest
+from workbench.project.model_env import load_examples
+from workbench.steps.schema.contract import schema_problems, validation_errors
+from workbench.steps.schema.edit import remove_field, set_field
 
 TYPES = ("number", "integer", "string", "boolean")
 
@@ -280,7 +281,7 @@ class SchemaEditor(Screen[None]):
             + (f"; {len(errors)} example errors remain." if errors else "."),
             severity="warning" if errors else "information",
         )
-        self.app.reload_checklist()  # type: ignore[attr-defined]
+        workbench(self).reload_checklist()
 
     def action_close(self) -> None:
         if self.dirty and not self.escape_pressed:

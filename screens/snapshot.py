@@ -7,8 +7,8 @@ from textual.binding import Binding
 
 from screens.messages import SnapshotTaken
 from screens.step import LogBatcher, StepScreen
-from workbench.checklist.registry import Cancelled
-from workbench.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
+from workbench.kernel.cancel import Cancelled
+from workbench.steps.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
 
 
 class SnapshotScreen(StepScreen):

@@ -20,13 +20,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from screens.context import Workbench, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
-from workbench.checklist import CheckContext, Checklist, ItemView
+from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
-from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
-from workbench.errors import WorkbenchError
-from workbench.symbols import COLOUR, ICON
+from workbench.checklist.engine import Checklist, ItemFinished, ItemStarted, ItemView, RunCancelled
+from workbench.checklist.symbols import COLOUR, ICON
+from workbench.kernel.errors import WorkbenchError
 
 
 class LogBatcher:
@@ -77,9 +78,12 @@ class StepScreen(Screen[None]):
         self.running = False
 
     @property
+    def workbench(self) -> Workbench:
+        return workbench(self)
+
+    @property
     def checklist(self) -> Checklist:
-        checklist: Checklist = self.app.checklist  # type: ignore[attr-defined]
-        return checklist
+        return self.workbench.checklist
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,13 +104,13 @@ class StepScreen(Screen[None]):
         table.loading = True
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
-        if self.app.loaded:  # type: ignore[attr-defined]
+        if self.workbench.loaded:
             self.update_from_checklist()
 
     # --- showing ---------------------------------------------------------------------------
 
     def update_from_checklist(self) -> None:
-        views: dict[str, ItemView] = self.app.views  # type: ignore[attr-defined]
+        views: dict[str, ItemView] = self.workbench.views
         table = self.query_one("#items", DataTable)
         table.loading = False
         if table.row_count == 0:
@@ -137,7 +141,7 @@ class StepScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         item_id = self.selected_id()
-        views: dict[str, ItemView] = self.app.views  # type: ignore[attr-defined]
+        views: dict[str, ItemView] = self.workbench.views
         if item_id is None or item_id not in views:
             return
         view = views[item_id]
@@ -178,9 +182,9 @@ class StepScreen(Screen[None]):
     # --- which actions apply ---------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action != "back_or_cancel" and not self.app.loaded:  # type: ignore[attr-defined]
+        if action != "back_or_cancel" and not self.workbench.loaded:
             return None
-        review = self.app.reviewer is not None  # type: ignore[attr-defined]
+        review = self.workbench.reviewer is not None
         if action in self.EDITING_ACTIONS and review:
             return False
         if action == "sign_off":
@@ -256,7 +260,7 @@ class StepScreen(Screen[None]):
 
     @on(CheckFinished)
     def _finished(self, message: CheckFinished) -> None:
-        self.app.views[message.item_id] = message.view  # type: ignore[attr-defined]
+        self.workbench.views[message.item_id] = message.view
         self._show_row(message.view)
         status = message.view.status.value
         self.log_line(f"[{COLOUR[status]}]{ICON[status]} {message.item_id}: {status}[/]")
@@ -267,26 +271,19 @@ class StepScreen(Screen[None]):
         self.running = False
         if message.cancelled:
             self.log_line("[yellow]cancelled[/]")
-        self.app.reload_checklist()  # type: ignore[attr-defined]
+        self.workbench.reload_checklist()
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        """Worker failures are handled here, once: a notice, never a crash."""
-        if event.worker.group not in ("checks", "snapshot", "release"):
-            return
+        # Worker messages do not bubble: hand failures to the app's one handler.
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.running = False
         if event.state == WorkerState.ERROR:
-            self.running = False
-            error = event.worker.error
-            text = (
-                error.paragraph
-                if isinstance(error, WorkbenchError)
-                else (f"{type(error).__name__}: {error}")
-            )
-            self.log_line(f"[red]error: {escape(text)}[/]")
-            self.notify(text, title="Check failed to run", severity="error", timeout=10)
-            self.app.reload_checklist()  # type: ignore[attr-defined]
-        elif event.state == WorkerState.CANCELLED:
-            self.running = False
+            self.workbench.worker_failed(event.worker, self)
+
+    def show_failure(self, text: str) -> None:
+        """The app's failure handler writes a failed worker's error into this step's log."""
+        self.log_line(f"[red]error: {escape(text)}[/]")
 
     def action_back_or_cancel(self) -> None:
         if self.running:
@@ -353,7 +350,7 @@ class StepScreen(Screen[None]):
             self._apply(lambda: self.checklist.confirm(item_id, navigator))
 
     def action_sign_off(self) -> None:
-        self.app.action_sign_off()  # type: ignore[attr-defined]
+        self.workbench.action_sign_off()
 
     def _apply(self, change: Callable[[], ItemView]) -> None:
         try:
@@ -361,7 +358,7 @@ class StepScreen(Screen[None]):
         except WorkbenchError as exc:
             self.notify(exc.paragraph, severity="error", timeout=10)
             return
-        self.app.views[view.item.id] = view  # type: ignore[attr-defined]
+        self.workbench.views[view.item.id] = view
         self._show_row(view)
         self._show_detail()
-        self.app.reload_checklist()  # type: ignore[attr-defined]
+        self.workbench.reload_checklist()

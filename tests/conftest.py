@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git
-from workbench import harness, project_init
-from workbench.errors import HarnessError
-from workbench.paths import cache_dir, examples_dir
+from workbench.demo import parts as harness
+from workbench.kernel.errors import UnavailableError
+from workbench.kernel.paths import cache_dir, examples_dir
+from workbench.project import scaffold as project_init
 
 REQUIRE_REAL_PARTS = os.environ.get("WORKBENCH_REQUIRE_REAL_PARTS") == "1"
 _MISSING: list[str] = []
@@ -48,7 +49,7 @@ def _progress(text: str) -> None:
 def docker_engine():  # type: ignore[no-untyped-def]
     try:
         return harness.ensure_engine(_progress)
-    except HarnessError as exc:
+    except UnavailableError as exc:
         _unavailable("Docker engine", exc)
 
 
@@ -56,7 +57,7 @@ def docker_engine():  # type: ignore[no-untyped-def]
 def base_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
     try:
         harness.ensure_base_image(harness.DEFAULT_BASE_IMAGE, _progress)
-    except HarnessError as exc:
+    except UnavailableError as exc:
         _unavailable(f"base image {harness.DEFAULT_BASE_IMAGE}", exc)
     return harness.DEFAULT_BASE_IMAGE
 
@@ -65,7 +66,7 @@ def base_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
 def registry() -> Iterator[harness.Registry]:
     try:
         reg = harness.start_registry()
-    except HarnessError as exc:
+    except UnavailableError as exc:
         _unavailable("registry", exc)
     yield reg
     reg.stop()
@@ -75,7 +76,7 @@ def registry() -> Iterator[harness.Registry]:
 def auth_registry() -> Iterator[harness.Registry]:
     try:
         reg = harness.start_registry(username="ana", password="s3cret-Pa55-" + os.urandom(4).hex())
-    except HarnessError as exc:
+    except UnavailableError as exc:
         _unavailable("registry with htpasswd", exc)
     yield reg
     reg.stop()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from workbench.checklist import CheckContext, Checklist, Status
-from workbench.checklist.engine import ItemFinished
-from workbench.manifest import load_manifest
-from workbench.project_init import copy_example
-from workbench.snapshot.take import run_snapshot
+from workbench.checklist.checks import CheckContext, Status
+from workbench.checklist.engine import Checklist, ItemFinished
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example
+from workbench.steps import open_checklist
+from workbench.steps.snapshot.take import run_snapshot
 
 GATED = ("snapshot", "schema", "serve")
 
@@ -38,7 +39,7 @@ def release_ready(root: Path, python: Path, registry: str) -> Checklist:
 
 
 def pass_gates(project: Path) -> Checklist:
-    checklist = Checklist(load_manifest(project), user="Ana")
+    checklist = open_checklist(load_manifest(project), user="Ana")
     ids = [i.id for i in checklist.items if i.is_auto and i.step in GATED and i.gate]
     ctx = CheckContext(checklist.manifest)
     results = {e.item_id: e.view for e in checklist.run(ids, ctx) if isinstance(e, ItemFinished)}

@@ -37,13 +37,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from workbench.harness import docker_client, ensure_base_image, free_port  # noqa: E402
-from workbench.manifest import load_manifest  # noqa: E402
-from workbench.paths import cache_dir  # noqa: E402
-from workbench.project_init import copy_example, make_example_env  # noqa: E402
-from workbench.serve import run  # noqa: E402
-from workbench.serve.probes import build  # noqa: E402
-from workbench.snapshot.take import run_snapshot  # noqa: E402
+from workbench.demo.parts import docker_client, ensure_base_image, free_port  # noqa: E402
+from workbench.kernel.paths import cache_dir  # noqa: E402
+from workbench.project.manifest import load_manifest  # noqa: E402
+from workbench.project.scaffold import copy_example, make_example_env  # noqa: E402
+from workbench.steps.serve import run  # noqa: E402
+from workbench.steps.serve.session import build  # noqa: E402
+from workbench.steps.snapshot.take import run_snapshot  # noqa: E402
 
 RECORD: dict[str, object] = {
     "sepal_length": 5.1,

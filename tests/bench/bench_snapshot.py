@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from workbench.paths import cache_dir  # noqa: E402
-from workbench.project_init import copy_example  # noqa: E402
+from workbench.kernel.paths import cache_dir  # noqa: E402
+from workbench.project.scaffold import copy_example  # noqa: E402
 
 BIG = [
     "scikit-learn==1.9.1",

@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from workbench.project_init import copy_example
+    from workbench.project.scaffold import copy_example
 
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_example("iris", Path(tmp) / "iris")

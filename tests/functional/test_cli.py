@@ -105,7 +105,7 @@ def test_schema_infer_then_validate_on_the_example(example_project: Path) -> Non
     assert refused.returncode == 1
     assert "may hold your edits" in refused.stderr
     assert run("schema", "infer", "--force", "-p", str(example_project)).returncode == 0
-    from workbench.yamlio import load_yaml, to_plain
+    from workbench.kernel.yamlio import load_yaml, to_plain
 
     response = to_plain(load_yaml(example_project / "schema" / "response.yaml"))
     assert response["properties"]["prediction"]["type"] == "string"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git
-from workbench.errors import WorkbenchError
-from workbench.manifest import load_manifest
-from workbench.release.tagging import dirty_files
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.steps.tag.release import dirty_files
 
 
 def write_project(folder: Path) -> None:
@@ -40,5 +40,5 @@ def test_dirty_files_names_user_changes_and_leaves_out_the_workbench_files(
 
 def test_dirty_files_outside_a_repository_is_a_clear_error(tmp_path: Path) -> None:
     write_project(tmp_path)
-    with pytest.raises(WorkbenchError, match="git rev-parse --show-prefix` failed"):
+    with pytest.raises(WorkbenchError, match="is not in a git repository"):
         dirty_files(load_manifest(tmp_path))

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from workbench import harness
+from workbench.demo import parts as harness
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
@@ -58,5 +58,5 @@ def test_base_image_is_reused_when_present(docker_engine, base_image):
 
 
 def test_a_registry_that_cannot_start_gives_a_clear_error(registry):
-    with pytest.raises(harness.HarnessError, match="already in use"):
+    with pytest.raises(harness.UnavailableError, match="already in use"):
         harness.start_registry(port=registry.port, wait_seconds=5)

@@ -11,12 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, pass_gates, release_ready
-from workbench import harness
-from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
-from workbench.errors import WorkbenchError
-from workbench.release import pushing, tagging
-from workbench.release.pushing import LayerProgress, Pushed
+from workbench.demo import parts as harness
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.project import releases
+from workbench.project.records import People
+from workbench.steps import open_checklist
+from workbench.steps.push import publish as pushing
+from workbench.steps.push.publish import LayerProgress, Pushed
+from workbench.steps.tag import release as tagging
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
@@ -39,17 +44,17 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     first = tagging.create_release(checklist)
     assert str(first.version) == "1.0.0"
     assert git(manifest.root, "cat-file", "-t", "v1.0.0") == "tag"  # annotated
-    document = tagging.load_release(manifest, "1.0.0")
-    assert document["hashes"]["lock"].startswith("sha256:")
-    assert document["image"]["ref"] == f"{target}:1.0.0"
-    assert document["released_by"] == "Ana"
-    assert document["push"] == {"pushed": False, "digest": None}
+    document = releases.load_release(manifest, "1.0.0")
+    assert document.hashes.lock.startswith("sha256:")
+    assert document.image.ref == f"{target}:1.0.0"
+    assert document.released_by == People(driver="Ana")
+    assert (document.push.pushed, document.push.digest) == (False, None)
 
     events = drain(pushing.push_release(manifest))
     assert any(isinstance(e, LayerProgress) for e in events)
     pushed = next(e for e in events if isinstance(e, Pushed))
     assert pushed.digest.startswith("sha256:")
-    assert tagging.load_release(manifest, "1.0.0")["push"]["digest"] == pushed.digest
+    assert releases.load_release(manifest, "1.0.0").push.digest == pushed.digest
     again = drain(pushing.push_release(manifest, "1.0.0"))
     assert isinstance(again[-1], Pushed) and again[-1].already
 
@@ -86,9 +91,9 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     pushing.promote(manifest, str(second.version), "production", "Ana")
     version, digest = pushing.rollback(manifest, "production", "Ben")
     assert (version, digest) == ("1.0.0", pushed.digest)
-    channels = pushing.load_channels(manifest)["production"]
-    assert [h["action"] for h in channels["history"]] == ["promote", "promote", "rollback"]
-    client = harness.docker_client()
+    channels = releases.load_channels(manifest)["production"]
+    assert [h.action for h in channels.history] == ["promote", "promote", "rollback"]
+    client = docker_client()
     client.images.remove(f"{target}:1.0.0", force=True)
     pulled = client.images.pull(f"{target}@{digest}")
     assert f"{target}@{digest}" in pulled.attrs["RepoDigests"]
@@ -141,12 +146,12 @@ def test_auth_registry_refuses_anonymous_accepts_credentials_and_never_leaks_the
         pushing.promote(manifest, str(release.version), "production", "Ana")
     assert password not in str(refused.value)
 
-    from workbench import report
+    from workbench.checklist import report
 
     written = [p for p in manifest.root.rglob("*") if p.is_file() and ".git" not in p.parts]
     texts = [p.read_bytes() for p in written]
-    texts.append(report.to_markdown(report.build(Checklist(manifest))).encode())
-    texts.append(json.dumps(report.build(Checklist(manifest))).encode())
+    texts.append(report.to_markdown(report.build(open_checklist(manifest))).encode())
+    texts.append(json.dumps(report.build(open_checklist(manifest))).encode())
     texts.append(git(manifest.root, "log", "--all", "-p").encode())
     assert not [
         p
@@ -172,7 +177,7 @@ def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_comp
             for event in pushing.push_release(manifest, cancel=cancel):
                 if isinstance(event, LayerProgress) and event.status == "Pushing":
                     registry.stop()  # the registry goes away in the middle of the upload
-        assert tagging.load_release(manifest, "1.0.0")["push"]["pushed"] is False
+        assert releases.load_release(manifest, "1.0.0").push.pushed is False
     finally:
         registry.stop()
     storage.mkdir(parents=True, exist_ok=True)
@@ -180,11 +185,8 @@ def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_comp
     try:
         events = list(pushing.push_release(manifest))
         pushed = next(e for e in events if isinstance(e, Pushed))
-        assert tagging.load_release(manifest, "1.0.0")["push"] == {
-            **tagging.load_release(manifest, "1.0.0")["push"],
-            "pushed": True,
-            "digest": pushed.digest,
-        }
+        push = releases.load_release(manifest, "1.0.0").push
+        assert (push.pushed, push.digest) == (True, pushed.digest)
     finally:
         restarted.stop()
     assert os.path.isdir(storage)

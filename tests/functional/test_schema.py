@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
-from workbench.manifest import load_manifest
+from workbench.project.manifest import load_manifest
+from workbench.steps import open_checklist
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_schema_fields_must_equal_the_models_feature_names(example_project: Path) -> None:
     request = example_project / "schema" / "request.yaml"
     request.write_text(request.read_text().replace("petal_width", "petal_w"))
-    checklist = Checklist(load_manifest(example_project), user="Ana")
+    checklist = open_checklist(load_manifest(example_project), user="Ana")
     events = list(checklist.run(["schema.feature-names"], CheckContext(checklist.manifest)))
     view = next(e.view for e in events if isinstance(e, ItemFinished))
     assert view.status is Status.FAIL

@@ -10,21 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from workbench.checklist import CheckContext, Checklist, Status
-from workbench.checklist.engine import ItemFinished
-from workbench.checks.serve import SERVE_ITEMS
-from workbench.harness import docker_client
-from workbench.http import request
-from workbench.manifest import load_manifest
-from workbench.serve import probes, run
-from workbench.serve.build import LABEL_PREFIX
-from workbench.snapshot.take import run_snapshot
+from workbench.checklist.checks import CheckContext, Status
+from workbench.checklist.engine import Checklist, ItemFinished
+from workbench.demo.parts import docker_client
+from workbench.kernel.http import request
+from workbench.project.manifest import load_manifest
+from workbench.steps import open_checklist
+from workbench.steps.serve import probes, run
+from workbench.steps.serve.build import LABEL_PREFIX
+from workbench.steps.serve.checks import SERVE_ITEMS
+from workbench.steps.snapshot.take import run_snapshot
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def run_items(project: Path, ids: list[str]) -> tuple[Checklist, dict[str, Status]]:
-    checklist = Checklist(load_manifest(project), user="Ana")
+    checklist = open_checklist(load_manifest(project), user="Ana")
     events = checklist.run(ids, CheckContext(checklist.manifest))
     return checklist, {e.item_id: e.view.status for e in events if isinstance(e, ItemFinished)}
 
@@ -177,7 +178,7 @@ def test_a_taken_port_is_a_clear_error(
 ) -> None:
     import socket
 
-    from workbench.errors import WorkbenchError
+    from workbench.kernel.errors import WorkbenchError
 
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
-from workbench.errors import WorkbenchError
-from workbench.manifest import load_manifest
-from workbench.paths import cache_dir
-from workbench.project_init import copy_example, make_example_env
-from workbench.snapshot.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
-from workbench.snapshot.take import SnapshotResult, run_snapshot
-from workbench.snapshot.wheels import Target, wheel_dir
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import cache_dir
+from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example, make_example_env
+from workbench.steps import open_checklist
+from workbench.steps.snapshot.take import SnapshotResult, run_snapshot
+from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 pytestmark = pytest.mark.slow
 DEV_TOOLS = ["pytest", "black"]
@@ -110,7 +111,7 @@ def test_snapshot_checks_pass_then_go_stale_when_the_environment_changes(
 ) -> None:
     project = pointing_at(copy_example("iris", tmp_path / "iris"), example_python)
     snapshot(project)
-    checklist = Checklist(load_manifest(project), user="Ana")
+    checklist = open_checklist(load_manifest(project), user="Ana")
     ids = checklist.auto_ids("snapshot")
     statuses = {
         e.item_id: e.view.status

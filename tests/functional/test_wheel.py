@@ -34,7 +34,7 @@ def test_installed_wheel_finds_its_assets(tmp_path: Path) -> None:
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = (
-        "from workbench.paths import assets_dir, examples_dir; "
+        "from workbench.kernel.paths import assets_dir, examples_dir; "
         "print(assets_dir()); print((examples_dir() / 'iris' / 'workbench.yaml').is_file())"
     )
     out = subprocess.run(

@@ -10,10 +10,10 @@ from textual.pilot import Pilot
 from screens.app import WorkbenchApp
 from screens.home import HomeScreen
 from screens.step import StepScreen
-from workbench.checklist import CheckContext, CheckResult, Status
-from workbench.checklist.registry import _CHECKS, AutoCheck
+from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.state import load_state
-from workbench.manifest import load_manifest
+from workbench.project.manifest import load_manifest
+from workbench.steps import all_checks
 
 pytestmark = pytest.mark.tui
 SIZE = (120, 36)
@@ -92,8 +92,8 @@ async def test_escape_cancels_a_running_check_and_says_so(
             ctx.check_cancelled()
             ctx.cancel.wait(0.05)
 
-    monkeypatch.setitem(_CHECKS, "schema.closed", AutoCheck("schema.closed", slow, lambda c: {}))
-    app = make_app(example_project)
+    checks = {**all_checks(), "schema.closed": AutoCheck("schema.closed", slow, lambda c: {})}
+    app = make_app(example_project, checks=checks)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("2")
@@ -207,8 +207,8 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     from textual.widgets import ProgressBar
 
     from tests.helpers import release_ready
-    from workbench.release import tagging
-    from workbench.release.pushing import load_channels
+    from workbench.project import releases
+    from workbench.project.releases import load_channels
 
     # Its own repository: the session's registry already holds team/iris 1.0.0.
     checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/tui/iris")
@@ -227,19 +227,19 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         await pilot.press("enter")  # accept the suggested version
         for _ in range(3000):
             await pilot.pause(0.1)
-            if tagging.releases(app.manifest) or not tag_screen.running:  # type: ignore[attr-defined]
+            if releases.releases(app.manifest) or not tag_screen.running:  # type: ignore[attr-defined]
                 break
         await settle(pilot)
         log_text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
-        assert [str(v) for v in tagging.releases(app.manifest)] == ["1.0.0"], log_text
+        assert [str(v) for v in releases.releases(app.manifest)] == ["1.0.0"], log_text
 
         await pilot.press("h", "5", "p")
         for _ in range(3000):
             await pilot.pause(0.1)
-            if tagging.load_release(app.manifest, "1.0.0")["push"]["pushed"]:
+            if releases.load_release(app.manifest, "1.0.0").push.pushed:
                 break
         await settle(pilot)
-        assert tagging.load_release(app.manifest, "1.0.0")["push"]["pushed"] is True
+        assert releases.load_release(app.manifest, "1.0.0").push.pushed is True
         assert len(app.screen.query(ProgressBar)) >= 1  # a bar per layer
 
         await pilot.press("o")
@@ -250,7 +250,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
             if load_channels(app.manifest).get("production"):
                 break
         await settle(pilot)
-    assert load_channels(checklist.manifest)["production"]["current"] == "1.0.0"
+    assert load_channels(checklist.manifest)["production"].current == "1.0.0"
 
 
 async def test_the_schema_editor_adds_a_field_sees_an_example_fail_fixes_it_and_saves(
@@ -301,7 +301,7 @@ async def test_the_schema_editor_adds_a_field_sees_an_example_fail_fixes_it_and_
         assert not editor.dirty
     text = request.read_text()
     assert text.startswith(comment)  # the hand-written comment is intact
-    from workbench.yamlio import load_yaml, to_plain
+    from workbench.kernel.yamlio import load_yaml, to_plain
 
     saved = to_plain(load_yaml(request))
     assert saved["properties"]["garden"] == {

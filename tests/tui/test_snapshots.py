@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from screens.app import WorkbenchApp
-from workbench.manifest import load_manifest
+from workbench.project.manifest import load_manifest
 
 pytestmark = pytest.mark.tui
 SIZE = (120, 36)

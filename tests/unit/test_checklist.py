@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from workbench.checklist import CheckContext, Checklist, Status
+from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.definitions import DefinitionError, load_definitions
-from workbench.checklist.engine import ItemFinished
-from workbench.checklist.registry import _CHECKS, AutoCheck, CheckResult
+from workbench.checklist.engine import Checklist, ItemFinished
 from workbench.checklist.state import STATE_NAME, load_state
-from workbench.errors import WorkbenchError
-from workbench.manifest import load_manifest
-from workbench.project_init import copy_example
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example
+from workbench.steps import all_checks, open_checklist
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def checklist(root: Path, **kwargs: object) -> Checklist:
-    return Checklist(load_manifest(root), **kwargs)  # type: ignore[arg-type]
+    return open_checklist(load_manifest(root), **kwargs)  # type: ignore[arg-type]
 
 
 def run(c: Checklist, *ids: str) -> dict[str, Status]:
@@ -123,14 +123,12 @@ def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None
         c.tick("schema.valid", "yes")
 
 
-def test_a_crashing_check_becomes_a_failed_item(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_crashing_check_becomes_a_failed_item(project: Path) -> None:
     def boom(ctx: CheckContext) -> CheckResult:
         raise KeyError("surprise")
 
-    monkeypatch.setitem(_CHECKS, "schema.closed", AutoCheck("schema.closed", boom, lambda c: {}))
-    c = checklist(project)
+    checks = {**all_checks(), "schema.closed": AutoCheck("schema.closed", boom, lambda c: {})}
+    c = Checklist(load_manifest(project), checks)
     assert run(c, "schema.closed") == {"schema.closed": Status.FAIL}
     assert "the check itself crashed: KeyError" in c.view("schema.closed").evidence[0]
 
@@ -150,7 +148,7 @@ def test_a_write_killed_midway_leaves_the_old_file_intact(tmp_path: Path) -> Non
     target.write_text("items: {}\n# the old, good state\n")
     child = textwrap.dedent(f"""
         import os, signal
-        import workbench.atomic as atomic
+        import workbench.kernel.atomic as atomic
         def die(fd):
             os.kill(os.getpid(), signal.SIGKILL)  # killed after writing, before the rename
         atomic.os.fsync = die
@@ -160,7 +158,7 @@ def test_a_write_killed_midway_leaves_the_old_file_intact(tmp_path: Path) -> Non
     assert result.returncode == -signal.SIGKILL
     assert target.read_text() == "items: {}\n# the old, good state\n"
     # and the next write succeeds over whatever the killed one left behind
-    from workbench.atomic import write_text_atomic
+    from workbench.kernel.atomic import write_text_atomic
 
     write_text_atomic(target, "items: {}\n")
     assert target.read_text() == "items: {}\n"

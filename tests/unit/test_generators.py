@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.contract import invalid_payloads, valid_payloads, validation_errors
+from workbench.steps.schema.contract import invalid_payloads, valid_payloads, validation_errors
 
 SCHEMAS = {
     "iris": {

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import WorkbenchError
-from workbench.manifest import load_manifest
-from workbench.project_init import copy_example, guess, init_project
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example, guess, init_project
 
 
 def model_project(root: Path) -> Path:

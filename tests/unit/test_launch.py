@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from commands.launch import parse_pair, tui_arguments
-from workbench.errors import WorkbenchError
+from commands.launch import tui_arguments
+from commands.tui import parse_pair
+from workbench.kernel.errors import WorkbenchError
 
 
 @pytest.mark.parametrize(

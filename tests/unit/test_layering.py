@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import workbench
 
@@ -20,7 +22,7 @@ def _modules_after_import(statement: str) -> set[str]:
 
 def test_every_workbench_module_imports_no_interface_library() -> None:
     names = [m.name for m in pkgutil.walk_packages(workbench.__path__, "workbench.")]
-    assert "workbench.manifest" in names
+    assert "workbench.project.manifest" in names
     loaded = _modules_after_import("\n".join(f"import {n}" for n in names))
     leaked = sorted(m for m in loaded if m.split(".")[0] in INTERFACE)
     assert leaked == []
@@ -37,3 +39,123 @@ def test_the_entry_point_loads_no_interface_library_before_it_knows_the_command(
     loaded = _modules_after_import("import commands.launch")
     assert "commands.launch" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("typer", "rich", "textual", "click")}
+
+
+# --- no import cycles, counting imports inside functions ---------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("workbench", "commands", "screens")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
+    """Every module of ours imported anywhere in `tree` (functions too), but not under
+    `if TYPE_CHECKING:` (never executed). `from pkg import name` counts `pkg.name` when
+    that is a module, else `pkg`."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".") if is_package else module.split(".")[:-1]
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in known else base)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return {name for name in found if name in known}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {
+        _module_name(path): path
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "runtime" not in path.relative_to(ROOT).parts  # the runtime imports relatively
+    }
+    known = set(files)
+    return {
+        name: _imports(ast.parse(path.read_text()), name, path.name == "__init__.py", known)
+        - {name}
+        for name, path in files.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import() -> None:
+    code = "import a.b\ndef f():\n    from a import c\n"
+    known = {"a", "a.b", "a.c"}
+    graph = {"a.b": {"a.c"}, "a.c": _imports(ast.parse(code), "a.c", False, known)}
+    assert cycles(graph) == [["a.b", "a.c"]]
+
+
+def test_no_import_cycles_in_workbench_commands_or_screens() -> None:
+    graph = import_graph()
+    assert "workbench.steps.serve.session" in graph
+    assert "workbench.steps.serve.probes" in graph["workbench.steps.serve.session"]
+    assert cycles(graph) == []
+
+
+def test_no_module_is_much_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): count
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > 420
+    }
+    assert long == {}

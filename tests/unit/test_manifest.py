@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import ManifestError
-from workbench.manifest import load_manifest
+from workbench.kernel.errors import ManifestError
+from workbench.project.manifest import load_manifest
 
 GOOD = """\
 name: churn-model

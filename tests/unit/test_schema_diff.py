@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.errors import WorkbenchError
-from workbench.release.semver import SemVer
-from workbench.schema_diff import diff_schemas, required_bump
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.semver import SemVer
+from workbench.steps.schema.diff import diff_schemas, required_bump
 
 BASE = {
     "type": "object",

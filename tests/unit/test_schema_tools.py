@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench.contract import schema_problems, validation_errors
-from workbench.errors import WorkbenchError
-from workbench.paths import examples_dir
-from workbench.schema_edit import edit_schema, remove_field, set_field
-from workbench.schema_infer import infer_record, read_sample, write_schema
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import examples_dir
+from workbench.steps.schema.contract import schema_problems, validation_errors
+from workbench.steps.schema.edit import edit_schema, remove_field, set_field
+from workbench.steps.schema.infer import infer_record, read_sample, write_schema
 
 
 def test_inference_on_the_iris_examples() -> None:

@@ -15,10 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import WorkbenchError
-from workbench.paths import asset
-from workbench.steps import STEP_TITLES, STEPS
-from workbench.yamlio import line_of, load_yaml, to_plain
+from workbench.checklist.steps import STEP_TITLES, STEPS
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import asset
+from workbench.kernel.yamlio import line_of, load_yaml, to_plain
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

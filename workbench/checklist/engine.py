@@ -8,22 +8,16 @@ the sum of its items'; readiness is the lowest step score.
 
 from __future__ import annotations
 
+import functools
 import getpass
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-from workbench import gitrepo
+from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.definitions import STEP_TITLES, STEPS, Item, load_definitions
-from workbench.checklist.registry import (
-    AutoCheck,
-    Cancelled,
-    CheckContext,
-    CheckResult,
-    Status,
-    fingerprint,
-    registered_checks,
-)
 from workbench.checklist.state import (
     ANSWERS,
     ChecklistState,
@@ -32,13 +26,28 @@ from workbench.checklist.state import (
     StoredResult,
     Waiver,
     load_state,
-    now,
     save_state,
 )
-from workbench.errors import WorkbenchError
-from workbench.manifest import Manifest
+from workbench.kernel import git
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.clock import now
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import fingerprint
+from workbench.project.manifest import Manifest
 
 PASSING = (Status.PASS, Status.WARN, Status.SKIPPED)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Run a method of `Checklist` under its lock (state is shared with a worker thread)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Checklist, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -102,24 +111,28 @@ RunEvent = ItemStarted | ItemFinished | RunCancelled
 
 def current_user(root: Path | None = None) -> str:
     """Who is at the keyboard: git's user.name, else the login name."""
-    name = gitrepo.output(root or Path.cwd(), "config", "user.name")
+    name = git.config(root or Path.cwd(), "user.name")
     return name or getpass.getuser()
 
 
 @dataclass
 class Checklist:
-    """The checklist engine on one project; the TUI, CLI and reports all use this."""
+    """The checklist engine on one project; the TUI, CLI and reports all use this.
+
+    It is handed its auto checks (`workbench.steps.open_checklist` does that). One
+    lock guards its state: the TUI reads it from the interface thread while a worker
+    runs checks, so every read and write of the state takes the lock."""
 
     manifest: Manifest
+    checks: dict[str, AutoCheck]
     pair: tuple[str, str] | None = None
     user: str | None = None
     items: list[Item] = field(init=False)
-    checks: dict[str, AutoCheck] = field(init=False)
     state: ChecklistState = field(init=False)
     _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
+    _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
-        self.checks = registered_checks()
         self.items = load_definitions(
             [self.manifest.resolve(p) for p in self.manifest.checklist.extra],
             self.manifest.checklist.disable,
@@ -157,11 +170,13 @@ class Checklist:
             fix="list the items with `workbench check --no-run`.",
         )
 
+    @_locked
     def refresh(self) -> None:
         """Forget cached fingerprints (inputs may have changed on disk) and reload the state."""
         self._fingerprints.clear()
         self.state = load_state(self.manifest.root)
 
+    @_locked
     def current_fingerprint(self, item_id: str) -> str:
         if item_id not in self._fingerprints:
             ctx = CheckContext(self.manifest)
@@ -172,6 +187,7 @@ class Checklist:
             self._fingerprints[item_id] = fingerprint(inputs)
         return self._fingerprints[item_id]
 
+    @_locked
     def view(self, item_id: str) -> ItemView:
         item = self.item(item_id)
         waiver = self.state.waivers.get(item_id)
@@ -238,9 +254,11 @@ class Checklist:
         score = 0.5 if tick.note else 0.0
         return ItemView(item, Status.PASS, score, True, evidence, who, tick=tick, waiver=waiver)
 
+    @_locked
     def views(self, step: str | None = None) -> list[ItemView]:
         return [self.view(i.id) for i in self.items if step is None or i.step == step]
 
+    @_locked
     def summary(self, step: str) -> StepSummary:
         views = self.views(step)
         counts: dict[Status, int] = {}
@@ -308,21 +326,25 @@ class Checklist:
                 result = CheckResult.failed(
                     f"the check itself crashed: {type(exc).__name__}: {exc}"
                 )
-            self.state.results[item_id] = StoredResult(
-                status=result.status.value,
-                fingerprint=stamp,
-                checked_at=now(),
-                evidence=result.evidence,
-                details=result.details,
-            )
-            self.save()
-            yield ItemFinished(item_id, self.view(item_id))
+            with self._lock:
+                self.state.results[item_id] = StoredResult(
+                    status=result.status.value,
+                    fingerprint=stamp,
+                    checked_at=now(),
+                    evidence=result.evidence,
+                    details=result.details,
+                )
+                self.save()
+                view = self.view(item_id)
+            yield ItemFinished(item_id, view)
 
     # --- writing ---------------------------------------------------------------------------
 
+    @_locked
     def save(self) -> None:
         save_state(self.manifest.root, self.state, [i.id for i in self.items])
 
+    @_locked
     def tick(self, item_id: str, answer: str, note: str | None = None) -> ItemView:
         item = self.item(item_id)
         if item.is_auto:
@@ -342,6 +364,7 @@ class Checklist:
         self.save()
         return self.view(item_id)
 
+    @_locked
     def confirm(self, item_id: str, by: str) -> ItemView:
         """The navigator confirms the driver's tick of a gate item (pair mode)."""
         tick = self.state.ticks.get(item_id)
@@ -356,6 +379,7 @@ class Checklist:
         self.save()
         return self.view(item_id)
 
+    @_locked
     def waive(self, item_id: str, reason: str) -> ItemView:
         self.item(item_id)
         if len(reason.strip()) < 10:
@@ -368,10 +392,12 @@ class Checklist:
         self.save()
         return self.view(item_id)
 
+    @_locked
     def unwaive(self, item_id: str) -> None:
         self.state.waivers.pop(item_id, None)
         self.save()
 
+    @_locked
     def sign_off(self, by: str, decision: str, note: str | None = None) -> SignOff:
         if decision not in ("approve", "request-changes"):
             raise WorkbenchError(

@@ -2,19 +2,21 @@
 
 Committed beside the code so a reviewer sees it; written atomically in a
 stable order (items in definition order, keys in a fixed order) so diffs stay
-small and a crash mid-write never corrupts it.
+small and a crash mid-write never corrupts it. One typed declaration per entry
+(msgspec, as the other records of `workbench.project.records`), used to read
+and to write.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.atomic import write_text_atomic
-from workbench.errors import WorkbenchError
-from workbench.yamlio import dump_yaml, load_yaml, to_plain
+import msgspec
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.yamlio import dump_own_yaml, read_own_yaml
 
 STATE_NAME = "checklist.yaml"
 HEADER = (
@@ -24,21 +26,19 @@ HEADER = (
 ANSWERS = ("yes", "no", "n/a")
 
 
-def now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+class _Entry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    pass
 
 
-@dataclass
-class StoredResult:
+class StoredResult(_Entry):
     status: str
     fingerprint: str
     checked_at: str
-    evidence: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    evidence: list[str] = []
+    details: dict[str, Any] = {}
 
 
-@dataclass
-class ManualTick:
+class ManualTick(_Entry):
     answer: str
     by: str
     at: str
@@ -48,38 +48,35 @@ class ManualTick:
     confirmed_at: str | None = None
 
 
-@dataclass
-class Waiver:
+class Waiver(_Entry):
     reason: str
     by: str
     at: str
 
 
-@dataclass
-class SignOff:
+class SignOff(_Entry):
     by: str
     at: str
     decision: str  # "approve" | "request-changes"
     readiness: float
     note: str | None = None
+    release: str | None = None  # the version approved
+    revision: str | None = None  # its git revision
+    checklist_sha256: str | None = None  # the hash of its frozen checklist
+    despite: str | None = None  # why approved while a gate blocked or an item was stale
 
 
-@dataclass
-class ChecklistState:
-    results: dict[str, StoredResult] = field(default_factory=dict)
-    ticks: dict[str, ManualTick] = field(default_factory=dict)
-    waivers: dict[str, Waiver] = field(default_factory=dict)
-    signoffs: list[SignOff] = field(default_factory=list)
+class ChecklistState(msgspec.Struct):
+    results: dict[str, StoredResult] = {}
+    ticks: dict[str, ManualTick] = {}
+    waivers: dict[str, Waiver] = {}
+    signoffs: list[SignOff] = []
 
 
-def _compact(obj: Any) -> dict[str, Any]:
-    return {k: v for k, v in asdict(obj).items() if v not in (None, [], {})}
-
-
-def _build(cls: type[Any], raw: Any, source: Path, where: str) -> Any:
+def _build(kind: type[Any], raw: Any, source: Path, where: str) -> Any:
     try:
-        return cls(**raw)
-    except TypeError as exc:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
         raise WorkbenchError(
             f"{source}: `{where}` is not a valid entry ({exc}).",
             fix=f"restore {STATE_NAME} from git (`git checkout {STATE_NAME}`) or delete the entry.",
@@ -90,7 +87,7 @@ def load_state(root: Path) -> ChecklistState:
     source = root / STATE_NAME
     if not source.exists():
         return ChecklistState()
-    data = to_plain(load_yaml(source, what="checklist state")) or {}
+    data = read_own_yaml(source, what="checklist state") or {}
     state = ChecklistState()
     if not isinstance(data, dict):
         raise WorkbenchError(
@@ -111,20 +108,25 @@ def load_state(root: Path) -> ChecklistState:
     return state
 
 
-def save_state(root: Path, state: ChecklistState, order: list[str]) -> None:
-    """Write the state atomically; items follow `order` (the definitions), then the rest."""
+def state_document(state: ChecklistState, order: list[str]) -> dict[str, Any]:
+    """The state as plain data; items follow `order` (the definitions), then the rest."""
     rank = {item_id: i for i, item_id in enumerate(order)}
     ids = sorted(set(state.results) | set(state.ticks), key=lambda i: (rank.get(i, 10**6), i))
     items: dict[str, Any] = {}
     for item_id in ids:
         entry = state.ticks.get(item_id) or state.results[item_id]
-        items[item_id] = _compact(entry)
+        items[item_id] = msgspec.to_builtins(entry)
     document: dict[str, Any] = {"items": items}
     if state.waivers:
         document["waivers"] = {
-            k: _compact(state.waivers[k])
+            k: msgspec.to_builtins(state.waivers[k])
             for k in sorted(state.waivers, key=lambda i: (rank.get(i, 10**6), i))
         }
     if state.signoffs:
-        document["signoffs"] = [_compact(s) for s in state.signoffs]
-    write_text_atomic(root / STATE_NAME, HEADER + dump_yaml(document))
+        document["signoffs"] = [msgspec.to_builtins(s) for s in state.signoffs]
+    return document
+
+
+def save_state(root: Path, state: ChecklistState, order: list[str]) -> None:
+    """Write the state atomically, in a stable order."""
+    write_text_atomic(root / STATE_NAME, HEADER + dump_own_yaml(state_document(state, order)))

@@ -1,0 +1,44 @@
+"""The typed way from a screen to the app: what screens may ask of `WorkbenchApp`.
+
+A Protocol rather than an import of the app: `screens.app` imports the step
+screens, so they cannot import it back without a cycle (posting reaches its app
+through `cast("Posting", self.app)` for the same reason).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, cast
+
+from textual.dom import DOMNode
+from textual.worker import Worker
+
+if TYPE_CHECKING:
+    from workbench.checklist.engine import Checklist, ItemView, StepSummary
+    from workbench.project.manifest import Manifest
+
+
+class Workbench(Protocol):
+    """The app as its screens see it."""
+
+    manifest: Manifest
+    reviewer: str | None
+    summaries: list[StepSummary]
+    views: dict[str, ItemView]
+
+    @property
+    def checklist(self) -> Checklist: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def reload_checklist(self) -> None: ...
+
+    def open_step(self, step: str) -> None: ...
+
+    def action_sign_off(self) -> None: ...
+
+    def worker_failed(self, worker: Worker[object], where: DOMNode) -> None: ...
+
+
+def workbench(node: DOMNode) -> Workbench:
+    return cast("Workbench", node.app)

@@ -1,0 +1,115 @@
+"""Auto checks: functions that verify an item with evidence, declared per step.
+
+A check is two functions: `inputs(ctx)` says cheaply what the result depends
+on (file hashes, the image id, git HEAD ...) and `run(ctx)` does the work and
+returns a `CheckResult`. The fingerprint of the inputs is stored with the
+result; when the current fingerprint differs, the stored result is stale.
+
+Each step declares its checks in a `CheckSet`; the engine never imports them:
+`workbench.steps` (the composition root) hands them over.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.kernel.cancel import Cancelled
+from workbench.project.manifest import Manifest
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIPPED = "skipped"
+    PENDING = "pending"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    status: Status
+    evidence: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, *evidence: str, **details: Any) -> CheckResult:
+        return cls(Status.PASS, list(evidence), details)
+
+    @classmethod
+    def failed(cls, *evidence: str, **details: Any) -> CheckResult:
+        return cls(Status.FAIL, list(evidence), details)
+
+    @classmethod
+    def warned(cls, *evidence: str, **details: Any) -> CheckResult:
+        return cls(Status.WARN, list(evidence), details)
+
+    @classmethod
+    def skipped(cls, reason: str) -> CheckResult:
+        return cls(Status.SKIPPED, [reason])
+
+
+@dataclass
+class CheckContext:
+    """What a check gets: the project, a way to log, and the cancel flag."""
+
+    manifest: Manifest
+    cancel: threading.Event = field(default_factory=threading.Event)
+    log: Callable[[str], None] = lambda _line: None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def check_cancelled(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Share one computation (say, the model's answers) between checks of one run."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+
+Inputs = dict[str, str]
+Run = Callable[[CheckContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class AutoCheck:
+    id: str
+    run: Run
+    inputs: Callable[[CheckContext], Inputs]
+
+
+class CheckSet:
+    """The auto checks of one step, declared with `@checks.auto(item_id, inputs=...)`."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, AutoCheck] = {}
+
+    def auto(
+        self, item_id: str, *, inputs: Callable[[CheckContext], Inputs]
+    ) -> Callable[[Run], Run]:
+        def register(fn: Run) -> Run:
+            self.add(AutoCheck(item_id, fn, inputs))
+            return fn
+
+        return register
+
+    def add(self, check: AutoCheck) -> None:
+        if check.id in self.checks:
+            raise ValueError(f"two checks declare the item {check.id}")
+        self.checks[check.id] = check
+
+
+def merge(sets: Iterable[CheckSet]) -> dict[str, AutoCheck]:
+    merged: dict[str, AutoCheck] = {}
+    for check_set in sets:
+        for check in check_set.checks.values():
+            if check.id in merged:
+                raise ValueError(f"two checks declare the item {check.id}")
+            merged[check.id] = check
+    return merged

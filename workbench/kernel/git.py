@@ -1,0 +1,129 @@
+"""Git through GitPython: one place for the repository, its timeouts and its failures.
+
+Every command runs with `GIT_OPTIONAL_LOCKS=0`, so read-only calls (status,
+rev-parse, show) never take `.git/index.lock`: a killed `workbench check` cannot
+leave a lock behind that makes the next commit fail.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.kernel.errors import WorkbenchError
+
+# GitPython looks for the git program when imported; without one it must not fail
+# at import (the error comes, clearly, when a command runs).
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+TIMEOUT = 60.0
+_ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one git command did: its exit code, output and error text."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run(root: Path, *args: str, timeout: float = TIMEOUT, strip: bool = True) -> Outcome:
+    """`git ARGS` in `root`; never raises for a non-zero exit (git missing: exit 127)."""
+    import git as gitpython  # GitPython: ~70 ms to import, only where git is used
+
+    if not Path(root).is_dir():
+        return Outcome(128, "", f"{root} is not a folder")
+    command = gitpython.Git(str(root))
+    try:
+        status, out, err = command.execute(
+            ["git", *args],
+            with_extended_output=True,
+            with_exceptions=False,
+            kill_after_timeout=timeout,
+            strip_newline_in_stdout=strip,
+            env=_ENV,
+        )
+    except (gitpython.GitCommandNotFound, OSError) as exc:
+        return Outcome(127, "", f"git cannot be run: {exc}")
+    stdout = out if isinstance(out, str) else out.decode(errors="replace")
+    return Outcome(int(status or 0), stdout.strip() if strip else stdout, str(err).strip())
+
+
+def output(root: Path, *args: str) -> str | None:
+    """The stripped output of a git command that succeeded, else None."""
+    result = run(root, *args)
+    return result.stdout if result.ok else None
+
+
+def git(root: Path, *args: str, check: bool = True, strip: bool = True) -> str:
+    """`git ARGS` in `root`; a failure is a WorkbenchError naming the command, unless not
+    `check`."""
+    result = run(root, *args, strip=strip)
+    if check and not result.ok:
+        raise WorkbenchError(
+            f"`git {' '.join(args)}` failed in {root}: {result.stderr or 'no reason given'}",
+            fix=_fix_for(result.stderr),
+        )
+    return result.stdout
+
+
+def _fix_for(stderr: str) -> str:
+    if "index.lock" in stderr:
+        return (
+            "another git process is running, or one was killed and left .git/index.lock "
+            "behind; when no git command is running, delete that file and try again."
+        )
+    if "Please tell me who you are" in stderr or "user.email" in stderr:
+        return (
+            "set your name and email: `git config user.name ...` and `git config user.email ...`."
+        )
+    return "check the repository's state with `git status`."
+
+
+def is_repository(root: Path) -> bool:
+    return output(root, "rev-parse", "--is-inside-work-tree") == "true"
+
+
+def head(root: Path) -> str | None:
+    return output(root, "rev-parse", "HEAD")
+
+
+def prefix(root: Path) -> str:
+    """The project's folder relative to the repository's top (empty at the top)."""
+    return output(root, "rev-parse", "--show-prefix") or ""
+
+
+def tags(root: Path, pattern: str) -> list[str]:
+    found = output(root, "tag", "--list", pattern)
+    return found.splitlines() if found else []
+
+
+def object_type(root: Path, name: str) -> str:
+    """`tag` for an annotated tag, `commit` for a lightweight one, '' when missing."""
+    return output(root, "cat-file", "-t", name) or ""
+
+
+def is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return run(root, "merge-base", "--is-ancestor", older, newer).ok
+
+
+def show(root: Path, revision: str, relative: str) -> str | None:
+    """A project file (path relative to `root`) as it was at `revision`, or None."""
+    result = run(root, "show", f"{revision}:{prefix(root)}{relative}", strip=False)
+    return result.stdout if result.ok else None
+
+
+def status(root: Path) -> str:
+    """Porcelain status of the project folder (untracked files listed one by one)."""
+    return git(root, "status", "--porcelain", "--untracked-files=all", ".", strip=False)
+
+
+def config(root: Path, key: str) -> str | None:
+    return output(root, "config", key)

@@ -1,0 +1,53 @@
+"""Content hashes: of files, of folders, and of a check's inputs (its fingerprint)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_file(path: str, mtime_ns: int, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file; unchanged files (same mtime and size) are not read again, so
+    the many checks that fingerprint the same artifact hash it once."""
+    stat = path.stat()
+    return _hash_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def sha256_text(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, of a folder's files (names and contents), or 'missing'.
+
+    Bytecode caches are left out: Python may write them at any time, and they are not
+    inputs of anything the workbench checks."""
+    if path.is_file():
+        return "sha256:" + sha256_file(path)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = child.relative_to(path)
+            if "__pycache__" in relative.parts or child.suffix == ".pyc":
+                continue
+            digest.update(relative.as_posix().encode() + b"\0")
+            digest.update(sha256_file(child).encode() + b"\0")
+        return "sha256:" + digest.hexdigest()
+    return "missing"
+
+
+def fingerprint(inputs: dict[str, str]) -> str:
+    """One hash of a mapping of named inputs (key order does not matter)."""
+    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()

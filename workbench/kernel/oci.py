@@ -1,0 +1,204 @@
+"""A small client of the OCI distribution API, and the user's registry credentials.
+
+Credentials come from the Docker configuration (`$DOCKER_CONFIG/config.json`:
+`auths`, `credHelpers`, `credsStore`), exactly where `docker login` put them.
+They are sent to the registry and nowhere else: never printed, logged or
+written by us, and no error message contains them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.http import Response, request
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    host: str
+    repository: str
+
+    @classmethod
+    def parse(cls, registry: str) -> ImageRef:
+        host, _, repository = registry.partition("/")
+        return cls(host, repository)
+
+    def tagged(self, tag: str) -> str:
+        return f"{self.host}/{self.repository}:{tag}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.host}/{self.repository}"
+
+    @property
+    def base_url(self) -> str:
+        plain = self.host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
+        return f"{'http' if plain else 'https'}://{self.host}"
+
+
+def docker_config_path() -> Path:
+    return Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+
+
+def credentials(host: str) -> tuple[str, str] | None:
+    """(username, password) for `host` from the Docker configuration, or None.
+
+    Read through the docker SDK's own auth helpers (`auths`, `credHelpers`,
+    `credsStore`), so a credential helper works exactly as it does for `docker push`.
+    An unreadable configuration or a failing helper is an error naming it, never
+    mistaken for "no credentials"."""
+    from docker import auth  # the SDK only when a registry is used
+    from docker.errors import DockerException
+
+    path = docker_config_path()
+    if not path.exists():
+        return None
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise WorkbenchError(
+            f"{path}: the Docker configuration cannot be read ({type(exc).__name__}), so the "
+            f"credentials for {host} are unknown.",
+            fix="repair or remove that file, then `docker login` again.",
+        ) from None
+    try:
+        entry = auth.load_config(str(path)).resolve_authconfig(host)
+    except DockerException as exc:
+        raise WorkbenchError(
+            f"the credential helper named in {path} for {host} failed "
+            f"({str(exc).splitlines()[0][:200]}).",
+            fix="install that docker-credential-* helper or fix its entry (`credsStore` / "
+            "`credHelpers`), then `docker login` again.",
+        ) from None
+    if not entry:
+        return None
+    user = entry.get("username") or entry.get("Username")
+    secret = entry.get("password") or entry.get("Password") or entry.get("IdentityToken")
+    return (str(user or ""), str(secret)) if secret else None
+
+
+@dataclass
+class RegistryClient:
+    ref: ImageRef
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    _token: str | None = field(default=None, repr=False)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        url = f"{self.ref.base_url}{path}"
+        all_headers = dict(headers or {})
+        if self._token:
+            all_headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            answer = request(
+                method,
+                url,
+                headers=all_headers,
+                body=body,
+                auth=None if self._token else self.auth,
+                timeout=30,
+            )
+            if answer.status == 401 and not self._token:
+                challenge = answer.header("www-authenticate") or ""
+                if challenge.lower().startswith("bearer") and self._fetch_token(challenge):
+                    all_headers["Authorization"] = f"Bearer {self._token}"
+                    answer = request(method, url, headers=all_headers, body=body, timeout=30)
+        except OSError as exc:
+            raise WorkbenchError(
+                f"the registry {self.ref.host} cannot be reached ({type(exc).__name__}: "
+                f"{getattr(exc, 'reason', exc)}).",
+                fix="check `registry:` in workbench.yaml and that the registry is running.",
+            ) from None
+        if answer.status == 401:
+            raise WorkbenchError(
+                f"the registry {self.ref.host} refused "
+                + (
+                    "the credentials from the Docker configuration."
+                    if self.auth
+                    else "anonymous access: it needs credentials."
+                ),
+                fix=f"log in with `docker login {self.ref.host}` (the workbench reads the "
+                "credentials Docker keeps; it never stores them itself).",
+            )
+        return answer
+
+    def _fetch_token(self, challenge: str) -> bool:
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        realm = params.pop("realm", None)
+        if not realm:
+            return False
+        params.setdefault("scope", f"repository:{self.ref.repository}:pull,push")
+        answer = request(
+            "GET", f"{realm}?{urllib.parse.urlencode(params)}", auth=self.auth, timeout=30
+        )
+        if answer.status != 200:
+            return False
+        data = answer.json()
+        self._token = data.get("token") or data.get("access_token")
+        return bool(self._token)
+
+    def check(self) -> int:
+        """The status of GET /v2/ (raises for unreachable or refused)."""
+        return self._send("GET", "/v2/").status
+
+    def manifest_digest(self, tag: str) -> str | None:
+        answer = self._send(
+            "HEAD", f"/v2/{self.ref.repository}/manifests/{tag}", {"Accept": MANIFEST_TYPES}
+        )
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise WorkbenchError(
+                f"the registry answered {answer.status} for {self.ref.tagged(tag)}."
+            )
+        return answer.header("docker-content-digest")
+
+    def get_manifest(self, reference: str) -> tuple[bytes, str, str]:
+        answer = self._send(
+            "GET", f"/v2/{self.ref.repository}/manifests/{reference}", {"Accept": MANIFEST_TYPES}
+        )
+        if answer.status != 200:
+            raise WorkbenchError(
+                f"{self.ref.name}@{reference} is not in the registry (HTTP {answer.status})."
+            )
+        return (
+            answer.body,
+            answer.header("content-type") or "",
+            answer.header("docker-content-digest") or "",
+        )
+
+    def put_manifest(self, tag: str, body: bytes, media_type: str) -> str:
+        answer = self._send(
+            "PUT", f"/v2/{self.ref.repository}/manifests/{tag}", {"Content-Type": media_type}, body
+        )
+        if answer.status not in (200, 201):
+            raise WorkbenchError(
+                f"the registry refused to tag {self.ref.tagged(tag)} "
+                f"(HTTP {answer.status}: {answer.body[:200].decode()})."
+            )
+        return answer.header("docker-content-digest") or ""
+
+
+def client_for(registry: str) -> RegistryClient:
+    ref = ImageRef.parse(registry)
+    return RegistryClient(ref, credentials(ref.host))

@@ -1,0 +1,134 @@
+"""Talking to the model's own environment through its interpreter, in a subprocess.
+
+The workbench runs in its own environment; the model's libraries are only ever
+imported by the model's interpreter, so nothing of ours leaks into a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import runtime_dir
+from workbench.kernel.yamlio import load_yaml
+from workbench.project.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class InProcessAnswers:
+    answers: list[dict[str, Any]]
+    modules: list[str]
+    warnings: list[str]
+    feature_names: list[str] | None = None
+
+
+def request_features(manifest: Manifest) -> list[str]:
+    """Field names of the request schema, in the order the file lists them."""
+    path = manifest.resolve(manifest.schema.request)
+    if not path.exists():
+        return []
+    schema = load_yaml(path, what="request schema")
+    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+    return [str(name) for name in properties]
+
+
+def load_examples(manifest: Manifest) -> list[tuple[str, dict[str, Any]]]:
+    folder = manifest.resolve(manifest.schema.examples)
+    if not folder.is_dir():
+        raise WorkbenchError(
+            f"{folder}: the examples folder (schema.examples in workbench.yaml) does not exist.",
+            fix="create it with one JSON file per example request.",
+        )
+    examples = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise WorkbenchError(
+                f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).",
+                fix="correct the example file.",
+            ) from None
+        examples.append((path.name, record))
+    return examples
+
+
+def run_json_script(
+    interpreter: Path,
+    script: Path,
+    stdin: str = "",
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    isolated: bool = False,
+) -> dict[str, Any]:
+    """Run one of our stdlib-only scripts in the model's interpreter; its JSON answer.
+
+    Every way this fails (no such interpreter, not runnable, too slow, not Python)
+    becomes one clear error naming the interpreter.
+    """
+    if not interpreter.exists():
+        raise WorkbenchError(
+            f"the interpreter {interpreter} does not exist.",
+            fix="set `python:` in workbench.yaml to your environment's interpreter "
+            "(e.g. .venv/bin/python), or create that environment.",
+        )
+    argv = [str(interpreter), *(["-I"] if isolated else []), str(script)]
+    try:
+        result = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+        )
+    except OSError as exc:
+        raise WorkbenchError(
+            f"{interpreter} cannot be run ({exc.strerror}).",
+            fix="point `python:` at a Python 3 interpreter.",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise WorkbenchError(f"{interpreter} did not answer within {timeout:.0f} s.") from None
+    try:
+        payload: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        tail = " / ".join(result.stderr.strip().splitlines()[-3:])
+        raise WorkbenchError(
+            f"{interpreter} is not a working Python 3.8+ interpreter ({tail or 'no output'}).",
+            fix="point `python:` in workbench.yaml at your environment's python, with your "
+            "model's libraries installed.",
+        ) from None
+    return payload
+
+
+def predict_in_model_env(
+    manifest: Manifest, records: list[dict[str, Any]], *, timeout: float = 300
+) -> InProcessAnswers:
+    """The model's answers to `records`, computed by the model's own interpreter."""
+    interpreter = manifest.interpreter()
+    request = {
+        "flavor": manifest.model.flavor,
+        "root": str(manifest.root),
+        "artifact": manifest.model.artifact,
+        "predictor": manifest.model.predictor,
+        "features": request_features(manifest),
+        "records": records,
+    }
+    payload = run_json_script(
+        interpreter,
+        runtime_dir() / "inprocess.py",
+        json.dumps(request),
+        timeout=timeout,
+        cwd=manifest.root,
+    )
+    if "error" in payload:
+        what = "loading the model" if payload.get("stage") == "load" else "predicting"
+        raise WorkbenchError(
+            f"{what} failed in {interpreter}: {payload['error']} (at {payload.get('where')}).",
+            fix="make the model load and predict in its own environment first.",
+        )
+    return InProcessAnswers(
+        answers=payload["answers"],
+        modules=payload["modules"],
+        warnings=payload.get("warnings", []),
+        feature_names=payload.get("feature_names"),
+    )

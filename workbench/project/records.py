@@ -1,0 +1,195 @@
+"""Typed records of the files the workbench writes: one declaration each, to read and write.
+
+msgspec `Struct`s: decoding checks every field's type and names the path of a
+wrong one (`$.push.digest`), field order is the file's key order (small diffs),
+and it is fast enough to read on every refresh. Chosen over dataclasses (no
+validation on load) and pydantic (slow to import for the TUI's load worker).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.yamlio import dump_own_yaml, read_own_yaml
+
+T = TypeVar("T")
+
+
+class Record(msgspec.Struct, kw_only=True, omit_defaults=False):
+    """Base of every record; unknown keys are kept out, not refused (newer files)."""
+
+
+# --- snapshot.yaml ----------------------------------------------------------------------------
+
+
+class PythonInfo(Record):
+    version: str
+    implementation: str = "CPython"
+
+
+class PlatformInfo(Record):
+    system: str
+    machine: str
+
+
+class TargetInfo(Record):
+    python: str
+    abi: str
+    machine: str
+    wheels: str = ""
+
+
+class RuntimeEntry(Record):
+    version: str
+    why: list[str] = []
+    source: str = "index"
+    wheel: str | None = None
+
+
+class ServingEntry(Record):
+    version: str
+    wheel: str | None = None
+
+
+class SnapshotRecord(Record):
+    taken_at: str
+    python: PythonInfo
+    platform: PlatformInfo
+    target: TargetInfo
+    runtime: dict[str, RuntimeEntry] = {}
+    serving: dict[str, ServingEntry] = {}
+    unresolved: dict[str, list[str]] = {}
+    inconsistent: list[str] = []
+    warnings: list[str] = []
+    freeze: dict[str, str] = {}
+
+
+# --- releases/<version>.yaml ------------------------------------------------------------------
+
+
+class GitInfo(Record):
+    revision: str
+    tag: str
+
+
+class BumpInfo(Record):
+    level: str
+    suggested: str
+    reason: str
+    changes: list[str] = []
+
+
+class Hashes(Record):
+    lock: str
+    request_schema: str
+    response_schema: str
+    artifacts: dict[str, str] = {}
+
+
+class BaseImageInfo(Record):
+    name: str
+    id: str
+
+
+class ImageInfo(Record):
+    ref: str
+    id: str
+    tested_id: str | None = None
+
+
+class StepScore(Record):
+    score: float
+    max: float
+    fraction: float = 0.0
+    status: str = "pending"
+
+
+class ChecklistAtRelease(Record):
+    readiness: float
+    limited_by: str | None = None
+    steps: dict[str, StepScore] = {}
+    frozen: str | None = None  # the file holding the whole frozen checklist
+    frozen_sha256: str | None = None
+
+
+class WaiverInfo(Record):
+    reason: str
+    by: str
+    at: str
+
+
+class People(Record):
+    driver: str
+    navigator: str | None = None
+
+
+class PushInfo(Record):
+    pushed: bool = False
+    digest: str | None = None
+    pushed_at: str | None = None
+    ref: str | None = None
+    config_digest: str | None = None
+
+
+class ReleaseRecord(Record, kw_only=True):
+    version: str
+    created: str
+    git: GitInfo
+    previous: str | None
+    bump: BumpInfo
+    hashes: Hashes
+    base_image: BaseImageInfo
+    image: ImageInfo
+    checklist: ChecklistAtRelease
+    waivers: dict[str, WaiverInfo] = {}
+    released_by: People
+    push: PushInfo = msgspec.field(default_factory=PushInfo)
+
+
+# --- releases/channels.yaml -------------------------------------------------------------------
+
+
+class ChannelMove(Record):
+    version: str
+    digest: str
+    action: str
+    at: str
+    by: str
+
+
+class Channel(Record):
+    current: str | None = None
+    digest: str | None = None
+    history: list[ChannelMove] = []
+
+
+# --- reading and writing ----------------------------------------------------------------------
+
+
+def read_record(path: Path, kind: type[T], *, what: str) -> T:
+    """Read a record; a missing or wrongly typed field names the file and the field."""
+    data = read_own_yaml(path, what=what)
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise WorkbenchError(
+            f"{path}: the {what} is not valid ({exc}).",
+            fix=f"restore it from git (`git checkout -- {path.name}`); the workbench writes "
+            "this file, it is not edited by hand.",
+        ) from None
+
+
+def to_plain(record: Any) -> Any:
+    """A record (or a mapping of records) as plain data, in declaration order."""
+    return msgspec.to_builtins(record)
+
+
+def write_record(path: Path, record: Any, *, header: str) -> None:
+    """Write atomically, with a comment header saying who wrote the file."""
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    write_text_atomic(path, comment + dump_own_yaml(to_plain(record)))

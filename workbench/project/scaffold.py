@@ -1,0 +1,224 @@
+"""`workbench init`: a starter manifest for an existing project, or a copy of an example.
+
+The starter manifest is written as text with comments (it is a file a person
+reads and edits), filled with what can be guessed from the folder: the model
+artifact, the interpreter of `.venv/`, an image name from the folder name.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import examples_dir
+from workbench.project.manifest import MANIFEST_NAME
+
+ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
+SKIPPED_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    ".workbench",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    "site-packages",
+}
+VENV_INTERPRETERS = (".venv/bin/python", "venv/bin/python", ".venv/Scripts/python.exe")
+EXAMPLE_IGNORE = shutil.ignore_patterns(".venv", "__pycache__", ".workbench", "*.pyc")
+
+
+@dataclass(frozen=True)
+class Guess:
+    name: str
+    artifact: str | None
+    flavor: str
+    python: str | None
+    examples_found: bool
+
+
+def image_name_for(folder: Path) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", folder.resolve().name.lower()).strip("-")
+    return slug or "model"
+
+
+def find_artifacts(root: Path, limit: int = 20) -> list[str]:
+    found: list[str] = []
+    for path in sorted(_walk(root)):
+        if path.suffix.lower() in ARTIFACT_SUFFIXES:
+            found.append(path.relative_to(root).as_posix())
+            if len(found) >= limit:
+                break
+    # Prefer files under a models/ or model/ folder, then shallower paths.
+    return sorted(found, key=lambda p: (not p.startswith(("model/", "models/")), p.count("/"), p))
+
+
+def _walk(root: Path) -> list[Path]:
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                if entry.name not in SKIPPED_DIRS:
+                    stack.append(entry)
+            elif entry.is_file():
+                out.append(entry)
+    return out
+
+
+def guess(root: Path) -> Guess:
+    artifacts = find_artifacts(root)
+    artifact = artifacts[0] if artifacts else None
+    flavor = "python" if artifact and artifact.endswith(".onnx") else "sklearn"
+    python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
+    return Guess(
+        name=image_name_for(root),
+        artifact=artifact,
+        flavor=flavor,
+        python=python,
+        examples_found=(root / "schema" / "examples").is_dir(),
+    )
+
+
+def render_manifest(g: Guess) -> str:
+    python_line = (
+        f"python: {g.python}"
+        if g.python
+        else "# python: .venv/bin/python     # the model's environment (default: the active one)"
+    )
+    if g.artifact and g.flavor == "sklearn":
+        model = f"  flavor: sklearn\n  artifact: {g.artifact}"
+    elif g.artifact:
+        model = (
+            f"  flavor: python                # {g.artifact} needs your own predictor class\n"
+            f"  artifact: {g.artifact}\n"
+            "  predictor: predictor:Model    # module:Class with load(artifacts_dir) and "
+            "predict(record)"
+        )
+    else:
+        model = (
+            "  flavor: sklearn\n"
+            "  artifact: models/model.joblib # no model file found: save yours and set its path"
+        )
+    return f"""# workbench manifest: what to ship and how. Paths are relative to this file.
+name: {g.name}
+{python_line}
+model:
+{model}
+schema:
+  request: schema/request.yaml
+  response: schema/response.yaml
+  examples: schema/examples       # example request JSON files
+serve:
+  port: 8080
+  memory_limit: 1g
+  # base_image: python:3.11-slim  # default follows the snapshot's python major.minor
+# registry: localhost:5000/team/{g.name}
+release:
+  tag_prefix: v
+"""
+
+
+def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
+    """Write a starter `workbench.yaml` into an existing folder; never overwrite without force."""
+    root = Path(root)
+    if not root.is_dir():
+        raise WorkbenchError(
+            f"{root}: no such folder.",
+            fix="pass the folder of your model project, or create it first.",
+        )
+    target = root / MANIFEST_NAME
+    if target.exists() and not force:
+        raise WorkbenchError(
+            f"{target} already exists; it was left as it is.",
+            fix="edit it by hand, or run `workbench init --force` to replace it with a "
+            "fresh starter.",
+        )
+    g = guess(root)
+    write_text_atomic(target, render_manifest(g))
+    ignore_scratch(root)
+    return target, g
+
+
+def ignore_scratch(root: Path) -> None:
+    """Keep the workbench's scratch folder (.workbench/) out of git."""
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    if not {".workbench/", ".workbench", "/.workbench/"} & {line.strip() for line in lines}:
+        write_text_atomic(gitignore, "\n".join([*lines, ".workbench/"]) + "\n")
+
+
+def example_names() -> list[str]:
+    return sorted(p.name for p in examples_dir().iterdir() if (p / MANIFEST_NAME).exists())
+
+
+def copy_example(name: str, dest: Path, *, force: bool = False) -> Path:
+    source = examples_dir() / name
+    if not (source / MANIFEST_NAME).exists():
+        raise WorkbenchError(
+            f"there is no example called `{name}`.",
+            fix="choose one of: " + ", ".join(example_names()) + ".",
+        )
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()) and not force:
+        raise WorkbenchError(
+            f"{dest} is not empty; nothing was copied.",
+            fix="choose a new folder, or pass --force to copy the example over it.",
+        )
+    shutil.copytree(source, dest, ignore=EXAMPLE_IGNORE, dirs_exist_ok=True)
+    return dest
+
+
+def make_example_env(
+    project: Path, *, venv: Path | None = None, python: str = sys.executable
+) -> Path:
+    """Create the example's own environment (`.venv` from its requirements.txt).
+
+    The example's manifest names `.venv/bin/python`, the environment the model
+    was trained in; the workbench itself never installs into it.
+    """
+    venv = venv or project / ".venv"
+    interpreter = venv / "bin" / "python"
+    requirements = project / "requirements.txt"
+    if not interpreter.exists():
+        _run([python, "-m", "venv", str(venv)], "create the example's virtual environment")
+    if requirements.exists():
+        _run(
+            [
+                str(interpreter),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(requirements),
+            ],
+            "install the example's requirements",
+        )
+    return interpreter
+
+
+def _run(argv: list[str], what: str) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise WorkbenchError(
+            f"could not {what}: `{' '.join(argv[:4])} ...` exited {result.returncode}: "
+            + " / ".join(tail),
+            fix="check the network access to your package index, then run again.",
+        )

@@ -1,1 +1,0 @@
-"""Steps 4 and 5: releases (semver, manifest, git tag, image tags) and the registry."""

@@ -1,0 +1,42 @@
+"""The five steps, and the composition root that hands their checks to the engine.
+
+Each step is one package: its domain code and its `checks.py`, which declares
+the step's auto checks in a `CheckSet`. The checklist engine never imports a
+step; `open_checklist` builds it with every step's checks.
+
+Within `steps`, a later step may use an earlier one (serve builds on the
+snapshot's lock and the schema's contract; tag on serve; push on tag), never
+the other way round; `shared` is below them all.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.checklist.checks import AutoCheck
+    from workbench.checklist.engine import Checklist  # see all_checks
+    from workbench.project.manifest import Manifest
+
+
+def all_checks() -> dict[str, AutoCheck]:
+    """Every step's auto checks by item id."""
+    # Imported on call, not at the top: importing one step module imports this package
+    # first, and must not load every other step with it.
+    from workbench.checklist.checks import merge
+    from workbench.steps.push.checks import checks as push
+    from workbench.steps.schema.checks import checks as schema
+    from workbench.steps.serve.checks import checks as serve
+    from workbench.steps.snapshot.checks import checks as snapshot
+    from workbench.steps.tag.checks import checks as tag
+
+    return merge([snapshot, schema, serve, tag, push])
+
+
+def open_checklist(
+    manifest: Manifest, *, pair: tuple[str, str] | None = None, user: str | None = None
+) -> Checklist:
+    """The project's checklist, with the built-in checks of every step."""
+    from workbench.checklist.engine import Checklist  # see all_checks
+
+    return Checklist(manifest, all_checks(), pair=pair, user=user)

@@ -1,0 +1,107 @@
+"""Step 5 checks: the registry."""
+
+from __future__ import annotations
+
+from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest
+from workbench.kernel.http import request
+from workbench.kernel.oci import ImageRef, client_for
+from workbench.project.releases import load_release, releases
+from workbench.steps.shared import latest_release
+
+checks = CheckSet()
+
+
+def _inputs(ctx: CheckContext) -> Inputs:
+    return {"registry": ctx.manifest.registry or "unset"}
+
+
+@checks.auto("push.registry-reachable", inputs=_inputs)
+def registry_reachable(ctx: CheckContext) -> CheckResult:
+    registry = ctx.manifest.registry
+    if not registry:
+        return CheckResult.failed(
+            "`registry:` is not set in workbench.yaml",
+            "set it to host:port/path, e.g. localhost:5000/team/model",
+        )
+    url = ImageRef.parse(registry).base_url + "/v2/"
+    try:
+        answer = request("GET", url, timeout=10)
+    except OSError as exc:
+        return CheckResult.failed(f"{url} does not answer ({type(exc).__name__}: {exc})")
+    if answer.status == 200:
+        return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
+    if answer.status == 401:
+        try:
+            client_for(registry).check()
+        except WorkbenchError as exc:
+            return CheckResult.failed(f"{url} needs credentials: {exc.paragraph}")
+        return CheckResult.passed(
+            f"{url} answers the distribution API; the credentials from "
+            "the Docker configuration are accepted"
+        )
+    return CheckResult.failed(f"{url} answered {answer.status}, not the distribution API")
+
+
+def _push_inputs(ctx: CheckContext) -> Inputs:
+    return {
+        "registry": ctx.manifest.registry or "unset",
+        "releases": file_digest(ctx.manifest.root / "releases"),
+    }
+
+
+@checks.auto("push.tag-free", inputs=_push_inputs)
+def tag_free(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None or not ctx.manifest.registry:
+        return CheckResult.skipped("no release or no registry yet")
+    version, document = latest
+    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
+    recorded = document.push.digest
+    if remote is None:
+        return CheckResult.passed(f"{version} is not in the registry yet: free to push")
+    if remote == recorded:
+        return CheckResult.passed(f"{version} in the registry is our push ({remote})")
+    return CheckResult.failed(
+        f"the registry's {version} is {remote}, not ours ({recorded or 'not pushed'})"
+    )
+
+
+@checks.auto("push.digest-verified", inputs=_push_inputs)
+def digest_verified(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None or not ctx.manifest.registry:
+        return CheckResult.skipped("no release or no registry yet")
+    version, document = latest
+    if not document.push.pushed:
+        return CheckResult.failed(f"{version} is not pushed (`workbench push`)")
+    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
+    recorded = document.push.digest
+    if remote != recorded:
+        return CheckResult.failed(f"the registry serves {remote}, the release recorded {recorded}")
+    return CheckResult.passed(
+        f"{version}: the registry's digest equals the pushed one", str(recorded)
+    )
+
+
+@checks.auto("push.previous-resolvable", inputs=_push_inputs)
+def previous_resolvable(ctx: CheckContext) -> CheckResult:
+    pushed: list[tuple[str, str]] = []
+    for release in releases(ctx.manifest):
+        record = load_release(ctx.manifest, release)
+        if record.push.pushed and record.push.digest:
+            pushed.append((str(release), record.push.digest))
+    if len(pushed) < 2 or not ctx.manifest.registry:
+        return CheckResult.skipped("fewer than two pushed releases: nothing to roll back to yet")
+    version, digest = pushed[-2]
+    client = client_for(ctx.manifest.registry)
+    try:
+        _, _, served = client.get_manifest(digest)
+    except Exception as exc:  # a clear failure either way
+        return CheckResult.failed(
+            f"the previous release {version} ({digest}) cannot be resolved: {exc}"
+        )
+    return CheckResult.passed(
+        f"the previous release {version} resolves to {served or digest}: rollback works"
+    )

@@ -1,0 +1,226 @@
+"""Step 5, Push: a verified push, then promote and roll back channel tags.
+
+A release is pushed only when the registry's digest for its tag equals the
+digest Docker computed while pushing; only then is `push.pushed` recorded (and
+committed). A push cut off midway leaves `pushed: false`; running it again
+completes it. Release tags are immutable: a tag already holding another digest
+is refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.kernel import git
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.clock import now
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.oci import RegistryClient, client_for
+from workbench.project.manifest import Manifest
+from workbench.project.records import Channel, ChannelMove, PushInfo, ReleaseRecord
+from workbench.project.releases import (
+    load_channels,
+    load_release,
+    releases,
+    save_channels,
+    save_release,
+)
+from workbench.project.semver import SemVer
+
+
+@dataclass(frozen=True)
+class LayerProgress:
+    layer: str
+    status: str
+    current: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Pushed:
+    version: str
+    digest: str
+    already: bool
+
+
+def _registry(manifest: Manifest) -> RegistryClient:
+    if not manifest.registry:
+        raise WorkbenchError(
+            "`registry:` is not set in workbench.yaml; there is nowhere to push.",
+            fix="set it, e.g. registry: localhost:5000/team/" + manifest.name,
+        )
+    return client_for(manifest.registry)
+
+
+def latest_version(manifest: Manifest) -> str:
+    known = releases(manifest)
+    if not known:
+        raise WorkbenchError("there is no release yet.", fix="tag one with `workbench tag`.")
+    return str(known[-1])
+
+
+def _save_release(manifest: Manifest, record: ReleaseRecord, message: str) -> None:
+    path = save_release(manifest, record)
+    git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
+    git.git(manifest.root, "commit", "--quiet", "-m", message)
+
+
+def push_release(
+    manifest: Manifest,
+    version: str | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> Iterator[LayerProgress | Pushed]:
+    from docker.errors import APIError, DockerException  # the SDK only where it is used
+
+    version = version or latest_version(manifest)
+    record = load_release(manifest, version)
+    registry = _registry(manifest)
+    registry.check()
+    ref = registry.ref
+    existing = registry.manifest_digest(version)
+    recorded = record.push.digest
+    if existing and recorded and existing == recorded:
+        yield Pushed(version, existing, already=True)
+        return
+    client = docker_client()
+    image = client.images.get(record.image.id)
+    local_digests = [
+        d.split("@", 1)[1]
+        for d in image.attrs.get("RepoDigests") or []
+        if d.startswith(ref.name + "@")
+    ]
+    if existing and existing not in local_digests:
+        raise WorkbenchError(
+            f"the registry already holds {ref.tagged(version)} with another image "
+            f"({existing}); release tags are immutable, so nothing was pushed.",
+            fix="release a new version (`workbench tag`), or remove the foreign tag from the "
+            "registry if it is a mistake.",
+        )
+    image.tag(ref.name, tag=version)
+    pushed_digest = None
+    try:
+        stream = client.api.push(ref.name, tag=version, stream=True, decode=True)
+        for event in stream:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if "error" in event:
+                detail = event.get("errorDetail", {}).get("message") or event["error"]
+                raise WorkbenchError(
+                    f"the push of {ref.tagged(version)} failed: {detail}; the release stays "
+                    "marked not pushed.",
+                    fix="fix the cause and run `workbench push` again; it completes the push.",
+                )
+            if "aux" in event and "Digest" in event["aux"]:
+                pushed_digest = event["aux"]["Digest"]
+            if "id" in event and "status" in event:
+                progress = event.get("progressDetail") or {}
+                yield LayerProgress(
+                    event["id"],
+                    event["status"],
+                    int(progress.get("current") or 0),
+                    int(progress.get("total") or 0),
+                )
+    except (APIError, DockerException) as exc:
+        raise WorkbenchError(
+            f"the push of {ref.tagged(version)} failed ({exc}); the release "
+            "stays marked not pushed.",
+            fix="run `workbench push` again once the registry is back.",
+        ) from None
+    remote = registry.manifest_digest(version)
+    if not pushed_digest or not remote or remote != pushed_digest:
+        raise WorkbenchError(
+            f"after the push the registry reports {remote} for {ref.tagged(version)}, but Docker "
+            f"pushed {pushed_digest}; the release is not marked pushed.",
+            fix="run `workbench push` again; if it persists, check the registry.",
+        )
+    record.push = PushInfo(pushed=True, digest=remote, pushed_at=now(), ref=f"{ref.name}@{remote}")
+    _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
+    yield Pushed(version, remote, already=False)
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+def _point(manifest: Manifest, channel: str, version: str, action: str, by: str) -> str:
+    registry = _registry(manifest)
+    record = load_release(manifest, version)
+    pushed = record.push.digest
+    if not record.push.pushed or not pushed:
+        raise WorkbenchError(
+            f"release {version} is not pushed yet.", fix=f"run `workbench push {version}` first."
+        )
+    body, media_type, digest = registry.get_manifest(pushed)
+    if digest and digest != pushed:
+        raise WorkbenchError(
+            f"the registry serves {digest} for {version}, not the recorded {pushed}."
+        )
+    registry.put_manifest(channel, body, media_type)
+    now_points = registry.manifest_digest(channel)
+    if now_points != pushed:
+        raise WorkbenchError(
+            f"the channel {channel} points at {now_points} after tagging, not {pushed}."
+        )
+    channels = load_channels(manifest)
+    entry = channels.setdefault(channel, Channel())
+    entry.current = version
+    entry.digest = now_points
+    entry.history.append(
+        ChannelMove(version=version, digest=now_points, action=action, at=now(), by=by)
+    )
+    path = save_channels(manifest, channels)
+    git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
+    git.git(
+        manifest.root, "commit", "--quiet", "-m", f"{action} {manifest.name} {channel} -> {version}"
+    )
+    return now_points
+
+
+def promote(manifest: Manifest, version: str, channel: str, by: str) -> str:
+    SemVer.parse(version)
+    return _point(manifest, channel, version, "promote", by)
+
+
+def rollback(manifest: Manifest, channel: str, by: str) -> tuple[str, str]:
+    """Point the channel back at the version it held before the current one."""
+    entry = load_channels(manifest).get(channel)
+    if not entry or not entry.history:
+        raise WorkbenchError(
+            f"the channel {channel} has no history to roll back.",
+            fix=f"promote a version first: `workbench promote V --channel {channel}`.",
+        )
+    current = entry.current
+    earlier = [h.version for h in entry.history if h.version != current]
+    if not earlier:
+        raise WorkbenchError(
+            f"the channel {channel} has held only {current}; there is no "
+            "earlier version to roll back to."
+        )
+    target = earlier[-1]
+    return target, _point(manifest, channel, target, "rollback", by)
+
+
+def release_table(manifest: Manifest) -> list[dict[str, Any]]:
+    channels = load_channels(manifest)
+    rows = []
+    tags = set(git.tags(manifest.root, f"{manifest.release.tag_prefix}*"))
+    for version in reversed(releases(manifest)):
+        try:
+            record: ReleaseRecord | None = load_release(manifest, str(version))
+        except WorkbenchError:
+            record = None
+        rows.append(
+            {
+                "version": str(version),
+                "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
+                "pushed": bool(record and record.push.pushed),
+                "digest": record.push.digest if record else None,
+                "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
+                "created": record.created if record else None,
+            }
+        )
+    return rows

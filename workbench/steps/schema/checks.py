@@ -1,0 +1,173 @@
+"""Step 2 checks: the request/response contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.checklist.checks import CheckContext, CheckResult, CheckSet
+from workbench.project.model_env import load_examples
+from workbench.project.releases import last_version, releases
+from workbench.steps.schema.contract import (
+    request_schema,
+    response_schema,
+    schema_problems,
+    validation_errors,
+    walk_fields,
+    walk_objects,
+)
+from workbench.steps.schema.diff import required_bump, schema_changes
+from workbench.steps.shared import (
+    examples_and_schema_inputs,
+    model_answers,
+    model_inputs,
+    schema_inputs,
+)
+
+checks = CheckSet()
+
+
+def _schemas(ctx: CheckContext) -> dict[str, dict[str, Any]]:
+    m = ctx.manifest
+    return {
+        m.schema.request: request_schema(m),
+        m.schema.response: response_schema(m),
+    }
+
+
+@checks.auto("schema.valid", inputs=schema_inputs)
+def valid(ctx: CheckContext) -> CheckResult:
+    problems = [f"{name}: {p}" for name, s in _schemas(ctx).items() for p in schema_problems(s)]
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed("both schemas are valid draft 2020-12 object records")
+
+
+@checks.auto("schema.closed", inputs=schema_inputs)
+def closed(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = request_schema(m)
+    open_objects = [
+        path for path, obj in walk_objects(request) if obj.get("additionalProperties") is not False
+    ]
+    if open_objects:
+        return CheckResult.failed(*(f"{path} accepts unknown fields" for path in open_objects))
+    return CheckResult.passed("every request object sets additionalProperties: false")
+
+
+@checks.auto("schema.bounded", inputs=schema_inputs)
+def bounded(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = request_schema(m)
+    loose = []
+    for name, sub in walk_fields(request):
+        kinds = sub.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if {"number", "integer"} & set(kinds) and not (
+            {"minimum", "exclusiveMinimum"} & set(sub)
+            and {"maximum", "exclusiveMaximum"} & set(sub)
+        ):
+            loose.append(f"{name}: a number without minimum and maximum")
+        if "string" in kinds and not {"enum", "const", "pattern", "maxLength", "format"} & set(sub):
+            loose.append(f"{name}: a string without enum, pattern or maxLength")
+    if loose:
+        return CheckResult.warned(*loose)
+    return CheckResult.passed("every number is bounded and every string constrained")
+
+
+@checks.auto("schema.described", inputs=schema_inputs)
+def described(ctx: CheckContext) -> CheckResult:
+    missing = [
+        f"{file}: {name}"
+        for file, s in _schemas(ctx).items()
+        for name, sub in walk_fields(s)
+        if not str(sub.get("description", "")).strip()
+    ]
+    if missing:
+        return CheckResult.warned(*(f"no description: {m}" for m in missing))
+    return CheckResult.passed("every field has a description")
+
+
+@checks.auto("schema.examples-valid", inputs=examples_and_schema_inputs)
+def examples_valid(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    request = request_schema(m)
+    if schema_problems(request):
+        return CheckResult.failed("the request schema is not valid; see schema.valid")
+    examples = load_examples(m)
+    if not examples:
+        return CheckResult.failed(f"no example requests in {m.schema.examples}")
+    errors = [
+        f"{name} {path}: {message}"
+        for name, record in examples
+        for path, message in validation_errors(request, record)
+    ]
+    if errors:
+        return CheckResult.failed(*errors)
+    return CheckResult.passed(
+        f"{len(examples)} examples valid: " + ", ".join(name for name, _ in examples)
+    )
+
+
+def _responses_inputs(ctx: CheckContext) -> dict[str, str]:
+    return {**model_inputs(ctx), **schema_inputs(ctx)}
+
+
+@checks.auto("schema.responses-valid", inputs=_responses_inputs)
+def responses_valid(ctx: CheckContext) -> CheckResult:
+    m = ctx.manifest
+    response = response_schema(m)
+    if schema_problems(response):
+        return CheckResult.failed("the response schema is not valid; see schema.valid")
+    names, answers = model_answers(ctx)
+    errors = [
+        f"answer to {name} {path}: {message}"
+        for name, answer in zip(names, answers.answers, strict=True)
+        for path, message in validation_errors(response, answer)
+    ]
+    if errors:
+        return CheckResult.failed(*errors)
+    return CheckResult.passed(f"the model's answers to {len(names)} examples are valid")
+
+
+@checks.auto("schema.feature-names", inputs=_responses_inputs)
+def feature_names(ctx: CheckContext) -> CheckResult:
+    _, answers = model_answers(ctx)
+    known = answers.feature_names
+    if not known:
+        return CheckResult.skipped(
+            "the model does not record its feature names (trained on "
+            "arrays); the request fields are fed in schema order"
+        )
+    fields = list(request_schema(ctx.manifest).get("properties") or {})
+    missing = [f for f in known if f not in fields]
+    extra = [f for f in fields if f not in known]
+    if missing or extra:
+        return CheckResult.failed(
+            *(
+                [f"the model needs fields the schema lacks: {', '.join(missing)}"]
+                if missing
+                else []
+            ),
+            *([f"the schema has fields the model never sees: {', '.join(extra)}"] if extra else []),
+        )
+    return CheckResult.passed(
+        f"the schema's {len(fields)} fields are the model's features: " + ", ".join(known)
+    )
+
+
+def _change_inputs(ctx: CheckContext) -> dict[str, str]:
+    return {**schema_inputs(ctx), "baseline": last_version(ctx.manifest) or "none"}
+
+
+@checks.auto("schema.change-classified", inputs=_change_inputs)
+def change_classified(ctx: CheckContext) -> CheckResult:
+    known = releases(ctx.manifest)
+    if not known:
+        return CheckResult.passed("no release yet: the first release sets the contract")
+    changes = schema_changes(ctx.manifest, known[-1])
+    if not changes:
+        return CheckResult.passed(f"no contract change since {known[-1]} (a patch release)")
+    return CheckResult.passed(
+        f"{len(changes)} changes since {known[-1]}: a {required_bump(changes)} bump is needed",
+        *(f"{c.kind}: {c.where} {c.path}: {c.what}" for c in changes[:20]),
+    )

@@ -1,0 +1,153 @@
+"""Classify every change between two versions of the contract.
+
+breaking: callers that worked before can break (a field removed, a new required
+field, a type or enum or range narrowed, unknown fields now refused; in the
+response, a field removed or a type changed). additive: callers keep working
+and can do more (a new optional field, a widened range or enum, a new response
+field). cosmetic: descriptions, titles, examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.kernel.yamlio import parse_yaml, to_plain
+from workbench.project.manifest import Manifest
+from workbench.project.releases import file_at_release, tag_name
+from workbench.project.semver import SemVer
+from workbench.steps.schema.contract import load_schema
+
+COSMETIC_KEYS = {"description", "title", "examples", "$comment", "default", "$schema"}
+RANK = {"cosmetic": 0, "additive": 1, "breaking": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # breaking | additive | cosmetic
+    where: str  # request | response
+    path: str
+    what: str
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kinds = schema.get("type")
+    if kinds is None:
+        return {"any"}
+    found = set(kinds) if isinstance(kinds, list) else {kinds}
+    if "number" in found:
+        found.add("integer")
+    return found
+
+
+def _bound_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """(narrowed|widened, text) for minimum/maximum/length changes, as seen by an input."""
+    out = []
+    for key, lower in (
+        ("minimum", True),
+        ("exclusiveMinimum", True),
+        ("minLength", True),
+        ("minItems", True),
+        ("maximum", False),
+        ("exclusiveMaximum", False),
+        ("maxLength", False),
+        ("maxItems", False),
+    ):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if a is None:
+            out.append(("narrowed", f"{key} {b} added"))
+        elif b is None:
+            out.append(("widened", f"{key} {a} removed"))
+        else:
+            narrowed = b > a if lower else b < a
+            out.append(("narrowed" if narrowed else "widened", f"{key} {a} -> {b}"))
+    return out
+
+
+def _compare(
+    old: dict[str, Any], new: dict[str, Any], where: str, path: str, changes: list[Change]
+) -> None:
+    request = where == "request"
+
+    def add(kind_if_request: str, what: str, kind_if_response: str | None = None) -> None:
+        kind = kind_if_request if request else (kind_if_response or kind_if_request)
+        changes.append(Change(kind, where, path or "$", what))
+
+    old_types, new_types = _types(old), _types(new)
+    if old_types != new_types:
+        if new_types < old_types or "any" in old_types:
+            add("breaking", f"type narrowed {sorted(old_types)} -> {sorted(new_types)}", "additive")
+        elif old_types < new_types or "any" in new_types:
+            add("additive", f"type widened {sorted(old_types)} -> {sorted(new_types)}", "breaking")
+        else:
+            add("breaking", f"type changed {sorted(old_types)} -> {sorted(new_types)}")
+    if old.get("enum") != new.get("enum"):
+        a, b = set(map(str, old.get("enum") or [])), set(map(str, new.get("enum") or []))
+        if not old.get("enum"):
+            add("breaking", "enum added", "additive")
+        elif not new.get("enum") or b > a:
+            add("additive", f"enum widened by {sorted(b - a) or 'removing it'}", "breaking")
+        elif b < a:
+            add("breaking", f"enum narrowed: {sorted(a - b)} removed", "additive")
+        else:
+            add("breaking", f"enum changed: -{sorted(a - b)} +{sorted(b - a)}")
+    for direction, text in _bound_changes(old, new):
+        add(
+            "breaking" if direction == "narrowed" else "additive",
+            f"range {direction}: {text}",
+            "additive" if direction == "narrowed" else "breaking",
+        )
+    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    old_req, new_req = set(old.get("required") or []), set(new.get("required") or [])
+    for name in sorted(set(old_props) - set(new_props)):
+        add("breaking", f"field {name} removed")
+    for name in sorted(set(new_props) - set(old_props)):
+        if name in new_req:
+            add("breaking", f"new required field {name}", "additive")
+        else:
+            add("additive", f"new optional field {name}")
+    for name in sorted(set(old_props) & set(new_props)):
+        if name in new_req and name not in old_req:
+            add("breaking", f"field {name} became required", "additive")
+        elif name in old_req and name not in new_req:
+            add("additive", f"field {name} became optional", "breaking")
+        _compare(
+            old_props[name], new_props[name], where, f"{path}.{name}" if path else name, changes
+        )
+    if old.get("additionalProperties") is not False and new.get("additionalProperties") is False:
+        add("breaking", "unknown fields now refused (additionalProperties: false)", "additive")
+    elif old.get("additionalProperties") is False and new.get("additionalProperties") is not False:
+        add("additive", "unknown fields now accepted", "breaking")
+    for key in sorted((set(old) | set(new)) & COSMETIC_KEYS):
+        if old.get(key) != new.get(key):
+            changes.append(Change("cosmetic", where, path or "$", f"{key} changed"))
+
+
+def diff_schemas(old: dict[str, Any], new: dict[str, Any], where: str) -> list[Change]:
+    changes: list[Change] = []
+    _compare(old, new, where, "", changes)
+    return changes
+
+
+def required_bump(changes: list[Change]) -> str:
+    """The least semver bump the changes call for: major, minor or patch."""
+    worst = max((RANK[c.kind] for c in changes), default=0)
+    return {2: "major", 1: "minor", 0: "patch"}[worst]
+
+
+def schema_changes(manifest: Manifest, previous: SemVer | str) -> list[Change]:
+    """Every change of both schemas since the release `previous` (its files at its tag)."""
+    changes: list[Change] = []
+    for where, relative in (
+        ("request", manifest.schema.request),
+        ("response", manifest.schema.response),
+    ):
+        old_text = file_at_release(manifest, previous, relative)
+        if old_text is None:
+            continue
+        old = to_plain(parse_yaml(old_text, source=f"{tag_name(manifest, previous)}:{relative}"))
+        new = load_schema(manifest.resolve(relative), f"{where} schema")
+        changes += diff_schemas(old, new, where)
+    return changes

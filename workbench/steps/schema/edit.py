@@ -1,0 +1,69 @@
+"""Editing schema files the way a person would: comments, key order and layout kept.
+
+Every edit loads the file round-trip (ruamel.yaml), changes only the nodes it
+must, and writes it back atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.yamlio import load_yaml, write_yaml_atomic
+
+
+def edit_schema(path: Path, edit: Callable[[CommentedMap], None]) -> None:
+    document = load_yaml(path, what="schema")
+    if not isinstance(document, CommentedMap):
+        raise WorkbenchError(
+            f"{path}: the schema is not a mapping.",
+            fix="start it with `type: object` and `properties:`.",
+        )
+    edit(document)
+    write_yaml_atomic(path, document)
+
+
+def _properties(document: CommentedMap) -> CommentedMap:
+    if "properties" not in document or document["properties"] is None:
+        document["properties"] = CommentedMap()
+    properties = document["properties"]
+    assert isinstance(properties, CommentedMap)
+    return properties
+
+
+def set_field(
+    document: CommentedMap, name: str, updates: dict[str, Any], required: bool | None = None
+) -> None:
+    """Add the field, or change the given keys of it (others, and comments, stay)."""
+    properties = _properties(document)
+    field = properties.get(name)
+    if field is None:
+        field = properties[name] = CommentedMap()
+    for key, value in updates.items():
+        if value is None:
+            field.pop(key, None)
+        else:
+            field[key] = value
+    if required is not None:
+        names = document.get("required")
+        if names is None:
+            names = document["required"] = CommentedSeq()
+            names.fa.set_flow_style()
+        if required and name not in names:
+            names.append(name)
+        elif not required and name in names:
+            names.remove(name)
+
+
+def remove_field(document: CommentedMap, name: str) -> None:
+    properties = _properties(document)
+    if name not in properties:
+        raise WorkbenchError(f"there is no field `{name}` in the schema.")
+    del properties[name]
+    names = document.get("required")
+    if names is not None and name in names:
+        names.remove(name)

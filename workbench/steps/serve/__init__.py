@@ -1,0 +1,1 @@
+"""Step 3, Serve: the hermetic image build, the hardened container and the serve test."""

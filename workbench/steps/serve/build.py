@@ -1,0 +1,319 @@
+"""The hermetic image build: an explicit build context, a secret scan, a Docker build.
+
+The context is assembled from a list (the lock's wheels, the serving runtime,
+the predictor's code and artifacts, the schemas as JSON, serving.json): nothing
+else of the project is sent to the engine. The build needs no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.kernel import git
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.clock import now
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest, sha256_file
+from workbench.kernel.paths import asset, runtime_dir, scratch_dir
+from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
+from workbench.project.manifest import Manifest
+from workbench.steps.schema.contract import load_schema
+from workbench.steps.snapshot.wheels import Target, wheel_dir
+
+SERVING_DIR = runtime_dir()
+SERVING_FILES = ("__init__.py", "__main__.py", "app.py", "flavors.py", "openapi.py")
+LABEL_PREFIX = "io.workbench"
+
+SECRET_NAMES = re.compile(
+    r"(^\.env(\..*)?$|^id_(rsa|dsa|ecdsa|ed25519)$|\.pem$|\.key$|\.p12$|\.pfx$|^\.netrc$|"
+    r"^\.pypirc$|^\.npmrc$|^\.git-credentials$|^credentials(\.json)?$|^\.htpasswd$|"
+    r"^service[-_]account.*\.json$)",
+    re.IGNORECASE,
+)
+SECRET_CONTENT = [
+    ("a private key", re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("an AWS access key id", re.compile(rb"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("an AWS secret access key", re.compile(rb"aws_secret_access_key\s*[=:]", re.IGNORECASE)),
+    ("a GitHub token", re.compile(rb"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("a Slack token", re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(rb"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a Docker registry auth", re.compile(rb'"auths"\s*:\s*\{')),
+]
+
+
+class SecretsFound(WorkbenchError):
+    """What would be sent into the image looks like secrets; nothing was built."""
+
+
+@dataclass
+class BuildContext:
+    path: Path
+    dockerfile: Path
+    files: list[str]
+    hashes: dict[str, str]
+    config: dict[str, Any]
+    base_image: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildLog:
+    text: str
+
+
+@dataclass(frozen=True)
+class Built:
+    image_id: str
+    tag: str
+    seconds: float
+
+
+def base_image_for(manifest: Manifest) -> str:
+    if manifest.serve.base_image:
+        return manifest.serve.base_image
+    if (manifest.root / SNAPSHOT_NAME).exists():
+        return f"python:{read_snapshot(manifest.root).target.python}-slim"
+    raise WorkbenchError(
+        "there is no snapshot yet, so the Python version is unknown.",
+        fix="run `workbench snapshot` first (or set serve.base_image).",
+    )
+
+
+def git_revision(root: Path) -> str:
+    revision = git.output(root, "rev-parse", "HEAD")
+    if not revision:
+        return "unknown"
+    dirty = git.output(root, "status", "--porcelain", "--untracked-files=no")
+    return revision + ("-dirty" if dirty else "")
+
+
+def scan_for_secrets(folder: Path) -> list[str]:
+    """Files in `folder` that look like secrets: '<file>: <what>' (never the secret itself)."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if SECRET_NAMES.search(path.name):
+            found.append(f"{relative}: a file named like a secret")
+            continue
+        with open(path, "rb") as handle:
+            head = handle.read(4 << 20)
+        for what, pattern in SECRET_CONTENT:
+            if pattern.search(head):
+                found.append(f"{relative}: contains {what}")
+                break
+    return found
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(
+            source,
+            target,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".workbench"),
+            dirs_exist_ok=True,
+        )
+    else:
+        shutil.copy2(source, target)
+
+
+def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
+    """(source, path under model/) for the predictor code and the artifacts."""
+    items: list[tuple[Path, str]] = []
+    m = manifest.model
+    if m.artifact:
+        items.append((manifest.resolve(m.artifact), m.artifact))
+    if m.predictor:
+        module = m.predictor.split(":")[0].split(".")[0]
+        for candidate in (manifest.root / f"{module}.py", manifest.root / module):
+            if candidate.exists():
+                items.append((candidate, candidate.name))
+                break
+        else:
+            raise WorkbenchError(
+                f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
+                f"in {manifest.root}.",
+                fix="put the module at the project's root.",
+            )
+    for extra in m.code:
+        items.append((manifest.resolve(extra), extra))
+    return items
+
+
+def assemble_context(
+    manifest: Manifest,
+    *,
+    version: str = "0.0.0-dev",
+    revision: str | None = None,
+) -> BuildContext:
+    lock_path = manifest.root / LOCK_NAME
+    entries = read_lock(lock_path)
+    snapshot = read_snapshot(manifest.root)
+    target = Target(python=snapshot.target.python, machine=snapshot.target.machine)
+    base_image = base_image_for(manifest)
+    context = scratch_dir(manifest.root) / "build"
+    shutil.rmtree(context, ignore_errors=True)
+    context.mkdir(parents=True)
+
+    # 1. the model's code and artifacts, scanned for secrets before anything else is done
+    for source, relative in model_sources(manifest):
+        _copy(source, context / "model" / relative)
+    secrets = scan_for_secrets(context / "model")
+    if secrets:
+        shutil.rmtree(context, ignore_errors=True)
+        raise SecretsFound(
+            "refusing to build: what would be sent into the image looks like secrets: "
+            + "; ".join(secrets)
+            + ".",
+            fix="move these files out of the model's code and artifacts (model.code in "
+            "workbench.yaml); pass secrets to the container at run time instead.",
+        )
+
+    # 2. the wheels named by the lock, checked against its hashes
+    folder = wheel_dir(target)
+    cached = {sha256_file(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
+    (context / "wheels").mkdir()
+    for name, entry in entries.items():
+        wheel = next((cached[h] for h in entry.hashes if h in cached), None)
+        if wheel is None:
+            raise WorkbenchError(
+                f"no cached wheel matches the hash of {name}=={entry.version}.",
+                fix="run `workbench snapshot` to fetch the wheels again.",
+            )
+        _copy(wheel, context / "wheels" / wheel.name)
+    _copy(lock_path, context / LOCK_NAME)
+
+    # 3. the serving runtime and the schemas (as JSON: the runtime reads no YAML)
+    for name in SERVING_FILES:
+        _copy(SERVING_DIR / name, context / "serving" / name)
+    (context / "schema").mkdir()
+    schemas = {}
+    for kind, relative in (
+        ("request", manifest.schema.request),
+        ("response", manifest.schema.response),
+    ):
+        schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
+        (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
+
+    hashes = {
+        "lock": file_digest(lock_path),
+        "request_schema": file_digest(context / "schema" / "request.json"),
+        "response_schema": file_digest(context / "schema" / "response.json"),
+        "model": file_digest(context / "model"),
+        "serving_runtime": file_digest(context / "serving"),
+    }
+    created = now()
+    config: dict[str, Any] = {
+        "name": manifest.name,
+        "version": version,
+        "revision": revision or git_revision(manifest.root),
+        "flavor": manifest.model.flavor,
+        "artifact": manifest.model.artifact,
+        "predictor": manifest.model.predictor,
+        "max_body_bytes": manifest.serve.max_body_bytes,
+        "hashes": hashes,
+    }
+    (context / "serving.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+    labels: dict[str, str] = {
+        "org.opencontainers.image.title": manifest.name,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": str(config["revision"]),
+        "org.opencontainers.image.created": created,
+        "org.opencontainers.image.source": _source_url(manifest.root),
+        "org.opencontainers.image.base.name": base_image,
+        f"{LABEL_PREFIX}.project": manifest.name,
+        f"{LABEL_PREFIX}.lock-sha256": hashes["lock"],
+        f"{LABEL_PREFIX}.request-schema-sha256": hashes["request_schema"],
+        f"{LABEL_PREFIX}.response-schema-sha256": hashes["response_schema"],
+        f"{LABEL_PREFIX}.model-sha256": hashes["model"],
+    }
+    template = asset("templates", "Dockerfile").read_text()
+    label_text = " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+    dockerfile = context / "Dockerfile"
+    dockerfile.write_text(
+        template.format(base_image=base_image, port=manifest.serve.port, labels=label_text)
+    )
+    files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
+    return BuildContext(
+        path=context,
+        dockerfile=dockerfile,
+        files=files,
+        hashes=hashes,
+        config=config,
+        base_image=base_image,
+        labels=labels,
+    )
+
+
+def _source_url(root: Path) -> str:
+    url = git.output(root, "remote", "get-url", "origin")
+    # Never put credentials embedded in a remote URL into a label.
+    return re.sub(r"//[^/@]+@", "//", url) if url else str(root)
+
+
+def image_tag(manifest: Manifest, version: str = "dev") -> str:
+    return f"workbench/{manifest.name}:{version}"
+
+
+def build_image(
+    context: BuildContext,
+    tag: str,
+    *,
+    cancel: threading.Event | None = None,
+    nocache: bool = False,
+) -> Iterator[BuildLog | Built]:
+    """Build through the Docker SDK, streaming the engine's output; cancellable."""
+
+    from docker.errors import APIError, ImageNotFound  # the SDK only when used (import cost)
+
+    client = docker_client(timeout=600)
+    try:
+        client.images.get(context.base_image)
+    except ImageNotFound:
+        raise WorkbenchError(
+            f"the base image {context.base_image} is not on this Docker engine and the build "
+            "does not pull.",
+            fix=f"pull or load it (`docker pull {context.base_image}` or `docker load`), or set "
+            "serve.base_image in workbench.yaml to one you have.",
+        ) from None
+    started = time.perf_counter()
+    image_id = None
+    try:
+        stream = client.api.build(
+            path=str(context.path),
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            nocache=nocache,
+            decode=True,
+            labels=context.labels,
+        )
+        for chunk in stream:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if "error" in chunk:
+                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                raise WorkbenchError(
+                    f"the image build failed: {detail.strip()}",
+                    fix=f"read {context.dockerfile} and the build log above.",
+                )
+            text = chunk.get("stream", "").rstrip()
+            if text:
+                yield BuildLog(text)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except APIError as exc:
+        raise WorkbenchError(f"the Docker engine refused the build: {exc.explanation}") from None
+    if image_id is None:
+        image_id = client.images.get(tag).id
+    yield Built(image_id=image_id, tag=tag, seconds=time.perf_counter() - started)

@@ -1,0 +1,91 @@
+"""Step 3 checks: the base image, and the serve test's items (one session answers them all)."""
+
+from __future__ import annotations
+
+from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import UnavailableError, WorkbenchError
+from workbench.kernel.hashing import file_digest
+from workbench.kernel.paths import asset, runtime_dir
+from workbench.project.lockfile import LOCK_NAME
+from workbench.steps.serve.build import base_image_for, model_sources
+from workbench.steps.serve.session import SESSION_ITEMS, serve_session
+
+checks = CheckSet()
+SERVE_ITEMS = SESSION_ITEMS
+
+
+def _inputs(ctx: CheckContext) -> Inputs:
+    try:
+        ref = base_image_for(ctx.manifest)
+    except WorkbenchError as exc:
+        return {"base_image": f"unknown: {exc.message}"}
+    try:
+        image_id = str(docker_client(timeout=5).images.get(ref).id)
+    except UnavailableError:
+        image_id = "engine unavailable"
+    except Exception as exc:  # docker.errors.ImageNotFound and friends
+        image_id = f"absent ({type(exc).__name__})"
+    return {"base_image": ref, "image_id": image_id}
+
+
+@checks.auto("serve.base-image", inputs=_inputs)
+def base_image(ctx: CheckContext) -> CheckResult:
+    from docker.errors import DockerException, ImageNotFound  # the SDK only where it is used
+
+    ref = base_image_for(ctx.manifest)  # the image the build will use
+    try:
+        client = docker_client(timeout=30)
+    except UnavailableError as exc:
+        return CheckResult.failed(exc.paragraph)
+    try:
+        image = client.images.get(ref)
+    except ImageNotFound:
+        ctx.log(f"{ref} is not present; trying to pull it")
+        try:
+            image = client.images.pull(ref)
+        except DockerException as exc:
+            return CheckResult.failed(
+                f"{ref} is not present and cannot be pulled ({str(exc).splitlines()[0][:160]})",
+                "pull or load it (`docker load`), or set serve.base_image in workbench.yaml",
+            )
+    size_mb = (image.attrs.get("Size") or 0) / 1e6
+    return CheckResult.passed(
+        f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)", image_id=image.id
+    )
+
+
+def session_inputs(ctx: CheckContext) -> Inputs:
+    """Everything that goes into the image or into the test of it."""
+    m = ctx.manifest
+    inputs = {
+        "manifest": file_digest(m.path),
+        "lock": file_digest(m.root / LOCK_NAME),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+        "examples": file_digest(m.resolve(m.schema.examples)),
+        "serving_runtime": file_digest(runtime_dir()),
+        "dockerfile_template": file_digest(asset("templates", "Dockerfile")),
+    }
+    try:
+        for source, relative in model_sources(m):
+            inputs[f"model:{relative}"] = file_digest(source)
+    except Exception as exc:  # a missing predictor module is reported by the check itself
+        inputs["model"] = f"unreadable: {exc}"
+    return inputs
+
+
+def _session_check(item_id: str) -> None:
+    def check(ctx: CheckContext) -> CheckResult:
+        session = ctx.memo(
+            "serve-session", lambda: serve_session(ctx.manifest, log=ctx.log, cancel=ctx.cancel)
+        )
+        return session.results.get(item_id) or CheckResult.failed(
+            "not reached: an earlier stage of the serve test failed (see serve.image-built)"
+        )
+
+    checks.auto(item_id, inputs=session_inputs)(check)
+
+
+for _item in SESSION_ITEMS:
+    _session_check(_item)

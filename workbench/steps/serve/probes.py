@@ -1,0 +1,333 @@
+"""The probes of the serve test: each asks the running container one question.
+
+Every probe is declared with the checklist item it answers (`PROBES`), takes
+what the session knows (`Probing`) and returns that item's result with
+evidence measured here, never a fixed sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from workbench.checklist.checks import CheckResult
+from workbench.kernel.http import Response, request
+from workbench.project.lockfile import LOCK_NAME, read_lock
+from workbench.project.manifest import Manifest
+from workbench.project.model_env import load_examples, predict_in_model_env
+from workbench.steps.schema.contract import (
+    invalid_payloads,
+    request_schema,
+    response_schema,
+    valid_payloads,
+    validation_errors,
+)
+from workbench.steps.serve import run
+from workbench.steps.serve.build import BuildContext
+
+Log = Callable[[str], None]
+TOLERANCE = 1e-6
+LATENCY_REQUESTS = 300
+GRACE_SECONDS = 10
+
+PACKAGES_PROBE = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+)
+
+
+@dataclass
+class Probing:
+    """What a probe gets: the project, the running container, the build, and a log."""
+
+    manifest: Manifest
+    live: run.Running
+    context: BuildContext
+    log: Log
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe and the checklist item whose result it is."""
+
+    item_id: str
+    run: Callable[[Probing], CheckResult]
+
+
+def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
+    data = raw if raw is not None else json.dumps(body).encode()
+    return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
+
+
+def close(a: Any, b: Any, tolerance: float = TOLERANCE) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return math.isclose(float(a), float(b), rel_tol=tolerance, abs_tol=tolerance)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], tolerance) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y, tolerance) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def examples(p: Probing) -> CheckResult:
+    examples = load_examples(p.manifest)
+    response_contract = response_schema(p.manifest)
+    golden = predict_in_model_env(p.manifest, [record for _, record in examples]).answers
+    problems, evidence = [], []
+    for (name, record), expected in zip(examples, golden, strict=True):
+        answer = post(f"{p.live.url}/predict", record)
+        if answer.status != 200:
+            problems.append(f"{name}: HTTP {answer.status} {answer.body[:200].decode()}")
+            continue
+        body = answer.json()
+        errors = validation_errors(response_contract, body)
+        if errors:
+            problems.append(f"{name}: response breaks the schema at {errors[0][0]}: {errors[0][1]}")
+        elif not close(body, expected):
+            problems.append(
+                f"{name}: container answered {json.dumps(body)[:120]}, the model "
+                f"in-process {json.dumps(expected)[:120]}"
+            )
+        else:
+            evidence.append(f"{name}: 200, valid, equal to the in-process answer")
+    p.log(f"examples: {len(evidence)} of {len(examples)} match")
+    return (
+        CheckResult.failed(*problems)
+        if problems or not examples
+        else CheckResult.passed(
+            f"{len(examples)} examples: 200, valid responses, golden parity within {TOLERANCE:g}",
+            *evidence,
+        )
+    )
+
+
+def invalid(p: Probing) -> CheckResult:
+    schema = request_schema(p.manifest)
+    cases = invalid_payloads(schema, seed=1)
+    server_errors: list[str] = []
+    accepted: list[str] = []
+    statuses: dict[int, int] = {}
+    for what, payload in cases:
+        answer = post(f"{p.live.url}/predict", payload)
+        statuses[answer.status] = statuses.get(answer.status, 0) + 1
+        if answer.status >= 500:
+            server_errors.append(f"{what}: HTTP {answer.status}")
+        elif answer.status < 400:
+            accepted.append(f"{what}: HTTP {answer.status}")
+        elif answer.status == 422 and json.dumps(payload) in answer.body.decode():
+            server_errors.append(f"{what}: the error echoes the payload")
+    p.log(f"invalid payloads: {len(cases)} sent, statuses {statuses}")
+    summary = f"{len(cases)} generated invalid payloads; statuses {statuses}"
+    if server_errors or accepted:
+        return CheckResult.failed(summary, *server_errors, *accepted)
+    else:
+        return CheckResult.passed(
+            summary,
+            "every one got a 4xx listing {path, message}, none a 5xx",
+            *(what for what, _ in cases[:12]),
+        )
+
+
+def valid(p: Probing) -> CheckResult:
+    request_contract = request_schema(p.manifest)
+    response_contract = response_schema(p.manifest)
+    payloads = valid_payloads(request_contract, 50, seed=2)
+    problems = []
+    for index, payload in enumerate(payloads):
+        answer = post(f"{p.live.url}/predict", payload)
+        if not 200 <= answer.status < 300:
+            problems.append(
+                f"payload {index}: HTTP {answer.status} "
+                f"(request id {answer.header('x-request-id')})"
+            )
+        elif validation_errors(response_contract, answer.json()):
+            path, message = validation_errors(response_contract, answer.json())[0]
+            problems.append(f"payload {index}: the response breaks the schema at {path}: {message}")
+    batch = post(f"{p.live.url}/predict/batch", payloads[:10])
+    if batch.status != 200 or len(batch.json()) != 10:
+        problems.append(f"/predict/batch of 10: HTTP {batch.status}")
+    p.log(f"valid payloads: {len(payloads) - len(problems)} of {len(payloads)} answered well")
+    return (
+        CheckResult.failed(
+            f"{len(problems)} of {len(payloads)} generated valid payloads failed", *problems[:15]
+        )
+        if problems
+        else CheckResult.passed(
+            f"{len(payloads)} generated valid payloads: 2xx with valid bodies; a batch of 10 too"
+        )
+    )
+
+
+def malformed(p: Probing) -> CheckResult:
+    broken = post(f"{p.live.url}/predict", None, raw=b'{"sepal_length": 5.1,')
+    oversized = post(
+        f"{p.live.url}/predict",
+        None,
+        raw=b'{"x": "' + b"a" * (p.manifest.serve.max_body_bytes + 10) + b'"}',
+    )
+    limit = p.manifest.serve.max_body_bytes
+    evidence = [
+        f"malformed JSON: HTTP {broken.status} (expected 400)",
+        f"body over {limit} bytes: HTTP {oversized.status} (expected 413)",
+    ]
+    ok = broken.status == 400 and oversized.status == 413
+    return CheckResult.passed(*evidence) if ok else CheckResult.failed(*evidence)
+
+
+def metadata(p: Probing) -> CheckResult:
+    answer = request("GET", f"{p.live.url}/metadata")
+    body = answer.json() if answer.status == 200 else {}
+    expected = {
+        "name": p.context.config["name"],
+        "version": p.context.config["version"],
+        "revision": p.context.config["revision"],
+        "hashes": p.context.hashes,
+    }
+    wrong = [
+        f"{key}: served {body.get(key)!r}, built {value!r}"
+        for key, value in expected.items()
+        if body.get(key) != value
+    ]
+    openapi = request("GET", f"{p.live.url}/openapi.json")
+    metrics = request("GET", f"{p.live.url}/metrics")
+    v2 = request("GET", f"{p.live.url}/v2/models/{p.manifest.name}")
+    for label, answer in (
+        ("/openapi.json", openapi),
+        ("/metrics", metrics),
+        (f"/v2/models/{p.manifest.name}", v2),
+    ):
+        if answer.status != 200:
+            wrong.append(f"{label}: HTTP {answer.status}")
+    return (
+        CheckResult.failed(*wrong)
+        if wrong
+        else CheckResult.passed(
+            f"/metadata reports {body['name']} {body['version']} at {body['revision'][:12]}",
+            *(f"{k} {v}" for k, v in p.context.hashes.items()),
+            "/openapi.json, /metrics and the v2 model endpoint answer",
+        )
+    )
+
+
+def _exec(live: run.Running, command: list[str]) -> tuple[int, str]:
+    result = live.container.exec_run(command, demux=False)
+    return int(result.exit_code), result.output.decode(errors="replace").strip()
+
+
+def non_root(p: Probing) -> CheckResult:
+    code, out = _exec(
+        p.live,
+        [
+            "python3",
+            "-c",
+            "import os; print(os.getuid(), os.getgid(), "
+            "open('/proc/1/status').read().count('CapEff:\\t0000000000000000'))",
+        ],
+    )
+    uid, gid, no_caps = [*out.split(), "?", "?", "?"][:3] if code == 0 else ("?", "?", "?")
+    top = p.live.container.top(ps_args="-o uid,pid,comm")
+    evidence = [
+        f"process uid {uid}, gid {gid}; effective capabilities "
+        f"{'none' if no_caps == '1' else 'present'}",
+        f"docker top: {top.get('Processes')}",
+    ]
+    return CheckResult.passed(*evidence) if uid not in ("0", "?") else CheckResult.failed(*evidence)
+
+
+def packages(p: Probing) -> CheckResult:
+    code, out = _exec(p.live, ["python3", "-c", PACKAGES_PROBE])
+    if code != 0:
+        return CheckResult.failed(f"could not list: {out}")
+    installed: dict[str, str] = {canonicalize_name(k): v for k, v in json.loads(out).items()}
+    locked = {name: entry.version for name, entry in read_lock(p.manifest.root / LOCK_NAME).items()}
+    missing = sorted(set(locked) - set(installed))
+    extra = sorted(set(installed) - set(locked))
+    different = sorted(n for n in set(locked) & set(installed) if locked[n] != installed[n])
+    problems = (
+        ([f"missing: {', '.join(missing)}"] if missing else [])
+        + ([f"not in the lock: {', '.join(extra)}"] if extra else [])
+        + ([f"other versions: {', '.join(different)}"] if different else [])
+    )
+    return (
+        CheckResult.failed(*problems)
+        if problems
+        else CheckResult.passed(
+            f"the image's {len(installed)} distributions equal environment.lock exactly"
+        )
+    )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def performance(p: Probing) -> CheckResult:
+    examples = load_examples(p.manifest)
+    record = examples[0][1] if examples else {}
+    times = []
+    for _ in range(LATENCY_REQUESTS):
+        started = time.perf_counter()
+        post(f"{p.live.url}/predict", record)
+        times.append((time.perf_counter() - started) * 1000)
+    stats = p.live.container.stats(stream=False)
+    memory = stats.get("memory_stats", {})
+    peak = memory.get("max_usage") or memory.get("usage") or 0
+    p50, p95, p99 = (_percentile(times, q) for q in (0.5, 0.95, 0.99))
+    p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak / 1e6)
+    p.log(
+        f"latency over {LATENCY_REQUESTS} requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms; peak memory {peak / 1e6:.0f} MB"
+    )
+    return CheckResult.passed(
+        f"latency over {LATENCY_REQUESTS} sequential requests: p50 {p50:.1f} ms, "
+        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms (mean {statistics.mean(times):.1f})",
+        f"cold start to ready {p.live.ready_seconds:.2f} s",
+        f"peak memory {peak / 1e6:.0f} MB of {p.manifest.serve.memory_limit}",
+        p50_ms=round(p50, 2),
+        p95_ms=round(p95, 2),
+        p99_ms=round(p99, 2),
+        cold_start_s=round(p.live.ready_seconds, 3),
+        peak_memory_mb=round(peak / 1e6, 1),
+    )
+
+
+def sigterm(p: Probing) -> CheckResult:
+    started = time.perf_counter()
+    p.live.container.stop(timeout=GRACE_SECONDS)
+    waited = time.perf_counter() - started
+    p.live.container.reload()
+    code = p.live.container.attrs["State"].get("ExitCode")
+    evidence = [
+        f"SIGTERM: stopped in {waited:.2f} s with exit code {code} (grace period {GRACE_SECONDS} s)"
+    ]
+    return (
+        CheckResult.passed(*evidence)
+        if code == 0 and waited < GRACE_SECONDS
+        else CheckResult.failed(*evidence, "last logs: " + run.logs_tail(p.live.container, 5))
+    )
+
+
+# The probes in the order they run; the last one stops the container.
+PROBES = (
+    Probe("serve.examples-parity", examples),
+    Probe("serve.invalid-rejected", invalid),
+    Probe("serve.valid-accepted", valid),
+    Probe("serve.malformed-rejected", malformed),
+    Probe("serve.metadata", metadata),
+    Probe("serve.non-root", non_root),
+    Probe("serve.packages-match-lock", packages),
+    Probe("serve.performance", performance),
+    Probe("serve.sigterm", sigterm),
+)

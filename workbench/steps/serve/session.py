@@ -1,0 +1,128 @@
+"""The local serve test: a real container, fired at with real requests.
+
+One session builds the image, starts it hardened, runs every probe of
+`probes.PROBES` and stops it; each probe's result is the result of the
+checklist item it declares.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from workbench.checklist.checks import CheckResult
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import Manifest
+from workbench.steps.serve import run
+from workbench.steps.serve.build import (
+    BuildContext,
+    BuildLog,
+    Built,
+    SecretsFound,
+    assemble_context,
+    build_image,
+)
+from workbench.steps.serve.build import image_tag as default_tag
+from workbench.steps.serve.probes import PROBES, Probing
+
+Log = Callable[[str], None]
+BUILD_ITEMS = ("serve.secrets-free", "serve.image-built")
+# Every item the session answers, in the order it answers them.
+SESSION_ITEMS = (*BUILD_ITEMS, *(probe.item_id for probe in PROBES))
+
+
+@dataclass
+class Session:
+    """What one serve test found: a result per checklist item, and the figures."""
+
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    image_id: str | None = None
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def build(
+    manifest: Manifest,
+    log: Log,
+    cancel: threading.Event,
+    *,
+    version: str = "0.0.0-dev",
+    tag: str | None = None,
+    nocache: bool = False,
+) -> tuple[BuildContext, Built]:
+    context = assemble_context(manifest, version=version)
+    log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
+    built: Built | None = None
+    for event in build_image(context, tag or default_tag(manifest), cancel=cancel, nocache=nocache):
+        if isinstance(event, BuildLog):
+            log(event.text)
+        else:
+            built = event
+    assert built is not None
+    return context, built
+
+
+def serve_session(
+    manifest: Manifest,
+    *,
+    log: Log = lambda _: None,
+    cancel: threading.Event | None = None,
+    host_port: int | None = None,
+) -> Session:
+    cancel = cancel or threading.Event()
+    session = Session()
+    try:
+        context, built = build(manifest, log, cancel)
+    except SecretsFound as exc:
+        session.results["serve.secrets-free"] = CheckResult.failed(exc.paragraph)
+        session.results["serve.image-built"] = CheckResult.failed(
+            "not built: see serve.secrets-free"
+        )
+        return session
+    except WorkbenchError as exc:
+        session.results["serve.image-built"] = CheckResult.failed(exc.paragraph)
+        return session
+    session.image_id = built.image_id
+    client = docker_client()
+    image = client.images.get(built.image_id)
+    size_mb = image.attrs["Size"] / 1e6
+    session.results["serve.secrets-free"] = CheckResult.passed(
+        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
+        "no keys, tokens or credentials",
+        "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
+    )
+    session.results["serve.image-built"] = CheckResult.passed(
+        f"{built.tag} {built.image_id[:19]}, {size_mb:.0f} MB, built in {built.seconds:.1f} s",
+        f"base {context.base_image}; non-root user 10001; HEALTHCHECK; exec-form entrypoint",
+        image_id=built.image_id,
+        size_bytes=image.attrs["Size"],
+    )
+    session.figures.update(build_seconds=built.seconds, image_mb=size_mb)
+    if cancel.is_set():
+        raise Cancelled()
+
+    log(
+        "starting the container (read-only, no capabilities, no-new-privileges, "
+        f"memory {manifest.serve.memory_limit})"
+    )
+    container_started = time.perf_counter()
+    with run.running(client, built.image_id, manifest, host_port=host_port) as live:
+        log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
+        session.figures["cold_start_seconds"] = live.ready_seconds
+        probing = Probing(manifest, live, context, log, session.figures)
+        for probe in PROBES:
+            if cancel.is_set():
+                raise Cancelled()
+            try:
+                session.results[probe.item_id] = probe.run(probing)
+            except OSError as exc:
+                log(f"{probe.item_id}: the container stopped answering ({exc})")
+                session.results[probe.item_id] = CheckResult.failed(
+                    f"the container stopped answering: {exc}; its logs: "
+                    + run.logs_tail(live.container, 10).replace("\n", " | ")
+                )
+    session.figures["session_seconds"] = time.perf_counter() - container_started
+    return session

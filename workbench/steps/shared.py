@@ -1,0 +1,58 @@
+"""Inputs and computations that the checks of several steps share."""
+
+from __future__ import annotations
+
+from workbench.checklist.checks import CheckContext, Inputs
+from workbench.kernel.hashing import file_digest
+from workbench.project.manifest import Manifest
+from workbench.project.model_env import InProcessAnswers, load_examples, predict_in_model_env
+from workbench.project.records import ReleaseRecord
+from workbench.project.releases import latest_release as project_latest_release
+from workbench.project.semver import SemVer
+
+
+def latest_release(ctx: CheckContext) -> tuple[SemVer, ReleaseRecord] | None:
+    """The project's highest release and its manifest; None before the first."""
+    return project_latest_release(ctx.manifest)
+
+
+def model_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    inputs = {
+        "manifest": file_digest(m.path),
+        "examples": file_digest(m.resolve(m.schema.examples)),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "interpreter": str(m.interpreter()),
+    }
+    if m.model.artifact:
+        inputs["artifact"] = file_digest(m.resolve(m.model.artifact))
+    for code in m.model.code:
+        inputs[f"code:{code}"] = file_digest(m.resolve(code))
+    return inputs
+
+
+def schema_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    return {
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+    }
+
+
+def examples_and_schema_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    return {**schema_inputs(ctx), "examples": file_digest(m.resolve(m.schema.examples))}
+
+
+def model_answers(ctx: CheckContext) -> tuple[list[str], InProcessAnswers]:
+    """The model's answers to the examples, computed once per run and shared."""
+
+    def compute() -> tuple[list[str], InProcessAnswers]:
+        manifest: Manifest = ctx.manifest
+        examples = load_examples(manifest)
+        ctx.log(f"asking the model in {manifest.interpreter()} about {len(examples)} examples")
+        answers = predict_in_model_env(manifest, [record for _, record in examples])
+        return [name for name, _ in examples], answers
+
+    result: tuple[list[str], InProcessAnswers] = ctx.memo("model-answers", compute)
+    return result

@@ -1,0 +1,266 @@
+"""Take a snapshot: inspect the environment, find the runtime set, fetch wheels, write files.
+
+A generator of small progress events, cancellable through a threading.Event;
+the CLI prints them and the TUI shows them. Nothing is written unless every
+stage succeeded: the lock and snapshot.yaml are written last, atomically.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.clock import now
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import sha256_file
+from workbench.kernel.paths import runtime_dir
+from workbench.project.lockfile import (
+    LOCK_NAME,
+    SNAPSHOT_NAME,
+    LockEntry,
+    render_lock,
+    write_snapshot,
+)
+from workbench.project.manifest import Manifest
+from workbench.project.model_env import load_examples, predict_in_model_env, run_json_script
+from workbench.project.records import (
+    PlatformInfo,
+    PythonInfo,
+    RuntimeEntry,
+    ServingEntry,
+    SnapshotRecord,
+    TargetInfo,
+)
+from workbench.steps.snapshot import imports, resolve, wheels
+
+PROBE = Path(__file__).resolve().parent / "probe.py"
+SERVING_REQUIREMENTS = runtime_dir() / "requirements.in"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step of the snapshot began."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Log:
+    text: str
+
+
+@dataclass
+class SnapshotResult:
+    lock_path: Path
+    snapshot_path: Path
+    runtime: dict[str, resolve.RuntimePackage]
+    serving: list[str]
+    unresolved: dict[str, list[str]]
+    inconsistent: list[str]
+    warnings: list[str]
+    freeze_count: int
+    entries: list[LockEntry] = field(default_factory=list)
+
+
+Event = Stage | Log | SnapshotResult
+
+
+def probe_environment(interpreter: Path, timeout: float = 120) -> dict[str, Any]:
+    """Python, platform and every distribution of the environment, seen from inside it."""
+    env = run_json_script(interpreter, PROBE, timeout=timeout, isolated=True)
+    if env["broken"]:
+        raise WorkbenchError(
+            "distributions with broken metadata (no name or version) in the environment: "
+            + ", ".join(env["broken"])
+            + ".",
+            fix="reinstall them (`pip install --force-reinstall NAME`) or delete those folders.",
+        )
+    return env
+
+
+def code_paths(manifest: Manifest) -> list[Path]:
+    paths = [manifest.resolve(p) for p in manifest.model.code]
+    if manifest.model.predictor:
+        module = manifest.model.predictor.split(":")[0]
+        candidate = manifest.root / Path(*module.split("."))
+        for path in (candidate.with_suffix(".py"), candidate):
+            if path.exists():
+                paths.append(path)
+                break
+    return paths
+
+
+def take_snapshot(
+    manifest: Manifest,
+    *,
+    machine: str = "x86_64",
+    cancel: threading.Event | None = None,
+    offline: bool = False,
+) -> Iterator[Event]:
+    cancel = cancel or threading.Event()
+    if machine not in wheels.MACHINES:
+        raise WorkbenchError(
+            f"`{machine}` is not a supported target machine.", fix="use x86_64 or aarch64."
+        )
+    logs: list[str] = []
+
+    def log(line: str) -> None:
+        logs.append(line)
+
+    def drain() -> Iterator[Log]:
+        while logs:
+            yield Log(logs.pop(0))
+
+    interpreter = manifest.interpreter()
+    yield Stage(f"inspecting the environment of {interpreter}")
+    env = probe_environment(interpreter)
+    py = env["python"]
+    yield Log(
+        f"{py['implementation']} {py['version']} on {env['platform']['system']} "
+        f"{env['platform']['machine']}, {len(env['dists'])} distributions"
+    )
+    if cancel.is_set():
+        raise Cancelled()
+
+    yield Stage("loading the model and answering the examples (what it imports at run time)")
+    examples = load_examples(manifest)
+    answers = predict_in_model_env(manifest, [record for _, record in examples])
+    yield Log(f"{len(answers.modules)} modules imported while loading and predicting")
+
+    paths = code_paths(manifest)
+    static = imports.static_imports(paths, manifest.root)
+    local = imports.local_modules(paths) if paths else set()
+    target_env = resolve.target_environment(py, machine)
+    runtime = resolve.find_runtime_set(
+        env, dynamic_modules=answers.modules, static=static, local=local, target=target_env
+    )
+    if runtime.unresolved:
+        listed = "; ".join(f"{m} ({', '.join(w)})" for m, w in runtime.unresolved.items())
+        raise WorkbenchError(
+            f"imports that no installed distribution provides: {listed}.",
+            fix="install the missing packages into the model's environment (or remove the "
+            "imports), then take the snapshot again.",
+        )
+    yield Log(f"runtime set: {len(runtime.packages)} of {len(env['dists'])} distributions")
+    if cancel.is_set():
+        raise Cancelled()
+
+    target = wheels.Target(python=py["major_minor"], machine=machine)
+    yield Stage(
+        f"fetching wheels for {target.abi} manylinux {machine} into {wheels.wheel_dir(target)}"
+    )
+    local_wheels: list[Path] = []
+    for package in runtime.packages.values():
+        if package.source.get("kind") in ("editable", "local", "vcs", "url"):
+            built = wheels.build_local_wheel(interpreter, package.source["url"], package.name, log)
+            local_wheels.append(built.parent)
+            yield from drain()
+    pins = [f"{p.name}=={p.version}" for p in runtime.packages.values()]
+    serving_requirements = [
+        line.strip()
+        for line in SERVING_REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    found = wheels.fetch(
+        pins + serving_requirements,
+        target,
+        extra_find_links=tuple(local_wheels),
+        log=log,
+        cancel=cancel,
+        offline_only=offline,
+    )
+    yield from drain()
+
+    entries: list[LockEntry] = []
+    serving: list[str] = []
+    for name, wheel in sorted(found.items()):
+        owner = runtime.packages.get(name)
+        version = wheel.name.split("-")[1]
+        why = list(owner.why) if owner else ["the serving runtime needs it"]
+        if owner is None:
+            serving.append(name)
+        entries.append(
+            LockEntry(
+                name=name,
+                version=version,
+                hashes=[sha256_file(wheel)],
+                why=why,
+                wheel=wheel.name,
+            )
+        )
+    missing = [p.name for key, p in runtime.packages.items() if key not in found]
+    if missing:
+        raise WorkbenchError(
+            f"no wheel was found for {', '.join(missing)}.",
+            fix="check that these packages publish wheels for the target.",
+        )
+
+    yield Stage("writing environment.lock and snapshot.yaml")
+    lock_path = manifest.root / LOCK_NAME
+    snapshot_path = manifest.root / SNAPSHOT_NAME
+    target_text = f"CPython {py['major_minor']} ({target.abi}), manylinux {machine}"
+    by_name = {e.name: e for e in entries}
+    record = SnapshotRecord(
+        taken_at=now(),
+        python=PythonInfo(version=py["version"], implementation=py["implementation"]),
+        platform=PlatformInfo(system=env["platform"]["system"], machine=env["platform"]["machine"]),
+        target=TargetInfo(
+            python=py["major_minor"],
+            abi=target.abi,
+            machine=machine,
+            wheels=str(wheels.wheel_dir(target)),
+        ),
+        runtime={
+            canonicalize_name(p.name): RuntimeEntry(
+                version=p.version,
+                why=p.why,
+                source=p.source.get("kind", "index"),
+                wheel=by_name[canonicalize_name(p.name)].wheel,
+            )
+            for p in runtime.packages.values()
+        },
+        serving={
+            name: ServingEntry(version=by_name[name].version, wheel=by_name[name].wheel)
+            for name in serving
+        },
+        unresolved=runtime.unresolved,
+        inconsistent=runtime.inconsistent,
+        warnings=answers.warnings,
+        freeze={
+            d["name"]: d["version"]
+            + ("" if d["source"]["kind"] == "index" else f" ({d['source']['kind']})")
+            for d in env["dists"]
+        },
+    )
+    write_snapshot(manifest.root, record)
+    write_text_atomic(lock_path, render_lock(entries, target=target_text))
+    yield SnapshotResult(
+        lock_path=lock_path,
+        snapshot_path=snapshot_path,
+        runtime=runtime.packages,
+        serving=serving,
+        unresolved=runtime.unresolved,
+        inconsistent=runtime.inconsistent,
+        warnings=answers.warnings,
+        freeze_count=len(env["dists"]),
+        entries=entries,
+    )
+
+
+def run_snapshot(
+    manifest: Manifest, on_event: Callable[[Event], None], **kwargs: Any
+) -> SnapshotResult:
+    result: SnapshotResult | None = None
+    for event in take_snapshot(manifest, **kwargs):
+        on_event(event)
+        if isinstance(event, SnapshotResult):
+            result = event
+    assert result is not None
+    return result

@@ -1,0 +1,228 @@
+"""Wheels for the target, fetched on the host into the user's cache and reused.
+
+The image build installs from these files with `--no-index`, so it needs no
+network, index credentials or proxy certificate. A warm cache is tried first
+with `--no-index`; only what is missing is fetched from the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest
+from workbench.kernel.paths import cache_dir
+
+Log = Callable[[str], None]
+MACHINES = ("x86_64", "aarch64")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the wheels must run on: CPython major.minor on manylinux for a machine."""
+
+    python: str  # "3.11"
+    machine: str = "x86_64"
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.python.replace(".", "")
+
+    @property
+    def key(self) -> str:
+        return f"{self.abi}-manylinux-{self.machine}"
+
+    def platforms(self) -> list[str]:
+        # Debian bookworm (the base image) has glibc 2.36.
+        tags = [f"manylinux_2_{minor}_{self.machine}" for minor in range(36, 16, -1)]
+        tags.append(f"manylinux2014_{self.machine}")
+        if self.machine == "x86_64":
+            tags += ["manylinux2010_x86_64", "manylinux1_x86_64"]
+        return tags
+
+    def pip_flags(self) -> list[str]:
+        flags = [
+            "--only-binary=:all:",
+            "--python-version",
+            self.python,
+            "--implementation",
+            "cp",
+            "--abi",
+            self.abi,
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+        ]
+        for tag in self.platforms():
+            flags += ["--platform", tag]
+        return flags
+
+
+def wheel_dir(target: Target) -> Path:
+    return cache_dir() / "wheels" / target.key
+
+
+def _pip(args: list[str], log: Log, cancel: threading.Event | None) -> tuple[int, list[str]]:
+    """Run pip, streaming its lines to `log`; terminate it when cancelled."""
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pip", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        line = line.rstrip()
+        lines.append(line)
+        if line.strip():
+            log(line.strip())
+        if cancel is not None and cancel.is_set():
+            process.terminate()
+            process.wait()
+            raise Cancelled()
+    return process.wait(), lines
+
+
+SAVED = re.compile(r"(?:Saved|File was already downloaded) (\S+\.whl)")
+NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+
+
+def fetch(
+    requirements: list[str],
+    target: Target,
+    *,
+    extra_find_links: tuple[Path, ...] = (),
+    log: Log = lambda _: None,
+    cancel: threading.Event | None = None,
+    offline_only: bool = False,
+) -> dict[str, Path]:
+    """Download (or find in the cache) one wheel per distribution the requirements resolve to."""
+    folder = wheel_dir(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(requirements) + "\n")
+        req_file = handle.name
+    try:
+        base = [
+            "download",
+            "--dest",
+            str(folder),
+            "--find-links",
+            str(folder),
+            *(arg for link in extra_find_links for arg in ("--find-links", str(link))),
+            *target.pip_flags(),
+            "--progress-bar",
+            "off",
+            "-r",
+            req_file,
+        ]
+        log(f"looking in the wheel cache {folder} (no network)")
+        code, lines = _pip([*base, "--no-index"], lambda _: None, cancel)
+        if code != 0:
+            if offline_only:
+                raise WorkbenchError(_pip_failure(lines, target, offline=True))
+            log("not all wheels are cached; fetching the missing ones from the index")
+            code, lines = _pip(base, log, cancel)
+            if code != 0:
+                raise WorkbenchError(_pip_failure(lines, target, offline=False))
+    finally:
+        Path(req_file).unlink(missing_ok=True)
+    wheels: dict[str, Path] = {}
+    for line in lines:
+        match = SAVED.search(line)
+        if match:
+            path = Path(match.group(1))
+            path = path if path.is_absolute() else folder / path.name
+            name, *_ = parse_wheel_filename(path.name)
+            wheels[canonicalize_name(name)] = path
+    return wheels
+
+
+def _pip_failure(lines: list[str], target: Target, *, offline: bool) -> str:
+    text = "\n".join(lines)
+    missing = NO_MATCH.search(text)
+    if missing:
+        what = missing.group(1)
+        return (
+            f"no wheel of {what} for {target.abi} manylinux {target.machine}"
+            + (" in the wheel cache (offline)" if offline else " on the index")
+            + "; the image build installs wheels only. Fix: pin a version that publishes a "
+            "wheel for this target, or build one and put it in "
+            f"{wheel_dir(target)}."
+        )
+    if "ResolutionImpossible" in text or "conflict" in text.lower():
+        conflict = [line.strip() for line in lines if "requested" in line or "depends" in line]
+        return (
+            "the model's pins and the serving runtime's needs conflict: "
+            + "; ".join(conflict[:4])
+            + ". Fix: upgrade the conflicting package in the "
+            "model's environment, then take the snapshot again."
+        )
+    tail = " / ".join(line.strip() for line in lines[-4:] if line.strip())
+    return (
+        f"pip could not fetch the wheels ({tail}). Fix: check the network access to your "
+        "package index (or warm the cache on a machine that has it)."
+    )
+
+
+def build_local_wheel(
+    python: Path,
+    source: str,
+    name: str,
+    log: Log = lambda _: None,
+) -> Path:
+    """A wheel built from a local, editable or VCS source, cached by the source's content."""
+    location = source[len("file://") :] if source.startswith("file://") else source
+    key = hashlib.sha256(location.encode()).hexdigest()[:12]
+    if Path(location).is_dir():
+        key = file_digest(Path(location)).split(":")[-1][:16]
+    out = cache_dir() / "local-wheels" / f"{canonicalize_name(name)}-{key}"
+    existing = sorted(out.glob("*.whl")) if out.is_dir() else []
+    if existing:
+        return existing[0]
+    log(f"building a wheel of {name} from {location}")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                "--wheel-dir",
+                tmp,
+                location,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        built = sorted(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not built:
+            tail = " / ".join(result.stderr.strip().splitlines()[-3:])
+            raise WorkbenchError(
+                f"{name} is installed from {location} and no wheel can be built from it "
+                f"({tail or 'no wheel produced'}).",
+                fix="make the package buildable (a pyproject.toml), or install it from an index.",
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built[0], out / built[0].name)
+    return out / built[0].name

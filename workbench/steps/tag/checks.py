@@ -1,0 +1,154 @@
+"""Step 4 checks: the release in git."""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
+from workbench.kernel import git
+from workbench.kernel.hashing import file_digest
+from workbench.project.releases import file_at_release, releases, tag_name
+from workbench.project.semver import LEVELS, SemVer
+from workbench.steps.shared import latest_release
+from workbench.steps.tag.release import dirty_files
+
+checks = CheckSet()
+
+
+def _git(ctx: CheckContext, *args: str) -> git.Outcome:
+    return git.run(ctx.manifest.root, *args)
+
+
+def _inputs(ctx: CheckContext) -> Inputs:
+    head = _git(ctx, "rev-parse", "HEAD").stdout.strip()
+    status = _git(ctx, "status", "--porcelain", "--untracked-files=all", ".").stdout
+    return {"head": head or "none", "status": hashlib.sha256(status.encode()).hexdigest()}
+
+
+@checks.auto("tag.git-clean", inputs=_inputs)
+def git_clean(ctx: CheckContext) -> CheckResult:
+    inside = _git(ctx, "rev-parse", "--show-prefix")
+    if inside.returncode != 0:
+        return CheckResult.failed(
+            f"{ctx.manifest.root} is not in a git repository", "run `git init` and commit it"
+        )
+    head = _git(ctx, "rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return CheckResult.failed("the repository has no commit yet")
+    dirty = dirty_files(ctx.manifest)
+    if dirty:
+        return CheckResult.failed(f"{len(dirty)} uncommitted changes", *dirty[:20])
+    return CheckResult.passed(
+        f"clean at {head.stdout.strip()} (apart from the files the workbench writes)"
+    )
+
+
+def _release_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    folder = m.root / "releases"
+    tags = "\n".join(git.tags(m.root, f"{m.release.tag_prefix}*"))
+    return {
+        "releases": file_digest(folder),
+        "tags": hashlib.sha256(tags.encode()).hexdigest(),
+        "head": _git(ctx, "rev-parse", "HEAD").stdout.strip() or "none",
+        "lock": file_digest(m.root / "environment.lock"),
+        "request": file_digest(m.resolve(m.schema.request)),
+        "response": file_digest(m.resolve(m.schema.response)),
+    }
+
+
+@checks.auto("tag.version-valid", inputs=_release_inputs)
+def version_valid(ctx: CheckContext) -> CheckResult:
+    known = releases(ctx.manifest)
+    if not known:
+        return CheckResult.skipped("no release yet: `workbench tag` suggests the first version")
+    latest = known[-1]
+    earlier = known[:-1]
+    if earlier and not latest > earlier[-1]:
+        return CheckResult.failed(f"{latest} is not higher than {earlier[-1]}")
+    return CheckResult.passed(
+        f"{latest} is valid semver"
+        + (f", higher than {earlier[-1]}" if earlier else ", the first release")
+    )
+
+
+@checks.auto("tag.bump-sufficient", inputs=_release_inputs)
+def bump_sufficient(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    bump = document.bump
+    if not document.previous:
+        return CheckResult.passed(f"{version} is the first release")
+    previous = SemVer.parse(document.previous)
+    level = version.level_from(previous)
+    needed = SemVer.parse(bump.suggested).level_from(previous)
+    if LEVELS.index(level) < LEVELS.index(needed):
+        return CheckResult.failed(
+            f"{version} is a {level} bump; the contract needs {needed}", bump.reason
+        )
+    return CheckResult.passed(
+        f"{version}: a {level} bump; the contract needs {needed}", bump.reason, *bump.changes[:10]
+    )
+
+
+@checks.auto("tag.git-tag", inputs=_release_inputs)
+def git_tag(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    name = tag_name(ctx.manifest, version)
+    kind = _git(ctx, "cat-file", "-t", name).stdout.strip()
+    if kind != "tag":
+        return CheckResult.failed(
+            f"{name} is {'a lightweight tag' if kind else 'missing'}; "
+            "releases need an annotated tag"
+        )
+    tagged = _git(ctx, "rev-list", "-n", "1", name).stdout.strip()
+    released = document.git.revision
+    contains = _git(ctx, "merge-base", "--is-ancestor", released, tagged).returncode == 0
+    head = _git(ctx, "rev-parse", "HEAD").stdout.strip()
+    at_head = _git(ctx, "merge-base", "--is-ancestor", tagged, head).returncode == 0
+    if not contains:
+        return CheckResult.failed(f"{name} does not contain the released revision {released}")
+    evidence = [f"{name} is annotated, at {tagged[:12]}, containing {released[:12]}"]
+    if not at_head:
+        return CheckResult.failed(*evidence, "HEAD is not a descendant of the tag")
+    return CheckResult.passed(*evidence, f"HEAD {head[:12]} descends from it")
+
+
+@checks.auto("tag.manifest-complete", inputs=_release_inputs)
+def manifest_complete(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    m = ctx.manifest
+    # Every field's presence and type was checked when the record was read; what is
+    # left is whether its hashes describe the files at the tag.
+    problems: list[str] = []
+    hashes = msgspec.to_builtins(document.hashes)
+    files = {
+        "lock": "environment.lock",
+        "request_schema": m.schema.request,
+        "response_schema": m.schema.response,
+    }
+    for key, relative in files.items():
+        text = file_at_release(m, version, relative)
+        now_digest = file_digest(m.resolve(relative))
+        if hashes.get(key) != now_digest and text is not None:
+            at_tag = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            if hashes.get(key) != at_tag:
+                problems.append(
+                    f"{key}: the manifest's hash matches neither the tagged nor the current file"
+                )
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed(
+        f"releases/{version}.yaml has every field; its hashes match the files at the tag",
+        *(f"{k} {v}" for k, v in hashes.items() if isinstance(v, str)),
+    )

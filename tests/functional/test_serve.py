@@ -12,11 +12,12 @@ import pytest
 
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
-from workbench.demo.parts import docker_client
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.docker import docker_client
 from workbench.kernel.http import request
 from workbench.project.manifest import load_manifest
 from workbench.steps import open_checklist
-from workbench.steps.serve import probes, run
+from workbench.steps.serve import probes, run, session
 from workbench.steps.serve.build import LABEL_PREFIX
 from workbench.steps.serve.checks import SERVE_ITEMS
 from workbench.steps.snapshot.take import run_snapshot
@@ -146,9 +147,8 @@ def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
         lock.write_text(
             lock.read_text() + "phantom-package==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n"
         )
-        session = probes.Session()
-        probes._packages(manifest, live, None, session, lambda _: None)  # type: ignore[arg-type]
-        result = session.results["serve.packages-match-lock"]
+        probing = probes.Probing(manifest, live, None, lambda _: None)  # type: ignore[arg-type]
+        result = probes.packages(probing)
         assert result.status is Status.FAIL
         assert "missing: phantom-package" in result.evidence[0]
 
@@ -201,7 +201,7 @@ def test_cancelling_the_serve_session_removes_the_container(
         if line.startswith("ready after"):
             cancel.set()  # the user pressed Escape once the container was up
 
-    with pytest.raises(probes.Cancelled):
-        probes.serve_session(load_manifest(project), log=log, cancel=cancel)
+    with pytest.raises(Cancelled):
+        session.serve_session(load_manifest(project), log=log, cancel=cancel)
     assert any(line.startswith("ready after") for line in lines), json.dumps(lines[-5:])
     assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})

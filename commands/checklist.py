@@ -55,7 +55,8 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
         if step and summary.step != step:
             continue
         table = Table(
-            title=f"{summary.title}  {summary.score:g} / {summary.max_score}",
+            title=f"{summary.title}  {int(summary.fraction * 100 + 1e-9)}%  "
+            f"({summary.score:g} of {summary.max_score})",
             title_justify="left",
             expand=True,
             show_lines=False,
@@ -84,9 +85,25 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
         console.print(table)
     summaries = checklist.summaries()
     console.print(
-        f"Readiness [bold]{checklist.readiness(summaries):g}[/] (lowest step score). "
+        f"Readiness [bold]{checklist.readiness(summaries)}[/] (the lowest step's share of its "
+        "maximum). "
         f"Next: {escape(checklist.next_action(summaries))}"
     )
+
+
+def run_and_print(checklist: Checklist, ids: list[str], heading: str) -> None:
+    """Run `ids` and print one line per item (the commands that change a step re-check it)."""
+    from workbench.checklist.checks import CheckContext
+    from workbench.checklist.engine import ItemFinished
+
+    if not ids:
+        return
+    console.print(f"[bold]·[/] {heading}")
+    for event in checklist.run(ids, CheckContext(checklist.manifest)):
+        if isinstance(event, ItemFinished):
+            s = event.view.status.value
+            first = event.view.evidence[0] if event.view.evidence else ""
+            console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}: {escape(first[:110])}")
 
 
 @app.command("check")
@@ -185,12 +202,22 @@ def signoff(
     decision: Annotated[
         str, typer.Option("--decision", help="approve or request-changes")
     ] = "approve",
+    release: Annotated[
+        str | None, typer.Option("--release", help="The release signed off (default: the latest).")
+    ] = None,
+    despite: Annotated[
+        str | None,
+        typer.Option("--despite", help="Approve although a gate blocks or an item is stale: why."),
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", "-m")] = None,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Record a reviewer's sign-off of the checklist as it stands."""
-    s = load_checklist(project).sign_off(by, decision, note)
-    console.print(f"signed off: {s.by} {s.decision} at readiness {s.readiness:g}")
+    """Record a reviewer's decision on a release: its version, revision and frozen checklist."""
+    s = load_checklist(project).sign_off(by, decision, note, release=release, despite=despite)
+    console.print(
+        f"signed off: {s.by} {s.decision} release {s.release} at {s.revision} "
+        f"(frozen checklist {s.checklist_sha256}, readiness {int(s.readiness * 100 + 1e-9)}%)"
+    )
 
 
 @app.command("report")
@@ -198,12 +225,21 @@ def report_command(
     project: ProjectOption = Path("."),
     fmt: Annotated[Format, typer.Option("--format", "-f", help="md, html or json")] = Format.md,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="The checklist frozen when this release was tagged."),
+    ] = None,
 ) -> None:
-    """A production-readiness report for review: every item, evidence, ticks, waivers, score."""
+    """A production-readiness report: the working state (and what changed since the last
+    release), or with --release the checklist exactly as it stood when that release was made."""
     from workbench.checklist import report
     from workbench.kernel.atomic import write_text_atomic
+    from workbench.project.manifest import load_manifest
 
-    data = report.build(load_checklist(project))
+    if release is not None:
+        data = report.frozen(load_manifest(project), release)
+    else:
+        data = report.build(load_checklist(project))
     text = {
         "md": report.to_markdown,
         "html": report.to_html,

@@ -22,6 +22,10 @@ def init(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing manifest.")] = False,
+    registry: Annotated[
+        str | None,
+        typer.Option("--registry", help="The image repository to push to, host[:port]/path."),
+    ] = None,
     venv: Annotated[
         bool,
         typer.Option(
@@ -35,6 +39,8 @@ def init(
 
     if example is not None:
         dest = project_init.copy_example(example, directory, force=force)
+        if registry:
+            project_init.set_registry(dest, registry)
         console.print(f"Copied the [bold]{example}[/] example to {dest}.")
         if venv:
             with console.status("Creating the example's environment (.venv) ..."):
@@ -43,6 +49,8 @@ def init(
         console.print(f"Next: [bold]cd {dest} && workbench[/]")
         return
     target, guess = project_init.init_project(directory, force=force)
+    if registry:
+        project_init.set_registry(target.parent, registry)
     console.print(f"Wrote {target}.")
     console.print(f"  name      {guess.name}")
     console.print(

@@ -26,9 +26,10 @@ def tag(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the suggestion.")] = False,
 ) -> None:
     """Release: suggest the semver bump, check the gates, write the manifest, tag git and image."""
+    from commands.checklist import run_and_print
     from workbench.project.manifest import load_manifest
     from workbench.steps import open_checklist
-    from workbench.steps.tag.release import create_release, suggest
+    from workbench.steps.tag.release import blocking_gates, create_release, suggest
 
     manifest = load_manifest(project)
     suggestion = suggest(manifest)
@@ -40,16 +41,27 @@ def tag(
         console.print(
             f"  [dim]{change.kind}: {change.where} {escape(change.path)}: {escape(change.what)}[/]"
         )
-    if dry_run:
-        return
     checklist = open_checklist(manifest, pair=parse_pair(pair))
+    if dry_run:
+        blocking = blocking_gates(checklist)
+        if blocking:
+            console.print("[bold red]the tag would be refused[/]; these gate items block it:")
+            for line in blocking:
+                console.print(f"  [red]✘[/] {escape(line)}")
+            raise typer.Exit(1)
+        console.print(
+            "every gate of Snapshot, Schema and Serve passes: `workbench tag` would test the "
+            "release candidate image and release it"
+        )
+        return
     release = create_release(
         checklist, version, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
     )
     console.print(
         f"released [bold]{release.version}[/]: {release.path.name}, git tag "
-        f"{release.tag}, image {release.image_ref}"
+        f"{release.tag}, image {release.image_ref} = the tested image {release.image_id[:19]}"
     )
+    run_and_print(checklist, checklist.auto_ids("tag"), "checking the release")
 
 
 @app.command("push")
@@ -90,6 +102,10 @@ def push(
                 elif isinstance(event, Pushed):
                     word = "was already" if event.already else "pushed and"
                     console.print(f"{event.version} {word} verified: {event.digest}")
+        from commands.checklist import load_checklist, run_and_print
+
+        checklist = load_checklist(manifest.root)
+        run_and_print(checklist, checklist.auto_ids("push"), "checking the push")
     except (KeyboardInterrupt, Cancelled):
         cancel.set()
         fail(

@@ -74,6 +74,20 @@ def snapshot(
     for problem in result.inconsistent:
         console.print(f"[red]inconsistent:[/] {escape(problem)}")
     console.print(f"wrote {result.lock_path.name} and {result.snapshot_path.name}")
+    from commands.checklist import load_checklist, run_and_print
+
+    checklist = load_checklist(manifest.root)
+    run_and_print(checklist, checklist.auto_ids("snapshot"), "checking the snapshot's items")
+    manual = [
+        v.item.id
+        for v in checklist.views("snapshot")
+        if not v.item.is_auto and v.item.gate and v.status.value == "pending"
+    ]
+    for item_id in manual:
+        console.print(
+            f"[yellow]to answer:[/] {item_id}: {escape(checklist.item(item_id).question)} "
+            f"(`workbench tick {item_id} yes -m 'what you looked at'`)"
+        )
 
 
 @snapshot_app.command("diff")

@@ -30,6 +30,24 @@ if TYPE_CHECKING:
     from workbench.checklist.engine import Checklist, ItemView, StepSummary
 
 
+def release_state(manifest: Manifest) -> str:
+    """One line on home: the latest release, its digest, channels, when and by whom."""
+    # Called in the load worker; imported there so the first paint does not wait for it.
+    from workbench.project.releases import latest_release, load_channels
+
+    latest = latest_release(manifest)
+    if latest is None:
+        return "No release yet."
+    version, record = latest
+    channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
+    pushed = f"pushed {record.push.digest}" if record.push.pushed else "[yellow]not pushed yet[/]"
+    people = record.released_by.driver + (
+        f" with {record.released_by.navigator}" if record.released_by.navigator else ""
+    )
+    on = f" · channels: {', '.join(channels)}" if channels else " · on no channel"
+    return f"Released [b]{version}[/b] on {record.created} by {people} · {pushed}{on}"
+
+
 class WorkbenchApp(App[None]):
     """The workbench on one model project."""
 
@@ -59,6 +77,7 @@ class WorkbenchApp(App[None]):
         self.reviewer = reviewer
         self.summaries: list[StepSummary] = []
         self.views: dict[str, ItemView] = {}
+        self.release_line = ""
 
     def get_default_screen(self) -> Screen[Any]:
         return HomeScreen()
@@ -116,12 +135,15 @@ class WorkbenchApp(App[None]):
         else:
             self._checklist.refresh()
         views = {v.item.id: v for v in self.checklist.views()}
-        self.post_message(ChecklistLoaded(self.checklist.summaries(), views))
+        self.post_message(
+            ChecklistLoaded(self.checklist.summaries(), views, release_state(self.manifest))
+        )
 
     @on(ChecklistLoaded)
     def _loaded(self, message: ChecklistLoaded) -> None:
         self.summaries = message.summaries
         self.views = message.views
+        self.release_line = message.release_line
         for screen in self.screen_stack:
             update = getattr(screen, "update_from_checklist", None)
             if update is not None and screen.is_mounted:
@@ -217,20 +239,41 @@ class WorkbenchApp(App[None]):
             )
             return
         reviewer = self.reviewer
+        from workbench.project.releases import last_version, read_frozen_checklist
 
-        def done(answer: tuple[str, str] | None) -> None:
+        try:
+            version = last_version(self.manifest)
+            if version is None:
+                raise WorkbenchError(
+                    "there is no release to sign off yet: a sign-off approves a release.",
+                    fix="tag one first.",
+                )
+            frozen, _ = read_frozen_checklist(self.manifest, version)
+        except WorkbenchError as exc:
+            self.notify(exc.paragraph, severity="warning", timeout=10)
+            return
+        problems = [i["id"] for i in frozen["items"] if i.get("blocks") or i["status"] == "stale"]
+        summary = f"readiness of its gated steps {frozen['readiness']['text']}" + (
+            f"; blocking or stale: {', '.join(problems)}" if problems else "; every gate passed"
+        )
+
+        def done(answer: tuple[str, str, str] | None) -> None:
             if answer is None:
                 return
-            decision, note = answer
-            signoff = self.checklist.sign_off(reviewer, decision, note or None)
+            decision, note, despite = answer
+            try:
+                signoff = self.checklist.sign_off(
+                    reviewer, decision, note or None, release=version, despite=despite or None
+                )
+            except WorkbenchError as exc:
+                self.notify(exc.paragraph, title="Not signed", severity="error", timeout=15)
+                return
             self.notify(
-                f"Signed off: {signoff.by} {signoff.decision} at readiness "
-                f"{signoff.readiness:g}; recorded in checklist.yaml."
+                f"Signed off: {signoff.by} {signoff.decision} release {signoff.release} "
+                f"({signoff.revision}); recorded in checklist.yaml."
             )
 
-        self.push_screen(
-            SignOffDialog(reviewer, self.checklist.readiness(self.summaries or None)), done
-        )
+        self.push_screen(SignOffDialog(reviewer, version, summary), done)
 
     def action_write_report(self) -> None:
         self._write_report()

@@ -24,6 +24,7 @@ class Workbench(Protocol):
     reviewer: str | None
     summaries: list[StepSummary]
     views: dict[str, ItemView]
+    release_line: str
 
     @property
     def checklist(self) -> Checklist: ...

@@ -54,22 +54,23 @@ class TextPrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SignOffDialog(ModalScreen[tuple[str, str] | None]):
-    """The reviewer's decision and note."""
+class SignOffDialog(ModalScreen[tuple[str, str, str] | None]):
+    """The reviewer's decision on a release, a note, and why, if approved despite problems."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="signoff.cancel")]
 
-    def __init__(self, reviewer: str, readiness: float) -> None:
+    def __init__(self, reviewer: str, release: str, summary: str) -> None:
         super().__init__()
         self.reviewer = reviewer
-        self.readiness = readiness
+        self.release = release
+        self.summary = summary
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                f"Sign off as {self.reviewer} (readiness {self.readiness:g})",
-                classes="dialog-title",
+                f"Sign off release {self.release} as {self.reviewer}", classes="dialog-title"
             )
+            yield Label(self.summary)
             yield Select(
                 [("approve", "approve"), ("request changes", "request-changes")],
                 value="approve",
@@ -77,16 +78,26 @@ class SignOffDialog(ModalScreen[tuple[str, str] | None]):
                 id="decision",
             )
             yield Input(placeholder="note (what you looked at)", id="note")
+            yield Input(
+                placeholder="approve despite blocking or stale items? say why (else leave empty)",
+                id="despite",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Sign off", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
+    def _answer(self) -> tuple[str, str, str]:
+        return (
+            str(self.query_one("#decision", Select).value),
+            self.query_one("#note", Input).value.strip(),
+            self.query_one("#despite", Input).value.strip(),
+        )
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            decision = str(self.query_one("#decision", Select).value)
-            self.dismiss((decision, self.query_one("#note", Input).value.strip()))
-        else:
-            self.dismiss(None)
+        self.dismiss(self._answer() if event.button.id == "ok" else None)
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.dismiss(self._answer())
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -49,7 +49,8 @@ class StepCard(Static, can_focus=True):
         blockers = f"\n[b red]{len(summary.blockers)} gate blocking[/]" if summary.blockers else ""
         self.update(
             f"[{STYLE[status]}]{ICON[status]} {status}[/]\n"
-            f"score {summary.score:g} / {summary.max_score}\n{counts}{blockers}"
+            f"{int(summary.fraction * 100 + 1e-9)}%  ({summary.score:g} of "
+            f"{summary.max_score})\n{counts}{blockers}"
         )
         self.set_class(bool(summary.blockers), "blocked")
 
@@ -86,6 +87,7 @@ class HomeScreen(Screen[None]):
                 for number, step in enumerate(STEPS, start=1):
                     yield StepCard(step, number)
             yield Static("Readiness: loading…", id="readiness")
+            yield Static("", id="release")
             yield Static("", id="next")
             yield Static("Press 1-5 or Enter on a step to open it.", id="hint")
         yield Footer()
@@ -99,9 +101,10 @@ class HomeScreen(Screen[None]):
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
         checklist = workbench(self).checklist
         self.query_one("#readiness", Static).update(
-            f"Readiness [b]{checklist.readiness(summaries):g}[/b]  (the lowest step score; "
-            "1 per tool-verified item, 0.5 per ticked item with a note)"
+            f"Readiness [b]{checklist.readiness(summaries)}[/b]  (the lowest step's share of "
+            "its maximum: 1 per tool-verified item, 0.5 per ticked item with a note)"
         )
+        self.query_one("#release", Static).update(workbench(self).release_line)
         self.query_one("#next", Static).update(f"Next: {checklist.next_action(summaries)}")
 
     @on(StepCard.Selected)

@@ -17,6 +17,7 @@ class ChecklistLoaded(Message):
 
     summaries: list[StepSummary]
     views: dict[str, ItemView]
+    release_line: str = ""
 
 
 @dataclass

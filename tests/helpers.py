@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
-from workbench.project.manifest import load_manifest
+from workbench.kernel.hashing import sha256_text
+from workbench.project.manifest import Manifest, load_manifest
+from workbench.project.records import (
+    BaseImageInfo,
+    BumpInfo,
+    ChecklistAtRelease,
+    GitInfo,
+    Hashes,
+    ImageInfo,
+    People,
+    ReleaseRecord,
+)
+from workbench.project.releases import frozen_checklist_path, save_release
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.snapshot.take import run_snapshot
@@ -47,3 +61,30 @@ def pass_gates(project: Path) -> Checklist:
     assert failing == {}
     checklist.tick("snapshot.packages-expected", "yes", note="sklearn stack and the runtime")
     return checklist
+
+
+def frozen_item(item_id: str, status: str = "pass", blocks: bool = False) -> dict[str, Any]:
+    return {"id": item_id, "status": status, "blocks": blocks, "gate": True}
+
+
+def hand_made_release(manifest: Manifest, version: str, items: list[dict[str, Any]]) -> str:
+    """Release files written by hand (no image, no tag): for tests of what reads them."""
+    text = json.dumps({"readiness": {"fraction": 0.75, "text": "75%"}, "items": items})
+    frozen_checklist_path(manifest, version).parent.mkdir(exist_ok=True)
+    frozen_checklist_path(manifest, version).write_text(text)
+    save_release(
+        manifest,
+        ReleaseRecord(
+            version=version,
+            created="2026-11-24T10:00:00Z",
+            git=GitInfo(revision=f"rev-{version}", tag=f"v{version}"),
+            previous=None,
+            bump=BumpInfo(level="major", suggested=version, reason="first"),
+            hashes=Hashes(lock="l", request_schema="q", response_schema="r"),
+            base_image=BaseImageInfo(name="python:3.11-slim", id="sha256:b"),
+            image=ImageInfo(ref=f"x:{version}", id="sha256:i", tested_id="sha256:i"),
+            checklist=ChecklistAtRelease(readiness=0.75, frozen_sha256=sha256_text(text)),
+            released_by=People(driver="Ana"),
+        ),
+    )
+    return sha256_text(text)

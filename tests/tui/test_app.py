@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from screens.app import WorkbenchApp
 from screens.home import HomeScreen
 from screens.step import StepScreen
+from tests.helpers import frozen_item, hand_made_release
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.state import load_state
 from workbench.project.manifest import load_manifest
@@ -123,10 +124,14 @@ async def test_review_mode_is_read_only_and_records_a_sign_off(example_project: 
         await pilot.press("a")  # disabled in review mode: nothing runs
         await settle(pilot)
         assert app.views["schema.valid"].status is Status.PENDING
+        await pilot.press("s")  # nothing released yet: nothing to sign
+        await pilot.pause()
+        assert any("no release to sign off" in n.message for n in app._notifications)
+        assert load_state(example_project).signoffs == []
+        hand_made_release(app.manifest, "1.0.0", [frozen_item("serve.image-built")])
         await pilot.press("s")
         await pilot.pause()
-        await pilot.press("tab", *"looked-at-all", "enter")
-        await pilot.click("#ok")
+        await pilot.press("tab", *"looked-at-all", "enter")  # Enter in a field submits
         await settle(pilot)
         # Each step's own actions are edits too: the schema editor, the snapshot, the tag.
         for step, key in (("schema", "e"), ("snapshot", "t"), ("tag", "t")):
@@ -138,7 +143,7 @@ async def test_review_mode_is_read_only_and_records_a_sign_off(example_project: 
             assert isinstance(screen, StepScreen) and screen.step == step
             assert not screen.running
     signoffs = load_state(example_project).signoffs
-    assert [(s.by, s.decision) for s in signoffs] == [("Rita", "approve")]
+    assert [(s.by, s.decision, s.release) for s in signoffs] == [("Rita", "approve", "1.0.0")]
     assert not (example_project / "snapshot.yaml").exists()
 
 

@@ -68,7 +68,7 @@ def test_a_person_opens_a_step_runs_checks_and_quits(
     tmux.keys("a")
     tmux.wait_for("✔ schema.responses-valid: pass")
     tmux.keys("Escape")
-    home = tmux.wait_for("score 8 / 9")  # the Schema card shows the new score
+    home = tmux.wait_for("(8 of 9)")  # the Schema card shows the new score
     assert "Schema" in home
     tmux.keys("q")
     restored = tmux.wait_for("MARK-AFTER-0")

@@ -14,6 +14,7 @@ import pytest
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.definitions import DefinitionError, load_definitions
 from workbench.checklist.engine import Checklist, ItemFinished
+from workbench.checklist.scoring import StepSummary, readiness
 from workbench.checklist.state import STATE_NAME, load_state
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
@@ -102,8 +103,10 @@ def test_scores_follow_the_ml_test_score(project: Path) -> None:
     assert summary.score == 5.5  # 5 auto passes + 0.5 manual; responses-valid pending
     c.tick("schema.descriptions-complete", "n/a", note="no new fields")
     assert c.summary("schema").max_score == 8
-    assert c.readiness() == min(s.score for s in c.summaries())
-    assert c.readiness() == 0  # tag and push have nothing yet
+    lowest = min(c.summaries(), key=lambda s: s.fraction)
+    assert c.readiness().fraction == lowest.fraction
+    assert c.readiness().limited_by == lowest.step
+    assert c.readiness().fraction == 0  # tag and push have nothing yet
 
 
 def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None:
@@ -221,3 +224,19 @@ def test_invalid_definition_files_get_clear_errors(
 def test_disabling_an_unknown_item_is_an_error() -> None:
     with pytest.raises(DefinitionError, match=r"unknown items: schema\.nope"):
         load_definitions([], ["schema.nope"])
+
+
+def test_readiness_is_the_lowest_step_fraction_not_the_lowest_raw_score() -> None:
+    # Push has 5 items, Serve 13: raw sums would always blame Push. Fractions do not.
+    steps = [
+        StepSummary("snapshot", 9.0, 10, {}, []),  # 90%
+        StepSummary("serve", 6.5, 13, {}, []),  # 50%: the limit
+        StepSummary("push", 4.0, 5, {}, []),  # 80%, the lowest raw score
+        StepSummary("tag", 0.0, 0, {}, []),  # nothing counted: not a limit
+    ]
+    result = readiness(steps)
+    assert (result.fraction, result.limited_by, result.percent) == (0.5, "serve", 50)
+    assert str(result) == "50% (limited by Serve)"
+    assert StepSummary("tag", 0.0, 0, {}, []).fraction == 1.0
+    assert readiness([StepSummary("push", 5.0, 5, {}, [])]).limited_by is None
+    assert readiness([StepSummary("serve", 12.99, 13, {}, [])]).percent == 99  # never rounds up

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
-from workbench.checklist.definitions import STEP_TITLES, STEPS, Item, load_definitions
+from workbench.checklist.definitions import STEPS, Item, load_definitions
+from workbench.checklist.scoring import (
+    ItemView,
+    Readiness,
+    StepSummary,
+    readiness,
+    summarise,
+)
+from workbench.checklist.signoff import bind_signoff
 from workbench.checklist.state import (
     ANSWERS,
     ChecklistState,
@@ -34,8 +42,8 @@ from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import fingerprint
 from workbench.project.manifest import Manifest
+from workbench.project.releases import last_version
 
-PASSING = (Status.PASS, Status.WARN, Status.SKIPPED)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -48,46 +56,6 @@ def _locked(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class ItemView:
-    """An item as it stands now: definition, status, score and what backs it."""
-
-    item: Item
-    status: Status
-    score: float
-    counted: bool
-    evidence: list[str]
-    remark: str = ""
-    result: StoredResult | None = None
-    tick: ManualTick | None = None
-    waiver: Waiver | None = None
-
-    @property
-    def blocks(self) -> bool:
-        """A gate item that is not fresh and passing, and not waived."""
-        return self.item.gate and self.status not in PASSING and self.waiver is None
-
-
-@dataclass(frozen=True)
-class StepSummary:
-    step: str
-    score: float
-    max_score: int
-    counts: dict[Status, int]
-    blockers: list[str]
-
-    @property
-    def title(self) -> str:
-        return STEP_TITLES[self.step]
-
-    @property
-    def status(self) -> Status:
-        for status in (Status.FAIL, Status.STALE, Status.PENDING, Status.WARN):
-            if self.counts.get(status):
-                return status
-        return Status.PASS
 
 
 @dataclass(frozen=True)
@@ -260,23 +228,13 @@ class Checklist:
 
     @_locked
     def summary(self, step: str) -> StepSummary:
-        views = self.views(step)
-        counts: dict[Status, int] = {}
-        for v in views:
-            counts[v.status] = counts.get(v.status, 0) + 1
-        return StepSummary(
-            step=step,
-            score=sum(v.score for v in views),
-            max_score=sum(1 for v in views if v.counted),
-            counts=counts,
-            blockers=[v.item.id for v in views if v.blocks],
-        )
+        return summarise(step, self.views(step))
 
     def summaries(self) -> list[StepSummary]:
         return [self.summary(step) for step in STEPS]
 
-    def readiness(self, summaries: list[StepSummary] | None = None) -> float:
-        return min(s.score for s in (summaries or self.summaries()))
+    def readiness(self, summaries: list[StepSummary] | None = None) -> Readiness:
+        return readiness(summaries or self.summaries())
 
     def next_action(self, summaries: list[StepSummary] | None = None) -> str:
         for s in summaries or self.summaries():
@@ -284,7 +242,13 @@ class Checklist:
                 return f"{s.title}: resolve {s.blockers[0]} (a gate item)"
             if s.counts.get(Status.PENDING) or s.counts.get(Status.STALE):
                 return f"{s.title}: run its checks and answer its questions"
-        return "Every step is ready: ask a reviewer to sign off."
+        latest = last_version(self.manifest)
+        if latest is None:
+            return "Every step is ready: tag the release."
+        return (
+            f"Release {latest} is out and every item passes: ask a reviewer to sign it off "
+            "(`workbench signoff`); the next change starts at Snapshot."
+        )
 
     def blockers(self, steps: tuple[str, ...]) -> list[ItemView]:
         return [v for v in self.views() if v.item.step in steps and v.blocks]
@@ -326,17 +290,28 @@ class Checklist:
                 result = CheckResult.failed(
                     f"the check itself crashed: {type(exc).__name__}: {exc}"
                 )
-            with self._lock:
-                self.state.results[item_id] = StoredResult(
-                    status=result.status.value,
-                    fingerprint=stamp,
-                    checked_at=now(),
-                    evidence=result.evidence,
-                    details=result.details,
-                )
-                self.save()
-                view = self.view(item_id)
-            yield ItemFinished(item_id, view)
+            yield ItemFinished(item_id, self._store({item_id: (stamp, result)})[0])
+
+    def record(self, results: dict[str, CheckResult]) -> list[ItemView]:
+        """Store results computed outside `run` (the release candidate's serve test), each
+        stamped with its item's inputs as they are now."""
+        for item_id in results:
+            self.item(item_id)
+            self._fingerprints.pop(item_id, None)
+        return self._store({i: (self.current_fingerprint(i), r) for i, r in results.items()})
+
+    @_locked
+    def _store(self, results: dict[str, tuple[str, CheckResult]]) -> list[ItemView]:
+        for item_id, (stamp, result) in results.items():
+            self.state.results[item_id] = StoredResult(
+                status=result.status.value,
+                fingerprint=stamp,
+                checked_at=now(),
+                evidence=result.evidence,
+                details=result.details,
+            )
+        self.save()
+        return [self.view(item_id) for item_id in results]
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -398,18 +373,17 @@ class Checklist:
         self.save()
 
     @_locked
-    def sign_off(self, by: str, decision: str, note: str | None = None) -> SignOff:
-        if decision not in ("approve", "request-changes"):
-            raise WorkbenchError(
-                f"`{decision}` is not a decision.", fix="use approve or request-changes."
-            )
-        signoff = SignOff(
-            by=by,
-            at=now(),
-            decision=decision,
-            readiness=self.readiness(),
-            note=(note or "").strip() or None,
-        )
+    def sign_off(
+        self,
+        by: str,
+        decision: str,
+        note: str | None = None,
+        *,
+        release: str | None = None,
+        despite: str | None = None,
+    ) -> SignOff:
+        """Record a reviewer's decision on a release (see `signoff.bind_signoff`)."""
+        signoff = bind_signoff(self.manifest, by, decision, note, release=release, despite=despite)
         self.state.signoffs.append(signoff)
         self.save()
         return signoff

@@ -1,4 +1,10 @@
-"""Production-readiness reports a reviewer reads in a pull request: JSON, Markdown, HTML."""
+"""Production-readiness reports a reviewer reads: JSON, Markdown, HTML.
+
+Two kinds. The working state (`build`): every item as it stands, readiness, and,
+when a release exists, what changed since it. A release (`frozen`): the
+checklist exactly as it stood when that release was tagged, read from the
+frozen file committed with it, so its report reads the same forever.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,18 @@ from typing import Any
 import msgspec
 
 from workbench import __version__
-from workbench.checklist.engine import Checklist, ItemView
+from workbench.checklist.engine import Checklist
+from workbench.checklist.scoring import ItemView, Readiness, StepSummary
+from workbench.checklist.state import SignOff
 from workbench.kernel.clock import now
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import Manifest
+from workbench.project.releases import changed_since, read_frozen_checklist, releases
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skipped": "⏭️", "pending": "⏳", "stale": "♻️"}
 
 
-def item_record(view: ItemView) -> dict[str, Any]:
+def item_record(view: ItemView, fingerprint: str | None = None) -> dict[str, Any]:
     item = view.item
     record: dict[str, Any] = {
         "id": item.id,
@@ -30,6 +41,11 @@ def item_record(view: ItemView) -> dict[str, Any]:
         "remark": view.remark,
         "blocks": view.blocks,
     }
+    if view.result is not None:
+        record["checked_at"] = view.result.checked_at
+        record["fingerprint"] = view.result.fingerprint
+    if fingerprint is not None:
+        record["current_fingerprint"] = fingerprint
     if view.tick:
         record["tick"] = msgspec.to_builtins(view.tick)
     if view.waiver:
@@ -37,51 +53,182 @@ def item_record(view: ItemView) -> dict[str, Any]:
     return record
 
 
-def build(checklist: Checklist) -> dict[str, Any]:
-    summaries = checklist.summaries()
+def readiness_record(readiness: Readiness) -> dict[str, Any]:
+    return {
+        "percent": readiness.percent,
+        "fraction": round(readiness.fraction, 4),
+        "limited_by": readiness.limited_by,
+        "text": str(readiness),
+    }
+
+
+def step_record(s: StepSummary) -> dict[str, Any]:
+    return {
+        "step": s.step,
+        "title": s.title,
+        "status": s.status.value,
+        "score": s.score,
+        "max_score": s.max_score,
+        "percent": int(s.fraction * 100 + 1e-9),
+        "counts": {k.value: v for k, v in s.counts.items()},
+        "blockers": s.blockers,
+    }
+
+
+def freeze(checklist: Checklist, steps: tuple[str, ...], release: dict[str, Any]) -> dict[str, Any]:
+    """The checklist of `steps` as it stands, for the release described by `release`."""
+    summaries = [s for s in checklist.summaries() if s.step in steps]
     return {
         "project": checklist.manifest.name,
+        "release": release,
+        "generated_at": release["created"],
+        "workbench": __version__,
+        "scope": list(steps),
+        "readiness": readiness_record(checklist.readiness(summaries)),
+        "steps": [step_record(s) for s in summaries],
+        "items": [item_record(v) for v in checklist.views() if v.item.step in steps],
+        "waivers": {k: msgspec.to_builtins(v) for k, v in checklist.state.waivers.items()},
+    }
+
+
+def frozen(manifest: Manifest, version: str) -> dict[str, Any]:
+    data, _ = read_frozen_checklist(manifest, version)
+    return data
+
+
+def signoff_status(manifest: Manifest, signoff: SignOff, latest: str | None) -> str:
+    """Whether a sign-off still approves what it names: its release, frozen as it was."""
+    if not signoff.release:
+        return "not bound to a release (recorded before sign-offs named one)"
+    try:
+        _, digest = read_frozen_checklist(manifest, signoff.release)
+    except WorkbenchError as exc:
+        return f"no longer matches: {exc.message}"
+    if digest != signoff.checklist_sha256:
+        return f"no longer matches: the frozen checklist of {signoff.release} is not the one signed"
+    if latest is not None and signoff.release != latest:
+        return f"no longer matches the latest release: {signoff.release} signed, {latest} is out"
+    return f"matches release {signoff.release}"
+
+
+def build(checklist: Checklist) -> dict[str, Any]:
+    """The working state, and what changed since the last release."""
+    manifest = checklist.manifest
+    summaries = checklist.summaries()
+    known = releases(manifest)
+    latest = str(known[-1]) if known else None
+    views = checklist.views()
+    report: dict[str, Any] = {
+        "project": manifest.name,
         "generated_at": now(),
         "workbench": __version__,
-        "readiness": checklist.readiness(summaries),
+        "readiness": readiness_record(checklist.readiness(summaries)),
         "next": checklist.next_action(summaries),
-        "steps": [
-            {
-                "step": s.step,
-                "title": s.title,
-                "status": s.status.value,
-                "score": s.score,
-                "max_score": s.max_score,
-                "counts": {k.value: v for k, v in s.counts.items()},
-                "blockers": s.blockers,
-            }
-            for s in summaries
+        "steps": [step_record(s) for s in summaries],
+        "items": [
+            item_record(v, checklist.current_fingerprint(v.item.id) if v.item.is_auto else None)
+            for v in views
         ],
-        "items": [item_record(v) for v in checklist.views()],
         "waivers": {k: msgspec.to_builtins(v) for k, v in checklist.state.waivers.items()},
-        "signoffs": [msgspec.to_builtins(s) for s in checklist.state.signoffs],
+        "signoffs": [
+            {**msgspec.to_builtins(s), "status": signoff_status(manifest, s, latest)}
+            for s in checklist.state.signoffs
+        ],
     }
+    if latest is not None:
+        report["since_release"] = since_release(checklist, latest, views)
+    return report
+
+
+def since_release(checklist: Checklist, version: str, views: list[ItemView]) -> dict[str, Any]:
+    """What differs from release `version`: files changed since its tag, items whose inputs or
+    status are not what the frozen checklist recorded."""
+    manifest = checklist.manifest
+    out: dict[str, Any] = {"version": version, "files": changed_since(manifest, version)}
+    try:
+        before = {i["id"]: i for i in frozen(manifest, version)["items"]}
+    except WorkbenchError as exc:
+        out["items"] = []
+        out["note"] = exc.message
+        return out
+    changed = []
+    for view in views:
+        old = before.get(view.item.id)
+        if old is None:
+            continue
+        reasons = []
+        fingerprint = old.get("fingerprint")
+        auto = view.item.is_auto and fingerprint
+        if auto and checklist.current_fingerprint(view.item.id) != fingerprint:
+            reasons.append("its inputs changed")
+        if view.status.value != old["status"]:
+            reasons.append(f"{old['status']} at the release, {view.status.value} now")
+        if reasons:
+            changed.append({"id": view.item.id, "why": "; ".join(reasons)})
+    out["items"] = changed
+    return out
+
+
+# --- rendering -----------------------------------------------------------------------------------
 
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _title(report: dict[str, Any]) -> str:
+    release = report.get("release")
+    if release:
+        return f"Release {release['version']} of {report['project']}"
+    return f"Production readiness: {report['project']}"
+
+
+def _intro(report: dict[str, Any]) -> list[str]:
+    readiness = report["readiness"]["text"]
+    release = report.get("release")
+    if release:
+        return [
+            f"Frozen when {release['version']} was tagged ({release['created']}, by "
+            f"{release['by']}), at git revision {release['revision']}; image {release['image']}.",
+            f"It holds the steps that gate a release ({', '.join(report['scope'])}). "
+            f"Readiness of those steps: **{readiness}** (the lowest step's share of its "
+            "maximum).",
+        ]
+    return [
+        f"Readiness **{readiness}** (the lowest step's share of its maximum). "
+        f"Next: {report['next']}"
+    ]
+
+
+def _since_lines(report: dict[str, Any]) -> list[str]:
+    since = report.get("since_release")
+    if not since:
+        return []
+    lines = ["", f"## Changed since release {since['version']}", ""]
+    if not since["files"] and not since["items"]:
+        return [*lines, "- nothing: the working state is the released one"]
+    lines += [f"- file `{f}`" for f in since["files"][:40]]
+    lines += [f"- item `{i['id']}`: {i['why']}" for i in since["items"]]
+    if since.get("note"):
+        lines.append(f"- {since['note']}")
+    return lines
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [
-        f"# Production readiness: {report['project']}",
+        f"# {_title(report)}",
         "",
-        f"Readiness score **{report['readiness']:g}** (the lowest step score). "
-        f"Next: {report['next']}",
+        *_intro(report),
         "",
         "| step | status | score | blockers |",
         "|---|---|---|---|",
     ]
     for s in report["steps"]:
         lines.append(
-            f"| {s['title']} | {ICONS[s['status']]} {s['status']} | "
-            f"{s['score']:g} / {s['max_score']} | {', '.join(s['blockers']) or '-'} |"
+            f"| {s['title']} | {ICONS[s['status']]} {s['status']} | {s['percent']}% "
+            f"({s['score']:g} of {s['max_score']}) | {', '.join(s['blockers']) or '-'} |"
         )
+    lines += _since_lines(report)
     for step in report["steps"]:
         lines += [
             "",
@@ -102,15 +249,9 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_md_cell(item['summary'])} | {item['kind']} | {item['status']} | "
                 f"{_md_cell(detail)} |"
             )
-    lines += ["", "## Sign-offs", ""]
-    if report["signoffs"]:
-        lines += [
-            f"- {s['by']}: **{s['decision']}** at {s['at']} (readiness {s['readiness']:g})"
-            + (f": {s['note']}" if s.get("note") else "")
-            for s in report["signoffs"]
-        ]
-    else:
-        lines.append("- none yet")
+    if "signoffs" in report:
+        lines += ["", "## Sign-offs", ""]
+        lines += [_signoff_line(s) for s in report["signoffs"]] or ["- none yet"]
     lines += [
         "",
         f"_Generated by workbench {report['workbench']} at {report['generated_at']}._",
@@ -119,13 +260,21 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _signoff_line(s: dict[str, Any]) -> str:
+    what = f"release {s['release']}" if s.get("release") else "the working state"
+    text = f"- {s['by']}: **{s['decision']}** of {what} at {s['at']} ({s['status']})"
+    if s.get("despite"):
+        text += f"; approved despite: {s['despite']}"
+    return text + (f": {s['note']}" if s.get("note") else "")
+
+
 def to_html(report: dict[str, Any]) -> str:
     esc = html.escape
     rows = []
     for step in report["steps"]:
         rows.append(
-            f"<h2>{esc(step['title'])}: {esc(step['status'])} "
-            f"({step['score']:g} / {step['max_score']})</h2><table>"
+            f"<h2>{esc(step['title'])}: {esc(step['status'])} {step['percent']}% "
+            f"({step['score']:g} of {step['max_score']})</h2><table>"
             "<tr><th></th><th>item</th><th>kind</th><th>status</th><th>evidence</th></tr>"
         )
         for item in (i for i in report["items"] if i["step"] == step["step"]):
@@ -143,21 +292,26 @@ def to_html(report: dict[str, Any]) -> str:
                 "</td></tr>"
             )
         rows.append("</table>")
-    signoffs = (
-        "".join(
-            f"<li>{esc(s['by'])}: <b>{esc(s['decision'])}</b> at {esc(s['at'])}</li>"
-            for s in report["signoffs"]
+    since = "".join(f"<li>{esc(line[2:])}</li>" for line in _since_lines(report)[3:])
+    if since:
+        since = (
+            f"<h2>Changed since release {esc(report['since_release']['version'])}</h2>"
+            f"<ul>{since}</ul>"
         )
-        or "<li>none yet</li>"
-    )
+    signoffs = ""
+    if "signoffs" in report:
+        listed = "".join(f"<li>{esc(_signoff_line(s)[2:])}</li>" for s in report["signoffs"])
+        signoffs = f"<h2>Sign-offs</h2><ul>{listed or '<li>none yet</li>'}</ul>"
+    intro = "".join(f"<p>{esc(p).replace('**', '')}</p>" for p in _intro(report))
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Production readiness: {esc(report['project'])}</title>"
+        f"<title>{esc(_title(report))}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
         ".fail{background:#fee}.stale{background:#ffd}.pass{background:#efe}</style></head><body>"
-        f"<h1>Production readiness: {esc(report['project'])}</h1>"
-        f"<p>Readiness score <b>{report['readiness']:g}</b>. Next: {esc(report['next'])}</p>"
+        f"<h1>{esc(_title(report))}</h1>{intro}{since}"
         + "".join(rows)
-        + f"<h2>Sign-offs</h2><ul>{signoffs}</ul></body></html>\n"
+        + signoffs
+        + f"<p><i>Generated by workbench {esc(report['workbench'])} at "
+        f"{esc(report['generated_at'])}.</i></p></body></html>\n"
     )

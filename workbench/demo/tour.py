@@ -9,7 +9,6 @@ image), a release, a verified push and a promotion to `production`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,15 +49,7 @@ def prepare(dest: Path, progress: Progress) -> Manifest:
 
 def use_registry(manifest: Manifest, registry: parts.Registry) -> Manifest:
     """Point the demo project at this run's loopback registry (committed)."""
-    path = manifest.path
-    text = path.read_text()
-    line = f"registry: {registry.host}/demo/{manifest.name}"
-    text = (
-        re.sub(r"^registry:.*$", line, text, flags=re.M)
-        if re.search(r"^registry:", text, flags=re.M)
-        else text.rstrip("\n") + "\n" + line + "\n"
-    )
-    path.write_text(text)
+    scaffold.set_registry(manifest.root, f"{registry.host}/demo/{manifest.name}")
     if git(manifest.root, "status", "--porcelain", MANIFEST_NAME):
         git(manifest.root, "commit", "-q", "-m", "demo: this run's registry", "--", MANIFEST_NAME)
     return load_manifest(manifest.root)
@@ -95,10 +86,13 @@ def run_headless(manifest: Manifest) -> Iterator[str]:
                 first = view.evidence[0] if view.evidence else ""
                 yield f"   {view.status.value:7} {view.item.id}: {first[:90]}"
         summary = checklist.summary(step)
-        yield f"   score {summary.score:g} / {summary.max_score}"
-    yield "4. Tag"
+        yield f"   {int(summary.fraction * 100 + 1e-9)}% ({summary.score:g} of {summary.max_score})"
+    yield "4. Tag (tests the release candidate image, then releases that very image)"
     release = tagging.create_release(checklist)
-    yield f"   released {release.version}: git tag {release.tag}, image {release.image_ref}"
+    yield (
+        f"   released {release.version}: git tag {release.tag}, image {release.image_ref} "
+        f"= tested image {release.image_id[:19]}"
+    )
     yield "5. Push"
     for pushed in publish.push_release(manifest):
         if isinstance(pushed, publish.Pushed):
@@ -111,8 +105,7 @@ def run_headless(manifest: Manifest) -> Iterator[str]:
             yield f"   {event.view.status.value:7} {event.item_id}"
     summaries = checklist.summaries()
     yield (
-        "readiness "
-        + f"{checklist.readiness(summaries):g}; "
-        + ", ".join(f"{s.title} {s.score:g}/{s.max_score}" for s in summaries)
+        f"readiness {checklist.readiness(summaries)}; "
+        + ", ".join(f"{s.title} {int(s.fraction * 100 + 1e-9)}%" for s in summaries)
     )
     yield f"next: {checklist.next_action(summaries)}"

@@ -7,7 +7,11 @@ not ours: they are listed as such, never taken for a release.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from workbench.kernel import git
 from workbench.kernel.errors import WorkbenchError
@@ -17,10 +21,39 @@ from workbench.project.semver import SemVer
 
 RELEASES = "releases"
 CHANNELS = "channels.yaml"
+# The workbench's own bookkeeping: never an input of a check, never "a change".
+BOOKKEEPING = ("checklist.yaml", f"{RELEASES}/", ".workbench/")
 
 
 def release_path(manifest: Manifest, version: SemVer | str) -> Path:
     return manifest.root / RELEASES / f"{version}.yaml"
+
+
+def frozen_checklist_path(manifest: Manifest, version: SemVer | str) -> Path:
+    """The checklist as it stood when `version` was tagged (JSON: hashed byte for byte)."""
+    return manifest.root / RELEASES / f"{version}.checklist.json"
+
+
+def read_frozen_checklist(manifest: Manifest, version: SemVer | str) -> tuple[dict[str, Any], str]:
+    """The frozen checklist of a release and the sha256 of its bytes; it must match the hash
+    the release manifest recorded, or it was edited since."""
+    record = load_release(manifest, version)
+    path = frozen_checklist_path(manifest, version)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise WorkbenchError(
+            f"release {version} has no frozen checklist ({path} does not exist).",
+            fix="releases tagged by older workbench versions have none; tag a new release.",
+        ) from None
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if record.checklist.frozen_sha256 and digest != record.checklist.frozen_sha256:
+        raise WorkbenchError(
+            f"{path} was changed after release {version} was tagged (its sha256 is {digest}, "
+            f"the release recorded {record.checklist.frozen_sha256}).",
+            fix=f"restore it: `git checkout {tag_name(manifest, version)} -- {path.name}`.",
+        )
+    return json.loads(data), digest
 
 
 def tag_name(manifest: Manifest, version: SemVer | str) -> str:
@@ -74,6 +107,31 @@ def latest_release(manifest: Manifest) -> tuple[SemVer, ReleaseRecord] | None:
 def last_version(manifest: Manifest) -> str | None:
     known = releases(manifest)
     return str(known[-1]) if known else None
+
+
+def changed_since(manifest: Manifest, version: SemVer | str) -> list[str]:
+    """Project files changed since a release's tag (committed or not), bookkeeping left out."""
+    tag = tag_name(manifest, version)
+    changed: set[str] = set()
+    for args in (
+        ("diff", "--name-only", "--relative", tag, "--", "."),
+        ("ls-files", "--others", "--exclude-standard"),
+    ):
+        result = git.run(manifest.root, *args)
+        if result.ok:
+            changed.update(line.strip() for line in result.stdout.splitlines() if line.strip())
+    return sorted(c for c in changed if not c.startswith(BOOKKEEPING))
+
+
+def baseline_version(manifest: Manifest, is_current: Callable[[ReleaseRecord], bool]) -> str | None:
+    """The release to compare the working state with: the latest, unless the latest was made
+    from exactly the current inputs (`is_current`): then the one before it, so that
+    releasing never changes what the comparison says about the released state."""
+    known = releases(manifest)
+    if not known:
+        return None
+    latest = load_release(manifest, known[-1])
+    return latest.previous if is_current(latest) else str(known[-1])
 
 
 def file_at_release(manifest: Manifest, version: SemVer | str, relative: str) -> str | None:

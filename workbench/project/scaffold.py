@@ -17,7 +17,7 @@ from pathlib import Path
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import examples_dir
-from workbench.project.manifest import MANIFEST_NAME
+from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
 SKIPPED_DIRS = {
@@ -181,6 +181,24 @@ def copy_example(name: str, dest: Path, *, force: bool = False) -> Path:
         )
     shutil.copytree(source, dest, ignore=EXAMPLE_IGNORE, dirs_exist_ok=True)
     return dest
+
+
+def set_registry(project: Path, registry: str) -> None:
+    """Point a project's manifest at `registry` (host[:port]/path), keeping the rest of the
+    file as it is; the value is checked like the manifest's own field."""
+    if not REGISTRY_REF.match(registry):
+        raise WorkbenchError(
+            f"`{registry}` is not a registry reference.",
+            fix="write it as host[:port]/path, e.g. localhost:5000/team/model.",
+        )
+    path = project / MANIFEST_NAME
+    text = path.read_text(encoding="utf-8")
+    line = f"registry: {registry}"
+    if re.search(r"^registry:", text, flags=re.M):
+        text = re.sub(r"^registry:.*$", line, text, flags=re.M)
+    else:
+        text = text.rstrip("\n") + "\n" + line + "\n"
+    write_text_atomic(path, text)
 
 
 def make_example_env(

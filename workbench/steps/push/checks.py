@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.hashing import sha256_text
 from workbench.kernel.http import request
 from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.releases import load_release, releases
+from workbench.steps.push.publish import config_digest
 from workbench.steps.shared import latest_release
 
 checks = CheckSet()
@@ -45,10 +46,14 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
 
 
 def _push_inputs(ctx: CheckContext) -> Inputs:
-    return {
-        "registry": ctx.manifest.registry or "unset",
-        "releases": file_digest(ctx.manifest.root / "releases"),
-    }
+    """The registry and each release's push record: channel moves and the workbench's other
+    bookkeeping never make these items stale."""
+    pushes = [
+        f"{v} {r.image.id} {r.push.pushed} {r.push.digest}"
+        for v in releases(ctx.manifest)
+        for r in [load_release(ctx.manifest, v)]
+    ]
+    return {"registry": ctx.manifest.registry or "unset", "pushes": sha256_text("\n".join(pushes))}
 
 
 @checks.auto("push.tag-free", inputs=_push_inputs)
@@ -80,8 +85,15 @@ def digest_verified(ctx: CheckContext) -> CheckResult:
     recorded = document.push.digest
     if remote != recorded:
         return CheckResult.failed(f"the registry serves {remote}, the release recorded {recorded}")
+    config = config_digest(client_for(ctx.manifest.registry), str(recorded))
+    if config != document.image.id:
+        return CheckResult.failed(
+            f"{version} in the registry ({recorded}) points at the config {config}, not at "
+            f"the tested image {document.image.id}"
+        )
     return CheckResult.passed(
-        f"{version}: the registry's digest equals the pushed one", str(recorded)
+        f"{version}: the registry's digest equals the pushed one: {recorded}",
+        f"its config is the tested image {config} (the serve test ran that image id)",
     )
 
 

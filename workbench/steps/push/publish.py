@@ -9,6 +9,7 @@ is refused.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,13 @@ def push_release(
 
     version = version or latest_version(manifest)
     record = load_release(manifest, version)
+    if git.object_type(manifest.root, record.git.tag) != "tag":
+        raise WorkbenchError(
+            f"release {version} has no annotated git tag {record.git.tag}, so it is not a "
+            "complete release; nothing was pushed.",
+            fix="tag it again with `workbench tag` (an incomplete release is undone), or "
+            "restore the tag if it was deleted by mistake.",
+        )
     registry = _registry(manifest)
     registry.check()
     ref = registry.ref
@@ -138,9 +146,34 @@ def push_release(
             f"pushed {pushed_digest}; the release is not marked pushed.",
             fix="run `workbench push` again; if it persists, check the registry.",
         )
-    record.push = PushInfo(pushed=True, digest=remote, pushed_at=now(), ref=f"{ref.name}@{remote}")
+    config = config_digest(registry, remote)
+    if config != record.image.id:
+        raise WorkbenchError(
+            f"the registry's {ref.tagged(version)} ({remote}) points at the image config "
+            f"{config}, not at the tested image {record.image.id}; the release is not marked "
+            "pushed.",
+            fix="remove that tag from the registry and push again.",
+        )
+    record.push = PushInfo(
+        pushed=True,
+        digest=remote,
+        pushed_at=now(),
+        ref=f"{ref.name}@{remote}",
+        config_digest=config,
+    )
     _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
     yield Pushed(version, remote, already=False)
+
+
+def config_digest(registry: RegistryClient, digest: str) -> str | None:
+    """The image config a manifest in the registry points at: the image's id."""
+    body, _, _ = registry.get_manifest(digest)
+    try:
+        config = json.loads(body).get("config") or {}
+    except ValueError:
+        return None
+    value = config.get("digest")
+    return str(value) if value else None
 
 
 # --- channels --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet
 from workbench.project.model_env import load_examples
-from workbench.project.releases import last_version, releases
+from workbench.project.releases import baseline_version, last_version
 from workbench.steps.schema.contract import (
     request_schema,
     response_schema,
@@ -155,19 +155,43 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _baseline(ctx: CheckContext) -> str | None:
+    """The release the contract is compared with: the latest, unless it released exactly
+    these schemas (then the one before it, so releasing changes nothing here)."""
+    current = schema_inputs(ctx)
+    return baseline_version(
+        ctx.manifest,
+        lambda r: (
+            (r.hashes.request_schema, r.hashes.response_schema)
+            == (current["request"], current["response"])
+        ),
+    )
+
+
 def _change_inputs(ctx: CheckContext) -> dict[str, str]:
-    return {**schema_inputs(ctx), "baseline": last_version(ctx.manifest) or "none"}
+    return {**schema_inputs(ctx), "baseline": _baseline(ctx) or "none"}
 
 
 @checks.auto("schema.change-classified", inputs=_change_inputs)
 def change_classified(ctx: CheckContext) -> CheckResult:
-    known = releases(ctx.manifest)
-    if not known:
-        return CheckResult.passed("no release yet: the first release sets the contract")
-    changes = schema_changes(ctx.manifest, known[-1])
+    latest = last_version(ctx.manifest)
+    baseline = _baseline(ctx)
+    released = (
+        f"this contract is the one released as {latest}; "
+        if latest is not None and baseline != latest
+        else ""
+    )
+    if baseline is None:
+        return CheckResult.passed(
+            released + "no release before it: the first release sets the contract"
+        )
+    changes = schema_changes(ctx.manifest, baseline)
     if not changes:
-        return CheckResult.passed(f"no contract change since {known[-1]} (a patch release)")
+        return CheckResult.passed(
+            released + f"no contract change since {baseline} (a patch release)"
+        )
     return CheckResult.passed(
-        f"{len(changes)} changes since {known[-1]}: a {required_bump(changes)} bump is needed",
+        released
+        + f"{len(changes)} changes since {baseline}: a {required_bump(changes)} bump is needed",
         *(f"{c.kind}: {c.where} {c.path}: {c.what}" for c in changes[:20]),
     )

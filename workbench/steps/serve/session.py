@@ -71,11 +71,15 @@ def serve_session(
     log: Log = lambda _: None,
     cancel: threading.Event | None = None,
     host_port: int | None = None,
+    version: str = "0.0.0-dev",
+    tag: str | None = None,
 ) -> Session:
+    """Build the image (for `version`: the tag step tests its release candidate here) and
+    answer every item of the serve test on it."""
     cancel = cancel or threading.Event()
     session = Session()
     try:
-        context, built = build(manifest, log, cancel)
+        context, built = build(manifest, log, cancel, version=version, tag=tag)
     except SecretsFound as exc:
         session.results["serve.secrets-free"] = CheckResult.failed(exc.paragraph)
         session.results["serve.image-built"] = CheckResult.failed(

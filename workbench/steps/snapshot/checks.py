@@ -17,7 +17,6 @@ from workbench.project.lockfile import (
     read_lock,
     read_snapshot,
 )
-from workbench.project.releases import last_version
 from workbench.steps.shared import model_answers, model_inputs
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS
@@ -176,7 +175,7 @@ def model_loads(ctx: CheckContext) -> CheckResult:
 def _drift_inputs(ctx: CheckContext) -> Inputs:
     return {
         "lock": file_digest(ctx.manifest.root / LOCK_NAME),
-        "baseline": last_version(ctx.manifest) or "none",
+        "baseline": baseline_lock(ctx.manifest)[0],
     }
 
 

@@ -1,12 +1,16 @@
-"""Drift: the lock against the last release's (the lock at its git tag) or a given file."""
+"""Drift: the lock against the last release's (the lock at its git tag) or a given file.
+
+When the latest release was made from exactly this lock, the comparison is with the
+release before it: releasing never changes what drift says about the released state."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.kernel.hashing import file_digest
 from workbench.project.lockfile import LOCK_NAME, LockEntry, parse_lock, read_lock
 from workbench.project.manifest import Manifest
-from workbench.project.releases import file_at_release, last_version, tag_name
+from workbench.project.releases import baseline_version, file_at_release, tag_name
 
 
 def baseline_lock(
@@ -14,9 +18,10 @@ def baseline_lock(
 ) -> tuple[str, dict[str, LockEntry] | None]:
     if old is not None:
         return str(old), read_lock(old)
-    version = last_version(manifest)
+    current = file_digest(manifest.root / LOCK_NAME)
+    version = baseline_version(manifest, lambda r: r.hashes.lock == current)
     if version is None:
-        return "no release yet", None
+        return "no release before this lock", None
     text = file_at_release(manifest, version, LOCK_NAME)
     if text is None:
         return f"release {version} (no lock at its tag)", None

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import msgspec
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel import git
-from workbench.kernel.hashing import file_digest
-from workbench.project.releases import file_at_release, releases, tag_name
+from workbench.kernel.hashing import file_digest, sha256_text
+from workbench.project.releases import file_at_release, load_release, releases, tag_name
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.shared import latest_release
-from workbench.steps.tag.release import dirty_files
+from workbench.steps.tag.release import content_fingerprint, dirty_files
 
 checks = CheckSet()
 
@@ -22,9 +23,8 @@ def _git(ctx: CheckContext, *args: str) -> git.Outcome:
 
 
 def _inputs(ctx: CheckContext) -> Inputs:
-    head = _git(ctx, "rev-parse", "HEAD").stdout.strip()
-    status = _git(ctx, "status", "--porcelain", "--untracked-files=all", ".").stdout
-    return {"head": head or "none", "status": hashlib.sha256(status.encode()).hexdigest()}
+    # Content, not commits: the workbench's own release commits never make this stale.
+    return {"tree": content_fingerprint(ctx.manifest)}
 
 
 @checks.auto("tag.git-clean", inputs=_inputs)
@@ -46,13 +46,24 @@ def git_clean(ctx: CheckContext) -> CheckResult:
 
 
 def _release_inputs(ctx: CheckContext) -> Inputs:
+    """The releases as tagged (their manifests without the push record, which is step 5's),
+    the tags' objects and the project's content: never the workbench's bookkeeping."""
     m = ctx.manifest
-    folder = m.root / "releases"
-    tags = "\n".join(git.tags(m.root, f"{m.release.tag_prefix}*"))
+    described = []
+    for version in releases(m):
+        record = msgspec.to_builtins(load_release(m, version))
+        record.pop("push", None)
+        described.append(json.dumps(record, sort_keys=True))
+    refs = _git(
+        ctx,
+        "for-each-ref",
+        f"refs/tags/{m.release.tag_prefix}*",
+        "--format=%(refname) %(objectname)",
+    )
     return {
-        "releases": file_digest(folder),
-        "tags": hashlib.sha256(tags.encode()).hexdigest(),
-        "head": _git(ctx, "rev-parse", "HEAD").stdout.strip() or "none",
+        "releases": sha256_text("\n".join(described)),
+        "tags": sha256_text(refs.stdout if refs.ok else ""),
+        "tree": content_fingerprint(m),
         "lock": file_digest(m.root / "environment.lock"),
         "request": file_digest(m.resolve(m.schema.request)),
         "response": file_digest(m.resolve(m.schema.response)),

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.checklist import report
 from workbench.checklist.engine import Checklist
 from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
+from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.oci import client_for
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
 from workbench.project.manifest import Manifest
@@ -32,13 +35,15 @@ from workbench.project.records import (
 )
 from workbench.project.releases import (
     RELEASES,
+    frozen_checklist_path,
+    release_path,
     releases,
     save_release,
     tag_name,
 )
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.schema.diff import Change, required_bump, schema_changes
-from workbench.steps.serve.session import build
+from workbench.steps.serve.session import serve_session
 
 GATED_STEPS = ("snapshot", "schema", "serve")
 # Written by the workbench and committed with each release.
@@ -92,6 +97,23 @@ def dirty_files(manifest: Manifest) -> list[str]:
     return out
 
 
+def content_fingerprint(manifest: Manifest) -> str:
+    """What the project holds apart from the workbench's own files: the blobs of HEAD's tree
+    and the uncommitted changes. A release commit, a channel move or a check run (which only
+    touch the workbench's files) leave it as it was."""
+    root = manifest.root
+    if not git.is_repository(root):
+        return "no repository"
+    tree = git.run(root, "ls-tree", "-r", "HEAD", "--", ".")
+    lines = []
+    for line in tree.stdout.splitlines() if tree.ok else []:
+        _, _, path = line.partition("\t")
+        if not path.startswith((*WORKBENCH_FILES, ".workbench/")):
+            lines.append(line)
+    lines += [f"dirty {path}" for path in dirty_files(manifest)]
+    return sha256_text("\n".join(lines))
+
+
 def validate_version(
     manifest: Manifest,
     text: str,
@@ -135,6 +157,14 @@ class Release:
     record: ReleaseRecord
 
 
+def blocking_gates(checklist: Checklist) -> list[str]:
+    """What would stop a tag now: each blocking gate item with its status and fix."""
+    checklist.refresh()
+    return [
+        f"{v.item.id} is {v.status.value}: {v.item.fix}" for v in checklist.blockers(GATED_STEPS)
+    ]
+
+
 def create_release(
     checklist: Checklist,
     version_text: str | None = None,
@@ -142,7 +172,9 @@ def create_release(
     log: Callable[[str], None] = lambda _: None,
     cancel: threading.Event | None = None,
 ) -> Release:
-    """Check the gates, write releases/<version>.yaml, commit, tag git and the image."""
+    """Release the image that was tested: check the gates, build the release candidate and
+    run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
+    commit, tag git and the image. Either all of it happens or none of it."""
     manifest = checklist.manifest
     root = manifest.root
     if not git.is_repository(root):
@@ -165,32 +197,47 @@ def create_release(
     version = validate_version(
         manifest, version_text or str(suggestion.version), suggestion, registry_tags
     )
-    log(f"releasing {version} ({suggestion.reason})")
-
-    context, built = build(
+    log(f"releasing {version} ({suggestion.reason}); testing the release candidate")
+    session = serve_session(
         manifest,
-        log,
-        cancel or threading.Event(),
+        log=log,
+        cancel=cancel or threading.Event(),
         version=str(version),
         tag=f"workbench/{manifest.name}:{version}",
     )
+    checklist.record(session.results)
+    checklist.require_gates(("serve",), f"release {version}: the release candidate image")
+    assert session.image_id is not None  # the serve gates passed, so it was built
+    image_id = session.image_id
     client = docker_client()
-    image = client.images.get(built.image_id)
+    image = client.images.get(image_id)
+    base = client.images.get(str(image.labels.get("org.opencontainers.image.base.name")))
     image_ref = (
         f"{manifest.registry}:{version}"
         if manifest.registry
         else f"workbench/{manifest.name}:{version}"
     )
-    repository, _, tag = image_ref.rpartition(":")
-    image.tag(repository, tag=tag)
-    base = client.images.get(context.base_image)
-    tested = checklist.state.results.get("serve.image-built")
-    summaries = checklist.summaries()
+    summaries = [s for s in checklist.summaries() if s.step in GATED_STEPS]
+    readiness = checklist.readiness(summaries)
     revision = git.git(root, "rev-parse", "HEAD")
     pair = checklist.pair
+    people = People(driver=pair[0], navigator=pair[1]) if pair else People(driver=checklist.driver)
+    created = now()
+    frozen = report.freeze(
+        checklist,
+        GATED_STEPS,
+        {
+            "version": str(version),
+            "created": created,
+            "by": people.driver + (f" with {people.navigator}" if people.navigator else ""),
+            "revision": revision,
+            "image": image_id,
+        },
+    )
+    frozen_text = json.dumps(frozen, indent=1, ensure_ascii=False) + "\n"
     record = ReleaseRecord(
         version=str(version),
-        created=now(),
+        created=created,
         git=GitInfo(revision=revision, tag=tag_name(manifest, version)),
         previous=str(suggestion.previous) if suggestion.previous else None,
         bump=BumpInfo(
@@ -208,49 +255,97 @@ def create_release(
                 for relative in ([manifest.model.artifact] if manifest.model.artifact else [])
             },
         ),
-        base_image=BaseImageInfo(name=context.base_image, id=str(base.id)),
-        image=ImageInfo(
-            ref=image_ref,
-            id=built.image_id,
-            tested_id=tested.details.get("image_id") if tested else None,
-        ),
+        base_image=BaseImageInfo(name=base.tags[0] if base.tags else "", id=str(base.id)),
+        image=ImageInfo(ref=image_ref, id=image_id, tested_id=image_id),
         checklist=ChecklistAtRelease(
-            readiness=checklist.readiness(summaries),
+            readiness=round(readiness.fraction, 4),
+            limited_by=readiness.limited_by,
             steps={
-                s.step: StepScore(score=s.score, max=s.max_score, status=s.status.value)
+                s.step: StepScore(
+                    score=s.score,
+                    max=s.max_score,
+                    fraction=round(s.fraction, 4),
+                    status=s.status.value,
+                )
                 for s in summaries
             },
+            frozen=frozen_checklist_path(manifest, version).name,
+            frozen_sha256=sha256_text(frozen_text),
         ),
         waivers={
             k: WaiverInfo(reason=w.reason, by=w.by, at=w.at)
             for k, w in checklist.state.waivers.items()
         },
-        released_by=People(driver=pair[0], navigator=pair[1])
-        if pair
-        else People(driver=checklist.driver),
+        released_by=people,
         push=PushInfo(),
-    )
-    path = save_release(manifest, record)
-    to_add = [str(path.relative_to(root))]
-    to_add += [name for name in RELEASE_INPUTS if (root / name).exists()]
-    git.git(root, "add", "--", *to_add)
-    author = pair[0] if pair else checklist.driver
-    git.git(
-        root,
-        "commit",
-        "--quiet",
-        "-m",
-        f"release {manifest.name} {version}",
-        "-m",
-        f"{suggestion.reason}\n\nReleased by {author} with workbench.",
     )
     message = (
         f"{manifest.name} {version}\n\n{suggestion.reason}\nimage {image_ref} "
-        f"({built.image_id})\nreadiness {checklist.readiness(summaries):g}"
+        f"({image_id})\nreadiness of the gated steps {readiness}"
     )
-    git.git(root, "tag", "--annotate", tag_name(manifest, version), "-m", message)
+    path = _commit_release(manifest, record, frozen_text, suggestion.reason, message)
+    try:
+        repository, _, tag = image_ref.rpartition(":")
+        image.tag(repository, tag=tag)
+    except Exception as exc:  # the engine refused: undo the git side too
+        _undo_release(manifest, record, committed=True, tagged=True)
+        raise WorkbenchError(
+            f"tagging the image {image_ref} failed ({exc}); the release was undone.",
+            fix="check the Docker engine, then tag again.",
+        ) from None
     log(
         f"committed {git.prefix(root)}{path.relative_to(root)}, tagged "
-        f"{tag_name(manifest, version)}, image {image_ref}"
+        f"{tag_name(manifest, version)}, image {image_ref} ({image_id[:19]}, the tested image)"
     )
-    return Release(version, path, tag_name(manifest, version), image_ref, built.image_id, record)
+    return Release(version, path, tag_name(manifest, version), image_ref, image_id, record)
+
+
+def _commit_release(
+    manifest: Manifest, record: ReleaseRecord, frozen_text: str, reason: str, message: str
+) -> Path:
+    """Write the manifest and the frozen checklist, commit, annotated-tag; undo on failure."""
+    root = manifest.root
+    version = record.version
+    committed = tagged = False
+    try:
+        write_text_atomic(frozen_checklist_path(manifest, version), frozen_text)
+        path = save_release(manifest, record)
+        frozen = frozen_checklist_path(manifest, version)
+        to_add = [str(path.relative_to(root)), str(frozen.relative_to(root))]
+        to_add += [name for name in RELEASE_INPUTS if (root / name).exists()]
+        git.git(root, "add", "--", *to_add)
+        git.git(
+            root,
+            "commit",
+            "--quiet",
+            "-m",
+            f"release {manifest.name} {version}",
+            "-m",
+            f"{reason}\n\nReleased by {record.released_by.driver} with workbench.",
+        )
+        committed = True
+        git.git(root, "tag", "--annotate", record.git.tag, "-m", message)
+        tagged = True
+    except BaseException:
+        _undo_release(manifest, record, committed=committed, tagged=tagged)
+        raise
+    return path
+
+
+def _undo_release(
+    manifest: Manifest, record: ReleaseRecord, *, committed: bool, tagged: bool
+) -> None:
+    """Leave nothing of a release that did not complete: no tag, no commit, no manifest."""
+    root = manifest.root
+    if tagged:
+        git.run(root, "tag", "--delete", record.git.tag)
+    if committed:
+        git.run(root, "reset", "--quiet", "--soft", "HEAD~1")
+    paths = [
+        release_path(manifest, record.version),
+        frozen_checklist_path(manifest, record.version),
+    ]
+    relative = [str(p.relative_to(root)) for p in paths]
+    git.run(root, "reset", "--quiet", "--", *relative, *RELEASE_INPUTS)
+    for written in paths:
+        written.unlink(missing_ok=True)

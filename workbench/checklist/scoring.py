@@ -1,0 +1,106 @@
+"""How an item and a step score, and what readiness means (after the ML Test Score).
+
+An item scores 1 when the tool verified it (a warning scores 0.5), 0.5 when a
+person ticked it with a note, 0 otherwise; skipped and not-applicable items
+leave the step's maximum. Steps have different numbers of items (5 to 13), so
+raw sums cannot be compared: a step scores the fraction of its maximum, and
+readiness is the lowest step fraction, named with the step that limits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from workbench.checklist.checks import Status
+from workbench.checklist.definitions import STEP_TITLES, Item
+from workbench.checklist.state import ManualTick, StoredResult, Waiver
+
+PASSING = (Status.PASS, Status.WARN, Status.SKIPPED)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as it stands now: definition, status, score and what backs it."""
+
+    item: Item
+    status: Status
+    score: float
+    counted: bool
+    evidence: list[str]
+    remark: str = ""
+    result: StoredResult | None = None
+    tick: ManualTick | None = None
+    waiver: Waiver | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """A gate item that is not fresh and passing, and not waived."""
+        return self.item.gate and self.status not in PASSING and self.waiver is None
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    step: str
+    score: float
+    max_score: int
+    counts: dict[Status, int]
+    blockers: list[str]
+
+    @property
+    def title(self) -> str:
+        return STEP_TITLES[self.step]
+
+    @property
+    def fraction(self) -> float:
+        """The share of the step's maximum reached (1.0 for a step with nothing counted)."""
+        return self.score / self.max_score if self.max_score else 1.0
+
+    @property
+    def status(self) -> Status:
+        for status in (Status.FAIL, Status.STALE, Status.PENDING, Status.WARN):
+            if self.counts.get(status):
+                return status
+        return Status.PASS
+
+
+def summarise(step: str, views: Iterable[ItemView]) -> StepSummary:
+    views = list(views)
+    counts: dict[Status, int] = {}
+    for v in views:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    return StepSummary(
+        step=step,
+        score=sum(v.score for v in views),
+        max_score=sum(1 for v in views if v.counted),
+        counts=counts,
+        blockers=[v.item.id for v in views if v.blocks],
+    )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The lowest step fraction, and the step that sets it."""
+
+    fraction: float
+    limited_by: str | None
+
+    @property
+    def percent(self) -> int:
+        return int(self.fraction * 100 + 1e-9)  # floor: 99.9% is not ready
+
+    def __str__(self) -> str:
+        if self.limited_by is None:
+            return f"{self.percent}%"
+        return f"{self.percent}% (limited by {STEP_TITLES.get(self.limited_by, self.limited_by)})"
+
+
+def readiness(summaries: Iterable[StepSummary]) -> Readiness:
+    """Lowest fraction wins; on a tie, the earliest step (what to work on first)."""
+    lowest: StepSummary | None = None
+    for summary in summaries:
+        if lowest is None or summary.fraction < lowest.fraction:
+            lowest = summary
+    if lowest is None:
+        return Readiness(1.0, None)
+    return Readiness(lowest.fraction, lowest.step if lowest.fraction < 1.0 else None)

@@ -26,12 +26,18 @@ def infer(
             "--from", help="A CSV, Parquet, JSON or JSONL sample (default: the example requests)."
         ),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="The sample's target column, left out of the request."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing schema files.")] = False,
 ) -> None:
-    """Infer the request schema from data and the response schema from the model's answers."""
+    """Infer the contract from the model itself and a data sample: fields, types, missing
+    values the model answers, the response from its classes; example requests when none."""
+    from workbench.kernel.atomic import write_text_atomic
     from workbench.project.manifest import load_manifest
-    from workbench.project.model_env import load_examples, predict_in_model_env
-    from workbench.steps.schema.infer import infer_record, read_sample, write_schema
+    from workbench.project.model_env import load_examples
+    from workbench.steps.schema.infer import infer_contract, read_sample, write_schema
 
     manifest = load_manifest(project)
     request_path = manifest.resolve(manifest.schema.request)
@@ -42,29 +48,34 @@ def infer(
                 f"{path} exists and may hold your edits; nothing was written. Fix: pass --force "
                 "to replace the schemas with inferred ones."
             )
-    records = read_sample(sample) if sample else [r for _, r in load_examples(manifest)]
-    request = infer_record(records, title=f"{manifest.name} request")
-    examples = [r for _, r in load_examples(manifest)] or records[:20]
-    answers = predict_in_model_env(manifest, examples).answers
-    response = infer_record(answers, title=f"{manifest.name} response")
+    examples = load_examples(manifest, missing_ok=True)
+    records = read_sample(sample) if sample else [r for _, r in examples]
+    inferred = infer_contract(manifest, records, target=target)
+    source = f"{sample.name}" if sample else "the example requests"
     write_schema(
         request_path,
-        request,
+        inferred.request,
         force=True,
-        comment=f"Inferred by `workbench schema "
-        f"infer` from {len(records)} records; describe each field.",
+        comment=f"Inferred by `workbench schema infer` from the model and {source}; "
+        "describe each field, confirm the bounds.",
     )
     write_schema(
         response_path,
-        response,
+        inferred.response,
         force=True,
-        comment="Inferred by `workbench schema "
-        f"infer` from the model's answers to {len(examples)} examples.",
+        comment="Inferred by `workbench schema infer` from what the model knows of its outputs.",
     )
     console.print(
-        f"wrote {request_path} ({len(request['properties'])} fields) and "
-        f"{response_path} ({len(response['properties'])} fields)"
+        f"wrote {request_path} ({len(inferred.request['properties'])} fields) and "
+        f"{response_path} ({len(inferred.response['properties'])} fields)"
     )
+    if not examples:
+        folder = manifest.resolve(manifest.schema.examples)
+        for index, record in enumerate(inferred.examples, start=1):
+            write_text_atomic(folder / f"example-{index}.json", json.dumps(record, indent=1) + "\n")
+        console.print(f"wrote {len(inferred.examples)} example requests into {folder}")
+    for note in inferred.notes:
+        console.print(f"  [dim]{escape(note)}[/]")
 
 
 @schema_app.command("validate")

@@ -118,3 +118,14 @@ def test_schema_infer_then_validate_on_the_example(example_project: Path) -> Non
     validated = run("schema", "validate", "-p", str(example_project))
     assert validated.returncode == 0, validated.stdout
     assert validated.stdout.count("pass") == 3
+
+
+def test_tag_dry_run_lists_the_gates_that_would_block_with_their_fix(
+    example_project: Path,
+) -> None:
+    result = run("tag", "--dry-run", "-p", str(example_project))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the tag would be refused" in result.stdout
+    assert "snapshot.fresh is pending" in result.stdout
+    assert "workbench snapshot" in result.stdout  # snapshot.fresh's fix
+    assert "Traceback" not in result.stderr

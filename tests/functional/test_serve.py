@@ -205,3 +205,39 @@ def test_cancelling_the_serve_session_removes_the_container(
         session.serve_session(load_manifest(project), log=log, cancel=cancel)
     assert any(line.startswith("ready after") for line in lines), json.dumps(lines[-5:])
     assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+
+
+def test_a_model_that_fails_to_load_in_the_container_fails_fast_with_its_cause(
+    example_project: Path, base_image: str
+) -> None:
+    manifest = load_manifest(example_project)
+    run_snapshot(manifest, lambda event: None)
+    artifact = example_project / "model" / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:200])  # replaced by a truncated copy
+    lines: list[str] = []
+    found = session.serve_session(manifest, log=lines.append)
+    assert found.results["serve.image-built"].status is Status.PASS
+    probe_items = [p.item_id for p in probes.PROBES]
+    failed = {i: found.results[i] for i in probe_items}
+    assert {r.status for r in failed.values()} == {Status.FAIL}
+    evidence = failed["serve.examples-parity"].evidence[0]
+    # The load error itself, seen as soon as the server said so (not a readiness timeout) ...
+    assert "the model failed to load in the container after" in evidence, evidence
+    assert "not ready within" not in evidence
+    assert "load_failed" in evidence  # ... quoting the container's own log line
+    assert "save the model again" in evidence  # ... and the fix
+    log_file = example_project / ".workbench" / "serve" / "container.log"
+    assert "load_failed" in log_file.read_text()  # the whole log is kept after the container
+    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+
+
+def test_every_server_error_of_the_serve_test_carries_the_containers_log_lines(
+    tmp_path: Path, base_image: str
+) -> None:
+    project = faulty_project(tmp_path / "doubler")
+    found = session.serve_session(load_manifest(project))
+    valid = found.results["serve.valid-accepted"]
+    assert valid.status is Status.FAIL
+    crashed = [e for e in valid.evidence if "HTTP 500" in e]
+    assert crashed and all("the container logged" in e for e in crashed), valid.evidence
+    assert any("cannot handle large x" in e for e in crashed)

@@ -49,6 +49,7 @@ class ServeSpec:
     port: int = 8080
     max_body_bytes: int = 1_048_576
     memory_limit: str = "1g"
+    ready_timeout: int = 60
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,12 @@ _SHAPE: dict[str, _Field] = {
             ),
             "max_body_bytes": _Field(
                 "int", "the largest request body accepted, in bytes", nullable=False, minimum=1
+            ),
+            "ready_timeout": _Field(
+                "int",
+                "seconds the container may take to load the model and become ready, e.g. 60",
+                nullable=False,
+                minimum=1,
             ),
             "memory_limit": _Field(
                 "str",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,32 @@ class InProcessAnswers:
     modules: list[str]
     warnings: list[str]
     feature_names: list[str] | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def request_features(manifest: Manifest) -> list[str]:
-    """Field names of the request schema, in the order the file lists them."""
+    """The request's fields in the order a model trained on arrays takes them: the schema's
+    `x-feature-order`, else the order of its properties (the runtime does the same)."""
     path = manifest.resolve(manifest.schema.request)
     if not path.exists():
         return []
     schema = load_yaml(path, what="request schema")
-    properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
-    return [str(name) for name in properties]
+    if not isinstance(schema, dict):
+        return []
+    order = schema.get("x-feature-order")
+    if isinstance(order, list):
+        return [str(name) for name in order]
+    return [str(name) for name in schema.get("properties", {}) or {}]
 
 
-def load_examples(manifest: Manifest) -> list[tuple[str, dict[str, Any]]]:
+def load_examples(
+    manifest: Manifest, *, missing_ok: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """The example requests, by file name; with `missing_ok`, none when the folder is absent
+    (the snapshot may come before the contract)."""
     folder = manifest.resolve(manifest.schema.examples)
+    if not folder.is_dir() and missing_ok:
+        return []
     if not folder.is_dir():
         raise WorkbenchError(
             f"{folder}: the examples folder (schema.examples in workbench.yaml) does not exist.",
@@ -101,17 +113,24 @@ def run_json_script(
 
 
 def predict_in_model_env(
-    manifest: Manifest, records: list[dict[str, Any]], *, timeout: float = 300
+    manifest: Manifest,
+    records: list[dict[str, Any]],
+    *,
+    timeout: float = 300,
+    tolerate: bool = False,
+    features: list[str] | None = None,
 ) -> InProcessAnswers:
-    """The model's answers to `records`, computed by the model's own interpreter."""
+    """The model's answers to `records`, computed by the model's own interpreter. With
+    `tolerate`, a record the model fails on answers {"__error__": ...} instead."""
     interpreter = manifest.interpreter()
     request = {
         "flavor": manifest.model.flavor,
         "root": str(manifest.root),
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
-        "features": request_features(manifest),
+        "features": features if features is not None else request_features(manifest),
         "records": records,
+        "tolerate": tolerate,
     }
     payload = run_json_script(
         interpreter,
@@ -131,4 +150,5 @@ def predict_in_model_env(
         modules=payload["modules"],
         warnings=payload.get("warnings", []),
         feature_names=payload.get("feature_names"),
+        facts=payload.get("facts") or {},
     )

@@ -30,8 +30,9 @@ class SklearnPredictor:
     """A scikit-learn estimator saved with joblib or pickle.
 
     Records are turned into one row in feature order: the model's own
-    `feature_names_in_` (set when trained on a DataFrame), else a `feature_names`
-    attribute, else the order of the request schema's properties.
+    `feature_names_in_` (set when trained on a DataFrame, and then fed a DataFrame),
+    else a `feature_names` attribute, else the request schema's `x-feature-order`
+    (written by `schema infer` for models trained on bare arrays).
     """
 
     def __init__(self, artifact: Path, features: list[str]) -> None:
@@ -42,6 +43,14 @@ class SklearnPredictor:
         # What the model itself knows of its inputs (None when it was trained on bare arrays).
         self.known_features = [str(f) for f in own] if own is not None else None
         self.features = self.known_features or list(features)
+        self.frame: Any = None
+        if getattr(self.model, "feature_names_in_", None) is not None:
+            try:  # fitted on a DataFrame: pandas is in its environment
+                from pandas import DataFrame
+            except ImportError:
+                pass
+            else:
+                self.frame = DataFrame
         self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
 
@@ -56,8 +65,14 @@ class SklearnPredictor:
 
         return joblib.load(artifact)
 
-    def rows(self, records: list[dict[str, Any]]) -> list[list[Any]]:
-        return [[record.get(name) for name in self.features] for record in records]
+    def rows(self, records: list[dict[str, Any]]) -> Any:
+        """The model's input: a DataFrame with its own column names when it was fitted on
+        one (so it sees the names it knows, and missing values as NaN), else plain rows in
+        feature order."""
+        rows = [[record.get(name) for name in self.features] for record in records]
+        if self.frame is None:
+            return rows
+        return self.frame(rows, columns=self.features).fillna(value=math.nan)
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)

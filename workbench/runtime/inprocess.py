@@ -1,8 +1,13 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
-request: {"flavor", "root", "artifact", "predictor", "features", "records"}
-answer:  {"answers": [...], "modules": [...], "warnings": [...]}, or {"error": ...}, exit 1.
+request: {"flavor", "root", "artifact", "predictor", "features", "records", "tolerate"}
+answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
+         or {"error": ...}, exit 1.
+
+With "tolerate", a record the model fails on answers {"__error__": "..."} instead of
+failing them all (to learn which inputs the model accepts, e.g. missing values).
+"facts" is what the model itself knows: feature names, feature count, classes.
 
 The modules are everything imported while loading and predicting (pickled
 models import their libraries only on load); the warnings are those raised
@@ -36,6 +41,25 @@ def imported_since(before: set[str]) -> list[str]:
     return sorted(names)
 
 
+def tolerant(model: object, record: object) -> dict[str, object]:
+    try:
+        return model.predict(record)  # type: ignore[attr-defined]
+    except Exception as exc:
+        return {"__error__": f"{type(exc).__name__}: {exc}"}
+
+
+def facts(model: object) -> dict[str, object]:
+    """What the model knows of its own inputs and outputs (sklearn estimators)."""
+    inner = getattr(model, "model", None)
+    n_features = getattr(inner, "n_features_in_", None)
+    return {
+        "feature_names": getattr(model, "known_features", None),
+        "n_features_in": int(n_features) if n_features is not None else None,
+        "classes": getattr(model, "classes", None) or None,
+        "has_proba": bool(getattr(model, "has_proba", False)),
+    }
+
+
 def main() -> int:
     request = json.load(sys.stdin)
     stage = "load"
@@ -51,7 +75,10 @@ def main() -> int:
                 features=request.get("features", []),
             )
             stage = "predict"
-            answers = [model.predict(record) for record in request["records"]]
+            if request.get("tolerate"):
+                answers = [tolerant(model, record) for record in request["records"]]
+            else:
+                answers = model.predict_many(request["records"]) if request["records"] else []
         except Exception as exc:
             last = traceback.extract_tb(exc.__traceback__)[-1]
             json.dump(
@@ -71,6 +98,7 @@ def main() -> int:
             "modules": imported_since(before),
             "warnings": list(dict.fromkeys(seen)),
             "feature_names": getattr(model, "known_features", None),
+            "facts": facts(model),
         },
         sys.stdout,
     )

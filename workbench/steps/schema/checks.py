@@ -131,14 +131,14 @@ def responses_valid(ctx: CheckContext) -> CheckResult:
 
 @checks.auto("schema.feature-names", inputs=_responses_inputs)
 def feature_names(ctx: CheckContext) -> CheckResult:
+    """Which field goes to which input of the model: by name when the model knows its
+    features, else by the explicit x-feature-order; never by the order of the file."""
     _, answers = model_answers(ctx)
     known = answers.feature_names
+    request = request_schema(ctx.manifest)
+    fields = list(request.get("properties") or {})
     if not known:
-        return CheckResult.skipped(
-            "the model does not record its feature names (trained on "
-            "arrays); the request fields are fed in schema order"
-        )
-    fields = list(request_schema(ctx.manifest).get("properties") or {})
+        return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]
     extra = [f for f in fields if f not in known]
     if missing or extra:
@@ -165,6 +165,34 @@ def _baseline(ctx: CheckContext) -> str | None:
             (r.hashes.request_schema, r.hashes.response_schema)
             == (current["request"], current["response"])
         ),
+    )
+
+
+def _array_order(request: dict[str, Any], fields: list[str], count: int | None) -> CheckResult:
+    order = request.get("x-feature-order")
+    if not isinstance(order, list):
+        return CheckResult.failed(
+            "the model was trained on bare arrays (it does not know its feature names), and "
+            "the request schema does not say which field is which column: reordering or "
+            "renaming fields in the file would silently change every prediction",
+            "add x-feature-order: [the fields in training order] (schema infer writes it)",
+        )
+    problems = []
+    if sorted(map(str, order)) != sorted(fields):
+        missing = [f for f in fields if f not in order]
+        unknown = [f for f in order if f not in fields]
+        problems += [f"fields not in x-feature-order: {', '.join(missing)}"] if missing else []
+        problems += (
+            [f"x-feature-order names no such field: {', '.join(unknown)}"] if unknown else []
+        )
+    if count is not None and len(order) != count:
+        problems.append(f"x-feature-order has {len(order)} fields, the model takes {count}")
+    if problems:
+        return CheckResult.failed(*problems)
+    return CheckResult.passed(
+        f"the model takes {len(order)} columns in x-feature-order: {', '.join(map(str, order))}",
+        "the order of the properties in the file does not matter; a change of x-feature-order "
+        "is a breaking change in the schema diff",
     )
 
 

@@ -79,6 +79,8 @@ def unknown_keywords(schema: Any, path: str = "$") -> list[str]:
     known = set(Draft202012Validator.VALIDATORS) | ANNOTATIONS
     found = []
     for key, value in schema.items():
+        if key.startswith("x-"):
+            continue  # an extension keyword on purpose (x-feature-order ...)
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
             hint = f"; did you mean `{close[0]}`?" if close else ""

@@ -120,6 +120,12 @@ def _compare(
         add("breaking", "unknown fields now refused (additionalProperties: false)", "additive")
     elif old.get("additionalProperties") is False and new.get("additionalProperties") is not False:
         add("additive", "unknown fields now accepted", "breaking")
+    if old.get("x-feature-order") != new.get("x-feature-order"):
+        add(
+            "breaking",
+            "x-feature-order changed: fields now go to other columns of the model",
+            "breaking",
+        )
     for key in sorted((set(old) | set(new)) & COSMETIC_KEYS):
         if old.get(key) != new.get(key):
             changes.append(Change("cosmetic", where, path or "$", f"{key} changed"))

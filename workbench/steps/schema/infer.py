@@ -1,23 +1,37 @@
-"""Inferring the contract from data: example requests (JSON), a CSV or Parquet sample.
+"""Inferring the contract: the model's own knowledge first, then a data sample.
 
-The request schema describes one record: types, required fields, numeric bounds
-and low-cardinality enums taken from the data, `additionalProperties: false`,
-and an empty `description` per field for a person to fill. The response schema
-is inferred the same way from the model's answers to the examples.
+What the model knows (its feature names or count, its classes, whether it gives
+probabilities) decides the fields and the response. A sample (example requests,
+CSV, Parquet, JSONL) gives the types; its target column is left out; a missing
+value is allowed only where the model answers it. Bounds are never taken as
+hard limits from a handful of rows: below `MIN_ROWS_FOR_BOUNDS` rows numbers get
+none (and `schema.bounded` says so); from that many, the range is widened by
+half its span and recorded in `$comment` for a person to confirm. A response is
+never bounded by a few answers: only by what the model knows (its classes,
+probabilities between 0 and 1). A model trained on bare arrays gets an explicit
+`x-feature-order`, so the order of fields in the file can never change which
+value goes to which column.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml
+from workbench.project.manifest import Manifest
+from workbench.project.model_env import predict_in_model_env
 
 ENUM_LIMIT = 10
+MIN_ROWS_FOR_ENUM = 20
+MIN_ROWS_FOR_BOUNDS = 30
+EXAMPLES_WRITTEN = 3
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -39,29 +53,52 @@ def _kind(value: Any) -> str:
     return "string"
 
 
-def infer_value(values: list[Any]) -> dict[str, Any]:
+def _round(value: float, kind: str, *, down: bool) -> float | int:
+    if kind == "integer":
+        return int(math.floor(value) if down else math.ceil(value))
+    return float(f"{value:.6g}")
+
+
+def infer_value(values: list[Any], *, bounds: bool = True) -> dict[str, Any]:
+    """One field's schema from its values. `bounds=False` (a response) gives types only."""
     kinds = {_kind(v) for v in values}
     present = [v for v in values if v is not None]
+    rows = len(values)
     schema: dict[str, Any] = {}
     if {"integer", "number"} >= kinds - {"null"} and kinds - {"null"}:
         kind = "integer" if kinds - {"null"} == {"integer"} else "number"
         schema["type"] = kind
-        schema["minimum"] = min(present)
-        schema["maximum"] = max(present)
+        low, high = min(present), max(present)
+        if bounds and rows >= MIN_ROWS_FOR_BOUNDS:
+            span = (high - low) or abs(high) or 1.0
+            floor = low - span / 2
+            if low >= 0 > floor:
+                floor = 0  # a quantity never seen negative stays non-negative
+            schema["minimum"] = _round(floor, kind, down=True)
+            schema["maximum"] = _round(high + span / 2, kind, down=False)
+            schema["$comment"] = (
+                f"sample of {rows} rows ranged {low} to {high}; the bounds are that range "
+                "widened by half its span: confirm or correct them"
+            )
+        elif bounds:
+            schema["$comment"] = (
+                f"sample of {rows} rows ranged {low} to {high}: too few rows to set bounds"
+            )
     elif kinds - {"null"} == {"boolean"}:
         schema["type"] = "boolean"
     elif kinds - {"null"} == {"string"}:
         schema["type"] = "string"
         distinct = sorted(set(present))
-        if len(distinct) <= ENUM_LIMIT and len(distinct) < max(2, len(present)):
+        repeated = all(present.count(v) >= 2 for v in distinct)
+        if bounds and len(distinct) <= ENUM_LIMIT and rows >= MIN_ROWS_FOR_ENUM and repeated:
             schema["enum"] = distinct
-        else:
-            schema["maxLength"] = max(len(v) for v in present) * 2
+        elif bounds:
+            schema["maxLength"] = max(64, 4 * max(len(v) for v in present))
     elif kinds - {"null"} == {"object"}:
-        schema.update(infer_record(present))
+        schema.update(infer_record(present, bounds=bounds))
     elif kinds - {"null"} == {"array"}:
         schema["type"] = "array"
-        schema["items"] = infer_value([item for v in present for item in v])
+        schema["items"] = infer_value([item for v in present for item in v], bounds=bounds)
     elif kinds - {"null"}:
         schema["type"] = sorted(k for k in kinds if k != "null")
     if "null" in kinds and "type" in schema:
@@ -73,7 +110,9 @@ def infer_value(values: list[Any]) -> dict[str, Any]:
     return schema
 
 
-def infer_record(records: list[dict[str, Any]], *, title: str | None = None) -> dict[str, Any]:
+def infer_record(
+    records: list[dict[str, Any]], *, title: str | None = None, bounds: bool = True
+) -> dict[str, Any]:
     if not records or not all(isinstance(r, dict) for r in records):
         raise WorkbenchError(
             "the examples must be JSON objects (one record each).",
@@ -82,7 +121,9 @@ def infer_record(records: list[dict[str, Any]], *, title: str | None = None) -> 
     names: list[str] = []
     for record in records:
         names += [n for n in record if n not in names]
-    properties = {name: infer_value([r.get(name) for r in records]) for name in names}
+    properties = {
+        name: infer_value([r.get(name) for r in records], bounds=bounds) for name in names
+    }
     required = [n for n in names if all(r.get(n) is not None for r in records)]
     schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
     if title:
@@ -148,3 +189,174 @@ def write_schema(path: Path, schema: dict[str, Any], *, force: bool, comment: st
             fix="pass --force to replace it with the inferred schema.",
         )
     write_text_atomic(path, f"# {comment}\n" + dump_yaml(schema))
+
+
+# --- the whole contract, from the model and a sample ------------------------------------------
+
+
+@dataclass
+class Inferred:
+    request: dict[str, Any]
+    response: dict[str, Any]
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _columns(records: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for record in records:
+        names += [str(n) for n in record if n not in names]
+    return names
+
+
+def _fields(
+    columns: list[str], facts: dict[str, Any], target: str | None, notes: list[str]
+) -> tuple[list[str], str | None]:
+    """The request's fields (in the model's order when it knows it) and the target column."""
+    known = facts.get("feature_names")
+    count = facts.get("n_features_in")
+    if target is not None and target not in columns:
+        raise WorkbenchError(
+            f"the sample has no column `{target}` (--target); its columns: {', '.join(columns)}.",
+            fix="name one of those columns as the target.",
+        )
+    if known:
+        missing = [f for f in known if f not in columns]
+        if missing:
+            raise WorkbenchError(
+                "the sample lacks features the model was trained on: " + ", ".join(missing) + ".",
+                fix="use a sample with every feature the model knows: " + ", ".join(known) + ".",
+            )
+        extra = [c for c in columns if c not in known and c != target]
+        if target is None and len(extra) == 1:
+            target = extra[0]
+            notes.append(f"`{target}` is not one of the model's features: taken as the target")
+        elif extra:
+            notes.append("left out, the model does not know them: " + ", ".join(extra))
+        return [str(f) for f in known], target
+    fields = [c for c in columns if c != target]
+    if count is not None and len(fields) != count:
+        if target is None and len(fields) == count + 1:
+            raise WorkbenchError(
+                f"the model takes {count} features, the sample has {len(fields)} columns: one "
+                "of them is probably the target, but the model (trained on bare arrays) "
+                "cannot say which.",
+                fix="name it with --target COLUMN.",
+            )
+        raise WorkbenchError(
+            f"the model takes {count} features but the sample has {len(fields)} "
+            f"({', '.join(fields)}).",
+            fix="use a sample with exactly the model's features (and --target for the target).",
+        )
+    return fields, target
+
+
+def _nullable(
+    manifest: Manifest, fields: list[str], rows: list[dict[str, Any]], facts_order: list[str]
+) -> dict[str, str]:
+    """For each field with missing values in the sample: why the model refuses a missing
+    value there (absent from the result when it answers it)."""
+    candidates = [f for f in fields if any(r.get(f) is None for r in rows)]
+    complete = next((r for r in rows if all(r.get(f) is not None for f in fields)), None)
+    if not candidates or complete is None:
+        return {f: "no complete row to try it on" for f in candidates}
+    base = {f: complete[f] for f in fields}
+    probes = [{**base, name: None} for name in candidates]
+    answers = predict_in_model_env(manifest, probes, tolerate=True, features=facts_order).answers
+    return {
+        name: str(answer["__error__"])
+        for name, answer in zip(candidates, answers, strict=True)
+        if "__error__" in answer
+    }
+
+
+def _response(
+    manifest: Manifest, facts: dict[str, Any], answers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The response from what the model knows; types only from its answers otherwise."""
+    title = f"{manifest.name} response"
+    classes = facts.get("classes")
+    if (
+        manifest.model.flavor == "sklearn"
+        and answers
+        and set(answers[0])
+        <= {
+            "prediction",
+            "probabilities",
+        }
+    ):
+        properties: dict[str, Any] = {}
+        if classes:
+            kinds = {_kind(c) for c in classes}
+            properties["prediction"] = {
+                "type": kinds.pop() if len(kinds) == 1 else sorted(kinds),
+                "enum": list(classes),
+                "description": "",
+            }
+        else:
+            properties["prediction"] = {"type": "number", "description": ""}
+        if facts.get("has_proba") and classes:
+            properties["probabilities"] = {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [str(c) for c in classes],
+                "properties": {
+                    str(c): {"type": "number", "minimum": 0, "maximum": 1, "description": ""}
+                    for c in classes
+                },
+                "description": "",
+            }
+        return {
+            "$schema": DRAFT,
+            "title": title,
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(properties),
+            "properties": properties,
+        }
+    return infer_record(answers, title=title, bounds=False)
+
+
+def infer_contract(
+    manifest: Manifest, records: list[dict[str, Any]], *, target: str | None = None
+) -> Inferred:
+    """The request and response schemas of this model, from itself and a sample."""
+    if not records:
+        raise WorkbenchError(
+            "there is nothing to infer the contract from: no sample and no example requests.",
+            fix="pass a data sample with --from (CSV, Parquet, JSONL), or add example "
+            f"requests to {manifest.schema.examples}.",
+        )
+    notes: list[str] = []
+    facts = predict_in_model_env(manifest, []).facts
+    fields, target = _fields(_columns(records), facts, target, notes)
+    rows = [{f: r.get(f) for f in fields} for r in records]
+    order = fields if not facts.get("feature_names") else []
+    refused = _nullable(manifest, fields, rows, order or fields)
+    request = infer_record(rows, title=f"{manifest.name} request")
+    for name, why in refused.items():
+        schema = request["properties"][name]
+        kinds = schema.get("type")
+        if isinstance(kinds, list) and "null" in kinds:
+            rest = [k for k in kinds if k != "null"]
+            schema["type"] = rest[0] if len(rest) == 1 else rest
+            if "enum" in schema:
+                schema["enum"] = [v for v in schema["enum"] if v is not None]
+        notes.append(f"`{name}` is required: the model fails on a missing value ({why[:120]})")
+    request["required"] = [
+        f for f in fields if f in refused or all(r.get(f) is not None for r in rows)
+    ]
+    if order:
+        request["x-feature-order"] = order
+        notes.append(
+            "the model was trained on bare arrays: x-feature-order says which field is which "
+            "column, whatever the order of the properties"
+        )
+    complete = [r for r in rows if all(v is not None for v in r.values())]
+    examples = (complete or rows)[:EXAMPLES_WRITTEN]
+    answers = predict_in_model_env(manifest, examples, features=order or fields).answers
+    response = _response(manifest, facts, answers)
+    if target is not None:
+        notes.append(f"`{target}` left out of the request: it is the target")
+    notes.append(f"{len(rows)} sample rows, {len(fields)} fields")
+    return Inferred(request, response, examples, notes)

@@ -30,7 +30,15 @@ from workbench.steps.schema.contract import load_schema
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 SERVING_DIR = runtime_dir()
-SERVING_FILES = ("__init__.py", "__main__.py", "app.py", "flavors.py", "openapi.py")
+SERVING_FILES = (
+    "__init__.py",
+    "__main__.py",
+    "app.py",
+    "core.py",
+    "flavors.py",
+    "openapi.py",
+    "v2.py",
+)
 LABEL_PREFIX = "io.workbench"
 
 SECRET_NAMES = re.compile(

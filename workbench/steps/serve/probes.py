@@ -88,7 +88,11 @@ def examples(p: Probing) -> CheckResult:
     for (name, record), expected in zip(examples, golden, strict=True):
         answer = post(f"{p.live.url}/predict", record)
         if answer.status != 200:
-            problems.append(f"{name}: HTTP {answer.status} {answer.body[:200].decode()}")
+            said = run.logs_for(p.live.container, answer.header("x-request-id"))
+            problems.append(
+                f"{name}: HTTP {answer.status} {answer.body[:200].decode(errors='replace')}"
+                + (": the container logged " + " | ".join(said) if said else "")
+            )
             continue
         body = answer.json()
         errors = validation_errors(response_contract, body)
@@ -122,7 +126,11 @@ def invalid(p: Probing) -> CheckResult:
         answer = post(f"{p.live.url}/predict", payload)
         statuses[answer.status] = statuses.get(answer.status, 0) + 1
         if answer.status >= 500:
-            server_errors.append(f"{what}: HTTP {answer.status}")
+            said = run.logs_for(p.live.container, answer.header("x-request-id"))
+            server_errors.append(
+                f"{what}: HTTP {answer.status}"
+                + (": the container logged " + " | ".join(said) if said else "")
+            )
         elif answer.status < 400:
             accepted.append(f"{what}: HTTP {answer.status}")
         elif answer.status == 422 and json.dumps(payload) in answer.body.decode():
@@ -147,9 +155,11 @@ def valid(p: Probing) -> CheckResult:
     for index, payload in enumerate(payloads):
         answer = post(f"{p.live.url}/predict", payload)
         if not 200 <= answer.status < 300:
+            rid = answer.header("x-request-id")
+            said = run.logs_for(p.live.container, rid)
             problems.append(
-                f"payload {index}: HTTP {answer.status} "
-                f"(request id {answer.header('x-request-id')})"
+                f"payload {index}: HTTP {answer.status} (request id {rid})"
+                + (": the container logged " + " | ".join(said) if said else "")
             )
         elif validation_errors(response_contract, answer.json()):
             path, message = validation_errors(response_contract, answer.json())[0]

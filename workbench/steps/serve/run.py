@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.kernel.errors import WorkbenchError
@@ -58,14 +59,69 @@ def start(client: Any, image: str, manifest: Manifest, *, host_port: int | None 
         raise WorkbenchError(f"the Docker engine could not start the container: {text}") from None
 
 
+class ModelLoadFailed(WorkbenchError):
+    """The container started, but the model did not load in it."""
+
+
 def logs_tail(container: Any, lines: int = 30) -> str:
     try:
-        return container.logs(tail=lines).decode(errors="replace").strip()
+        return str(container.logs(tail=lines).decode(errors="replace").strip())
     except Exception:
         return "(no logs)"
 
 
-def wait_ready(container: Any, url: str, timeout: float = 90) -> float:
+def logs_for(container: Any, request_id: str | None, limit: int = 3) -> list[str]:
+    """The container's log lines about one request (its error and traceback lines), not the
+    access log line every request gets."""
+    if not request_id:
+        return []
+    try:
+        text = container.logs().decode(errors="replace")
+    except Exception:
+        return []
+    found = [
+        line.strip()
+        for line in text.splitlines()
+        if request_id in line and '"latency_ms"' not in line
+    ]
+    return [line[:400] for line in found[:limit]]
+
+
+# What a load error usually means, and what to do about it.
+LOAD_HINTS = (
+    (
+        ("UnpicklingError", "invalid load key", "EOFError", "not a zip file", "truncated"),
+        "the model file is not a loadable pickle/joblib file (corrupt, truncated, or saved by "
+        "another library): save the model again, or correct model.artifact",
+    ),
+    (
+        ("No module named",),
+        "the model needs a module the image lacks: import it in your predictor (or add the "
+        "package to the model's environment), then take the snapshot again",
+    ),
+    (
+        ("Can't get attribute", "has no attribute"),
+        "the pickle refers to code the image lacks or that changed: add that module to "
+        "model.code, or save the model again with the installed versions",
+    ),
+    (
+        ("InconsistentVersion", "incompatible", "dtype", "node array from the pickle"),
+        "the model was saved with other library versions than the snapshot's: retrain and "
+        "save it with the installed versions, or pin the versions it was saved with",
+    ),
+)
+
+
+def load_hint(error: str) -> str:
+    for needles, hint in LOAD_HINTS:
+        if any(needle in error for needle in needles):
+            return hint
+    return "make the model load in its own environment first (`workbench check -s snapshot`)"
+
+
+def wait_ready(container: Any, url: str, timeout: float = 60) -> float:
+    """Seconds until the model answered ready; fails as soon as the model failed to load
+    (the server says so), the container stopped, or `timeout` passed."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         container.reload()
@@ -76,15 +132,41 @@ def wait_ready(container: Any, url: str, timeout: float = 90) -> float:
                 + logs_tail(container).replace("\n", " | "),
                 fix="fix what the log says (often the model fails to load in the image).",
             )
-        with contextlib.suppress(OSError):
-            if request("GET", f"{url}/health/ready", timeout=2).status == 200:
+        with contextlib.suppress(OSError, ValueError):
+            answer = request("GET", f"{url}/health/ready", timeout=2)
+            if answer.status == 200:
                 return time.perf_counter() - started
+            detail = answer.json().get("detail") if answer.status == 503 else None
+            if detail:
+                lines = [
+                    line
+                    for line in logs_tail(container, 60).splitlines()
+                    if "load_failed" in line or "Error" in line
+                ]
+                raise ModelLoadFailed(
+                    f"the model failed to load in the container after "
+                    f"{time.perf_counter() - started:.1f} s: {detail}. The container said: "
+                    + (" | ".join(lines[-6:]) or "(nothing more)"),
+                    fix=load_hint(detail + " ".join(lines)),
+                )
         time.sleep(0.1)
     raise WorkbenchError(
         f"the container was not ready within {timeout:.0f} s; its last log lines: "
         + logs_tail(container).replace("\n", " | "),
-        fix="check that the model loads quickly enough, or raise the timeout.",
+        fix="check that the model loads in that time, or raise serve.ready_timeout in "
+        "workbench.yaml.",
     )
+
+
+def save_logs(container: Any, target: Path) -> Path | None:
+    """Keep the container's whole log for after it is gone."""
+    try:
+        data = container.logs()
+    except Exception:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
 
 
 def remove(container: Any) -> None:
@@ -99,17 +181,20 @@ def running(
     manifest: Manifest,
     *,
     host_port: int | None = None,
-    timeout: float = 90,
+    log_file: Path | None = None,
 ) -> Iterator[Running]:
-    """The container, ready; removed on the way out, on errors and Ctrl-C too."""
+    """The container, ready; removed on the way out, on errors and Ctrl-C too, its log kept
+    in `log_file` first."""
     container = start(client, image, manifest, host_port=host_port)
     try:
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
-        run.ready_seconds = wait_ready(container, run.url, timeout)
+        run.ready_seconds = wait_ready(container, run.url, manifest.serve.ready_timeout)
         yield run
     finally:
+        if log_file is not None:
+            save_logs(container, log_file)
         remove(container)
 
 

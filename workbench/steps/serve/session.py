@@ -16,6 +16,7 @@ from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 from workbench.steps.serve import run
 from workbench.steps.serve.build import (
@@ -113,20 +114,33 @@ def serve_session(
         f"memory {manifest.serve.memory_limit})"
     )
     container_started = time.perf_counter()
-    with run.running(client, built.image_id, manifest, host_port=host_port) as live:
-        log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
-        session.figures["cold_start_seconds"] = live.ready_seconds
-        probing = Probing(manifest, live, context, log, session.figures)
+    log_file = scratch_dir(manifest.root) / "serve" / "container.log"
+    try:
+        with run.running(
+            client, built.image_id, manifest, host_port=host_port, log_file=log_file
+        ) as live:
+            log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
+            session.figures["cold_start_seconds"] = live.ready_seconds
+            probing = Probing(manifest, live, context, log, session.figures)
+            for probe in PROBES:
+                if cancel.is_set():
+                    raise Cancelled()
+                try:
+                    session.results[probe.item_id] = probe.run(probing)
+                except OSError as exc:
+                    log(f"{probe.item_id}: the container stopped answering ({exc})")
+                    session.results[probe.item_id] = CheckResult.failed(
+                        f"the container stopped answering: {exc}; its logs: "
+                        + run.logs_tail(live.container, 10).replace("\n", " | ")
+                    )
+    except WorkbenchError as exc:
+        # The image was built but never served: every probe fails with that one cause, at
+        # once, instead of each item trying again.
+        log(f"the container did not serve: {exc.message}")
+        cause = f"the container never became ready, so nothing could be asked: {exc.paragraph}"
         for probe in PROBES:
-            if cancel.is_set():
-                raise Cancelled()
-            try:
-                session.results[probe.item_id] = probe.run(probing)
-            except OSError as exc:
-                log(f"{probe.item_id}: the container stopped answering ({exc})")
-                session.results[probe.item_id] = CheckResult.failed(
-                    f"the container stopped answering: {exc}; its logs: "
-                    + run.logs_tail(live.container, 10).replace("\n", " | ")
-                )
+            session.results.setdefault(
+                probe.item_id, CheckResult.failed(cause, f"container log: {log_file}")
+            )
     session.figures["session_seconds"] = time.perf_counter() - container_started
     return session

@@ -1,0 +1,205 @@
+"""The serving runtime's core: the loaded model, its contract, and answering records.
+
+Shared by the plain routes (`app`) and the Open Inference Protocol v2 routes (`v2`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .flavors import load_predictor
+
+log = logging.getLogger("workbench.runtime")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def describe(error: Any) -> dict[str, str]:
+    """A validation error as {path, message}, built from the schema, never from the payload."""
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    kind, expected = error.validator, error.validator_value
+    messages = {
+        "type": lambda: f"must be of type {expected}",
+        "required": lambda: (
+            "a required field is missing: "
+            + ", ".join(name for name in expected if name not in (error.instance or {}))
+        ),
+        "additionalProperties": lambda: (
+            "unknown fields are not allowed: "
+            + ", ".join(sorted(set(error.instance or {}) - set(error.schema.get("properties", {}))))
+        ),
+        "enum": lambda: "must be one of " + ", ".join(map(str, expected)),
+        "const": lambda: f"must be {expected}",
+        "minimum": lambda: f"must be >= {expected}",
+        "maximum": lambda: f"must be <= {expected}",
+        "exclusiveMinimum": lambda: f"must be > {expected}",
+        "exclusiveMaximum": lambda: f"must be < {expected}",
+        "minLength": lambda: f"must have at least {expected} characters",
+        "maxLength": lambda: f"must have at most {expected} characters",
+        "pattern": lambda: f"must match the pattern {expected}",
+        "minItems": lambda: f"must have at least {expected} items",
+        "maxItems": lambda: f"must have at most {expected} items",
+    }
+    text = messages.get(kind, lambda: f"fails the `{kind}` constraint")()
+    return {"path": path, "message": text}
+
+
+def feature_order(schema: dict[str, Any]) -> list[str]:
+    """Which field is which column for a model trained on bare arrays: the schema's explicit
+    `x-feature-order`, never the order its properties happen to be written in."""
+    order = schema.get("x-feature-order")
+    return (
+        [str(name) for name in order]
+        if isinstance(order, list)
+        else list(schema.get("properties", {}))
+    )
+
+
+class Model:
+    """The loaded model, its contract and its metadata."""
+
+    def __init__(self, app_dir: Path) -> None:
+        self.config: dict[str, Any] = orjson.loads((app_dir / "serving.json").read_bytes())
+        schema_dir = app_dir / "schema"
+        self.request_schema = orjson.loads((schema_dir / "request.json").read_bytes())
+        self.response_schema = orjson.loads((schema_dir / "response.json").read_bytes())
+        self.request_validator = Draft202012Validator(self.request_schema)
+        self.response_validator = Draft202012Validator(self.response_schema)
+        self.app_dir = app_dir
+        self.predictor: Any = None
+        self.load_error: str | None = None
+
+    def load(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.predictor = load_predictor(
+                self.config["flavor"],
+                root=self.app_dir / "model",
+                artifact=self.config.get("artifact"),
+                predictor=self.config.get("predictor"),
+                features=feature_order(self.request_schema),
+            )
+        except Exception as exc:
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                orjson.dumps(
+                    {
+                        "event": "load_failed",
+                        "error": self.load_error,
+                        "traceback": traceback.format_exc(limit=8),
+                    }
+                ).decode()
+            )
+            return
+        log.info(
+            orjson.dumps(
+                {
+                    "event": "model_loaded",
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "version": self.config.get("version"),
+                }
+            ).decode()
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.predictor is not None
+
+    def request_errors(self, record: Any) -> list[dict[str, str]]:
+        return [
+            describe(e)
+            for e in sorted(
+                self.request_validator.iter_errors(record), key=lambda e: list(e.absolute_path)
+            )
+        ]
+
+    def response_errors(self, answer: Any) -> list[dict[str, str]]:
+        return [describe(e) for e in self.response_validator.iter_errors(answer)]
+
+
+MODEL: Model | None = None
+
+
+def model() -> Model:
+    assert MODEL is not None
+    return MODEL
+
+
+async def read_json(request: Request) -> tuple[Any, Response | None]:
+    """The parsed body, or the error response: 413 when too large, 400 when not JSON."""
+    limit = int(model().config.get("max_body_bytes", 1_048_576))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None, json_response({"error": f"request body over {limit} bytes"}, 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None, json_response({"error": f"request body over {limit} bytes"}, 413)
+    try:
+        return orjson.loads(body), None
+    except orjson.JSONDecodeError:
+        return None, json_response({"error": "the body is not valid JSON"}, 400)
+
+
+def not_ready() -> Response:
+    return json_response({"error": "the model is not loaded", "detail": model().load_error}, 503)
+
+
+def predict_records(records: list[Any], request_id: str) -> Response:
+    m = model()
+    errors = []
+    for index, record in enumerate(records):
+        for error in m.request_errors(record):
+            if len(records) > 1 or index:
+                error["path"] = f"$[{index}]" + error["path"][1:]
+            errors.append(error)
+    if errors:
+        return json_response(
+            {"error": "the request does not match the schema", "errors": errors[:50]}, 422
+        )
+    try:
+        answers = m.predictor.predict_many(records)
+    except Exception as exc:
+        log.error(
+            orjson.dumps(
+                {
+                    "event": "model_error",
+                    "request_id": request_id,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc(limit=5),
+                }
+            ).decode()
+        )
+        return json_response(
+            {"error": "the model failed on this request", "request_id": request_id}, 500
+        )
+    for answer in answers:
+        problems = m.response_errors(answer)
+        if problems:
+            log.error(
+                orjson.dumps(
+                    {"event": "response_invalid", "request_id": request_id, "errors": problems[:10]}
+                ).decode()
+            )
+            return json_response(
+                {"error": "the model's answer broke the response schema", "request_id": request_id},
+                500,
+            )
+    return json_response(answers)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.steps.schema.contract import invalid_payloads, valid_payloads, validation_errors
+from workbench.steps.schema.contract import validation_errors
+from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
 
 SCHEMAS = {
     "iris": {
@@ -50,4 +51,71 @@ def test_each_invalid_payload_really_breaks_the_schema(name: str) -> None:
     if name == "mixed":
         assert "plan not one of its values" in kinds
         assert "age below its minimum" in kinds and "age above its maximum" in kinds
-        assert "note too long" in kinds
+        assert "note longer than its maxLength" in kinds
+
+
+RICH = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code", "when", "qty", "ref", "address", "tags"],
+    "$defs": {"money": {"type": "number", "minimum": 0, "multipleOf": 0.01}},
+    "properties": {
+        "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{2}$"},
+        "when": {"type": "string", "format": "date"},
+        "qty": {"type": "integer", "multipleOf": 5, "minimum": 0, "maximum": 100},
+        "ref": {"$ref": "#/$defs/money"},
+        "either": {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "integer"}]},
+        "one": {"oneOf": [{"type": "boolean"}, {"type": "null"}]},
+        "address": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["zip"],
+            "properties": {
+                "zip": {"type": "string", "pattern": "^[0-9]{5}$"},
+                "kind": {"enum": ["home", "work"]},
+            },
+        },
+        "tags": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {"type": "string", "enum": ["a", "b", "c"]},
+        },
+        "note": {"type": ["string", "null"], "maxLength": 10},
+    },
+}
+
+
+def test_generated_payloads_honour_every_keyword_the_old_generator_ignored() -> None:
+    # The hand-made generator ignored pattern, format, multipleOf and anyOf: 50 of 50 of its
+    # "valid" payloads broke such a schema, so a correct server failed the serve test.
+    valid = valid_payloads(RICH, 40, seed=2)
+    assert len(valid) == 40
+    assert [p for p in valid if validation_errors(RICH, p)] == []
+    assert any("either" in p for p in valid) and any(p.get("note") is None for p in valid)
+    invalid = invalid_payloads(RICH, seed=2)
+    still_valid = [what for what, payload in invalid if not validation_errors(RICH, payload)]
+    assert still_valid == []
+    kinds = " / ".join(what for what, _ in invalid)
+    for expected in (
+        "code not matching its pattern",
+        "when not a valid date",
+        "qty not a multiple of its multipleOf",
+        "ref below its minimum",  # through the $ref
+        "either matching none of its anyOf/oneOf",
+        "address.zip not matching its pattern",  # nested
+        "address.kind not one of its values",
+        "tags with fewer items than its minItems",
+        "tags[0] not one of its values",  # inside an array
+        "address with an unknown field",
+        "the record with an unknown field",
+        "when (required) missing",
+    ):
+        assert expected in kinds, expected
+
+
+def test_the_runtime_checks_the_formats_the_serve_test_breaks() -> None:
+    from workbench.runtime.core import CHECKED_FORMATS as RUNTIME
+    from workbench.steps.schema.contract import CHECKED_FORMATS as SERVE_TEST
+
+    assert RUNTIME == SERVE_TEST

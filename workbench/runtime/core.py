@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .flavors import load_predictor
 
 log = logging.getLogger("workbench.runtime")
+# The formats checked without optional packages; the workbench's serve test knows the same list
+# (workbench.steps.schema.contract.CHECKED_FORMATS; a unit test keeps the two equal).
+CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -79,8 +82,9 @@ class Model:
         schema_dir = app_dir / "schema"
         self.request_schema = orjson.loads((schema_dir / "request.json").read_bytes())
         self.response_schema = orjson.loads((schema_dir / "response.json").read_bytes())
-        self.request_validator = Draft202012Validator(self.request_schema)
-        self.response_validator = Draft202012Validator(self.response_schema)
+        formats = FormatChecker(formats=CHECKED_FORMATS)
+        self.request_validator = Draft202012Validator(self.request_schema, format_checker=formats)
+        self.response_validator = Draft202012Validator(self.response_schema, format_checker=formats)
         self.app_dir = app_dir
         self.predictor: Any = None
         self.load_error: str | None = None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from workbench.kernel.errors import WorkbenchError
@@ -103,7 +102,7 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         return [f"at {where}: {exc.message}"]
-    problems = unknown_keywords(schema)
+    problems = unknown_keywords(schema) + unresolved_refs(schema)
     if schema.get("type") != "object":
         problems.append("the top level must be `type: object` (one record)")
     if not isinstance(schema.get("properties"), dict) or not schema["properties"]:
@@ -115,9 +114,45 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
     return problems
 
 
+# Formats the serving runtime checks (jsonschema checks these with no optional package, so
+# the image, which installs none, checks exactly these too).
+CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=FormatChecker(formats=CHECKED_FORMATS))
+
+
+def unresolved_refs(schema: Any) -> list[str]:
+    """Every `$ref` that points nowhere (the image would answer 500 to everything)."""
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    resolver = Registry().with_resource("", DRAFT202012.create_resource(schema)).resolver()
+    found = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                try:
+                    resolver.lookup(ref)
+                except Unresolvable:
+                    found.append(f"at {path}: `$ref: {ref}` points nowhere")
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    walk(schema, "$")
+    return found
+
+
 def validation_errors(schema: dict[str, Any], record: Any) -> list[tuple[str, str]]:
     """Each way `record` breaks `schema`, as (JSON path, message)."""
-    validator = Draft202012Validator(schema)
+    validator = validator_for(schema)
     out = []
     for error in sorted(validator.iter_errors(record), key=lambda e: list(e.path)):
         path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
@@ -142,92 +177,3 @@ def walk_objects(schema: dict[str, Any], path: str = "$") -> Iterator[tuple[str,
     for name, sub in (schema.get("properties") or {}).items():
         if isinstance(sub, dict):
             yield from walk_objects(sub, f"{path}.{name}")
-
-
-# --- payload generators for the serve test (deterministic with a seed) ---------------------
-
-
-def _example_value(schema: dict[str, Any], rng: Any) -> Any:
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return rng.choice(schema["enum"])
-    kinds = schema.get("type", "string")
-    kind = rng.choice(kinds) if isinstance(kinds, list) else kinds
-    if kind == "null":
-        return None
-    if kind in ("number", "integer"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", -1000))
-        high = schema.get("maximum", schema.get("exclusiveMaximum", 1000))
-        if "exclusiveMinimum" in schema:
-            low = low + (1 if kind == "integer" else 1e-6)
-        if "exclusiveMaximum" in schema:
-            high = high - (1 if kind == "integer" else 1e-6)
-        if kind == "integer":
-            return rng.randint(int(low), int(high))
-        return round(rng.uniform(low, high), 4)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    if kind == "object":
-        return valid_record(schema, rng)
-    if kind == "array":
-        items = schema.get("items", {})
-        return [_example_value(items, rng) for _ in range(schema.get("minItems", 1))]
-    length = max(schema.get("minLength", 1), min(schema.get("maxLength", 8), 8))
-    return "".join(rng.choice("abcdefgh") for _ in range(length))
-
-
-def valid_record(schema: dict[str, Any], rng: Any) -> dict[str, Any]:
-    properties = schema.get("properties") or {}
-    required = set(schema.get("required") or [])
-    return {
-        name: _example_value(sub, rng)
-        for name, sub in properties.items()
-        if name in required or rng.random() < 0.7
-    }
-
-
-def valid_payloads(schema: dict[str, Any], count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Records that satisfy the schema, drawn from its types, bounds and enums."""
-    rng = random.Random(seed)
-    return [valid_record(schema, rng) for _ in range(count)]
-
-
-def invalid_payloads(schema: dict[str, Any], seed: int = 0) -> list[tuple[str, Any]]:
-    """For each constraint, a payload that breaks exactly it: (what is broken, payload)."""
-    rng = random.Random(seed)
-    base = {
-        name: _example_value(sub, rng) for name, sub in (schema.get("properties") or {}).items()
-    }
-    cases: list[tuple[str, Any]] = [("not an object", [base]), ("an empty string body", "")]
-    for name in schema.get("required") or []:
-        broken = dict(base)
-        broken.pop(name, None)
-        cases.append((f"required field {name} missing", broken))
-    if schema.get("additionalProperties") is False:
-        cases.append(("an unknown field", {**base, "not_a_field_": 1}))
-    for name, sub in (schema.get("properties") or {}).items():
-        kinds = sub.get("type")
-        kinds = kinds if isinstance(kinds, list) else [kinds]
-        wrong: Any = "text" if {"number", "integer", "boolean"} & set(kinds) else 12345
-        if "string" in kinds and "number" in kinds:
-            wrong = [1]
-        if "null" not in kinds:
-            cases.append((f"{name} of the wrong type", {**base, name: wrong}))
-        if "minimum" in sub:
-            cases.append((f"{name} below its minimum", {**base, name: sub["minimum"] - 1}))
-        if "exclusiveMinimum" in sub:
-            cases.append(
-                (f"{name} at its exclusive minimum", {**base, name: sub["exclusiveMinimum"]})
-            )
-        if "maximum" in sub:
-            cases.append((f"{name} above its maximum", {**base, name: sub["maximum"] + 1}))
-        if "exclusiveMaximum" in sub:
-            cases.append(
-                (f"{name} at its exclusive maximum", {**base, name: sub["exclusiveMaximum"]})
-            )
-        if "enum" in sub:
-            cases.append((f"{name} not one of its values", {**base, name: "__not_an_option__"}))
-        if "maxLength" in sub:
-            cases.append((f"{name} too long", {**base, name: "x" * (sub["maxLength"] + 1)}))
-    return cases

@@ -22,13 +22,8 @@ from workbench.kernel.http import Response, request
 from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples, predict_in_model_env
-from workbench.steps.schema.contract import (
-    invalid_payloads,
-    request_schema,
-    response_schema,
-    valid_payloads,
-    validation_errors,
-)
+from workbench.steps.schema.contract import request_schema, response_schema, validation_errors
+from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
 from workbench.steps.serve import run
 from workbench.steps.serve.build import BuildContext
 
@@ -147,6 +142,15 @@ def invalid(p: Probing) -> CheckResult:
         )
 
 
+def _failure(p: Probing, what: str, answer: Response) -> str:
+    """One failed request as evidence: its status, request id and what the container logged."""
+    rid = answer.header("x-request-id")
+    said = run.logs_for(p.live.container, rid)
+    return f"{what}: HTTP {answer.status} (request id {rid})" + (
+        ": the container logged " + " | ".join(said) if said else ""
+    )
+
+
 def valid(p: Probing) -> CheckResult:
     request_contract = request_schema(p.manifest)
     response_contract = response_schema(p.manifest)
@@ -155,27 +159,28 @@ def valid(p: Probing) -> CheckResult:
     for index, payload in enumerate(payloads):
         answer = post(f"{p.live.url}/predict", payload)
         if not 200 <= answer.status < 300:
-            rid = answer.header("x-request-id")
-            said = run.logs_for(p.live.container, rid)
-            problems.append(
-                f"payload {index}: HTTP {answer.status} (request id {rid})"
-                + (": the container logged " + " | ".join(said) if said else "")
-            )
-        elif validation_errors(response_contract, answer.json()):
-            path, message = validation_errors(response_contract, answer.json())[0]
+            problems.append(_failure(p, f"payload {index}", answer))
+        elif errors := validation_errors(response_contract, answer.json()):
+            path, message = errors[0]
             problems.append(f"payload {index}: the response breaks the schema at {path}: {message}")
-    batch = post(f"{p.live.url}/predict/batch", payloads[:10])
-    if batch.status != 200 or len(batch.json()) != 10:
-        problems.append(f"/predict/batch of 10: HTTP {batch.status}")
-    p.log(f"valid payloads: {len(payloads) - len(problems)} of {len(payloads)} answered well")
-    return (
-        CheckResult.failed(
-            f"{len(problems)} of {len(payloads)} generated valid payloads failed", *problems[:15]
+    failed = len(problems)
+    batch_size = min(10, len(payloads))
+    batch = post(f"{p.live.url}/predict/batch", payloads[:batch_size])
+    batch_ok = batch.status == 200 and len(batch.json()) == batch_size
+    if not batch_ok:
+        problems.append(_failure(p, f"/predict/batch of {batch_size}", batch))
+    p.log(f"valid payloads: {len(payloads) - failed} of {len(payloads)} answered well")
+    if not payloads:
+        return CheckResult.failed("no valid payload could be generated from the request schema")
+    if problems:
+        return CheckResult.failed(
+            f"{failed} of {len(payloads)} generated valid payloads failed"
+            + ("" if batch_ok else f"; the batch of {batch_size} failed too"),
+            *problems[:15],
         )
-        if problems
-        else CheckResult.passed(
-            f"{len(payloads)} generated valid payloads: 2xx with valid bodies; a batch of 10 too"
-        )
+    return CheckResult.passed(
+        f"{len(payloads)} generated valid payloads: 2xx with valid bodies; "
+        f"a batch of {batch_size} too"
     )
 
 

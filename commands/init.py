@@ -56,5 +56,12 @@ def init(
     console.print(
         f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
     )
-    console.print(f"  python    {guess.python or '(the active interpreter)'}")
+    if guess.python:
+        console.print(f"  python    {guess.python}")
+    else:
+        console.print(
+            "  [yellow]python    no environment found[/] (no .venv/bin/python): create the "
+            "model's environment (`python -m venv .venv`, then install its requirements) or "
+            "set `python:`; the snapshot refuses until then"
+        )
     console.print("Check it with [bold]workbench check[/] once you have edited it.")

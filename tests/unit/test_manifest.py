@@ -43,8 +43,46 @@ def test_defaults_fill_what_the_file_leaves_out(tmp_path: Path) -> None:
     assert manifest.serve.port == 8080
     assert manifest.serve.base_image is None
     assert manifest.release.tag_prefix == "v"
-    assert manifest.interpreter() == Path(sys.executable)
     assert manifest.resolve("models/model.joblib").exists()
+    with pytest.raises(ManifestError, match="never inspects its own interpreter"):
+        manifest.interpreter()  # no python: and no .venv: never the workbench's own
+    venv_python = manifest.root / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    assert manifest.interpreter() == venv_python  # the project's .venv, symlink kept
+
+
+def test_paths_must_stay_in_the_project_and_the_artifact_must_be_a_file(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.joblib"
+    outside.write_bytes(b"m")
+    (tmp_path / "a").mkdir()
+    message = error_of(tmp_path / "a", GOOD.replace("models/model.joblib", "../outside.joblib"))
+    assert "`model.artifact`: `../outside.joblib` resolves outside the project" in message
+    (tmp_path / "b").mkdir()
+    root = project(tmp_path / "b", GOOD)
+    (root / "models" / "link.joblib").symlink_to(outside)  # a symlink out counts too
+    (root / "workbench.yaml").write_text(GOOD.replace("models/model.joblib", "models/link.joblib"))
+    with pytest.raises(ManifestError, match="resolves outside the project"):
+        load_manifest(root)
+    (root / "workbench.yaml").write_text(GOOD.replace("models/model.joblib", "models"))
+    with pytest.raises(ManifestError, match="is a folder"):
+        load_manifest(root)
+    (tmp_path / "c").mkdir()
+    message = error_of(tmp_path / "c", GOOD + "serve:\n  port: 70000\n")
+    assert "must be at most 65535" in message
+    (tmp_path / "d").mkdir()
+    message = error_of(tmp_path / "d", GOOD + "registry: localhost:99999/team/m\n")
+    assert "port over 65535" in message
+
+
+def test_a_misspelt_predictor_class_gets_a_suggestion(tmp_path: Path) -> None:
+    text = "name: churn\nmodel:\n  flavor: python\n  predictor: predict:ChurnModl\n"
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "predict.py").write_text("class ChurnModel:\n    pass\n")
+    (root / "workbench.yaml").write_text(text)
+    with pytest.raises(ManifestError, match=r"did you mean `predict:ChurnModel`\?"):
+        load_manifest(root)
 
 
 def test_bad_yaml_names_the_line(tmp_path: Path) -> None:

@@ -8,24 +8,24 @@ problems of a file are reported together, in one paragraph.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
-import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.kernel.errors import ManifestError
-from workbench.kernel.yamlio import line_of, load_yaml
+from workbench.kernel.yamlio import load_yaml
+from workbench.project.manifest_shape import (
+    SHAPE,
+    Problems,
+    check_values,
+    line_at,
+    type_name,
+)
 
 MANIFEST_NAME = "workbench.yaml"
-FLAVORS = ("sklearn", "python")
-IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-PREDICTOR_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-REGISTRY_REF = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
-MEMORY = re.compile(r"^\d+[kmgKMG]?$")
-TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
 
 @dataclass(frozen=True)
@@ -86,220 +86,21 @@ class Manifest:
         return Path(os.path.abspath(self.root / relative))
 
     def interpreter(self) -> Path:
-        """The interpreter of the model's environment (default: the one running us)."""
-        if self.python is None:
-            return Path(sys.executable)
-        return self.resolve(self.python) if "/" in self.python else Path(self.python)
-
-
-# --- the shape of the file -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Field:
-    kind: str  # "str" | "int" | "strlist" | "section"
-    help: str
-    children: dict[str, _Field] | None = None
-    choices: tuple[str, ...] | None = None
-    pattern: re.Pattern[str] | None = None
-    nullable: bool = True
-    minimum: int | None = None
-
-
-_SHAPE: dict[str, _Field] = {
-    "name": _Field(
-        "str",
-        "the image name: lowercase letters, digits and . _ -, e.g. churn-model",
-        pattern=IMAGE_NAME,
-        nullable=False,
-    ),
-    "python": _Field("str", "the interpreter of the model's environment, e.g. .venv/bin/python"),
-    "model": _Field(
-        "section",
-        "how to load the model",
-        children={
-            "flavor": _Field(
-                "str", "one of " + ", ".join(FLAVORS), choices=FLAVORS, nullable=False
-            ),
-            "artifact": _Field("str", "the saved model file, e.g. models/model.joblib"),
-            "predictor": _Field(
-                "str",
-                "your predictor class as module:Class, e.g. predict:ChurnModel",
-                pattern=PREDICTOR_REF,
-            ),
-            "code": _Field("strlist", "extra files or folders of your code the predictor needs"),
-        },
-    ),
-    "schema": _Field(
-        "section",
-        "where the request/response contract lives",
-        children={
-            "request": _Field(
-                "str", "the request schema, e.g. schema/request.yaml", nullable=False
-            ),
-            "response": _Field(
-                "str", "the response schema, e.g. schema/response.yaml", nullable=False
-            ),
-            "examples": _Field("str", "the folder of example request JSON files", nullable=False),
-        },
-    ),
-    "serve": _Field(
-        "section",
-        "how the image is built and run",
-        children={
-            "base_image": _Field("str", "the base image, e.g. python:3.11-slim"),
-            "port": _Field(
-                "int",
-                "the port the server listens on inside the container, e.g. 8080",
-                nullable=False,
-                minimum=1,
-            ),
-            "max_body_bytes": _Field(
-                "int", "the largest request body accepted, in bytes", nullable=False, minimum=1
-            ),
-            "ready_timeout": _Field(
-                "int",
-                "seconds the container may take to load the model and become ready, e.g. 60",
-                nullable=False,
-                minimum=1,
-            ),
-            "memory_limit": _Field(
-                "str",
-                "the container's memory limit, e.g. 512m or 1g",
-                pattern=MEMORY,
-                nullable=False,
-            ),
-        },
-    ),
-    "registry": _Field(
-        "str", "the image repository, e.g. localhost:5000/team/churn-model", pattern=REGISTRY_REF
-    ),
-    "checklist": _Field(
-        "section",
-        "team checklist additions",
-        children={
-            "extra": _Field("strlist", "checklist definition files of your team, relative paths"),
-            "disable": _Field("strlist", "ids of built-in checklist items to switch off"),
-        },
-    ),
-    "release": _Field(
-        "section",
-        "how releases are tagged",
-        children={
-            "tag_prefix": _Field(
-                "str",
-                "the git tag prefix, e.g. v or churn-model/v",
-                pattern=TAG_PREFIX,
-                nullable=False,
-            ),
-        },
-    ),
-}
-
-
-class _Problems:
-    def __init__(self, source: Path) -> None:
-        self.source = source
-        self.items: list[tuple[int, str]] = []
-
-    def add(self, line: int | None, path: str, text: str) -> None:
-        where = f"line {line}, " if line else ""
-        self.items.append((line or 10**9, f"{where}`{path}`: {text}"))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        count = len(self.items)
-        head = f"{self.source}: {count} problem{'s' if count > 1 else ''}: "
-        in_file_order = [text for _, text in sorted(self.items, key=lambda item: item[0])]
+        """The interpreter of the model's environment: `python:`, else the project's
+        `.venv`. Never the workbench's own: snapshotting that would ship its libraries
+        (Rich, Pygments ...) in the model's lock."""
+        if self.python is not None:
+            return self.resolve(self.python) if "/" in self.python else Path(self.python)
+        default = self.root / ".venv" / "bin" / "python"
+        if default.exists():
+            return Path(os.path.abspath(default))
         raise ManifestError(
-            head + "; ".join(in_file_order) + ".",
-            fix=f"edit {self.source.name} as said above, then run the command again "
-            "(`workbench init --force` writes a fresh starter file).",
+            f"{self.path}: no environment for the model: `python:` is not set and there is no "
+            f"{default.relative_to(self.root)}; the workbench never inspects its own "
+            "interpreter in its place.",
+            fix="create the model's environment (`python -m venv .venv` and install the "
+            "model's requirements into it) or set `python:` to its interpreter.",
         )
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "empty"
-    return type(value).__name__
-
-
-def _check(node: Any, shape: dict[str, _Field], prefix: str, problems: _Problems) -> dict[str, Any]:
-    """Validate one mapping against its shape; return the plain values that passed."""
-    values: dict[str, Any] = {}
-    for key in node:
-        path = f"{prefix}{key}"
-        line = line_of(node, key)
-        spec = shape.get(str(key))
-        if spec is None:
-            close = difflib.get_close_matches(str(key), list(shape), n=1, cutoff=0.6)
-            hint = (
-                f"did you mean `{prefix}{close[0]}`?"
-                if close
-                else ("known keys here: " + ", ".join(shape))
-            )
-            problems.add(line, path, f"unknown key; {hint}")
-            continue
-        value = node[key]
-        if value is None:
-            if not spec.nullable:
-                problems.add(line, path, f"is empty; expected {spec.help}")
-            continue
-        if spec.kind == "section":
-            if not isinstance(value, dict):
-                problems.add(
-                    line, path, f"expected a mapping ({spec.help}), got {_type_name(value)}"
-                )
-                continue
-            assert spec.children is not None
-            values[str(key)] = _check(value, spec.children, f"{path}.", problems)
-        elif spec.kind == "str":
-            if not isinstance(value, str):
-                problems.add(line, path, f"expected text ({spec.help}), got {_type_name(value)}")
-            elif spec.choices and value not in spec.choices:
-                close = difflib.get_close_matches(value, list(spec.choices), n=1, cutoff=0.5)
-                hint = f"; did you mean `{close[0]}`?" if close else ""
-                problems.add(line, path, f"`{value}` is not {spec.help}{hint}")
-            elif spec.pattern and not spec.pattern.match(value):
-                problems.add(line, path, f"`{value}` is not valid; expected {spec.help}")
-            else:
-                values[str(key)] = value
-        elif spec.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                problems.add(
-                    line, path, f"expected a whole number ({spec.help}), got {_type_name(value)}"
-                )
-            elif spec.minimum is not None and value < spec.minimum:
-                problems.add(line, path, f"must be at least {spec.minimum}")
-            else:
-                values[str(key)] = value
-        elif spec.kind == "strlist":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems.add(line, path, f"expected a list of text ({spec.help})")
-            else:
-                values[str(key)] = tuple(str(v) for v in value)
-    return values
-
-
-def _line(node: Any, *keys: str) -> int | None:
-    for key in keys[:-1]:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return line_of(node, keys[-1]) if isinstance(node, dict) else None
 
 
 def load_manifest(root: Path | str) -> Manifest:
@@ -316,15 +117,15 @@ def load_manifest(root: Path | str) -> Manifest:
             "for the example), or pass `--project DIR`.",
         )
     data = load_yaml(source, what="manifest", error=ManifestError)
-    problems = _Problems(source)
+    problems = Problems(source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        problems.add(1, "(top level)", f"expected a mapping of keys, got {_type_name(data)}")
+        problems.add(1, "(top level)", f"expected a mapping of keys, got {type_name(data)}")
         problems.raise_if_any()
-    values = _check(data, _SHAPE, "", problems)
+    values = check_values(data, SHAPE, "", problems)
     if "name" not in data:
-        problems.add(None, "name", "is missing; " + _SHAPE["name"].help)
+        problems.add(None, "name", "is missing; " + SHAPE["name"].help)
     manifest = _build(root, values)
     _check_meaning(manifest, data, problems)
     problems.raise_if_any()
@@ -345,7 +146,55 @@ def _build(root: Path, values: dict[str, Any]) -> Manifest:
     )
 
 
-def _check_meaning(manifest: Manifest, data: Any, problems: _Problems) -> None:
+def _inside(root: Path, relative: str) -> bool:
+    """Whether a path of the manifest stays in the project, symlinks followed."""
+    real = (root / relative).resolve()
+    return real == root or root in real.parents
+
+
+def _project_paths(manifest: Manifest, data: Any) -> list[tuple[int | None, str, str]]:
+    """(line, field, path) of every path in the manifest that must stay in the project."""
+    found: list[tuple[int | None, str, str]] = []
+    if manifest.model.artifact:
+        found.append(
+            (line_at(data, "model", "artifact"), "model.artifact", manifest.model.artifact)
+        )
+    for index, extra in enumerate(manifest.model.code):
+        found.append((line_at(data, "model", "code"), f"model.code[{index}]", extra))
+    for key in ("request", "response", "examples"):
+        found.append((line_at(data, "schema", key), f"schema.{key}", getattr(manifest.schema, key)))
+    for index, extra in enumerate(manifest.checklist.extra):
+        found.append((line_at(data, "checklist", "extra"), f"checklist.extra[{index}]", extra))
+    return found
+
+
+def _predictor_problem(root: Path, reference: str) -> str | None:
+    """Why `module:Class` names no class of the project (with a suggestion), or None."""
+    module, _, name = reference.partition(":")
+    base = root / Path(*module.split("."))
+    source = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+    if source is None:
+        modules = sorted(p.stem for p in root.glob("*.py"))
+        close = difflib.get_close_matches(module, modules, n=1, cutoff=0.5)
+        hint = f"; did you mean `{close[0]}:{name}`?" if close else ""
+        return f"there is no module `{module}` ({module.replace('.', '/')}.py) in {root}{hint}"
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return None  # the snapshot, which imports it, says what is wrong with the module
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+    if name in classes:
+        return None
+    close = difflib.get_close_matches(name, classes, n=1, cutoff=0.5)
+    hint = (
+        f"did you mean `{module}:{close[0]}`?"
+        if close
+        else ("its classes: " + (", ".join(classes) or "none"))
+    )
+    return f"`{source.name}` defines no class `{name}`; {hint}"
+
+
+def _check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
     """Checks across fields and against the disk, once each field has the right type.
 
     The interpreter is not required to exist here: a reviewer who cloned the project
@@ -356,34 +205,57 @@ def _check_meaning(manifest: Manifest, data: Any, problems: _Problems) -> None:
     if model.flavor == "sklearn":
         if not model.artifact:
             problems.add(
-                _line(data, "model"),
+                line_at(data, "model"),
                 "model.artifact",
                 "is missing; flavor sklearn needs the saved model file, e.g. models/model.joblib",
             )
     elif model.flavor == "python" and not model.predictor:
         problems.add(
-            _line(data, "model"),
+            line_at(data, "model"),
             "model.predictor",
             "is missing; flavor python needs your class as module:Class",
         )
-    if model.artifact and not manifest.resolve(model.artifact).exists():
+    elif model.flavor == "python" and model.predictor:
+        problem = _predictor_problem(manifest.root, model.predictor)
+        if problem:
+            problems.add(line_at(data, "model", "predictor"), "model.predictor", problem)
+    for line, field_path, relative in _project_paths(manifest, data):
+        if not _inside(manifest.root, relative):
+            problems.add(
+                line,
+                field_path,
+                f"`{relative}` resolves outside the project ({manifest.root}); the workbench "
+                "only reads and ships files of the project",
+            )
+    if (
+        model.artifact
+        and _inside(manifest.root, model.artifact)
+        and not manifest.resolve(model.artifact).exists()
+    ):
         problems.add(
-            _line(data, "model", "artifact"),
+            line_at(data, "model", "artifact"),
             "model.artifact",
             f"`{model.artifact}` does not exist in {manifest.root}; "
             "train and save the model first, or correct the path",
         )
+    elif model.artifact and manifest.resolve(model.artifact).is_dir():
+        problems.add(
+            line_at(data, "model", "artifact"),
+            "model.artifact",
+            f"`{model.artifact}` is a folder; it must be the saved model file (put other files "
+            "the predictor needs in model.code)",
+        )
     for index, extra in enumerate(model.code):
         if not manifest.resolve(extra).exists():
             problems.add(
-                _line(data, "model", "code"),
+                line_at(data, "model", "code"),
                 f"model.code[{index}]",
                 f"`{extra}` does not exist in {manifest.root}",
             )
     for index, extra in enumerate(manifest.checklist.extra):
         if not manifest.resolve(extra).exists():
             problems.add(
-                _line(data, "checklist", "extra"),
+                line_at(data, "checklist", "extra"),
                 f"checklist.extra[{index}]",
                 f"`{extra}` does not exist in {manifest.root}",
             )

@@ -25,6 +25,7 @@ class InProcessAnswers:
     warnings: list[str]
     feature_names: list[str] | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    module_files: dict[str, str] = field(default_factory=dict)
 
 
 def request_features(manifest: Manifest) -> list[str]:
@@ -151,4 +152,5 @@ def predict_in_model_env(
         warnings=payload.get("warnings", []),
         feature_names=payload.get("feature_names"),
         facts=payload.get("facts") or {},
+        module_files=payload.get("module_files") or {},
     )

@@ -17,7 +17,8 @@ from pathlib import Path
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import examples_dir
-from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
+from workbench.project.manifest import MANIFEST_NAME
+from workbench.project.manifest_shape import REGISTRY_REF
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
 SKIPPED_DIRS = {
@@ -98,7 +99,7 @@ def render_manifest(g: Guess) -> str:
     python_line = (
         f"python: {g.python}"
         if g.python
-        else "# python: .venv/bin/python     # the model's environment (default: the active one)"
+        else "# python: .venv/bin/python     # the model's environment: none found, create it"
     )
     if g.artifact and g.flavor == "sklearn":
         model = f"  flavor: sklearn\n  artifact: {g.artifact}"
@@ -154,12 +155,18 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
     return target, g
 
 
+IGNORED = (".workbench/", ".venv", "__pycache__/", ".pytest_cache/", ".ipynb_checkpoints/")
+
+
 def ignore_scratch(root: Path) -> None:
-    """Keep the workbench's scratch folder (.workbench/) out of git."""
+    """Keep the workbench's scratch, the model's environment and caches out of git (else the
+    first check reports thousands of uncommitted files)."""
     gitignore = root / ".gitignore"
     lines = gitignore.read_text().splitlines() if gitignore.exists() else []
-    if not {".workbench/", ".workbench", "/.workbench/"} & {line.strip() for line in lines}:
-        write_text_atomic(gitignore, "\n".join([*lines, ".workbench/"]) + "\n")
+    present = {line.strip().strip("/") for line in lines}
+    missing = [entry for entry in IGNORED if entry.strip("/") not in present]
+    if missing:
+        write_text_atomic(gitignore, "\n".join([*lines, *missing]) + "\n")
 
 
 def example_names() -> list[str]:

@@ -27,6 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flavors import load_predictor
 
 
+def module_files(names: list[str]) -> dict[str, str]:
+    """Where each imported top-level module lives (a file or a package folder): how the
+    snapshot finds the owner of a module that an editable install provides."""
+    found = {}
+    for name in names:
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None) or next(
+            iter(getattr(module, "__path__", []) or []), None
+        )
+        if where:
+            found[name] = str(where)
+    return found
+
+
 def imported_since(before: set[str]) -> list[str]:
     """Top-level modules imported since `before` that come from files (not built-in or
     pseudo-modules such as Cython's `cython_runtime`)."""
@@ -96,6 +110,7 @@ def main() -> int:
         {
             "answers": answers,
             "modules": imported_since(before),
+            "module_files": module_files(imported_since(before)),
             "warnings": list(dict.fromkeys(seen)),
             "feature_names": getattr(model, "known_features", None),
             "facts": facts(model),

@@ -9,6 +9,7 @@ guessed.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ def find_runtime_set(
     static: dict[str, list[str]],
     local: set[str],
     target: dict[str, str],
+    module_files: dict[str, str] | None = None,
 ) -> RuntimeSet:
     dists: dict[str, dict[str, Any]] = {canonicalize_name(d["name"]): d for d in env["dists"]}
     owners = module_owners(env["dists"])
@@ -136,7 +138,7 @@ def find_runtime_set(
     for module, why in sorted(reasons.items()):
         if module in stdlib or module in local or module in RUNTIME_OWN or module.startswith("_"):
             continue
-        names = owners.get(module)
+        names = owners.get(module) or _local_owner(module, module_files or {}, env["dists"])
         if not names:
             unresolved[module] = why
             continue
@@ -180,6 +182,22 @@ def find_runtime_set(
     return RuntimeSet(
         packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
     )
+
+
+def _local_owner(module: str, files: dict[str, str], dists: list[dict[str, Any]]) -> list[str]:
+    """The editable or local-path distribution whose folder holds `module` (such installs
+    often declare no top-level names: a .pth file or an import hook points at the folder)."""
+    where = files.get(module)
+    if not where:
+        return []
+    for dist in dists:
+        source = dist.get("source") or {}
+        if source.get("kind") not in ("editable", "local"):
+            continue
+        root = urllib.parse.unquote(urllib.parse.urlparse(source.get("url", "")).path)
+        if root and (where == root or where.startswith(root.rstrip("/") + "/")):
+            return [canonicalize_name(dist["name"])]
+    return []
 
 
 def _marker_true(req: Requirement, environment: dict[str, str]) -> bool:

@@ -139,7 +139,12 @@ def take_snapshot(
     local = imports.local_modules(paths) if paths else set()
     target_env = resolve.target_environment(py, machine)
     runtime = resolve.find_runtime_set(
-        env, dynamic_modules=answers.modules, static=static, local=local, target=target_env
+        env,
+        dynamic_modules=answers.modules,
+        static=static,
+        local=local,
+        target=target_env,
+        module_files=answers.module_files,
     )
     if runtime.unresolved:
         listed = "; ".join(f"{m} ({', '.join(w)})" for m, w in runtime.unresolved.items())

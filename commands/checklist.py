@@ -14,8 +14,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from workbench.checklist.engine import Checklist
 
-from commands.options import PairOption, ProjectOption
-from commands.output import console, fail
+from commands.options import PairOption, ProjectOption, VerboseOption
+from commands.output import Transcript, console, fail
 from commands.tui import parse_pair
 from workbench.checklist.symbols import COLOUR as STYLE
 from workbench.checklist.symbols import ICON
@@ -112,6 +112,7 @@ def check(
     step: Annotated[Step | None, typer.Option("--step", "-s", help="Only this step.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     run: Annotated[bool, typer.Option("--run/--no-run", help="Run the auto checks first.")] = True,
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the auto checks and print the checklist; exit 1 when a gate item blocks (for CI)."""
     from workbench.checklist import report
@@ -121,12 +122,10 @@ def check(
     checklist = load_checklist(project)
     step_name = step.value if step else None
     if run:
-        ctx = CheckContext(
-            checklist.manifest,
-            log=lambda line: None if as_json else console.print(f"  [dim]{escape(line)}[/]"),
-        )
+        transcript = Transcript(checklist.manifest.root, "check", verbose=verbose, quiet=as_json)
+        ctx = CheckContext(checklist.manifest, log=transcript.note, detail=transcript.detail)
         try:
-            with console.status("running checks", spinner="dots") as status:
+            with transcript, console.status("running checks", spinner="dots") as status:
                 for event in checklist.run(checklist.auto_ids(step_name), ctx):
                     if isinstance(event, ItemStarted):
                         status.update(f"running {event.item_id}")

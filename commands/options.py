@@ -25,3 +25,8 @@ ReviewOption = Annotated[
     str | None,
     typer.Option("--review", help="Review mode as NAME: read-only, with a recorded sign-off."),
 ]
+
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Also show the tools' own output (docker build, pip)."),
+]

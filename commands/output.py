@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
@@ -16,3 +17,42 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error paragraph and leave with `code` (no traceback)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
+
+
+class Transcript:
+    """A command's log: every line into `.workbench/logs/NAME.log`; on screen, the lines
+    that say what happens, and the tools' own output (docker build, pip) only with -v.
+    When the command fails, the error names the file."""
+
+    def __init__(
+        self, root: Path, name: str, *, verbose: bool = False, quiet: bool = False
+    ) -> None:
+        self.path = root / ".workbench" / "logs" / f"{name}.log"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.verbose = verbose
+        self.quiet = quiet  # --json: nothing but the JSON on standard output
+
+    def note(self, line: str) -> None:
+        """A line that says what happens: shown, and kept."""
+        self.handle.write(line + "\n")
+        self.handle.flush()
+        if not self.quiet:
+            console.print(f"  [dim]{escape(line)}[/]")
+
+    def detail(self, line: str) -> None:
+        """A tool's own output: kept; shown only with -v."""
+        self.handle.write(line + "\n")
+        if self.verbose and not self.quiet:
+            console.print(f"    [dim]{escape(line)}[/]")
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> Transcript:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close()
+        if kind is not None and not issubclass(kind, SystemExit | KeyboardInterrupt):
+            err_console.print(f"[dim]the whole output of the command: {self.path}[/]")

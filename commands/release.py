@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from commands.options import PairOption, ProjectOption
-from commands.output import console, fail
+from commands.options import PairOption, ProjectOption, VerboseOption
+from commands.output import Transcript, console, fail
 from commands.tui import parse_pair
 
 app = typer.Typer()
@@ -24,6 +24,7 @@ def tag(
     project: ProjectOption = Path("."),
     pair: PairOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the suggestion.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Release: suggest the semver bump, check the gates, write the manifest, tag git and image."""
     from commands.checklist import run_and_print
@@ -54,9 +55,8 @@ def tag(
             "release candidate image and release it"
         )
         return
-    release = create_release(
-        checklist, version, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
-    )
+    with Transcript(manifest.root, "tag", verbose=verbose) as transcript:
+        release = create_release(checklist, version, log=transcript.note, detail=transcript.detail)
     console.print(
         f"released [bold]{release.version}[/]: {release.path.name}, git tag "
         f"{release.tag}, image {release.image_ref} = the tested image {release.image_id[:19]}"

@@ -10,14 +10,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from commands.options import ProjectOption
-from commands.output import console, fail
+from commands.options import ProjectOption, VerboseOption
+from commands.output import Transcript, console, fail
 
 app = typer.Typer()
 
 
 @app.command("build")
-def build(project: ProjectOption = Path(".")) -> None:
+def build(project: ProjectOption = Path("."), verbose: VerboseOption = False) -> None:
     """Build the image from the lock's wheels (no network), with progress."""
     from workbench.kernel.cancel import Cancelled
     from workbench.project.manifest import load_manifest
@@ -26,9 +26,10 @@ def build(project: ProjectOption = Path(".")) -> None:
     manifest = load_manifest(project)
     cancel = threading.Event()
     try:
-        context, built = build_image(
-            manifest, lambda line: console.print(f"  [dim]{escape(line)}[/]"), cancel
-        )
+        with Transcript(manifest.root, "build", verbose=verbose) as transcript:
+            context, built = build_image(
+                manifest, transcript.note, cancel, detail=transcript.detail
+            )
     except (KeyboardInterrupt, Cancelled):
         cancel.set()
         fail("build cancelled.", code=130)
@@ -51,6 +52,7 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", help="Host port (default: a free one on 127.0.0.1).")
     ] = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Build the image and run it locally (Ctrl-C stops it), or test it with --test."""
     from workbench.kernel.cancel import Cancelled
@@ -62,13 +64,12 @@ def serve(
     manifest = load_manifest(project)
     _sigterm_as_interrupt()
     if test:
-        _serve_test(project)
+        _serve_test(project, verbose)
         return
     cancel = threading.Event()
     try:
-        _, built = build_image(
-            manifest, lambda line: console.print(f"  [dim]{escape(line)}[/]"), cancel
-        )
+        with Transcript(manifest.root, "serve", verbose=verbose) as transcript:
+            _, built = build_image(manifest, transcript.note, cancel, detail=transcript.detail)
         client = docker_client()
         with (
             console.status("starting the container"),
@@ -102,7 +103,7 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def _serve_test(project: Path) -> None:
+def _serve_test(project: Path, verbose: bool) -> None:
     from commands.checklist import load_checklist
     from workbench.checklist.checks import CheckContext
     from workbench.checklist.engine import ItemFinished, ItemStarted
@@ -111,19 +112,19 @@ def _serve_test(project: Path) -> None:
 
     checklist = load_checklist(project)
     ids = ["serve.base-image", *SERVE_ITEMS]
-    ctx = CheckContext(
-        checklist.manifest, log=lambda line: console.print(f"  [dim]{escape(line)}[/]")
-    )
+    transcript = Transcript(checklist.manifest.root, "serve-test", verbose=verbose)
+    ctx = CheckContext(checklist.manifest, log=transcript.note, detail=transcript.detail)
     try:
-        for event in checklist.run(ids, ctx):
-            if isinstance(event, ItemStarted) and event.item_id == "serve.secrets-free":
-                console.print("[bold]·[/] building and testing the image")
-            if isinstance(event, ItemFinished):
-                status = event.view.status.value
-                console.print(
-                    f"[{STYLE[status]}]{status:7}[/] {event.item_id}: "
-                    f"{escape(event.view.evidence[0] if event.view.evidence else '')}"
-                )
+        with transcript:
+            for event in checklist.run(ids, ctx):
+                if isinstance(event, ItemStarted) and event.item_id == "serve.secrets-free":
+                    console.print("[bold]·[/] building and testing the image")
+                if isinstance(event, ItemFinished):
+                    status = event.view.status.value
+                    console.print(
+                        f"[{STYLE[status]}]{status:7}[/] {event.item_id}: "
+                        f"{escape(event.view.evidence[0] if event.view.evidence else '')}"
+                    )
     except KeyboardInterrupt:
         ctx.cancel.set()
         fail("cancelled; the container was removed and finished results are saved.", code=130)
@@ -132,7 +133,7 @@ def _serve_test(project: Path) -> None:
         if blocked:
             fail(
                 "the serve test failed: " + ", ".join(blocked) + " (details: "
-                "`workbench check --no-run -s serve`)."
+                f"`workbench check --no-run -s serve`; the whole output: {transcript.path})."
             )
 
 

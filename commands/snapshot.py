@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from commands.options import ProjectOption
-from commands.output import console, fail
+from commands.options import ProjectOption, VerboseOption
+from commands.output import Transcript, console, fail
 
 app = typer.Typer()
 snapshot_app = typer.Typer(help="Capture the model's environment: exact, minimal, hash-pinned.")
@@ -29,6 +29,7 @@ def snapshot(
     project: ProjectOption = Path("."),
     machine: Annotated[Machine, typer.Option("--machine", help="Target machine.")] = Machine.x86_64,
     offline: Annotated[bool, typer.Option("--offline", help="Use only the wheel cache.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Snapshot the environment: runtime set, environment.lock (hashes), snapshot.yaml."""
     if ctx.invoked_subcommand is not None:
@@ -37,21 +38,31 @@ def snapshot(
 
     from workbench.kernel.cancel import Cancelled
     from workbench.project.manifest import load_manifest
-    from workbench.steps.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
+    from workbench.steps.snapshot.take import (
+        Detail,
+        Log,
+        SnapshotResult,
+        Stage,
+        take_snapshot,
+    )
 
     manifest = load_manifest(project)
     cancel = threading.Event()
     result: SnapshotResult | None = None
+    transcript = Transcript(manifest.root, "snapshot", verbose=verbose)
     try:
-        with console.status("snapshot", spinner="dots") as status:
+        with transcript, console.status("snapshot", spinner="dots") as status:
             for event in take_snapshot(
                 manifest, machine=machine.value, cancel=cancel, offline=offline
             ):
                 if isinstance(event, Stage):
                     status.update(escape(event.text))
                     console.print(f"[bold]·[/] {escape(event.text)}")
+                    transcript.handle.write(f"· {event.text}\n")
                 elif isinstance(event, Log):
-                    console.print(f"  [dim]{escape(event.text)}[/]")
+                    transcript.note(event.text)
+                elif isinstance(event, Detail):
+                    transcript.detail(event.text)
                 elif isinstance(event, SnapshotResult):
                     result = event
     except (KeyboardInterrupt, Cancelled):

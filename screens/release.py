@@ -92,7 +92,11 @@ class TagScreen(ReleaseStepScreen):
         def tag() -> str:
             try:
                 release = create_release(
-                    self.checklist, version, log=batcher, cancel=self.cancel_event
+                    self.checklist,
+                    version,
+                    log=batcher,
+                    detail=batcher,
+                    cancel=self.cancel_event,
                 )
             finally:
                 batcher.flush()

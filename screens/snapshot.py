@@ -8,7 +8,7 @@ from textual.binding import Binding
 from screens.messages import SnapshotTaken
 from screens.step import LogBatcher, StepScreen
 from workbench.kernel.cancel import Cancelled
-from workbench.steps.snapshot.take import Log, SnapshotResult, Stage, take_snapshot
+from workbench.steps.snapshot.take import Detail, Log, SnapshotResult, Stage, take_snapshot
 
 
 class SnapshotScreen(StepScreen):
@@ -34,7 +34,7 @@ class SnapshotScreen(StepScreen):
                     batcher.flush()
                     batcher(f"· {event.text}")
                     batcher.flush()
-                elif isinstance(event, Log):
+                elif isinstance(event, Log | Detail):
                     batcher(event.text)
                 elif isinstance(event, SnapshotResult):
                     batcher.flush()

@@ -233,7 +233,9 @@ class StepScreen(Screen[None]):
     )
     def run_checks(self, ids: list[str]) -> None:
         batcher = LogBatcher(self)
-        ctx = CheckContext(self.checklist.manifest, cancel=self.cancel_event, log=batcher)
+        ctx = CheckContext(
+            self.checklist.manifest, cancel=self.cancel_event, log=batcher, detail=batcher
+        )
         cancelled = False
         for event in self.checklist.run(ids, ctx):
             batcher.flush()

@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git
+from workbench.checklist.checks import CheckContext
+from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.steps.tag.release import dirty_files
+from workbench.project.releases import foreign_tags, releases
+from workbench.steps import open_checklist
+from workbench.steps.tag.release import dirty_files, suggest
 
 
 def write_project(folder: Path) -> None:
@@ -42,3 +46,23 @@ def test_dirty_files_outside_a_repository_is_a_clear_error(tmp_path: Path) -> No
     write_project(tmp_path)
     with pytest.raises(WorkbenchError, match="is not in a git repository"):
         dirty_files(load_manifest(tmp_path))
+
+
+def test_a_projects_own_older_tag_is_not_taken_for_a_release(git_repo: Path) -> None:
+    # A project that tagged v1.1.0 itself, long before the workbench: no release manifest.
+    write_project(git_repo)
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-q", "-m", "the model")
+    git(git_repo, "tag", "-a", "v1.1.0", "-m", "our own old tag")
+    manifest = load_manifest(git_repo)
+    assert releases(manifest) == []
+    assert foreign_tags(manifest) == ["v1.1.0"]
+    assert str(suggest(manifest).version) == "1.0.0"  # not 1.1.1
+    checklist = open_checklist(manifest)
+    result = next(
+        e.view
+        for e in checklist.run(["tag.version-valid"], CheckContext(manifest))
+        if isinstance(e, ItemFinished)
+    )
+    assert result.status.value == "skipped"
+    assert "not the workbench's, ignored: v1.1.0" in result.evidence[0]

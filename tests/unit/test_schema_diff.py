@@ -125,3 +125,112 @@ def test_semver_parse_order_and_bump() -> None:
         SemVer.parse("1.2")
     with pytest.raises(WorkbenchError):
         SemVer.parse("01.2.3")
+
+
+def field(schema: dict[str, object]) -> dict[str, object]:
+    return {"type": "object", "properties": {"a": schema}}
+
+
+# (label, old field, new field, bump a request change needs, bump a response change needs)
+WIDENING_TABLE = [
+    (
+        "exclusive bound to a wider inclusive one",
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "number", "minimum": -1},
+        "minor",
+        "major",
+    ),
+    (
+        "inclusive to exclusive at the same value",
+        {"type": "number", "minimum": 0},
+        {"type": "number", "exclusiveMinimum": 0},
+        "major",
+        "minor",
+    ),
+    ("a bound removed", {"type": "number", "maximum": 5}, {"type": "number"}, "minor", "major"),
+    (
+        "nested range widened",
+        {"type": "object", "properties": {"b": {"type": "number", "maximum": 5}}},
+        {"type": "object", "properties": {"b": {"type": "number", "maximum": 10}}},
+        "minor",
+        "major",
+    ),
+    (
+        "array items widened",
+        {"type": "array", "items": {"type": "number", "maximum": 5}},
+        {"type": "array", "items": {"type": "number", "maximum": 10}},
+        "minor",
+        "major",
+    ),
+    (
+        "array items narrowed",
+        {"type": "array", "items": {"type": "number", "maximum": 10}},
+        {"type": "array", "items": {"type": "number", "maximum": 5}},
+        "major",
+        "minor",
+    ),
+    ("null allowed", {"type": "number"}, {"type": ["number", "null"]}, "minor", "major"),
+    ("integer to number", {"type": "integer"}, {"type": "number"}, "minor", "major"),
+    (
+        "anyOf branch added",
+        {"anyOf": [{"type": "string"}]},
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        "minor",
+        "major",
+    ),
+    (
+        "anyOf branch removed",
+        {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        {"anyOf": [{"type": "string"}]},
+        "major",
+        "minor",
+    ),
+    (
+        "maxLength widened",
+        {"type": "string", "maxLength": 5},
+        {"type": "string", "maxLength": 10},
+        "minor",
+        "major",
+    ),
+    ("pattern added", {"type": "string"}, {"type": "string", "pattern": "^a"}, "major", "minor"),
+    ("pattern removed", {"type": "string", "pattern": "^a"}, {"type": "string"}, "minor", "major"),
+    (
+        "pattern changed",
+        {"type": "string", "pattern": "^a"},
+        {"type": "string", "pattern": "^b"},
+        "major",
+        "major",
+    ),
+    ("multipleOf added", {"type": "number"}, {"type": "number", "multipleOf": 2}, "major", "minor"),
+    (
+        "description only",
+        {"type": "number", "description": "x"},
+        {"type": "number", "description": "y"},
+        "patch",
+        "patch",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "old", "new", "request_bump", "response_bump"),
+    WIDENING_TABLE,
+    ids=[row[0] for row in WIDENING_TABLE],
+)
+def test_diff_rules_against_a_table_widening_included(
+    label: str,
+    old: dict[str, object],
+    new: dict[str, object],
+    request_bump: str,
+    response_bump: str,
+) -> None:
+    # A widening accepts every request the old contract accepted: a minor bump, never a
+    # major one; in a response, the same widening can break a consumer: major.
+    assert required_bump(diff_schemas(field(old), field(new), "request")) == request_bump
+    assert required_bump(diff_schemas(field(old), field(new), "response")) == response_bump
+
+
+def test_a_changed_feature_order_is_breaking() -> None:
+    old = {**field({"type": "number"}), "x-feature-order": ["a", "b"]}
+    new = {**field({"type": "number"}), "x-feature-order": ["b", "a"]}
+    assert required_bump(diff_schemas(old, new, "request")) == "major"

@@ -60,6 +60,8 @@ class CheckContext:
     manifest: Manifest
     cancel: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str], None] = lambda _line: None
+    # A tool's own output (docker build, pip): a log file, or the screen when asked.
+    detail: Callable[[str], None] = lambda _line: None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def check_cancelled(self) -> None:

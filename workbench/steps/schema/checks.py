@@ -137,6 +137,11 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     known = answers.feature_names
     request = request_schema(ctx.manifest)
     fields = list(request.get("properties") or {})
+    if not known and ctx.manifest.model.flavor != "sklearn":
+        return CheckResult.skipped(
+            "a predictor class receives each record as a mapping, by field name: the order of "
+            "fields cannot change its answers"
+        )
     if not known:
         return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]

@@ -40,18 +40,49 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return found
 
 
+def _bound(
+    schema: dict[str, Any], inclusive: str, exclusive: str, lower: bool
+) -> tuple[float, bool] | None:
+    """The effective bound (value, strict?) from `minimum`/`exclusiveMinimum` (or maximum)."""
+    candidates = []
+    if isinstance(schema.get(inclusive), int | float):
+        candidates.append((float(schema[inclusive]), False))
+    if isinstance(schema.get(exclusive), int | float):
+        candidates.append((float(schema[exclusive]), True))
+    if not candidates:
+        return None
+    # The tighter of the two: for a lower bound the larger value (strict wins a tie).
+    key = (lambda b: (b[0], b[1])) if lower else (lambda b: (-b[0], b[1]))
+    return max(candidates, key=key)
+
+
 def _bound_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
-    """(narrowed|widened, text) for minimum/maximum/length changes, as seen by an input."""
+    """(narrowed|widened, text) for bounds and other restricting keywords, as an input sees
+    them: a range compared as an interval (exclusiveMinimum 0 -> minimum -1 is a widening)."""
     out = []
+    for inclusive, exclusive, lower in (
+        ("minimum", "exclusiveMinimum", True),
+        ("maximum", "exclusiveMaximum", False),
+    ):
+        a = _bound(old, inclusive, exclusive, lower)
+        b = _bound(new, inclusive, exclusive, lower)
+        if a == b:
+            continue
+        label = "lower bound" if lower else "upper bound"
+        if a is None:
+            out.append(("narrowed", f"{label} {b[0]:g} added" if b else label))
+        elif b is None:
+            out.append(("widened", f"{label} {a[0]:g} removed"))
+        else:
+            tighter = (b[0], b[1]) > (a[0], a[1]) if lower else (-b[0], b[1]) > (-a[0], a[1])
+            out.append(("narrowed" if tighter else "widened", f"{label} {a[0]:g} -> {b[0]:g}"))
     for key, lower in (
-        ("minimum", True),
-        ("exclusiveMinimum", True),
         ("minLength", True),
         ("minItems", True),
-        ("maximum", False),
-        ("exclusiveMaximum", False),
+        ("minProperties", True),
         ("maxLength", False),
         ("maxItems", False),
+        ("maxProperties", False),
     ):
         a, b = old.get(key), new.get(key)
         if a == b:
@@ -63,6 +94,41 @@ def _bound_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, 
         else:
             narrowed = b > a if lower else b < a
             out.append(("narrowed" if narrowed else "widened", f"{key} {a} -> {b}"))
+    for key in ("pattern", "multipleOf", "format", "const"):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if a is None:
+            out.append(("narrowed", f"{key} {b!r} added"))
+        elif b is None:
+            out.append(("widened", f"{key} {a!r} removed"))
+        else:
+            out.append(("changed", f"{key} {a!r} -> {b!r}"))
+    return out
+
+
+def _branches_change(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """anyOf / oneOf: branches added only is a widening, removed only a narrowing."""
+    out = []
+    for key in ("anyOf", "oneOf"):
+        a = [
+            repr(sorted(b.items())) if isinstance(b, dict) else repr(b) for b in old.get(key) or []
+        ]
+        b = [
+            repr(sorted(x.items())) if isinstance(x, dict) else repr(x) for x in new.get(key) or []
+        ]
+        if a == b:
+            continue
+        if not a:
+            out.append(("narrowed", f"{key} added"))
+        elif not b:
+            out.append(("widened", f"{key} removed"))
+        elif set(a) < set(b):
+            out.append(("widened", f"{key}: {len(set(b) - set(a))} branches added"))
+        elif set(b) < set(a):
+            out.append(("narrowed", f"{key}: {len(set(a) - set(b))} branches removed"))
+        else:
+            out.append(("changed", f"{key} branches changed"))
     return out
 
 
@@ -93,10 +159,13 @@ def _compare(
             add("breaking", f"enum narrowed: {sorted(a - b)} removed", "additive")
         else:
             add("breaking", f"enum changed: -{sorted(a - b)} +{sorted(b - a)}")
-    for direction, text in _bound_changes(old, new):
+    for direction, text in _bound_changes(old, new) + _branches_change(old, new):
+        if direction == "changed":
+            add("breaking", text)
+            continue
         add(
             "breaking" if direction == "narrowed" else "additive",
-            f"range {direction}: {text}",
+            f"{direction}: {text}",
             "additive" if direction == "narrowed" else "breaking",
         )
     old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
@@ -116,6 +185,9 @@ def _compare(
         _compare(
             old_props[name], new_props[name], where, f"{path}.{name}" if path else name, changes
         )
+    old_items, new_items = old.get("items"), new.get("items")
+    if isinstance(old_items, dict) and isinstance(new_items, dict):
+        _compare(old_items, new_items, where, f"{path or '$'}[]", changes)
     if old.get("additionalProperties") is not False and new.get("additionalProperties") is False:
         add("breaking", "unknown fields now refused (additionalProperties: false)", "additive")
     elif old.get("additionalProperties") is False and new.get("additionalProperties") is not False:

@@ -331,7 +331,10 @@ def infer_contract(
     facts = predict_in_model_env(manifest, []).facts
     fields, target = _fields(_columns(records), facts, target, notes)
     rows = [{f: r.get(f) for f in fields} for r in records]
-    order = fields if not facts.get("feature_names") else []
+    # Bare arrays: an sklearn model that does not know its feature names. A predictor class
+    # gets records by field name, so the order cannot matter there.
+    arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")
+    order = fields if arrays else []
     refused = _nullable(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
     for name, why in refused.items():

@@ -78,7 +78,8 @@ def session_inputs(ctx: CheckContext) -> Inputs:
 def _session_check(item_id: str) -> None:
     def check(ctx: CheckContext) -> CheckResult:
         session = ctx.memo(
-            "serve-session", lambda: serve_session(ctx.manifest, log=ctx.log, cancel=ctx.cancel)
+            "serve-session",
+            lambda: serve_session(ctx.manifest, log=ctx.log, detail=ctx.detail, cancel=ctx.cancel),
         )
         return session.results.get(item_id) or CheckResult.failed(
             "not reached: an earlier stage of the serve test failed (see serve.image-built)"

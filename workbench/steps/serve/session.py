@@ -53,13 +53,16 @@ def build(
     version: str = "0.0.0-dev",
     tag: str | None = None,
     nocache: bool = False,
+    detail: Log | None = None,
 ) -> tuple[BuildContext, Built]:
+    """Build the image; the engine's own output goes to `detail` (else to `log`)."""
     context = assemble_context(manifest, version=version)
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
+    log(f"building {tag or default_tag(manifest)} from {context.base_image}")
     built: Built | None = None
     for event in build_image(context, tag or default_tag(manifest), cancel=cancel, nocache=nocache):
         if isinstance(event, BuildLog):
-            log(event.text)
+            (detail or log)(event.text)
         else:
             built = event
     assert built is not None
@@ -74,13 +77,15 @@ def serve_session(
     host_port: int | None = None,
     version: str = "0.0.0-dev",
     tag: str | None = None,
+    detail: Log | None = None,
 ) -> Session:
     """Build the image (for `version`: the tag step tests its release candidate here) and
     answer every item of the serve test on it."""
     cancel = cancel or threading.Event()
     session = Session()
     try:
-        context, built = build(manifest, log, cancel, version=version, tag=tag)
+        context, built = build(manifest, log, cancel, version=version, tag=tag, detail=detail)
+        log(f"built {built.image_id[:19]} in {built.seconds:.1f} s")
     except SecretsFound as exc:
         session.results["serve.secrets-free"] = CheckResult.failed(exc.paragraph)
         session.results["serve.image-built"] = CheckResult.failed(

@@ -64,6 +64,7 @@ def _top_level(dist: metadata.Distribution) -> list[str]:
 def main() -> None:
     dists = []
     broken = []
+    seen: set[str] = set()
     for dist in metadata.distributions():
         meta = dist.metadata
         name = meta["Name"] if meta else None
@@ -71,6 +72,12 @@ def main() -> None:
         if not name or not version:
             broken.append(str(getattr(dist, "_path", "?")))
             continue
+        key = name.lower().replace("_", "-").replace(".", "-")
+        if key in seen:
+            # The same name twice: an editable install's build leaves `NAME.egg-info` in
+            # its source folder, on the path too. The first found is the one Python uses.
+            continue
+        seen.add(key)
         dists.append(
             {
                 "name": name,

@@ -53,6 +53,15 @@ class Stage:
 
 @dataclass(frozen=True)
 class Log:
+    """A line worth showing: what the snapshot found or decided."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A line of a tool's own output (pip): kept in the log file, shown when asked (-v)."""
+
     text: str
 
 
@@ -69,7 +78,7 @@ class SnapshotResult:
     entries: list[LockEntry] = field(default_factory=list)
 
 
-Event = Stage | Log | SnapshotResult
+Event = Stage | Log | Detail | SnapshotResult
 
 
 def probe_environment(interpreter: Path, timeout: float = 120) -> dict[str, Any]:
@@ -114,9 +123,9 @@ def take_snapshot(
     def log(line: str) -> None:
         logs.append(line)
 
-    def drain() -> Iterator[Log]:
+    def drain() -> Iterator[Detail]:
         while logs:
-            yield Log(logs.pop(0))
+            yield Detail(logs.pop(0))
 
     interpreter = manifest.interpreter()
     yield Stage(f"inspecting the environment of {interpreter}")

@@ -10,7 +10,13 @@ import msgspec
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel import git
 from workbench.kernel.hashing import file_digest, sha256_text
-from workbench.project.releases import file_at_release, load_release, releases, tag_name
+from workbench.project.releases import (
+    file_at_release,
+    foreign_tags,
+    load_release,
+    releases,
+    tag_name,
+)
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.shared import latest_release
 from workbench.steps.tag.release import content_fingerprint, dirty_files
@@ -73,15 +79,25 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
 @checks.auto("tag.version-valid", inputs=_release_inputs)
 def version_valid(ctx: CheckContext) -> CheckResult:
     known = releases(ctx.manifest)
+    foreign = foreign_tags(ctx.manifest)
+    not_ours = (
+        [f"tags without a release manifest, not the workbench's, ignored: {', '.join(foreign)}"]
+        if foreign
+        else []
+    )
     if not known:
-        return CheckResult.skipped("no release yet: `workbench tag` suggests the first version")
+        return CheckResult.skipped(
+            "no release yet: `workbench tag` suggests the first version"
+            + (f" ({not_ours[0]})" if not_ours else "")
+        )
     latest = known[-1]
     earlier = known[:-1]
     if earlier and not latest > earlier[-1]:
         return CheckResult.failed(f"{latest} is not higher than {earlier[-1]}")
     return CheckResult.passed(
         f"{latest} is valid semver"
-        + (f", higher than {earlier[-1]}" if earlier else ", the first release")
+        + (f", higher than {earlier[-1]}" if earlier else ", the first release"),
+        *not_ours,
     )
 
 

@@ -171,6 +171,7 @@ def create_release(
     *,
     log: Callable[[str], None] = lambda _: None,
     cancel: threading.Event | None = None,
+    detail: Callable[[str], None] | None = None,
 ) -> Release:
     """Release the image that was tested: check the gates, build the release candidate and
     run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
@@ -204,6 +205,7 @@ def create_release(
         cancel=cancel or threading.Event(),
         version=str(version),
         tag=f"workbench/{manifest.name}:{version}",
+        detail=detail,
     )
     checklist.record(session.results)
     checklist.require_gates(("serve",), f"release {version}: the release candidate image")

@@ -1,0 +1,322 @@
+"""Model projects unlike iris, each trained in seconds by the test, taken through the steps as
+a new user would: init, schema infer from data, snapshot, checks, the serve test, tag.
+
+The verdicts must be right on each: no false pass, no false fail (issue #13).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workbench.kernel.paths import cache_dir
+from workbench.project.manifest import load_manifest
+from workbench.steps import open_checklist
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+BIN = Path(sys.executable).parent
+CORPUS_REQUIREMENTS = ("scikit-learn==1.9.1", "joblib==1.6.0", "pandas==2.3.3")
+
+
+def _venv(name: str, requirements: tuple[str, ...]) -> Path:
+    """A model environment made once per requirements and cached (like the example's)."""
+    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
+    root = cache_dir() / "test-envs" / f"{name}-{digest}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+        subprocess.run(
+            [str(root / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
+            check=True,
+        )
+        (root / ".complete").touch()
+    return root
+
+
+@pytest.fixture(scope="session")
+def corpus_env() -> Path:
+    return _venv("corpus", CORPUS_REQUIREMENTS)
+
+
+class User:
+    """Runs the installed `workbench` in a project as a person would, in a clean git
+    identity; every command's output is kept for the failure message."""
+
+    def __init__(self, project: Path, tmp: Path) -> None:
+        self.project = project
+        config = tmp / "gitconfig"
+        config.write_text("[user]\n\tname = Ana Tester\n\temail = ana@example.com\n")
+        self.env = {**os.environ, "GIT_CONFIG_GLOBAL": str(config), "COLUMNS": "200"}
+        self.transcript: list[str] = []
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(BIN / "workbench"), *args],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
+        self.transcript.append(f"$ workbench {' '.join(args)}\n{done.stdout}{done.stderr}")
+        if ok:
+            assert done.returncode == 0, "\n".join(self.transcript)[-6000:]
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    def git(self, *args: str) -> None:
+        subprocess.run(
+            ["git", *args], cwd=self.project, env=self.env, check=True, capture_output=True
+        )
+
+
+def new_project(tmp_path: Path, name: str, env: Path, train: str) -> Path:
+    project = tmp_path / name
+    project.mkdir()
+    (project / ".venv").symlink_to(env, target_is_directory=True)
+    (project / "train.py").write_text(textwrap.dedent(train))
+    subprocess.run([str(env / "bin" / "python"), "train.py"], cwd=project, check=True)
+    return project
+
+
+def ship(project: Path, tmp_path: Path, *, sample: str, target: str | None = None) -> User:
+    """From a trained model to a tagged release, through the CLI."""
+    user = User(project, tmp_path)
+    user("init", ".")
+    infer = ["schema", "infer", "--from", sample] + (["--target", target] if target else [])
+    user(*infer)
+    user.git("init", "-q", "-b", "main")
+    user.git("add", ".")
+    user.git("commit", "-qm", "the model")
+    user("snapshot")
+    user("tick", "snapshot.packages-expected", "yes", "-m", "the model's own libraries only")
+    user("check", "-s", "schema")
+    user("serve", "--test")
+    user("tag")
+    return user
+
+
+def gates(user: User) -> dict[str, str]:
+    data = json.loads(user("check", "--no-run", "--json", ok=False).stdout)  # push: not done
+    return {i["id"]: i["status"] for i in data["items"] if i["gate"] and i["step"] != "push"}
+
+
+def assert_released(user: User) -> None:
+    statuses = gates(user)
+    bad = {i: s for i, s in statuses.items() if s not in ("pass", "warn", "skipped")}
+    assert bad == {}, "\n".join(user.transcript)[-4000:]
+
+
+def test_a_regressor_fitted_on_bare_arrays(
+    tmp_path: Path, corpus_env: Path, base_image: str
+) -> None:
+    project = new_project(
+        tmp_path,
+        "house-prices",
+        corpus_env,
+        """\
+        import csv, random
+        import joblib
+        from sklearn.linear_model import Ridge
+        random.seed(0)
+        rows = [[random.uniform(20, 200), random.randint(1, 6), random.uniform(0, 40)]
+                for _ in range(200)]
+        y = [3000 * a + 10000 * b - 500 * c for a, b, c in rows]
+        model = Ridge().fit(rows, y)  # bare arrays: no feature names
+        joblib.dump(model, "model.joblib")
+        with open("sample.csv", "w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["area", "rooms", "age", "price"])
+            out.writerows([[*r, p] for r, p in zip(rows, y)])
+        """,
+    )
+    user = ship(project, tmp_path, sample="sample.csv", target="price")
+    request = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert request["x-feature-order"] == ["area", "rooms", "age"]  # the training columns
+    assert "price" not in request["properties"]  # the target is left out
+    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    assert "minimum" not in response["properties"]["prediction"]  # never bounded by answers
+    assert_released(user)
+    # Which value goes to which column is said explicitly, whatever the order of properties:
+    checklist = open_checklist(load_manifest(project))
+    view = checklist.view("schema.feature-names")
+    assert view.status.value == "pass"
+    assert "x-feature-order" in " ".join(view.evidence)
+
+
+def test_a_dataframe_pipeline_with_categories_and_missing_values(
+    tmp_path: Path, corpus_env: Path, base_image: str
+) -> None:
+    project = new_project(
+        tmp_path,
+        "churn",
+        corpus_env,
+        """\
+        import random
+        import joblib
+        import numpy as np
+        import pandas as pd
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+        random.seed(1)
+        plans = ["free", "pro", "team"]
+        frame = pd.DataFrame({
+            "plan": [random.choice(plans) for _ in range(300)],
+            "tenure": [random.randint(0, 60) for _ in range(300)],
+            "spend": [random.choice([None, round(random.uniform(0, 500), 2)]) for _ in range(300)],
+        })
+        frame["churned"] = (frame["tenure"] < 12).map({True: "yes", False: "no"})
+        model = make_pipeline(
+            ColumnTransformer([
+                ("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+                ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["tenure", "spend"]),
+            ]),
+            LogisticRegression(),
+        ).fit(frame[["plan", "tenure", "spend"]], frame["churned"])
+        joblib.dump(model, "model.joblib")
+        frame.to_csv("customers.csv", index=False)
+        """,
+    )
+    user = ship(project, tmp_path, sample="customers.csv")  # the target column is detected
+    schema = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert list(schema["properties"]) == ["plan", "tenure", "spend"]  # churned: the target
+    assert "x-feature-order" not in schema  # the model maps fields by name
+    assert "null" in schema["properties"]["spend"]["type"]  # the model imputes it
+    assert_released(user)
+    log = (project / ".workbench" / "serve" / "container.log").read_text()
+    assert "does not have valid feature names" not in log  # fed a DataFrame, as trained
+
+
+def test_a_text_classifier(tmp_path: Path, corpus_env: Path, base_image: str) -> None:
+    project = new_project(
+        tmp_path,
+        "tickets",
+        corpus_env,
+        """\
+        import json, random
+        import joblib
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.compose import ColumnTransformer
+        import pandas as pd
+        random.seed(2)
+        words = {"bug": ["crash", "error", "broken", "fails"], "sales": ["price", "buy", "quote"]}
+        rows = []
+        for _ in range(200):
+            label = random.choice(sorted(words))
+            text = " ".join(random.choice(words[label]) for _ in range(5))
+            rows.append({"text": text, "label": label})
+        frame = pd.DataFrame(rows)
+        model = make_pipeline(
+            ColumnTransformer([("text", TfidfVectorizer(), "text")]), LogisticRegression()
+        ).fit(frame[["text"]], frame["label"])
+        joblib.dump(model, "model.joblib")
+        with open("tickets.jsonl", "w") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\\n")
+        """,
+    )
+    user = ship(project, tmp_path, sample="tickets.jsonl", target="label")
+    schema = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert schema["properties"]["text"]["type"] == "string"
+    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    assert response["properties"]["prediction"]["enum"] == ["bug", "sales"]  # its classes
+    assert_released(user)
+
+
+def test_a_gradient_boosting_model(tmp_path: Path, corpus_env: Path, base_image: str) -> None:
+    project = new_project(
+        tmp_path,
+        "fraud",
+        corpus_env,
+        """\
+        import csv, random
+        import joblib
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        random.seed(3)
+        rows = [[random.uniform(0, 1000), random.randint(0, 23)] for _ in range(400)]
+        labels = [int(a > 800 and h < 6) for a, h in rows]
+        model = HistGradientBoostingClassifier(max_iter=20).fit(rows, labels)
+        joblib.dump(model, "model.joblib")
+        with open("tx.csv", "w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["amount", "hour", "fraud"])
+            out.writerows([[*r, l] for r, l in zip(rows, labels)])
+        """,
+    )
+    user = ship(project, tmp_path, sample="tx.csv", target="fraud")
+    assert_released(user)
+
+
+@pytest.fixture
+def editable_env(tmp_path: Path) -> Iterator[Path]:
+    """A model environment with the project's own package installed editable."""
+    root = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+    yield root
+
+
+def test_a_predictor_class_importing_a_local_package_installed_editable(
+    tmp_path: Path, editable_env: Path, base_image: str
+) -> None:
+    project = tmp_path / "scorer"
+    package = project / "scoring"
+    (package / "src" / "scoring").mkdir(parents=True)
+    (package / "pyproject.toml").write_text(
+        '[project]\nname = "scoring"\nversion = "0.1.0"\n'
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    (package / "src" / "scoring" / "__init__.py").write_text(
+        "def score(x: float) -> float:\n    return round(2.5 * x + 1.0, 6)\n"
+    )
+    (project / "predict.py").write_text(
+        "import scoring\n\n\nclass Scorer:\n"
+        "    def load(self, artifacts_dir):\n        pass\n\n"
+        "    def predict(self, record):\n        return {'score': scoring.score(record['x'])}\n"
+    )
+    (project / ".venv").symlink_to(editable_env, target_is_directory=True)
+    subprocess.run(
+        [str(editable_env / "bin" / "python"), "-m", "pip", "install", "-q", "-e", str(package)],
+        check=True,
+    )
+    (project / "sample.jsonl").write_text(
+        "".join(json.dumps({"x": float(x)}) + "\n" for x in range(40))
+    )
+    user = User(project, tmp_path)
+    user("init", ".")
+    manifest = project / "workbench.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace("  flavor: sklearn\n", "  flavor: python\n  predictor: predict:Scorer\n")
+        .replace(
+            "  artifact: models/model.joblib # no model file found: save yours and set its path\n",
+            "",
+        )
+    )
+    user("schema", "infer", "--from", "sample.jsonl")
+    user.git("init", "-q", "-b", "main")
+    user.git("add", ".")
+    user.git("commit", "-qm", "the scorer")
+    snapshot = user("snapshot")
+    lock = (project / "environment.lock").read_text()
+    assert "scoring==0.1.0" in lock, snapshot.stdout  # found through its folder, built, hashed
+    user("tick", "snapshot.packages-expected", "yes", "-m", "our scoring package")
+    user("check", "-s", "schema")
+    user("serve", "--test")
+    user("tag")
+    assert_released(user)

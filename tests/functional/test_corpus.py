@@ -315,6 +315,7 @@ def test_a_predictor_class_importing_a_local_package_installed_editable(
     snapshot = user("snapshot")
     lock = (project / "environment.lock").read_text()
     assert "scoring==0.1.0" in lock, snapshot.stdout  # found through its folder, built, hashed
+    assert not (package / "build").exists()  # built from a copy: the project is untouched
     user("tick", "snapshot.packages-expected", "yes", "-m", "our scoring package")
     user("check", "-s", "schema")
     user("serve", "--test")

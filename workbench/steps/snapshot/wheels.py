@@ -199,6 +199,19 @@ def build_local_wheel(
         return existing[0]
     log(f"building a wheel of {name} from {location}")
     with tempfile.TemporaryDirectory() as tmp:
+        if Path(location).is_dir():
+            # Build from a copy: a build backend writes build/ and *.egg-info into the source
+            # folder, and the user's project must not change under a snapshot.
+            copy = Path(tmp) / "source"
+            shutil.copytree(
+                location,
+                copy,
+                ignore=shutil.ignore_patterns(
+                    ".git", "build", "*.egg-info", "__pycache__", ".venv", ".workbench"
+                ),
+            )
+            location = str(copy)
+        wheels = Path(tmp) / "wheels"
         result = subprocess.run(
             [
                 str(python),
@@ -208,14 +221,14 @@ def build_local_wheel(
                 "--no-deps",
                 "--quiet",
                 "--wheel-dir",
-                tmp,
+                str(wheels),
                 location,
             ],
             capture_output=True,
             text=True,
             check=False,
         )
-        built = sorted(Path(tmp).glob("*.whl"))
+        built = sorted(wheels.glob("*.whl"))
         if result.returncode != 0 or not built:
             tail = " / ".join(result.stderr.strip().splitlines()[-3:])
             raise WorkbenchError(

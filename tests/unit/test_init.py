@@ -69,3 +69,20 @@ def test_copy_example_gives_a_complete_project(tmp_path: Path) -> None:
         copy_example("iris", dest)
     with pytest.raises(WorkbenchError, match="choose one of: iris"):
         copy_example("mnist", tmp_path / "other")
+
+
+def test_init_keeps_the_environment_scratch_and_caches_out_of_git(tmp_path: Path) -> None:
+    (tmp_path / "model.joblib").write_bytes(b"m")
+    (tmp_path / ".gitignore").write_text("data/\n.venv/\n")
+    init_project(tmp_path)
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert lines[:2] == ["data/", ".venv/"]  # what was there stays, once
+    assert ".venv" not in lines  # `.venv/` already covers it
+    for entry in (".workbench/", "__pycache__/", ".ipynb_checkpoints/"):
+        assert entry in lines
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "model.joblib").write_bytes(b"m")
+    init_project(fresh)
+    # `.venv` without a slash: it also ignores a .venv that is a symlink to an environment.
+    assert ".venv" in (fresh / ".gitignore").read_text().splitlines()

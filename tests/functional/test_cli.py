@@ -129,3 +129,55 @@ def test_tag_dry_run_lists_the_gates_that_would_block_with_their_fix(
     assert "snapshot.fresh is pending" in result.stdout
     assert "workbench snapshot" in result.stdout  # snapshot.fresh's fix
     assert "Traceback" not in result.stderr
+
+
+def test_concurrent_ticks_never_lose_an_answer(example_project: Path) -> None:
+    # Ten rounds of two `workbench tick`s started together: each must land (both used to
+    # read, change and write back the whole state; one answer was lost in half the runs).
+    from workbench.checklist.state import load_state
+
+    items = ("schema.descriptions-complete", "serve.tried-by-hand")
+    for round_number in range(10):
+        note = f"round {round_number}"
+        ticks = [
+            subprocess.Popen(
+                [WORKBENCH, "tick", item, "yes", "-m", note, "-p", str(example_project)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for item in items
+        ]
+        for tick in ticks:
+            out, err = tick.communicate(timeout=120)
+            assert tick.returncode == 0, out + err
+        state = load_state(example_project)
+        assert {i: state.ticks[i].note for i in items} == dict.fromkeys(items, note)
+
+
+def test_a_second_writer_gets_a_clear_message_naming_the_first(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib\n"
+            "from workbench.kernel.lock import project_lock\n"
+            f"with project_lock(pathlib.Path({str(tmp_path)!r}), 'release', 'tagging 1.0.0'):\n"
+            "    print('held', flush=True); time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        from workbench.kernel.lock import Busy, project_lock
+
+        with pytest.raises(Busy) as busy, project_lock(tmp_path, "release", "pushing", wait=0):
+            pass
+        assert f"pid {holder.pid}, tagging 1.0.0" in busy.value.message
+        assert "pushing was not started" in busy.value.message
+    finally:
+        holder.kill()
+        holder.wait()
+    with project_lock(tmp_path, "release", "pushing", wait=5):  # released by the kernel
+        pass

@@ -128,3 +128,23 @@ def test_a_misspelt_keyword_is_named_with_a_suggestion() -> None:
         "the top level must be `type: object` (one record)",
         "the record needs `properties` (its fields)",
     ]
+
+
+def test_a_ref_to_nowhere_makes_the_schema_invalid() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/missing"}, "b": {"$ref": "#/$defs/here"}},
+        "$defs": {"here": {"type": "number"}},
+    }
+    assert schema_problems(schema) == ["at $.properties.a: `$ref: #/$defs/missing` points nowhere"]
+
+
+def test_an_example_with_nan_is_refused_naming_the_file(tmp_path: Path) -> None:
+    from workbench.project.manifest import load_manifest
+    from workbench.project.model_env import load_examples
+    from workbench.project.scaffold import copy_example
+
+    root = copy_example("iris", tmp_path / "iris")
+    (root / "schema" / "examples" / "broken.json").write_text('{"sepal_length": NaN}')
+    with pytest.raises(WorkbenchError, match=r"broken\.json: `NaN` is not JSON"):
+        load_examples(load_manifest(root))

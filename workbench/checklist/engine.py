@@ -8,6 +8,7 @@ the sum of its items'; readiness is the lowest step score.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import threading
@@ -41,6 +42,7 @@ from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import fingerprint
+from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
 from workbench.project.releases import last_version
 
@@ -300,24 +302,29 @@ class Checklist:
             self._fingerprints.pop(item_id, None)
         return self._store({i: (self.current_fingerprint(i), r) for i, r in results.items()})
 
-    @_locked
     def _store(self, results: dict[str, tuple[str, CheckResult]]) -> list[ItemView]:
-        for item_id, (stamp, result) in results.items():
-            self.state.results[item_id] = StoredResult(
-                status=result.status.value,
-                fingerprint=stamp,
-                checked_at=now(),
-                evidence=result.evidence,
-                details=result.details,
-            )
-        self.save()
+        with self.writing("recording check results"):
+            for item_id, (stamp, result) in results.items():
+                self.state.results[item_id] = StoredResult(
+                    status=result.status.value,
+                    fingerprint=stamp,
+                    checked_at=now(),
+                    evidence=result.evidence,
+                    details=result.details,
+                )
         return [self.view(item_id) for item_id in results]
 
     # --- writing ---------------------------------------------------------------------------
 
-    @_locked
-    def save(self) -> None:
-        save_state(self.manifest.root, self.state, [i.id for i in self.items])
+    @contextlib.contextmanager
+    def writing(self, what: str) -> Iterator[None]:
+        """Change the state: under the project's state lock (other commands, other threads),
+        on the state as it is on disk now, saved at the end. Two `workbench tick`s at once
+        both land."""
+        with self._lock, project_lock(self.manifest.root, "state", what):
+            self.state = load_state(self.manifest.root)
+            yield
+            save_state(self.manifest.root, self.state, [i.id for i in self.items])
 
     @_locked
     def tick(self, item_id: str, answer: str, note: str | None = None) -> ItemView:
@@ -329,29 +336,29 @@ class Checklist:
             )
         if answer not in ANSWERS:
             raise WorkbenchError(f"`{answer}` is not an answer.", fix="answer yes, no or n/a.")
-        self.state.ticks[item_id] = ManualTick(
-            answer=answer,
-            by=self.driver,
-            at=now(),
-            note=(note or "").strip() or None,
-            navigator=self.navigator,
-        )
-        self.save()
+        with self.writing(f"ticking {item_id}"):
+            self.state.ticks[item_id] = ManualTick(
+                answer=answer,
+                by=self.driver,
+                at=now(),
+                note=(note or "").strip() or None,
+                navigator=self.navigator,
+            )
         return self.view(item_id)
 
     @_locked
     def confirm(self, item_id: str, by: str) -> ItemView:
         """The navigator confirms the driver's tick of a gate item (pair mode)."""
-        tick = self.state.ticks.get(item_id)
-        if tick is None:
-            raise WorkbenchError(f"`{item_id}` has not been answered yet; nothing to confirm.")
-        if tick.navigator and by != tick.navigator:
-            raise WorkbenchError(
-                f"`{item_id}` waits for {tick.navigator}'s confirmation, not {by}'s.",
-                fix="the navigator named in pair mode confirms.",
-            )
-        tick.confirmed_by, tick.confirmed_at = by, now()
-        self.save()
+        with self.writing(f"confirming {item_id}"):
+            tick = self.state.ticks.get(item_id)
+            if tick is None:
+                raise WorkbenchError(f"`{item_id}` has not been answered yet; nothing to confirm.")
+            if tick.navigator and by != tick.navigator:
+                raise WorkbenchError(
+                    f"`{item_id}` waits for {tick.navigator}'s confirmation, not {by}'s.",
+                    fix="the navigator named in pair mode confirms.",
+                )
+            tick.confirmed_by, tick.confirmed_at = by, now()
         return self.view(item_id)
 
     @_locked
@@ -363,14 +370,14 @@ class Checklist:
                 "release manifest.",
                 fix="say why it is safe to go on without this item.",
             )
-        self.state.waivers[item_id] = Waiver(reason=reason.strip(), by=self.driver, at=now())
-        self.save()
+        with self.writing(f"waiving {item_id}"):
+            self.state.waivers[item_id] = Waiver(reason=reason.strip(), by=self.driver, at=now())
         return self.view(item_id)
 
     @_locked
     def unwaive(self, item_id: str) -> None:
-        self.state.waivers.pop(item_id, None)
-        self.save()
+        with self.writing(f"removing the waiver of {item_id}"):
+            self.state.waivers.pop(item_id, None)
 
     @_locked
     def sign_off(
@@ -384,6 +391,6 @@ class Checklist:
     ) -> SignOff:
         """Record a reviewer's decision on a release (see `signoff.bind_signoff`)."""
         signoff = bind_signoff(self.manifest, by, decision, note, release=release, despite=despite)
-        self.state.signoffs.append(signoff)
-        self.save()
+        with self.writing("recording a sign-off"):
+            self.state.signoffs.append(signoff)
         return signoff

@@ -43,6 +43,10 @@ def request_features(manifest: Manifest) -> list[str]:
     return [str(name) for name in schema.get("properties", {}) or {}]
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"`{constant}` is not JSON")
+
+
 def load_examples(
     manifest: Manifest, *, missing_ok: bool = False
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -59,8 +63,14 @@ def load_examples(
     examples = []
     for path in sorted(folder.glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+            record = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
+        except ValueError as exc:
+            if not isinstance(exc, json.JSONDecodeError):
+                raise WorkbenchError(
+                    f"{path}: {exc}; strict JSON has no such value and the server answers 400 "
+                    "to it, so it cannot be a valid example.",
+                    fix="write a number, or leave the field out (or null, if the schema allows).",
+                ) from None
             raise WorkbenchError(
                 f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).",
                 fix="correct the example file.",

@@ -5,6 +5,7 @@ Shared by the plain routes (`app`) and the Open Inference Protocol v2 routes (`v
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .flavors import load_predictor
@@ -145,21 +146,79 @@ def model() -> Model:
     return MODEL
 
 
-async def read_json(request: Request) -> tuple[Any, Response | None]:
-    """The parsed body, or the error response: 413 when too large, 400 when not JSON."""
-    limit = int(model().config.get("max_body_bytes", 1_048_576))
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return None, json_response({"error": f"request body over {limit} bytes"}, 413)
+MAX_DEPTH = 32  # nesting deeper than this is refused before validation (RecursionError)
+BODY_SECONDS = 10.0  # a body that trickles in slower than this is refused (408)
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON `value` nests deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False
+
+
+def is_json(content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            return None, json_response({"error": f"request body over {limit} bytes"}, 413)
+            return None
+    return bytes(body)
+
+
+async def read_json(request: Request) -> tuple[Any, Response | None]:
+    """The parsed body, or the error response: 415 when not declared JSON, 413 when too
+    large, 408 when it arrives too slowly, 400 when not JSON, 422 when nested too deep."""
+    if not is_json(request.headers.get("content-type")):
+        return None, json_response(
+            {"error": "send the body as JSON with `Content-Type: application/json`"}, 415
+        )
+    limit = int(model().config.get("max_body_bytes", 1_048_576))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None, json_response({"error": f"request body over {limit} bytes"}, 413)
     try:
-        return orjson.loads(body), None
+        body = await asyncio.wait_for(_body(request, limit), BODY_SECONDS)
+    except TimeoutError:
+        return None, json_response(
+            {"error": f"the body did not arrive within {BODY_SECONDS:g} s"}, 408
+        )
+    except ClientDisconnect:
+        log.info(
+            orjson.dumps(
+                {"event": "client_disconnected", "request_id": request.state.request_id}
+            ).decode()
+        )
+        return None, Response(status_code=499)
+    if body is None:
+        return None, json_response({"error": f"request body over {limit} bytes"}, 413)
+    try:
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None, json_response({"error": "the body is not valid JSON"}, 400)
+    if too_deep(value):
+        return None, json_response(
+            {
+                "error": "the request does not match the schema",
+                "errors": [{"path": "$", "message": f"nested deeper than {MAX_DEPTH} levels"}],
+            },
+            422,
+        )
+    return value, None
 
 
 def not_ready() -> Response:

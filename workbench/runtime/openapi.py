@@ -67,7 +67,11 @@ def openapi_document(
             "/predict/batch": {
                 "post": operation(
                     "a list of records, a list of predictions",
-                    {"type": "array", "items": {"$ref": "#/components/schemas/Request"}},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"$ref": "#/components/schemas/Request"},
+                    },
                     {"type": "array", "items": {"$ref": "#/components/schemas/Response"}},
                 )
             },

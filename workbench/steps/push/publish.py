@@ -20,6 +20,7 @@ from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import RegistryClient, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import Channel, ChannelMove, PushInfo, ReleaseRecord
@@ -75,6 +76,13 @@ def push_release(
     version: str | None = None,
     *,
     cancel: threading.Event | None = None,
+) -> Iterator[LayerProgress | Pushed]:
+    with project_lock(manifest.root, "release", "pushing a release", wait=0):
+        yield from _push_release(manifest, version, cancel=cancel)
+
+
+def _push_release(
+    manifest: Manifest, version: str | None, *, cancel: threading.Event | None
 ) -> Iterator[LayerProgress | Pushed]:
     from docker.errors import APIError, DockerException  # the SDK only where it is used
 
@@ -180,6 +188,11 @@ def config_digest(registry: RegistryClient, digest: str) -> str | None:
 
 
 def _point(manifest: Manifest, channel: str, version: str, action: str, by: str) -> str:
+    with project_lock(manifest.root, "release", f"{action} of {channel}", wait=0):
+        return _move_channel(manifest, channel, version, action, by)
+
+
+def _move_channel(manifest: Manifest, channel: str, version: str, action: str, by: str) -> str:
     registry = _registry(manifest)
     record = load_release(manifest, version)
     pushed = record.push.digest

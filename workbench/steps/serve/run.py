@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from workbench.kernel.http import free_port, request
 from workbench.project.manifest import Manifest
 
 RUN_LABEL = "io.workbench.run"
+SESSION_LABEL = "io.workbench.session"
 PROJECT_LABEL = "io.workbench.project"
 
 
@@ -28,12 +30,21 @@ class Running:
         return f"http://127.0.0.1:{self.host_port}"
 
 
-def start(client: Any, image: str, manifest: Manifest, *, host_port: int | None = None) -> Any:
-    """Start the container: loopback only, read-only root, no capabilities, memory-limited."""
+def start(
+    client: Any,
+    image: str,
+    manifest: Manifest,
+    *,
+    host_port: int | None = None,
+    session: str | None = None,
+) -> Any:
+    """Start the container: loopback only, read-only root, no capabilities, memory-limited,
+    labelled with `session` so it can be found and removed even if we never got its handle."""
     from docker.errors import APIError  # the SDK only when used (import cost)
 
     port = host_port or free_port()
     container = None
+    labels = {RUN_LABEL: "1", PROJECT_LABEL: manifest.name, SESSION_LABEL: session or "none"}
     try:
         container = client.containers.create(
             image,
@@ -43,13 +54,15 @@ def start(client: Any, image: str, manifest: Manifest, *, host_port: int | None 
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             mem_limit=manifest.serve.memory_limit,
-            labels={RUN_LABEL: "1", PROJECT_LABEL: manifest.name},
+            labels=labels,
         )
         container.start()
         return container
-    except APIError as exc:
-        if container is not None:  # created but not started: never leave it behind
+    except BaseException as exc:  # Ctrl-C or SIGTERM between create and start, too
+        if container is not None:
             remove(container)
+        if not isinstance(exc, APIError):
+            raise
         text = str(exc.explanation or exc)
         if "port is already allocated" in text or "address already in use" in text:
             raise WorkbenchError(
@@ -184,18 +197,33 @@ def running(
     log_file: Path | None = None,
 ) -> Iterator[Running]:
     """The container, ready; removed on the way out, on errors and Ctrl-C too, its log kept
-    in `log_file` first."""
-    container = start(client, image, manifest, host_port=host_port)
+    in `log_file` first. An interrupt can land anywhere, even between the engine creating the
+    container and us holding it: on the way out, whatever carries this session's label is
+    removed too, so no container is ever left behind."""
+    session = uuid.uuid4().hex
+    container = None
     try:
+        container = start(client, image, manifest, host_port=host_port, session=session)
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
         run.ready_seconds = wait_ready(container, run.url, manifest.serve.ready_timeout)
         yield run
     finally:
-        if log_file is not None:
+        if container is not None and log_file is not None:
             save_logs(container, log_file)
-        remove(container)
+        if container is not None:
+            remove(container)
+        remove_session(client, session)
+
+
+def remove_session(client: Any, session: str) -> None:
+    """Remove every container of one session (by label), whatever state it is in."""
+    with contextlib.suppress(Exception):
+        for leftover in client.containers.list(
+            all=True, filters={"label": f"{SESSION_LABEL}={session}"}
+        ):
+            remove(leftover)
 
 
 def clean(client: Any) -> list[str]:

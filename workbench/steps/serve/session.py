@@ -16,6 +16,7 @@ from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.lock import project_lock
 from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 from workbench.steps.serve import run
@@ -55,7 +56,24 @@ def build(
     nocache: bool = False,
     detail: Log | None = None,
 ) -> tuple[BuildContext, Built]:
-    """Build the image; the engine's own output goes to `detail` (else to `log`)."""
+    """Build the image; the engine's own output goes to `detail` (else to `log`). One build at
+    a time per project: a second one is refused clearly (they share .workbench/build)."""
+    with project_lock(manifest.root, "build", "building the image", wait=0):
+        return _build(
+            manifest, log, cancel, version=version, tag=tag, nocache=nocache, detail=detail
+        )
+
+
+def _build(
+    manifest: Manifest,
+    log: Log,
+    cancel: threading.Event,
+    *,
+    version: str,
+    tag: str | None,
+    nocache: bool,
+    detail: Log | None,
+) -> tuple[BuildContext, Built]:
     context = assemble_context(manifest, version=version)
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
     log(f"building {tag or default_tag(manifest)} from {context.base_image}")

@@ -17,6 +17,7 @@ from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
+from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
 from workbench.project.manifest import Manifest
@@ -175,7 +176,20 @@ def create_release(
 ) -> Release:
     """Release the image that was tested: check the gates, build the release candidate and
     run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
-    commit, tag git and the image. Either all of it happens or none of it."""
+    commit, tag git and the image. Either all of it happens or none of it. One release action
+    at a time per project: two tags at once would both record the same `previous`."""
+    with project_lock(checklist.manifest.root, "release", "tagging a release", wait=0):
+        return _create_release(checklist, version_text, log=log, cancel=cancel, detail=detail)
+
+
+def _create_release(
+    checklist: Checklist,
+    version_text: str | None,
+    *,
+    log: Callable[[str], None],
+    cancel: threading.Event | None,
+    detail: Callable[[str], None] | None,
+) -> Release:
     manifest = checklist.manifest
     root = manifest.root
     if not git.is_repository(root):

@@ -1,0 +1,102 @@
+"""One writer at a time: a project lock per resource, across processes and threads.
+
+`workbench tick A & workbench tick B` used to lose one answer: each read the
+state, changed it and wrote it back. Every write of a resource now happens under
+its lock, re-reading what it changes inside the lock. Locks are `flock`s on
+files in `.workbench/` (released by the kernel if the process dies, so a killed
+command never leaves one behind), re-entrant within a process, and say who
+holds them when they cannot be had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.kernel.clock import now
+from workbench.kernel.errors import WorkbenchError
+
+
+class Busy(WorkbenchError):
+    """Another workbench command holds the lock and did not let go in time."""
+
+
+@dataclass
+class _Held:
+    thread_lock: threading.RLock = field(default_factory=threading.RLock)
+    depth: int = 0
+    handle: int | None = None
+
+
+_HELD: dict[Path, _Held] = {}
+_GUARD = threading.Lock()
+
+
+def _entry(path: Path) -> _Held:
+    with _GUARD:
+        return _HELD.setdefault(path, _Held())
+
+
+@contextlib.contextmanager
+def project_lock(root: Path, resource: str, what: str, *, wait: float = 30) -> Iterator[None]:
+    """Hold `resource` of the project at `root` (e.g. "state", "build", "release") while
+    doing `what`; wait up to `wait` seconds for another holder, then a clear error."""
+    path = (root / ".workbench" / f"{resource}.lock").resolve()
+    held = _entry(path)
+    deadline = time.monotonic() + wait
+    if not held.thread_lock.acquire(timeout=max(wait, 0.001)):
+        raise Busy(
+            f"another task of this workbench is {what} in {root}; it did not finish within "
+            f"{wait:.0f} s.",
+            fix="wait for it to finish (Escape cancels it in the TUI), then try again.",
+        )
+    try:
+        if held.depth == 0:
+            held.handle = _acquire(path, what, deadline)
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+            if held.depth == 0 and held.handle is not None:
+                fcntl.flock(held.handle, fcntl.LOCK_UN)
+                os.close(held.handle)
+                held.handle = None
+    finally:
+        held.thread_lock.release()
+
+
+def _acquire(path: Path, what: str, deadline: float) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = _holder(handle)
+                os.close(handle)
+                raise Busy(
+                    f"another workbench command ({holder}) is changing this project "
+                    f"({path.stem}); {what} was not started.",
+                    fix="wait for it to finish, then run the command again.",
+                ) from None
+            time.sleep(0.05)
+    os.ftruncate(handle, 0)
+    os.write(handle, f"pid {os.getpid()}, {what}, since {now()}".encode())
+    return handle
+
+
+def _holder(handle: int) -> str:
+    try:
+        os.lseek(handle, 0, os.SEEK_SET)
+        return os.read(handle, 200).decode(errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"

@@ -190,3 +190,34 @@ def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_comp
     finally:
         restarted.stop()
     assert os.path.isdir(storage)
+
+
+def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagged_one(
+    tmp_path: Path,
+    example_python: Path,
+    registry: harness.Registry,
+    docker_engine: object,
+) -> None:
+    target = f"{registry.host}/team/atomic"
+    checklist = release_ready(tmp_path / "iris", example_python, target)
+    manifest = checklist.manifest
+    root = manifest.root
+    lock = root / ".git" / "index.lock"
+    lock.write_text("")  # left behind by a killed git process
+    with pytest.raises(WorkbenchError) as failed:
+        tagging.create_release(checklist)
+    assert "index.lock" in failed.value.paragraph  # the cause and the fix are named
+    # Nothing of the release is left: no manifest, no frozen checklist, no commit, no tags.
+    assert not (root / "releases" / "1.0.0.yaml").exists()
+    assert not (root / "releases" / "1.0.0.checklist.json").exists()
+    assert git(root, "tag", "--list") == ""
+    assert git(root, "log", "--format=%s") == "the iris model"
+    assert not docker_client().images.list(name=target)
+    lock.unlink()
+    release = tagging.create_release(checklist)  # the retry is the same 1.0.0, and works
+    assert str(release.version) == "1.0.0"
+    # A release whose annotated tag went missing is not complete: it is never pushed.
+    git(root, "tag", "--delete", "v1.0.0")
+    with pytest.raises(WorkbenchError, match="has no annotated git tag v1.0.0"):
+        drain(pushing.push_release(manifest))
+    assert releases.load_release(manifest, "1.0.0").push.pushed is False

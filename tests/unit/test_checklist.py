@@ -241,3 +241,24 @@ def test_readiness_is_the_lowest_step_fraction_not_the_lowest_raw_score() -> Non
     assert StepSummary("tag", 0.0, 0, {}, []).fraction == 1.0
     assert readiness([StepSummary("push", 5.0, 5, {}, [])]).limited_by is None
     assert readiness([StepSummary("serve", 12.99, 13, {}, [])]).percent == 99  # never rounds up
+
+
+def test_an_engine_outage_keeps_the_last_results_of_the_serve_items(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The serve items passed earlier; then the engine is gone. Running them again must say
+    # they could not run, not overwrite the passes with failures.
+    manifest = project / "workbench.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("serve:\n", "serve:\n  base_image: python:3.11-slim\n")
+    )
+    c = checklist(project)
+    passed = CheckResult.passed("built earlier", image_id="sha256:abc")
+    c.record({"serve.image-built": passed, "serve.base-image": passed})
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    events = list(c.run(["serve.base-image", "serve.image-built"], CheckContext(c.manifest)))
+    views = {e.item_id: e.view for e in events if isinstance(e, ItemFinished)}
+    for item_id in ("serve.base-image", "serve.image-built"):
+        assert "could not run now, the last result is kept" in views[item_id].remark
+        assert "no Docker engine answers" in views[item_id].remark
+        assert checklist(project).state.results[item_id].evidence == ["built earlier"]

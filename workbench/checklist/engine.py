@@ -9,6 +9,7 @@ the sum of its items'; readiness is the lowest step score.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import getpass
 import threading
@@ -40,7 +41,7 @@ from workbench.checklist.state import (
 from workbench.kernel import git
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
-from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.errors import UnavailableError, WorkbenchError
 from workbench.kernel.hashing import fingerprint
 from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
@@ -286,6 +287,15 @@ class Checklist:
             except Cancelled:
                 yield RunCancelled(item_id)
                 return
+            except UnavailableError as exc:
+                # The engine (or another real part) is away: that says nothing about the
+                # item, so its last result stays; the run says it could not check.
+                view = dataclasses.replace(
+                    self.view(item_id),
+                    remark=f"could not run now, the last result is kept: {exc.message}",
+                )
+                yield ItemFinished(item_id, view)
+                continue
             except WorkbenchError as exc:
                 result = CheckResult.failed(exc.paragraph)
             except Exception as exc:

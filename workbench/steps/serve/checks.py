@@ -34,10 +34,7 @@ def base_image(ctx: CheckContext) -> CheckResult:
     from docker.errors import DockerException, ImageNotFound  # the SDK only where it is used
 
     ref = base_image_for(ctx.manifest)  # the image the build will use
-    try:
-        client = docker_client(timeout=30)
-    except UnavailableError as exc:
-        return CheckResult.failed(exc.paragraph)
+    client = docker_client(timeout=30)  # no engine: the last result is kept (the engine)
     try:
         image = client.images.get(ref)
     except ImageNotFound:
@@ -77,10 +74,19 @@ def session_inputs(ctx: CheckContext) -> Inputs:
 
 def _session_check(item_id: str) -> None:
     def check(ctx: CheckContext) -> CheckResult:
-        session = ctx.memo(
-            "serve-session",
-            lambda: serve_session(ctx.manifest, log=ctx.log, detail=ctx.detail, cancel=ctx.cancel),
-        )
+        away = ctx.cache.get("serve-session-unavailable")
+        if isinstance(away, UnavailableError):
+            raise away  # asked once per run: a hung engine is not waited for eleven times
+        try:
+            session = ctx.memo(
+                "serve-session",
+                lambda: serve_session(
+                    ctx.manifest, log=ctx.log, detail=ctx.detail, cancel=ctx.cancel
+                ),
+            )
+        except UnavailableError as exc:
+            ctx.cache["serve-session-unavailable"] = exc
+            raise
         return session.results.get(item_id) or CheckResult.failed(
             "not reached: an earlier stage of the serve test failed (see serve.image-built)"
         )

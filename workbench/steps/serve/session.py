@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client
-from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.errors import UnavailableError, WorkbenchError
 from workbench.kernel.lock import project_lock
 from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
@@ -58,6 +58,7 @@ def build(
 ) -> tuple[BuildContext, Built]:
     """Build the image; the engine's own output goes to `detail` (else to `log`). One build at
     a time per project: a second one is refused clearly (they share .workbench/build)."""
+    docker_client(timeout=30)  # no engine: say so before assembling anything
     with project_lock(manifest.root, "build", "building the image", wait=0):
         return _build(
             manifest, log, cancel, version=version, tag=tag, nocache=nocache, detail=detail
@@ -104,6 +105,8 @@ def serve_session(
     try:
         context, built = build(manifest, log, cancel, version=version, tag=tag, detail=detail)
         log(f"built {built.image_id[:19]} in {built.seconds:.1f} s")
+    except UnavailableError:
+        raise  # no engine: the items keep their last results (the engine says so)
     except SecretsFound as exc:
         session.results["serve.secrets-free"] = CheckResult.failed(exc.paragraph)
         session.results["serve.image-built"] = CheckResult.failed(
@@ -156,6 +159,8 @@ def serve_session(
                         f"the container stopped answering: {exc}; its logs: "
                         + run.logs_tail(live.container, 10).replace("\n", " | ")
                     )
+    except UnavailableError:
+        raise
     except WorkbenchError as exc:
         # The image was built but never served: every probe fails with that one cause, at
         # once, instead of each item trying again.

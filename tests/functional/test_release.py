@@ -218,6 +218,6 @@ def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagge
     assert str(release.version) == "1.0.0"
     # A release whose annotated tag went missing is not complete: it is never pushed.
     git(root, "tag", "--delete", "v1.0.0")
-    with pytest.raises(WorkbenchError, match="has no annotated git tag v1.0.0"):
+    with pytest.raises(WorkbenchError, match=r"has no annotated git tag v1\.0\.0"):
         drain(pushing.push_release(manifest))
     assert releases.load_release(manifest, "1.0.0").push.pushed is False

@@ -64,7 +64,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     git(manifest.root, "commit", "-qam", "sepal_length: at most 10 cm")
     suggestion = tagging.suggest(manifest)
     assert (str(suggestion.version), suggestion.level) == ("2.0.0", "major")
-    assert "range narrowed" in suggestion.reason
+    assert "narrowed: upper bound 20 -> 10" in suggestion.reason
     checklist = pass_gates(manifest.root)
     with pytest.raises(
         WorkbenchError, match="is a minor bump, but the contract changes need a major one"

@@ -45,11 +45,28 @@ def openapi_document(
                     "content": {"application/json": {"schema": response}},
                 },
                 "400": errors,
+                "408": errors,
                 "413": errors,
+                "415": errors,
                 "422": errors,
                 "500": errors,
                 "503": errors,
             },
+        }
+
+    def status(summary: str) -> dict[str, Any]:
+        document = {"type": "object", "properties": {"status": {"type": "string"}}}
+        return {
+            "get": {
+                "summary": summary,
+                "responses": {
+                    "200": {
+                        "description": summary,
+                        "content": {"application/json": {"schema": document}},
+                    },
+                    "503": errors,
+                },
+            }
         }
 
     return {
@@ -64,6 +81,8 @@ def openapi_document(
                     {"$ref": "#/components/schemas/Response"},
                 )
             },
+            "/health/live": status("the process answers"),
+            "/health/ready": status("the model is loaded and answers"),
             "/predict/batch": {
                 "post": operation(
                     "a list of records, a list of predictions",

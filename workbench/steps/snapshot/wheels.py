@@ -196,6 +196,7 @@ def build_local_wheel(
     out = cache_dir() / "local-wheels" / f"{canonicalize_name(name)}-{key}"
     existing = sorted(out.glob("*.whl")) if out.is_dir() else []
     if existing:
+        log(f"using the cached wheel of {name} built from {location}: {existing[0].name}")
         return existing[0]
     log(f"building a wheel of {name} from {location}")
     with tempfile.TemporaryDirectory() as tmp:

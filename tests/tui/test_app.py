@@ -255,6 +255,16 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
             if load_channels(app.manifest).get("production"):
                 break
         await settle(pilot)
+        # Home after the release: the release itself, and no gate made stale by it.
+        await pilot.press("h")
+        app.reload_checklist()
+        await settle(pilot)
+        released = app.release_line  # what the #release line on home shows
+        assert "Released 1.0.0" in released and "production" in released, released
+        gated = {
+            s.step: s.blockers for s in app.summaries if s.step in ("snapshot", "schema", "serve")
+        }
+        assert gated == {"snapshot": [], "schema": [], "serve": []}
     assert load_channels(checklist.manifest)["production"].current == "1.0.0"
 
 

@@ -57,12 +57,18 @@ def serve(
     """Build the image and run it locally (Ctrl-C stops it), or test it with --test."""
     from workbench.kernel.cancel import Cancelled
     from workbench.kernel.docker import docker_client
+    from workbench.kernel.http import port_free
     from workbench.project.manifest import load_manifest
     from workbench.steps.serve import run
     from workbench.steps.serve.session import build as build_image
 
     manifest = load_manifest(project)
     _sigterm_as_interrupt()
+    if port is not None and not (0 < port < 65536 and port_free(port)):
+        fail(  # said before the build, not after it
+            f"port {port} on 127.0.0.1 is not free (or not a port); nothing was built. Fix: "
+            "stop what listens there, or choose another port with --port."
+        )
     if test:
         _serve_test(project, verbose)
         return

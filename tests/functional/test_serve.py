@@ -137,7 +137,14 @@ def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
         assert broken.status == 500
         assert "broke the response schema" in broken.json()["error"]
         assert request("GET", f"{live.url}/health/live").status == 200
-        assert request("POST", f"{live.url}/predict", body=b'{"x": 3}').json() == {"y": 6.0}
+        assert request("POST", f"{live.url}/predict", body=b'{"x": 3}').status == 415
+        again = request(
+            "POST",
+            f"{live.url}/predict",
+            body=b'{"x": 3}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert again.json() == {"y": 6.0}
         logs = live.container.logs().decode()
         assert "cannot handle large x" in logs  # logged, with the request id
         assert crash.json()["request_id"] in logs
@@ -168,7 +175,7 @@ def test_a_secret_in_the_project_is_refused_before_anything_is_sent(
     assert statuses == {"serve.secrets-free": Status.FAIL, "serve.image-built": Status.FAIL}
     evidence = " ".join(checklist.view("serve.secrets-free").evidence)
     assert "src/.env: a file named like a secret" in evidence
-    assert "src/deploy_key: contains a private key" in evidence
+    assert "src/deploy_key, line 1: contains a private key" in evidence  # file and line
     assert "hunter2" not in evidence
     assert not (project / ".workbench" / "build").exists()  # the context was removed
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.kernel.docker import docker_client, short_error
 from workbench.kernel.errors import UnavailableError
-from workbench.kernel.http import free_port
+from workbench.kernel.http import free_port, port_free
 from workbench.kernel.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -203,17 +203,6 @@ def build_stand_in(client: docker.DockerClient, ref: str, progress: Progress = _
 # --- the registry -----------------------------------------------------------------------
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As servers do (Go's net.Listen too): connections in TIME_WAIT do not hold the port.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @dataclass
 class Registry:
     """A registry on loopback, started by `start_registry`; stop it with `stop()`."""
@@ -310,7 +299,7 @@ def start_registry(
                 "no registry program: Debian's `docker-registry` is not installed.",
                 fix="install it (`apt-get install docker-registry`), then run again.",
             )
-    if port is not None and not _port_free(port):
+    if port is not None and not port_free(port):
         raise UnavailableError(
             f"port {port} on 127.0.0.1 is already in use; the registry cannot listen there.",
             fix="stop what holds it, or let the harness pick a free port.",

@@ -27,6 +27,7 @@ from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.project.manifest import Manifest
 from workbench.steps.schema.contract import load_schema
+from workbench.steps.serve.secrets import scan as secret_scan
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 SERVING_DIR = runtime_dir()
@@ -40,22 +41,6 @@ SERVING_FILES = (
     "v2.py",
 )
 LABEL_PREFIX = "io.workbench"
-
-SECRET_NAMES = re.compile(
-    r"(^\.env(\..*)?$|^id_(rsa|dsa|ecdsa|ed25519)$|\.pem$|\.key$|\.p12$|\.pfx$|^\.netrc$|"
-    r"^\.pypirc$|^\.npmrc$|^\.git-credentials$|^credentials(\.json)?$|^\.htpasswd$|"
-    r"^service[-_]account.*\.json$)",
-    re.IGNORECASE,
-)
-SECRET_CONTENT = [
-    ("a private key", re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("an AWS access key id", re.compile(rb"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("an AWS secret access key", re.compile(rb"aws_secret_access_key\s*[=:]", re.IGNORECASE)),
-    ("a GitHub token", re.compile(rb"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    ("a Slack token", re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Google API key", re.compile(rb"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("a Docker registry auth", re.compile(rb'"auths"\s*:\s*\{')),
-]
 
 
 class SecretsFound(WorkbenchError):
@@ -102,23 +87,6 @@ def git_revision(root: Path) -> str:
         return "unknown"
     dirty = git.output(root, "status", "--porcelain", "--untracked-files=no")
     return revision + ("-dirty" if dirty else "")
-
-
-def scan_for_secrets(folder: Path) -> list[str]:
-    """Files in `folder` that look like secrets: '<file>: <what>' (never the secret itself)."""
-    found = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder).as_posix()
-        if SECRET_NAMES.search(path.name):
-            found.append(f"{relative}: a file named like a secret")
-            continue
-        with open(path, "rb") as handle:
-            head = handle.read(4 << 20)
-        for what, pattern in SECRET_CONTENT:
-            if pattern.search(head):
-                found.append(f"{relative}: contains {what}")
-                break
-    return found
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -175,7 +143,7 @@ def assemble_context(
     # 1. the model's code and artifacts, scanned for secrets before anything else is done
     for source, relative in model_sources(manifest):
         _copy(source, context / "model" / relative)
-    secrets = scan_for_secrets(context / "model")
+    secrets = secret_scan(context / "model")
     if secrets:
         shutil.rmtree(context, ignore_errors=True)
         raise SecretsFound(
@@ -211,6 +179,14 @@ def assemble_context(
     ):
         schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
         (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
+    in_schemas = secret_scan(context / "schema")
+    if in_schemas:  # descriptions and examples are served to anyone at /openapi.json
+        shutil.rmtree(context, ignore_errors=True)
+        raise SecretsFound(
+            "refusing to build: the schemas, which the image serves at /openapi.json, look "
+            "like they hold secrets: " + "; ".join(in_schemas) + ".",
+            fix="remove them from the schema files (descriptions, examples, defaults).",
+        )
 
     hashes = {
         "lock": file_digest(lock_path),

@@ -1,0 +1,46 @@
+"""The secret scan of what would be sent into the image: each miss of the old scan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+
+from workbench.steps.serve.secrets import scan
+
+AWS = "AKIA" + "ABCDEFGHIJKLMNOP"  # split so that this file itself is not a finding
+
+
+def test_finds_what_the_first_scan_missed(tmp_path: Path) -> None:
+    (tmp_path / "prod.env").write_text("X=1\n")
+    (tmp_path / "db.py").write_text(
+        "import os\nURL = 'postgresql://app:" + "hunter2" + "@db.internal:5432/churn'\n"
+    )
+    (tmp_path / "settings.py").write_text('\n\nDB_PASSWORD = "' + "s3cr3t-value" + '"\n')
+    joblib.dump({"model": [1, 2, 3], "note": f"key {AWS}"}, tmp_path / "model.joblib", compress=3)
+    big = tmp_path / "weights.bin"
+    big.write_bytes(b"\0" * (5 << 20) + f"aws {AWS}".encode())  # past the first 4 MiB
+    (tmp_path / "request.json").write_text(
+        '{"properties": {"x": {"description": "call with token ghp_' + "a" * 36 + '"}}}'
+    )
+    found = scan(tmp_path)
+    assert "prod.env: a file named like a secret" in found
+    assert "db.py, line 2: contains a database or broker URL with a password" in found
+    assert "settings.py, line 3: contains a password or token assigned in code" in found
+    assert "model.joblib (inside its zlib compression): contains an AWS access key id" in found
+    assert "weights.bin, line 1: contains an AWS access key id" in found
+    assert "request.json, line 1: contains a GitHub token" in found
+    assert not any("hunter2" in f or AWS in f for f in found)  # never the secret itself
+
+
+def test_no_false_alarm_on_ordinary_model_code(tmp_path: Path) -> None:
+    (tmp_path / "predict.py").write_text(
+        "import os\n"
+        "PASSWORD = os.environ['DB_PASSWORD']\n"
+        "password = ''\n"
+        'token = "{{ token }}"\n'
+        "URL = 'postgresql://db.internal:5432/churn'\n"
+        "SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'\n"
+    )
+    joblib.dump({"weights": list(range(1000))}, tmp_path / "model.joblib", compress=3)
+    assert scan(tmp_path) == []

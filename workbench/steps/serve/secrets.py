@@ -1,0 +1,150 @@
+"""What would be sent into the image, scanned for secrets before anything is sent.
+
+Every byte of every file is read (in overlapping chunks, not just the first
+megabytes), compressed model files are opened (joblib and pickle files are
+often zlib, gzip, bz2 or xz streams) and scanned inside, and the schemas are
+scanned too (their descriptions are served at /openapi.json). A finding names
+the file, the line where there is one, and what it looks like; never the secret.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+CHUNK = 1 << 20
+OVERLAP = 4096  # a secret split across two chunks is still seen whole
+MAX_INFLATED = 512 << 20  # a decompressed model is scanned up to this much
+
+SECRET_NAMES = re.compile(
+    r"(^\.env(\..*)?$|\.env$|^id_(rsa|dsa|ecdsa|ed25519)$|\.pem$|\.key$|\.p12$|\.pfx$|"
+    r"^\.netrc$|^\.pypirc$|^\.npmrc$|^\.git-credentials$|^credentials(\.json)?$|"
+    r"^\.htpasswd$|^service[-_]account.*\.json$|^secrets?\.(ya?ml|json|toml)$)",
+    re.IGNORECASE,
+)
+SECRET_CONTENT = [
+    ("a private key", re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("an AWS access key id", re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("an AWS secret access key", re.compile(rb"aws_secret_access_key\s*[=:]", re.IGNORECASE)),
+    ("a GitHub token", re.compile(rb"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("a Slack token", re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(rb"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a Stripe secret key", re.compile(rb"\b[rs]k_live_[0-9A-Za-z]{16,}\b")),
+    ("a Docker registry auth", re.compile(rb'"auths"\s*:\s*\{')),
+    (
+        "a database or broker URL with a password",
+        re.compile(
+            rb"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql)"
+            rb"(?:\+\w+)?://[^:/@\s\"']+:[^@/\s\"']+@"
+        ),
+    ),
+    (
+        "a password or token assigned in code",
+        re.compile(
+            rb"""(?ix)\b\w*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)
+            \s*[:=]\s*["'](?![\s"']*$)(?!\{\{)(?!<)(?!\$\{)(?!os\.environ)[^"'\s]{6,}["']"""
+        ),
+    ),
+]
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x78\x01", "zlib"),
+    (b"\x78\x5e", "zlib"),
+    (b"\x78\x9c", "zlib"),
+    (b"\x78\xda", "zlib"),
+)
+
+
+def _chunks(read: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(offset, chunk with the tail of the previous one) over a stream of blocks."""
+    tail = b""
+    offset = 0
+    for block in read:
+        yield offset - len(tail), tail + block
+        offset += len(block)
+        tail = block[-OVERLAP:]
+
+
+def _file_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            yield block
+
+
+def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
+    """The decompressed stream of a compressed file, bounded; nothing when it is not one."""
+    total = 0
+    try:
+        if kind == "zlib":
+            inflater = zlib.decompressobj()
+            for block in _file_blocks(path):
+                data = inflater.decompress(block, CHUNK)
+                while data:
+                    total += len(data)
+                    yield data
+                    if total > MAX_INFLATED:
+                        return
+                    data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
+            return
+        openers: dict[str, Callable[[Path, str], IO[bytes]]] = {
+            "gzip": gzip.open,  # type: ignore[dict-item]
+            "bz2": bz2.open,  # type: ignore[dict-item]
+            "xz": lzma.open,  # type: ignore[dict-item]
+        }
+        with openers[kind](path, "rb") as handle:
+            while (block := handle.read(CHUNK)) and total <= MAX_INFLATED:
+                total += len(block)
+                yield block
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
+        return  # not really compressed: the raw bytes were scanned anyway
+
+
+def _matches(blocks: Iterator[bytes]) -> Iterator[tuple[str, int]]:
+    """(what, byte offset) of the first match of each kind."""
+    seen: set[str] = set()
+    for offset, chunk in _chunks(blocks):
+        for what, pattern in SECRET_CONTENT:
+            if what in seen:
+                continue
+            match = pattern.search(chunk)
+            if match:
+                seen.add(what)
+                yield what, offset + match.start()
+
+
+def _line_of(path: Path, offset: int) -> int:
+    count = 1
+    done = 0
+    for block in _file_blocks(path):
+        if done + len(block) >= offset:
+            return count + block[: offset - done].count(b"\n")
+        count += block.count(b"\n")
+        done += len(block)
+    return count
+
+
+def scan(folder: Path) -> list[str]:
+    """Every file under `folder` that looks like a secret, as '<file>[, line N]: <what>'."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if SECRET_NAMES.search(path.name):
+            found.append(f"{relative}: a file named like a secret")
+            continue
+        for what, offset in _matches(_file_blocks(path)):
+            found.append(f"{relative}, line {_line_of(path, offset)}: contains {what}")
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
+        if kind is not None:
+            for what, _ in _matches(_inflated_blocks(path, kind)):
+                found.append(f"{relative} (inside its {kind} compression): contains {what}")
+    return found

@@ -262,3 +262,25 @@ def test_an_engine_outage_keeps_the_last_results_of_the_serve_items(
         assert "could not run now, the last result is kept" in views[item_id].remark
         assert "no Docker engine answers" in views[item_id].remark
         assert checklist(project).state.results[item_id].evidence == ["built earlier"]
+
+
+def test_an_engine_that_does_not_answer_is_a_clear_error_within_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A socket that accepts and never answers: the engine hangs.
+    import socket
+    import threading
+
+    from workbench.kernel.docker import docker_client
+    from workbench.kernel.errors import UnavailableError
+
+    path = tmp_path / "hung.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    with pytest.raises(UnavailableError, match="no Docker engine answers"):
+        docker_client(timeout=1)
+    server.close()

@@ -122,3 +122,57 @@ def test_the_batch_contract_needs_at_least_one_record() -> None:
         "application/json"
     ]["schema"]
     assert batch["minItems"] == 1
+
+
+def infer(client: TestClient, *inputs: dict[str, object], **extra: object) -> object:
+    return client.post("/v2/models/doubler/infer", json={"inputs": list(inputs), **extra})
+
+
+def x(shape: list[int], data: object, datatype: str = "FP32") -> dict[str, object]:
+    return {"name": "x", "shape": shape, "datatype": datatype, "data": data}
+
+
+def test_open_inference_protocol_metadata_and_readiness(client: TestClient) -> None:
+    assert client.get("/v2").json()["extensions"] == []
+    assert client.get("/v2/health/ready").json() == {"ready": True}
+    assert client.get("/v2/models/doubler/ready").json() == {"name": "doubler", "ready": True}
+    assert client.get("/v2/models/doubler/versions/1.0.0/ready").status_code == 200
+    assert client.get("/v2/models/doubler/versions/9.9.9").status_code == 404
+    assert client.get("/v2/models/other").status_code == 404
+    meta = client.get("/v2/models/doubler").json()
+    assert meta["versions"] == ["1.0.0"]
+    assert {"name": "x", "datatype": "FP64", "shape": [-1]} in meta["inputs"]
+    assert meta["outputs"] == [{"name": "y", "datatype": "FP64", "shape": [-1]}]
+
+
+def test_open_inference_protocol_infer_checks_shapes_and_datatypes(client: TestClient) -> None:
+    ok = infer(client, x([3], [1, 2, 3]), id="r-1")
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["id"] == "r-1" and body["model_version"] == "1.0.0"
+    assert body["outputs"] == [
+        {"name": "y", "datatype": "FP64", "shape": [3], "data": [2.0, 4.0, 6.0]}
+    ]
+    assert infer(client, x([3, 1], [[1], [2], [3]])).json()["outputs"][0]["data"] == [2.0, 4.0, 6.0]
+    empty = infer(client, x([0], []))
+    assert empty.status_code == 200 and empty.json()["outputs"][0]["shape"] == [0]
+    for bad, says in (
+        (infer(client, x([3], [1, 2])), "shape [3] holds 3 values, `data` has 2"),
+        (infer(client, x([2], ["a", "b"], "BYTES")), "datatype BYTES does not fit a number"),
+        (
+            infer(client, {"name": "z", "shape": [1], "datatype": "FP32", "data": [1]}),
+            "unknown input `z`",
+        ),
+        (infer(client, x([2, 2], [1, 2, 3, 4])), "one value per record"),
+        (infer(client, x([1], [1]), outputs=[{"name": "nope"}]), "unknown outputs: nope"),
+    ):
+        assert bad.status_code == 400, bad.text
+        assert says in bad.json()["error"]
+    binary = client.post(
+        "/v2/models/doubler/infer",
+        content=b"{}",
+        headers={"Inference-Header-Content-Length": "2"},
+    )
+    assert binary.status_code == 400 and "binary tensor data extension" in binary.json()["error"]
+    crash = infer(client, x([1], [10]))  # the model raises on x > 9: a 500 with the request id
+    assert crash.status_code == 500 and crash.json()["request_id"] == crash.headers["x-request-id"]

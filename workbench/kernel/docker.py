@@ -22,11 +22,12 @@ def docker_client(timeout: int = 120) -> docker.DockerClient:
     instead of a hang."""
     import docker  # the SDK costs ~0.1 s to import: only commands that use Docker pay it
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:  # a hung engine: a read timeout
         raise UnavailableError(
             f"no Docker engine answers ({short_error(exc)}).",
             fix="start Docker (on Debian/Ubuntu as root: `apt-get install docker.io` and "

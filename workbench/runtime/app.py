@@ -31,7 +31,7 @@ from starlette.routing import Route
 from . import core
 from .core import json_response, model, not_ready, predict_records, read_json
 from .openapi import openapi_document
-from .v2 import v2_infer, v2_model, v2_ready
+from .v2 import v2_infer, v2_model, v2_model_ready, v2_ready, v2_server
 
 APP_DIR = Path(os.environ.get("WORKBENCH_APP_DIR", "/app"))
 UNMATCHED = "(unmatched)"
@@ -164,10 +164,15 @@ def create_app(app_dir: Path = APP_DIR) -> Any:
         Route("/metadata", metadata),
         Route("/openapi.json", openapi),
         Route("/metrics", metrics),
+        Route("/v2", v2_server),
         Route("/v2/health/live", live),
         Route("/v2/health/ready", v2_ready),
         Route("/v2/models/{name}", v2_model),
+        Route("/v2/models/{name}/ready", v2_model_ready),
         Route("/v2/models/{name}/infer", v2_infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}", v2_model),
+        Route("/v2/models/{name}/versions/{version}/ready", v2_model_ready),
+        Route("/v2/models/{name}/versions/{version}/infer", v2_infer, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

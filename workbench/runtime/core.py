@@ -180,10 +180,13 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-async def read_json(request: Request) -> tuple[Any, Response | None]:
+async def read_json(
+    request: Request, *, require_json_type: bool = True
+) -> tuple[Any, Response | None]:
     """The parsed body, or the error response: 415 when not declared JSON, 413 when too
-    large, 408 when it arrives too slowly, 400 when not JSON, 422 when nested too deep."""
-    if not is_json(request.headers.get("content-type")):
+    large, 408 when it arrives too slowly, 400 when not JSON, 422 when nested too deep.
+    (Open Inference Protocol clients may declare no content type: `require_json_type`.)"""
+    if require_json_type and not is_json(request.headers.get("content-type")):
         return None, json_response(
             {"error": "send the body as JSON with `Content-Type: application/json`"}, 415
         )

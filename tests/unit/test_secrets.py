@@ -44,3 +44,13 @@ def test_no_false_alarm_on_ordinary_model_code(tmp_path: Path) -> None:
     )
     joblib.dump({"weights": list(range(1000))}, tmp_path / "model.joblib", compress=3)
     assert scan(tmp_path) == []
+
+
+def test_the_maintained_detector_adds_what_the_own_rules_do_not_know(tmp_path: Path) -> None:
+    token = "sk-" + "proj-" + "A1b2C3d4E5f6G7h8I9j0" + "T3BlbkFJ" + "K1l2M3n4O5p6Q7r8S9t0"
+    (tmp_path / "client.py").write_text(f"\n\nOPENAI = '{token}'\n")
+    found = scan(tmp_path)
+    assert any(
+        f.startswith("client.py, line 3: contains a") and "detect-secrets" in f for f in found
+    ), found
+    assert not any(token in f for f in found)

@@ -1,10 +1,14 @@
 """What would be sent into the image, scanned for secrets before anything is sent.
 
-Every byte of every file is read (in overlapping chunks, not just the first
-megabytes), compressed model files are opened (joblib and pickle files are
-often zlib, gzip, bz2 or xz streams) and scanned inside, and the schemas are
-scanned too (their descriptions are served at /openapi.json). A finding names
-the file, the line where there is one, and what it looks like; never the secret.
+Two detectors: Yelp's detect-secrets (maintained; its vendor-token plugins, on text
+files) and the project's own rules (on every byte of every file, in overlapping chunks,
+not just the first megabytes). Compressed model files are opened (joblib and pickle
+files are often zlib, gzip, bz2 or xz streams) and scanned inside, and the schemas are
+scanned too (their descriptions are served at /openapi.json). A finding names the
+file, the line where there is one, and what it looks like; never the secret.
+
+detect-secrets' entropy and keyword plugins are left out: they flag the hashes and
+parameter names model code is full of, and a false alarm refuses a correct build.
 """
 
 from __future__ import annotations
@@ -131,6 +135,51 @@ def _line_of(path: Path, offset: int) -> int:
     return count
 
 
+DETECT_SECRETS_PLUGINS = (
+    "AWSKeyDetector",
+    "ArtifactoryDetector",
+    "AzureStorageKeyDetector",
+    "BasicAuthDetector",
+    "CloudantDetector",
+    "DiscordBotTokenDetector",
+    "GitHubTokenDetector",
+    "GitLabTokenDetector",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "JwtTokenDetector",
+    "MailchimpDetector",
+    "NpmDetector",
+    "OpenAIDetector",
+    "PrivateKeyDetector",
+    "PypiTokenDetector",
+    "SendGridDetector",
+    "SlackDetector",
+    "SoftlayerDetector",
+    "SquareOAuthDetector",
+    "StripeDetector",
+    "TelegramBotTokenDetector",
+    "TwilioKeyDetector",
+)
+TEXT_LIMIT = 16 << 20  # text files up to this size also go through detect-secrets
+
+
+def _detect_secrets(path: Path) -> list[tuple[str, int]]:
+    """(secret type, line) found by detect-secrets in a text file."""
+    from detect_secrets.core.secrets_collection import SecretsCollection  # ~15 ms, on use
+    from detect_secrets.settings import transient_settings
+
+    try:
+        if path.stat().st_size > TEXT_LIMIT:
+            return []
+        path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # binary: the project's own rules read it
+    with transient_settings({"plugins_used": [{"name": n} for n in DETECT_SECRETS_PLUGINS]}):
+        collection = SecretsCollection()
+        collection.scan_file(str(path))
+    return sorted({(secret.type, secret.line_number) for _, secret in collection})
+
+
 def scan(folder: Path) -> list[str]:
     """Every file under `folder` that looks like a secret, as '<file>[, line N]: <what>'."""
     found = []
@@ -139,7 +188,14 @@ def scan(folder: Path) -> list[str]:
         if SECRET_NAMES.search(path.name):
             found.append(f"{relative}: a file named like a secret")
             continue
-        for what, offset in _matches(_file_blocks(path)):
+        own = list(_matches(_file_blocks(path)))
+        lines = {_line_of(path, offset) for _, offset in own}
+        for secret_type, line in _detect_secrets(path):
+            if line not in lines:  # one finding per line: the two detectors agree often
+                found.append(
+                    f"{relative}, line {line}: contains a {secret_type} (detect-secrets)"
+                )
+        for what, offset in own:
             found.append(f"{relative}, line {_line_of(path, offset)}: contains {what}")
         with open(path, "rb") as handle:
             head = handle.read(8)

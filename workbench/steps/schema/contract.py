@@ -15,6 +15,23 @@ from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import Manifest
 
 
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a (JSON-loaded) Python value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
 def load_schema(path: Path, what: str) -> dict[str, Any]:
     data = to_plain(load_yaml(path, what=what))
     if not isinstance(data, dict):

@@ -27,30 +27,13 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import predict_in_model_env
+from workbench.steps.schema.contract import json_type
 
 ENUM_LIMIT = 10
 MIN_ROWS_FOR_ENUM = 20
 MIN_ROWS_FOR_BOUNDS = 30
 EXAMPLES_WRITTEN = 3
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"
 
 
 def _round(value: float, kind: str, *, down: bool) -> float | int:
@@ -61,7 +44,7 @@ def _round(value: float, kind: str, *, down: bool) -> float | int:
 
 def infer_value(values: list[Any], *, bounds: bool = True) -> dict[str, Any]:
     """One field's schema from its values. `bounds=False` (a response) gives types only."""
-    kinds = {_kind(v) for v in values}
+    kinds = {json_type(v) for v in values}
     present = [v for v in values if v is not None]
     rows = len(values)
     schema: dict[str, Any] = {}
@@ -287,7 +270,7 @@ def _response(
     ):
         properties: dict[str, Any] = {}
         if classes:
-            kinds = {_kind(c) for c in classes}
+            kinds = {json_type(c) for c in classes}
             properties["prediction"] = {
                 "type": kinds.pop() if len(kinds) == 1 else sorted(kinds),
                 "enum": list(classes),

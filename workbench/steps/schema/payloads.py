@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from workbench.steps.schema.contract import CHECKED_FORMATS, validation_errors
+from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
 
 PLAUSIBLE = 1e6  # unbounded numbers are drawn from [-PLAUSIBLE, PLAUSIBLE]
 FOREIGN_VALUES: tuple[Any, ...] = (12345, "text", True, None, [1], {"x": 1}, 1.5)
@@ -28,22 +28,6 @@ BAD_FORMATS = {
     "uuid": "not-a-uuid",
 }
 PATTERN_CANDIDATES = ("", " ", "~!@#", "0", "a", "Z9", "ÿ", "-")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _plausible(schema: Any) -> Any:
@@ -147,7 +131,7 @@ def _breakers(
     if "number" in allowed:
         allowed.add("integer")
     if allowed and "any" not in allowed:
-        foreign = next((v for v in FOREIGN_VALUES if _json_type(v) not in allowed), None)
+        foreign = next((v for v in FOREIGN_VALUES if json_type(v) not in allowed), None)
         if foreign is not None or None in FOREIGN_VALUES:
             yield (
                 ("of the wrong type" if not branches else "matching none of its anyOf/oneOf"),

@@ -192,9 +192,7 @@ def scan(folder: Path) -> list[str]:
         lines = {_line_of(path, offset) for _, offset in own}
         for secret_type, line in _detect_secrets(path):
             if line not in lines:  # one finding per line: the two detectors agree often
-                found.append(
-                    f"{relative}, line {line}: contains a {secret_type} (detect-secrets)"
-                )
+                found.append(f"{relative}, line {line}: contains a {secret_type} (detect-secrets)")
         for what, offset in own:
             found.append(f"{relative}, line {_line_of(path, offset)}: contains {what}")
         with open(path, "rb") as handle:

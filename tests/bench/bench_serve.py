@@ -37,7 +37,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from workbench.kernel.docker import docker_client, ensure_base_image, free_port  # noqa: E402
+from workbench.demo.parts import ensure_base_image  # noqa: E402
+from workbench.kernel.docker import docker_client  # noqa: E402
+from workbench.kernel.http import free_port  # noqa: E402
 from workbench.kernel.paths import cache_dir  # noqa: E402
 from workbench.project.manifest import load_manifest  # noqa: E402
 from workbench.project.scaffold import copy_example, make_example_env  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import pkgutil
 import subprocess
@@ -159,3 +160,11 @@ def test_no_module_is_much_over_400_lines() -> None:
         if (count := len(path.read_text().splitlines())) > 420
     }
     assert long == {}
+
+
+def test_every_benchmark_script_imports() -> None:
+    # Benchmarks are not run by the suite; this keeps a refactoring from breaking them unseen.
+    for path in sorted((ROOT / "tests" / "bench").glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -260,7 +260,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         app.reload_checklist()
         await settle(pilot)
         released = app.release_line  # what the #release line on home shows
-        assert "Released 1.0.0" in released and "production" in released, released
+        assert released.startswith("Released [b]1.0.0[/b]") and "production" in released, released
         gated = {
             s.step: s.blockers for s in app.summaries if s.step in ("snapshot", "schema", "serve")
         }

@@ -119,3 +119,17 @@ def test_the_runtime_checks_the_formats_the_serve_test_breaks() -> None:
     from workbench.steps.schema.contract import CHECKED_FORMATS as SERVE_TEST
 
     assert RUNTIME == SERVE_TEST
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_the_runtimes_compiled_check_agrees_with_the_reference_validator(name: str) -> None:
+    from workbench.runtime.core import fast_check
+
+    schema = SCHEMAS[name]
+    check = fast_check(schema)
+    assert check is not None  # jsonschema-rs is installed, the schema has no format
+    for payload in valid_payloads(schema, 30, seed=5):
+        assert check(payload)
+    for what, payload in invalid_payloads(schema, seed=5):
+        assert not check(payload), what
+    assert fast_check(RICH) is None  # formats: the reference validator alone

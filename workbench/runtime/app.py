@@ -29,7 +29,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import core
-from .core import json_response, model, not_ready, predict_records, read_json
+from .core import (
+    answer_records,
+    json_response,
+    model,
+    not_ready,
+    predict_records,
+    read_json,
+)
 from .openapi import openapi_document
 from .v2 import v2_infer, v2_model, v2_model_ready, v2_ready, v2_server
 
@@ -50,11 +57,8 @@ async def predict(request: Request) -> Response:
     record, error = await read_json(request)
     if error is not None:
         return error
-    response = await asyncio.to_thread(predict_records, [record], request.state.request_id)
-    if response.status_code == 200:
-        response.body = orjson.dumps(orjson.loads(response.body)[0])
-        response.headers["content-length"] = str(len(response.body))
-    return response
+    answers, failed = await asyncio.to_thread(answer_records, [record], request.state.request_id)
+    return failed if failed is not None else json_response(answers[0])  # serialised once
 
 
 async def predict_batch(request: Request) -> Response:

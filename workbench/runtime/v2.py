@@ -13,11 +13,10 @@ import asyncio
 import math
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .core import json_response, model, not_ready, predict_records, read_json
+from .core import answer_records, json_response, model, not_ready, read_json
 
 NUMBER_TYPES = ("FP16", "FP32", "FP64")
 INTEGER_TYPES = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
@@ -218,10 +217,11 @@ async def v2_infer(request: Request) -> Response:
     try:
         records = _records(body)
         if records:
-            response = await asyncio.to_thread(predict_records, records, request.state.request_id)
-            if response.status_code != 200:
-                return response
-            answers = orjson.loads(response.body)
+            answers, failed = await asyncio.to_thread(
+                answer_records, records, request.state.request_id
+            )
+            if failed is not None:
+                return failed
         else:
             answers = []
         outputs = _outputs(body, answers)

@@ -133,3 +133,17 @@ def test_the_runtimes_compiled_check_agrees_with_the_reference_validator(name: s
     for what, payload in invalid_payloads(schema, seed=5):
         assert not check(payload), what
     assert fast_check(RICH) is None  # formats: the reference validator alone
+
+
+def test_the_batch_check_is_used_only_where_it_means_the_same() -> None:
+    from workbench.runtime.core import batch_check
+
+    schema = SCHEMAS["mixed"]
+    check = batch_check(schema)
+    assert check is not None
+    valid = valid_payloads(schema, 10, seed=9)
+    assert check(valid)
+    for what, payload in invalid_payloads(schema, seed=9):
+        assert not check([*valid, payload]), what
+    recursive = {"type": "object", "properties": {"child": {"$ref": "#"}}}
+    assert batch_check(recursive) is None  # `#` would mean the list, not the record

@@ -21,7 +21,7 @@ ST = Path(sys.executable).parent / "st"
 
 
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(
-    example_project: Path, base_image: str
+    tmp_path: Path, example_project: Path, base_image: str
 ) -> None:
     manifest = load_manifest(example_project)
     run_snapshot(manifest, lambda event: None)
@@ -46,6 +46,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
             text=True,
             timeout=600,
             check=False,
+            cwd=tmp_path,  # its cache stays out of the repository
         )
     output = done.stdout + done.stderr
     cases = re.search(r"(\d+) generated", output)

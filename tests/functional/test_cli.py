@@ -181,3 +181,17 @@ def test_a_second_writer_gets_a_clear_message_naming_the_first(tmp_path: Path) -
         holder.wait()
     with project_lock(tmp_path, "release", "pushing", wait=5):  # released by the kernel
         pass
+
+
+def test_a_port_in_use_is_said_before_anything_is_built(example_project: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run("serve", "--port", str(port), "-p", str(example_project))
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is not free" in result.stderr
+    assert "nothing was built" in result.stderr
+    assert not (example_project / ".workbench" / "build").exists()

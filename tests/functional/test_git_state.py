@@ -13,7 +13,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.project.releases import foreign_tags, releases
 from workbench.steps import open_checklist
-from workbench.steps.tag.release import dirty_files, suggest
+from workbench.steps.tag.release import content_fingerprint, dirty_files, suggest
 
 
 def write_project(folder: Path) -> None:
@@ -66,3 +66,20 @@ def test_a_projects_own_older_tag_is_not_taken_for_a_release(git_repo: Path) -> 
     )
     assert result.status.value == "skipped"
     assert "not the workbench's, ignored: v1.1.0" in result.evidence[0]
+
+
+def test_read_only_git_calls_work_beside_a_stale_index_lock(git_repo: Path) -> None:
+    # A killed git process leaves .git/index.lock; reading the state must not need it (and
+    # must never leave one behind itself).
+    write_project(git_repo)
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-q", "-m", "the model")
+    (git_repo / "train.py").write_text("print('changed')\n")
+    lock = git_repo / ".git" / "index.lock"
+    lock.write_text("")
+    manifest = load_manifest(git_repo)
+    assert dirty_files(manifest) == ["train.py"]
+    assert content_fingerprint(manifest).startswith("sha256:")
+    lock.unlink()
+    dirty_files(manifest)
+    assert not lock.exists()

@@ -285,10 +285,13 @@ def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
         else:
             time.sleep(rng.uniform(0.2, 8.0))
         process.send_signal(signal.SIGINT if attempt % 4 < 2 else signal.SIGTERM)
-        process.communicate(timeout=120)
+        output, _ = process.communicate(timeout=120)
+        assert "Traceback" not in output, output[-2000:]
         left = docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
         outcomes.append((attempt, process.returncode, [c.name for c in left]))
         for container in left:
             container.remove(force=True)
     assert [o for o in outcomes if o[2]] == [], outcomes
-    assert {code for _, code, _ in outcomes} <= {0, 1, 130}, outcomes
+    # 130: interrupted and cleaned up; -2/-15: the signal landed before the command had set
+    # its handlers (nothing started yet); 0/1: it had just finished.
+    assert {code for _, code, _ in outcomes} <= {0, 1, 130, -2, -15}, outcomes

@@ -234,23 +234,38 @@ def _fields(
     return fields, target
 
 
-def _nullable(
-    manifest: Manifest, fields: list[str], rows: list[dict[str, Any]], facts_order: list[str]
-) -> dict[str, str]:
-    """For each field with missing values in the sample: why the model refuses a missing
-    value there (absent from the result when it answers it)."""
+def _ask_model(
+    manifest: Manifest, fields: list[str], rows: list[dict[str, Any]], order: list[str]
+) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One run of the model's interpreter for two questions: for each field with missing
+    values in the sample, why the model refuses a missing value there (absent when it
+    answers it); and its answers to a few complete rows, the example requests."""
     candidates = [f for f in fields if any(r.get(f) is None for r in rows)]
-    complete = next((r for r in rows if all(r.get(f) is not None for f in fields)), None)
-    if not candidates or complete is None:
-        return {f: "no complete row to try it on" for f in candidates}
-    base = {f: complete[f] for f in fields}
-    probes = [{**base, name: None} for name in candidates]
-    answers = predict_in_model_env(manifest, probes, tolerate=True, features=facts_order).answers
-    return {
+    complete = [r for r in rows if all(r.get(f) is not None for f in fields)]
+    examples = complete[:EXAMPLES_WRITTEN]
+    if not examples:
+        raise WorkbenchError(
+            "the sample has no row without a missing value, so neither what the model does "
+            "with a missing value nor its answers can be tried.",
+            fix="use a sample with some complete rows.",
+        )
+    probes = [{**examples[0], name: None} for name in candidates]
+    answers = predict_in_model_env(
+        manifest, probes + examples, tolerate=True, features=order
+    ).answers
+    refused = {
         name: str(answer["__error__"])
-        for name, answer in zip(candidates, answers, strict=True)
+        for name, answer in zip(candidates, answers, strict=False)
         if "__error__" in answer
     }
+    replies = answers[len(probes) :]
+    failed = next((a["__error__"] for a in replies if "__error__" in a), None)
+    if failed is not None:
+        raise WorkbenchError(
+            f"predicting failed in {manifest.interpreter()} on a complete sample row: {failed}.",
+            fix="make the model answer the sample's rows in its own environment first.",
+        )
+    return refused, examples, replies
 
 
 def _response(
@@ -318,7 +333,7 @@ def infer_contract(
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")
     order = fields if arrays else []
-    refused = _nullable(manifest, fields, rows, order or fields)
+    refused, examples, answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
     for name, why in refused.items():
         schema = request["properties"][name]
@@ -338,9 +353,6 @@ def infer_contract(
             "the model was trained on bare arrays: x-feature-order says which field is which "
             "column, whatever the order of the properties"
         )
-    complete = [r for r in rows if all(v is not None for v in r.values())]
-    examples = (complete or rows)[:EXAMPLES_WRITTEN]
-    answers = predict_in_model_env(manifest, examples, features=order or fields).answers
     response = _response(manifest, facts, answers)
     if target is not None:
         notes.append(f"`{target}` left out of the request: it is the target")

@@ -35,7 +35,7 @@ from workbench.project.records import (
     WaiverInfo,
 )
 from workbench.project.releases import (
-    RELEASES,
+    BOOKKEEPING,
     frozen_checklist_path,
     release_path,
     releases,
@@ -49,7 +49,8 @@ from workbench.steps.serve.session import serve_session
 GATED_STEPS = ("snapshot", "schema", "serve")
 # Written by the workbench and committed with each release.
 RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)
-WORKBENCH_FILES = (*RELEASE_INPUTS, f"{RELEASES}/")
+# Everything the workbench writes itself: never "a change" of the project's content.
+WORKBENCH_FILES = tuple(dict.fromkeys((*RELEASE_INPUTS, *BOOKKEEPING)))
 
 
 @dataclass
@@ -93,7 +94,7 @@ def dirty_files(manifest: Manifest) -> list[str]:
     for line in status.splitlines():
         path = line[3:].strip().strip('"')
         relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-        if not relative.startswith(WORKBENCH_FILES) and not relative.startswith(".workbench/"):
+        if not relative.startswith(WORKBENCH_FILES):
             out.append(relative)
     return out
 
@@ -109,7 +110,7 @@ def content_fingerprint(manifest: Manifest) -> str:
     lines = []
     for line in tree.stdout.splitlines() if tree.ok else []:
         _, _, path = line.partition("\t")
-        if not path.startswith((*WORKBENCH_FILES, ".workbench/")):
+        if not path.startswith(WORKBENCH_FILES):
             lines.append(line)
     lines += [f"dirty {path}" for path in dirty_files(manifest)]
     return sha256_text("\n".join(lines))
@@ -324,9 +325,9 @@ def _commit_release(
     version = record.version
     committed = tagged = False
     try:
-        write_text_atomic(frozen_checklist_path(manifest, version), frozen_text)
-        path = save_release(manifest, record)
         frozen = frozen_checklist_path(manifest, version)
+        write_text_atomic(frozen, frozen_text)
+        path = save_release(manifest, record)
         to_add = [str(path.relative_to(root)), str(frozen.relative_to(root))]
         to_add += [name for name in RELEASE_INPUTS if (root / name).exists()]
         git.git(root, "add", "--", *to_add)

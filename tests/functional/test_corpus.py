@@ -116,6 +116,8 @@ def assert_released(user: User) -> None:
     statuses = gates(user)
     bad = {i: s for i, s in statuses.items() if s not in ("pass", "warn", "skipped")}
     assert bad == {}, "\n".join(user.transcript)[-4000:]
+    # Nothing of the workbench's own (caches of its libraries included) left in the project:
+    assert not (user.project / ".hypothesis").exists()
 
 
 def test_a_regressor_fitted_on_bare_arrays(
@@ -260,6 +262,48 @@ def test_a_gradient_boosting_model(tmp_path: Path, corpus_env: Path, base_image:
         """,
     )
     user = ship(project, tmp_path, sample="tx.csv", target="fraud")
+    assert_released(user)
+
+
+XGBOOST_REQUIREMENTS = (*CORPUS_REQUIREMENTS, "xgboost-cpu==3.2.0")
+
+
+def test_an_xgboost_model_through_its_scikit_learn_interface(
+    tmp_path: Path, base_image: str
+) -> None:
+    """XGBoost through the sklearn flavor: `XGBClassifier` answers `predict` and
+    `predict_proba` like any estimator. `xgboost-cpu` carries its own OpenMP library, so the
+    slim base image needs no system package (LightGBM's wheel does: see the README)."""
+    env = _venv("xgboost", XGBOOST_REQUIREMENTS)
+    project = new_project(
+        tmp_path,
+        "loans",
+        env,
+        """\
+        import random
+        import joblib
+        import pandas as pd
+        from xgboost import XGBClassifier
+        random.seed(4)
+        frame = pd.DataFrame({
+            "income": [random.uniform(10, 200) for _ in range(300)],
+            "debt": [random.uniform(0, 100) for _ in range(300)],
+            "years": [random.randint(0, 40) for _ in range(300)],
+        })
+        frame["default"] = ((frame["debt"] / frame["income"]) > 0.5).astype(int)
+        model = XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1)
+        model.fit(frame[["income", "debt", "years"]], frame["default"])
+        joblib.dump(model, "model.joblib")
+        frame.to_csv("loans.csv", index=False)
+        """,
+    )
+    user = ship(project, tmp_path, sample="loans.csv", target="default")
+    schema = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert list(schema["properties"]) == ["income", "debt", "years"]
+    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    assert response["properties"]["prediction"]["enum"] == [0, 1]  # the model's classes
+    lock = (project / "environment.lock").read_text()
+    assert "xgboost-cpu==3.2.0" in lock and "--hash=sha256:" in lock
     assert_released(user)
 
 

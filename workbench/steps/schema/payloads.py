@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
+from workbench.kernel.paths import cache_dir
 
 PLAUSIBLE = 1e6  # unbounded numbers are drawn from [-PLAUSIBLE, PLAUSIBLE]
 FOREIGN_VALUES: tuple[Any, ...] = (12345, "text", True, None, [1], {"x": 1}, 1.5)
@@ -49,6 +50,11 @@ def _plausible(schema: Any) -> Any:
 
 
 def _draw(schema: dict[str, Any], count: int, seed: int) -> list[Any]:
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    # Hypothesis keeps caches in ./.hypothesis by default (some on import of the schema
+    # strategies): never in the user's project.
+    set_hypothesis_home_dir(str(cache_dir() / "hypothesis"))
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as with_seed
     from hypothesis_jsonschema import from_schema

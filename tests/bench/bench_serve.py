@@ -2,27 +2,29 @@
 
 1. Rebuild after a model-only change against the cold build (target: under 15%).
 2. Image size against the base image plus the installed packages (target: within 15%).
-3. Single-record p50 latency and throughput with 8 concurrent clients (ApacheBench,
-   keep-alive, where installed), through the
-   container against a bare ASGI endpoint calling the same model in-process
-   (target: within 1.5x).
-4. Throughput against `mlflow models serve` of the same model, when an MLflow
-   environment exists in the cache (target: at least 5x). Create it with
-   `--with-mlflow` (a one-off install from PyPI).
+3. The serving runtime against the servers users would pick instead, started the way
+   their users start them, in one interleaved run (median of `--repeat` rounds; each
+   round starts every server afresh): a bare Starlette app calling `predict` on arrays
+   (the stack's limit), a bare Starlette app doing our work by hand (record -> predict +
+   predict_proba -> dict), our runtime as a local process and in its container,
+   `mlflow models serve` and `bentoml serve` (both installed on demand into the user
+   cache, `bench-envs/`). Per server: p50 and req/s of sequential single requests over
+   one keep-alive connection, p99 and req/s under 8 clients (`wrk -c8`), records/s in
+   batches of 100, and the cold start (start command to first good answer). Then the
+   ratios the runtime's targets are stated in, and throughput by `serve.workers`.
 
-    .venv/bin/python tests/bench/bench_serve.py [--requests 400] [--with-mlflow]
+    .venv/bin/python tests/bench/bench_serve.py [--requests 2000] [--seconds 10] [--repeat 3]
 
-Prints figures; asserts nothing.
+Needs `wrk` (Debian: apt-get install wrk). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,149 +32,34 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.servers import (  # noqa: E402
+    BARE_APP,
+    BATCH,
+    BENTO_SERVICE,
+    RECORD,
+    Endpoint,
+    Figures,
+    bench_env,
+    measure,
+    mlflow_endpoints,
+    mlflow_model,
+    process,
+)
 from workbench.demo.parts import ensure_base_image  # noqa: E402
 from workbench.kernel.docker import docker_client  # noqa: E402
-from workbench.kernel.http import free_port  # noqa: E402
 from workbench.kernel.paths import cache_dir  # noqa: E402
 from workbench.project.manifest import load_manifest  # noqa: E402
 from workbench.project.scaffold import copy_example, make_example_env  # noqa: E402
 from workbench.steps.serve import run  # noqa: E402
 from workbench.steps.serve.session import build  # noqa: E402
 from workbench.steps.snapshot.take import run_snapshot  # noqa: E402
-
-RECORD: dict[str, object] = {
-    "sepal_length": 5.1,
-    "sepal_width": 3.5,
-    "petal_length": 1.4,
-    "petal_width": 0.2,
-}
-BARE_APP = """
-import joblib, sys
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-model = joblib.load(sys.argv[1])
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-async def predict(request: Request):
-    record = await request.json()
-    row = [[record[f] for f in FEATURES]]
-    proba = model.predict_proba(row)[0]
-    return JSONResponse({"prediction": str(model.predict(row)[0]),
-                         "probabilities": dict(zip(map(str, model.classes_), map(float, proba)))})
-async def batch(request: Request):
-    # The stack's limit on batches: one array in, one predict on it, plain lists out.
-    records = await request.json()
-    rows = [[r[f] for f in FEATURES] for r in records]
-    return JSONResponse([str(p) for p in model.predict(rows)])
-app = Starlette(routes=[Route("/predict", predict, methods=["POST"]),
-                        Route("/batch", batch, methods=["POST"])])
-if __name__ == "__main__":
-    import uvicorn
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
-"""
-
-
-def batch_rate(url: str, size: int = 100, requests: int = 200) -> float:
-    """Records per second answered through `url`, sequential batches of `size` records."""
-    records = [RECORD] * size
-    with httpx.Client() as client:
-        for _ in range(10):
-            client.post(url, json=records).raise_for_status()
-        started = time.perf_counter()
-        for _ in range(requests):
-            client.post(url, json=records).raise_for_status()
-        return size * requests / (time.perf_counter() - started)
-
-
-def load(
-    url: str, requests: int, clients: int, body: dict[str, object] = RECORD
-) -> tuple[float, float]:
-    """(p50 latency in ms of single sequential requests, throughput with `clients` threads)."""
-    with httpx.Client() as client:
-        for _ in range(20):
-            client.post(url, json=body)
-        times = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            client.post(url, json=body).raise_for_status()
-            times.append((time.perf_counter() - started) * 1000)
-    if shutil.which("ab"):
-        return statistics.median(times), ab_throughput(url, body, requests * 5, clients)
-    per_client = requests // clients
-    errors: list[Exception] = []
-
-    def worker() -> None:
-        with httpx.Client() as client:
-            for _ in range(per_client):
-                try:
-                    client.post(url, json=body).raise_for_status()
-                except Exception as exc:  # counted, not fatal
-                    errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        print(f"  ({len(errors)} failed requests)")
-    return statistics.median(times), per_client * clients / elapsed
-
-
-def ab_throughput(url: str, body: dict[str, object], requests: int, clients: int) -> float:
-    """Requests per second measured by ApacheBench (keep-alive): a load generator that is
-    not itself the bottleneck, as a Python client on two cores would be."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(body, handle)
-    try:
-        out = subprocess.run(
-            [
-                "ab",
-                "-q",
-                "-k",
-                "-n",
-                str(requests),
-                "-c",
-                str(clients),
-                "-p",
-                handle.name,
-                "-T",
-                "application/json",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(handle.name)
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    if failed or non_2xx:
-        print(f"  (ab: {failed} failed, {non_2xx.group(1) if non_2xx else 0} non-2xx)")
-    return float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.post(url, json=RECORD, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} never answered")
 
 
 def retrain(project: Path, python: Path, c: float) -> None:
@@ -199,169 +86,297 @@ def timed_build(project: Path, nocache: bool = False) -> tuple[float, str]:
     return time.perf_counter() - started, built.image_id
 
 
-def mlflow_env(create: bool) -> Path | None:
-    root = cache_dir() / "bench-envs" / "mlflow"
-    if (root / ".complete").exists():
-        return root / "bin" / "python"
-    if not create:
-        return None
-    shutil.rmtree(root, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    subprocess.run(
-        [
-            str(root / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "scikit-learn==1.9.1",
-            "joblib==1.6.0",
-            "mlflow",
-        ],
-        check=True,
+def build_figures(client: object, project: Path, python: Path) -> str:
+    """Figures 1 and 2; returns the image id to serve."""
+    cold, image_id = timed_build(project, nocache=True)
+    retrain(project, python, c=0.5)
+    rebuild, image_id = timed_build(project)
+    print(
+        f"1. cold build {cold:.1f} s; rebuild after a model-only change {rebuild:.1f} s "
+        f"= {100 * rebuild / cold:.1f}% of cold (target < 15%)"
     )
-    (root / ".complete").touch()
+    image = client.images.get(image_id)  # type: ignore[attr-defined]
+    base = client.images.get(  # type: ignore[attr-defined]
+        load_manifest(project).serve.base_image or "python:3.11-slim"
+    )
+    venv_bytes = int(
+        client.containers.run(  # type: ignore[attr-defined]
+            image_id, entrypoint=["du", "-sb", "/opt/venv"], remove=True
+        )
+        .decode()
+        .split()[0]
+    )
+    ideal = base.attrs["Size"] + venv_bytes
+    print(
+        f"2. image {image.attrs['Size'] / 1e6:.0f} MB; base {base.attrs['Size'] / 1e6:.0f} "
+        f"MB + installed packages {venv_bytes / 1e6:.0f} MB = {ideal / 1e6:.0f} MB; "
+        f"overhead {100 * (image.attrs['Size'] - ideal) / ideal:+.1f}% (target within 15%)"
+    )
+    return image_id
+
+
+def runtime_env(context: Path) -> Path:
+    """Our runtime as a local process: the image's own lock installed from the build
+    context's wheels into a virtual environment (made once per lock)."""
+    lock = context / "environment.lock"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+    root = cache_dir() / "bench-envs" / f"runtime-{digest}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+        subprocess.run(
+            [
+                str(root / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-index",
+                "--find-links",
+                str(context / "wheels"),
+                "--require-hashes",
+                "-r",
+                str(lock),
+            ],
+            check=True,
+        )
+        (root / ".complete").touch()
     return root / "bin" / "python"
 
 
-def measure_mlflow(python: Path, model_file: Path, requests: int) -> tuple[float, float] | None:
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = Path(tmp) / "mlflow-model"
-        subprocess.run(
-            [
-                str(python),
-                "-c",
-                textwrap.dedent(f"""
-            import joblib, mlflow.sklearn
-            mlflow.sklearn.save_model(joblib.load({str(model_file)!r}), {str(model_dir)!r})
-        """),
-            ],
-            check=True,
-            capture_output=True,
+def row(name: str, figures: list[Figures]) -> dict[str, float | None]:
+    def median(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return statistics.median(present) if present else None
+
+    return {
+        "name": name,  # type: ignore[dict-item]
+        "p50_ms": median([f.p50_ms for f in figures]),
+        "rps": median([f.rps for f in figures]),
+        "p99_8_ms": median([f.p99_8_ms for f in figures]),
+        "rps_8": median([f.rps_8 for f in figures]),
+        "batch_rps": median([f.batch_rps for f in figures]),
+        "cold_s": median([f.cold_s for f in figures]),
+    }
+
+
+def table(rows: list[dict[str, float | None]]) -> str:
+    def cell(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    lines = [
+        "| server | single p50 ms | single req/s | p99 under 8 clients ms | req/s under 8 "
+        f"clients | batch of {BATCH} records/s | cold start s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {cell(r['p50_ms'], '.2f')} | {cell(r['rps'], ',.0f')} | "
+            f"{cell(r['p99_8_ms'], '.1f')} | {cell(r['rps_8'], ',.0f')} | "
+            f"{cell(r['batch_rps'], ',.0f')} | {cell(r['cold_s'], '.2f')} |"
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(python),
-                "-m",
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                str(model_dir),
-                "-p",
-                str(port),
-                "-h",
-                "127.0.0.1",
-                "--env-manager",
-                "local",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            # mlflow starts `uvicorn` by name: its environment's bin must be on PATH.
-            env={**os.environ, "PATH": f"{python.parent}:{os.environ.get('PATH', '')}"},
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/invocations"
-            body = {"dataframe_split": {"columns": list(RECORD), "data": [list(RECORD.values())]}}
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.post(url, json=body, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            else:
-                return None
-            return load(url, requests, 8, body)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--with-mlflow", action="store_true")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-build", action="store_true", help="leave out figures 1 and 2")
+    parser.add_argument(
+        "--only", default="", help="comma-separated server names to run (default: all)"
+    )
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench_serve needs wrk for the p99 under 8 clients: apt-get install wrk")
     ensure_base_image()
     client = docker_client()
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_example("iris", Path(tmp) / "iris")
         python = make_example_env(project)
         run_snapshot(load_manifest(project), lambda _: None)
-
-        cold, image_id = timed_build(project, nocache=True)
-        retrain(project, python, c=0.5)
-        rebuild, image_id = timed_build(project)
-        print(
-            f"1. cold build {cold:.1f} s; rebuild after a model-only change {rebuild:.1f} s "
-            f"= {100 * rebuild / cold:.1f}% of cold (target < 15%)"
-        )
-
-        image = client.images.get(image_id)
-        base = client.images.get(load_manifest(project).serve.base_image or "python:3.11-slim")
-        venv_bytes = int(
-            client.containers.run(image_id, entrypoint=["du", "-sb", "/opt/venv"], remove=True)
-            .decode()
-            .split()[0]
-        )
-        ideal = base.attrs["Size"] + venv_bytes
-        print(
-            f"2. image {image.attrs['Size'] / 1e6:.0f} MB; base {base.attrs['Size'] / 1e6:.0f} "
-            f"MB + installed packages {venv_bytes / 1e6:.0f} MB = {ideal / 1e6:.0f} MB; "
-            f"overhead {100 * (image.attrs['Size'] - ideal) / ideal:+.1f}% (target within 15%)"
-        )
-
+        if args.skip_build:
+            _, image_id = timed_build(project)
+        else:
+            image_id = build_figures(client, project, python)
         manifest = load_manifest(project)
-        with run.running(client, image_id, manifest) as live:
-            c50, ctp = load(f"{live.url}/predict", args.requests, 8)
-            c_batch = batch_rate(f"{live.url}/predict/batch")
-        port = free_port()
+        model_file = project / "model" / "model.joblib"
+        context = project / ".workbench" / "build"
+        app_dir = Path(tmp) / "app"
+        shutil.copytree(context, app_dir, ignore=shutil.ignore_patterns("wheels"))
+        shutil.copytree(ROOT / "workbench" / "runtime", app_dir / "serving", dirs_exist_ok=True)
+        local = runtime_env(context)
         bare = Path(tmp) / "bare.py"
         bare.write_text(BARE_APP)
-        server = subprocess.Popen(
-            [sys.executable, str(bare), str(project / "model/model.joblib"), str(port)]
-        )
-        try:
-            wait_http(f"http://127.0.0.1:{port}/predict")
-            b50, btp = load(f"http://127.0.0.1:{port}/predict", args.requests, 8)
-            b_batch = batch_rate(f"http://127.0.0.1:{port}/batch")
-        finally:
-            server.terminate()
-            server.wait()
-        print(
-            f"3. p50 latency: container {c50:.2f} ms, bare ASGI in-process {b50:.2f} ms "
-            f"({c50 / b50:.2f}x, target <= 1.5x)"
-        )
-        print(
-            f"   throughput with 8 clients: container {ctp:.0f} req/s, bare ASGI {btp:.0f} "
-            f"req/s ({btp / ctp:.2f}x slower in the container; target <= 1.5x)"
-        )
-        print(
-            f"   batches of 100: container {c_batch:,.0f} records/s, bare array endpoint "
-            f"{b_batch:,.0f} records/s ({c_batch / b_batch:.2f}x of the stack's limit)"
-        )
-        mlflow_python = mlflow_env(args.with_mlflow)
-        if mlflow_python is None:
-            print(
-                "4. mlflow models serve: skipped (no MLflow environment cached; run with "
-                "--with-mlflow once)"
-            )
-        else:
-            measured = measure_mlflow(mlflow_python, project / "model/model.joblib", args.requests)
-            if measured is None:
-                print("4. mlflow models serve: did not start within 180 s")
-            else:
-                m50, mtp = measured
-                print(
-                    f"4. mlflow models serve: p50 {m50:.2f} ms, {mtp:.0f} req/s with 8 "
-                    f"clients; workbench container {ctp / mtp:.1f}x its throughput "
-                    "(target >= 5x)"
+        bento_dir = Path(tmp) / "bento"
+        bento_dir.mkdir()
+        (bento_dir / "service.py").write_text(BENTO_SERVICE)
+        mlflow = bench_env("mlflow", "mlflow")
+        bento = bench_env("bentoml", "bentoml")
+        mlflow_dir = mlflow_model(mlflow, model_file, Path(tmp))
+        ml_single, ml_batch = mlflow_endpoints()
+        ours_single = Endpoint("/predict", RECORD)
+        ours_batch = Endpoint("/predict/batch", [RECORD] * BATCH)
+        arrays = [list(RECORD.values())]
+
+        def container(workers: int) -> Callable[[int], AbstractContextManager[object]]:
+            @contextmanager
+            def start(port: int) -> Iterator[object]:
+                with run.running(
+                    client,
+                    image_id,
+                    manifest,
+                    host_port=port,
+                    env={"WORKBENCH_WORKERS": str(workers)},
+                ) as live:
+                    yield live
+
+            return start
+
+        servers: list[
+            tuple[str, Callable[[int], AbstractContextManager[object]], Endpoint, Endpoint | None]
+        ] = [
+            (
+                "bare Starlette, `predict` on arrays (the stack's limit)",
+                lambda port: process([str(local), str(bare), str(model_file), str(port)]),
+                Endpoint("/arrays", arrays),
+                Endpoint("/arrays", arrays * BATCH),
+            ),
+            (
+                "bare Starlette doing our work (record -> predict + predict_proba -> dict)",
+                lambda port: process([str(local), str(bare), str(model_file), str(port)]),
+                Endpoint("/ours", RECORD),
+                None,
+            ),
+            (
+                "our runtime, local process",
+                lambda port: process(
+                    [str(local), "-m", "serving"],
+                    env={
+                        "WORKBENCH_APP_DIR": str(app_dir),
+                        "PORT": str(port),
+                        "WORKBENCH_HOST": "127.0.0.1",
+                        "WORKBENCH_WORKERS": "1",
+                    },
+                    cwd=app_dir,
+                ),
+                ours_single,
+                ours_batch,
+            ),
+            ("our runtime, in the container (1 worker)", container(1), ours_single, ours_batch),
+            ("our runtime, in the container (2 workers)", container(2), ours_single, ours_batch),
+            (
+                "`mlflow models serve` (predict only)",
+                lambda port: process(
+                    [
+                        str(mlflow),
+                        "-m",
+                        "mlflow",
+                        "models",
+                        "serve",
+                        "-m",
+                        str(mlflow_dir),
+                        "-p",
+                        str(port),
+                        "-h",
+                        "127.0.0.1",
+                        "--env-manager",
+                        "local",
+                        "-w",
+                        "1",
+                    ],
+                    # mlflow starts `uvicorn` by name: its environment's bin must be on PATH.
+                    env={"PATH": f"{mlflow.parent}:{os.environ.get('PATH', '')}"},
+                ),
+                ml_single,
+                ml_batch,
+            ),
+            (
+                "`bentoml serve`",
+                lambda port: process(
+                    [
+                        str(bento.parent / "bentoml"),
+                        "serve",
+                        "service:Iris",
+                        "--port",
+                        str(port),
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    env={
+                        "MODEL_FILE": str(model_file),
+                        "PATH": f"{bento.parent}:{os.environ.get('PATH', '')}",
+                        "BENTOML_DO_NOT_TRACK": "true",
+                    },
+                    cwd=bento_dir,
+                ),
+                Endpoint("/predict", {"record": RECORD}),
+                Endpoint("/batch", {"records": [RECORD] * BATCH}),
+            ),
+        ]
+        if args.only:
+            wanted = [w.strip().lower() for w in args.only.split(",")]
+            servers = [s for s in servers if any(w in s[0].lower() for w in wanted)]
+        results: dict[str, list[Figures]] = {name: [] for name, *_ in servers}
+        for round_ in range(args.repeat):
+            for name, start, single, batch in servers:
+                print(f"  round {round_ + 1}/{args.repeat}: {name}", flush=True)
+                results[name].append(
+                    measure(start, single, batch, requests=args.requests, seconds=args.seconds)
                 )
-    print(json.dumps({"cold_build_s": round(cold, 2), "rebuild_s": round(rebuild, 2)}))
+        rows = [row(name, figures) for name, figures in results.items()]
+        print(f"3. serving, side by side (medians of {args.repeat} rounds):")
+        print(table(rows))
+        ratios(rows)
+        print(json.dumps(rows))
+
+
+TARGETS = (
+    # (what, ours, theirs, figure, target ratio, at least?)
+    (
+        "single req/s vs bare Starlette doing our work",
+        "container (1",
+        "bare Starlette doing",
+        "rps",
+        0.85,
+        True,
+    ),
+    ("single req/s vs MLflow", "container (1", "`mlflow", "rps", 5.0, True),
+    ("single req/s vs BentoML", "container (1", "`bentoml", "rps", 3.0, True),
+    ("batch records/s vs BentoML", "container (1", "`bentoml", "batch_rps", 3.0, True),
+    (
+        "batch records/s vs the bare array endpoint",
+        "container (1",
+        "bare Starlette, `predict",
+        "batch_rps",
+        0.5,
+        True,
+    ),
+    ("cold start vs MLflow", "container (1", "`mlflow", "cold_s", 1 / 3, False),
+    ("req/s under 8 clients, 2 workers vs 1", "container (2", "container (1", "rps_8", 1.0, True),
+)
+
+
+def ratios(rows: list[dict[str, float | None]]) -> None:
+    def find(part: str) -> dict[str, float | None] | None:
+        return next((r for r in rows if part in str(r["name"])), None)
+
+    print("ratios:")
+    for what, mine, theirs, figure, target, at_least in TARGETS:
+        a, b = find(mine), find(theirs)
+        if not a or not b or not a[figure] or not b[figure]:
+            continue
+        value = a[figure] / b[figure]  # type: ignore[operator]
+        met = value >= target if at_least else value <= target
+        sign = ">=" if at_least else "<="
+        print(f"  {what}: {value:.2f}x (target {sign} {target:.2f}x) {'met' if met else 'MISSED'}")
+    ours = find("container (1")
+    if ours and ours["p99_8_ms"] is not None:
+        met = "met" if ours["p99_8_ms"] <= 10 else "MISSED"
+        print(
+            f"  p99 under 8 clients, container: {ours['p99_8_ms']:.1f} ms (target <= 10 ms) {met}"
+        )
 
 
 if __name__ == "__main__":

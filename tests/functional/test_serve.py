@@ -295,3 +295,41 @@ def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
     # 130: interrupted and cleaned up; -2/-15: the signal landed before the command had set
     # its handlers (nothing started yet); 0/1: it had just finished.
     assert {code for _, code, _ in outcomes} <= {0, 1, 130, -2, -15}, outcomes
+
+
+def test_several_workers_share_the_port_count_every_request_and_stop_cleanly(
+    example_project: Path, base_image: str
+) -> None:
+    """`serve.workers`: each worker its own process and socket on one port; /metrics counts
+    the requests of all of them; SIGTERM stops them all with exit code 0."""
+    manifest = load_manifest(example_project)
+    run_snapshot(manifest, lambda event: None)
+    _, built = session.build(manifest, lambda _: None, threading.Event())
+    client = docker_client()
+    body = json.dumps(
+        json.loads(next((example_project / "schema" / "examples").iterdir()).read_text())
+    )
+    with run.running(client, built.image_id, manifest, env={"WORKBENCH_WORKERS": "3"}) as live:
+        for _ in range(60):  # a new connection each: the kernel spreads them over the workers
+            answer = request(
+                "POST",
+                f"{live.url}/predict",
+                body=body.encode(),
+                headers={"Content-Type": "application/json", "Connection": "close"},
+            )
+            assert answer.status == 200
+        metrics = request("GET", f"{live.url}/metrics").body.decode()
+        counted = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith('workbench_requests_total{route="/predict",status="200"}')
+        ]
+        assert counted and float(counted[0].split()[-1]) == 60.0, metrics[-2000:]
+        logs = live.container.logs().decode()
+        assert '{"event":"workers","count":3}' in logs
+        assert logs.count('"event":"model_loaded"') == 3  # each worker loaded before it listened
+        live.container.stop(timeout=15)
+        live.container.reload()
+        assert live.container.attrs["State"]["ExitCode"] == 0, live.container.logs().decode()[
+            -2000:
+        ]

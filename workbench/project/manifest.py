@@ -50,6 +50,7 @@ class ServeSpec:
     max_body_bytes: int = 1_048_576
     memory_limit: str = "1g"
     ready_timeout: int = 60
+    workers: int | None = None  # server processes; None: the container's CPU quota
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,12 @@ SHAPE: dict[str, Field] = {
                 nullable=False,
                 minimum=1,
             ),
+            "workers": Field(
+                "int",
+                "server processes in the container, e.g. 2 (default: its CPU quota)",
+                minimum=1,
+                maximum=64,
+            ),
             "memory_limit": Field(
                 "str",
                 "the container's memory limit, e.g. 512m or 1g",

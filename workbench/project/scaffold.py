@@ -126,7 +126,8 @@ schema:
   examples: schema/examples       # example request JSON files
 serve:
   port: 8080
-  memory_limit: 1g
+  memory_limit: 1g                # each worker loads its own copy of the model
+  # workers: 2                    # server processes (default: the container's CPU quota)
   # base_image: python:3.11-slim  # default follows the snapshot's python major.minor
 # registry: localhost:5000/team/{g.name}
 release:

@@ -2,26 +2,75 @@
 
 Uvicorn stops gracefully on SIGTERM: it stops accepting, finishes the requests
 in flight, then exits 0.
+
+Workers: `WORKBENCH_WORKERS` (set at `docker run`), else `workers` in serving.json (the
+manifest's `serve.workers`), else the container's CPU quota. With more than one, each
+worker is a process of its own with its own listening socket on the same port
+(SO_REUSEPORT: the kernel spreads connections), created as a TCP socket so that asyncio
+sets TCP_NODELAY on every connection. Uvicorn's own `--workers` shares one socket made
+without the TCP protocol number, asyncio then leaves Nagle's algorithm on, and small
+answers wait for the client's delayed ACK: the known 40 ms cliff. Each worker loads the
+model before it listens, so no connection ever reaches a worker that is still loading;
+the parent forwards SIGTERM/SIGINT and exits 0 once every worker stopped cleanly, or
+stops them all if one dies.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
+import signal
+import socket
 import sys
-
-import uvicorn
-
-from .app import APP_DIR, create_app
+import tempfile
+from pathlib import Path
 
 
-def main() -> None:
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+def cpu_quota(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: the cgroup's quota where one is set, else its affinity."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def worker_count(app_dir: Path) -> int:
+    named = os.environ.get("WORKBENCH_WORKERS", "").strip()
+    if named:
+        return max(1, int(named))
+    try:
+        configured = json.loads((app_dir / "serving.json").read_text()).get("workers")
+    except (OSError, ValueError):
+        configured = None
+    return int(configured) if configured else cpu_quota()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def serve(host: str, port: int, *, preload: bool, sock: socket.socket | None = None) -> None:
+    import uvicorn
+
+    from . import core
+    from .app import APP_DIR, create_app
+
     app = create_app(APP_DIR)
-    port = int(os.environ.get("PORT", "8080"))
-    uvicorn.run(
+    if preload:
+        core.model().load()  # before listening: no connection reaches a loading worker
+    config = uvicorn.Config(
         app,
-        host="0.0.0.0",
+        host=host,
         port=port,
         log_level="warning",
         access_log=False,
@@ -29,6 +78,77 @@ def main() -> None:
         timeout_graceful_shutdown=10,
         lifespan="on",
     )
+    server = uvicorn.Server(config)
+    if sock is None:
+        server.run()
+    else:
+        server.run(sockets=[sock])
+
+
+def supervise(host: str, port: int, workers: int) -> int:
+    """Fork `workers` servers; forward stop signals; exit 0 only on a clean stop of all."""
+    children: dict[int, int] = {}
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker: its own socket, its own model
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
+            try:
+                serve(host, port, preload=True, sock=listening_socket(host, port))
+            finally:
+                os._exit(0)
+        children[pid] = index
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.pop(pid, None)
+        exit_code = os.waitstatus_to_exitcode(code)
+        if exit_code != 0 or not stopping:
+            logging.getLogger("serving").error(
+                json.dumps(
+                    {"event": "worker_stopped", "pid": pid, "exit_code": exit_code},
+                    separators=(",", ":"),
+                )
+            )
+            status = status or (exit_code if exit_code > 0 else 1)
+            if not stopping:
+                stop(signal.SIGTERM, None)
+    return status
+
+
+def main() -> None:
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    app_dir = Path(os.environ.get("WORKBENCH_APP_DIR", "/app"))
+    host = os.environ.get("WORKBENCH_HOST", "0.0.0.0")
+    port = int(os.environ.get("PORT", "8080"))
+    workers = worker_count(app_dir)
+    if workers == 1:
+        serve(host, port, preload=False)
+        return
+    # Counters of every worker in one /metrics: prometheus-client's multiprocess mode,
+    # chosen before the library is imported (tmpfs /tmp in the serve test's container).
+    metrics_dir = tempfile.mkdtemp(prefix="workbench-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    line = json.dumps({"event": "workers", "count": workers}, separators=(",", ":"))
+    logging.getLogger("serving").info(line)
+    sys.exit(supervise(host, port, workers))
 
 
 if __name__ == "__main__":

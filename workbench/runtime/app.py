@@ -31,6 +31,7 @@ from starlette.routing import Route
 from . import core
 from .core import (
     answer_records,
+    call_model,
     json_response,
     model,
     not_ready,
@@ -57,7 +58,7 @@ async def predict(request: Request) -> Response:
     record, error = await read_json(request)
     if error is not None:
         return error
-    answers, failed = await asyncio.to_thread(answer_records, [record], request.state.request_id)
+    answers, failed = await call_model(answer_records, [record], request.state.request_id)
     return failed if failed is not None else json_response(answers[0])  # serialised once
 
 
@@ -75,7 +76,7 @@ async def predict_batch(request: Request) -> Response:
             },
             422,
         )
-    return await asyncio.to_thread(predict_records, records, request.state.request_id)
+    return await call_model(predict_records, records, request.state.request_id)
 
 
 async def live(_: Request) -> Response:
@@ -98,6 +99,12 @@ async def openapi(_: Request) -> Response:
 
 
 async def metrics(_: Request) -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several workers: every worker's counts
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -156,9 +163,12 @@ def create_app(app_dir: Path = APP_DIR) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        loading = asyncio.create_task(asyncio.to_thread(model().load))  # ready when done
+        # Ready when done; a worker of several loaded it before it listened.
+        loaded = model().ready or model().load_error is not None
+        loading = None if loaded else asyncio.create_task(asyncio.to_thread(model().load))
         yield
-        loading.cancel()
+        if loading is not None:
+            loading.cancel()
 
     routes = [
         Route("/predict", predict, methods=["POST"]),

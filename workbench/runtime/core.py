@@ -126,6 +126,7 @@ class Model:
         self.app_dir = app_dir
         self.predictor: Any = None
         self.load_error: str | None = None
+        self.answer_seconds: dict[bool, float] = {}
 
     def load(self) -> None:
         started = time.perf_counter()
@@ -163,6 +164,19 @@ class Model:
     def ready(self) -> bool:
         return self.predictor is not None
 
+    def observe(self, many: bool, seconds: float) -> None:
+        """Keep a moving average of how long the model takes to answer (one record, or
+        several)."""
+        before = self.answer_seconds.get(many)
+        self.answer_seconds[many] = seconds if before is None else 0.8 * before + 0.2 * seconds
+
+    def quick(self, many: bool) -> bool:
+        """Whether the model answers fast enough to be called on the event loop: a thread
+        hop costs more than such an answer, and blocking the loop that briefly harms no
+        one. Slow models (or not yet measured) answer in a worker thread."""
+        seconds = self.answer_seconds.get(many)
+        return seconds is not None and seconds < INLINE_SECONDS
+
     def request_errors(self, record: Any) -> list[dict[str, str]]:
         if self.request_valid is not None and self.request_valid(record):
             return []  # the compiled check: microseconds; the details only when it fails
@@ -188,20 +202,26 @@ def model() -> Model:
 
 
 MAX_DEPTH = 32  # nesting deeper than this is refused before validation (RecursionError)
+INLINE_SECONDS = 0.002  # models answering faster than this are called on the event loop
 BODY_SECONDS = 10.0  # a body that trickles in slower than this is refused (408)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON `value` nests deeper than `limit` (iterative: no recursion)."""
+    """Whether JSON `value` nests deeper than `limit`, a value inside a container one level
+    below it (iterative: no recursion; only containers are pushed, so a flat batch of
+    records costs one type check per value)."""
+    if type(value) is not dict and type(value) is not list:
+        return limit < 1
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
             return True
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
+        for child in node.values() if type(node) is dict else node:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+            elif depth >= limit:
+                return True
     return False
 
 
@@ -221,6 +241,24 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+async def within(work: Any, seconds: float) -> Any:
+    """`work` awaited with a deadline: asyncio.timeout where there is one (Python 3.11+;
+    no extra task per request), else wait_for."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:
+        return await asyncio.wait_for(work, seconds)
+    async with timeout(seconds):
+        return await work
+
+
+async def call_model(function: Any, records: list[Any], request_id: str) -> Any:
+    """`function(records, request_id)` on the event loop when the model is quick, else in a
+    worker thread."""
+    if model().quick(len(records) > 1):
+        return function(records, request_id)
+    return await asyncio.to_thread(function, records, request_id)
+
+
 async def read_json(
     request: Request, *, require_json_type: bool = True
 ) -> tuple[Any, Response | None]:
@@ -236,7 +274,7 @@ async def read_json(
     if declared and declared.isdigit() and int(declared) > limit:
         return None, json_response({"error": f"request body over {limit} bytes"}, 413)
     try:
-        body = await asyncio.wait_for(_body(request, limit), BODY_SECONDS)
+        body = await within(_body(request, limit), BODY_SECONDS)
     except TimeoutError:
         return None, json_response(
             {"error": f"the body did not arrive within {BODY_SECONDS:g} s"}, 408
@@ -254,7 +292,8 @@ async def read_json(
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None, json_response({"error": "the body is not valid JSON"}, 400)
-    if too_deep(value):
+    # Fewer brackets than the limit: it cannot nest deeper (no walk at all for most records).
+    if body.count(b"[") + body.count(b"{") >= MAX_DEPTH and too_deep(value):
         return None, json_response(
             {
                 "error": "the request does not match the schema",
@@ -285,7 +324,9 @@ def answer_records(records: list[Any], request_id: str) -> tuple[list[Any], Resp
             {"error": "the request does not match the schema", "errors": errors[:50]}, 422
         )
     try:
+        started = time.perf_counter()
         answers = m.predictor.predict_many(records)
+        m.observe(len(records) > 1, time.perf_counter() - started)
     except Exception as exc:
         log.error(
             orjson.dumps(

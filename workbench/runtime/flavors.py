@@ -70,19 +70,27 @@ class SklearnPredictor:
         one (so it sees the names it knows, and missing values as NaN), else plain rows in
         feature order."""
         rows = [[record.get(name) for name in self.features] for record in records]
-        if self.frame is None:
+        if self.frame is not None:
+            return self.frame(rows, columns=self.features).fillna(value=math.nan)
+        # All numbers: the array the model would make of them itself (numpy's own inference,
+        # as scikit-learn's check_array does), made once for predict and predict_proba.
+        try:
+            import numpy
+
+            array = numpy.asarray(rows)
+        except (ImportError, TypeError, ValueError):
             return rows
-        return self.frame(rows, columns=self.features).fillna(value=math.nan)
+        return array if array.dtype.kind in "fiu" else rows
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)
-        predictions = [_plain(p) for p in self.model.predict(rows)]
-        out: list[dict[str, Any]] = [{"prediction": p} for p in predictions]
+        predictions = _plain(self.model.predict(rows))
+        out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predictions]
         if self.has_proba:
-            for answer, probs in zip(out, self.model.predict_proba(rows), strict=True):
-                answer["probabilities"] = {
-                    str(c): float(p) for c, p in zip(self.classes, probs, strict=True)
-                }
+            names = [str(c) for c in self.classes]
+            probabilities = self.model.predict_proba(rows).tolist()  # Python floats at once
+            for answer, probs in zip(out, probabilities, strict=True):
+                answer["probabilities"] = dict(zip(names, probs, strict=True))
         return out
 
     def predict(self, record: dict[str, Any]) -> dict[str, Any]:

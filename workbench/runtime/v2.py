@@ -9,14 +9,13 @@ wrong; the binary tensor extension is refused by name (send JSON `data`).
 
 from __future__ import annotations
 
-import asyncio
 import math
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .core import answer_records, json_response, model, not_ready, read_json
+from .core import answer_records, call_model, json_response, model, not_ready, read_json
 
 NUMBER_TYPES = ("FP16", "FP32", "FP64")
 INTEGER_TYPES = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
@@ -217,9 +216,7 @@ async def v2_infer(request: Request) -> Response:
     try:
         records = _records(body)
         if records:
-            answers, failed = await asyncio.to_thread(
-                answer_records, records, request.state.request_id
-            )
+            answers, failed = await call_model(answer_records, records, request.state.request_id)
             if failed is not None:
                 return failed
         else:

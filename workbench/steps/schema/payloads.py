@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
 from workbench.kernel.paths import cache_dir
+from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
 
 PLAUSIBLE = 1e6  # unbounded numbers are drawn from [-PLAUSIBLE, PLAUSIBLE]
 FOREIGN_VALUES: tuple[Any, ...] = (12345, "text", True, None, [1], {"x": 1}, 1.5)

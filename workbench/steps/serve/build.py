@@ -204,6 +204,7 @@ def assemble_context(
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
         "max_body_bytes": manifest.serve.max_body_bytes,
+        "workers": manifest.serve.workers,
         "hashes": hashes,
     }
     (context / "serving.json").write_text(json.dumps(config, indent=1, sort_keys=True))

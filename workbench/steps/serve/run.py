@@ -37,6 +37,7 @@ def start(
     *,
     host_port: int | None = None,
     session: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Any:
     """Start the container: loopback only, read-only root, no capabilities, memory-limited,
     labelled with `session` so it can be found and removed even if we never got its handle."""
@@ -55,6 +56,7 @@ def start(
             security_opt=["no-new-privileges"],
             mem_limit=manifest.serve.memory_limit,
             labels=labels,
+            environment=env or {},
         )
         container.start()
         return container
@@ -195,6 +197,7 @@ def running(
     *,
     host_port: int | None = None,
     log_file: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """The container, ready; removed on the way out, on errors and Ctrl-C too, its log kept
     in `log_file` first. An interrupt can land anywhere, even between the engine creating the
@@ -203,7 +206,7 @@ def running(
     session = uuid.uuid4().hex
     container = None
     try:
-        container = start(client, image, manifest, host_port=host_port, session=session)
+        container = start(client, image, manifest, host_port=host_port, session=session, env=env)
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)

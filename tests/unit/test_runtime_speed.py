@@ -1,0 +1,175 @@
+"""The serving runtime's fast paths keep its answers and its contract (issue #15): the
+depth limit, models called on the event loop only when quick, one array per batch, and
+workers that each own a TCP socket (TCP_NODELAY) on the shared port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from starlette.testclient import TestClient
+
+from workbench.runtime import __main__ as entry
+from workbench.runtime import app as runtime
+from workbench.runtime.core import too_deep
+from workbench.runtime.flavors import SklearnPredictor
+
+
+def nested(levels: int, leaf: object) -> object:
+    value = leaf
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("levels", "leaf", "deep"),
+    [(31, 1, False), (32, 1, True), (31, [], False), (32, [], True), (0, 1, False)],
+)
+def test_the_depth_limit_counts_values_inside_the_deepest_container(
+    levels: int, leaf: object, deep: bool
+) -> None:
+    assert too_deep(nested(levels, leaf)) is deep
+    # Objects count like arrays: two of them around it are two levels more.
+    assert too_deep({"a": 1, "b": {"c": nested(levels, leaf)}}) is too_deep(
+        nested(levels + 2, leaf)
+    )
+
+
+PREDICTOR = """\
+import threading, time
+SEEN = []
+
+class Model:
+    def load(self, artifacts_dir):
+        pass
+
+    def predict(self, record):
+        SEEN.append(threading.current_thread().name)
+        time.sleep(record.get("sleep", 0))
+        return {"y": 1.0}
+"""
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "threads_seen.py").write_text(PREDICTOR)
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "request.json").write_text(json.dumps({"type": "object"}))
+    (tmp_path / "schema" / "response.json").write_text(json.dumps({"type": "object"}))
+    (tmp_path / "serving.json").write_text(
+        json.dumps(
+            {"name": "t", "version": "1", "flavor": "python", "predictor": "threads_seen:Model"}
+        )
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def client(app_dir: Path) -> Iterator[TestClient]:
+    sys.modules.pop("threads_seen", None)  # a fresh record of threads per test
+    with TestClient(runtime.create_app(app_dir)) as test_client:
+        for _ in range(100):
+            if test_client.get("/health/ready").status_code == 200:
+                break
+            time.sleep(0.02)
+        yield test_client
+
+
+def seen() -> list[str]:
+    return sys.modules["threads_seen"].SEEN  # type: ignore[no-any-return]
+
+
+def test_a_quick_model_is_called_on_the_event_loop_after_its_first_answer(
+    client: TestClient,
+) -> None:
+    for _ in range(4):
+        assert client.post("/predict", json={}).status_code == 200
+    names = seen()  # asyncio's worker threads are asyncio_N; the loop's thread is another
+    assert names[0].startswith("asyncio_")  # not measured yet: a worker thread
+    assert len(set(names[1:])) == 1 and not names[1].startswith("asyncio_")  # no thread hop
+
+
+def test_a_slow_model_always_answers_in_a_worker_thread(client: TestClient) -> None:
+    for _ in range(3):
+        assert client.post("/predict", json={"sleep": 0.01}).status_code == 200
+    assert all(n.startswith("asyncio_") for n in seen())
+
+
+def test_batches_go_to_the_model_as_one_array_with_the_same_answers(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
+    model = LogisticRegression().fit(x.tolist(), y)
+    import joblib
+
+    joblib.dump(model, tmp_path / "m.joblib")
+    predictor = SklearnPredictor(tmp_path / "m.joblib", ["a", "b", "c"])
+    records = [dict(zip("abc", row, strict=True)) for row in x[:10].tolist()]
+    rows = predictor.rows(records)
+    assert isinstance(rows, np.ndarray) and rows.dtype == float
+    answers = predictor.predict_many(records)
+    expected = model.predict([list(r.values()) for r in records]).tolist()
+    assert [a["prediction"] for a in answers] == expected
+    proba = model.predict_proba([list(r.values()) for r in records]).tolist()
+    assert [list(a["probabilities"].values()) for a in answers] == proba
+    assert all(type(p) is float for a in answers for p in a["probabilities"].values())
+    # Not all numbers (a missing value, a string): the rows as they are, as before.
+    assert isinstance(predictor.rows([{"a": None, "b": 1, "c": 2}]), list)
+    assert isinstance(predictor.rows([{"a": "x", "b": 1, "c": 2}]), list)
+
+
+def test_the_worker_count_comes_from_the_environment_then_the_manifest_then_the_cpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "serving.json").write_text(json.dumps({"workers": 3}))
+    monkeypatch.setenv("WORKBENCH_WORKERS", "5")
+    assert entry.worker_count(tmp_path) == 5
+    monkeypatch.delenv("WORKBENCH_WORKERS")
+    assert entry.worker_count(tmp_path) == 3
+    (tmp_path / "serving.json").write_text(json.dumps({"workers": None}))
+    assert entry.worker_count(tmp_path) == entry.cpu_quota()
+    quota = tmp_path / "cpu.max"
+    quota.write_text("150000 100000\n")  # 1.5 CPUs: two processes
+    assert entry.cpu_quota(quota) == min(2, len(__import__("os").sched_getaffinity(0)))
+    quota.write_text("max 100000\n")
+    assert entry.cpu_quota(quota) == len(__import__("os").sched_getaffinity(0))
+
+
+async def _nodelay_of_accepted(listening: socket.socket) -> int:
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    listening.listen()
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
+    port = listening.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    try:
+        return await asyncio.wait_for(accepted, 5)
+    finally:
+        client.close()
+        server.close()
+
+
+def test_each_workers_socket_gets_tcp_nodelay_where_a_plain_shared_socket_does_not() -> None:
+    """The 40 ms cliff of several uvicorn workers: their shared socket is made without the
+    TCP protocol number, so asyncio leaves Nagle's algorithm on for every connection."""
+    ours = entry.listening_socket("127.0.0.1", 0)
+    assert asyncio.run(_nodelay_of_accepted(ours)) != 0
+    plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # as uvicorn's bind_socket does
+    plain.bind(("127.0.0.1", 0))
+    assert asyncio.run(_nodelay_of_accepted(plain)) == 0

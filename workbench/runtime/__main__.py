@@ -102,6 +102,9 @@ def supervise(host: str, port: int, workers: int) -> int:
     for index in range(workers):
         pid = os.fork()
         if pid == 0:  # the worker: its own socket, its own model
+            # Uvicorn re-raises the stop signal after its graceful stop, under the handler it
+            # found: a no-op here (a worker is not PID 1, the default would kill it: -15).
+            signal.signal(signal.SIGTERM, lambda *_: None)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
             try:
                 serve(host, port, preload=True, sock=listening_socket(host, port))

@@ -6,14 +6,14 @@ so the interface never waits on them; screens render what the app hands them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from screens.context import Workbench
@@ -56,6 +56,16 @@ class WorkbenchApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("h", "home", "Home", id="app.home"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        # Steps from anywhere: digits, and [ ] for the previous and next step.
+        *[
+            Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
+            for n, step in enumerate(STEPS, start=1)
+        ],
+        Binding(
+            "left_square_bracket", "step_offset(-1)", "Previous step", id="app.prev", show=False
+        ),
+        Binding("right_square_bracket", "step_offset(1)", "Next step", id="app.next", show=False),
     ]
 
     def __init__(
@@ -184,8 +194,7 @@ class WorkbenchApp(App[None]):
         from screens.snapshot import SnapshotScreen
         from screens.step import StepScreen
 
-        while isinstance(self.screen, StepScreen):
-            self.pop_screen()
+        self._to_home()
         screens = {
             "snapshot": SnapshotScreen,
             "schema": SchemaStepScreen,
@@ -195,10 +204,55 @@ class WorkbenchApp(App[None]):
         self.push_screen(screens.get(step, StepScreen)(step))
 
     def action_home(self) -> None:
-        from screens.step import StepScreen
+        self.unless_unsaved(self._to_home)
 
-        while isinstance(self.screen, StepScreen):
+    def _to_home(self) -> None:
+        while len(self.screen_stack) > 1:  # Home is the default screen, at the bottom
             self.pop_screen()
+
+    def action_goto(self, step: str) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog is open: it is answered first
+        self.unless_unsaved(lambda: self.open_step(step))
+
+    def action_step_offset(self, delta: int) -> None:
+        current = getattr(self.screen, "step", None)
+        index = STEPS.index(current) + delta if current in STEPS else (0 if delta > 0 else -1)
+        if 0 <= index < len(STEPS) or current not in STEPS:
+            self.action_goto(STEPS[index])
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.unless_unsaved(self.exit)
+
+    def unless_unsaved(self, then: Callable[[], object]) -> None:
+        """Run `then`, after a confirmation when the screen holds unsaved edits."""
+        from screens.dialogs import Confirm
+
+        screen = self.screen
+        if not getattr(screen, "dirty", False):
+            then()
+            return
+        what = getattr(screen, "unsaved_what", "this screen")
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                screen.dirty = False  # type: ignore[attr-defined]
+                then()
+
+        self.push_screen(
+            Confirm(
+                "Discard unsaved edits?",
+                f"{what} has changes that are not saved (Ctrl+S saves them).",
+                yes="Discard",
+            ),
+            answered,
+        )
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_pair_mode(self) -> None:
         def done(value: str | None) -> None:

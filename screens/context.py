@@ -7,6 +7,7 @@ through `cast("Posting", self.app)` for the same reason).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.dom import DOMNode
@@ -35,6 +36,8 @@ class Workbench(Protocol):
     def reload_checklist(self) -> None: ...
 
     def open_step(self, step: str) -> None: ...
+
+    def unless_unsaved(self, then: Callable[[], object]) -> None: ...
 
     def action_sign_off(self) -> None: ...
 

@@ -101,3 +101,155 @@ class SignOffDialog(ModalScreen[tuple[str, str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    """A yes/no question about an action that changes something: Enter or y confirms,
+    Escape or n cancels; the body says exactly what moves where."""
+
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "Cancel", id="confirm.no"),
+        Binding("y", "answer(True)", "Confirm", id="confirm.yes"),
+    ]
+
+    def __init__(self, title: str, body: str, *, yes: str = "Confirm") -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.body, id="confirm-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="primary", id="ok")
+                yield Button("Cancel (n)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()  # Enter confirms
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "ok")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class MoveChannel(ModalScreen[tuple[str, str] | None]):
+    """Promote: a release and a channel chosen from lists of real ones; the line under them
+    says what the channel points at now and what it will point at (from -> to). Enter on
+    the button (or Ctrl+S anywhere) confirms."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="move.cancel"),
+        Binding("ctrl+s", "submit", "Confirm", id="move.submit"),
+    ]
+
+    def __init__(
+        self, versions: list[str], channels: dict[str, str | None], *, suggested: str = "production"
+    ) -> None:
+        super().__init__()
+        self.versions = versions  # newest first
+        self.channels = channels  # channel -> the version it points at now (None: new)
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        names = sorted(set(self.channels) | {"production", "staging"})
+        with Vertical(classes="dialog"):
+            yield Label("Promote a release to a channel", classes="dialog-title")
+            yield Label("Release")
+            yield Select(
+                [(v, v) for v in self.versions],
+                value=self.versions[0],
+                allow_blank=False,
+                id="version",
+            )
+            yield Label("Channel")
+            yield Select(
+                [(n, n) for n in names],
+                value=self.suggested if self.suggested in names else names[0],
+                allow_blank=False,
+                id="channel",
+            )
+            yield Label("", id="move-summary")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Promote", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._summarise()
+        self.query_one("#ok", Button).focus()
+
+    def _choice(self) -> tuple[str, str]:
+        return (
+            str(self.query_one("#version", Select).value),
+            str(self.query_one("#channel", Select).value),
+        )
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        self._summarise()
+
+    def _summarise(self) -> None:
+        version, channel = self._choice()
+        now = self.channels.get(channel)
+        change = f"{now} -> {version}" if now else f"(new channel) -> {version}"
+        same = " (already there: nothing moves)" if now == version else ""
+        self.query_one("#move-summary", Label).update(f"{channel}: {change}{same}")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.dismiss(self._choice())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickChannel(ModalScreen[str | None]):
+    """Roll back: a channel chosen from those with a previous release; the line under it says
+    from -> to."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+
+    def __init__(self, moves: dict[str, tuple[str, str]]) -> None:
+        super().__init__()
+        self.moves = moves  # channel -> (now, back to)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Roll back a channel to its previous release", classes="dialog-title")
+            yield Select(
+                [(c, c) for c in sorted(self.moves)],
+                value=sorted(self.moves)[0],
+                allow_blank=False,
+                id="channel",
+            )
+            yield Label("", id="pick-summary")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Roll back", variant="warning", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._summarise()
+        self.query_one("#ok", Button).focus()
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        self._summarise()
+
+    def _summarise(self) -> None:
+        channel = str(self.query_one("#channel", Select).value)
+        now, back = self.moves[channel]
+        self.query_one("#pick-summary", Label).update(f"{channel}: {now} -> {back}")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(
+            str(self.query_one("#channel", Select).value) if event.button.id == "ok" else None
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -63,12 +63,6 @@ class StepCard(Static, can_focus=True):
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        *[
-            Binding(
-                str(n), f"open_step('{step}')", STEP_TITLES[step], id=f"home.step{n}", show=False
-            )
-            for n, step in enumerate(STEPS, start=1)
-        ],
         Binding("left", "app.focus_previous", "Previous step", id="home.prev", show=False),
         Binding("right", "app.focus_next", "Next step", id="home.next", show=False),
         Binding("f5", "reload", "Refresh", id="home.refresh"),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Label, ProgressBar
+from textual.widgets import DataTable, Label, ProgressBar
 
-from screens.dialogs import TextPrompt
+from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
 from screens.step import LogBatcher, StepScreen
 from workbench.checklist.engine import current_user
@@ -106,6 +107,10 @@ class TagScreen(ReleaseStepScreen):
 
 
 class PushScreen(ReleaseStepScreen):
+    """Push, promote and roll back, with the releases in a table: version, when and by whom,
+    tagged, pushed, digest, channels. Every action says what moves where and waits for a
+    yes; promote and roll back choose from lists of real versions and channels."""
+
     BINDINGS = [
         Binding("p", "push_release", "Push", id="push.push"),
         Binding("o", "promote", "Promote", id="push.promote"),
@@ -115,12 +120,68 @@ class PushScreen(ReleaseStepScreen):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
+        yield DataTable(id="releases", cursor_type="row", zebra_stripes=True)
         yield VerticalScroll(id="layers")
 
+    def on_mount(self) -> None:  # Textual calls StepScreen.on_mount too, first
+        table = self.query_one("#releases", DataTable)
+        table.border_title = "Releases"
+        table.add_columns("version", "released", "by", "tagged", "pushed", "digest", "channels")
+        self._load_releases()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="releases")
+    def _load_releases(self) -> None:
+        from workbench.steps.push.publish import release_table
+
+        rows = release_table(self.checklist.manifest)
+        self.app.call_from_thread(self._show_releases, rows)
+
+    def _show_releases(self, rows: list[dict[str, Any]]) -> None:
+        self.release_rows = rows
+        table = self.query_one("#releases", DataTable)
+        table.clear()
+        for row in rows:
+            digest = str(row["digest"] or "")
+            table.add_row(
+                row["version"],
+                (row["created"] or "")[:16].replace("T", " "),
+                row["by"] or "",
+                "yes" if row["tagged"] else "no",
+                "yes" if row["pushed"] else "no",
+                digest.removeprefix("sha256:")[:12] if digest else "-",
+                ", ".join(row["channels"]) or "-",
+                key=row["version"],
+            )
+
+    @on(ReleaseDone)
+    def _refresh_releases(self, _: ReleaseDone) -> None:
+        self._load_releases()
+
+    # --- push ---------------------------------------------------------------------------------
+
     def action_push_release(self) -> None:
-        if self.begin("pushing the latest release"):
-            self.query_one("#layers").remove_children()
-            self._push()
+        manifest = self.checklist.manifest
+        rows = getattr(self, "release_rows", [])
+        if not rows:
+            self.notify("No release to push yet: tag one in step 4 (t).", severity="warning")
+            return
+        version = rows[0]["version"]
+        where = manifest.registry or "(no registry set: workbench.yaml `registry:`)"
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.begin("pushing the latest release"):
+                self.query_one("#layers").remove_children()
+                self._push()
+
+        self.app.push_screen(
+            Confirm(
+                "Push the latest release",
+                f"{manifest.name}:{version} -> {where}\nthen verify the digest the registry "
+                "reports against the tested image.",
+                yes="Push",
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="release", description="pushing")
     def _push(self) -> None:
@@ -153,40 +214,77 @@ class PushScreen(ReleaseStepScreen):
             layers.mount(Label(message.layer, id=f"label-{message.layer}"))
             bar = ProgressBar(id=bar_id, show_eta=False)
             layers.mount(bar)
-        bar.update(total=message.total or None, progress=message.current)
+        total = message.total or None
+        bar.update(total=total, progress=min(message.current, total) if total else message.current)
+        label = layers.query_one(f"#label-{message.layer}", Label)
+        size = f" · {message.total / 1e6:.1f} MB" if message.total else ""
+        label.update(f"{message.layer[:12]} {message.status}{size}")
         if message.status in ("Pushed", "Layer already exists"):
             bar.update(total=1, progress=1)
 
-    def _ask(self, title: str, placeholder: str, then: Callable[[str], object]) -> None:
-        def done(answer: str | None) -> None:
-            if answer and self.begin(title):
-                then(answer)
-
-        self.app.push_screen(TextPrompt(title, placeholder), done)
+    # --- channels -----------------------------------------------------------------------------
 
     def action_promote(self) -> None:
-        self._ask("Promote: VERSION CHANNEL", "1.0.0 production", self._promote)
+        rows = getattr(self, "release_rows", [])
+        pushed = [r["version"] for r in rows if r["pushed"]]
+        if not pushed:
+            self.notify("Nothing to promote: push a release first (p).", severity="warning")
+            return
+        self._channels_then(
+            lambda channels: self.app.push_screen(
+                MoveChannel(pushed, {c: e.current for c, e in channels.items()}),
+                self._promote_chosen,
+            )
+        )
+
+    def _promote_chosen(self, choice: tuple[str, str] | None) -> None:
+        if choice and self.begin(f"promoting {choice[0]} to {choice[1]}"):
+            self._promote(*choice)
+
+    def _channels_then(self, then: Callable[[dict[str, Any]], object]) -> None:
+        from workbench.project.releases import load_channels
+
+        try:
+            channels = load_channels(self.checklist.manifest)
+        except WorkbenchError as exc:
+            self.notify(exc.paragraph, severity="error", timeout=10)
+            return
+        then(channels)
 
     @work(
         thread=True, exclusive=True, exit_on_error=False, group="release", description="promoting"
     )
-    def _promote(self, answer: str) -> None:
+    def _promote(self, version: str, channel: str) -> None:
         from workbench.steps.push.publish import promote
 
         def go() -> str:
-            version, _, channel = answer.partition(" ")
-            if not channel.strip():
-                raise WorkbenchError("write the version and the channel: `1.0.0 production`.")
             manifest = self.checklist.manifest
-            digest = promote(
-                manifest, version.strip(), channel.strip(), current_user(manifest.root)
-            )
-            return f"{channel.strip()} -> {version.strip()} ({digest})"
+            digest = promote(manifest, version, channel, current_user(manifest.root))
+            return f"{channel} -> {version} ({digest})"
 
         self.report(go)
 
     def action_rollback(self) -> None:
-        self._ask("Roll back which channel?", "production", self._rollback)
+        from workbench.steps.push.publish import rollback_target
+
+        def choose(channels: dict[str, Any]) -> None:
+            moves = {}
+            for name, entry in channels.items():
+                target = rollback_target(entry)
+                if target is not None:
+                    moves[name] = (str(entry.current), target)
+            if not moves:
+                self.notify(
+                    "No channel has an earlier release to roll back to.", severity="warning"
+                )
+                return
+            self.app.push_screen(PickChannel(moves), self._rollback_chosen)
+
+        self._channels_then(choose)
+
+    def _rollback_chosen(self, channel: str | None) -> None:
+        if channel and self.begin(f"rolling back {channel}"):
+            self._rollback(channel)
 
     @work(
         thread=True,
@@ -200,7 +298,7 @@ class PushScreen(ReleaseStepScreen):
 
         def go() -> str:
             manifest = self.checklist.manifest
-            version, digest = rollback(manifest, channel.strip(), current_user(manifest.root))
-            return f"{channel.strip()} rolled back to {version} ({digest})"
+            version, digest = rollback(manifest, channel, current_user(manifest.root))
+            return f"{channel} rolled back to {version} ({digest})"
 
         self.report(go)

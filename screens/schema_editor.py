@@ -2,7 +2,8 @@
 YAML beside it, and the example requests re-validated after every edit.
 
 Edits change the round-trip document in memory (comments and layout kept) and are
-written atomically with Ctrl+S; Escape with unsaved edits asks for a second Escape.
+written atomically with Ctrl+S; leaving with unsaved edits (Escape, q, Home, a step key) asks
+first.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from textual.widgets import (
 )
 
 from screens.context import workbench
+from screens.dialogs import Confirm
 from screens.step import StepScreen
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml, load_yaml, to_plain, write_yaml_atomic
@@ -144,7 +146,7 @@ class SchemaEditor(Screen[None]):
         self.document = document
         self.examples = load_examples(manifest)
         self.dirty = False
-        self.escape_pressed = False
+        self.unsaved_what = manifest.schema.request
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -247,7 +249,6 @@ class SchemaEditor(Screen[None]):
             return
         set_field(self.document, answer["name"], answer["updates"], answer["required"])
         self.dirty = True
-        self.escape_pressed = False
         self.refresh_view()
 
     def action_add_field(self) -> None:
@@ -265,11 +266,24 @@ class SchemaEditor(Screen[None]):
 
     def action_delete_field(self) -> None:
         name = self.selected()
-        if name is not None:
-            remove_field(self.document, name)
-            self.dirty = True
-            self.refresh_view()
-            self.notify(f"Removed {name} (Ctrl+S saves).")
+        if name is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                remove_field(self.document, name)
+                self.dirty = True
+                self.refresh_view()
+                self.notify(f"Removed {name} (Ctrl+S saves).")
+
+        self.app.push_screen(
+            Confirm(
+                f"Delete the field {name}?",
+                f"{name} leaves {self.manifest.schema.request} (nothing is written until Ctrl+S).",
+                yes="Delete",
+            ),
+            answered,
+        )
 
     def action_save(self) -> None:
         write_yaml_atomic(self.path, self.document)
@@ -284,14 +298,8 @@ class SchemaEditor(Screen[None]):
         workbench(self).reload_checklist()
 
     def action_close(self) -> None:
-        if self.dirty and not self.escape_pressed:
-            self.escape_pressed = True
-            self.notify(
-                "Unsaved changes: Ctrl+S saves them, Escape again discards them.",
-                severity="warning",
-            )
-            return
-        self.app.pop_screen()
+        # Unsaved edits: a confirmation first (as for q, Home and the step keys).
+        workbench(self).unless_unsaved(self.app.pop_screen)
 
     @on(DataTable.RowSelected)
     def _selected(self, _: DataTable.RowSelected) -> None:

@@ -209,7 +209,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     registry,
     docker_engine,  # type: ignore[no-untyped-def]
 ) -> None:
-    from textual.widgets import ProgressBar
+    from textual.widgets import DataTable, Label, ProgressBar
 
     from tests.helpers import release_ready
     from workbench.project import releases
@@ -238,7 +238,14 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         log_text = "\n".join(str(line) for line in app.screen.query_one("#log").lines)
         assert [str(v) for v in releases.releases(app.manifest)] == ["1.0.0"], log_text
 
-        await pilot.press("h", "5", "p")
+        await pilot.press("5")  # from the Tag step straight to Push: no trip through home
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "Confirm"  # push says what goes where first
+        body = str(app.screen.query_one("#confirm-body", Label).render())
+        assert f"iris-classifier:1.0.0 -> {registry.host}/tui/iris" in body
+        await pilot.press("enter")
         for _ in range(3000):
             await pilot.pause(0.1)
             if releases.load_release(app.manifest, "1.0.0").push.pushed:
@@ -247,9 +254,15 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
         assert releases.load_release(app.manifest, "1.0.0").push.pushed is True
         assert len(app.screen.query(ProgressBar)) >= 1  # a bar per layer
 
-        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one("#releases", DataTable)
+        assert table.get_row("1.0.0")[3:5] == ["yes", "yes"]  # tagged, pushed
+        await pilot.press("o")  # promote: the version and the channel from lists
         await pilot.pause()
-        await pilot.press(*"1.0.0", "space", *"production", "enter")
+        assert app.screen.__class__.__name__ == "MoveChannel"
+        summary = str(app.screen.query_one("#move-summary", Label).render())
+        assert summary == "production: (new channel) -> 1.0.0"
+        await pilot.press("enter")
         for _ in range(300):
             await pilot.pause(0.1)
             if load_channels(app.manifest).get("production"):

@@ -239,15 +239,21 @@ def rollback(manifest: Manifest, channel: str, by: str) -> tuple[str, str]:
             f"the channel {channel} has no history to roll back.",
             fix=f"promote a version first: `workbench promote V --channel {channel}`.",
         )
-    current = entry.current
-    earlier = [h.version for h in entry.history if h.version != current]
-    if not earlier:
+    target = rollback_target(entry)
+    if target is None:
         raise WorkbenchError(
-            f"the channel {channel} has held only {current}; there is no "
+            f"the channel {channel} has held only {entry.current}; there is no "
             "earlier version to roll back to."
         )
-    target = earlier[-1]
     return target, _point(manifest, channel, target, "rollback", by)
+
+
+def rollback_target(entry: Channel | None) -> str | None:
+    """The version a rollback of this channel would point it at (None: nothing earlier)."""
+    if not entry or not entry.history:
+        return None
+    earlier = [h.version for h in entry.history if h.version != entry.current]
+    return earlier[-1] if earlier else None
 
 
 def release_table(manifest: Manifest) -> list[dict[str, Any]]:
@@ -267,6 +273,7 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "digest": record.push.digest if record else None,
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,
+                "by": record.released_by.driver if record else None,
             }
         )
     return rows

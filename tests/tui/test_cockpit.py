@@ -1,0 +1,147 @@
+"""The TUI as a cockpit (issue #16): steps from anywhere, help, unsaved edits guarded,
+destructive actions confirmed, promote and roll back chosen from lists with from -> to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Label
+
+from screens.dialogs import Confirm, MoveChannel, PickChannel
+from screens.help import HelpScreen
+from screens.schema_editor import SchemaEditor
+from tests.tui.test_app import SIZE, make_app, settle
+
+
+async def test_steps_open_from_anywhere_with_digits_and_brackets(example_project: Path) -> None:
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        assert getattr(app.screen, "step", None) == "serve"
+        await pilot.press("5")  # from a step, no trip through home
+        assert getattr(app.screen, "step", None) == "push"
+        assert len(app.screen_stack) == 2  # home below, one step: nothing piles up
+        await pilot.press("left_square_bracket")
+        assert getattr(app.screen, "step", None) == "tag"
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert getattr(app.screen, "step", None) == "push"  # the last step stays the last
+        await pilot.press("h")
+        assert getattr(app.screen, "step", None) is None
+        await pilot.press("right_square_bracket")
+        assert getattr(app.screen, "step", None) == "snapshot"
+
+
+async def test_help_lists_the_keys_of_the_screen_and_what_the_step_is_for(
+    example_project: Path,
+) -> None:
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-keys").render())
+        for words in ("Promote", "Roll back", "Run all", "previous / next step", "this help"):
+            assert words in text
+        assert "pushes the tested image" in str(app.screen.query_one("#help-purpose").render())
+        await pilot.press("escape")
+        assert getattr(app.screen, "step", None) == "push"
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_unsaved_schema_edits_are_guarded_on_quit_home_step_keys_and_escape(
+    example_project: Path,
+) -> None:
+    request = example_project / "schema" / "request.yaml"
+    before = request.read_text()
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "e")
+        editor = app.screen
+        assert isinstance(editor, SchemaEditor)
+        await pilot.press("d")  # deleting a field asks first
+        assert isinstance(app.screen, Confirm)
+        assert "sepal_length" in str(app.screen.query_one("#confirm-body", Label).render())
+        await pilot.press("y")
+        assert editor.dirty and "sepal_length" not in editor.schema()["properties"]
+        for key in ("q", "h", "4", "escape"):
+            await pilot.press(key)
+            assert isinstance(app.screen, Confirm), key  # asked, never discarded silently
+            await pilot.press("n")
+            assert app.screen is editor and editor.dirty and app.is_running
+        await pilot.press("4")
+        await pilot.press("y")  # discard: then the step it asked for
+        assert getattr(app.screen, "step", None) == "tag"
+    assert request.read_text() == before  # nothing was written
+
+
+class Host(App[None]):
+    def __init__(self, dialog: object) -> None:
+        super().__init__()
+        self.dialog = dialog
+        self.answer: object = "unanswered"
+
+    def compose(self) -> ComposeResult:
+        yield Label("host")
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dialog, self._done)  # type: ignore[arg-type]
+
+    def _done(self, answer: object) -> None:
+        self.answer = answer
+
+
+async def test_promote_chooses_a_real_version_and_channel_and_says_from_where_to_where() -> None:
+    dialog = MoveChannel(["1.1.0", "1.0.0"], {"production": "1.0.0"})
+    app = Host(dialog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = dialog.query_one("#move-summary", Label)
+        assert str(summary.render()) == "production: 1.0.0 -> 1.1.0"
+        from textual.widgets import Select
+
+        dialog.query_one("#channel", Select).value = "staging"
+        await pilot.pause()
+        assert str(summary.render()) == "staging: (new channel) -> 1.1.0"
+        dialog.query_one("#version", Select).value = "1.0.0"
+        dialog.query_one("#channel", Select).value = "production"
+        await pilot.pause()
+        assert "already there: nothing moves" in str(summary.render())
+        await pilot.press("escape")
+    assert app.answer is None  # Escape: nothing moves
+
+    dialog = MoveChannel(["1.1.0", "1.0.0"], {"production": "1.0.0"})
+    app = Host(dialog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # Enter submits
+    assert app.answer == ("1.1.0", "production")
+
+
+async def test_roll_back_offers_only_channels_with_an_earlier_release() -> None:
+    dialog = PickChannel({"production": ("1.1.0", "1.0.0")})
+    app = Host(dialog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert (
+            str(dialog.query_one("#pick-summary", Label).render()) == "production: 1.1.0 -> 1.0.0"
+        )
+        await pilot.press("enter")
+    assert app.answer == "production"
+
+
+async def test_a_confirmation_is_answered_by_enter_y_n_or_escape() -> None:
+    for keys, expected in (
+        (("enter",), True),
+        (("y",), True),
+        (("n",), False),
+        (("escape",), False),
+    ):
+        app = Host(Confirm("Push?", "iris:1.0.0 -> registry"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press(*keys)
+        assert app.answer is expected, keys

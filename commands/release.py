@@ -148,7 +148,8 @@ def rollback(
 
 @app.command("releases")
 def list_releases(project: ProjectOption = Path(".")) -> None:
-    """Every release and where it stands: tagged, pushed, digest, channels."""
+    """Every release and where it stands: its quality on held-out data, tagged, pushed,
+    digest, channels (roll back to the better model: `workbench rollback`)."""
     from rich.table import Table
 
     from workbench.project.manifest import load_manifest
@@ -159,11 +160,12 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
         console.print("no release yet (`workbench tag`).")
         return
     table = Table(title="releases", title_justify="left")
-    for column in ("version", "tagged", "pushed", "digest", "channels", "created"):
+    for column in ("version", "quality", "tagged", "pushed", "digest", "channels", "created"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             row["version"],
+            row["quality"] or "-",
             "yes" if row["tagged"] else "no",
             "yes" if row["pushed"] else "[yellow]no[/]",
             row["digest"] or "",

@@ -84,7 +84,7 @@ class HomeScreen(Screen[None]):
             yield Static("", id="release")
             yield Static("", id="next")
             yield Static("Press 1-5 or Enter on a step to open it.", id="hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#card-snapshot").focus()

@@ -154,8 +154,8 @@ class SchemaEditor(Screen[None]):
             with Vertical(id="schema-left"):
                 yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="examples")
-            yield TextArea("", id="yaml", read_only=True, language=None)
-        yield Footer()
+            yield TextArea("", id="yaml", read_only=True, language=None, soft_wrap=False)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = f"workbench · Schema editor · {self.manifest.schema.request}"

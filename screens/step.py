@@ -61,8 +61,9 @@ class StepScreen(Screen[None]):
         Binding("a", "run_all", "Run all", id="step.run_all"),
         Binding("y", "tick_yes", "Yes", id="step.yes"),
         Binding("n", "tick_no", "No", id="step.no"),
-        Binding("x", "tick_na", "N/A", id="step.na"),
-        Binding("w", "waive", "Waive", id="step.waive"),
+        # Shown in help (? / F1), not in the footer: it must fit 80 columns.
+        Binding("x", "tick_na", "N/A", id="step.na", show=False),
+        Binding("w", "waive", "Waive", id="step.waive", show=False),
         Binding("c", "confirm", "Confirm", id="step.confirm"),
         Binding("s", "sign_off", "Sign off", id="step.signoff"),
     ]
@@ -76,6 +77,14 @@ class StepScreen(Screen[None]):
         self.step = step
         self.cancel_event = threading.Event()
         self.running = False
+        # What runs now, for the progress line: the item, the phase (the last line the check
+        # logged; set from the worker thread) and when the action began.
+        self.current_item = ""
+        self.phase = ""
+        self.began = 0.0
+        self.run_ids: list[str] = []
+        self.finished_ids: set[str] = set()
+        self.cancelled_ids: set[str] = set()  # the last run's unfinished items, until the next
 
     @property
     def workbench(self) -> Workbench:
@@ -91,8 +100,9 @@ class StepScreen(Screen[None]):
             yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail-pane"):
                 yield Static("", id="detail")
+        yield Static("", id="progress")
         yield RichLog(id="log", max_lines=2000, markup=True, wrap=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = f"workbench · {STEP_TITLES[self.step]}"
@@ -104,8 +114,19 @@ class StepScreen(Screen[None]):
         table.loading = True
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
+        self.query_one("#progress", Static).display = False
+        self.set_interval(0.5, self._show_progress)
         if self.workbench.loaded:
             self.update_from_checklist()
+
+    def _show_progress(self) -> None:
+        line = self.query_one("#progress", Static)
+        line.display = self.running
+        if self.running:
+            what = " · ".join(p for p in (self.current_item, self.phase[:80]) if p)
+            elapsed = time.monotonic() - self.began
+            cancelling = " · cancelling…" if self.cancel_event.is_set() else " · Esc cancels"
+            line.update(f"[b cyan]⟳[/] {escape(what)} · {elapsed:.0f} s{cancelling}")
 
     # --- showing ---------------------------------------------------------------------------
 
@@ -125,6 +146,10 @@ class StepScreen(Screen[None]):
 
     def _show_row(self, view: ItemView) -> None:
         table = self.query_one("#items", DataTable)
+        if view.item.id in self.cancelled_ids:
+            table.update_cell(view.item.id, "icon", "[yellow]⊘[/]")
+            table.update_cell(view.item.id, "status", "[yellow]cancelled[/]")
+            return
         status = view.status.value
         style = COLOUR[status]
         table.update_cell(view.item.id, "icon", f"[{style}]{ICON[status]}[/]")
@@ -147,10 +172,19 @@ class StepScreen(Screen[None]):
         view = views[item_id]
         item = view.item
         status = view.status.value
+        cancelled = (
+            [
+                "[yellow]⊘ cancelled: this run stopped before it answered; the result below is "
+                "the last one stored (r runs it again).[/]"
+            ]
+            if item.id in self.cancelled_ids
+            else []
+        )
         lines = [
             f"[b]{escape(item.summary)}[/b]",
             f"[dim]{escape(item.id)} · {item.kind}{' · gate' if item.gate else ''}[/]",
             "",
+            *cancelled,
             f"[{COLOUR[status]}]{ICON[status]} {status}[/]  {escape(view.remark)}",
             "",
             f"[b]Question[/b]  {escape(item.question)}",
@@ -214,7 +248,10 @@ class StepScreen(Screen[None]):
             return False
         self.cancel_event = threading.Event()
         self.running = True
+        self.began = time.monotonic()
+        self.current_item, self.phase = text, ""
         self.log_line(f"[b]{text}[/b]")
+        self._show_progress()
         return True
 
     def start_checks(self, ids: list[str]) -> None:
@@ -222,6 +259,11 @@ class StepScreen(Screen[None]):
             self.notify("This step has no automatic checks.")
             return
         if self.begin(f"running {len(ids)} check{'s' if len(ids) > 1 else ''}"):
+            self.run_ids, self.finished_ids = list(ids), set()
+            previously_cancelled, self.cancelled_ids = self.cancelled_ids, set()
+            for view in self.workbench.views.values():
+                if view.item.id in previously_cancelled:
+                    self._show_row(view)
             self.run_checks(ids)
 
     @work(
@@ -233,8 +275,13 @@ class StepScreen(Screen[None]):
     )
     def run_checks(self, ids: list[str]) -> None:
         batcher = LogBatcher(self)
+
+        def log(line: str) -> None:
+            self.phase = line  # the check's own lines are its phases (tools' output is detail)
+            batcher(line)
+
         ctx = CheckContext(
-            self.checklist.manifest, cancel=self.cancel_event, log=batcher, detail=batcher
+            self.checklist.manifest, cancel=self.cancel_event, log=log, detail=batcher
         )
         cancelled = False
         for event in self.checklist.run(ids, ctx):
@@ -250,6 +297,7 @@ class StepScreen(Screen[None]):
 
     @on(CheckStarted)
     def _started(self, message: CheckStarted) -> None:
+        self.current_item, self.phase = message.item_id, ""
         table = self.query_one("#items", DataTable)
         table.update_cell(message.item_id, "icon", "[cyan]⟳[/]")
         table.update_cell(message.item_id, "status", "[cyan]running[/]")
@@ -262,6 +310,7 @@ class StepScreen(Screen[None]):
 
     @on(CheckFinished)
     def _finished(self, message: CheckFinished) -> None:
+        self.finished_ids.add(message.item_id)
         self.workbench.views[message.item_id] = message.view
         self._show_row(message.view)
         status = message.view.status.value
@@ -271,8 +320,19 @@ class StepScreen(Screen[None]):
     @on(ChecksDone)
     def _done(self, message: ChecksDone) -> None:
         self.running = False
+        self._show_progress()
         if message.cancelled:
-            self.log_line("[yellow]cancelled[/]")
+            # What this run did not answer says so, instead of showing the last result as if
+            # this run had made it.
+            self.cancelled_ids = {i for i in self.run_ids if i not in self.finished_ids}
+            self.log_line(
+                f"[yellow]cancelled after {time.monotonic() - self.began:.1f} s: "
+                f"{len(self.cancelled_ids)} item(s) not answered[/]"
+            )
+            for view in self.workbench.views.values():
+                if view.item.id in self.cancelled_ids:
+                    self._show_row(view)
+            self._show_detail()
         self.workbench.reload_checklist()
 
     @on(Worker.StateChanged)

@@ -1,4 +1,5 @@
-"""SVG snapshots of the home and a step screen at a fixed terminal size.
+"""SVG snapshots of the home, a step and the release panel, at 80x24, 100x30 and 160x45
+(and the schema step at the size the other TUI tests use).
 
 Nothing that varies is on these screens: the project has no results yet (so no
 times), and paths are not shown. Update with: pytest tests/tui --snapshot-update
@@ -43,3 +44,62 @@ def test_schema_step_screen(snap_compare, example_project: Path) -> None:  # typ
         await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_schema)
+
+
+SIZES = [(80, 24), (100, 30), (160, 45)]
+RELEASES = [
+    {
+        "version": "1.1.0",
+        "created": "2026-11-20T10:02:00Z",
+        "by": "Ana",
+        "tagged": True,
+        "pushed": True,
+        "digest": "sha256:" + "b" * 64,
+        "channels": ["staging"],
+    },
+    {
+        "version": "1.0.0",
+        "created": "2026-11-12T09:30:00Z",
+        "by": "Ben",
+        "tagged": True,
+        "pushed": True,
+        "digest": "sha256:" + "a" * 64,
+        "channels": ["production"],
+    },
+]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home_at_every_size(snap_compare, example_project: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    app = WorkbenchApp(load_manifest(example_project))
+    assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_step_at_every_size(snap_compare, example_project: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    app = WorkbenchApp(load_manifest(example_project))
+
+    async def open_serve(pilot: Pilot[None]) -> None:
+        await settled(pilot)
+        await pilot.press("3")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_serve)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_release_panel_at_every_size(  # type: ignore[no-untyped-def]
+    snap_compare, example_project: Path, size: tuple[int, int]
+) -> None:
+    """The Push step with two releases on two channels (fixed rows: what is drawn is the
+    subject here; the functional TUI test fills the table from a real release)."""
+    app = WorkbenchApp(load_manifest(example_project))
+
+    async def open_push(pilot: Pilot[None]) -> None:
+        await settled(pilot)
+        await pilot.press("5")
+        await settled(pilot)
+        app.screen._show_releases(RELEASES)  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=open_push)

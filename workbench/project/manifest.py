@@ -18,6 +18,7 @@ from typing import Any
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest_shape import (
+    LOWER_IS_BETTER,
     SHAPE,
     Problems,
     check_values,
@@ -60,6 +61,26 @@ class ChecklistSpec:
 
 
 @dataclass(frozen=True)
+class EvaluationSpec:
+    data: str
+    target: str
+    metric: str
+    output: str = "prediction"
+    minimum: float | None = None
+    maximum: float | None = None
+    tolerance: float = 0.0
+    expectations: str | None = None
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
+
+    @property
+    def bound(self) -> float | None:
+        return self.maximum if self.lower_is_better else self.minimum
+
+
+@dataclass(frozen=True)
 class ReleaseSpec:
     tag_prefix: str = "v"
 
@@ -77,6 +98,7 @@ class Manifest:
     registry: str | None = None
     checklist: ChecklistSpec = field(default_factory=ChecklistSpec)
     release: ReleaseSpec = field(default_factory=ReleaseSpec)
+    evaluation: EvaluationSpec | None = None
 
     @property
     def path(self) -> Path:
@@ -144,7 +166,16 @@ def _build(root: Path, values: dict[str, Any]) -> Manifest:
         registry=values.get("registry"),
         checklist=ChecklistSpec(**values.get("checklist", {})),
         release=ReleaseSpec(**values.get("release", {})),
+        evaluation=_evaluation(values.get("evaluation")),
     )
+
+
+def _evaluation(values: dict[str, Any] | None) -> EvaluationSpec | None:
+    """The evaluation block, when it has what it needs (what it lacks is said by
+    _check_meaning)."""
+    if not values or not {"data", "target", "metric"} <= set(values):
+        return None
+    return EvaluationSpec(**values)
 
 
 def _inside(root: Path, relative: str) -> bool:
@@ -166,6 +197,17 @@ def _project_paths(manifest: Manifest, data: Any) -> list[tuple[int | None, str,
         found.append((line_at(data, "schema", key), f"schema.{key}", getattr(manifest.schema, key)))
     for index, extra in enumerate(manifest.checklist.extra):
         found.append((line_at(data, "checklist", "extra"), f"checklist.extra[{index}]", extra))
+    evaluation = manifest.evaluation
+    if evaluation:
+        found.append((line_at(data, "evaluation", "data"), "evaluation.data", evaluation.data))
+        if evaluation.expectations:
+            found.append(
+                (
+                    line_at(data, "evaluation", "expectations"),
+                    "evaluation.expectations",
+                    evaluation.expectations,
+                )
+            )
     return found
 
 
@@ -195,6 +237,49 @@ def _predictor_problem(root: Path, reference: str) -> str | None:
     return f"`{source.name}` defines no class `{name}`; {hint}"
 
 
+def _check_evaluation(manifest: Manifest, data: Any, problems: Problems) -> None:
+    block = data.get("evaluation") if isinstance(data, dict) else None
+    if not isinstance(block, dict):
+        return
+    for key in ("data", "target", "metric"):
+        if block.get(key) is None:
+            problems.add(
+                line_at(data, "evaluation"),
+                f"evaluation.{key}",
+                "is missing; " + SHAPE["evaluation"].children[key].help,  # type: ignore[index]
+            )
+    evaluation = manifest.evaluation
+    if evaluation is None:
+        return
+    right, wrong = ("maximum", "minimum") if evaluation.lower_is_better else ("minimum", "maximum")
+    kind = "an error: lower" if evaluation.lower_is_better else "a score: higher"
+    if block.get(wrong) is not None:
+        problems.add(
+            line_at(data, "evaluation", wrong),
+            f"evaluation.{wrong}",
+            f"{evaluation.metric} is {kind} is better, so its bound is `{right}`",
+        )
+    source = manifest.resolve(evaluation.data)
+    if _inside(manifest.root, evaluation.data) and not source.is_file():
+        problems.add(
+            line_at(data, "evaluation", "data"),
+            "evaluation.data",
+            f"`{evaluation.data}` does not exist in {manifest.root}; save the held-out records "
+            "there (with the target column), or correct the path",
+        )
+    expectations = evaluation.expectations
+    if (
+        expectations
+        and _inside(manifest.root, expectations)
+        and not manifest.resolve(expectations).is_file()
+    ):
+        problems.add(
+            line_at(data, "evaluation", "expectations"),
+            "evaluation.expectations",
+            f"`{evaluation.expectations}` does not exist in {manifest.root}",
+        )
+
+
 def _check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
     """Checks across fields and against the disk, once each field has the right type.
 
@@ -202,6 +287,7 @@ def _check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
     without its environment can still read and report its checklist; the Snapshot
     step fails loudly instead.
     """
+    _check_evaluation(manifest, data, problems)
     model = manifest.model
     if model.flavor == "sklearn":
         if not model.artifact:

@@ -22,7 +22,7 @@ TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "strlist" | "section"
+    kind: str  # "str" | "int" | "number" | "strlist" | "section"
     help: str
     children: dict[str, Field] | None = None
     choices: tuple[str, ...] | None = None
@@ -31,6 +31,10 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
 
+
+# Quality metrics (scikit-learn's implementations); higher is better unless in LOWER_IS_BETTER.
+METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2")
+LOWER_IS_BETTER = ("log_loss", "rmse", "mae")
 
 SHAPE: dict[str, Field] = {
     "name": Field(
@@ -109,6 +113,38 @@ SHAPE: dict[str, Field] = {
         children={
             "extra": Field("strlist", "checklist definition files of your team, relative paths"),
             "disable": Field("strlist", "ids of built-in checklist items to switch off"),
+        },
+    ),
+    "evaluation": Field(
+        "section",
+        "how good the model's answers must be, on held-out data scored through the image",
+        children={
+            "data": Field(
+                "str",
+                "held-out records with the target column: .csv, .jsonl, .json or .parquet, "
+                "e.g. data/holdout.csv",
+                nullable=False,
+            ),
+            "target": Field(
+                "str", "the column holding the true answer, e.g. species", nullable=False
+            ),
+            "metric": Field(
+                "str",
+                "one of " + ", ".join(METRICS),
+                choices=METRICS,
+                nullable=False,
+            ),
+            "output": Field(
+                "str", "the answer's field holding the prediction (default prediction)"
+            ),
+            "minimum": Field("number", "the lowest acceptable score, e.g. 0.9"),
+            "maximum": Field("number", "the highest acceptable error, e.g. 12.5"),
+            "tolerance": Field(
+                "number", "the drop allowed against the previous release, e.g. 0.01", minimum=0
+            ),
+            "expectations": Field(
+                "str", "corner cases and their expected answers, e.g. schema/expectations.yaml"
+            ),
         },
     ),
     "release": Field(
@@ -227,6 +263,13 @@ def check_values(
                 problems.add(line, path, f"must be at most {spec.maximum}")
             else:
                 values[str(key)] = value
+        elif spec.kind == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.add(line, path, f"expected a number ({spec.help}), got {type_name(value)}")
+            elif spec.minimum is not None and value < spec.minimum:
+                problems.add(line, path, f"must be at least {spec.minimum}")
+            else:
+                values[str(key)] = float(value)
         elif spec.kind == "strlist":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 problems.add(line, path, f"expected a list of text ({spec.help})")

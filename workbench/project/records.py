@@ -136,6 +136,17 @@ class PushInfo(Record):
     config_digest: str | None = None
 
 
+class QualityInfo(Record):
+    """The release candidate's score on held-out data (serve.quality), for comparisons."""
+
+    metric: str
+    value: float
+    n: int
+    data: str
+    data_sha256: str
+    bound: float | None = None
+
+
 class ReleaseRecord(Record, kw_only=True):
     version: str
     created: str
@@ -147,6 +158,7 @@ class ReleaseRecord(Record, kw_only=True):
     image: ImageInfo
     checklist: ChecklistAtRelease
     waivers: dict[str, WaiverInfo] = {}
+    quality: QualityInfo | None = None
     released_by: People
     push: PushInfo = msgspec.field(default_factory=PushInfo)
 

@@ -274,6 +274,11 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,
                 "by": record.released_by.driver if record else None,
+                "quality": (
+                    f"{record.quality.metric} {record.quality.value:.4g}"
+                    if record and record.quality
+                    else None
+                ),
             }
         )
     return rows

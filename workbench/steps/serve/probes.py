@@ -24,7 +24,7 @@ from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples, predict_in_model_env
 from workbench.steps.schema.contract import request_schema, response_schema, validation_errors
 from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
-from workbench.steps.serve import run
+from workbench.steps.serve import quality, run
 from workbench.steps.serve.build import BuildContext
 
 Log = Callable[[str], None]
@@ -343,6 +343,8 @@ PROBES = (
     Probe("serve.metadata", metadata),
     Probe("serve.non-root", non_root),
     Probe("serve.packages-match-lock", packages),
+    Probe("serve.quality", lambda p: quality.quality(p.manifest, p.live.url, p.log)),
+    Probe("serve.expectations", lambda p: quality.expectations(p.manifest, p.live.url, p.log)),
     Probe("serve.performance", performance),
     Probe("serve.sigterm", sigterm),
 )

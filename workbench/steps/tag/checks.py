@@ -19,6 +19,7 @@ from workbench.project.releases import (
 )
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.shared import latest_release
+from workbench.steps.tag.regression import regression
 from workbench.steps.tag.release import content_fingerprint, dirty_files
 
 checks = CheckSet()
@@ -120,6 +121,36 @@ def bump_sufficient(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(
         f"{version}: a {level} bump; the contract needs {needed}", bump.reason, *bump.changes[:10]
     )
+
+
+def _quality_inputs(ctx: CheckContext) -> Inputs:
+    return {**_release_inputs(ctx), "manifest": file_digest(ctx.manifest.path)}
+
+
+@checks.auto("tag.no-regression", inputs=_quality_inputs)
+def no_regression(ctx: CheckContext) -> CheckResult:
+    latest = latest_release(ctx)
+    if latest is None:
+        return CheckResult.skipped("no release yet")
+    version, document = latest
+    now = document.quality
+    if now is None:
+        return CheckResult.skipped(
+            f"{version} recorded no quality (no `evaluation:` in workbench.yaml when it was tagged)"
+        )
+    measured = f"{version}: {now.metric} {now.value:.4g} on {now.n} held-out records"
+    if not document.previous:
+        return CheckResult.passed(f"{measured}; the first release, nothing to compare with")
+    before = load_release(ctx.manifest, document.previous).quality
+    if before is None:
+        return CheckResult.passed(f"{measured}; {document.previous} recorded no quality")
+    why = regression(ctx.manifest, before, now, document.previous)
+    compared = f"{document.previous}: {before.metric} {before.value:.4g} on {before.n}"
+    if why:
+        waiver = document.waivers.get("tag.no-regression")
+        note = f"released with the waiver of {waiver.by}: {waiver.reason}" if waiver else ""
+        return CheckResult.failed(measured, compared, why, *([note] if note else []))
+    return CheckResult.passed(measured, compared, "within the tolerance")
 
 
 @checks.auto("tag.git-tag", inputs=_release_inputs)

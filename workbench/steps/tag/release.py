@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.checklist import report
+from workbench.checklist.checks import CheckResult
 from workbench.checklist.engine import Checklist
 from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
@@ -30,6 +31,7 @@ from workbench.project.records import (
     ImageInfo,
     People,
     PushInfo,
+    QualityInfo,
     ReleaseRecord,
     StepScore,
     WaiverInfo,
@@ -37,6 +39,7 @@ from workbench.project.records import (
 from workbench.project.releases import (
     BOOKKEEPING,
     frozen_checklist_path,
+    load_release,
     release_path,
     releases,
     save_release,
@@ -45,6 +48,7 @@ from workbench.project.releases import (
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.schema.diff import Change, required_bump, schema_changes
 from workbench.steps.serve.session import serve_session
+from workbench.steps.tag.regression import quality_from, regression, waived_since
 
 GATED_STEPS = ("snapshot", "schema", "serve")
 # Written by the workbench and committed with each release.
@@ -225,6 +229,7 @@ def _create_release(
     checklist.record(session.results)
     checklist.require_gates(("serve",), f"release {version}: the release candidate image")
     assert session.image_id is not None  # the serve gates passed, so it was built
+    quality = _no_regression(checklist, session.results, str(version), suggestion.previous)
     image_id = session.image_id
     client = docker_client()
     image = client.images.get(image_id)
@@ -293,6 +298,7 @@ def _create_release(
             k: WaiverInfo(reason=w.reason, by=w.by, at=w.at)
             for k, w in checklist.state.waivers.items()
         },
+        quality=quality,
         released_by=people,
         push=PushInfo(),
     )
@@ -315,6 +321,34 @@ def _create_release(
         f"{tag_name(manifest, version)}, image {image_ref} ({image_id[:19]}, the tested image)"
     )
     return Release(version, path, tag_name(manifest, version), image_ref, image_id, record)
+
+
+def _no_regression(
+    checklist: Checklist,
+    results: dict[str, CheckResult],
+    version: str,
+    previous: SemVer | None,
+) -> QualityInfo | None:
+    """The candidate's quality; refused when worse than the previous release's beyond the
+    tolerance, unless `tag.no-regression` was waived (with a reason) since that release."""
+    measured = results.get("serve.quality")
+    quality = quality_from(measured.details) if measured else None
+    if quality is None or previous is None:
+        return quality
+    manifest = checklist.manifest
+    before = load_release(manifest, str(previous))
+    if before.quality is None:
+        return quality
+    why = regression(manifest, before.quality, quality, str(previous))
+    waiver = checklist.state.waivers.get("tag.no-regression")
+    if why and not waived_since(before, waiver.at if waiver else None):
+        raise WorkbenchError(
+            f"release {version} would be worse than the release before it: {why}.",
+            fix="improve the model; or, if the trade is worth it, waive with a reason: "
+            '`workbench waive tag.no-regression -m "why"` (it goes into the release manifest), '
+            "then tag again.",
+        )
+    return quality
 
 
 def _commit_release(

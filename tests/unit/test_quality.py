@@ -1,0 +1,174 @@
+"""Quality on held-out data and corner cases (issue #17): the manifest's evaluation block,
+scikit-learn's metric in the model's interpreter, the judge of expectations, and the
+regression rule between releases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from sklearn import metrics
+
+from tests.unit.test_manifest import GOOD, error_of, project
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.project.records import QualityInfo, ReleaseRecord
+from workbench.steps.serve import quality
+from workbench.steps.tag.regression import regression, waived_since
+
+
+def evaluation_manifest(tmp_path: Path, block: str) -> Path:
+    root = project(tmp_path, GOOD + block)
+    (root / "data").mkdir(exist_ok=True)
+    (root / "data" / "holdout.csv").write_text("x,y\n1,2\n")
+    return root
+
+
+def test_an_evaluation_block_is_read_with_its_direction(tmp_path: Path) -> None:
+    root = evaluation_manifest(
+        tmp_path,
+        "evaluation:\n  data: data/holdout.csv\n  target: y\n  metric: rmse\n  maximum: 2\n",
+    )
+    evaluation = load_manifest(root).evaluation
+    assert evaluation is not None and evaluation.lower_is_better and evaluation.bound == 2.0
+    assert evaluation.tolerance == 0.0 and evaluation.output == "prediction"
+
+
+@pytest.mark.parametrize(
+    ("block", "words"),
+    [
+        ("  target: y\n  metric: accuracy\n", "`evaluation.data`: is missing"),
+        ("  data: data/holdout.csv\n  target: y\n  metric: acuracy\n", "did you mean `accuracy`"),
+        (
+            "  data: data/holdout.csv\n  target: y\n  metric: rmse\n  minimum: 0.9\n",
+            "its bound is `maximum`",
+        ),
+        ("  data: data/nope.csv\n  target: y\n  metric: r2\n", "`data/nope.csv` does not exist"),
+        ("  data: ../outside.csv\n  target: y\n  metric: r2\n", "resolves outside the project"),
+        (
+            "  data: data/holdout.csv\n  target: y\n  metric: r2\n  minimum: high\n",
+            "expected a number",
+        ),
+    ],
+)
+def test_a_wrong_evaluation_block_is_one_clear_error(
+    tmp_path: Path, block: str, words: str
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "holdout.csv").write_text("x,y\n1,2\n")
+    assert words in error_of(tmp_path, GOOD + "evaluation:\n" + block)
+
+
+def score_here(payload: dict[str, object]) -> dict[str, object]:
+    """The scoring script as the workbench runs it, in an interpreter with scikit-learn."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(quality.SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_scores_are_scikit_learns() -> None:
+    truth, pred = ["a", "b", "b", "c", "a"], ["a", "b", "c", "c", "b"]
+    result = score_here({"metric": "f1_macro", "y_true": truth, "y_pred": pred})
+    assert result["value"] == pytest.approx(metrics.f1_score(truth, pred, average="macro"))
+    assert result["confusion"] == {
+        "labels": ["a", "b", "c"],
+        "matrix": [[1, 1, 0], [0, 1, 1], [0, 0, 1]],
+    }
+    proba = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]
+    truth2 = ["no", "yes", "yes", "yes"]
+    result = score_here(
+        {
+            "metric": "roc_auc",
+            "y_true": truth2,
+            "y_pred": [],
+            "labels": ["no", "yes"],
+            "proba": proba,
+        }
+    )
+    assert result["value"] == pytest.approx(
+        metrics.roc_auc_score([t == "yes" for t in truth2], [p[1] for p in proba])
+    )
+    result = score_here({"metric": "rmse", "y_true": [1.0, 2.0, 4.0], "y_pred": [1.0, 3.0, 2.0]})
+    assert result["value"] == pytest.approx((5 / 3) ** 0.5)
+    assert result["residuals"]["max_abs"] == 2.0
+    assert (
+        "needs probabilities"
+        in score_here({"metric": "log_loss", "y_true": ["a"], "y_pred": ["a"]})["error"]
+    )
+
+
+def test_true_answers_are_compared_in_the_type_of_the_models_answers() -> None:
+    assert quality._like(1.0, 1) == 1 and quality._like(1, "1") == "1"
+    assert quality._like(2.0, "2") == "2" and quality._like("true", True) is True
+    assert quality._like(0.5, 0.25) == 0.5
+
+
+CASES = [
+    {"name": "low", "request": {"x": 0}, "expect": {"prediction": "no"}},
+    {"name": "high", "request": {"x": 9}, "within": {"probabilities.yes": [0.8, 1.0]}},
+    {"name": "low again", "request": {"x": 0.1}, "same_as": "low"},
+]
+
+
+def test_each_failing_case_is_named_with_what_was_expected() -> None:
+    answers = {
+        "low": {"prediction": "no", "probabilities": {"yes": 0.1}},
+        "high": {"prediction": "yes", "probabilities": {"yes": 0.95}},
+        "low again": {"prediction": "no", "probabilities": {"yes": 0.12}},
+    }
+    assert quality.judge(CASES, answers, "prediction") == []
+    answers["high"]["probabilities"]["yes"] = 0.6  # type: ignore[index]
+    answers["low again"]["prediction"] = "yes"
+    assert quality.judge(CASES, answers, "prediction") == [
+        ("high", "probabilities.yes is 0.6, expected within [0.8, 1.0]"),
+        ("low again", "prediction is 'yes', but low answers 'no' (expected the same)"),
+    ]
+
+
+def test_an_expectations_file_that_says_nothing_is_refused(tmp_path: Path) -> None:
+    root = project(tmp_path, GOOD)
+    manifest = load_manifest(root)
+    (root / "cases.yaml").write_text("cases:\n  - name: a\n    request: {x: 1}\n")
+    with pytest.raises(WorkbenchError, match="says nothing to check"):
+        quality.load_cases(manifest, "cases.yaml")
+    (root / "cases.yaml").write_text("cases:\n  - name: a\n    request: {x: 1}\n    same_as: b\n")
+    with pytest.raises(WorkbenchError, match="which is no case's name"):
+        quality.load_cases(manifest, "cases.yaml")
+
+
+def info(value: float, data: str = "sha256:a") -> QualityInfo:
+    return QualityInfo(metric="accuracy", value=value, n=30, data="d.csv", data_sha256=data)
+
+
+def test_a_drop_beyond_the_tolerance_is_a_regression_and_only_that(tmp_path: Path) -> None:
+    root = evaluation_manifest(
+        tmp_path,
+        "evaluation:\n  data: data/holdout.csv\n  target: y\n  metric: accuracy\n"
+        "  minimum: 0.5\n  tolerance: 0.02\n",
+    )
+    manifest = load_manifest(root)
+    assert regression(manifest, info(0.95), info(0.94), "1.0.0") is None  # within 0.02
+    assert regression(manifest, info(0.95), info(0.99), "1.0.0") is None  # better
+    why = regression(manifest, info(0.95), info(0.90, "sha256:b"), "1.0.0")
+    assert why is not None and "accuracy 0.9 against 0.95 for 1.0.0: lower by 0.05" in why
+    assert "measured on other held-out data" in why
+
+
+def test_a_waiver_counts_only_for_the_release_after_it() -> None:
+    class Released:
+        created = "2026-11-20T10:00:00Z"
+
+    record = Released()
+    assert waived_since(record, "2026-11-21T09:00:00Z")  # type: ignore[arg-type]
+    assert not waived_since(record, "2026-11-19T09:00:00Z")  # type: ignore[arg-type]
+    assert not waived_since(record, None)  # type: ignore[arg-type]
+    assert ReleaseRecord.__struct_fields__.count("quality") == 1

@@ -1,0 +1,48 @@
+"""No silent regression between releases: the release candidate's quality against the
+previous release's, within `evaluation.tolerance`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.project.manifest import Manifest
+from workbench.project.records import QualityInfo, ReleaseRecord
+
+
+def quality_from(details: dict[str, Any]) -> QualityInfo | None:
+    """What serve.quality measured (None when it measured nothing)."""
+    if "value" not in details or "metric" not in details:
+        return None
+    return QualityInfo(
+        metric=str(details["metric"]),
+        value=float(details["value"]),
+        n=int(details.get("n") or 0),
+        data=str(details.get("data") or ""),
+        data_sha256=str(details.get("data_sha256") or ""),
+        bound=details.get("bound"),
+    )
+
+
+def regression(
+    manifest: Manifest, before: QualityInfo, now: QualityInfo, previous: str
+) -> str | None:
+    """Why `now` is worse than `before` beyond the tolerance, or None."""
+    evaluation = manifest.evaluation
+    if evaluation is None or before.metric != now.metric:
+        return None
+    lower = evaluation.lower_is_better
+    drop = (now.value - before.value) if lower else (before.value - now.value)
+    if drop <= evaluation.tolerance + 1e-12:
+        return None
+    other = "" if before.data_sha256 == now.data_sha256 else " (measured on other held-out data)"
+    return (
+        f"{now.metric} {now.value:.4g} against {before.value:.4g} for {previous}: "
+        f"{'higher' if lower else 'lower'} by {drop:.4g}, over the tolerance "
+        f"{evaluation.tolerance:g}{other}"
+    )
+
+
+def waived_since(record: ReleaseRecord | None, waiver_at: str | None) -> bool:
+    """A waiver counts for the release after `record` only if written after it: a reason
+    given for one regression never lets a later one through."""
+    return waiver_at is not None and (record is None or waiver_at > record.created)

@@ -119,3 +119,84 @@ def test_a_worse_model_fails_its_cases_and_is_refused_at_tag_unless_waived(
     assert view.status is Status.FAIL and view.waiver is not None  # shown, and waived
     assert any("released with the waiver of Ana" in e for e in view.evidence)
     assert not any(b.item.id == "tag.no-regression" for b in checklist.blockers(("tag",)))
+
+
+def test_the_image_logs_predictions_and_flags_drift_on_a_shifted_stream_only(
+    example_project: Path, base_image: str
+) -> None:
+    import csv
+    import json
+    import os
+    import sys
+    import threading
+
+    from workbench.kernel.docker import docker_client
+    from workbench.kernel.http import request
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.serve import run, session
+    from workbench.steps.snapshot.take import run_snapshot
+
+    root = example_project
+    (root / "workbench.yaml").write_text(
+        (root / "workbench.yaml").read_text() + "monitoring:\n  log_predictions: true\n"
+    )
+    schema = root / "schema" / "request.yaml"
+    schema.write_text(
+        schema.read_text().replace("  sepal_width:\n", "  sepal_width:\n    x-log: false\n", 1)
+    )
+    assert "x-log: false" in schema.read_text()
+    manifest = load_manifest(root)
+    run_snapshot(manifest, lambda _: None)
+    _, built = session.build(manifest, lambda _: None, threading.Event())
+    with open(root / "data" / "holdout.csv", newline="") as handle:
+        rows = [
+            {k: float(v) for k, v in row.items() if k != "species"}
+            for row in csv.DictReader(handle)
+        ]
+    workbench = str(Path(sys.executable).parent / "workbench")
+
+    def stream(records: list[dict[str, float]]) -> subprocess.CompletedProcess[str]:
+        with run.running(docker_client(), built.image_id, manifest) as live:
+            for _ in range(10):
+                answer = request(
+                    "POST",
+                    f"{live.url}/predict/batch",
+                    body=json.dumps(records).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                assert answer.status == 200
+            done = subprocess.run(
+                [workbench, "monitor", live.url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, "COLUMNS": "200"},
+            )
+            logs = live.container.logs().decode()
+        predictions = [json.loads(x) for x in logs.splitlines() if '"event":"prediction"' in x]
+        assert len(predictions) == 10 * len(records)  # sample 1.0: every prediction
+        assert all("sepal_width" not in p["inputs"] for p in predictions)  # x-log: false
+        assert {"sepal_length", "petal_length", "petal_width"} <= set(predictions[0]["inputs"])
+        assert predictions[0]["outputs"]["prediction"] in ("setosa", "versicolor", "virginica")
+        return done
+
+    def verdicts(out: str) -> dict[str, str]:
+        found = {}
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) > 1 and words[0] in ("stable", "moderate", "drifted"):
+                found[words[1]] = words[0]
+        return found
+
+    same = stream(rows)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert verdicts(same.stdout) == dict.fromkeys(
+        ["sepal_length", "sepal_width", "petal_length", "petal_width", "prediction"], "stable"
+    )
+    shifted = stream([{**r, "petal_length": r["petal_length"] + 2.5} for r in rows])
+    assert shifted.returncode == 1, shifted.stdout + shifted.stderr
+    found = verdicts(shifted.stdout)
+    assert found["petal_length"] == "drifted" and found["sepal_length"] == "stable", found
+    flagged = [line for line in shifted.stdout.splitlines() if line.split()[:1] == ["drifted"]]
+    assert any("petal_length" in line for line in flagged), shifted.stdout
+    assert not any("sepal_length" in line for line in flagged)

@@ -81,6 +81,13 @@ class EvaluationSpec:
 
 
 @dataclass(frozen=True)
+class MonitoringSpec:
+    log_predictions: bool = False  # one JSON line per prediction, inputs and outputs
+    sample: float = 1.0  # the share of predictions logged
+    drift: bool = True  # count inputs and predictions into the reference's bins
+
+
+@dataclass(frozen=True)
 class ReleaseSpec:
     tag_prefix: str = "v"
 
@@ -99,6 +106,7 @@ class Manifest:
     checklist: ChecklistSpec = field(default_factory=ChecklistSpec)
     release: ReleaseSpec = field(default_factory=ReleaseSpec)
     evaluation: EvaluationSpec | None = None
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
 
     @property
     def path(self) -> Path:
@@ -167,6 +175,7 @@ def _build(root: Path, values: dict[str, Any]) -> Manifest:
         checklist=ChecklistSpec(**values.get("checklist", {})),
         release=ReleaseSpec(**values.get("release", {})),
         evaluation=_evaluation(values.get("evaluation")),
+        monitoring=MonitoringSpec(**values.get("monitoring", {})),
     )
 
 

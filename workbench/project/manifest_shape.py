@@ -22,7 +22,7 @@ TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "number" | "strlist" | "section"
+    kind: str  # "str" | "int" | "number" | "bool" | "strlist" | "section"
     help: str
     children: dict[str, Field] | None = None
     choices: tuple[str, ...] | None = None
@@ -147,6 +147,19 @@ SHAPE: dict[str, Field] = {
             ),
         },
     ),
+    "monitoring": Field(
+        "section",
+        "what the image records about its traffic",
+        children={
+            "log_predictions": Field(
+                "bool", "true to log every prediction's inputs and outputs (default false)"
+            ),
+            "sample": Field("number", "the share of predictions logged, 0-1, e.g. 0.1", minimum=0),
+            "drift": Field(
+                "bool", "false to stop counting inputs and predictions for drift (default true)"
+            ),
+        },
+    ),
     "release": Field(
         "section",
         "how releases are tagged",
@@ -268,8 +281,17 @@ def check_values(
                 problems.add(line, path, f"expected a number ({spec.help}), got {type_name(value)}")
             elif spec.minimum is not None and value < spec.minimum:
                 problems.add(line, path, f"must be at least {spec.minimum}")
+            elif path == "monitoring.sample" and value > 1:
+                problems.add(line, path, "must be at most 1 (a share of the predictions)")
             else:
                 values[str(key)] = float(value)
+        elif spec.kind == "bool":
+            if not isinstance(value, bool):
+                problems.add(
+                    line, path, f"expected true or false ({spec.help}), got {type_name(value)}"
+                )
+            else:
+                values[str(key)] = value
         elif spec.kind == "strlist":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 problems.add(line, path, f"expected a list of text ({spec.help})")

@@ -98,6 +98,12 @@ async def openapi(_: Request) -> Response:
     return json_response(openapi_document(m.config, m.request_schema, m.response_schema))
 
 
+async def monitoring(_: Request) -> Response:
+    """The drift reference (bins and their shares in the build's sample) and the logging
+    settings: what `workbench monitor` compares /metrics with."""
+    return json_response(model().monitor.describe())
+
+
 async def metrics(_: Request) -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several workers: every worker's counts
         from prometheus_client import CollectorRegistry, multiprocess
@@ -178,6 +184,7 @@ def create_app(app_dir: Path = APP_DIR) -> Any:
         Route("/metadata", metadata),
         Route("/openapi.json", openapi),
         Route("/metrics", metrics),
+        Route("/monitoring", monitoring),
         Route("/v2", v2_server),
         Route("/v2/health/live", live),
         Route("/v2/health/ready", v2_ready),

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .flavors import load_predictor
+from .monitoring import Monitor
 
 log = logging.getLogger("workbench.runtime")
 # The formats checked without optional packages; the workbench's serve test knows the same list
@@ -127,6 +128,7 @@ class Model:
         self.predictor: Any = None
         self.load_error: str | None = None
         self.answer_seconds: dict[bool, float] = {}
+        self.monitor = Monitor(self.config, self.request_schema, self.response_schema)
 
     def load(self) -> None:
         started = time.perf_counter()
@@ -354,6 +356,7 @@ def answer_records(records: list[Any], request_id: str) -> tuple[list[Any], Resp
                 {"error": "the model's answer broke the response schema", "request_id": request_id},
                 500,
             )
+    m.monitor.observe(records, answers, request_id)
     return answers, None
 
 

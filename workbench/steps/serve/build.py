@@ -27,6 +27,7 @@ from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.project.manifest import Manifest
 from workbench.steps.schema.contract import load_schema
+from workbench.steps.serve.drift import reference
 from workbench.steps.serve.secrets import scan as secret_scan
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
@@ -37,6 +38,7 @@ SERVING_FILES = (
     "app.py",
     "core.py",
     "flavors.py",
+    "monitoring.py",
     "openapi.py",
     "v2.py",
 )
@@ -205,6 +207,13 @@ def assemble_context(
         "predictor": manifest.model.predictor,
         "max_body_bytes": manifest.serve.max_body_bytes,
         "workers": manifest.serve.workers,
+        "monitoring": {
+            "log_predictions": manifest.monitoring.log_predictions,
+            "sample": manifest.monitoring.sample,
+            "reference": reference(manifest, schemas["request"])
+            if manifest.monitoring.drift
+            else None,
+        },
         "hashes": hashes,
     }
     (context / "serving.json").write_text(json.dumps(config, indent=1, sort_keys=True))

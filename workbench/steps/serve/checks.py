@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError, WorkbenchError
@@ -64,6 +67,11 @@ def session_inputs(ctx: CheckContext) -> Inputs:
         "serving_runtime": file_digest(runtime_dir()),
         "dockerfile_template": file_digest(asset("templates", "Dockerfile")),
     }
+    if m.evaluation is not None:  # the quality items' data, and the image's drift reference
+        inputs["evaluation"] = json.dumps(dataclasses.asdict(m.evaluation), sort_keys=True)
+        for relative in filter(None, (m.evaluation.data, m.evaluation.expectations)):
+            inputs[f"evaluation:{relative}"] = file_digest(m.resolve(relative))
+    inputs["monitoring"] = json.dumps(dataclasses.asdict(m.monitoring), sort_keys=True)
     try:
         for source, relative in model_sources(m):
             inputs[f"model:{relative}"] = file_digest(source)

@@ -1,0 +1,142 @@
+"""What the image tells about its traffic: inputs and predictions counted into the fixed
+bins made at build time (drift, at /metrics and /monitoring), and, when switched on, one
+JSON line per prediction with its inputs and outputs (sampled; fields marked
+`x-log: false` in the schemas left out).
+
+The bin rule is the build's (workbench/steps/serve/drift.py `bin_of`): the runtime cannot
+import the workbench, and a unit test holds the two to the same answers. The labels come
+from the build, never from a request, so /metrics stays bounded whatever is sent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import sys
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import Counter
+
+FEATURE_BINS = Counter(
+    "workbench_feature_bin", "Input values per field and reference bin", ["feature", "bin"]
+)
+PREDICTION_BINS = Counter("workbench_prediction_bin", "Predictions per reference bin", ["bin"])
+
+
+def bin_of(spec: dict[str, Any], value: Any) -> str:
+    if value is None:
+        return "missing"
+    if spec["kind"] == "numeric":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return "missing"
+        return str(bisect.bisect_left(spec["edges"], value))
+    text = str(value)[:40]
+    return text if text in spec["categories"] else "(other)"
+
+
+def _hidden(schema: dict[str, Any]) -> frozenset[str]:
+    properties = schema.get("properties") or {}
+    return frozenset(
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get("x-log") is False
+    )
+
+
+class Monitor:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        request_schema: dict[str, Any],
+        response_schema: dict[str, Any],
+    ) -> None:
+        settings = config.get("monitoring") or {}
+        self.version = config.get("version")
+        self.reference: dict[str, Any] | None = settings.get("reference")
+        self.log_predictions = bool(settings.get("log_predictions"))
+        self.sample = float(settings.get("sample", 1.0))
+        self.hidden_inputs = _hidden(request_schema)
+        self.hidden_outputs = _hidden(response_schema)
+        features = (self.reference or {}).get("features") or {}
+        self.features = [(name, spec) for name, spec in features.items()]
+        self.prediction = (self.reference or {}).get("prediction")
+        # Every child counter made once: a request only adds to them.
+        self.children = {
+            (name, label): FEATURE_BINS.labels(name, label)
+            for name, spec in self.features
+            for label in spec["reference"]
+        }
+        self.prediction_children = {
+            label: PREDICTION_BINS.labels(label)
+            for label in (self.prediction or {}).get("reference", {})
+        }
+
+    def observe(self, records: list[Any], answers: list[Any], request_id: str) -> None:
+        if self.features or self.prediction:
+            self._count(records, answers)
+        if self.log_predictions:
+            self._log(records, answers, request_id)
+
+    def _count(self, records: list[Any], answers: list[Any]) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            for name, spec in self.features:
+                key = (name, bin_of(spec, record.get(name)))
+                seen[key] = seen.get(key, 0) + 1
+        for (name, label), count in seen.items():
+            self.children[(name, label)].inc(count)
+        if self.prediction:
+            field = self.prediction.get("field", "prediction")
+            predicted: dict[str, int] = {}
+            for answer in answers:
+                label = bin_of(
+                    self.prediction, answer.get(field) if isinstance(answer, dict) else None
+                )
+                predicted[label] = predicted.get(label, 0) + 1
+            for label, count in predicted.items():
+                self.prediction_children[label].inc(count)
+
+    def _log(self, records: list[Any], answers: list[Any], request_id: str) -> None:
+        lines = []
+        for record, answer in zip(records, answers, strict=False):
+            if self.sample < 1.0 and random.random() >= self.sample:
+                continue
+            inputs = (
+                {k: v for k, v in record.items() if k not in self.hidden_inputs}
+                if isinstance(record, dict)
+                else record
+            )
+            outputs = (
+                {k: v for k, v in answer.items() if k not in self.hidden_outputs}
+                if isinstance(answer, dict)
+                else answer
+            )
+            lines.append(
+                orjson.dumps(
+                    {
+                        "event": "prediction",
+                        "ts": round(time.time(), 3),
+                        "request_id": request_id,
+                        "model_version": self.version,
+                        "inputs": inputs,
+                        "outputs": outputs,
+                    }
+                )
+            )
+        if lines:
+            sys.stdout.write(b"\n".join(lines).decode() + "\n")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "log_predictions": self.log_predictions,
+            "sample": self.sample,
+            "hidden_fields": sorted(self.hidden_inputs | self.hidden_outputs),
+        }

@@ -55,7 +55,7 @@ class WorkbenchApp(App[None]):
     CSS_PATH = [asset("styles", "app.tcss")]
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("h", "home", "Home", id="app.home"),
+        Binding("h", "home", "Home", id="app.home", show=False),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
@@ -88,6 +88,7 @@ class WorkbenchApp(App[None]):
         self.summaries: list[StepSummary] = []
         self.views: dict[str, ItemView] = {}
         self.release_line = ""
+        self.release_rows: list[dict[str, Any]] = []
 
     def get_default_screen(self) -> Screen[Any]:
         return HomeScreen()
@@ -145,8 +146,14 @@ class WorkbenchApp(App[None]):
         else:
             self._checklist.refresh()
         views = {v.item.id: v for v in self.checklist.views()}
+        from workbench.steps.push.publish import release_table
+
+        try:
+            rows = release_table(self.manifest)
+        except WorkbenchError:
+            rows = []  # a broken release file: the release line and the checks say so
         self.post_message(
-            ChecklistLoaded(self.checklist.summaries(), views, release_state(self.manifest))
+            ChecklistLoaded(self.checklist.summaries(), views, release_state(self.manifest), rows)
         )
 
     @on(ChecklistLoaded)
@@ -154,6 +161,7 @@ class WorkbenchApp(App[None]):
         self.summaries = message.summaries
         self.views = message.views
         self.release_line = message.release_line
+        self.release_rows = message.release_rows
         for screen in self.screen_stack:
             update = getattr(screen, "update_from_checklist", None)
             if update is not None and screen.is_mounted:

@@ -8,7 +8,7 @@ through `cast("Posting", self.app)` for the same reason).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.dom import DOMNode
 from textual.worker import Worker
@@ -26,6 +26,7 @@ class Workbench(Protocol):
     summaries: list[StepSummary]
     views: dict[str, ItemView]
     release_line: str
+    release_rows: list[dict[str, Any]]
 
     @property
     def checklist(self) -> Checklist: ...

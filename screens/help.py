@@ -27,6 +27,7 @@ EVERYWHERE = (
     ("1-5", "open a step"),
     ("[ / ]", "previous / next step"),
     ("h", "home"),
+    ("r", "run the selected check (in a step)"),
     ("? / F1", "this help"),
     ("Ctrl+P", "command palette"),
     ("q", "quit (asks first if something is unsaved)"),

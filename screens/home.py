@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from screens.context import workbench
+from screens.releases import ReleaseTable
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.checklist.symbols import COLOUR as STYLE
 from workbench.checklist.symbols import ICON
@@ -83,8 +84,9 @@ class HomeScreen(Screen[None]):
             yield Static("Readiness: loading…", id="readiness")
             yield Static("", id="release")
             yield Static("", id="next")
-            yield Static("Press 1-5 or Enter on a step to open it.", id="hint")
-        yield Footer(compact=True)
+            yield Static("Press 1-5 or Enter on a step to open it; ? lists every key.", id="hint")
+            yield ReleaseTable(id="home-releases")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#card-snapshot").focus()
@@ -100,6 +102,7 @@ class HomeScreen(Screen[None]):
         )
         self.query_one("#release", Static).update(workbench(self).release_line)
         self.query_one("#next", Static).update(f"Next: {checklist.next_action(summaries)}")
+        self.query_one(ReleaseTable).show(workbench(self).release_rows)
 
     @on(StepCard.Selected)
     def _open(self, event: StepCard.Selected) -> None:

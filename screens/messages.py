@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -18,6 +18,7 @@ class ChecklistLoaded(Message):
     summaries: list[StepSummary]
     views: dict[str, ItemView]
     release_line: str = ""
+    release_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -9,10 +9,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Label, ProgressBar
+from textual.widgets import Label, ProgressBar
 
 from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
+from screens.releases import ReleaseTable
 from screens.step import LogBatcher, StepScreen
 from workbench.checklist.engine import current_user
 from workbench.kernel.errors import WorkbenchError
@@ -120,48 +121,18 @@ class PushScreen(ReleaseStepScreen):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield DataTable(id="releases", cursor_type="row", zebra_stripes=True)
+        yield ReleaseTable(id="releases")
         yield VerticalScroll(id="layers")
 
-    def on_mount(self) -> None:  # Textual calls StepScreen.on_mount too, first
-        table = self.query_one("#releases", DataTable)
-        table.border_title = "Releases"
-        table.add_columns("version", "released", "by", "tagged", "pushed", "digest", "channels")
-        self._load_releases()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="releases")
-    def _load_releases(self) -> None:
-        from workbench.steps.push.publish import release_table
-
-        rows = release_table(self.checklist.manifest)
-        self.app.call_from_thread(self._show_releases, rows)
-
-    def _show_releases(self, rows: list[dict[str, Any]]) -> None:
-        self.release_rows = rows
-        table = self.query_one("#releases", DataTable)
-        table.clear()
-        for row in rows:
-            digest = str(row["digest"] or "")
-            table.add_row(
-                row["version"],
-                (row["created"] or "")[:16].replace("T", " "),
-                row["by"] or "",
-                "yes" if row["tagged"] else "no",
-                "yes" if row["pushed"] else "no",
-                digest.removeprefix("sha256:")[:12] if digest else "-",
-                ", ".join(row["channels"]) or "-",
-                key=row["version"],
-            )
-
-    @on(ReleaseDone)
-    def _refresh_releases(self, _: ReleaseDone) -> None:
-        self._load_releases()
+    def update_from_checklist(self) -> None:
+        super().update_from_checklist()
+        self.query_one(ReleaseTable).show(self.workbench.release_rows)
 
     # --- push ---------------------------------------------------------------------------------
 
     def action_push_release(self) -> None:
         manifest = self.checklist.manifest
-        rows = getattr(self, "release_rows", [])
+        rows = self.workbench.release_rows
         if not rows:
             self.notify("No release to push yet: tag one in step 4 (t).", severity="warning")
             return
@@ -225,7 +196,7 @@ class PushScreen(ReleaseStepScreen):
     # --- channels -----------------------------------------------------------------------------
 
     def action_promote(self) -> None:
-        rows = getattr(self, "release_rows", [])
+        rows = self.workbench.release_rows
         pushed = [r["version"] for r in rows if r["pushed"]]
         if not pushed:
             self.notify("Nothing to promote: push a release first (p).", severity="warning")

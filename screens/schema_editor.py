@@ -155,7 +155,7 @@ class SchemaEditor(Screen[None]):
                 yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="examples")
             yield TextArea("", id="yaml", read_only=True, language=None, soft_wrap=False)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = f"workbench · Schema editor · {self.manifest.schema.request}"

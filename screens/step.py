@@ -56,8 +56,8 @@ class LogBatcher:
 
 class StepScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "back_or_cancel", "Back / cancel", id="step.back"),
-        Binding("r", "run_selected", "Run", id="step.run"),
+        Binding("escape", "back_or_cancel", "Back", id="step.back"),
+        Binding("r", "run_selected", "Run", id="step.run", show=False),
         Binding("a", "run_all", "Run all", id="step.run_all"),
         Binding("y", "tick_yes", "Yes", id="step.yes"),
         Binding("n", "tick_no", "No", id="step.no"),
@@ -102,7 +102,7 @@ class StepScreen(Screen[None]):
                 yield Static("", id="detail")
         yield Static("", id="progress")
         yield RichLog(id="log", max_lines=2000, markup=True, wrap=True)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = f"workbench · {STEP_TITLES[self.step]}"

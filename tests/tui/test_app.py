@@ -256,7 +256,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
 
         await settle(pilot)
         table = app.screen.query_one("#releases", DataTable)
-        assert table.get_row("1.0.0")[3:5] == ["yes", "yes"]  # tagged, pushed
+        assert table.get_row("1.0.0")[3:6] == ["accuracy 0.9667", "yes", "yes"]  # tagged, pushed
         await pilot.press("o")  # promote: the version and the channel from lists
         await pilot.pause()
         assert app.screen.__class__.__name__ == "MoveChannel"

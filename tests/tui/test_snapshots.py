@@ -56,6 +56,7 @@ RELEASES = [
         "pushed": True,
         "digest": "sha256:" + "b" * 64,
         "channels": ["staging"],
+        "quality": "accuracy 0.9667",
     },
     {
         "version": "1.0.0",
@@ -65,6 +66,7 @@ RELEASES = [
         "pushed": True,
         "digest": "sha256:" + "a" * 64,
         "channels": ["production"],
+        "quality": "accuracy 0.9333",
     },
 ]
 
@@ -99,7 +101,8 @@ def test_the_release_panel_at_every_size(  # type: ignore[no-untyped-def]
         await settled(pilot)
         await pilot.press("5")
         await settled(pilot)
-        app.screen._show_releases(RELEASES)  # type: ignore[attr-defined]
+        app.release_rows = RELEASES
+        app.screen.update_from_checklist()  # type: ignore[attr-defined]
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=open_push)

@@ -345,8 +345,8 @@ def _no_regression(
         raise WorkbenchError(
             f"release {version} would be worse than the release before it: {why}.",
             fix="improve the model; or, if the trade is worth it, waive with a reason: "
-            '`workbench waive tag.no-regression --reason "why"` (it goes into the release manifest), '
-            "then tag again.",
+            '`workbench waive tag.no-regression --reason "why"` (it goes into the release '
+            "manifest), then tag again.",
         )
     return quality
 

@@ -180,6 +180,21 @@ class Channel(Record):
     history: list[ChannelMove] = []
 
 
+# --- releases/deployments.yaml ----------------------------------------------------------------
+
+
+class Deployment(Record):
+    channel: str
+    target: str  # swarm | kubernetes
+    service: str
+    version: str
+    digest: str
+    at: str
+    by: str
+    result: str  # created | updated | unchanged | rolled back | failed | written
+    message: str = ""
+
+
 # --- reading and writing ----------------------------------------------------------------------
 
 

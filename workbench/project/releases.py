@@ -16,11 +16,18 @@ from typing import Any
 from workbench.kernel import git
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.project.records import Channel, ReleaseRecord, read_record, write_record
+from workbench.project.records import (
+    Channel,
+    Deployment,
+    ReleaseRecord,
+    read_record,
+    write_record,
+)
 from workbench.project.semver import SemVer
 
 RELEASES = "releases"
 CHANNELS = "channels.yaml"
+DEPLOYMENTS = "deployments.yaml"
 # The workbench's own bookkeeping: never an input of a check, never "a change".
 BOOKKEEPING = ("checklist.yaml", f"{RELEASES}/", ".workbench/")
 
@@ -161,4 +168,34 @@ def save_channels(manifest: Manifest, channels: dict[str, Channel]) -> Path:
         header="Channel tags and their history, written by `workbench promote` and "
         "`workbench rollback`.",
     )
+    return path
+
+
+def deployments_path(manifest: Manifest) -> Path:
+    return manifest.root / RELEASES / DEPLOYMENTS
+
+
+def load_deployments(manifest: Manifest) -> list[Deployment]:
+    path = deployments_path(manifest)
+    if not path.exists():
+        return []
+    return read_record(path, list[Deployment], what="deployments file")
+
+
+def save_deployments(manifest: Manifest, history: list[Deployment]) -> Path:
+    """Written atomically and committed on its own, like the channel history beside it."""
+    path = deployments_path(manifest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_record(
+        path,
+        history,
+        header="Deployments of the channels, written by `workbench deploy`: who, when, "
+        "which digest, what happened.",
+    )
+    relative = str(path.relative_to(manifest.root))
+    if git.is_repository(manifest.root):
+        git.git(manifest.root, "add", "--", relative)
+        git.git(
+            manifest.root, "commit", "--quiet", "-m", f"deploy record: {relative}", "--", relative
+        )
     return path

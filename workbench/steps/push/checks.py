@@ -117,3 +117,51 @@ def previous_resolvable(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(
         f"the previous release {version} resolves to {served or digest}: rollback works"
     )
+
+
+def _deploy_inputs(ctx: CheckContext) -> Inputs:
+    from workbench.project.releases import deployments_path, load_channels
+
+    path = deployments_path(ctx.manifest)
+    channels = {c: e.digest for c, e in load_channels(ctx.manifest).items()}
+    return {
+        "deployments": sha256_text(path.read_text()) if path.exists() else "none",
+        "channels": sha256_text(repr(sorted(channels.items()))),
+    }
+
+
+@checks.auto("push.deployed-healthy", inputs=_deploy_inputs)
+def deployed_healthy(ctx: CheckContext) -> CheckResult:
+    """Each channel deployed to the swarm: its service runs the channel's digest, and every
+    replica of it is running and healthy."""
+    from workbench.project.releases import load_deployments
+    from workbench.steps.push import swarm
+    from workbench.steps.push.deploy import channel_image
+
+    latest: dict[str, object] = {}
+    for deployment in load_deployments(ctx.manifest):
+        if deployment.target == "swarm":
+            latest[deployment.channel] = deployment
+    if not latest:
+        return CheckResult.skipped("no channel is deployed to a swarm (`workbench deploy`)")
+    client = swarm.swarm_client()
+    evidence, bad = [], False
+    for channel in sorted(latest):
+        version, image = channel_image(ctx.manifest, channel)
+        name = swarm.service_name(ctx.manifest, channel)
+        service = swarm.find_service(client, name)
+        if service is None:
+            evidence.append(f"{channel}: the service {name} is gone")
+            bad = True
+            continue
+        runs = swarm.running_image(service)
+        wanted = swarm._replicas(service)
+        healthy = len(swarm.healthy_tasks(client, name))
+        on_digest = runs.endswith(image.split("@", 1)[1])
+        bad = bad or not on_digest or healthy < wanted
+        evidence.append(
+            f"{channel}: {name} runs {runs.split('@')[-1][:19]} "
+            + (f"(the channel's {version})" if on_digest else f"(NOT the channel's {version})")
+            + f"; {healthy} of {wanted} replicas running and healthy"
+        )
+    return (CheckResult.failed if bad else CheckResult.passed)(*evidence)

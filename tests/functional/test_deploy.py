@@ -1,0 +1,216 @@
+"""Deploying a channel to a real Docker Swarm (issue #18): two replicas of 1.0.0, a rolling
+update to 1.0.1 while a client calls the service without pause (no failed request), then
+a release whose model fails its readiness check: the swarm rolls the update back by
+itself and the service keeps answering from 1.0.1. The swarm is left as it was found."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import git, pass_gates
+from workbench.demo import parts as harness
+from workbench.kernel.docker import docker_client
+from workbench.project.manifest import load_manifest
+from workbench.project.records import ChannelMove
+from workbench.project.releases import load_channels, load_deployments, save_channels
+from workbench.project.scaffold import copy_example
+from workbench.steps.push import publish, swarm
+from workbench.steps.snapshot.take import run_snapshot
+from workbench.steps.tag import release as tagging
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+
+CLIENT = """
+import json, signal, sys, time, urllib.request
+host, record = sys.argv[1], sys.argv[2].encode()
+counts = {"ok": 0, "failed": 0, "errors": [], "versions": []}
+def stop(*_):
+    print(json.dumps(counts), flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    try:
+        request = urllib.request.Request(
+            f"http://{host}:8080/predict", data=record,
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            answer.read()
+        counts["ok"] += 1
+        if counts["ok"] % 25 == 0:
+            with urllib.request.urlopen(f"http://{host}:8080/metadata", timeout=5) as answer:
+                version = json.loads(answer.read())["version"]
+            if version not in counts["versions"]:
+                counts["versions"].append(version)
+    except Exception as exc:
+        counts["failed"] += 1
+        counts["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
+    time.sleep(0.02)
+"""
+
+
+@pytest.fixture
+def a_swarm(docker_engine: object) -> Iterator[Any]:
+    """A single-node swarm for the test; afterwards, the engine as it was found."""
+    client = docker_client()
+    was = client.info()["Swarm"]["LocalNodeState"]
+    if was != "active":
+        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+    before = {s.id for s in client.services.list()}
+    try:
+        yield client
+    finally:
+        for service in client.services.list():
+            if service.id not in before:
+                service.remove()
+        for _ in range(60):  # tasks leave the network before it can go
+            if not client.containers.list(filters={"label": "com.docker.swarm.service.name"}):
+                break
+            time.sleep(1)
+        for network in client.networks.list(filters={"label": swarm.LABEL}):
+            network.remove()
+        if was != "active":
+            client.swarm.leave(force=True)
+        assert client.info()["Swarm"]["LocalNodeState"] == was
+
+
+def start_client(client: Any, network: str, host: str, record: str) -> Any:
+    return client.containers.run(
+        harness.DEFAULT_BASE_IMAGE,
+        ["python3", "-c", CLIENT, host, record],
+        network=network,
+        detach=True,
+        labels={"io.workbench.test": "deploy-client"},
+    )
+
+
+def stop_client(container: Any) -> dict[str, Any]:
+    container.stop(timeout=10)
+    lines = container.logs().decode().strip().splitlines()
+    container.remove(force=True)
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def broken_image(client: Any, base: str, target: str) -> str:
+    """The released image with its model file truncated: it starts, but never loads."""
+    dockerfile = (
+        f"FROM {base}\nUSER root\nRUN head -c 100 /app/model/model.joblib > /tmp/m "
+        "&& cp /tmp/m /app/model/model.joblib\nUSER 10001:10001\n"
+    ).encode()
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+    context.seek(0)
+    client.images.build(fileobj=context, custom_context=True, tag=target, pull=False)
+    client.images.push(target)
+    pushed = client.images.get_registry_data(target)
+    return str(pushed.id)
+
+
+def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
+    tmp_path: Path,
+    example_python: Path,
+    registry: harness.Registry,
+    a_swarm: Any,
+    base_image: str,
+) -> None:
+    repository = f"{registry.host}/deploy/iris"
+    root = copy_example("iris", tmp_path / "iris")
+    text = (root / "workbench.yaml").read_text()
+    text = text.replace("python: .venv/bin/python", f"python: {example_python}", 1)
+    text = text.replace("  memory_limit: 512m\n", "  memory_limit: 512m\n  ready_timeout: 15\n")
+    (root / "workbench.yaml").write_text(text + f"registry: {repository}\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Ana Tester")
+    git(root, "config", "user.email", "ana@example.com")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "the iris model")
+    manifest = load_manifest(root)
+    run_snapshot(manifest, lambda _: None)
+    checklist = pass_gates(root)
+    tagging.create_release(checklist)
+    list(publish.push_release(manifest))
+    publish.promote(manifest, "1.0.0", "production", "Ana")
+
+    first = swarm.deploy(manifest, "production", replicas=2, by="Ana")
+    assert first.result == "created", first.message
+    assert len(swarm.healthy_tasks(a_swarm, first.service)) == 2
+
+    # A patch release: a description changed.
+    request = root / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("description:", "description: (cm)", 1))
+    git(root, "commit", "-qam", "a clearer description")
+    checklist = pass_gates(root)
+    second = tagging.create_release(checklist)
+    assert str(second.version) == "1.0.1"
+    list(publish.push_release(manifest))
+    publish.promote(manifest, "1.0.1", "production", "Ana")
+
+    record = (root / "schema" / "examples" / "setosa.json").read_text()
+    caller = start_client(a_swarm, swarm.network_name(manifest), first.service, record)
+    time.sleep(3)
+    update = swarm.deploy(manifest, "production", replicas=2, by="Ana")
+    time.sleep(3)
+    counts = stop_client(caller)
+    assert update.result == "updated", update.message
+    assert counts["failed"] == 0, counts["errors"][:5]
+    assert counts["ok"] > 50
+    service = swarm.find_service(a_swarm, first.service)
+    assert swarm.running_image(service).endswith(load_channels(manifest)["production"].digest)
+
+    # A release whose model never loads: the update fails its health checks and the swarm
+    # rolls it back; the service keeps answering from 1.0.1.
+    good = load_channels(manifest)["production"].digest
+    digest = broken_image(a_swarm, f"{repository}@{good}", f"{repository}:broken")
+    channels = load_channels(manifest)
+    entry = channels["production"]
+    entry.current, entry.digest = "1.0.2", digest
+    entry.history.append(
+        ChannelMove(version="1.0.2", digest=digest, action="promote", at="now", by="Ana")
+    )
+    save_channels(manifest, channels)
+    caller = start_client(a_swarm, swarm.network_name(manifest), first.service, record)
+    failed_update = swarm.deploy(manifest, "production", replicas=2, by="Ana")
+    time.sleep(3)
+    counts = stop_client(caller)
+    assert failed_update.result == "rolled back", failed_update.message
+    assert counts["failed"] == 0 and counts["versions"] == ["1.0.1"], counts
+    service = swarm.find_service(a_swarm, first.service)
+    assert swarm.running_image(service).endswith(good)
+    assert len(swarm.healthy_tasks(a_swarm, first.service)) == 2
+
+    # `workbench rollback` moves the channel back, and the service follows (already there).
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "workbench"),
+            "rollback",
+            "-c",
+            "production",
+            "-p",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "production rolled back to 1.0.1" in done.stdout
+    assert "unchanged" in done.stdout
+    history = [(d.version, d.result) for d in load_deployments(manifest)]
+    assert history == [
+        ("1.0.0", "created"),
+        ("1.0.1", "updated"),
+        ("1.0.2", "rolled back"),
+        ("1.0.1", "unchanged"),
+    ]

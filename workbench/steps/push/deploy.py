@@ -1,0 +1,311 @@
+"""Deploying a channel: what every target shares (the digest the channel points at, the
+deployment history), and the Kubernetes (and KServe) files for teams that outgrew one
+machine. Every image is pinned by the digest the channel points at, never a mutable tag;
+probes come from the runtime's health routes; the grace period covers the runtime's
+graceful stop; the security context is the serve test's hardening. Docker Swarm is in
+swarm.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.clock import now
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import Manifest
+from workbench.project.records import Deployment
+from workbench.project.releases import load_channels, load_deployments, save_deployments
+
+GRACEFUL_STOP_SECONDS = 10  # the runtime's timeout_graceful_shutdown (runtime/__main__.py)
+TERMINATION_GRACE_SECONDS = GRACEFUL_STOP_SECONDS + 5  # and the endpoints' removal
+UID = 10001  # the image's user (assets/templates/Dockerfile)
+
+
+def channel_image(manifest: Manifest, channel: str) -> tuple[str, str]:
+    """(version, image by digest) the channel points at."""
+    entry = load_channels(manifest).get(channel)
+    if entry is None or not entry.current or not entry.digest:
+        raise WorkbenchError(
+            f"the channel {channel} points at no release yet.",
+            fix=f"promote one first: `workbench promote VERSION --channel {channel}`.",
+        )
+    if not manifest.registry:
+        raise WorkbenchError(
+            "workbench.yaml has no `registry:`; a cluster pulls the image from one.",
+            fix="set registry: HOST/PATH and push the release.",
+        )
+    return entry.current, f"{manifest.registry}@{entry.digest}"
+
+
+def record(
+    manifest: Manifest,
+    *,
+    channel: str,
+    target: str,
+    service: str,
+    version: str,
+    image: str,
+    by: str,
+    result: str,
+    message: str,
+) -> None:
+    """One more line of the deployment history (releases/deployments.yaml, committed)."""
+    history = load_deployments(manifest)
+    history.append(
+        Deployment(
+            channel=channel,
+            target=target,
+            service=service,
+            version=version,
+            digest=image.split("@", 1)[1],
+            at=now(),
+            by=by,
+            result=result,
+            message=message,
+        )
+    )
+    save_deployments(manifest, history)
+
+
+def k8s_name(manifest: Manifest, channel: str) -> str:
+    """A DNS-1123 label: lowercase letters, digits and '-', at most 63 characters."""
+    name = re.sub(r"[^a-z0-9-]+", "-", f"{manifest.name}-{channel}".lower()).strip("-")
+    return name[:63].rstrip("-")
+
+
+def memory_quantity(limit: str) -> str:
+    """`1g` / `512m` (Docker's) as a Kubernetes quantity (`1Gi` / `512Mi`)."""
+    match = re.fullmatch(r"(\d+)([bkmg]?)", limit.strip().lower())
+    if not match:
+        raise WorkbenchError(f"serve.memory_limit `{limit}` is not a size like 512m or 1g.")
+    number, unit = match.groups()
+    return number + {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}[unit]
+
+
+def manifests(
+    manifest: Manifest,
+    channel: str,
+    version: str,
+    image: str,
+    *,
+    replicas: int = 2,
+    kserve: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """file name -> Kubernetes object, for `image` (a reference by digest)."""
+    if "@sha256:" not in image:
+        raise WorkbenchError(f"{image} is not pinned by digest; a deployment never uses a tag.")
+    name = k8s_name(manifest, channel)
+    port = manifest.serve.port
+    labels = {
+        "app.kubernetes.io/name": manifest.name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/version": version,
+        "app.kubernetes.io/managed-by": "workbench",
+        "workbench/channel": channel,
+    }
+    memory = memory_quantity(manifest.serve.memory_limit)
+    container = {
+        "name": "model",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "env": [{"name": "PORT", "value": str(port)}],
+        "resources": {
+            "requests": {"cpu": "500m", "memory": memory},
+            "limits": {"memory": memory},
+        },
+        # Ready only once the model is loaded; alive as soon as the server answers; the
+        # start-up probe gives the model serve.ready_timeout to load.
+        "startupProbe": {
+            "httpGet": {"path": "/health/live", "port": "http"},
+            "periodSeconds": 2,
+            "failureThreshold": max(1, manifest.serve.ready_timeout // 2),
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/health/ready", "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/health/live", "port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    pod_spec = {
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "fsGroup": UID},
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+    }
+    documents: dict[str, dict[str, Any]] = {
+        "deployment.yaml": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app.kubernetes.io/instance": name}},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                },
+                "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            },
+        },
+        "service.yaml": {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "selector": {"app.kubernetes.io/instance": name},
+                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            },
+        },
+        "hpa.yaml": {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": replicas,
+                "maxReplicas": replicas * 4,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 70},
+                        },
+                    }
+                ],
+            },
+        },
+    }
+    if kserve:
+        documents["inferenceservice.yaml"] = {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "predictor": {
+                    "minReplicas": replicas,
+                    "maxReplicas": replicas * 4,
+                    # A custom container speaking the Open Inference Protocol v2 (REST).
+                    "containers": [
+                        {
+                            key: value
+                            for key, value in container.items()
+                            if key not in ("startupProbe", "livenessProbe")
+                        }
+                        | {"name": "kserve-container"}
+                    ],
+                    "protocolVersion": "v2",
+                }
+            },
+        }
+    return documents
+
+
+def write_manifests(documents: dict[str, dict[str, Any]], out: Path) -> list[Path]:
+    import yaml  # only here (import cost)
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, document in documents.items():
+        path = out / filename
+        write_text_atomic(
+            path,
+            "# Written by `workbench deploy --target kubernetes`; pinned by digest.\n"
+            + yaml.safe_dump(document, sort_keys=False),
+        )
+        written.append(path)
+    return written
+
+
+def deploy(
+    manifest: Manifest,
+    channel: str,
+    folder: Path,
+    *,
+    replicas: int,
+    kserve: bool,
+    by: str,
+) -> tuple[list[Path], str]:
+    """Write the files for the channel's digest; apply them where a cluster context is
+    configured (a server-side dry run first). Returns the files and what was done."""
+    import shutil
+    import subprocess
+
+    root = manifest.root.resolve()
+    real = folder.resolve()
+    if real != root and root not in real.parents:
+        raise WorkbenchError(
+            f"--out {folder} is outside the project ({root}); the workbench writes only there.",
+            fix="choose a folder in the project, e.g. deploy/kubernetes/production.",
+        )
+    version, image = channel_image(manifest, channel)
+    documents = manifests(manifest, channel, version, image, replicas=replicas, kserve=kserve)
+    written = write_manifests(documents, real)
+    kubectl = shutil.which("kubectl")
+    context = (
+        subprocess.run(
+            [kubectl, "config", "current-context"], capture_output=True, text=True, check=False
+        )
+        if kubectl
+        else None
+    )
+    if context is None or context.returncode != 0:
+        done = (
+            f"no Kubernetes context configured here: apply them with `kubectl apply -f {folder}`"
+            + (" (the InferenceService needs KServe installed)" if kserve else "")
+        )
+        result = "written"
+    else:
+        assert kubectl is not None
+        name = context.stdout.strip()
+        for extra in (["--dry-run=server"], []):
+            applied = subprocess.run(
+                [kubectl, "apply", *extra, "-f", str(real)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if applied.returncode != 0:
+                raise WorkbenchError(
+                    f"kubectl apply{' --dry-run=server' if extra else ''} on context {name} "
+                    f"refused the files: {applied.stderr.strip()[:400]}",
+                    fix=f"read the files in {folder} and the cluster's answer above.",
+                )
+        done, result = (
+            f"applied to the Kubernetes context {name} (after a server dry run)",
+            "applied",
+        )
+    record(
+        manifest,
+        channel=channel,
+        target="kubernetes",
+        service=k8s_name(manifest, channel),
+        version=version,
+        image=image,
+        by=by,
+        result=result,
+        message=done,
+    )
+    return written, done

@@ -1,0 +1,271 @@
+"""Deploy a channel to Docker Swarm (part of the Docker Engine the workbench already uses):
+one service per model and channel, N replicas, the serve test's hardening, health checks
+from the image's readiness route, and rolling updates that start the new task first, one
+at a time, gated on health, and roll back by themselves when the new tasks fail.
+
+The service always runs the digest the channel points at, never a tag. Endpoints are
+DNS round-robin on an attachable overlay network by default (no IPVS needed: the routing
+mesh does not work on every kernel); `endpoint="vip"` with a published port uses the
+routing mesh where the cluster has one. Each deployment is recorded beside the channel
+history, in releases/deployments.yaml: who, when, which digest, what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.lock import project_lock
+from workbench.project.manifest import Manifest
+from workbench.steps.push.deploy import GRACEFUL_STOP_SECONDS, channel_image, k8s_name, record
+
+LABEL = "io.workbench.deploy"
+SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+SIZES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+@dataclass
+class Deployed:
+    service: str
+    version: str
+    image: str
+    replicas: int
+    result: str  # created | updated | unchanged | rolled back | failed
+    message: str
+    seconds: float
+
+
+def service_name(manifest: Manifest, channel: str) -> str:
+    return k8s_name(manifest, channel)
+
+
+def network_name(manifest: Manifest) -> str:
+    return f"workbench-{k8s_name(manifest, 'net')}"
+
+
+def _bytes(limit: str) -> int:
+    text = limit.strip().lower()
+    return int(text.rstrip("bkmg")) * SIZES[text[-1] if text[-1] in "bkmg" else ""]
+
+
+def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[str, Any]:
+    from docker import types  # the SDK only when deploying (import cost)
+
+    port = manifest.serve.port
+    probe = (
+        "import urllib.request; urllib.request.urlopen("
+        f"'http://127.0.0.1:{port}/health/ready', timeout=2)"
+    )
+    container = types.ContainerSpec(
+        image=image,
+        env=[f"PORT={port}"],
+        read_only=True,
+        mounts=[types.Mount("/tmp", None, type="tmpfs", tmpfs_size=64 * 1024**2)],
+        cap_drop=["ALL"],
+        stop_grace_period=(GRACEFUL_STOP_SECONDS + 5) * SECOND,
+        healthcheck=types.Healthcheck(
+            test=["CMD", "python3", "-c", probe],
+            interval=2 * SECOND,
+            timeout=2 * SECOND,
+            retries=3,
+            start_period=manifest.serve.ready_timeout * SECOND,
+        ),
+        labels={LABEL: "1", "io.workbench.version": version},
+    )
+    template = types.TaskTemplate(
+        container_spec=container,
+        resources=types.Resources(mem_limit=_bytes(manifest.serve.memory_limit)),
+        restart_policy=types.RestartPolicy(condition="on-failure", delay=2 * SECOND),
+        networks=[types.NetworkAttachmentConfig(network)],
+    )
+    return {
+        "task_template": template,
+        "update_config": types.UpdateConfig(
+            parallelism=1,
+            delay=SECOND,
+            failure_action="rollback",
+            monitor=5 * SECOND,
+            max_failure_ratio=0,
+            order="start-first",
+        ),
+        "rollback_config": types.RollbackConfig(
+            parallelism=1,
+            delay=SECOND,
+            failure_action="pause",
+            monitor=5 * SECOND,
+            order="start-first",
+        ),
+    }
+
+
+def swarm_client() -> Any:
+    client = docker_client(timeout=60)
+    state = client.info().get("Swarm", {}).get("LocalNodeState")
+    if state != "active":
+        raise WorkbenchError(
+            f"this Docker engine is not part of a swarm (its state: {state or 'unknown'}).",
+            fix="`docker swarm init` makes a single-node swarm; or join the engine to yours.",
+        )
+    return client
+
+
+def _network(client: Any, name: str, project: str) -> None:
+    if not client.networks.list(names=[name]):
+        client.networks.create(
+            name,
+            driver="overlay",
+            attachable=True,
+            labels={LABEL: "1", "io.workbench.project": project},
+        )
+
+
+def find_service(client: Any, name: str) -> Any | None:
+    found = [s for s in client.services.list(filters={"name": name}) if s.name == name]
+    return found[0] if found else None
+
+
+def running_image(service: Any) -> str:
+    spec = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+    return str(spec["Image"])
+
+
+def deploy(
+    manifest: Manifest,
+    channel: str,
+    *,
+    replicas: int = 2,
+    by: str,
+    endpoint: str = "dnsrr",
+    publish: int | None = None,
+    timeout: float = 600,
+    log: Callable[[str], None] = lambda _: None,
+) -> Deployed:
+    """Create or update the channel's service to the digest the channel points at, and wait
+    until the swarm says how it went; the outcome is recorded either way."""
+    from docker import types
+
+    with project_lock(manifest.root, "release", f"deploying {channel}", wait=0):
+        version, image = channel_image(manifest, channel)
+        client = swarm_client()
+        name, network = service_name(manifest, channel), network_name(manifest)
+        _network(client, network, manifest.name)
+        spec = _spec(manifest, image, version, network)
+        ports = {
+            publish: (manifest.serve.port, "tcp", "host" if endpoint == "dnsrr" else "ingress")
+        }
+        endpoint_spec = types.EndpointSpec(mode=endpoint, ports=ports if publish else None)
+        labels = {
+            LABEL: "1",
+            "io.workbench.project": manifest.name,
+            "io.workbench.channel": channel,
+            "io.workbench.version": version,
+        }
+        started = time.monotonic()
+        service = find_service(client, name)
+        if service is None:
+            log(f"creating {name}: {replicas} replicas of {image}")
+            client.api.create_service(
+                name=name,
+                labels=labels,
+                mode=types.ServiceMode("replicated", replicas=replicas),
+                endpoint_spec=endpoint_spec,
+                **spec,
+            )
+            result, message = _wait_created(client, name, replicas, timeout, log)
+        elif (
+            running_image(service).endswith(image.split("@", 1)[1])
+            and _replicas(service) == replicas
+        ):
+            result, message = "unchanged", f"{name} already runs {image}"
+        else:
+            log(f"updating {name} to {image}: one task at a time, the new one first")
+            service.reload()
+            client.api.update_service(
+                service.id,
+                version=service.version,
+                name=name,
+                labels=labels,
+                mode=types.ServiceMode("replicated", replicas=replicas),
+                endpoint_spec=endpoint_spec,
+                **spec,
+            )
+            result, message = _wait_updated(client, name, timeout, log)
+        seconds = time.monotonic() - started
+        record(
+            manifest,
+            channel=channel,
+            target="swarm",
+            service=name,
+            version=version,
+            image=image,
+            by=by,
+            result=result,
+            message=message,
+        )
+        return Deployed(name, version, image, replicas, result, message, seconds)
+
+
+def _replicas(service: Any) -> int:
+    return int(service.attrs["Spec"].get("Mode", {}).get("Replicated", {}).get("Replicas", 0))
+
+
+def healthy_tasks(client: Any, name: str) -> list[dict[str, Any]]:
+    service = find_service(client, name)
+    if service is None:
+        return []
+    return [
+        t
+        for t in service.tasks(filters={"desired-state": "running"})
+        if t["Status"]["State"] == "running"
+    ]
+
+
+def _wait_created(
+    client: Any, name: str, replicas: int, timeout: float, log: Callable[[str], None]
+) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = healthy_tasks(client, name)
+        if len(running) >= replicas:
+            return "created", f"{len(running)} of {replicas} replicas running and healthy"
+        time.sleep(1)
+    return (
+        "failed",
+        f"only {len(healthy_tasks(client, name))} of {replicas} replicas healthy after "
+        f"{timeout:.0f} s",
+    )
+
+
+def _wait_updated(
+    client: Any, name: str, timeout: float, log: Callable[[str], None]
+) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        service = find_service(client, name)
+        status = (service.attrs.get("UpdateStatus") or {}) if service else {}
+        state, text = status.get("State", ""), status.get("Message", "")
+        if state != last:
+            log(f"swarm: {state or 'waiting'} {text}".strip())
+            last = state
+        if state == "completed":
+            return "updated", text or "every task replaced, healthy"
+        if state == "rollback_completed":
+            return "rolled back", f"the new tasks failed; the swarm rolled back: {text}"
+        if state in ("paused", "rollback_paused"):
+            return "failed", f"the update {state.replace('_', ' ')}: {text}"
+        time.sleep(1)
+    return "failed", f"the update did not finish within {timeout:.0f} s (last state: {last})"
+
+
+def remove(manifest: Manifest, channel: str) -> bool:
+    client = swarm_client()
+    service = find_service(client, service_name(manifest, channel))
+    if service is None:
+        return False
+    service.remove()
+    return True

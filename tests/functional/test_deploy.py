@@ -103,8 +103,9 @@ def stop_client(container: Any) -> dict[str, Any]:
 def broken_image(client: Any, base: str, target: str) -> str:
     """The released image with its model file truncated: it starts, but never loads."""
     dockerfile = (
-        f"FROM {base}\nUSER root\nRUN head -c 100 /app/model/model.joblib > /tmp/m "
-        "&& cp /tmp/m /app/model/model.joblib\nUSER 10001:10001\n"
+        f"FROM {base}\nUSER root\n"
+        "RUN for f in $(find /app/model -name '*.joblib'); do head -c 100 $f > /tmp/m "
+        "&& cp /tmp/m $f; done\nUSER 10001:10001\n"
     ).encode()
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:

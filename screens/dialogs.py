@@ -211,27 +211,35 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
 
 
 class PickChannel(ModalScreen[str | None]):
-    """Roll back: a channel chosen from those with a previous release; the line under it says
-    from -> to."""
+    """A channel chosen from a list; the line under it says what the action will do to it
+    (roll back: `production: 1.1.0 -> 1.0.0`; deploy: which version, where)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
 
-    def __init__(self, moves: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        summaries: dict[str, str],
+        *,
+        title: str = "Roll back a channel to its previous release",
+        action: str = "Roll back",
+    ) -> None:
         super().__init__()
-        self.moves = moves  # channel -> (now, back to)
+        self.summaries = summaries  # channel -> what happens to it
+        self.title_text = title
+        self.action = action
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Roll back a channel to its previous release", classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title")
             yield Select(
-                [(c, c) for c in sorted(self.moves)],
-                value=sorted(self.moves)[0],
+                [(c, c) for c in sorted(self.summaries)],
+                value=sorted(self.summaries)[0],
                 allow_blank=False,
                 id="channel",
             )
             yield Label("", id="pick-summary")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Roll back", variant="warning", id="ok")
+                yield Button(self.action, variant="warning", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -243,13 +251,11 @@ class PickChannel(ModalScreen[str | None]):
 
     def _summarise(self) -> None:
         channel = str(self.query_one("#channel", Select).value)
-        now, back = self.moves[channel]
-        self.query_one("#pick-summary", Label).update(f"{channel}: {now} -> {back}")
+        self.query_one("#pick-summary", Label).update(f"{channel}: {self.summaries[channel]}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(
-            str(self.query_one("#channel", Select).value) if event.button.id == "ok" else None
-        )
+        chosen = str(self.query_one("#channel", Select).value)
+        self.dismiss(chosen if event.button.id == "ok" else None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -116,8 +116,17 @@ class PushScreen(ReleaseStepScreen):
         Binding("p", "push_release", "Push", id="push.push"),
         Binding("o", "promote", "Promote", id="push.promote"),
         Binding("b", "rollback", "Roll back", id="push.rollback"),
+        Binding("d", "deploy", "Deploy", id="push.deploy"),
+        # Still there (help lists them), but the footer keeps room for the release actions.
+        Binding("y", "tick_yes", "Yes", id="push.yes", show=False),
+        Binding("n", "tick_no", "No", id="push.no", show=False),
     ]
-    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"push_release", "promote", "rollback"}
+    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {
+        "push_release",
+        "promote",
+        "rollback",
+        "deploy",
+    }
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -243,7 +252,7 @@ class PushScreen(ReleaseStepScreen):
             for name, entry in channels.items():
                 target = rollback_target(entry)
                 if target is not None:
-                    moves[name] = (str(entry.current), target)
+                    moves[name] = f"{entry.current} -> {target}"
             if not moves:
                 self.notify(
                     "No channel has an earlier release to roll back to.", severity="warning"
@@ -271,5 +280,57 @@ class PushScreen(ReleaseStepScreen):
             manifest = self.checklist.manifest
             version, digest = rollback(manifest, channel, current_user(manifest.root))
             return f"{channel} rolled back to {version} ({digest})"
+
+        self.report(go)
+
+    # --- deploy ---------------------------------------------------------------------------
+
+    def action_deploy(self) -> None:
+        from workbench.steps.push.swarm import service_name
+
+        def choose(channels: dict[str, Any]) -> None:
+            manifest = self.checklist.manifest
+            summaries = {
+                name: f"{entry.current} ({str(entry.digest)[:19]}) -> the swarm service "
+                f"{service_name(manifest, name)}, 2 replicas, rolling update that rolls back "
+                "on failure"
+                for name, entry in channels.items()
+                if entry.current and entry.digest
+            }
+            if not summaries:
+                self.notify(
+                    "No channel to deploy: promote a release first (o).", severity="warning"
+                )
+                return
+            self.app.push_screen(
+                PickChannel(summaries, title="Deploy a channel to Docker Swarm", action="Deploy"),
+                self._deploy_chosen,
+            )
+
+        self._channels_then(choose)
+
+    def _deploy_chosen(self, channel: str | None) -> None:
+        if channel and self.begin(f"deploying {channel} to the swarm"):
+            self._deploy(channel)
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="release", description="deploying"
+    )
+    def _deploy(self, channel: str) -> None:
+        from workbench.steps.push import swarm
+
+        batcher = LogBatcher(self)
+
+        def go() -> str:
+            manifest = self.checklist.manifest
+            try:
+                done = swarm.deploy(
+                    manifest, channel, replicas=2, by=current_user(manifest.root), log=batcher
+                )
+            finally:
+                batcher.flush()
+            if done.result not in ("created", "updated", "unchanged"):
+                raise WorkbenchError(f"{done.service}: {done.result}: {done.message}")
+            return f"{done.service}: {done.result}, {done.version} ({done.message})"
 
         self.report(go)

@@ -63,6 +63,8 @@ def a_swarm(docker_engine: object) -> Iterator[Any]:
     """A single-node swarm for the test; afterwards, the engine as it was found."""
     client = docker_client()
     was = client.info()["Swarm"]["LocalNodeState"]
+    networks = {n.name for n in client.networks.list()}
+    containers = {c.id for c in client.containers.list(all=True)}
     if was != "active":
         client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
     before = {s.id for s in client.services.list()}
@@ -72,15 +74,21 @@ def a_swarm(docker_engine: object) -> Iterator[Any]:
         for service in client.services.list():
             if service.id not in before:
                 service.remove()
-        for _ in range(60):  # tasks leave the network before it can go
-            if not client.containers.list(filters={"label": "com.docker.swarm.service.name"}):
+        for _ in range(90):  # the tasks' containers go (asynchronously) before the network
+            tasks = {"label": "com.docker.swarm.service.name"}
+            if not client.containers.list(all=True, filters=tasks):
                 break
             time.sleep(1)
         for network in client.networks.list(filters={"label": swarm.LABEL}):
             network.remove()
         if was != "active":
             client.swarm.leave(force=True)
+        for network in client.networks.list():  # swarm init made docker_gwbridge
+            if network.name not in networks:
+                network.remove()
         assert client.info()["Swarm"]["LocalNodeState"] == was
+        assert {n.name for n in client.networks.list()} == networks
+        assert {c.id for c in client.containers.list(all=True)} <= containers
 
 
 def start_client(client: Any, network: str, host: str, record: str) -> Any:
@@ -113,7 +121,9 @@ def broken_image(client: Any, base: str, target: str) -> str:
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
     context.seek(0)
-    client.images.build(fileobj=context, custom_context=True, tag=target, pull=False)
+    client.images.build(
+        fileobj=context, custom_context=True, tag=target, pull=False, rm=True, forcerm=True
+    )
     client.images.push(target)
     pushed = client.images.get_registry_data(target)
     return str(pushed.id)

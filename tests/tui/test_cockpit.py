@@ -122,7 +122,7 @@ async def test_promote_chooses_a_real_version_and_channel_and_says_from_where_to
 
 
 async def test_roll_back_offers_only_channels_with_an_earlier_release() -> None:
-    dialog = PickChannel({"production": ("1.1.0", "1.0.0")})
+    dialog = PickChannel({"production": "1.1.0 -> 1.0.0"})
     app = Host(dialog)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

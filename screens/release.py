@@ -13,8 +13,9 @@ from textual.widgets import Label, ProgressBar
 
 from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
+from screens.progress import LogBatcher
 from screens.releases import ReleaseTable
-from screens.step import LogBatcher, StepScreen
+from screens.step import StepScreen
 from workbench.checklist.engine import current_user
 from workbench.kernel.errors import WorkbenchError
 

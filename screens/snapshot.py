@@ -6,7 +6,8 @@ from textual import on, work
 from textual.binding import Binding
 
 from screens.messages import SnapshotTaken
-from screens.step import LogBatcher, StepScreen
+from screens.progress import LogBatcher
+from screens.step import StepScreen
 from workbench.kernel.cancel import Cancelled
 from workbench.steps.snapshot.take import Detail, Log, SnapshotResult, Stage, take_snapshot
 

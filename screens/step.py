@@ -23,35 +23,12 @@ from textual.worker import Worker, WorkerState
 from screens.context import Workbench, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
+from screens.progress import LogBatcher
 from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
 from workbench.checklist.engine import Checklist, ItemFinished, ItemStarted, ItemView, RunCancelled
 from workbench.checklist.symbols import COLOUR, ICON
 from workbench.kernel.errors import WorkbenchError
-
-
-class LogBatcher:
-    """Collects log lines from a worker thread; hands them over at most every 0.25 s."""
-
-    def __init__(self, screen: StepScreen, interval: float = 0.25) -> None:
-        self.screen = screen
-        self.interval = interval
-        self.lines: list[str] = []
-        self.lock = threading.Lock()
-        self.last = 0.0
-
-    def __call__(self, line: str) -> None:
-        with self.lock:
-            self.lines.append(line)
-        if time.monotonic() - self.last >= self.interval:
-            self.flush()
-
-    def flush(self) -> None:
-        with self.lock:
-            lines, self.lines = self.lines, []
-        self.last = time.monotonic()
-        if lines:
-            self.screen.post_message(CheckLog(lines))
 
 
 class StepScreen(Screen[None]):

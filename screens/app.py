@@ -57,6 +57,7 @@ class WorkbenchApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("h", "home", "Home", id="app.home", show=False),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("space", "do_next", "Do next", id="app.next_move", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
             Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
@@ -255,6 +256,20 @@ class WorkbenchApp(App[None]):
             ),
             answered,
         )
+
+    def action_do_next(self) -> None:
+        """Space: open the step of what blocks next and start it (screens/next_move.py)."""
+        from screens.next_move import next_move, perform
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        if not self.loaded:
+            self.notify("Still reading the checklist; press space again in a moment.")
+            return
+        if getattr(self.screen, "running", False):
+            self.notify("Something is running; Escape cancels it.", severity="warning")
+            return
+        self.unless_unsaved(lambda: perform(self, next_move(self)))
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

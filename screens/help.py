@@ -24,6 +24,7 @@ PURPOSE = {
     "channels (promote, roll back) between real releases.",
 }
 EVERYWHERE = (
+    ("space", "do what blocks next: open its step and start it"),
     ("1-5", "open a step"),
     ("[ / ]", "previous / next step"),
     ("h", "home"),

@@ -66,6 +66,7 @@ class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("left", "app.focus_previous", "Previous step", id="home.prev", show=False),
         Binding("right", "app.focus_next", "Next step", id="home.next", show=False),
+        Binding("space", "app.do_next", "Do next", id="home.next_move"),
         Binding("f5", "reload", "Refresh", id="home.refresh"),
     ]
 
@@ -84,7 +85,10 @@ class HomeScreen(Screen[None]):
             yield Static("Readiness: loading…", id="readiness")
             yield Static("", id="release")
             yield Static("", id="next")
-            yield Static("Press 1-5 or Enter on a step to open it; ? lists every key.", id="hint")
+            yield Static(
+                "Space does what blocks next; 1-5 or Enter open a step; ? lists every key.",
+                id="hint",
+            )
             yield ReleaseTable(id="home-releases")
         yield Footer(compact=True, show_command_palette=False)
 

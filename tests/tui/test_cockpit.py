@@ -145,3 +145,39 @@ async def test_a_confirmation_is_answered_by_enter_y_n_or_escape() -> None:
             await pilot.pause()
             await pilot.press(*keys)
         assert app.answer is expected, keys
+
+
+async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schema(
+    example_project: Path,
+) -> None:
+    from screens.dialogs import TextPrompt
+    from screens.next_move import next_move
+    from workbench.checklist.checks import Status
+
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert next_move(app).action == "take"  # a fresh project: no snapshot yet
+        await pilot.press("space")
+        await pilot.pause()
+        assert getattr(app.screen, "step", None) == "snapshot"
+        assert app.screen.running  # type: ignore[attr-defined]  # the snapshot was started
+        for _ in range(600):
+            await settle(pilot)
+            done = app.views.get("snapshot.hashed")
+            if done and done.status is Status.PASS and not app.screen.running:  # type: ignore[attr-defined]
+                break
+            await pilot.pause(0.1)
+        move = next_move(app)
+        assert (move.action, move.item) == ("tick", "snapshot.packages-expected")
+        await pilot.press("space")  # from the step: the question, its row selected
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.views["snapshot.packages-expected"].status is Status.PASS
+        move = next_move(app)
+        assert (move.step, move.action) == ("schema", "run")
+        await pilot.press("space")
+        await pilot.pause()
+        assert getattr(app.screen, "step", None) == "schema"

@@ -77,3 +77,86 @@ def test_a_person_opens_a_step_runs_checks_and_quits(
     assert "MARK-BEFORE" in restored  # the shell's screen is back as it was
     assert before.read_text() == after.read_text()  # terminal modes restored
     assert (example_project / "checklist.yaml").exists()
+
+
+@pytest.mark.docker
+@pytest.mark.registry
+def test_a_fresh_example_to_a_pushed_promoted_release_in_twelve_keystrokes(
+    tmux: Tmux,
+    tmp_path: Path,
+    example_python: Path,
+    registry,  # type: ignore[no-untyped-def]
+    base_image: str,
+) -> None:
+    """The whole journey in the installed TUI, counting every key a person presses: space
+    does what blocks next (snapshot, its question, schema, serve, tag, push, promote), Enter
+    answers the prompts and confirmations, q quits. No Escape, no digit trips."""
+    from workbench.checklist.checks import Status
+    from workbench.project.manifest import load_manifest
+    from workbench.project.releases import load_channels, load_release, release_path
+    from workbench.steps import open_checklist
+
+    project = tmp_path / "iris"
+    repository = f"{registry.host}/tmux/iris"
+    # The project is prepared in the shell, as the README's tour does: not TUI keystrokes.
+    subprocess.run(
+        [str(WORKBENCH), "init", "--example", "iris", str(project), "--registry", repository],
+        check=True,
+        capture_output=True,
+    )
+    (project / ".venv").symlink_to(example_python.parent.parent, target_is_directory=True)
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "Ana Tester"],
+        ["config", "user.email", "ana@example.com"],
+        ["add", "."],
+        ["commit", "-qm", "the iris example"],
+    ):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    tmux.keys(f"{WORKBENCH} -p {project}; echo MARK-AFTER-$?", "Enter")
+    tmux.wait_for("limited by")  # the statuses are read (after the first paint)
+    pressed: list[str] = []
+
+    def press(key: str) -> None:
+        pressed.append(key)
+        tmux.keys(key)
+
+    def status(item: str) -> Status:
+        return open_checklist(load_manifest(project)).view(item).status
+
+    def until(done, what: str, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done() and "Esc cancels" not in tmux.screen():
+                time.sleep(1.0)  # the statuses are re-read after the work
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{what} never happened; the screen was:\n{tmux.screen()}")
+
+    press("Space")  # 1: take the snapshot (its checks follow)
+    until(lambda: status("snapshot.hashed") is Status.PASS, "the snapshot")
+    press("Space")  # 2: the question that blocks: are these the packages you expect?
+    tmux.wait_for("note (optional")
+    press("Enter")  # 3
+    until(lambda: status("snapshot.packages-expected") is Status.PASS, "the answer")
+    press("Space")  # 4: the Schema step's checks
+    until(lambda: status("schema.responses-valid") is Status.PASS, "the schema checks")
+    press("Space")  # 5: the Serve step: build, run hardened, test
+    until(lambda: status("serve.sigterm") is Status.PASS, "the serve test")
+    press("Space")  # 6: tag
+    tmux.wait_for("Release version")
+    press("Enter")  # 7: the suggested version
+    until(lambda: release_path(load_manifest(project), "1.0.0").exists(), "the release")
+    press("Space")  # 8: push
+    tmux.wait_for("Push the latest release")
+    press("Enter")  # 9
+    until(lambda: load_release(load_manifest(project), "1.0.0").push.pushed, "the push")
+    press("Space")  # 10: promote
+    tmux.wait_for("Promote a release to a channel")
+    press("Enter")  # 11: production <- 1.0.0
+    until(lambda: "production" in load_channels(load_manifest(project)), "the promotion")
+    assert load_channels(load_manifest(project))["production"].current == "1.0.0"
+    press("q")  # 12
+    tmux.wait_for("MARK-AFTER-0")
+    assert len(pressed) <= 12, pressed
+    assert "Escape" not in pressed and not any(k.isdigit() for k in pressed)

@@ -74,6 +74,18 @@ def infer(
         for index, record in enumerate(inferred.examples, start=1):
             write_text_atomic(folder / f"example-{index}.json", json.dumps(record, indent=1) + "\n")
         console.print(f"wrote {len(inferred.examples)} example requests into {folder}")
+    cases_path = request_path.parent / "expectations.yaml"
+    if inferred.cases and not cases_path.exists():
+        import yaml
+
+        write_text_atomic(
+            cases_path,
+            "# Proposed by `workbench schema infer`: the model's answers today at each numeric\n"
+            "# field's extremes in the sample. Review each: keep it, change it to what the\n"
+            "# product needs, or delete it. Used once evaluation.expectations names this file.\n"
+            + yaml.safe_dump({"cases": inferred.cases}, sort_keys=False, allow_unicode=True),
+        )
+        console.print(f"proposed {len(inferred.cases)} corner cases in {cases_path}")
     for note in inferred.notes:
         console.print(f"  [dim]{escape(note)}[/]")
 

@@ -149,6 +149,15 @@ def test_a_regressor_fitted_on_bare_arrays(
     assert "price" not in request["properties"]  # the target is left out
     response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
     assert "minimum" not in response["properties"]["prediction"]  # never bounded by answers
+    # Corner cases proposed at each field's extremes, today's answers within 5%:
+    from workbench.steps.serve.quality import load_cases
+
+    cases = load_cases(load_manifest(project), "schema/expectations.yaml")
+    assert [c["name"] for c in cases][:2] == [
+        "area at its lowest in the sample",
+        "area at its highest in the sample",
+    ]
+    assert len(cases) == 6 and all(set(c["within"]) == {"prediction"} for c in cases)
     assert_released(user)
     # Which value goes to which column is said explicitly, whatever the order of properties:
     checklist = open_checklist(load_manifest(project))
@@ -238,6 +247,7 @@ def test_a_text_classifier(tmp_path: Path, corpus_env: Path, base_image: str) ->
     assert schema["properties"]["text"]["type"] == "string"
     response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
     assert response["properties"]["prediction"]["enum"] == ["bug", "sales"]  # its classes
+    assert not (project / "schema" / "expectations.yaml").exists()  # no numeric field
     assert_released(user)
 
 

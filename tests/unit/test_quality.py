@@ -172,3 +172,28 @@ def test_a_waiver_counts_only_for_the_release_after_it() -> None:
     assert not waived_since(record, "2026-11-19T09:00:00Z")  # type: ignore[arg-type]
     assert not waived_since(record, None)  # type: ignore[arg-type]
     assert ReleaseRecord.__struct_fields__.count("quality") == 1
+
+
+def test_corner_cases_are_proposed_at_each_numeric_fields_extremes() -> None:
+    from workbench.steps.schema.infer import corner_requests, propose_cases
+
+    rows = [{"x": 1, "y": 5.5, "kind": "a"}, {"x": 9, "y": -2.0, "kind": "b"}]
+    corners = corner_requests(["x", "y", "kind"], rows, rows[0])
+    assert [(n, r["x"], r["y"]) for n, r in corners] == [
+        ("x at its lowest in the sample", 1, 5.5),
+        ("x at its highest in the sample", 9, 5.5),
+        ("y at its lowest in the sample", 1, -2.0),
+        ("y at its highest in the sample", 1, 5.5),
+    ]
+    answers = [
+        {"prediction": "no"},
+        {"prediction": "yes"},
+        {"prediction": 10.0},
+        {"__error__": "ValueError: y out of range"},
+    ]
+    cases = propose_cases(corners, answers)
+    assert [c.get("expect") or c.get("within") for c in cases] == [
+        {"prediction": "no"},
+        {"prediction": "yes"},
+        {"prediction": [9.5, 10.5]},
+    ]  # a corner the model fails on is not proposed

@@ -183,6 +183,7 @@ class Inferred:
     response: dict[str, Any]
     examples: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)  # proposed corner cases
 
 
 def _columns(records: list[dict[str, Any]]) -> list[str]:
@@ -236,10 +237,11 @@ def _fields(
 
 def _ask_model(
     manifest: Manifest, fields: list[str], rows: list[dict[str, Any]], order: list[str]
-) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """One run of the model's interpreter for two questions: for each field with missing
     values in the sample, why the model refuses a missing value there (absent when it
-    answers it); and its answers to a few complete rows, the example requests."""
+    answers it); its answers to a few complete rows, the example requests; and its answers
+    at each numeric field's extremes, the proposed corner cases."""
     candidates = [f for f in fields if any(r.get(f) is None for r in rows)]
     complete = [r for r in rows if all(r.get(f) is not None for f in fields)]
     examples = complete[:EXAMPLES_WRITTEN]
@@ -250,9 +252,12 @@ def _ask_model(
             fix="use a sample with some complete rows.",
         )
     probes = [{**examples[0], name: None} for name in candidates]
+    corners = [request for _, request in corner_requests(fields, rows, examples[0])]
     answers = predict_in_model_env(
-        manifest, probes + examples, tolerate=True, features=order
+        manifest, probes + examples + corners, tolerate=True, features=order
     ).answers
+    corner_answers = answers[len(probes) + len(examples) :]
+    answers = answers[: len(probes) + len(examples)]
     refused = {
         name: str(answer["__error__"])
         for name, answer in zip(candidates, answers, strict=False)
@@ -265,7 +270,48 @@ def _ask_model(
             f"predicting failed in {manifest.interpreter()} on a complete sample row: {failed}.",
             fix="make the model answer the sample's rows in its own environment first.",
         )
-    return refused, examples, replies
+    return refused, examples, replies, corner_answers
+
+
+CORNER_FIELDS = 4  # numeric fields whose extremes are proposed as cases
+
+
+def corner_requests(
+    fields: list[str], rows: list[dict[str, Any]], base: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(name, request): a complete sample row with one numeric field at its lowest, then at
+    its highest value in the sample."""
+    out = []
+    for name in fields:
+        values = [r.get(name) for r in rows]
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if not numbers or len(numbers) < len([v for v in values if v is not None]):
+            continue
+        out.append((f"{name} at its lowest in the sample", {**base, name: min(numbers)}))
+        out.append((f"{name} at its highest in the sample", {**base, name: max(numbers)}))
+        if len(out) >= 2 * CORNER_FIELDS:
+            break
+    return out
+
+
+def propose_cases(
+    corners: list[tuple[str, dict[str, Any]]], answers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Cases pinning today's answer at each corner: the exact class for a classifier, within
+    5% for a number. Proposals a person reviews, never the contract by themselves."""
+    cases = []
+    for (name, request), answer in zip(corners, answers, strict=False):
+        if "__error__" in answer or "prediction" not in answer:
+            continue
+        value = answer["prediction"]
+        case: dict[str, Any] = {"name": name, "request": request}
+        if isinstance(value, float):
+            margin = max(abs(value) * 0.05, 1e-6)
+            case["within"] = {"prediction": [round(value - margin, 6), round(value + margin, 6)]}
+        else:
+            case["expect"] = {"prediction": value}
+        cases.append(case)
+    return cases
 
 
 def _response(
@@ -333,7 +379,7 @@ def infer_contract(
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")
     order = fields if arrays else []
-    refused, examples, answers = _ask_model(manifest, fields, rows, order or fields)
+    refused, examples, answers, corner_answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
     for name, why in refused.items():
         schema = request["properties"][name]
@@ -357,4 +403,5 @@ def infer_contract(
     if target is not None:
         notes.append(f"`{target}` left out of the request: it is the target")
     notes.append(f"{len(rows)} sample rows, {len(fields)} fields")
-    return Inferred(request, response, examples, notes)
+    cases = propose_cases(corner_requests(fields, rows, examples[0]), corner_answers)
+    return Inferred(request, response, examples, notes, cases)

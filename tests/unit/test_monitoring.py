@@ -144,3 +144,19 @@ def test_the_drift_metrics_stay_bounded_whatever_is_sent(client: TestClient) -> 
     drifted = {d.what: d.verdict for d in drift.compare(described["reference"], counts)}
     assert drifted["colour"] == "drifted" and drifted["size"] == "drifted"
     assert described["hidden_fields"] == ["email", "secret_score"]
+
+
+def test_a_batch_counted_with_numpy_lands_in_the_same_bins_as_value_by_value() -> None:
+    from workbench.runtime.monitoring import Monitor
+
+    rng = random.Random(3)
+    spec = drift.bins_for([rng.uniform(0, 10) for _ in range(100)])
+    monitor = Monitor({}, {}, {})
+    column = [rng.uniform(-5, 15) for _ in range(200)] + [None, 5, True, "7.5", 2.0] * 4
+    fast: dict[str, int] = {}
+    monitor._add(column, spec, lambda label, n: fast.__setitem__(label, fast.get(label, 0) + n))
+    slow: dict[str, int] = {}
+    for value in column:
+        label = drift.bin_of(spec, value)
+        slow[label] = slow.get(label, 0) + 1
+    assert fast == slow

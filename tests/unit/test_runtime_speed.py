@@ -137,7 +137,7 @@ def test_the_worker_count_comes_from_the_environment_then_the_manifest_then_the_
     monkeypatch.delenv("WORKBENCH_WORKERS")
     assert entry.worker_count(tmp_path) == 3
     (tmp_path / "serving.json").write_text(json.dumps({"workers": None}))
-    assert entry.worker_count(tmp_path) == entry.cpu_quota()
+    assert entry.worker_count(tmp_path) == min(entry.cpu_quota(), entry.DEFAULT_MAX)
     quota = tmp_path / "cpu.max"
     quota.write_text("150000 100000\n")  # 1.5 CPUs: two processes
     assert entry.cpu_quota(quota) == min(2, len(__import__("os").sched_getaffinity(0)))
@@ -173,3 +173,11 @@ def test_each_workers_socket_gets_tcp_nodelay_where_a_plain_shared_socket_does_n
     plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # as uvicorn's bind_socket does
     plain.bind(("127.0.0.1", 0))
     assert asyncio.run(_nodelay_of_accepted(plain)) == 0
+
+
+def test_a_wrong_worker_count_is_said_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_WORKERS", "two")
+    with pytest.raises(SystemExit, match="expected a whole number of processes"):
+        entry.worker_count(tmp_path)

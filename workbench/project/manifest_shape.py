@@ -92,7 +92,7 @@ SHAPE: dict[str, Field] = {
             ),
             "workers": Field(
                 "int",
-                "server processes in the container, e.g. 2 (default: its CPU quota)",
+                "server processes in the container, e.g. 2 (default: its CPU quota, at most 4)",
                 minimum=1,
                 maximum=64,
             ),

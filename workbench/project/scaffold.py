@@ -127,7 +127,7 @@ schema:
 serve:
   port: 8080
   memory_limit: 1g                # each worker loads its own copy of the model
-  # workers: 2                    # server processes (default: the container's CPU quota)
+  # workers: 2                    # server processes (default: CPU quota, at most 4)
   # base_image: python:3.11-slim  # default follows the snapshot's python major.minor
 # registry: localhost:5000/team/{g.name}
 release:

@@ -4,7 +4,7 @@ Uvicorn stops gracefully on SIGTERM: it stops accepting, finishes the requests
 in flight, then exits 0.
 
 Workers: `WORKBENCH_WORKERS` (set at `docker run`), else `workers` in serving.json (the
-manifest's `serve.workers`), else the container's CPU quota. With more than one, each
+manifest's `serve.workers`), else the container's CPU quota, at most 4. With more than one, each
 worker is a process of its own with its own listening socket on the same port
 (SO_REUSEPORT: the kernel spreads connections), created as a TCP socket so that asyncio
 sets TCP_NODELAY on every connection. Uvicorn's own `--workers` shares one socket made
@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+DEFAULT_MAX = 4
+
 
 def cpu_quota(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
     """CPUs this process may use: the cgroup's quota where one is set, else its affinity."""
@@ -43,12 +45,18 @@ def cpu_quota(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
 def worker_count(app_dir: Path) -> int:
     named = os.environ.get("WORKBENCH_WORKERS", "").strip()
     if named:
-        return max(1, int(named))
+        if not named.isdigit() or int(named) < 1:
+            raise SystemExit(
+                f"WORKBENCH_WORKERS={named!r}: expected a whole number of processes, 1 or more"
+            )
+        return int(named)
     try:
         configured = json.loads((app_dir / "serving.json").read_text()).get("workers")
     except (OSError, ValueError):
         configured = None
-    return int(configured) if configured else cpu_quota()
+    # Each worker holds its own copy of the model: by default no more than DEFAULT_MAX, so a
+    # container without a CPU quota on a large host does not load the model 64 times.
+    return int(configured) if configured else min(cpu_quota(), DEFAULT_MAX)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -106,10 +114,19 @@ def supervise(host: str, port: int, workers: int) -> int:
             # found: a no-op here (a worker is not PID 1, the default would kill it: -15).
             signal.signal(signal.SIGTERM, lambda *_: None)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
+            code = 0
             try:
                 serve(host, port, preload=True, sock=listening_socket(host, port))
+            except BaseException as exc:  # a port taken, a broken app: said, and not exit 0
+                logging.getLogger("serving").error(
+                    json.dumps(
+                        {"event": "worker_failed", "error": f"{type(exc).__name__}: {exc}"},
+                        separators=(",", ":"),
+                    )
+                )
+                code = 1
             finally:
-                os._exit(0)
+                os._exit(code)
         children[pid] = index
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

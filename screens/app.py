@@ -58,6 +58,7 @@ class WorkbenchApp(App[None]):
         Binding("h", "home", "Home", id="app.home", show=False),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("space", "do_next", "Do next", id="app.next_move", show=False),
+        Binding("m", "monitor", "Monitor", id="app.monitor", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
             Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
@@ -399,6 +400,16 @@ class WorkbenchApp(App[None]):
         yield SystemCommand(
             "Write report", "Markdown report in .workbench/report.md", self.action_write_report
         )
+        yield SystemCommand(
+            "Monitor a running image",
+            "Drift of its inputs and predictions against the build's reference (PSI)",
+            self.action_monitor,
+        )
+
+    def action_monitor(self) -> None:
+        from screens.monitor import MonitorScreen
+
+        self.push_screen(MonitorScreen())
 
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ EVERYWHERE = (
     ("1-5", "open a step"),
     ("[ / ]", "previous / next step"),
     ("h", "home"),
+    ("m", "drift of a running image (workbench monitor)"),
     ("r", "run the selected check (in a step)"),
     ("? / F1", "this help"),
     ("Ctrl+P", "command palette"),

@@ -181,3 +181,72 @@ async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schem
         await pilot.press("space")
         await pilot.pause()
         assert getattr(app.screen, "step", None) == "schema"
+
+
+async def test_the_monitor_panel_shows_each_fields_drift_of_a_running_image(
+    tmp_path: Path, example_project: Path
+) -> None:
+    """The runtime served by uvicorn on loopback with a reference; the panel reads it."""
+    import json
+    import threading
+    import time as clock
+
+    import httpx
+    import uvicorn
+    from textual.widgets import DataTable, Input
+
+    from screens.monitor import MonitorScreen
+    from tests.unit.test_monitoring import PREDICTOR
+    from workbench.kernel.http import free_port
+    from workbench.runtime import app as runtime
+    from workbench.steps.serve import drift
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "sizes.py").write_text(PREDICTOR)
+    (tmp_path / "schema").mkdir()
+    request = {"type": "object", "properties": {"size": {"type": "number"}}}
+    (tmp_path / "schema" / "request.json").write_text(json.dumps(request))
+    (tmp_path / "schema" / "response.json").write_text(json.dumps({"type": "object"}))
+    reference = {
+        "source": "held-out",
+        "n": 10,
+        "features": {"size": drift.bins_for(list(range(10)))},
+    }
+    config = {"name": "sizes", "version": "1", "flavor": "python", "predictor": "sizes:Model"}
+    config["monitoring"] = {"reference": reference}
+    (tmp_path / "serving.json").write_text(json.dumps(config))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(runtime.create_app(tmp_path), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/health/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            clock.sleep(0.05)
+        shifted = [{"size": 50 + i} for i in range(40)]  # far above every reference value
+        assert httpx.post(f"{url}/predict/batch", json=shifted).status_code == 200
+        app = make_app(example_project)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("m")
+            assert isinstance(app.screen, MonitorScreen)
+            app.screen.query_one(Input).value = url
+            await pilot.press("enter")
+            table = app.screen.query_one(DataTable)
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if table.row_count:
+                    break
+            row = table.get_row_at(0)
+            assert row[1] == "size" and "drifted" in str(row[0]) and float(row[2]) > 0.25
+            assert row[3] == "40"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -30,4 +30,4 @@ def open_tui(project: Path, *, pair: str | None = None, review: str | None = Non
     manifest = load_manifest(project)
     from screens.app import WorkbenchApp  # Textual is only imported for the TUI
 
-    WorkbenchApp(manifest, pair=names, reviewer=review).run()
+    WorkbenchApp(manifest, pair=names, reviewer=review, remember_theme=True).run()

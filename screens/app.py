@@ -20,6 +20,8 @@ from screens.context import Workbench
 from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded
+from screens.releases import release_state
+from screens.theme import load_theme, save_theme
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import asset
@@ -28,24 +30,6 @@ from workbench.project.manifest import Manifest
 if TYPE_CHECKING:
     from workbench.checklist.checks import AutoCheck
     from workbench.checklist.engine import Checklist, ItemView, StepSummary
-
-
-def release_state(manifest: Manifest) -> str:
-    """One line on home: the latest release, its digest, channels, when and by whom."""
-    # Called in the load worker; imported there so the first paint does not wait for it.
-    from workbench.project.releases import latest_release, load_channels
-
-    latest = latest_release(manifest)
-    if latest is None:
-        return "No release yet."
-    version, record = latest
-    channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
-    pushed = f"pushed {record.push.digest}" if record.push.pushed else "[yellow]not pushed yet[/]"
-    people = record.released_by.driver + (
-        f" with {record.released_by.navigator}" if record.released_by.navigator else ""
-    )
-    on = f" · channels: {', '.join(channels)}" if channels else " · on no channel"
-    return f"Released [b]{version}[/b] on {record.created} by {people} · {pushed}{on}"
 
 
 class WorkbenchApp(App[None]):
@@ -78,8 +62,16 @@ class WorkbenchApp(App[None]):
         reviewer: str | None = None,
         user: str | None = None,
         checks: dict[str, AutoCheck] | None = None,
+        remember_theme: bool = False,
     ) -> None:
         super().__init__()
+        # The theme a person chose (Ctrl+P, "Change theme") comes back next time; tests
+        # leave it alone (remember_theme=False), so no setting of the machine shows in them.
+        self.remember_theme = remember_theme
+        if remember_theme:
+            saved = load_theme()
+            if saved in self.available_themes:
+                self.theme = saved
         self.checks = checks  # None: every step's built-in checks
         self.manifest = manifest
         self.pair = pair
@@ -91,6 +83,10 @@ class WorkbenchApp(App[None]):
         self.views: dict[str, ItemView] = {}
         self.release_line = ""
         self.release_rows: list[dict[str, Any]] = []
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "remember_theme", False):
+            save_theme(theme)
 
     def get_default_screen(self) -> Screen[Any]:
         return HomeScreen()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.console import Group
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding
@@ -14,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from screens.context import workbench
+from screens.pictures import score_bar
 from screens.releases import ReleaseTable
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.checklist.symbols import COLOUR as STYLE
@@ -48,11 +51,12 @@ class StepCard(Static, can_focus=True):
             for s, n in sorted(summary.counts.items(), key=lambda kv: kv[0].value)
         )
         blockers = f"\n[b red]{len(summary.blockers)} gate blocking[/]" if summary.blockers else ""
-        self.update(
+        head = Text.from_markup(
             f"[{STYLE[status]}]{ICON[status]} {status}[/]\n"
             f"{int(summary.fraction * 100 + 1e-9)}%  ({summary.score:g} of "
-            f"{summary.max_score})\n{counts}{blockers}"
+            f"{summary.max_score})"
         )
+        self.update(Group(head, score_bar(summary.fraction), Text.from_markup(counts + blockers)))
         self.set_class(bool(summary.blockers), "blocked")
 
     def on_click(self) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from textual.widgets import DataTable
 
+from workbench.project.manifest import Manifest
+
 COLUMNS = ("version", "released", "by", "quality", "tagged", "pushed", "digest", "channels")
 
 
@@ -35,3 +37,21 @@ class ReleaseTable(DataTable[str]):
                 ", ".join(row.get("channels") or []) or "-",
                 key=row["version"],
             )
+
+
+def release_state(manifest: Manifest) -> str:
+    """One line on home: the latest release, its digest, channels, when and by whom."""
+    # Called in the load worker; imported there so the first paint does not wait for it.
+    from workbench.project.releases import latest_release, load_channels
+
+    latest = latest_release(manifest)
+    if latest is None:
+        return "No release yet."
+    version, record = latest
+    channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
+    pushed = f"pushed {record.push.digest}" if record.push.pushed else "[yellow]not pushed yet[/]"
+    people = record.released_by.driver + (
+        f" with {record.released_by.navigator}" if record.released_by.navigator else ""
+    )
+    on = f" · channels: {', '.join(channels)}" if channels else " · on no channel"
+    return f"Released [b]{version}[/b] on {record.created} by {people} · {pushed}{on}"

@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.console import Group
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from screens.context import Workbench, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
+from screens.pictures import picture
 from screens.progress import LogBatcher
 from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
@@ -181,7 +184,13 @@ class StepScreen(Screen[None]):
             lines += ["", "[dim]r runs this check, a runs all of this step's checks.[/]"]
         else:
             lines += ["", "[dim]y / n / x answers yes / no / not applicable.[/]"]
-        self.query_one("#detail", Static).update("\n".join(lines))
+        drawn = picture(
+            item.id,
+            view.result.details if view.result else {},
+            self.checklist.manifest.serve.memory_limit,
+        )
+        text = Text.from_markup("\n".join(lines))
+        self.query_one("#detail", Static).update(Group(drawn, text) if drawn else text)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _: DataTable.RowHighlighted) -> None:

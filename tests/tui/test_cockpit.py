@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Label
 
@@ -250,3 +251,44 @@ async def test_the_monitor_panel_shows_each_fields_drift_of_a_running_image(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_measured_figures_are_drawn_as_bars() -> None:
+    from rich.console import Console
+
+    from screens.pictures import picture
+
+    def drawn(item: str, details: dict[str, object]) -> str:
+        console = Console(width=80, record=True, color_system=None)
+        rendered = picture(item, details, "512m")
+        assert rendered is not None
+        console.print(rendered)
+        return console.export_text()
+
+    text = drawn(
+        "serve.performance", {"p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 4.0, "peak_memory_mb": 128}
+    )
+    assert "p99" in text and "4.00 ms" in text and "128 of 512 MB" in text
+    assert "━" in text or "█" in text  # a bar, not only numbers
+    text = drawn("serve.quality", {"value": 0.9667, "bound": 0.9})
+    assert "0.9667" in text and "0.9" in text
+    assert picture("serve.quality", {"value": 0.5}, "512m") is None  # no bound: nothing drawn
+    assert picture("schema.valid", {}, "512m") is None
+
+
+async def test_the_chosen_theme_is_remembered(
+    example_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screens.app import WorkbenchApp
+    from workbench.project.manifest import load_manifest
+
+    monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(tmp_path / "config"))
+    first = WorkbenchApp(load_manifest(example_project), remember_theme=True)
+    async with first.run_test(size=SIZE) as pilot:
+        first.theme = "textual-light"
+        await pilot.pause()
+    assert (tmp_path / "config" / "tui.json").exists()
+    again = WorkbenchApp(load_manifest(example_project), remember_theme=True)
+    assert again.theme == "textual-light"
+    tests_app = WorkbenchApp(load_manifest(example_project))  # tests: the default theme
+    assert tests_app.theme != "textual-light"

@@ -39,6 +39,16 @@ def runtime_dir() -> Path:
     return _PACKAGE_DIR / "runtime"
 
 
+def config_dir() -> Path:
+    """The user's settings (the TUI's theme)."""
+    override = os.environ.get("WORKBENCH_CONFIG_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_config_dir  # only when settings are read (import cost)
+
+    return Path(user_config_dir("workbench", appauthor=False))
+
+
 def cache_dir() -> Path:
     """The user's cache (wheels, the stand-in base image's root file system)."""
     override = os.environ.get("WORKBENCH_CACHE_DIR")

@@ -218,10 +218,15 @@ def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "production rolled back to 1.0.1" in done.stdout
     assert "unchanged" in done.stdout
+    # The next real update is judged on its own outcome, not on the rollback before it.
+    publish.promote(manifest, "1.0.0", "production", "Ana")
+    back = swarm.deploy(manifest, "production", replicas=2, by="Ana")
+    assert back.result == "updated", back.message
     history = [(d.version, d.result) for d in load_deployments(manifest)]
     assert history == [
         ("1.0.0", "created"),
         ("1.0.1", "updated"),
         ("1.0.2", "rolled back"),
         ("1.0.1", "unchanged"),
+        ("1.0.0", "updated"),
     ]

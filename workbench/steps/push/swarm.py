@@ -184,6 +184,9 @@ def deploy(
         else:
             log(f"updating {name} to {image}: one task at a time, the new one first")
             service.reload()
+            # The last update's outcome stays on the service until this one starts: never
+            # read a rollback of the previous deploy as this one's.
+            before = (service.attrs.get("UpdateStatus") or {}).get("StartedAt")
             client.api.update_service(
                 service.id,
                 version=service.version,
@@ -193,7 +196,7 @@ def deploy(
                 endpoint_spec=endpoint_spec,
                 **spec,
             )
-            result, message = _wait_updated(client, name, timeout, log)
+            result, message = _wait_updated(client, name, timeout, log, before)
         seconds = time.monotonic() - started
         record(
             manifest,
@@ -241,13 +244,15 @@ def _wait_created(
 
 
 def _wait_updated(
-    client: Any, name: str, timeout: float, log: Callable[[str], None]
+    client: Any, name: str, timeout: float, log: Callable[[str], None], before: str | None
 ) -> tuple[str, str]:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         service = find_service(client, name)
         status = (service.attrs.get("UpdateStatus") or {}) if service else {}
+        if status.get("StartedAt") == before:  # still the previous update's outcome
+            status = {}
         state, text = status.get("State", ""), status.get("Message", "")
         if state != last:
             log(f"swarm: {state or 'waiting'} {text}".strip())

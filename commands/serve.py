@@ -164,7 +164,7 @@ def monitor(
     it started, against the reference its build recorded (PSI; above 0.25 drifted, exit 1)."""
     import json
 
-    from workbench.steps.serve.drift import MODERATE
+    from workbench.steps.serve.drift import MODERATE, bars
     from workbench.steps.serve.drift import monitor as read_drift
 
     document, drifts = read_drift(url)
@@ -193,10 +193,3 @@ def monitor(
             )
     if any(d.verdict == "drifted" for d in drifts):
         raise typer.Exit(1)
-
-
-def bars(shares: dict[str, float]) -> str:
-    """A distribution as a row of block characters, one per bin."""
-    blocks = " ▁▂▃▄▅▆▇█"
-    top = max(shares.values(), default=0) or 1
-    return "".join(blocks[round(8 * v / top)] for v in shares.values())

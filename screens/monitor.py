@@ -15,13 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label
 
 from workbench.kernel.errors import WorkbenchError
 
-BLOCKS = " ▁▂▃▄▅▆▇█"
 COLOURS = {"stable": "green", "moderate": "yellow", "drifted": "red"}
-
-
-def bars(shares: dict[str, float]) -> str:
-    top = max(shares.values(), default=0) or 1
-    return "".join(BLOCKS[round(8 * v / top)] for v in shares.values())
 
 
 class MonitorScreen(ModalScreen[None]):
@@ -68,7 +62,7 @@ class MonitorScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="monitor")
     def _read(self, url: str) -> None:
-        from workbench.steps.serve.drift import MODERATE, monitor
+        from workbench.steps.serve.drift import MODERATE, bars, monitor
 
         try:
             document, drifts = monitor(url)

@@ -120,6 +120,15 @@ def _types(spec: dict[str, Any]) -> list[str]:
     return kind if isinstance(kind, list) else [kind]
 
 
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def bars(shares: dict[str, float]) -> str:
+    """A distribution as a row of block characters, one per bin (CLI and TUI alike)."""
+    top = max(shares.values(), default=0) or 1
+    return "".join(BLOCKS[round(8 * v / top)] for v in shares.values())
+
+
 # --- the comparison (workbench monitor) ------------------------------------------------------
 
 

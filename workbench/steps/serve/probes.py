@@ -8,7 +8,6 @@ evidence measured here, never a fixed sentence.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections.abc import Callable
@@ -26,9 +25,9 @@ from workbench.steps.schema.contract import request_schema, response_schema, val
 from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
 from workbench.steps.serve import quality, run
 from workbench.steps.serve.build import BuildContext
+from workbench.steps.serve.quality import TOLERANCE, close
 
 Log = Callable[[str], None]
-TOLERANCE = 1e-6
 LATENCY_REQUESTS = 300
 GRACE_SECONDS = 10
 
@@ -60,19 +59,6 @@ class Probe:
 def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
     data = raw if raw is not None else json.dumps(body).encode()
     return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
-
-
-def close(a: Any, b: Any, tolerance: float = TOLERANCE) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        try:
-            return math.isclose(float(a), float(b), rel_tol=tolerance, abs_tol=tolerance)
-        except (TypeError, ValueError):
-            return False
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(close(a[k], b[k], tolerance) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(close(x, y, tolerance) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 def examples(p: Probing) -> CheckResult:

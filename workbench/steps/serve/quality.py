@@ -28,6 +28,7 @@ from workbench.steps.schema.infer import read_sample
 MAX_RECORDS = 20_000
 BATCH = 256
 PARITY_SAMPLE = 100
+TOLERANCE = 1e-6  # answers compared to this (golden parity, expectations)
 # Run by path in the model's interpreter: kept out of our packages, whose module names
 # (secrets.py beside this file) would shadow the standard library's there.
 SCRIPT = asset("scripts", "score.py")
@@ -176,7 +177,7 @@ def _parity(
     differ = [
         i
         for i, (a, b) in enumerate(zip(local, answers[: len(sample)], strict=True))
-        if not _close(a.get(output), b.get(output))
+        if not close(a.get(output), b.get(output))
     ]
     if differ:
         raise WorkbenchError(
@@ -189,12 +190,17 @@ def _parity(
     return f"parity: the image and the model in its own environment agree on {n} of {n}"
 
 
-def _close(a: Any, b: Any) -> bool:
+def close(a: Any, b: Any, tolerance: float = TOLERANCE) -> bool:
+    """Two answers equal, numbers to `tolerance` (inside objects and arrays too)."""
     if isinstance(a, float) or isinstance(b, float):
         try:
-            return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
+            return math.isclose(float(a), float(b), rel_tol=tolerance, abs_tol=tolerance)
         except (TypeError, ValueError):
             return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], tolerance) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y, tolerance) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -302,7 +308,7 @@ def judge(
             except KeyError:
                 failures.append((name, f"the answer has no `{path}` ({json.dumps(got)[:120]})"))
                 continue
-            if not _close(value, expected):
+            if not close(value, expected):
                 failures.append((name, f"{path} is {value!r}, expected {expected!r}"))
         for path, bounds in (case.get("within") or {}).items():
             low, high = [*list(bounds), None, None][:2]
@@ -315,7 +321,7 @@ def judge(
                 failures.append((name, f"{path} is {value!r}, expected within [{low}, {high}]"))
         if "same_as" in case:
             other = answers[case["same_as"]]
-            if not _close(got.get(output), other.get(output)):
+            if not close(got.get(output), other.get(output)):
                 failures.append(
                     (
                         name,

@@ -87,6 +87,9 @@ class WorkbenchApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "remember_theme", False):
             save_theme(theme)
+        # Statuses are drawn in the theme's colours: draw them again in the new ones.
+        if getattr(self, "summaries", None):
+            self.call_next(self._redraw)
 
     def get_default_screen(self) -> Screen[Any]:
         return HomeScreen()
@@ -160,6 +163,9 @@ class WorkbenchApp(App[None]):
         self.views = message.views
         self.release_line = message.release_line
         self.release_rows = message.release_rows
+        self._redraw()
+
+    def _redraw(self) -> None:
         for screen in self.screen_stack:
             update = getattr(screen, "update_from_checklist", None)
             if update is not None and screen.is_mounted:

@@ -14,6 +14,7 @@ from textual.dom import DOMNode
 from textual.worker import Worker
 
 if TYPE_CHECKING:
+    from screens.theme import Palette
     from workbench.checklist.engine import Checklist, ItemView, StepSummary
     from workbench.project.manifest import Manifest
 
@@ -47,3 +48,10 @@ class Workbench(Protocol):
 
 def workbench(node: DOMNode) -> Workbench:
     return cast("Workbench", node.app)
+
+
+def tones(node: DOMNode) -> Palette:
+    """The current theme's colours by meaning (ok, bad, warn, busy, stale, muted)."""
+    from screens.theme import palette
+
+    return palette(node.app)

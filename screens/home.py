@@ -15,11 +15,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from screens.context import workbench
+from screens.context import tones, workbench
 from screens.pictures import score_bar
 from screens.releases import ReleaseTable
 from workbench.checklist.steps import STEP_TITLES, STEPS
-from workbench.checklist.symbols import COLOUR as STYLE
 from workbench.checklist.symbols import ICON
 
 if TYPE_CHECKING:
@@ -46,17 +45,20 @@ class StepCard(Static, can_focus=True):
     def show(self, summary: StepSummary) -> None:
         self.add_class("loaded")
         status = summary.status.value
+        palette = tones(self)
         counts = "  ".join(
-            f"[{STYLE[s.value]}]{ICON[s.value]}{n}[/]"
+            f"[{palette.status(s.value)}]{ICON[s.value]}{n}[/]"
             for s, n in sorted(summary.counts.items(), key=lambda kv: kv[0].value)
         )
-        blockers = f"\n[b red]{len(summary.blockers)} gate blocking[/]" if summary.blockers else ""
+        blocking = f"\n[b {palette.bad}]{len(summary.blockers)} gate blocking[/]"
+        blockers = blocking if summary.blockers else ""
         head = Text.from_markup(
-            f"[{STYLE[status]}]{ICON[status]} {status}[/]\n"
+            f"[{palette.status(status)}]{ICON[status]} {status}[/]\n"
             f"{int(summary.fraction * 100 + 1e-9)}%  ({summary.score:g} of "
             f"{summary.max_score})"
         )
-        self.update(Group(head, score_bar(summary.fraction), Text.from_markup(counts + blockers)))
+        bar = score_bar(summary.fraction, palette.ok)
+        self.update(Group(head, bar, Text.from_markup(counts + blockers)))
         self.set_class(bool(summary.blockers), "blocked")
 
     def on_click(self) -> None:

@@ -13,9 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label
 
+from screens.context import tones
 from workbench.kernel.errors import WorkbenchError
 
-COLOURS = {"stable": "green", "moderate": "yellow", "drifted": "red"}
+TONES = {"stable": "ok", "moderate": "warn", "drifted": "bad"}
 
 
 class MonitorScreen(ModalScreen[None]):
@@ -78,7 +79,7 @@ class MonitorScreen(ModalScreen[None]):
         )
         rows = [
             (
-                f"[{COLOURS[d.verdict]}]{d.verdict}[/]",
+                f"[{getattr(tones(self), TONES[d.verdict])}]{d.verdict}[/]",
                 d.what,
                 f"{d.psi:.3f}",
                 str(d.n),

@@ -60,5 +60,5 @@ def picture(item_id: str, details: dict[str, Any], memory_limit: str) -> Rendera
     return None
 
 
-def score_bar(fraction: float) -> RenderableType:
-    return Bar(1.0, 0, max(0.0, min(1.0, fraction)), width=16, color="green", bgcolor="grey23")
+def score_bar(fraction: float, colour: str = "green") -> RenderableType:
+    return Bar(1.0, 0, max(0.0, min(1.0, fraction)), width=16, color=colour, bgcolor="grey23")

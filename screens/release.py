@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Label, ProgressBar
 
+from screens.context import tones
 from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
 from screens.progress import LogBatcher
@@ -26,7 +28,8 @@ class ReleaseStepScreen(StepScreen):
     @on(ReleaseDone)
     def _release_done(self, message: ReleaseDone) -> None:
         self.running = False
-        self.log_line(("[green]" if message.ok else "[red]") + message.text + "[/]")
+        palette = tones(self)
+        self.log_line(f"[{palette.ok if message.ok else palette.bad}]{escape(message.text)}[/]")
         self.notify(message.text, severity="information" if message.ok else "error", timeout=10)
         self.start_checks(self.checklist.auto_ids(self.step))
 
@@ -73,7 +76,7 @@ class TagScreen(ReleaseStepScreen):
         def done(answer: str | None) -> None:
             if answer is None:
                 self.running = False
-                self.log_line("[yellow]tag cancelled[/]")
+                self.log_line(f"[{tones(self).warn}]tag cancelled[/]")
                 return
             self._tag(answer or suggested)
 

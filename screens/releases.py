@@ -49,7 +49,9 @@ def release_state(manifest: Manifest) -> str:
         return "No release yet."
     version, record = latest
     channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
-    pushed = f"pushed {record.push.digest}" if record.push.pushed else "[yellow]not pushed yet[/]"
+    # Textual's markup (a Static): the theme's warning colour, readable on light themes too
+    unpushed = "[$text-warning]not pushed yet[/]"
+    pushed = f"pushed {record.push.digest}" if record.push.pushed else unpushed
     people = record.released_by.driver + (
         f" with {record.released_by.navigator}" if record.released_by.navigator else ""
     )

@@ -30,7 +30,7 @@ from textual.widgets import (
     TextArea,
 )
 
-from screens.context import workbench
+from screens.context import tones, workbench
 from screens.dialogs import Confirm
 from screens.step import StepScreen
 from workbench.kernel.errors import WorkbenchError
@@ -214,17 +214,18 @@ class SchemaEditor(Screen[None]):
     def validation_text(self, schema: dict[str, Any]) -> str:
         problems = schema_problems(schema)
         if problems:
-            return "[b red]The schema is not valid:[/] " + escape("; ".join(problems))
+            bad = tones(self).bad
+            return f"[b {bad}]The schema is not valid:[/] " + escape("; ".join(problems))
         lines = [f"[b]Examples[/b] ({len(self.examples)}), validated after every edit:"]
         for name, record in self.examples:
             errors = validation_errors(schema, record)
             if errors:
                 lines += [
-                    f"[red]✘ {escape(name)}[/] {escape(path)}: {escape(message)}"
+                    f"[{tones(self).bad}]✘ {escape(name)}[/] {escape(path)}: {escape(message)}"
                     for path, message in errors
                 ]
             else:
-                lines.append(f"[green]✔ {escape(name)}[/]")
+                lines.append(f"[{tones(self).ok}]✔ {escape(name)}[/]")
         return "\n".join(lines)
 
     def example_errors(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.binding import Binding
 
+from screens.context import tones
 from screens.messages import SnapshotTaken
 from screens.progress import LogBatcher
 from screens.step import StepScreen
@@ -48,10 +49,10 @@ class SnapshotScreen(StepScreen):
     def _taken(self, message: SnapshotTaken) -> None:
         self.running = False
         if message.cancelled:
-            self.log_line("[yellow]snapshot cancelled; nothing was written[/]")
+            self.log_line(f"[{tones(self).warn}]snapshot cancelled; nothing was written[/]")
             return
         self.log_line(
-            f"[green]snapshot written:[/] {message.runtime} runtime packages + "
+            f"[{tones(self).ok}]snapshot written:[/] {message.runtime} runtime packages + "
             f"{message.serving} for the serving runtime; running the checks"
         )
         self.start_checks(self.checklist.auto_ids(self.step))

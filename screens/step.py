@@ -22,15 +22,16 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
-from screens.context import Workbench, workbench
+from screens.context import Workbench, tones, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
 from screens.pictures import picture
 from screens.progress import LogBatcher
+from screens.theme import Palette
 from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
 from workbench.checklist.engine import Checklist, ItemFinished, ItemStarted, ItemView, RunCancelled
-from workbench.checklist.symbols import COLOUR, ICON
+from workbench.checklist.symbols import ICON
 from workbench.kernel.errors import WorkbenchError
 
 
@@ -74,6 +75,10 @@ class StepScreen(Screen[None]):
     def checklist(self) -> Checklist:
         return self.workbench.checklist
 
+    @property
+    def tones(self) -> Palette:
+        return tones(self)
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="step-body"):
@@ -106,7 +111,7 @@ class StepScreen(Screen[None]):
             what = " · ".join(p for p in (self.current_item, self.phase[:80]) if p)
             elapsed = time.monotonic() - self.began
             cancelling = " · cancelling…" if self.cancel_event.is_set() else " · Esc cancels"
-            line.update(f"[b cyan]⟳[/] {escape(what)} · {elapsed:.0f} s{cancelling}")
+            line.update(f"[b {self.tones.busy}]⟳[/] {escape(what)} · {elapsed:.0f} s{cancelling}")
 
     # --- showing ---------------------------------------------------------------------------
 
@@ -127,13 +132,13 @@ class StepScreen(Screen[None]):
     def _show_row(self, view: ItemView) -> None:
         table = self.query_one("#items", DataTable)
         if view.item.id in self.cancelled_ids:
-            table.update_cell(view.item.id, "icon", "[yellow]⊘[/]")
-            table.update_cell(view.item.id, "status", "[yellow]cancelled[/]")
+            table.update_cell(view.item.id, "icon", f"[{self.tones.warn}]⊘[/]")
+            table.update_cell(view.item.id, "status", f"[{self.tones.warn}]cancelled[/]")
             return
         status = view.status.value
-        style = COLOUR[status]
+        style = self.tones.status(status)
         table.update_cell(view.item.id, "icon", f"[{style}]{ICON[status]}[/]")
-        label = f"[{style}]{status}[/]" + (" [yellow]waived[/]" if view.waiver else "")
+        label = f"[{style}]{status}[/]" + (f" [{self.tones.warn}]waived[/]" if view.waiver else "")
         table.update_cell(view.item.id, "status", label)
         table.update_cell(view.item.id, "score", f"{view.score:g}" if view.counted else "-")
 
@@ -154,8 +159,8 @@ class StepScreen(Screen[None]):
         status = view.status.value
         cancelled = (
             [
-                "[yellow]⊘ cancelled: this run stopped before it answered; the result below is "
-                "the last one stored (r runs it again).[/]"
+                f"[{self.tones.warn}]⊘ cancelled: this run stopped before it answered; the "
+                "result below is the last one stored (r runs it again).[/]"
             ]
             if item.id in self.cancelled_ids
             else []
@@ -165,7 +170,7 @@ class StepScreen(Screen[None]):
             f"[dim]{escape(item.id)} · {item.kind}{' · gate' if item.gate else ''}[/]",
             "",
             *cancelled,
-            f"[{COLOUR[status]}]{ICON[status]} {status}[/]  {escape(view.remark)}",
+            f"[{self.tones.status(status)}]{ICON[status]} {status}[/]  {escape(view.remark)}",
             "",
             f"[b]Question[/b]  {escape(item.question)}",
             f"[b]Why[/b]  {escape(item.why)}",
@@ -177,7 +182,8 @@ class StepScreen(Screen[None]):
         if view.waiver:
             lines += [
                 "",
-                f"[yellow b]Waived[/] by {escape(view.waiver.by)}: {escape(view.waiver.reason)}",
+                f"[{self.tones.warn} b]Waived[/] by {escape(view.waiver.by)}: "
+                + escape(view.waiver.reason),
             ]
         lines += ["", f"[b]How to fix[/b]  {escape(item.fix)}"]
         if item.is_auto:
@@ -285,8 +291,8 @@ class StepScreen(Screen[None]):
     def _started(self, message: CheckStarted) -> None:
         self.current_item, self.phase = message.item_id, ""
         table = self.query_one("#items", DataTable)
-        table.update_cell(message.item_id, "icon", "[cyan]⟳[/]")
-        table.update_cell(message.item_id, "status", "[cyan]running[/]")
+        table.update_cell(message.item_id, "icon", f"[{self.tones.busy}]⟳[/]")
+        table.update_cell(message.item_id, "status", f"[{self.tones.busy}]running[/]")
         self.log_line(f"→ {message.item_id}")
 
     @on(CheckLog)
@@ -300,7 +306,7 @@ class StepScreen(Screen[None]):
         self.workbench.views[message.item_id] = message.view
         self._show_row(message.view)
         status = message.view.status.value
-        self.log_line(f"[{COLOUR[status]}]{ICON[status]} {message.item_id}: {status}[/]")
+        self.log_line(f"[{self.tones.status(status)}]{ICON[status]} {message.item_id}: {status}[/]")
         self._show_detail()
 
     @on(ChecksDone)
@@ -312,7 +318,7 @@ class StepScreen(Screen[None]):
             # this run had made it.
             self.cancelled_ids = {i for i in self.run_ids if i not in self.finished_ids}
             self.log_line(
-                f"[yellow]cancelled after {time.monotonic() - self.began:.1f} s: "
+                f"[{self.tones.warn}]cancelled after {time.monotonic() - self.began:.1f} s: "
                 f"{len(self.cancelled_ids)} item(s) not answered[/]"
             )
             for view in self.workbench.views.values():
@@ -331,12 +337,12 @@ class StepScreen(Screen[None]):
 
     def show_failure(self, text: str) -> None:
         """The app's failure handler writes a failed worker's error into this step's log."""
-        self.log_line(f"[red]error: {escape(text)}[/]")
+        self.log_line(f"[{self.tones.bad}]error: {escape(text)}[/]")
 
     def action_back_or_cancel(self) -> None:
         if self.running:
             self.cancel_event.set()
-            self.log_line("[yellow]cancelling: the running check finishes its current step[/]")
+            self.log_line(f"[{self.tones.warn}]cancelling: the running check finishes its step[/]")
             self.notify("Cancelling the running checks.", severity="warning")
             return
         self.app.pop_screen()

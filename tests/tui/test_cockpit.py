@@ -294,3 +294,38 @@ async def test_the_chosen_theme_is_remembered(
     assert again.theme == "textual-light"
     tests_app = WorkbenchApp(load_manifest(example_project))  # tests: the default theme
     assert tests_app.theme != "textual-light"
+
+
+async def test_status_colours_come_from_the_theme_and_follow_a_change_of_theme(
+    example_project: Path,
+) -> None:
+    from textual.widgets import DataTable, Static
+
+    from screens.theme import palette
+
+    app = make_app(example_project)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        table = app.screen.query_one("#items", DataTable)
+        row = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        status = app.views[str(row.value)].status.value
+
+        def drawn() -> tuple[str, str]:
+            cell = str(table.get_cell(row, "status"))
+            card = app.screen_stack[0].query_one("#card-snapshot", Static).content
+            return cell, str(card.renderables[0].spans)  # the card's status line
+
+        colours = {}
+        for theme in ("textual-dark", "textual-light"):
+            app.theme = theme
+            await settle(pilot)
+            expected = palette(app).status(status)
+            # the theme's own text colour for the status (readable on its background)
+            assert expected.removeprefix("bold ").startswith("#")
+            cell, card = drawn()
+            assert cell == f"[{expected}]{status}[/]", theme
+            assert expected.removeprefix("bold ").lower() in card.lower(), theme
+            colours[theme] = expected
+        assert colours["textual-dark"] != colours["textual-light"]

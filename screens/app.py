@@ -200,20 +200,10 @@ class WorkbenchApp(App[None]):
     # --- navigation and modes ---------------------------------------------------------------
 
     def open_step(self, step: str) -> None:
-        # Step screens are imported when first opened: the first paint needs only Home.
-        from screens.release import PushScreen, TagScreen
-        from screens.schema_editor import SchemaStepScreen
-        from screens.snapshot import SnapshotScreen
-        from screens.step import StepScreen
+        from screens.steps import step_screen  # step screens load when first opened
 
         self._to_home()
-        screens = {
-            "snapshot": SnapshotScreen,
-            "schema": SchemaStepScreen,
-            "tag": TagScreen,
-            "push": PushScreen,
-        }
-        self.push_screen(screens.get(step, StepScreen)(step))
+        self.push_screen(step_screen(step))
 
     def action_home(self) -> None:
         self.unless_unsaved(self._to_home)

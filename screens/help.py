@@ -17,7 +17,8 @@ PURPOSE = {
     "schema": "Step 2 is the contract: the request and response as JSON Schema, examples "
     "that follow it, and the model's answers to them.",
     "serve": "Step 3 builds the image offline, runs it hardened and tests it for real: "
-    "contract, hostile input, latency, memory, graceful stop.",
+    "contract, hostile input, latency, memory, graceful stop. t (Try it) runs the tested "
+    "image so you can send it a request by hand and answer from what you read.",
     "tag": "Step 4 releases: the version from the schema diff, the release candidate tested, "
     "the checklist frozen, an annotated git tag, the image tagged.",
     "push": "Step 5 pushes the tested image, verifies its digest in the registry, and moves "

@@ -7,7 +7,11 @@ clear error that says how to start one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from workbench.kernel.errors import UnavailableError
 
@@ -40,3 +44,54 @@ def short_error(exc: BaseException) -> str:
     """The first line of an exception's text, at most 200 characters."""
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+@contextmanager
+def hang_up_on_cancel(
+    client: docker.DockerClient, cancel: threading.Event | None
+) -> Iterator[None]:
+    """While inside, setting `cancel` hangs up every streaming call this client opened.
+
+    A build step or a push to a slow registry can be silent for minutes: a check of the
+    flag between the engine's messages would wait for the next message. Here a watcher
+    shuts the connection's socket down within 0.1 s of the flag; the engine sees its
+    client go away and stops the build (or push), and the reader's blocked read ends, so
+    the caller can raise `Cancelled` at once. Every caller checks the flag after its loop
+    too: a stream hung up this way can end quietly, as if the work had finished."""
+    if cancel is None:
+        yield
+        return
+    responses: list[Any] = []
+
+    def capture(response: Any, *args: Any, **kwargs: Any) -> None:
+        responses.append(response)
+
+    hooks = client.api.hooks["response"]
+    hooks.append(capture)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            if cancel.wait(0.1):
+                for response in list(responses):
+                    _shut_down(response)
+                return
+
+    watcher = threading.Thread(target=watch, name="workbench-hang-up", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        hooks.remove(capture)
+
+
+def _shut_down(response: Any) -> None:
+    """Shut down the socket under a streamed `requests` response (the path the docker SDK
+    itself reads it from: urllib3's response -> http.client's -> its socket file); a
+    response already read to the end has no socket left, and is skipped."""
+    try:
+        sock = response.raw._fp.fp.raw._sock
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
 from workbench.project.manifest import Manifest
@@ -134,11 +136,15 @@ def load_hint(error: str) -> str:
     return "make the model load in its own environment first (`workbench check -s snapshot`)"
 
 
-def wait_ready(container: Any, url: str, timeout: float = 60) -> float:
+def wait_ready(
+    container: Any, url: str, timeout: float = 60, cancel: threading.Event | None = None
+) -> float:
     """Seconds until the model answered ready; fails as soon as the model failed to load
-    (the server says so), the container stopped, or `timeout` passed."""
+    (the server says so), the container stopped, or `timeout` passed; `Cancelled` when
+    `cancel` is set meanwhile."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
+        raise_if_cancelled(cancel)
         container.reload()
         if container.status in ("exited", "dead"):
             raise WorkbenchError(
@@ -198,6 +204,7 @@ def running(
     host_port: int | None = None,
     log_file: Path | None = None,
     env: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[Running]:
     """The container, ready; removed on the way out, on errors and Ctrl-C too, its log kept
     in `log_file` first. An interrupt can land anywhere, even between the engine creating the
@@ -210,7 +217,7 @@ def running(
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
-        run.ready_seconds = wait_ready(container, run.url, manifest.serve.ready_timeout)
+        run.ready_seconds = wait_ready(container, run.url, manifest.serve.ready_timeout, cancel)
         yield run
     finally:
         if container is not None and log_file is not None:

@@ -143,7 +143,7 @@ def serve_session(
     log_file = scratch_dir(manifest.root) / "serve" / "container.log"
     try:
         with run.running(
-            client, built.image_id, manifest, host_port=host_port, log_file=log_file
+            client, built.image_id, manifest, host_port=host_port, log_file=log_file, cancel=cancel
         ) as live:
             log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
             session.figures["cold_start_seconds"] = live.ready_seconds

@@ -21,16 +21,7 @@ def _table() -> Table:
     return table
 
 
-def _memory_limit_mb(limit: str) -> float | None:
-    text = limit.strip().lower()
-    try:
-        number = float(text.rstrip("kmgb"))
-    except ValueError:
-        return None
-    return number * {"k": 1 / 1024, "m": 1.0, "g": 1024.0}.get(text[-1:], 1 / 1024**2)
-
-
-def picture(item_id: str, details: dict[str, Any], memory_limit: str) -> RenderableType | None:
+def picture(item_id: str, details: dict[str, Any], memory_bytes: int) -> RenderableType | None:
     """A small chart of an item's measured details, or None when it has none to draw."""
     if item_id == "serve.performance" and "p99_ms" in details:
         table = _table()
@@ -39,7 +30,7 @@ def picture(item_id: str, details: dict[str, Any], memory_limit: str) -> Rendera
             value = float(details.get(name) or 0)
             table.add_row(name[:3], Bar(top, 0, value, color="cyan"), f"{value:.2f} ms")
         peak = float(details.get("peak_memory_mb") or 0)
-        limit = _memory_limit_mb(memory_limit)
+        limit = memory_bytes / 1024**2
         if limit:
             table.add_row(
                 "mem", Bar(limit, 0, peak, color="magenta"), f"{peak:.0f} of {limit:.0f} MB"

@@ -19,13 +19,13 @@ class ServeScreen(StepScreen):
 
     def action_try_it(self) -> None:
         from workbench.project.model_env import load_examples
-        from workbench.steps.serve.trial import tested_image
+        from workbench.steps.serve.trial import image_to_try
 
         if self.running:
             self.notify("Checks are running; try the image when they finish.", severity="warning")
             return
         try:
-            image_id, about = tested_image(self.workbench.views)
+            image_id, about = image_to_try(self.workbench.views)
             examples = load_examples(self.checklist.manifest, missing_ok=True)
         except WorkbenchError as exc:
             self.notify(exc.paragraph, severity="warning", timeout=10)

@@ -193,7 +193,7 @@ class StepScreen(Screen[None]):
         drawn = picture(
             item.id,
             view.result.details if view.result else {},
-            self.checklist.manifest.serve.memory_limit,
+            self.checklist.manifest.serve.memory_bytes,
         )
         text = Text.from_markup("\n".join(lines))
         self.query_one("#detail", Static).update(Group(drawn, text) if drawn else text)

@@ -262,7 +262,7 @@ def test_measured_figures_are_drawn_as_bars() -> None:
 
     def drawn(item: str, details: dict[str, object]) -> str:
         console = Console(width=80, record=True, color_system=None)
-        rendered = picture(item, details, "512m")
+        rendered = picture(item, details, 512 * 1024**2)
         assert rendered is not None
         console.print(rendered)
         return console.export_text()
@@ -274,8 +274,8 @@ def test_measured_figures_are_drawn_as_bars() -> None:
     assert "━" in text or "█" in text  # a bar, not only numbers
     text = drawn("serve.quality", {"value": 0.9667, "bound": 0.9})
     assert "0.9667" in text and "0.9" in text
-    assert picture("serve.quality", {"value": 0.5}, "512m") is None  # no bound: nothing drawn
-    assert picture("schema.valid", {}, "512m") is None
+    assert picture("serve.quality", {"value": 0.5}, 512 * 1024**2) is None  # no bound
+    assert picture("schema.valid", {}, 512 * 1024**2) is None
 
 
 async def test_the_chosen_theme_is_remembered(

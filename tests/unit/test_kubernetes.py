@@ -127,3 +127,20 @@ def test_the_cli_writes_them_and_says_how_to_apply(channel_project: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "wrote deploy/kubernetes/production/deployment.yaml" in done.stdout
     assert (channel_project / "deploy" / "kubernetes" / "production" / "hpa.yaml").exists()
+
+
+def test_one_reading_of_the_memory_limit_for_docker_swarm_kubernetes_and_pictures() -> None:
+    from workbench.project.manifest import ServeSpec
+    from workbench.steps.push.deploy import memory_quantity
+
+    cases = {
+        "1g": (1024**3, "1Gi"),
+        "512m": (512 * 1024**2, "512Mi"),
+        "1536M": (1536 << 20, "1536Mi"),
+        "64k": (65536, "64Ki"),
+        "2G": (2 << 30, "2Gi"),
+        "1000": (1000, "1000"),
+    }
+    for limit, (size, quantity) in cases.items():
+        assert ServeSpec(memory_limit=limit).memory_bytes == size, limit
+        assert memory_quantity(size) == quantity, limit

@@ -53,6 +53,13 @@ class ServeSpec:
     ready_timeout: int = 60
     workers: int | None = None  # server processes; None: the container's CPU quota
 
+    @property
+    def memory_bytes(self) -> int:
+        """`memory_limit` in bytes (its shape is checked on load: digits, then k, m or g)."""
+        text = self.memory_limit.strip().lower()
+        unit = text[-1] if text[-1:] in ("k", "m", "g") else ""
+        return int(text.rstrip("kmg")) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+
 
 @dataclass(frozen=True)
 class ChecklistSpec:

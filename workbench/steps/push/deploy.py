@@ -76,13 +76,13 @@ def k8s_name(manifest: Manifest, channel: str) -> str:
     return name[:63].rstrip("-")
 
 
-def memory_quantity(limit: str) -> str:
-    """`1g` / `512m` (Docker's) as a Kubernetes quantity (`1Gi` / `512Mi`)."""
-    match = re.fullmatch(r"(\d+)([bkmg]?)", limit.strip().lower())
-    if not match:
-        raise WorkbenchError(f"serve.memory_limit `{limit}` is not a size like 512m or 1g.")
-    number, unit = match.groups()
-    return number + {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}[unit]
+def memory_quantity(size: int) -> str:
+    """Bytes as a Kubernetes quantity in the largest binary unit that holds them exactly
+    (serve.memory_limit `1g` -> `1Gi`, `512m` -> `512Mi`)."""
+    for unit, factor in (("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
 
 
 def manifests(
@@ -106,7 +106,7 @@ def manifests(
         "app.kubernetes.io/managed-by": "workbench",
         "workbench/channel": channel,
     }
-    memory = memory_quantity(manifest.serve.memory_limit)
+    memory = memory_quantity(manifest.serve.memory_bytes)
     container = {
         "name": "model",
         "image": image,

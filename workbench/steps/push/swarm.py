@@ -25,7 +25,6 @@ from workbench.steps.push.deploy import GRACEFUL_STOP_SECONDS, channel_image, k8
 
 LABEL = "io.workbench.deploy"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
-SIZES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 @dataclass
@@ -45,11 +44,6 @@ def service_name(manifest: Manifest, channel: str) -> str:
 
 def network_name(manifest: Manifest) -> str:
     return f"workbench-{k8s_name(manifest, 'net')}"
-
-
-def _bytes(limit: str) -> int:
-    text = limit.strip().lower()
-    return int(text.rstrip("bkmg")) * SIZES[text[-1] if text[-1] in "bkmg" else ""]
 
 
 def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[str, Any]:
@@ -78,7 +72,7 @@ def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[st
     )
     template = types.TaskTemplate(
         container_spec=container,
-        resources=types.Resources(mem_limit=_bytes(manifest.serve.memory_limit)),
+        resources=types.Resources(mem_limit=manifest.serve.memory_bytes),
         restart_policy=types.RestartPolicy(condition="on-failure", delay=2 * SECOND),
         networks=[types.NetworkAttachmentConfig(network)],
     )

@@ -25,7 +25,7 @@ from workbench.steps.serve import run
 NOTE_LIMIT = 400  # characters of the exchange kept in the checklist note
 
 
-def tested_image(views: dict[str, Any]) -> tuple[str, str]:
+def image_to_try(views: dict[str, Any]) -> tuple[str, str]:
     """The image the serve test built, and a word on how current it is; a `WorkbenchError`
     saying what to do when no test has built one."""
     view = views.get("serve.image-built")

@@ -1,0 +1,51 @@
+"""Try it's logic without an engine: which image is tried, which route a body goes to,
+and the note an exchange leaves (bounded)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.steps.serve.trial import NOTE_LIMIT, Exchange, image_to_try, pretty, route_for
+
+
+def _view(status: str, image_id: str | None) -> SimpleNamespace:
+    details = {"image_id": image_id} if image_id else {}
+    return SimpleNamespace(
+        status=SimpleNamespace(value=status), result=SimpleNamespace(details=details)
+    )
+
+
+def test_the_image_tried_is_the_one_the_serve_test_built_or_none() -> None:
+    image, about = image_to_try({"serve.image-built": _view("pass", "sha256:abc")})
+    assert (image, about) == ("sha256:abc", "the image the serve test built and tested")
+    image, about = image_to_try({"serve.image-built": _view("stale", "sha256:abc")})
+    assert image == "sha256:abc" and "before your last change" in about
+    for views in (
+        {},
+        {"serve.image-built": _view("pending", None)},
+        {"serve.image-built": _view("fail", None)},  # the build failed: nothing to try
+        {"serve.image-built": _view("fail", "sha256:old")},  # an older image: not this one
+    ):
+        with pytest.raises(WorkbenchError, match="run the serve test first"):
+            image_to_try(views)
+
+
+def test_an_array_goes_to_the_batch_route_anything_else_to_predict() -> None:
+    assert route_for('  [{"a": 1}]') == "/predict/batch"
+    assert route_for('{"a": 1}') == "/predict"
+    assert route_for("not json") == "/predict"  # sent as typed: the 400 is the answer
+
+
+def test_the_note_holds_the_exchange_on_one_line_and_is_bounded() -> None:
+    exchange = Exchange("/predict", '{\n  "a": 1\n}', 200, 5.66, '{"prediction": "x"}', "id1")
+    assert exchange.note() == 'POST /predict { "a": 1 } -> 200 in 5.7 ms: {"prediction": "x"}'
+    big = Exchange("/predict/batch", "[" + "1," * 1000 + "1]", 200, 1.0, "[]", None)
+    assert len(big.note()) == NOTE_LIMIT and big.note().endswith("…")
+
+
+def test_answers_are_shown_as_indented_json_or_as_sent() -> None:
+    assert pretty('{"a":[1,2]}') == '{\n  "a": [\n    1,\n    2\n  ]\n}'
+    assert pretty("<html>oops</html>") == "<html>oops</html>"

@@ -49,3 +49,27 @@ def test_the_note_holds_the_exchange_on_one_line_and_is_bounded() -> None:
 def test_answers_are_shown_as_indented_json_or_as_sent() -> None:
     assert pretty('{"a":[1,2]}') == '{\n  "a": [\n    1,\n    2\n  ]\n}'
     assert pretty("<html>oops</html>") == "<html>oops</html>"
+
+
+def test_the_built_image_evidence_says_what_the_image_config_holds() -> None:
+    from workbench.steps.serve.session import image_facts
+
+    ours = {
+        "User": "10001:10001",
+        "Healthcheck": {"Test": ["CMD", "python3", "-c", "..."]},
+        "Entrypoint": ["python3", "-m", "serving"],
+        "Cmd": None,
+    }
+    assert image_facts(ours) == (
+        "user 10001:10001; HEALTHCHECK set; exec-form entrypoint `python3 -m serving`"
+    )
+    # A base image's defaults would be said as they are, not as we meant them to be.
+    assert image_facts({"User": "", "Cmd": ["python3"]}) == (
+        "runs as root; no HEALTHCHECK; exec-form entrypoint `python3`"
+    )
+    assert (
+        image_facts(
+            {"User": "0", "Healthcheck": {"Test": ["NONE"]}, "Cmd": ["/bin/sh", "-c", "serve"]}
+        )
+        == "runs as root; no HEALTHCHECK; shell-form entrypoint `/bin/sh -c serve`"
+    )

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
@@ -127,7 +128,7 @@ def serve_session(
     )
     session.results["serve.image-built"] = CheckResult.passed(
         f"{built.tag} {built.image_id[:19]}, {size_mb:.0f} MB, built in {built.seconds:.1f} s",
-        f"base {context.base_image}; non-root user 10001; HEALTHCHECK; exec-form entrypoint",
+        f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
         image_id=built.image_id,
         size_bytes=image.attrs["Size"],
     )
@@ -172,3 +173,20 @@ def serve_session(
             )
     session.figures["session_seconds"] = time.perf_counter() - container_started
     return session
+
+
+def image_facts(config: dict[str, Any]) -> str:
+    """What the built image's own config says of its user, health check and entrypoint (read
+    from the engine, not from the Dockerfile we meant to write)."""
+    user = config.get("User") or ""
+    said = [f"user {user}" if user and user.split(":")[0] not in ("0", "root") else "runs as root"]
+    health = (config.get("Healthcheck") or {}).get("Test") or []
+    said.append("HEALTHCHECK set" if health and health[0] != "NONE" else "no HEALTHCHECK")
+    entry = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+    shell = entry[:2] in (["/bin/sh", "-c"], ["sh", "-c"])
+    said.append(
+        f"{'shell' if shell else 'exec'}-form entrypoint `{' '.join(entry)}`"
+        if entry
+        else "no entrypoint"
+    )
+    return "; ".join(said)

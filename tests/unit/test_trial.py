@@ -73,3 +73,14 @@ def test_the_built_image_evidence_says_what_the_image_config_holds() -> None:
         )
         == "runs as root; no HEALTHCHECK; shell-form entrypoint `/bin/sh -c serve`"
     )
+
+
+def test_a_missing_system_library_in_the_image_gets_its_own_fix() -> None:
+    from workbench.steps.serve.run import load_hint
+
+    said = (
+        "OSError: libgomp.so.1: cannot open shared object file: No such file or directory "
+        "(No module named lightgbm.basic would follow)"
+    )
+    assert "serve.base_image" in load_hint(said) and "libgomp" in load_hint(said)
+    assert "save the model again" in load_hint("_pickle.UnpicklingError: invalid load key")

@@ -107,6 +107,12 @@ def logs_for(container: Any, request_id: str | None, limit: int = 3) -> list[str
 # What a load error usually means, and what to do about it.
 LOAD_HINTS = (
     (
+        ("cannot open shared object file",),
+        "a package needs a system library the base image lacks (LightGBM's wheel, for one, "
+        "needs libgomp.so.1 from Debian's libgomp1): set serve.base_image in workbench.yaml to "
+        "an image that has that library, or use a wheel that carries its own (xgboost-cpu does)",
+    ),
+    (
         ("UnpicklingError", "invalid load key", "EOFError", "not a zip file", "truncated"),
         "the model file is not a loadable pickle/joblib file (corrupt, truncated, or saved by "
         "another library): save the model again, or correct model.artifact",

@@ -4,6 +4,7 @@ exchange as the note. Escape stops the image (the container is removed) and clos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.markup import escape
@@ -87,9 +88,9 @@ class TryItScreen(Screen[Answer | None]):
     @work(thread=True, exit_on_error=False, group="try-serve", description="running the image")
     def _serve(self) -> None:
         try:
-            self.trial.run(lambda url, took: self.app.call_from_thread(self._ready, url, took))
+            self.trial.run(lambda url, took: self._later(self._ready, url, took))
         except WorkbenchError as exc:
-            self.app.call_from_thread(self._failed, exc.paragraph)
+            self._later(self._failed, exc.paragraph)
 
     def _ready(self, url: str, seconds: float) -> None:
         self.url = url
@@ -123,9 +124,19 @@ class TryItScreen(Screen[Answer | None]):
         try:
             exchange = send(url, body)
         except WorkbenchError as exc:
-            self.app.call_from_thread(self._failed_send, exc.paragraph)
+            self._later(self._failed_send, exc.paragraph)
             return
-        self.app.call_from_thread(self._answered, exchange)
+        self._later(self._answered, exchange)
+
+    def _later(self, show: Callable[..., None], *args: Any) -> None:
+        """From a worker thread: show a result, unless the screen was closed meanwhile
+        (an answer that arrives after Escape is dropped, not an error)."""
+
+        def if_open() -> None:
+            if self.is_attached:
+                show(*args)
+
+        self.app.call_from_thread(if_open)
 
     def _failed_send(self, text: str) -> None:
         self.query_one("#try-answer", Static).update(f"[{tones(self).bad}]{escape(text)}[/]")

@@ -3,12 +3,20 @@ and the note an exchange leaves (bounded)."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from workbench.kernel.errors import WorkbenchError
-from workbench.steps.serve.trial import NOTE_LIMIT, Exchange, image_to_try, pretty, route_for
+from workbench.steps.serve.trial import (
+    NOTE_LIMIT,
+    SHOWN_LIMIT,
+    Exchange,
+    image_to_try,
+    pretty,
+    route_for,
+)
 
 
 def _view(status: str, image_id: str | None) -> SimpleNamespace:
@@ -49,6 +57,8 @@ def test_the_note_holds_the_exchange_on_one_line_and_is_bounded() -> None:
 def test_answers_are_shown_as_indented_json_or_as_sent() -> None:
     assert pretty('{"a":[1,2]}') == '{\n  "a": [\n    1,\n    2\n  ]\n}'
     assert pretty("<html>oops</html>") == "<html>oops</html>"
+    big = pretty(json.dumps([{"prediction": "setosa"}] * 20_000))
+    assert len(big) < SHOWN_LIMIT + 100 and big.endswith("more characters not shown)")
 
 
 def test_the_built_image_evidence_says_what_the_image_config_holds() -> None:

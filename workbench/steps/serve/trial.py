@@ -47,12 +47,19 @@ def route_for(body: str) -> str:
     return "/predict/batch" if body.lstrip().startswith("[") else "/predict"
 
 
+SHOWN_LIMIT = 100_000  # characters of an answer drawn on screen (a big batch stays readable)
+
+
 def pretty(body: str) -> str:
-    """Indented JSON for reading (the server's bytes when they are not JSON)."""
+    """Indented JSON for reading (the server's bytes when they are not JSON); an answer
+    longer than SHOWN_LIMIT is cut, saying how much was left out."""
     try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+        text = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except ValueError:
-        return body
+        text = body
+    if len(text) <= SHOWN_LIMIT:
+        return text
+    return text[:SHOWN_LIMIT] + f"\n… ({len(text) - SHOWN_LIMIT:,} more characters not shown)"
 
 
 @dataclass(frozen=True)

@@ -87,21 +87,27 @@ def logs_tail(container: Any, lines: int = 30) -> str:
         return "(no logs)"
 
 
-def logs_for(container: Any, request_id: str | None, limit: int = 3) -> list[str]:
+def logs_for(
+    container: Any, request_id: str | None, limit: int = 3, wait: float = 2.0
+) -> list[str]:
     """The container's log lines about one request (its error and traceback lines), not the
-    access log line every request gets."""
+    access log line every request gets. The engine delivers a container's log a moment
+    after the process wrote it, and the answer can arrive first: read again, for up to
+    `wait` seconds, until a line of the request is there (its access line is written
+    last, after its error lines)."""
     if not request_id:
         return []
-    try:
-        text = container.logs().decode(errors="replace")
-    except Exception:
-        return []
-    found = [
-        line.strip()
-        for line in text.splitlines()
-        if request_id in line and '"latency_ms"' not in line
-    ]
-    return [line[:400] for line in found[:limit]]
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            text = container.logs().decode(errors="replace")
+        except Exception:
+            return []
+        mine = [line.strip() for line in text.splitlines() if request_id in line]
+        if mine or time.monotonic() >= deadline:
+            found = [line for line in mine if '"latency_ms"' not in line]
+            return [line[:400] for line in found[:limit]]
+        time.sleep(0.1)
 
 
 # What a load error usually means, and what to do about it.

@@ -317,6 +317,66 @@ def test_an_xgboost_model_through_its_scikit_learn_interface(
     assert_released(user)
 
 
+LIGHTGBM_REQUIREMENTS = (*CORPUS_REQUIREMENTS, "lightgbm==4.6.0")
+
+
+def test_a_lightgbm_model_needs_a_system_library_and_gets_it_from_system_packages(
+    tmp_path: Path, base_image: str
+) -> None:
+    """LightGBM's wheel links the system's libgomp.so.1, which the slim base image lacks.
+    Without it the serve test must fail, saying why and what to write; with
+    `serve.system_packages: [libgomp1]` (fetched on this host, installed in the image) the
+    same model must pass and release. Neither a false pass nor a false fail."""
+    env = _venv("lightgbm", LIGHTGBM_REQUIREMENTS)
+    project = new_project(
+        tmp_path,
+        "churn",
+        env,
+        """\
+        import random
+        import joblib
+        import pandas as pd
+        from lightgbm import LGBMClassifier
+        random.seed(5)
+        frame = pd.DataFrame({
+            "tenure": [random.randint(0, 72) for _ in range(300)],
+            "monthly": [random.uniform(10, 120) for _ in range(300)],
+            "tickets": [random.randint(0, 9) for _ in range(300)],
+        })
+        frame["churned"] = ((frame["tickets"] > 4) | (frame["tenure"] < 6)).astype(int)
+        model = LGBMClassifier(n_estimators=20, num_leaves=7, n_jobs=1, verbose=-1)
+        model.fit(frame[["tenure", "monthly", "tickets"]], frame["churned"])
+        joblib.dump(model, "model.joblib")
+        frame.to_csv("customers.csv", index=False)
+        """,
+    )
+    user = User(project, tmp_path)
+    user("init", ".")
+    user("schema", "infer", "--from", "customers.csv", "--target", "churned")
+    user.git("init", "-q", "-b", "main")
+    user.git("add", ".")
+    user.git("commit", "-qm", "the model")
+    user("snapshot")
+    user("tick", "snapshot.packages-expected", "yes", "-m", "lightgbm and its stack")
+    user("check", "-s", "schema")
+    failed = user("serve", "--test", ok=False)
+    assert failed.returncode != 0
+    said = failed.stdout + failed.stderr
+    assert "libgomp.so.1" in said and "serve.system_packages" in said, said[-3000:]
+
+    manifest = project / "workbench.yaml"
+    text = manifest.read_text()
+    assert "serve:\n" in text
+    manifest.write_text(text.replace("serve:\n", "serve:\n  system_packages: [libgomp1]\n", 1))
+    user.git("commit", "-qam", "libgomp1 in the image")
+    user("serve", "--test")
+    user("tag")
+    assert_released(user)
+    built = (project / ".workbench" / "build" / "Dockerfile").read_text()
+    assert "dpkg -i /tmp/debs/*.deb" in built
+    assert list((project / ".workbench" / "build" / "debs").glob("libgomp1_*.deb"))
+
+
 @pytest.fixture
 def editable_env(tmp_path: Path) -> Iterator[Path]:
     """A model environment with the project's own package installed editable."""

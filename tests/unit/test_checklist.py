@@ -284,3 +284,22 @@ def test_an_engine_that_does_not_answer_is_a_clear_error_within_the_timeout(
     with pytest.raises(UnavailableError, match="no Docker engine answers"):
         docker_client(timeout=1)
     server.close()
+
+
+def test_a_serve_setting_does_not_make_the_models_checks_stale(tmp_path: Path) -> None:
+    from workbench.checklist.checks import CheckContext
+    from workbench.project.manifest import load_manifest
+    from workbench.project.scaffold import copy_example
+    from workbench.steps.shared import model_inputs
+
+    project = copy_example("iris", tmp_path / "iris")
+    before = model_inputs(CheckContext(load_manifest(project)))
+    manifest = project / "workbench.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("serve:\n", "serve:\n  system_packages: [libgomp1]\n", 1))
+    assert model_inputs(CheckContext(load_manifest(project))) == before
+    manifest.write_text(text.replace("model.joblib", "other.joblib", 1))
+    (project / "model" / "other.joblib").write_bytes(
+        (project / "model" / "model.joblib").read_bytes()
+    )
+    assert model_inputs(CheckContext(load_manifest(project))) != before  # the model's own section

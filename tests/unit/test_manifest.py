@@ -154,3 +154,15 @@ def test_interpreter_is_resolved_but_not_required_at_load(tmp_path: Path) -> Non
 def test_top_level_not_a_mapping(tmp_path: Path) -> None:
     message = error_of(tmp_path, "- name\n- model\n")
     assert "expected a mapping of keys, got a list" in message
+
+
+def test_system_packages_are_debian_package_names(tmp_path: Path) -> None:
+    good = load_manifest(
+        project(tmp_path, GOOD + "serve:\n  system_packages: [libgomp1, libstdc++6]\n")
+    )
+    assert good.serve.system_packages == ("libgomp1", "libstdc++6")
+    assert load_manifest(project(tmp_path, GOOD)).serve.system_packages == ()
+    said = error_of(tmp_path, GOOD + "serve:\n  system_packages: [libgomp1, 'gcc; rm -rf /']\n")
+    assert "serve.system_packages" in said and "gcc; rm -rf /" in said
+    said = error_of(tmp_path, GOOD + "serve:\n  system_packages: libgomp1\n")
+    assert "serve.system_packages" in said and "expected a list" in said

@@ -4,6 +4,7 @@ and the note an exchange leaves (bounded)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -92,5 +93,17 @@ def test_a_missing_system_library_in_the_image_gets_its_own_fix() -> None:
         "OSError: libgomp.so.1: cannot open shared object file: No such file or directory "
         "(No module named lightgbm.basic would follow)"
     )
-    assert "serve.base_image" in load_hint(said) and "libgomp" in load_hint(said)
+    assert "serve.system_packages" in load_hint(said) and "libgomp1" in load_hint(said)
     assert "save the model again" in load_hint("_pickle.UnpicklingError: invalid load key")
+
+
+def test_debian_release_and_package_versions_are_read_from_their_files(tmp_path: Path) -> None:
+    from workbench.steps.serve import debs
+
+    text = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n'
+    assert debs.os_release(text)["VERSION_CODENAME"] == "bookworm"
+    files = [
+        tmp_path / "libgomp1_12.2.0-14+deb12u1_amd64.deb",
+        tmp_path / "tzdata_1%3a2024a_all.deb",
+    ]
+    assert debs.describe(files) == "libgomp1=12.2.0-14+deb12u1 tzdata=1:2024a"

@@ -52,6 +52,7 @@ class ServeSpec:
     memory_limit: str = "1g"
     ready_timeout: int = 60
     workers: int | None = None  # server processes; None: the container's CPU quota
+    system_packages: tuple[str, ...] = ()  # Debian packages installed into the image
 
     @property
     def memory_bytes(self) -> int:

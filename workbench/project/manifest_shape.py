@@ -17,6 +17,7 @@ IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 PREDICTOR_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 REGISTRY_REF = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
 MEMORY = re.compile(r"^\d+[kmgKMG]?$")
+DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
 
@@ -74,6 +75,12 @@ SHAPE: dict[str, Field] = {
         "how the image is built and run",
         children={
             "base_image": Field("str", "the base image, e.g. python:3.11-slim"),
+            "system_packages": Field(
+                "strlist",
+                "Debian packages your libraries need in the image, e.g. [libgomp1] "
+                "(LightGBM's); fetched on this host with apt-get download",
+                pattern=DEB_PACKAGE,
+            ),
             "port": Field(
                 "int",
                 "the port the server listens on inside the container, e.g. 8080",
@@ -295,6 +302,8 @@ def check_values(
         elif spec.kind == "strlist":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 problems.add(line, path, f"expected a list of text ({spec.help})")
+            elif spec.pattern and (bad := [v for v in value if not spec.pattern.match(v)]):
+                problems.add(line, path, f"`{bad[0]}` is not allowed here ({spec.help})")
             else:
                 values[str(key)] = tuple(str(v) for v in value)
     return values

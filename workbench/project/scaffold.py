@@ -129,6 +129,7 @@ serve:
   memory_limit: 1g                # each worker loads its own copy of the model
   # workers: 2                    # server processes (default: CPU quota, at most 4)
   # base_image: python:3.11-slim  # default follows the snapshot's python major.minor
+  # system_packages: [libgomp1]   # Debian packages your libraries need (LightGBM: libgomp1)
 # registry: localhost:5000/team/{g.name}
 release:
   tag_prefix: v

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 from workbench.checklist.checks import CheckContext, Inputs
 from workbench.kernel.hashing import file_digest
 from workbench.project.manifest import Manifest
@@ -17,9 +20,12 @@ def latest_release(ctx: CheckContext) -> tuple[SemVer, ReleaseRecord] | None:
 
 
 def model_inputs(ctx: CheckContext) -> Inputs:
+    """What the model's answers depend on: its section of workbench.yaml (not the whole
+    file: a serve, registry or release setting changes no answer, and must not make the
+    model's checks stale), its files, its interpreter, the examples and the request."""
     m = ctx.manifest
     inputs = {
-        "manifest": file_digest(m.path),
+        "model": json.dumps(asdict(m.model), sort_keys=True),
         "examples": file_digest(m.resolve(m.schema.examples)),
         "request": file_digest(m.resolve(m.schema.request)),
         "interpreter": str(m.interpreter()),

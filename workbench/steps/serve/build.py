@@ -27,6 +27,8 @@ from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.project.manifest import Manifest
 from workbench.steps.schema.contract import load_schema
+from workbench.steps.serve.debs import describe as describe_debs
+from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
 from workbench.steps.serve.secrets import scan as secret_scan
 from workbench.steps.snapshot.wheels import Target, wheel_dir
@@ -47,6 +49,13 @@ LABEL_PREFIX = "io.workbench"
 
 class SecretsFound(WorkbenchError):
     """What would be sent into the image looks like secrets; nothing was built."""
+
+
+# Installed as root before the image drops to its user; dpkg refuses, naming it, a
+# dependency the base image lacks. The .deb files stay in the COPY layer (small).
+SYSTEM_PACKAGES = """COPY debs/ /tmp/debs/
+RUN dpkg -i /tmp/debs/*.deb && rm -rf /tmp/debs
+"""
 
 
 @dataclass
@@ -170,6 +179,12 @@ def assemble_context(
         _copy(wheel, context / "wheels" / wheel.name)
     _copy(lock_path, context / LOCK_NAME)
 
+    # 2b. Debian packages the libraries need (serve.system_packages), fetched on this host
+    wanted = manifest.serve.system_packages
+    debs = fetch_debs(wanted, base_image) if wanted else []
+    for deb in debs:
+        _copy(deb, context / "debs" / deb.name)
+
     # 3. the serving runtime and the schemas (as JSON: the runtime reads no YAML)
     for name in SERVING_FILES:
         _copy(SERVING_DIR / name, context / "serving" / name)
@@ -197,6 +212,8 @@ def assemble_context(
         "model": file_digest(context / "model"),
         "serving_runtime": file_digest(context / "serving"),
     }
+    if debs:
+        hashes["system_packages"] = file_digest(context / "debs")
     created = now()
     config: dict[str, Any] = {
         "name": manifest.name,
@@ -230,11 +247,18 @@ def assemble_context(
         f"{LABEL_PREFIX}.response-schema-sha256": hashes["response_schema"],
         f"{LABEL_PREFIX}.model-sha256": hashes["model"],
     }
+    if debs:
+        labels[f"{LABEL_PREFIX}.system-packages"] = describe_debs(debs)
     template = asset("templates", "Dockerfile").read_text()
     label_text = " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
     dockerfile = context / "Dockerfile"
     dockerfile.write_text(
-        template.format(base_image=base_image, port=manifest.serve.port, labels=label_text)
+        template.format(
+            base_image=base_image,
+            port=manifest.serve.port,
+            labels=label_text,
+            system_packages=SYSTEM_PACKAGES if debs else "",
+        )
     )
     files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
     return BuildContext(

@@ -115,8 +115,9 @@ LOAD_HINTS = (
     (
         ("cannot open shared object file",),
         "a package needs a system library the base image lacks (LightGBM's wheel, for one, "
-        "needs libgomp.so.1 from Debian's libgomp1): set serve.base_image in workbench.yaml to "
-        "an image that has that library, or use a wheel that carries its own (xgboost-cpu does)",
+        "needs libgomp.so.1 from Debian's libgomp1): list its Debian package in "
+        "serve.system_packages in workbench.yaml (e.g. [libgomp1]), or set serve.base_image "
+        "to an image that has it",
     ),
     (
         ("UnpicklingError", "invalid load key", "EOFError", "not a zip file", "truncated"),

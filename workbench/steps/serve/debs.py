@@ -1,0 +1,147 @@
+"""`serve.system_packages`: Debian packages a model's libraries need in the image (LightGBM's
+wheel links the system's libgomp.so.1, which slim base images lack).
+
+The build stays offline, like the wheels: the .deb files are fetched on this host with
+`apt-get download` (apt checks them against the signed archive indexes), kept in the
+user's cache per Debian release, and installed in the image with `dpkg -i`. They must
+be for the base image's own release and architecture, so both are read from the image
+(its os-release file, without running it) and compared with this host's first.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.kernel.docker import docker_client, short_error
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class Release:
+    codename: str
+    architecture: str
+
+    def __str__(self) -> str:
+        return f"Debian {self.codename or '(unknown)'} {self.architecture}"
+
+
+def os_release(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip():
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def host_release() -> Release:
+    try:
+        text = Path("/etc/os-release").read_text()
+        architecture = subprocess.run(
+            ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise WorkbenchError(
+            "serve.system_packages needs a Debian or Ubuntu host (dpkg and apt-get) to fetch "
+            "the packages, and this host has none.",
+            fix="build on a Debian host, or use a serve.base_image that already has them.",
+        ) from None
+    return Release(os_release(text).get("VERSION_CODENAME", ""), architecture)
+
+
+def image_release(base_image: str) -> Release:
+    """The base image's Debian release and architecture, read from its files (a container
+    is created to read them, never started, and removed)."""
+    from docker.errors import DockerException, ImageNotFound, NotFound
+
+    client = docker_client()
+    try:
+        image = client.images.get(base_image)
+    except ImageNotFound:
+        raise WorkbenchError(
+            f"the base image {base_image} is not on this Docker engine and the build does "
+            "not pull.",
+            fix=f"pull or load it (`docker pull {base_image}`), or set serve.base_image.",
+        ) from None
+    architecture = {"x86_64": "amd64", "aarch64": "arm64"}.get(
+        image.attrs.get("Architecture", ""), image.attrs.get("Architecture", "")
+    )
+    container = client.containers.create(base_image, command=["true"])
+    try:
+        for path in ("/usr/lib/os-release", "/etc/os-release"):
+            try:
+                stream, _ = container.get_archive(path)
+            except NotFound:
+                continue
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+                member = archive.next()
+                handle = archive.extractfile(member) if member and member.isfile() else None
+                if handle is not None:
+                    text = handle.read().decode(errors="replace")
+                    return Release(os_release(text).get("VERSION_CODENAME", ""), architecture)
+    except DockerException as exc:
+        raise WorkbenchError(
+            f"could not read {base_image}'s Debian release: {short_error(exc)}."
+        ) from None
+    finally:
+        container.remove(force=True)
+    raise WorkbenchError(
+        f"{base_image} has no os-release file, so it is not a Debian-based image; "
+        "serve.system_packages installs Debian packages.",
+        fix="use a Debian-based serve.base_image (python:3.11-slim is one), or remove "
+        "serve.system_packages.",
+    )
+
+
+def fetch(names: tuple[str, ...], base_image: str) -> list[Path]:
+    """The .deb file of each package, for the base image's release, from the cache or
+    fetched now; a `WorkbenchError` naming the package or the mismatch otherwise."""
+    wanted, here = image_release(base_image), host_release()
+    if (wanted.codename, wanted.architecture) != (here.codename, here.architecture):
+        raise WorkbenchError(
+            f"serve.system_packages must be fetched for the base image's {wanted}, but this "
+            f"host is {here}: its apt-get would fetch packages built for another release.",
+            fix=f"build on a {wanted} host, or choose a serve.base_image of {here}.",
+        )
+    folder = cache_dir() / "debs" / f"{wanted.codename}-{wanted.architecture}"
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in names if not _cached(folder, name)]
+    if missing:
+        if shutil.which("apt-get") is None:
+            host_release()  # says a Debian host is needed
+        done = subprocess.run(
+            ["apt-get", "download", "-q", *missing],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            said = [line for line in done.stderr.splitlines() if line.startswith("E:")]
+            raise WorkbenchError(
+                "apt-get could not fetch serve.system_packages "
+                f"{', '.join(missing)}: {(said or done.stderr.splitlines() or ['?'])[-1]}",
+                fix="check each name (`apt-cache policy NAME` on this host) and that the "
+                "package lists are current (`apt-get update`).",
+            )
+    return [found for name in names if (found := _cached(folder, name)) is not None]
+
+
+def _cached(folder: Path, name: str) -> Path | None:
+    found = sorted(folder.glob(f"{name}_*.deb"))
+    return found[-1] if found else None
+
+
+def describe(debs: list[Path]) -> str:
+    """`name=version` of each file (from its file name), for the image's label."""
+    parts = []
+    for deb in debs:
+        name, version = [*deb.stem.split("_"), ""][:2]
+        parts.append(f"{name}={version.replace('%3a', ':')}")
+    return " ".join(parts)

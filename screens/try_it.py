@@ -174,7 +174,9 @@ class TryItScreen(Screen[Answer | None]):
         def done(words: str | None) -> None:
             if words is None:
                 return
-            note = f"{words} — {exchange.note()}" if words else exchange.note()
+            # which image was tried (a reviewer compares it with the release's)
+            tried = f"on {self.image_id[:19]}: {exchange.note()}"
+            note = f"{words} — {tried}" if words else tried
             self.dismiss((answer, note))
 
         self.app.push_screen(TextPrompt(question, "your words (optional)"), done)

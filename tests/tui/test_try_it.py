@@ -111,7 +111,9 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
     tick = load_state(checklist.manifest.root).ticks["serve.tried-by-hand"]
     assert (tick.answer, tick.by) == ("yes", "Ana")
     assert tick.note is not None
-    assert tick.note.startswith("setosa for a short petal is right — POST /predict/batch [")
+    assert tick.note.startswith(
+        f"setosa for a short petal is right — on {tested[:19]}: POST /predict/batch ["
+    )
     assert "-> 200 in" in tick.note and "setosa" in tick.note.split("->")[1]
 
 

@@ -107,3 +107,29 @@ def test_debian_release_and_package_versions_are_read_from_their_files(tmp_path:
         tmp_path / "tzdata_1%3a2024a_all.deb",
     ]
     assert debs.describe(files) == "libgomp1=12.2.0-14+deb12u1 tzdata=1:2024a"
+
+
+def test_system_packages_are_refused_clearly_for_another_release_or_an_unknown_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from workbench.steps.serve import debs
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(debs, "host_release", lambda: debs.Release("bookworm", "amd64"))
+    monkeypatch.setattr(debs, "image_release", lambda image: debs.Release("trixie", "amd64"))
+    with pytest.raises(WorkbenchError) as other:
+        debs.fetch(("libgomp1",), "python:3.13-slim")
+    assert "Debian trixie amd64" in other.value.paragraph
+    assert "Debian bookworm amd64" in other.value.paragraph
+    if shutil.which("apt-get") is None:
+        return  # the name check below needs a Debian host's apt-get
+    monkeypatch.undo()
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(debs, "image_release", lambda image: debs.host_release())
+    with pytest.raises(WorkbenchError) as unknown:
+        debs.fetch(("no-such-package-xyz",), "python:3.11-slim")
+    assert "no-such-package-xyz" in unknown.value.paragraph
+    assert "apt-cache policy" in unknown.value.paragraph
+    assert not list((tmp_path / "cache").rglob("*.deb"))

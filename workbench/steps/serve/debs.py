@@ -72,7 +72,12 @@ def image_release(base_image: str) -> Release:
     architecture = {"x86_64": "amd64", "aarch64": "arm64"}.get(
         image.attrs.get("Architecture", ""), image.attrs.get("Architecture", "")
     )
-    container = client.containers.create(base_image, command=["true"])
+    try:
+        container = client.containers.create(base_image, command=["true"])
+    except DockerException as exc:
+        raise WorkbenchError(
+            f"could not read {base_image}'s Debian release: {short_error(exc)}."
+        ) from None
     try:
         for path in ("/usr/lib/os-release", "/etc/os-release"):
             try:
@@ -114,14 +119,26 @@ def fetch(names: tuple[str, ...], base_image: str) -> list[Path]:
     missing = [name for name in names if not _cached(folder, name)]
     if missing:
         if shutil.which("apt-get") is None:
-            host_release()  # says a Debian host is needed
-        done = subprocess.run(
-            ["apt-get", "download", "-q", *missing],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+            raise WorkbenchError(
+                "serve.system_packages are fetched with apt-get, and this host has none.",
+                fix="build on a Debian or Ubuntu host, or use a serve.base_image that "
+                "already has the packages.",
+            )
+        try:
+            done = subprocess.run(
+                ["apt-get", "download", "-q", *missing],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        except subprocess.TimeoutExpired:
+            raise WorkbenchError(
+                f"apt-get took more than 10 minutes to fetch {', '.join(missing)}; nothing "
+                "was built.",
+                fix="check this host's network and apt mirror (`apt-get update`), then build "
+                "again.",
+            ) from None
         if done.returncode != 0:
             said = [line for line in done.stderr.splitlines() if line.startswith("E:")]
             raise WorkbenchError(

@@ -47,11 +47,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         step = getattr(self.under, "step", None)
         title = STEP_TITLES.get(step, "") if step in STEPS else type(self.under).__name__
-        title = "Home" if title == "HomeScreen" else title
+        title = getattr(self.under, "HELP_TITLE", "Home" if title == "HomeScreen" else title)
+        purpose = getattr(self.under, "HELP_PURPOSE", PURPOSE.get(step or ""))
         with VerticalScroll(classes="dialog", id="help"):
             yield Label(f"Help · {title}", classes="dialog-title")
-            if step in PURPOSE:
-                yield Static(PURPOSE[step], id="help-purpose")
+            if purpose:
+                yield Static(purpose, id="help-purpose")
             yield Static(self._keys(), id="help-keys")
 
     def _key(self, keys: str) -> str:

@@ -25,6 +25,12 @@ Answer = tuple[str, str]  # ("yes" | "no", note)
 
 
 class TryItScreen(Screen[Answer | None]):
+    HELP_TITLE = "Try it"
+    HELP_PURPOSE = (
+        "Call the image the serve test built and tested, by hand: pick an example or write "
+        "a request, send it, read the status and the answer; y or n then answers "
+        "serve.tried-by-hand with your words, the image and the exchange as its note."
+    )
     BINDINGS = [
         Binding("escape", "close", "Stop and close", id="try.close"),
         Binding("ctrl+r", "send", "Send", priority=True, id="try.send"),

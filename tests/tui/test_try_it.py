@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Select, Static, TextArea
+from textual.widgets import Label, Select, Static, TextArea
 
+from screens.help import HelpScreen
 from screens.try_it import TryItScreen
 from tests.helpers import release_ready
 from tests.tui.test_app import SIZE, make_app, settle
@@ -67,6 +68,16 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
         assert screen.exchange is not None and screen.exchange.status == 200
         answer = _text(screen, "#try-answer")
         assert "POST /predict" in answer and "200" in answer and "setosa" in answer
+
+        # Help says what this screen is for and lists its keys.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Help · Try it" in str(app.screen.query_one(Label).render())
+        keys = str(app.screen.query_one("#help-keys", Static).render())
+        assert "Send" in keys and "Stop and close" in keys
+        assert "serve.tried-by-hand" in str(app.screen.query_one("#help-purpose").render())
+        await pilot.press("escape")
+        assert app.screen is screen
 
         # An edited request: typing y, n, e and digits edits the text (no answer, no step
         # change); a value out of the contract is refused with the field named.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.errors import UnavailableError
 
 if TYPE_CHECKING:
@@ -46,18 +47,36 @@ def short_error(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-@contextmanager
-def hang_up_on_cancel(
-    client: docker.DockerClient, cancel: threading.Event | None
-) -> Iterator[None]:
-    """While inside, setting `cancel` hangs up every streaming call this client opened.
+def cancellable_stream(
+    client: docker.DockerClient,
+    cancel: threading.Event | None,
+    open_stream: Callable[[], Iterable[Any]],
+) -> Iterator[Any]:
+    """The messages of a streaming engine call (`open_stream`, e.g. a build or a push),
+    ended by `Cancelled` as soon as `cancel` is set, even while the engine says nothing.
 
     A build step or a push to a slow registry can be silent for minutes: a check of the
-    flag between the engine's messages would wait for the next message. Here a watcher
-    shuts the connection's socket down within 0.1 s of the flag; the engine sees its
-    client go away and stops the build (or push), and the reader's blocked read ends, so
-    the caller can raise `Cancelled` at once. Every caller checks the flag after its loop
-    too: a stream hung up this way can end quietly, as if the work had finished."""
+    flag between the engine's messages would wait for the next message. Here the call is
+    hung up on (`_hang_up_on_cancel`): the engine sees its client go and stops the work,
+    the blocked read ends, and whatever that read raised, or a quiet end of the stream
+    (as if the work had finished), becomes `Cancelled`."""
+    with _hang_up_on_cancel(client, cancel):
+        try:
+            for message in open_stream():
+                raise_if_cancelled(cancel)
+                yield message
+        except Exception:
+            raise_if_cancelled(cancel)  # the hang-up broke the stream: that is the cancel
+            raise
+    raise_if_cancelled(cancel)
+
+
+@contextmanager
+def _hang_up_on_cancel(
+    client: docker.DockerClient, cancel: threading.Event | None
+) -> Iterator[None]:
+    """While inside, setting `cancel` shuts down, within 0.1 s, the socket of every
+    streaming call this client opened."""
     if cancel is None:
         yield
         return

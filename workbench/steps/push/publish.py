@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.kernel import git
-from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.clock import now
-from workbench.kernel.docker import docker_client, hang_up_on_cancel
+from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import RegistryClient, client_for
@@ -121,39 +120,34 @@ def _push_release(
     image.tag(ref.name, tag=version)
     pushed_digest = None
     try:
-        with hang_up_on_cancel(client, cancel):  # a stalled registry: Escape ends it at once
-            stream = client.api.push(ref.name, tag=version, stream=True, decode=True)
-            try:
-                for event in stream:
-                    raise_if_cancelled(cancel)
-                    if "error" in event:
-                        detail = event.get("errorDetail", {}).get("message") or event["error"]
-                        raise WorkbenchError(
-                            f"the push of {ref.tagged(version)} failed: {detail}; the release "
-                            "stays marked not pushed.",
-                            fix="fix the cause and run `workbench push` again; it completes "
-                            "the push.",
-                        )
-                    if "aux" in event and "Digest" in event["aux"]:
-                        pushed_digest = event["aux"]["Digest"]
-                    if "id" in event and "status" in event:
-                        progress = event.get("progressDetail") or {}
-                        yield LayerProgress(
-                            event["id"],
-                            event["status"],
-                            int(progress.get("current") or 0),
-                            int(progress.get("total") or 0),
-                        )
-            except Exception:
-                raise_if_cancelled(cancel)  # the hang-up broke the stream: that is the cancel
-                raise
+        # a stalled registry: Escape ends the push at once
+        stream = cancellable_stream(
+            client, cancel, lambda: client.api.push(ref.name, tag=version, stream=True, decode=True)
+        )
+        for event in stream:
+            if "error" in event:
+                detail = event.get("errorDetail", {}).get("message") or event["error"]
+                raise WorkbenchError(
+                    f"the push of {ref.tagged(version)} failed: {detail}; the release "
+                    "stays marked not pushed.",
+                    fix="fix the cause and run `workbench push` again; it completes the push.",
+                )
+            if "aux" in event and "Digest" in event["aux"]:
+                pushed_digest = event["aux"]["Digest"]
+            if "id" in event and "status" in event:
+                progress = event.get("progressDetail") or {}
+                yield LayerProgress(
+                    event["id"],
+                    event["status"],
+                    int(progress.get("current") or 0),
+                    int(progress.get("total") or 0),
+                )
     except (APIError, DockerException, RequestException) as exc:  # the engine went away
         raise WorkbenchError(
             f"the push of {ref.tagged(version)} failed ({exc}); the release "
             "stays marked not pushed.",
             fix="run `workbench push` again once the registry is back.",
         ) from None
-    raise_if_cancelled(cancel)
     remote = registry.manifest_digest(version)
     if not pushed_digest or not remote or remote != pushed_digest:
         raise WorkbenchError(

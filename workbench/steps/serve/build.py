@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel import git
-from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.clock import now
-from workbench.kernel.docker import docker_client, hang_up_on_cancel
+from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_file
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
@@ -306,8 +305,12 @@ def build_image(
     started = time.perf_counter()
     image_id = None
     try:
-        with hang_up_on_cancel(client, cancel):  # Escape ends even a silent RUN step at once
-            stream = client.api.build(
+        # Escape ends even a silent RUN step at once, and a cancelled build never ends here
+        # quietly (which would take an older image of this tag for the build's).
+        stream = cancellable_stream(
+            client,
+            cancel,
+            lambda: client.api.build(
                 path=str(context.path),
                 tag=tag,
                 rm=True,
@@ -316,28 +319,22 @@ def build_image(
                 nocache=nocache,
                 decode=True,
                 labels=context.labels,
-            )
-            try:
-                for chunk in stream:
-                    raise_if_cancelled(cancel)
-                    if "error" in chunk:
-                        detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                        raise WorkbenchError(
-                            f"the image build failed: {detail.strip()}",
-                            fix=f"read {context.dockerfile} and the build log above.",
-                        )
-                    text = chunk.get("stream", "").rstrip()
-                    if text:
-                        yield BuildLog(text)
-                    if "aux" in chunk and "ID" in chunk["aux"]:
-                        image_id = chunk["aux"]["ID"]
-            except Exception:
-                raise_if_cancelled(cancel)  # the hang-up broke the stream: that is the cancel
-                raise
+            ),
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                raise WorkbenchError(
+                    f"the image build failed: {detail.strip()}",
+                    fix=f"read {context.dockerfile} and the build log above.",
+                )
+            text = chunk.get("stream", "").rstrip()
+            if text:
+                yield BuildLog(text)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
     except APIError as exc:
         raise WorkbenchError(f"the Docker engine refused the build: {exc.explanation}") from None
-    # a hung-up stream can also end quietly: never take an older image of this tag for it
-    raise_if_cancelled(cancel)
     if image_id is None:
         image_id = client.images.get(tag).id
     yield Built(image_id=image_id, tag=tag, seconds=time.perf_counter() - started)

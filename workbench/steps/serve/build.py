@@ -180,7 +180,7 @@ def assemble_context(
 
     # 2b. Debian packages the libraries need (serve.system_packages), fetched on this host
     wanted = manifest.serve.system_packages
-    debs = fetch_debs(wanted, base_image) if wanted else []
+    debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
     for deb in debs:
         _copy(deb, context / "debs" / deb.name)
 
@@ -281,6 +281,20 @@ def image_tag(manifest: Manifest, version: str = "dev") -> str:
     return f"workbench/{manifest.name}:{version}"
 
 
+def require_base_image(client: Any, name: str) -> Any:
+    """The base image on this engine, or the error saying the build does not pull it."""
+    from docker.errors import ImageNotFound
+
+    try:
+        return client.images.get(name)
+    except ImageNotFound:
+        raise WorkbenchError(
+            f"the base image {name} is not on this Docker engine and the build does not pull.",
+            fix=f"pull or load it (`docker pull {name}` or `docker load`), or set "
+            "serve.base_image in workbench.yaml to one you have.",
+        ) from None
+
+
 def build_image(
     context: BuildContext,
     tag: str,
@@ -290,18 +304,10 @@ def build_image(
 ) -> Iterator[BuildLog | Built]:
     """Build through the Docker SDK, streaming the engine's output; cancellable."""
 
-    from docker.errors import APIError, ImageNotFound  # the SDK only when used (import cost)
+    from docker.errors import APIError  # the SDK only when used (import cost)
 
     client = docker_client(timeout=600)
-    try:
-        client.images.get(context.base_image)
-    except ImageNotFound:
-        raise WorkbenchError(
-            f"the base image {context.base_image} is not on this Docker engine and the build "
-            "does not pull.",
-            fix=f"pull or load it (`docker pull {context.base_image}` or `docker load`), or set "
-            "serve.base_image in workbench.yaml to one you have.",
-        ) from None
+    require_base_image(client, context.base_image)
     started = time.perf_counter()
     image_id = None
     try:

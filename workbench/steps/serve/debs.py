@@ -16,8 +16,9 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from workbench.kernel.docker import docker_client, short_error
+from workbench.kernel.docker import short_error
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import cache_dir
 
@@ -55,29 +56,35 @@ def host_release() -> Release:
     return Release(os_release(text).get("VERSION_CODENAME", ""), architecture)
 
 
-def image_release(base_image: str) -> Release:
-    """The base image's Debian release and architecture, read from its files (a container
-    is created to read them, never started, and removed)."""
-    from docker.errors import DockerException, ImageNotFound, NotFound
+def image_release(image: Any) -> Release:
+    """The Debian release and architecture of `image` (the base image, from the engine),
+    read from its files (a container is created to read them, never started, removed)."""
+    from docker.errors import DockerException
 
-    client = docker_client()
-    try:
-        image = client.images.get(base_image)
-    except ImageNotFound:
-        raise WorkbenchError(
-            f"the base image {base_image} is not on this Docker engine and the build does "
-            "not pull.",
-            fix=f"pull or load it (`docker pull {base_image}`), or set serve.base_image.",
-        ) from None
+    base_image = (image.tags or [image.short_id])[0]
     architecture = {"x86_64": "amd64", "aarch64": "arm64"}.get(
         image.attrs.get("Architecture", ""), image.attrs.get("Architecture", "")
     )
     try:
-        container = client.containers.create(base_image, command=["true"])
+        text = _os_release_of(image)
     except DockerException as exc:
         raise WorkbenchError(
             f"could not read {base_image}'s Debian release: {short_error(exc)}."
         ) from None
+    if text is not None:
+        return Release(os_release(text).get("VERSION_CODENAME", ""), architecture)
+    raise WorkbenchError(
+        f"{base_image} has no os-release file, so it is not a Debian-based image; "
+        "serve.system_packages installs Debian packages.",
+        fix="use a Debian-based serve.base_image (python:3.11-slim is one), or remove "
+        "serve.system_packages.",
+    )
+
+
+def _os_release_of(image: Any) -> str | None:
+    from docker.errors import NotFound
+
+    container = image.client.containers.create(image.id, command=["true"])
     try:
         for path in ("/usr/lib/os-release", "/etc/os-release"):
             try:
@@ -88,26 +95,17 @@ def image_release(base_image: str) -> Release:
                 member = archive.next()
                 handle = archive.extractfile(member) if member and member.isfile() else None
                 if handle is not None:
-                    text = handle.read().decode(errors="replace")
-                    return Release(os_release(text).get("VERSION_CODENAME", ""), architecture)
-    except DockerException as exc:
-        raise WorkbenchError(
-            f"could not read {base_image}'s Debian release: {short_error(exc)}."
-        ) from None
+                    return handle.read().decode(errors="replace")
+        return None
     finally:
         container.remove(force=True)
-    raise WorkbenchError(
-        f"{base_image} has no os-release file, so it is not a Debian-based image; "
-        "serve.system_packages installs Debian packages.",
-        fix="use a Debian-based serve.base_image (python:3.11-slim is one), or remove "
-        "serve.system_packages.",
-    )
 
 
-def fetch(names: tuple[str, ...], base_image: str) -> list[Path]:
-    """The .deb file of each package, for the base image's release, from the cache or
-    fetched now; a `WorkbenchError` naming the package or the mismatch otherwise."""
-    wanted, here = image_release(base_image), host_release()
+def fetch(names: tuple[str, ...], image: Any) -> list[Path]:
+    """The .deb file of each package, for the release of `image` (the base image, from
+    the engine), from the cache or fetched now; a `WorkbenchError` naming the package or
+    the mismatch otherwise."""
+    wanted, here = image_release(image), host_release()
     if (wanted.codename, wanted.architecture) != (here.codename, here.architecture):
         raise WorkbenchError(
             f"serve.system_packages must be fetched for the base image's {wanted}, but this "

@@ -90,8 +90,11 @@ def new_project(tmp_path: Path, name: str, env: Path, train: str) -> Path:
     return project
 
 
-def ship(project: Path, tmp_path: Path, *, sample: str, target: str | None = None) -> User:
-    """From a trained model to a tagged release, through the CLI."""
+def ready_to_serve(
+    project: Path, tmp_path: Path, *, sample: str, target: str | None = None
+) -> User:
+    """From a trained model to a committed project with its snapshot and contract, through
+    the CLI: what comes before the serve test."""
     user = User(project, tmp_path)
     user("init", ".")
     infer = ["schema", "infer", "--from", sample] + (["--target", target] if target else [])
@@ -102,6 +105,12 @@ def ship(project: Path, tmp_path: Path, *, sample: str, target: str | None = Non
     user("snapshot")
     user("tick", "snapshot.packages-expected", "yes", "-m", "the model's own libraries only")
     user("check", "-s", "schema")
+    return user
+
+
+def ship(project: Path, tmp_path: Path, *, sample: str, target: str | None = None) -> User:
+    """From a trained model to a tagged release, through the CLI."""
+    user = ready_to_serve(project, tmp_path, sample=sample, target=target)
     user("serve", "--test")
     user("tag")
     return user
@@ -350,15 +359,7 @@ def test_a_lightgbm_model_needs_a_system_library_and_gets_it_from_system_package
         frame.to_csv("customers.csv", index=False)
         """,
     )
-    user = User(project, tmp_path)
-    user("init", ".")
-    user("schema", "infer", "--from", "customers.csv", "--target", "churned")
-    user.git("init", "-q", "-b", "main")
-    user.git("add", ".")
-    user.git("commit", "-qm", "the model")
-    user("snapshot")
-    user("tick", "snapshot.packages-expected", "yes", "-m", "lightgbm and its stack")
-    user("check", "-s", "schema")
+    user = ready_to_serve(project, tmp_path, sample="customers.csv", target="churned")
     failed = user("serve", "--test", ok=False)
     assert failed.returncode != 0
     said = failed.stdout + failed.stderr

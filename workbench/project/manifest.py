@@ -45,6 +45,18 @@ class SchemaSpec:
 
 
 @dataclass(frozen=True)
+class BudgetSpec:
+    """What the serve test's measurements may be at most (`serve.budget`): the performance
+    gate fails on any figure over its budget."""
+
+    p99_ms: float = 300.0  # single requests: sequential, and under 8 concurrent clients
+    error_rate: float = 0.0  # share of non-2xx answers to valid requests
+    peak_memory_mb: float | None = None  # None: 80% of serve.memory_limit
+    cold_start_s: float = 30.0  # container start to ready
+    image_mb: float = 2000.0  # the image's size
+
+
+@dataclass(frozen=True)
 class ServeSpec:
     base_image: str | None = None
     port: int = 8080
@@ -53,6 +65,7 @@ class ServeSpec:
     ready_timeout: int = 60
     workers: int | None = None  # server processes; None: the container's CPU quota
     system_packages: tuple[str, ...] = ()  # Debian packages installed into the image
+    budget: BudgetSpec = field(default_factory=BudgetSpec)
 
     @property
     def memory_bytes(self) -> int:
@@ -178,13 +191,18 @@ def _build(root: Path, values: dict[str, Any]) -> Manifest:
         python=values.get("python"),
         model=ModelSpec(**values.get("model", {})),
         schema=SchemaSpec(**values.get("schema", {})),
-        serve=ServeSpec(**values.get("serve", {})),
+        serve=_serve(values.get("serve", {})),
         registry=values.get("registry"),
         checklist=ChecklistSpec(**values.get("checklist", {})),
         release=ReleaseSpec(**values.get("release", {})),
         evaluation=_evaluation(values.get("evaluation")),
         monitoring=MonitoringSpec(**values.get("monitoring", {})),
     )
+
+
+def _serve(values: dict[str, Any]) -> ServeSpec:
+    budget = BudgetSpec(**values.get("budget", {}))
+    return ServeSpec(**{**values, "budget": budget})
 
 
 def _evaluation(values: dict[str, Any] | None) -> EvaluationSpec | None:

@@ -109,6 +109,39 @@ SHAPE: dict[str, Field] = {
                 pattern=MEMORY,
                 nullable=False,
             ),
+            "budget": Field(
+                "section",
+                "what the serve test's measurements may be at most (the performance gate)",
+                children={
+                    "p99_ms": Field(
+                        "number",
+                        "the slowest 1% of single requests, sequential and under 8 concurrent "
+                        "clients, in ms (default 300)",
+                        minimum=0,
+                        nullable=False,
+                    ),
+                    "error_rate": Field(
+                        "number",
+                        "the share of non-2xx answers to valid requests, 0-1 (default 0)",
+                        minimum=0,
+                        nullable=False,
+                    ),
+                    "peak_memory_mb": Field(
+                        "number",
+                        "the container's peak memory in MB (default 80% of memory_limit)",
+                        minimum=0,
+                    ),
+                    "cold_start_s": Field(
+                        "number",
+                        "seconds from the container's start to ready (default 30)",
+                        minimum=0,
+                        nullable=False,
+                    ),
+                    "image_mb": Field(
+                        "number", "the image's size in MB (default 2000)", minimum=0, nullable=False
+                    ),
+                },
+            ),
         },
     ),
     "registry": Field(
@@ -288,8 +321,8 @@ def check_values(
                 problems.add(line, path, f"expected a number ({spec.help}), got {type_name(value)}")
             elif spec.minimum is not None and value < spec.minimum:
                 problems.add(line, path, f"must be at least {spec.minimum}")
-            elif path == "monitoring.sample" and value > 1:
-                problems.add(line, path, "must be at most 1 (a share of the predictions)")
+            elif path in ("monitoring.sample", "serve.budget.error_rate") and value > 1:
+                problems.add(line, path, "must be at most 1 (a share, 0-1)")
             else:
                 values[str(key)] = float(value)
         elif spec.kind == "bool":

@@ -8,9 +8,10 @@ import json
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError, WorkbenchError
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.paths import asset, runtime_dir
 from workbench.project.lockfile import LOCK_NAME
+from workbench.project.manifest import Manifest
 from workbench.steps.serve.build import base_image_for, model_sources
 from workbench.steps.serve.session import SESSION_ITEMS, serve_session
 
@@ -55,11 +56,25 @@ def base_image(ctx: CheckContext) -> CheckResult:
     )
 
 
+def served_settings(manifest: Manifest) -> str:
+    """The digest of the manifest's settings that go into the image or its test: not
+    `registry:`, `release:` or `checklist:`, which the serve test never reads (setting the
+    registry must not make every serve gate stale)."""
+    read = {
+        "name": manifest.name,
+        "python": manifest.python,
+        "model": dataclasses.asdict(manifest.model),
+        "schema": dataclasses.asdict(manifest.schema),
+        "serve": dataclasses.asdict(manifest.serve),
+    }
+    return sha256_text(json.dumps(read, sort_keys=True))
+
+
 def session_inputs(ctx: CheckContext) -> Inputs:
     """Everything that goes into the image or into the test of it."""
     m = ctx.manifest
     inputs = {
-        "manifest": file_digest(m.path),
+        "manifest": served_settings(m),
         "lock": file_digest(m.root / LOCK_NAME),
         "request": file_digest(m.resolve(m.schema.request)),
         "response": file_digest(m.resolve(m.schema.response)),

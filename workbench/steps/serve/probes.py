@@ -8,57 +8,28 @@ evidence measured here, never a fixed sentence.
 from __future__ import annotations
 
 import json
-import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.http import Response, request
 from workbench.project.lockfile import LOCK_NAME, read_lock
-from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples, predict_in_model_env
 from workbench.steps.schema.contract import request_schema, response_schema, validation_errors
 from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
 from workbench.steps.serve import quality, run
-from workbench.steps.serve.build import BuildContext
+from workbench.steps.serve.confinement import hardened, non_root
+from workbench.steps.serve.performance import performance
+from workbench.steps.serve.probing import Probe, Probing, exec_in, post
 from workbench.steps.serve.quality import TOLERANCE, close
 
-Log = Callable[[str], None]
-LATENCY_REQUESTS = 300
 GRACE_SECONDS = 10
 
 PACKAGES_PROBE = (
     "import importlib.metadata as m, json; "
     "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
 )
-
-
-@dataclass
-class Probing:
-    """What a probe gets: the project, the running container, the build, and a log."""
-
-    manifest: Manifest
-    live: run.Running
-    context: BuildContext
-    log: Log
-    figures: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One probe and the checklist item whose result it is."""
-
-    item_id: str
-    run: Callable[[Probing], CheckResult]
-
-
-def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
-    data = raw if raw is not None else json.dumps(body).encode()
-    return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 def examples(p: Probing) -> CheckResult:
@@ -97,35 +68,56 @@ def examples(p: Probing) -> CheckResult:
     )
 
 
+def error_body_problem(answer: Response) -> str | None:
+    """Why a 4xx body is not the contract's error (JSON listing {path, message}), or None."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return f"its body is not JSON: {answer.body[:80]!r}"
+    listed = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(listed, list) or not listed:
+        return f"its body lists no errors: {json.dumps(body)[:120]}"
+    for entry in listed:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("message"), str)
+        ):
+            return f"an error is not {{path, message}}: {json.dumps(entry)[:120]}"
+    return None
+
+
 def invalid(p: Probing) -> CheckResult:
     schema = request_schema(p.manifest)
     cases = invalid_payloads(schema, seed=1)
-    server_errors: list[str] = []
-    accepted: list[str] = []
+    problems: list[str] = []
     statuses: dict[int, int] = {}
+    bodies_read = 0
     for what, payload in cases:
         answer = post(f"{p.live.url}/predict", payload)
         statuses[answer.status] = statuses.get(answer.status, 0) + 1
         if answer.status >= 500:
-            said = run.logs_for(p.live.container, answer.header("x-request-id"))
-            server_errors.append(
-                f"{what}: HTTP {answer.status}"
-                + (": the container logged " + " | ".join(said) if said else "")
-            )
+            problems.append(_failure(p, what, answer))
         elif answer.status < 400:
-            accepted.append(f"{what}: HTTP {answer.status}")
-        elif answer.status == 422 and json.dumps(payload) in answer.body.decode():
-            server_errors.append(f"{what}: the error echoes the payload")
+            problems.append(f"{what}: accepted with HTTP {answer.status}")
+        elif answer.status == 422:
+            bodies_read += 1
+            if json.dumps(payload) in answer.body.decode(errors="replace"):
+                problems.append(f"{what}: the error echoes the payload")
+            elif why := error_body_problem(answer):
+                problems.append(f"{what}: HTTP 422 but {why}")
     p.log(f"invalid payloads: {len(cases)} sent, statuses {statuses}")
     summary = f"{len(cases)} generated invalid payloads; statuses {statuses}"
-    if server_errors or accepted:
-        return CheckResult.failed(summary, *server_errors, *accepted)
-    else:
-        return CheckResult.passed(
-            summary,
-            "every one got a 4xx listing {path, message}, none a 5xx",
-            *(what for what, _ in cases[:12]),
-        )
+    if not cases:
+        return CheckResult.failed("no invalid payload could be generated from the request schema")
+    if problems:
+        return CheckResult.failed(summary, *problems[:15])
+    return CheckResult.passed(
+        summary,
+        f"none accepted, none a 5xx; {bodies_read} 422 bodies read: each lists "
+        "{path, message} and none echoes the payload",
+        *(what for what, _ in cases[:12]),
+    )
 
 
 def _failure(p: Probing, what: str, answer: Response) -> str:
@@ -221,33 +213,8 @@ def metadata(p: Probing) -> CheckResult:
     )
 
 
-def _exec(live: run.Running, command: list[str]) -> tuple[int, str]:
-    result = live.container.exec_run(command, demux=False)
-    return int(result.exit_code), result.output.decode(errors="replace").strip()
-
-
-def non_root(p: Probing) -> CheckResult:
-    code, out = _exec(
-        p.live,
-        [
-            "python3",
-            "-c",
-            "import os; print(os.getuid(), os.getgid(), "
-            "open('/proc/1/status').read().count('CapEff:\\t0000000000000000'))",
-        ],
-    )
-    uid, gid, no_caps = [*out.split(), "?", "?", "?"][:3] if code == 0 else ("?", "?", "?")
-    top = p.live.container.top(ps_args="-o uid,pid,comm")
-    evidence = [
-        f"process uid {uid}, gid {gid}; effective capabilities "
-        f"{'none' if no_caps == '1' else 'present'}",
-        f"docker top: {top.get('Processes')}",
-    ]
-    return CheckResult.passed(*evidence) if uid not in ("0", "?") else CheckResult.failed(*evidence)
-
-
 def packages(p: Probing) -> CheckResult:
-    code, out = _exec(p.live, ["python3", "-c", PACKAGES_PROBE])
+    code, out = exec_in(p.live, ["python3", "-c", PACKAGES_PROBE])
     if code != 0:
         return CheckResult.failed(f"could not list: {out}")
     installed: dict[str, str] = {canonicalize_name(k): v for k, v in json.loads(out).items()}
@@ -269,41 +236,6 @@ def packages(p: Probing) -> CheckResult:
     )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def performance(p: Probing) -> CheckResult:
-    examples = load_examples(p.manifest)
-    record = examples[0][1] if examples else {}
-    times = []
-    for _ in range(LATENCY_REQUESTS):
-        started = time.perf_counter()
-        post(f"{p.live.url}/predict", record)
-        times.append((time.perf_counter() - started) * 1000)
-    stats = p.live.container.stats(stream=False)
-    memory = stats.get("memory_stats", {})
-    peak = memory.get("max_usage") or memory.get("usage") or 0
-    p50, p95, p99 = (_percentile(times, q) for q in (0.5, 0.95, 0.99))
-    p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak / 1e6)
-    p.log(
-        f"latency over {LATENCY_REQUESTS} requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-        f"p99 {p99:.1f} ms; peak memory {peak / 1e6:.0f} MB"
-    )
-    return CheckResult.passed(
-        f"latency over {LATENCY_REQUESTS} sequential requests: p50 {p50:.1f} ms, "
-        f"p95 {p95:.1f} ms, p99 {p99:.1f} ms (mean {statistics.mean(times):.1f})",
-        f"cold start to ready {p.live.ready_seconds:.2f} s",
-        f"peak memory {peak / 1e6:.0f} MB of {p.manifest.serve.memory_limit}",
-        p50_ms=round(p50, 2),
-        p95_ms=round(p95, 2),
-        p99_ms=round(p99, 2),
-        cold_start_s=round(p.live.ready_seconds, 3),
-        peak_memory_mb=round(peak / 1e6, 1),
-    )
-
-
 def sigterm(p: Probing) -> CheckResult:
     started = time.perf_counter()
     p.live.container.stop(timeout=GRACE_SECONDS)
@@ -321,6 +253,8 @@ def sigterm(p: Probing) -> CheckResult:
 
 
 # The probes in the order they run; the last one stops the container.
+__all__ = ["PROBES", "Probing", "hardened", "non_root", "performance"]
+
 PROBES = (
     Probe("serve.examples-parity", examples),
     Probe("serve.invalid-rejected", invalid),
@@ -328,6 +262,7 @@ PROBES = (
     Probe("serve.malformed-rejected", malformed),
     Probe("serve.metadata", metadata),
     Probe("serve.non-root", non_root),
+    Probe("serve.hardened", hardened),
     Probe("serve.packages-match-lock", packages),
     Probe("serve.quality", lambda p: quality.quality(p.manifest, p.live.url, p.log)),
     Probe("serve.expectations", lambda p: quality.expectations(p.manifest, p.live.url, p.log)),

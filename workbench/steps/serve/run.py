@@ -32,6 +32,16 @@ class Running:
         return f"http://127.0.0.1:{self.host_port}"
 
 
+def hardening(manifest: Manifest) -> dict[str, Any]:
+    """How every container of the image is confined (`serve.hardened` reads each back)."""
+    return {
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "mem_limit": manifest.serve.memory_limit,
+    }
+
+
 def start(
     client: Any,
     image: str,
@@ -52,11 +62,8 @@ def start(
         container = client.containers.create(
             image,
             ports={f"{manifest.serve.port}/tcp": ("127.0.0.1", port)},
-            read_only=True,
             tmpfs={"/tmp": "rw,size=64m,mode=1777"},
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=manifest.serve.memory_limit,
+            **hardening(manifest),
             labels=labels,
             environment=env or {},
         )
@@ -163,7 +170,7 @@ def wait_ready(
             raise WorkbenchError(
                 f"the container stopped before it was ready (exit code "
                 f"{container.attrs['State'].get('ExitCode')}); its last log lines: "
-                + logs_tail(container).replace("\n", " | "),
+                + logs_tail(container, 3).replace("\n", " | ")[-600:],
                 fix="fix what the log says (often the model fails to load in the image).",
             )
         with contextlib.suppress(OSError, ValueError):
@@ -172,16 +179,12 @@ def wait_ready(
                 return time.perf_counter() - started
             detail = answer.json().get("detail") if answer.status == 503 else None
             if detail:
-                lines = [
-                    line
-                    for line in logs_tail(container, 60).splitlines()
-                    if "load_failed" in line or "Error" in line
-                ]
+                # The cause, once; the traceback stays in the container's log (kept by
+                # `running` in its log file), not repeated in every message.
                 raise ModelLoadFailed(
                     f"the model failed to load in the container after "
-                    f"{time.perf_counter() - started:.1f} s: {detail}. The container said: "
-                    + (" | ".join(lines[-6:]) or "(nothing more)"),
-                    fix=load_hint(detail + " ".join(lines)),
+                    f"{time.perf_counter() - started:.1f} s: {str(detail)[:300]}",
+                    fix=load_hint(str(detail) + logs_tail(container, 60)),
                 )
         time.sleep(0.1)
     raise WorkbenchError(

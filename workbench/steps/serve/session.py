@@ -165,11 +165,17 @@ def serve_session(
     except WorkbenchError as exc:
         # The image was built but never served: every probe fails with that one cause, at
         # once, instead of each item trying again.
+        # The cause is said once, by the first probe's item; the others point at it, and
+        # the traceback stays in the container's log file.
         log(f"the container did not serve: {exc.message}")
-        cause = f"the container never became ready, so nothing could be asked: {exc.paragraph}"
-        for probe in PROBES:
-            session.results.setdefault(
-                probe.item_id, CheckResult.failed(cause, f"container log: {log_file}")
+        first, *rest = [probe.item_id for probe in PROBES if probe.item_id not in session.results]
+        session.results[first] = CheckResult.failed(
+            f"the container never became ready, so nothing could be asked: {exc.paragraph}",
+            f"the container's whole log, with the traceback: {log_file}",
+        )
+        for item_id in rest:
+            session.results[item_id] = CheckResult.failed(
+                f"not reached: the container never became ready (the cause is in {first})"
             )
     session.figures["session_seconds"] = time.perf_counter() - container_started
     return session

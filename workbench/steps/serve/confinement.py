@@ -1,0 +1,110 @@
+"""Probes of how the container runs: its user, capabilities and confinement, read back
+from the engine's HostConfig and the process's own /proc/1/status, never assumed."""
+
+from __future__ import annotations
+
+import json
+
+from workbench.checklist.checks import CheckResult
+from workbench.steps.serve import run
+from workbench.steps.serve.probing import Probing, exec_in
+
+PROC_STATUS_PROBE = (
+    "import os, json; "
+    "status = dict(l.split(':', 1) for l in open('/proc/1/status') if ':' in l); "
+    "print(json.dumps({k: status.get(k, '').strip() for k in "
+    "('Uid', 'Gid', 'CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs')}))"
+)
+ROOT_WRITE_PROBE = (
+    "import errno\n"
+    "try:\n    open('/.workbench-write-probe', 'w').close(); print('written')\n"
+    "except OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))"
+)
+
+
+def process_status(live: run.Running) -> dict[str, str] | str:
+    """The served process's own /proc/1/status lines (ids, capabilities, NoNewPrivs), read
+    inside the container; the error text when it could not be read."""
+    code, out = exec_in(live, ["python3", "-c", PROC_STATUS_PROBE])
+    if code != 0:
+        return f"could not read /proc/1/status in the container: {out[-200:]}"
+    status: dict[str, str] = json.loads(out)
+    return status
+
+
+def _no_capabilities(mask: str) -> bool:
+    return mask != "" and int(mask, 16) == 0
+
+
+def non_root(p: Probing) -> CheckResult:
+    status = process_status(p.live)
+    if isinstance(status, str):
+        return CheckResult.failed(status)
+    uid, gid = status["Uid"].split()[:2], status["Gid"].split()[:1]
+    effective = status["CapEff"]
+    top = p.live.container.top(ps_args="-o uid,pid,comm")
+    evidence = [
+        f"/proc/1/status: uids {' '.join(uid)}, gid {' '.join(gid)}, CapEff {effective}",
+        f"docker top: {top.get('Processes')}",
+    ]
+    problems = []
+    if "0" in uid:
+        problems.append("the server runs as root (uid 0)")
+    if not _no_capabilities(effective):
+        problems.append(f"the server holds capabilities (CapEff {effective}, expected 0)")
+    if problems:
+        return CheckResult.failed(*problems, *evidence)
+    return CheckResult.passed(f"uid {uid[0]}, no effective capabilities", *evidence)
+
+
+def hardened(p: Probing) -> CheckResult:
+    """What the serve test asked of the container, read back from the engine's HostConfig
+    and the process's own status: never assumed from what we meant to start."""
+    p.live.container.reload()
+    host = p.live.container.attrs.get("HostConfig") or {}
+    status = process_status(p.live)
+    if isinstance(status, str):
+        return CheckResult.failed(status)
+    wrote = exec_in(p.live, ["python3", "-c", ROOT_WRITE_PROBE])[1]
+    limit = int(host.get("Memory") or 0)
+    wanted = p.manifest.serve.memory_bytes
+    checks = [
+        (
+            bool(host.get("ReadonlyRootfs")) and wrote == "EROFS",
+            f"read-only root: HostConfig.ReadonlyRootfs {bool(host.get('ReadonlyRootfs'))}, "
+            f"a write to / answered {wrote}",
+        ),
+        (
+            "ALL" in [c.upper() for c in host.get("CapDrop") or []]
+            and not host.get("CapAdd")
+            and _no_capabilities(status["CapEff"])
+            and _no_capabilities(status["CapPrm"]),
+            f"capabilities: CapDrop {host.get('CapDrop')}, CapAdd {host.get('CapAdd')}, "
+            f"CapEff {status['CapEff']}, CapPrm {status['CapPrm']}",
+        ),
+        (
+            status["NoNewPrivs"] == "1",
+            f"no-new-privileges: NoNewPrivs {status['NoNewPrivs'] or '(absent)'}, "
+            f"SecurityOpt {host.get('SecurityOpt')}",
+        ),
+        (
+            limit == wanted,
+            f"memory limit: HostConfig.Memory {limit} bytes, serve.memory_limit "
+            f"{p.manifest.serve.memory_limit} is {wanted}",
+        ),
+        (
+            "0" not in status["Uid"].split(),
+            f"user: uids {' '.join(status['Uid'].split())}",
+        ),
+    ]
+    missing = [said for ok, said in checks if not ok]
+    if missing:
+        return CheckResult.failed(
+            f"{len(missing)} of {len(checks)} protections missing: "
+            + "; ".join(said.split(":")[0] for said in missing),
+            *missing,
+            *(said for ok, said in checks if ok),
+        )
+    return CheckResult.passed(
+        f"{len(checks)} protections read back from the running container", *(s for _, s in checks)
+    )

@@ -1,0 +1,145 @@
+"""The performance probe: latency sequential and under concurrent clients, the share of
+errors, peak memory, cold start and image size, each against its budget (`serve.budget`)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.checklist.checks import CheckResult
+from workbench.project.model_env import load_examples
+from workbench.steps.serve import run
+from workbench.steps.serve.probing import Probing, exec_in, post
+
+LATENCY_REQUESTS = 300
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+CONCURRENT_CLIENTS = 8
+CONCURRENT_REQUESTS = 30  # per client
+PEAK_FILES = (
+    ("/sys/fs/cgroup/memory.peak", "cgroup v2 memory.peak"),
+    ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes", "cgroup v1 memory.max_usage_in_bytes"),
+)
+
+
+@dataclass(frozen=True)
+class Timed:
+    ms: float
+    status: int
+
+
+def _timed_requests(url: str, records: list[Any], count: int, offset: int = 0) -> list[Timed]:
+    timed = []
+    for index in range(count):
+        started = time.perf_counter()
+        try:
+            status = post(url, records[(offset + index) % len(records)]).status
+        except OSError:
+            status = 0  # no answer at all: an error, counted as such
+        timed.append(Timed((time.perf_counter() - started) * 1000, status))
+    return timed
+
+
+def peak_memory(live: run.Running) -> tuple[float, str]:
+    """The container's peak memory in bytes and where it was read: the cgroup's own peak
+    counter (v2 `memory.peak`, v1 `memory.max_usage_in_bytes`), else the engine's
+    `max_usage`; (0, why) when none reports a peak (never the current usage as a peak)."""
+    for path, source in PEAK_FILES:
+        code, out = exec_in(live, ["cat", path])
+        if code == 0 and out.strip().isdigit():
+            return float(out.strip()), source
+    memory = live.container.stats(stream=False).get("memory_stats", {})
+    if memory.get("max_usage"):
+        return float(memory["max_usage"]), "the engine's memory_stats.max_usage"
+    return 0.0, "no peak counter: neither cgroup file nor max_usage is readable"
+
+
+def performance(p: Probing) -> CheckResult:
+    """Latency sequential and under concurrent clients, the share of errors, peak memory,
+    cold start and image size, each against its budget (`serve.budget`)."""
+    records = [record for _, record in load_examples(p.manifest)] or [{}]
+    url = f"{p.live.url}/predict"
+    budget = p.manifest.serve.budget
+    sequential = _timed_requests(url, records, LATENCY_REQUESTS)
+    with ThreadPoolExecutor(CONCURRENT_CLIENTS) as pool:
+        runs = pool.map(
+            lambda client: _timed_requests(url, records, CONCURRENT_REQUESTS, client),
+            range(CONCURRENT_CLIENTS),
+        )
+        concurrent = [t for run_ in runs for t in run_]
+    peak, peak_source = peak_memory(p.live)
+    every = sequential + concurrent
+    errors = [t for t in every if not 200 <= t.status < 300]
+    error_rate = len(errors) / len(every)
+    seq_ms = [t.ms for t in sequential]
+    p50, p95, p99 = (_percentile(seq_ms, q) for q in (0.5, 0.95, 0.99))
+    p99_concurrent = _percentile([t.ms for t in concurrent], 0.99)
+    image_mb = float(p.live.container.image.attrs.get("Size") or 0) / 1e6
+    peak_mb = peak / 1e6
+    peak_budget = budget.peak_memory_mb or 0.8 * p.manifest.serve.memory_bytes / 1e6
+    p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak_mb)
+    statuses: dict[int, int] = {}
+    for t in errors:
+        statuses[t.status] = statuses.get(t.status, 0) + 1
+    # (figure, its value, its budget, the budget's key, unit)
+    figures = [
+        ("p99 sequential", p99, budget.p99_ms, "p99_ms", "ms"),
+        (
+            f"p99 under {CONCURRENT_CLIENTS} concurrent clients",
+            p99_concurrent,
+            budget.p99_ms,
+            "p99_ms",
+            "ms",
+        ),
+        ("error rate", error_rate, budget.error_rate, "error_rate", ""),
+        ("peak memory", peak_mb, peak_budget, "peak_memory_mb", "MB"),
+        ("cold start", p.live.ready_seconds, budget.cold_start_s, "cold_start_s", "s"),
+        ("image size", image_mb, budget.image_mb, "image_mb", "MB"),
+    ]
+    over = [
+        f"{name} {value:.4g} {unit} is over its budget of {limit:.4g} {unit} "
+        f"(serve.budget.{key})".replace("  ", " ")
+        for name, value, limit, key, unit in figures
+        if value > limit
+    ]
+    if peak == 0:
+        over.append(f"peak memory could not be read ({peak_source})")
+    p.log(
+        f"latency over {LATENCY_REQUESTS} requests: p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
+        f"under {CONCURRENT_CLIENTS} clients p99 {p99_concurrent:.1f} ms; "
+        f"errors {len(errors)} of {len(every)}; peak memory {peak_mb:.0f} MB"
+    )
+    evidence = [
+        f"{LATENCY_REQUESTS} sequential requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms (mean {statistics.mean(seq_ms):.1f}); budget p99 {budget.p99_ms:g} ms",
+        f"{len(concurrent)} requests from {CONCURRENT_CLIENTS} concurrent clients: "
+        f"p99 {p99_concurrent:.1f} ms",
+        f"{len(errors)} of {len(every)} answers were not 2xx"
+        + (f" (statuses {statuses})" if statuses else "")
+        + f"; budget error rate {budget.error_rate:g}",
+        f"peak memory {peak_mb:.0f} MB ({peak_source}); budget {peak_budget:.0f} MB "
+        f"of the {p.manifest.serve.memory_limit} limit",
+        f"cold start to ready {p.live.ready_seconds:.2f} s; budget {budget.cold_start_s:g} s",
+        f"image {image_mb:.0f} MB; budget {budget.image_mb:g} MB",
+    ]
+    details = dict(
+        p50_ms=round(p50, 2),
+        p95_ms=round(p95, 2),
+        p99_ms=round(p99, 2),
+        p99_concurrent_ms=round(p99_concurrent, 2),
+        error_rate=round(error_rate, 4),
+        cold_start_s=round(p.live.ready_seconds, 3),
+        peak_memory_mb=round(peak_mb, 1),
+        image_mb=round(image_mb, 1),
+    )
+    if over:
+        return CheckResult.failed("over budget: " + "; ".join(over), *evidence, **details)
+    return CheckResult.passed(*evidence, **details)

@@ -1,0 +1,46 @@
+"""What every probe of the serve test gets and uses: the running container, a way to ask
+it over HTTP, and a way to run a command in it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.checklist.checks import CheckResult
+from workbench.kernel.http import Response, request
+from workbench.project.manifest import Manifest
+from workbench.steps.serve import run
+from workbench.steps.serve.build import BuildContext
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Probing:
+    """What a probe gets: the project, the running container, the build, and a log."""
+
+    manifest: Manifest
+    live: run.Running
+    context: BuildContext
+    log: Log
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe and the checklist item whose result it is."""
+
+    item_id: str
+    run: Callable[[Probing], CheckResult]
+
+
+def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
+    data = raw if raw is not None else json.dumps(body).encode()
+    return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
+
+
+def exec_in(live: run.Running, command: list[str]) -> tuple[int, str]:
+    result = live.container.exec_run(command, demux=False)
+    return int(result.exit_code), result.output.decode(errors="replace").strip()

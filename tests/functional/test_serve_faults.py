@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.doubler import GOOD_PREDICTOR, make_project
 from workbench.checklist.checks import CheckContext, CheckResult, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.kernel.docker import docker_client
@@ -31,109 +30,8 @@ from workbench.steps import open_checklist
 from workbench.steps.serve import probes, run
 from workbench.steps.serve.build import assemble_context
 from workbench.steps.serve.checks import SERVE_ITEMS
-from workbench.steps.snapshot.take import run_snapshot
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-GOOD_PREDICTOR = """\
-class Model:
-    def load(self, artifacts_dir):
-        pass
-
-    def predict(self, record):
-        return {"y": 2.0 * record["x"]}
-"""
-
-# Each fault on its own requests, so that one image carries them all.
-FAULTY_PREDICTOR = """\
-import os
-import threading
-import time
-
-
-class Model:
-    def load(self, artifacts_dir):
-        # A background thread nobody stops: the server cannot exit on SIGTERM. (Only in
-        # the image: in the model's own environment it would hang the snapshot's probe.)
-        if os.environ.get("WORKBENCH_APP_DIR"):
-            threading.Thread(target=lambda: time.sleep(3600), daemon=False).start()
-
-    def predict(self, record):
-        x = record["x"]
-        if x > 5:
-            raise ValueError("cannot handle x over 5")  # valid requests answered 500
-        if x == 2 and os.environ.get("WORKBENCH_APP_DIR"):  # set in the image only
-            return {"y": 5.0}  # another answer in the container than in-process
-        return {"y": 2.0 * x}
-"""
-
-REQUEST = """\
-type: object
-additionalProperties: false
-required: [x]
-properties:
-  x: {type: number, minimum: 0, maximum: 10, description: the input}
-"""
-RESPONSE = """\
-type: object
-additionalProperties: false
-required: [y]
-properties:
-  y: {type: number, minimum: 0, description: twice the input}
-"""
-GOOD_EXPECTATIONS = """\
-cases:
-  - name: one doubled
-    request: {x: 1}
-    expect: {y: 2.0}
-"""
-FAULTY_EXPECTATIONS = """\
-cases:
-  - name: one tripled
-    request: {x: 1}
-    expect: {y: 3.0}
-"""
-
-
-def make_project(root: Path, *, faulty: bool) -> Path:
-    (root / "schema" / "examples").mkdir(parents=True)
-    (root / "schema" / "examples" / "two.json").write_text('{"x": 2}')
-    (root / "schema" / "examples" / "three.json").write_text('{"x": 3}')
-    (root / "schema" / "request.yaml").write_text(REQUEST)
-    (root / "schema" / "response.yaml").write_text(RESPONSE)
-    (root / "schema" / "expectations.yaml").write_text(
-        FAULTY_EXPECTATIONS if faulty else GOOD_EXPECTATIONS
-    )
-    # Held-out data: the faulty project's targets are not what the model answers.
-    xs = (0.5, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5)  # not 2: the parity fault's request
-    rows = [(x, 2 * x if not faulty else 9 - x) for x in xs]
-    (root / "holdout.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in rows))
-    (root / "predictor.py").write_text(FAULTY_PREDICTOR if faulty else GOOD_PREDICTOR)
-    budget = "  budget: {p99_ms: 0.001}\n" if faulty else ""
-    (root / "workbench.yaml").write_text(
-        textwrap.dedent(f"""\
-        name: doubler
-        python: {sys.executable}
-        model:
-          flavor: python
-          predictor: predictor:Model
-        serve:
-          memory_limit: 256m
-          workers: 1
-        """)
-        + budget
-        + textwrap.dedent("""\
-        evaluation:
-          data: holdout.csv
-          target: y
-          output: y
-          metric: r2
-          minimum: 0.9
-          expectations: schema/expectations.yaml
-        """)
-    )
-    run_snapshot(load_manifest(root), lambda event: None)
-    return root
 
 
 def serve_test(project: Path) -> Built:

@@ -181,3 +181,22 @@ def test_a_wrong_worker_count_is_said_plainly(
     monkeypatch.setenv("WORKBENCH_WORKERS", "two")
     with pytest.raises(SystemExit, match="expected a whole number of processes"):
         entry.worker_count(tmp_path)
+
+
+def test_the_cpu_quota_of_cgroup_v1_counts_where_there_is_no_v2_file(tmp_path: Path) -> None:
+    v1 = tmp_path / "cpu"
+    v1.mkdir()
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")  # docker run --cpus 1 on cgroup v1
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert entry.cpu_quota(tmp_path / "absent.max", v1) == 1
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")  # no quota
+    cpus = len(__import__("os").sched_getaffinity(0))
+    assert entry.cpu_quota(tmp_path / "absent.max", v1) == cpus
+
+
+def test_workers_fall_back_to_one_without_a_writable_temp_folder(tmp_path: Path) -> None:
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    folder = entry.writable_folder(("/proc/absent", str(shared)))
+    assert folder is not None and Path(folder).parent == shared
+    assert entry.writable_folder(("/proc/absent", "/proc/also-absent")) is None

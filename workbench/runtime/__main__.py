@@ -30,16 +30,42 @@ from pathlib import Path
 DEFAULT_MAX = 4
 
 
-def cpu_quota(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
-    """CPUs this process may use: the cgroup's quota where one is set, else its affinity."""
+CGROUP_V2_CPU = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1_CPU = Path("/sys/fs/cgroup/cpu")  # cpu.cfs_quota_us and cpu.cfs_period_us
+
+
+def cpu_quota(cpu_max: Path = CGROUP_V2_CPU, cpu_v1: Path = CGROUP_V1_CPU) -> int:
+    """CPUs this process may use: the cgroup's quota where one is set (v2 `cpu.max`, or v1
+    `cpu.cfs_quota_us` over `cpu.cfs_period_us`), else its affinity."""
     cpus = len(os.sched_getaffinity(0))
+    quota = period = None
     try:
-        quota, period = cpu_max.read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+        text_quota, text_period = cpu_max.read_text().split()[:2]
+        if text_quota != "max":
+            quota, period = int(text_quota), int(text_period)
     except (OSError, ValueError):
-        pass
+        try:
+            v1_quota = int((cpu_v1 / "cpu.cfs_quota_us").read_text())
+            v1_period = int((cpu_v1 / "cpu.cfs_period_us").read_text())
+            if v1_quota > 0 and v1_period > 0:  # -1: no quota
+                quota, period = v1_quota, v1_period
+        except (OSError, ValueError):
+            pass
+    if quota is not None and period:
+        cpus = min(cpus, max(1, math.ceil(quota / period)))
     return max(1, cpus)
+
+
+def writable_folder(candidates: tuple[str, ...] = ("", "/dev/shm")) -> str | None:
+    """A folder the workers can share their metrics in: the temp folder (a tmpfs on /tmp),
+    else /dev/shm (the engine mounts one even under --read-only); None where neither is
+    writable (a read-only root without a tmpfs)."""
+    for candidate in candidates:
+        try:
+            return tempfile.mkdtemp(prefix="workbench-metrics-", dir=candidate or None)
+        except OSError:
+            continue
+    return None
 
 
 def worker_count(app_dir: Path) -> int:
@@ -160,11 +186,29 @@ def main() -> None:
     port = int(os.environ.get("PORT", "8080"))
     workers = worker_count(app_dir)
     if workers == 1:
+        line = json.dumps({"event": "workers", "count": 1}, separators=(",", ":"))
+        logging.getLogger("serving").info(line)
         serve(host, port, preload=False)
         return
     # Counters of every worker in one /metrics: prometheus-client's multiprocess mode,
     # chosen before the library is imported (tmpfs /tmp in the serve test's container).
-    metrics_dir = tempfile.mkdtemp(prefix="workbench-metrics-")
+    metrics_dir = writable_folder()
+    if metrics_dir is None:
+        # A read-only root with no tmpfs and no /dev/shm: serve anyway, with one worker,
+        # and say why (several workers cannot add up their metrics without a folder).
+        line = json.dumps(
+            {
+                "event": "workers",
+                "count": 1,
+                "asked": workers,
+                "why": "no writable temp folder (read-only root without a tmpfs on /tmp): "
+                "one worker",
+            },
+            separators=(",", ":"),
+        )
+        logging.getLogger("serving").warning(line)
+        serve(host, port, preload=False)
+        return
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     line = json.dumps({"event": "workers", "count": workers}, separators=(",", ":"))
     logging.getLogger("serving").info(line)

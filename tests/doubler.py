@@ -71,7 +71,7 @@ cases:
 """
 
 
-def make_project(root: Path, *, faulty: bool) -> Path:
+def make_project(root: Path, *, faulty: bool, predictor: str | None = None) -> Path:
     (root / "schema" / "examples").mkdir(parents=True)
     (root / "schema" / "examples" / "two.json").write_text('{"x": 2}')
     (root / "schema" / "examples" / "three.json").write_text('{"x": 3}')
@@ -84,7 +84,9 @@ def make_project(root: Path, *, faulty: bool) -> Path:
     xs = (0.5, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5)  # not 2: the parity fault's request
     rows = [(x, 2 * x if not faulty else 9 - x) for x in xs]
     (root / "holdout.csv").write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in rows))
-    (root / "predictor.py").write_text(FAULTY_PREDICTOR if faulty else GOOD_PREDICTOR)
+    (root / "predictor.py").write_text(
+        predictor or (FAULTY_PREDICTOR if faulty else GOOD_PREDICTOR)
+    )
     budget = "  budget: {p99_ms: 0.001}\n" if faulty else ""
     (root / "workbench.yaml").write_text(
         textwrap.dedent(f"""\

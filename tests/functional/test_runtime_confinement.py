@@ -4,8 +4,10 @@ quota on this host's cgroup version. It serves in each, and says how many worker
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +25,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 def image(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> str:
     project = make_project(tmp_path_factory.mktemp("confined") / "doubler", faulty=False)
     manifest = load_manifest(project)
-    import threading
-
     _, built = session.build(manifest, lambda _: None, threading.Event())
     return built.image_id
 
@@ -90,3 +90,35 @@ def test_with_no_writable_folder_at_all_one_worker_serves_and_says_why(image: st
 def test_a_cpu_quota_sets_the_worker_count_on_this_hosts_cgroup_version(image: str) -> None:
     for container, url in _serve(image, nano_cpus=1_000_000_000):
         assert _workers(_answers(container, url))["count"] == 1
+
+
+HUNGRY = """\
+import os
+
+
+class Model:
+    def load(self, artifacts_dir):
+        if os.environ.get("WORKBENCH_APP_DIR"):  # in the image: more than its memory limit
+            self.ballast = b"x" * 400_000_000
+
+    def predict(self, record):
+        return {"y": 2.0 * record["x"]}
+"""
+
+
+def test_running_out_of_memory_while_loading_is_named_with_its_fix(
+    tmp_path: Path, base_image: str
+) -> None:
+    from workbench.kernel.errors import WorkbenchError
+
+    project = make_project(tmp_path / "doubler", faulty=False, predictor=HUNGRY)
+    manifest = load_manifest(project)
+    _, built = session.build(manifest, lambda _: None, threading.Event())
+    with (
+        pytest.raises(WorkbenchError) as raised,
+        run.running(docker_client(), built.image_id, manifest),
+    ):
+        pass
+    said = str(raised.value)
+    assert "ran out of memory before it was ready" in said, said
+    assert "(256m)" in said and "raise serve.memory_limit" in said

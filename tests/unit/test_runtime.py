@@ -95,13 +95,21 @@ def test_every_error_is_json_with_the_request_id(client: TestClient) -> None:
             400,
         ),
         (client.post("/predict/batch", json=[]), 422),
+        (client.post("/predict", json={"x": "two"}), 422),
+        (client.post("/v2/models/doubler/infer", json={"inputs": [], "outputs": "y"}), 400),
+        (
+            client.post(
+                "/predict", content=b"{" * 40, headers={"Content-Type": "application/json"}
+            ),
+            400,
+        ),
     ):
         assert answer.status_code == status, (status, answer.text)
         assert answer.headers["content-type"] == "application/json"
         body = answer.json()
         assert body["error"]
-        if status in (404, 405, 500):
-            assert body["request_id"] == answer.headers["x-request-id"]
+        # Every error, 4xx included, names its request id: the one in the header.
+        assert body["request_id"] == answer.headers["x-request-id"], (status, body)
     assert client.post("/predict", json={"x": 3}).json() == {"y": 6.0}  # still up
 
 
@@ -176,3 +184,74 @@ def test_open_inference_protocol_infer_checks_shapes_and_datatypes(client: TestC
     assert binary.status_code == 400 and "binary tensor data extension" in binary.json()["error"]
     crash = infer(client, x([1], [10]))  # the model raises on x > 9: a 500 with the request id
     assert crash.status_code == 500 and crash.json()["request_id"] == crash.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("outputs", ["y", {"name": "y"}, 7, ["y"], [{"name": "y"}, 3]])
+def test_open_inference_protocol_refuses_outputs_that_are_not_a_list_of_objects(
+    client: TestClient, outputs: object
+) -> None:
+    body = {
+        "inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [2.0]}],
+        "outputs": outputs,
+    }
+    answer = client.post("/v2/models/doubler/infer", json=body)
+    assert answer.status_code == 400, answer.text  # was a 500
+    assert "`outputs` must be a list of objects" in answer.json()["error"]
+    body["outputs"] = [{"name": "y"}]
+    assert client.post("/v2/models/doubler/infer", json=body).json()["outputs"][0]["data"] == [4.0]
+
+
+def test_headers_that_trickle_in_get_408_and_the_connection_closed(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import threading
+
+    import uvicorn
+
+    from workbench.kernel.http import free_port
+    from workbench.runtime import protocol
+
+    monkeypatch.setattr(protocol, "HEADER_TIMEOUT_SECONDS", 0.5)
+    port = free_port()
+    config = uvicorn.Config(
+        runtime.create_app(tmp_path),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        http=protocol.HeaderTimeoutProtocol,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+            slow.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")  # never ends the headers
+            started = time.monotonic()
+            answer = b""
+            while chunk := slow.recv(4096):  # until the server closes it (bounded by timeout=5)
+                answer += chunk
+            waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within 0.5 s" in answer
+        assert waited < 4
+        # A connection that sends its headers in time is served as usual.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as quick:
+            quick.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert quick.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_every_module_of_the_runtime_goes_into_the_image() -> None:
+    from workbench.kernel.paths import runtime_dir
+    from workbench.steps.serve.build import HOST_ONLY, SERVING_FILES
+
+    modules = {p.name for p in runtime_dir().glob("*.py")} - set(HOST_ONLY)
+    assert set(SERVING_FILES) == modules  # a new module left out crashes the image at start

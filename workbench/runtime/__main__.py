@@ -98,6 +98,7 @@ def serve(host: str, port: int, *, preload: bool, sock: socket.socket | None = N
 
     from . import core
     from .app import APP_DIR, create_app
+    from .protocol import HeaderTimeoutProtocol
 
     app = create_app(APP_DIR)
     if preload:
@@ -110,6 +111,7 @@ def serve(host: str, port: int, *, preload: bool, sock: socket.socket | None = N
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        http=HeaderTimeoutProtocol,
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -129,6 +129,7 @@ class RequestLog:
             return
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        core.REQUEST_ID.set(request_id)  # this request's task (and its threads) only
         started = time.perf_counter()
         status = {"code": 500}
 

@@ -11,6 +11,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,16 @@ log = logging.getLogger("workbench.runtime")
 CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
 
 
+# The id of the request being answered (set by the request middleware): every error body
+# carries it, whichever handler wrote it, so a client can quote it to whoever reads the logs.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if status >= 400 and isinstance(body, dict) and "request_id" not in body:
+        request_id = REQUEST_ID.get()
+        if request_id:
+            body = {**body, "request_id": request_id}
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
         status_code=status,

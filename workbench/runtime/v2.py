@@ -170,7 +170,15 @@ def _records(body: Any) -> list[dict[str, Any]]:
 
 def _outputs(body: dict[str, Any], answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     properties = model().response_schema.get("properties", {})
-    wanted = [str(o.get("name")) for o in body.get("outputs") or [] if isinstance(o, dict)]
+    asked = body.get("outputs")
+    if asked is not None and (
+        not isinstance(asked, list) or not all(isinstance(o, dict) for o in asked)
+    ):
+        raise Refused(
+            '`outputs` must be a list of objects like {"name": "..."}; outputs: '
+            + ", ".join(properties)
+        )
+    wanted = [str(o.get("name")) for o in asked or []]
     unknown = [w for w in wanted if w not in properties]
     if unknown:
         raise Refused(

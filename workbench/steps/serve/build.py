@@ -41,8 +41,10 @@ SERVING_FILES = (
     "flavors.py",
     "monitoring.py",
     "openapi.py",
+    "protocol.py",
     "v2.py",
 )
+HOST_ONLY = ("inprocess.py",)  # runs the model in its own environment, never in the image
 LABEL_PREFIX = "io.workbench"
 
 

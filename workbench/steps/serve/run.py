@@ -157,7 +157,11 @@ def load_hint(error: str) -> str:
 
 
 def wait_ready(
-    container: Any, url: str, timeout: float = 60, cancel: threading.Event | None = None
+    container: Any,
+    url: str,
+    timeout: float = 60,
+    cancel: threading.Event | None = None,
+    memory_limit: str | None = None,
 ) -> float:
     """Seconds until the model answered ready; fails as soon as the model failed to load
     (the server says so), the container stopped, or `timeout` passed; `Cancelled` when
@@ -167,6 +171,17 @@ def wait_ready(
         raise_if_cancelled(cancel)
         container.reload()
         if container.status in ("exited", "dead"):
+            state = container.attrs["State"]
+            if state.get("OOMKilled"):
+                raise WorkbenchError(
+                    f"the container ran out of memory before it was ready: the kernel killed "
+                    f"it at its memory limit ({memory_limit or 'the limit set'}) while the "
+                    f"model loaded (exit code {state.get('ExitCode')}, OOMKilled); its last "
+                    "log lines: " + logs_tail(container, 3).replace("\n", " | ")[-400:],
+                    fix="raise serve.memory_limit in workbench.yaml (each worker loads its "
+                    "own copy of the model; fewer serve.workers need less), or make the "
+                    "model smaller.",
+                )
             raise WorkbenchError(
                 f"the container stopped before it was ready (exit code "
                 f"{container.attrs['State'].get('ExitCode')}); its last log lines: "
@@ -233,7 +248,9 @@ def running(
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
-        run.ready_seconds = wait_ready(container, run.url, manifest.serve.ready_timeout, cancel)
+        run.ready_seconds = wait_ready(
+            container, run.url, manifest.serve.ready_timeout, cancel, manifest.serve.memory_limit
+        )
         yield run
     finally:
         if container is not None and log_file is not None:

@@ -141,7 +141,7 @@ def test_held_out_records_built_for_the_container_are_accepted_by_the_runtime(
 
     image = tmp_path / "image"
     (image / "model").mkdir(parents=True)
-    (image / "model" / "predict.py").write_text(PREDICTOR)
+    (image / "model" / "sms_spam.py").write_text(PREDICTOR)
     (image / "schema").mkdir()
     (image / "schema" / "request.json").write_text(json.dumps(SMS_SCHEMA))
     (image / "schema" / "response.json").write_text(
@@ -149,7 +149,7 @@ def test_held_out_records_built_for_the_container_are_accepted_by_the_runtime(
     )
     (image / "serving.json").write_text(
         json.dumps(
-            {"name": "sms", "version": "1.0.0", "flavor": "python", "predictor": "predict:Spam"}
+            {"name": "sms", "version": "1.0.0", "flavor": "python", "predictor": "sms_spam:Spam"}
         )
     )
     with TestClient(runtime.create_app(image), raise_server_exceptions=False) as client:

@@ -187,6 +187,90 @@ def test_a_local_editable_package_the_predictor_imports_gets_a_built_wheel(
     assert read_lock(project / LOCK_NAME)["mylib"].version == "0.3.0"
 
 
+BACKENDS = {
+    # setuptools' package discovery in a src layout: a static .pth puts src/ on the path
+    # (top_level.txt written).
+    "setuptools-find-src": """\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "churn-tools"
+        version = "0.2.0"
+        [tool.setuptools.packages.find]
+        where = ["src"]
+        """,
+    # setuptools' import-hook finder (a package-dir that is no plain folder): MAPPING.
+    "setuptools-package-dir": """\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "churn-tools"
+        version = "0.2.0"
+        [tool.setuptools]
+        package-dir = {"churn" = "src/churn"}
+        packages = ["churn"]
+        """,
+    # hatchling: a .pth naming src/, and no top_level.txt at all.
+    "hatchling": """\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        [project]
+        name = "churn-tools"
+        version = "0.2.0"
+        [tool.hatch.build.targets.wheel]
+        packages = ["src/churn"]
+        """,
+}
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_the_projects_own_src_layout_package_installed_editable_is_locked(
+    tmp_path: Path, backend: str
+) -> None:
+    """A poetry-style project: the project is itself a package in src/, installed with
+    `pip install -e .`, and `model.code: [src]` names the folder. The package is found
+    through its distribution's own files (RECORD's .pth or import-hook finder), built into
+    a wheel and locked; before, `model.code` made its modules "local", the lock lacked it
+    while snapshot.imports-resolved passed, and the image could not import it."""
+    project = _python_project(
+        tmp_path / "proj",
+        """\
+        from churn.scoring import double
+
+        class Model:
+            def load(self, artifacts_dir):
+                pass
+
+            def predict(self, record):
+                return {"y": double(record["x"])}
+        """,
+    )
+    (project / "pyproject.toml").write_text(textwrap.dedent(BACKENDS[backend]))
+    (project / "src" / "churn").mkdir(parents=True)
+    (project / "src" / "churn" / "__init__.py").write_text("")
+    (project / "src" / "churn" / "scoring.py").write_text("def double(x):\n    return 2 * x\n")
+    manifest = project / "workbench.yaml"
+    manifest.write_text(manifest.read_text() + "  code: [src]\n")
+    subprocess.run(
+        [str(project / ".venv/bin/python"), "-m", "pip", "install", "--quiet", "-e", "."],
+        cwd=project,
+        check=True,
+    )
+    result = snapshot(project)
+    assert set(result.runtime) == {"churn-tools"}, result.runtime
+    assert result.runtime["churn-tools"].source["kind"] == "editable"
+    assert "imported by predictor.py (churn)" in result.runtime["churn-tools"].why
+    assert read_lock(project / LOCK_NAME)["churn-tools"].version == "0.2.0"
+    checklist = open_checklist(load_manifest(project))
+    list(checklist.run(["snapshot.imports-resolved"], CheckContext(load_manifest(project))))
+    view = checklist.view("snapshot.imports-resolved")
+    assert view.status is Status.PASS
+    assert any(line.startswith("churn-tools 0.2.0: imported by") for line in view.evidence)
+
+
 def test_an_import_that_is_not_installed_fails_loudly_and_writes_nothing(tmp_path: Path) -> None:
     project = _python_project(
         tmp_path / "proj",

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from workbench.steps.schema.contract import validation_errors
-from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
+from workbench.steps.schema.payloads import (
+    boundary_payloads,
+    invalid_payloads,
+    labelled_valid_payloads,
+    valid_payloads,
+)
 
 SCHEMAS = {
     "iris": {
@@ -147,3 +154,60 @@ def test_the_batch_check_is_used_only_where_it_means_the_same() -> None:
         assert not check([*valid, payload]), what
     recursive = {"type": "object", "properties": {"child": {"$ref": "#"}}}
     assert batch_check(recursive) is None  # `#` would mean the list, not the record
+
+
+UNBOUNDED = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["amount", "count", "text", "items"],
+    "properties": {
+        "amount": {"type": "number"},
+        "count": {"type": "integer"},
+        "text": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}},
+        "level": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"enum": ["x"]}]},
+        "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "step": {"type": "integer", "exclusiveMinimum": 2.5, "maximum": 100, "multipleOf": 7},
+    },
+}
+
+
+def _values(payloads: list[object], name: str) -> list[object]:
+    return [p[name] for p in payloads if isinstance(p, dict) and name in p]
+
+
+def test_valid_payloads_try_the_extremes_an_unbounded_schema_allows() -> None:
+    # Issue 23: an unbounded number accepted 1e308 and the model answered 500 while every
+    # gate was green: the valid payloads never tried the extremes a schema allows.
+    payloads = valid_payloads(UNBOUNDED, 50, seed=4)
+    assert len(payloads) == 50
+    assert [p for p in payloads if validation_errors(UNBOUNDED, p)] == []
+    assert {1e308, -1e308} <= set(_values(payloads, "amount"))
+    assert {2**63 - 1, -(2**63 - 1)} <= set(_values(payloads, "count"))
+    assert "x" * 10_000 in _values(payloads, "text") and "" in _values(payloads, "text")
+    assert [] in _values(payloads, "items")
+    assert {1, 5, "x"} <= set(_values(payloads, "level"))  # each branch's edges
+    ratios = _values(payloads, "ratio")
+    assert math.nextafter(0, 1) in ratios and math.nextafter(1, 0) in ratios  # inside, not at
+    assert {7, 98} <= set(_values(payloads, "step"))  # bounds stepped to multiples of 7
+    assert payloads == valid_payloads(UNBOUNDED, 50, seed=4)
+
+
+def test_the_extremes_come_after_the_typical_payloads_and_are_named() -> None:
+    labelled = labelled_valid_payloads(SCHEMAS["mixed"], 50, seed=7)
+    kinds = [what for what, _ in labelled]
+    first_extreme = next(i for i, k in enumerate(kinds) if k != "typical")
+    assert first_extreme >= 25 and all(k != "typical" for k in kinds[first_extreme:])
+    assert "age at its maximum 120" in kinds and "note at its longest (20 characters)" in kinds
+    typical = [p for what, p in labelled if what == "typical"]
+    assert valid_payloads(SCHEMAS["mixed"], 50, seed=7)[: len(typical)] == typical
+    assert [what for what, _ in labelled_valid_payloads(SCHEMAS["mixed"], 1, seed=7)] == ["typical"]
+
+
+@pytest.mark.parametrize("name", ["iris", "mixed", "rich", "unbounded"])
+def test_every_boundary_payload_is_valid(name: str) -> None:
+    schema = {**SCHEMAS, "rich": RICH, "unbounded": UNBOUNDED}[name]
+    base = valid_payloads(schema, 1, seed=3)[0]
+    extremes = boundary_payloads(schema, base)
+    assert extremes
+    assert [what for what, p in extremes if validation_errors(schema, p)] == []

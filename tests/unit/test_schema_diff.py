@@ -234,3 +234,118 @@ def test_a_changed_feature_order_is_breaking() -> None:
     old = {**field({"type": "number"}), "x-feature-order": ["a", "b"]}
     new = {**field({"type": "number"}), "x-feature-order": ["b", "a"]}
     assert required_bump(diff_schemas(old, new, "request")) == "major"
+
+
+LEVELS = {"integer": {"type": "integer", "minimum": 0, "maximum": 10}}
+LEVEL_NAMES = {"type": "string", "enum": ["low", "high"]}
+
+# (label, old field, new field, bump a request change needs, bump a response change needs)
+BRANCH_TABLE = [
+    (
+        "integer to anyOf [integer, enum of strings]",
+        LEVELS["integer"],
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        "minor",
+        "major",
+    ),
+    (
+        "integer to oneOf [integer, enum of strings]",
+        LEVELS["integer"],
+        {"oneOf": [LEVELS["integer"], LEVEL_NAMES]},
+        "minor",
+        "major",
+    ),
+    (
+        "anyOf [integer, enum of strings] back to integer",
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        LEVELS["integer"],
+        "major",
+        "minor",
+    ),
+    (
+        "a branch added to an existing anyOf",
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES, {"type": "null"}]},
+        "minor",
+        "major",
+    ),
+    (
+        "nullable through anyOf",
+        {"type": "number"},
+        {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        "minor",
+        "major",
+    ),
+    (
+        "a branch's enum widened",
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        {"anyOf": [LEVELS["integer"], {"type": "string", "enum": ["low", "high", "mid"]}]},
+        "minor",
+        "major",
+    ),
+    (
+        "a branch's range narrowed",
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 5}, LEVEL_NAMES]},
+        "major",
+        "minor",
+    ),
+    (
+        "integer to anyOf whose integer branch is narrower",
+        LEVELS["integer"],
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 10}, LEVEL_NAMES]},
+        "major",
+        "major",
+    ),
+    (
+        "branches rewritten, same values",
+        {"anyOf": [LEVELS["integer"], LEVEL_NAMES]},
+        {"anyOf": [LEVEL_NAMES, LEVELS["integer"]]},
+        "patch",
+        "patch",
+    ),
+    (
+        "integer to oneOf [integer, number]: 3 now matches both branches, so it is refused",
+        {"type": "integer"},
+        {"oneOf": [{"type": "integer"}, {"type": "number"}]},
+        "major",
+        "major",
+    ),
+    (
+        "type beside anyOf constrains every branch",
+        {"type": "string", "enum": ["low"]},
+        {"type": "string", "anyOf": [{"enum": ["low", "high"]}, {"maxLength": 0}]},
+        "minor",
+        "major",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "old", "new", "request_bump", "response_bump"),
+    BRANCH_TABLE,
+    ids=[row[0] for row in BRANCH_TABLE],
+)
+def test_anyof_and_oneof_changes_are_compared_as_the_values_they_accept(
+    label: str,
+    old: dict[str, object],
+    new: dict[str, object],
+    request_bump: str,
+    response_bump: str,
+) -> None:
+    # Issue 23: `integer` to `anyOf: [integer, enum of strings]` was called breaking and
+    # forced a major version, though every request accepted before is accepted still.
+    assert required_bump(diff_schemas(field(old), field(new), "request")) == request_bump
+    assert required_bump(diff_schemas(field(old), field(new), "response")) == response_bump
+
+
+def test_a_widening_through_anyof_says_what_was_accepted_before_and_after() -> None:
+    changes = diff_schemas(
+        field(LEVELS["integer"]), field({"anyOf": [LEVELS["integer"], LEVEL_NAMES]}), "request"
+    )
+    assert [(c.kind, c.path) for c in changes] == [("additive", "a")]
+    assert changes[0].what == "widened: integer -> anyOf [integer, string enum ['low', 'high']]"
+    response = diff_schemas(
+        field(LEVELS["integer"]), field({"anyOf": [LEVELS["integer"], LEVEL_NAMES]}), "response"
+    )
+    assert [c.kind for c in response] == ["breaking"]  # a client may get a string now

@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet
 from workbench.project.model_env import load_examples
-from workbench.project.releases import baseline_version, last_version
+from workbench.project.releases import baseline_version, file_at_release, last_version, tag_name
 from workbench.steps.schema.contract import (
     request_schema,
     response_schema,
@@ -218,7 +218,21 @@ def change_classified(ctx: CheckContext) -> CheckResult:
         return CheckResult.passed(
             released + "no release before it: the first release sets the contract"
         )
-    changes = schema_changes(ctx.manifest, baseline)
+    m = ctx.manifest
+    unread = [
+        relative
+        for relative in (m.schema.request, m.schema.response)
+        if file_at_release(m, baseline, relative) is None
+    ]
+    if unread:
+        # Without the released contract there is nothing to compare with: never "no change".
+        return CheckResult.failed(
+            f"release {baseline}'s {' and '.join(unread)} cannot be read at its tag "
+            f"{tag_name(m, baseline)}, so the change since it cannot be classified",
+            "restore the tag (`git fetch --tags`), or keep the schema files at the paths "
+            "they had in that release",
+        )
+    changes = schema_changes(m, baseline)
     if not changes:
         return CheckResult.passed(
             released + f"no contract change since {baseline} (a patch release)"

@@ -9,8 +9,11 @@ field). cosmetic: descriptions, titles, examples.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from workbench.kernel.yamlio import parse_yaml, to_plain
 from workbench.project.manifest import Manifest
@@ -107,40 +110,127 @@ def _bound_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, 
     return out
 
 
+BRANCH_KEYS = ("anyOf", "oneOf")
+
+
+def _alternatives(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schema as a union of plain branches: each anyOf/oneOf branch merged with the
+    keywords beside it (`type: integer` beside `anyOf` constrains every branch)."""
+    rest = {k: v for k, v in schema.items() if k not in BRANCH_KEYS}
+    for key in BRANCH_KEYS:
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches:
+            out = []
+            for branch in branches:
+                if not isinstance(branch, dict):
+                    continue
+                merged = {**branch, **{k: v for k, v in rest.items() if k not in branch}}
+                for other in BRANCH_KEYS:
+                    if other != key and other in schema:
+                        merged[other] = schema[other]
+                out += _alternatives(merged)
+            return out
+    return [rest]
+
+
+def _accepts(schema: dict[str, Any], value: Any) -> bool:
+    return Draft202012Validator(schema).is_valid(value)
+
+
+def _plain_covers(wide: dict[str, Any], narrow: dict[str, Any]) -> bool:
+    """Every value `narrow` accepts, `wide` accepts too (both without anyOf/oneOf). Sound,
+    not complete: where it cannot tell, it says no, so a doubt is never called a widening."""
+    for key in ("enum", "const"):
+        if key in narrow:  # a finite set of values: ask the validator about each one
+            values = narrow["enum"] if key == "enum" else [narrow["const"]]
+            return isinstance(values, list) and all(
+                _accepts(wide, v) for v in values if _accepts(narrow, v)
+            )
+    if "enum" in wide or "const" in wide:
+        return False
+    wide_types, narrow_types = _types(wide), _types(narrow)
+    if "any" not in wide_types and ("any" in narrow_types or not narrow_types <= wide_types):
+        return False
+    if any(direction != "widened" for direction, _ in _bound_changes(narrow, wide)):
+        return False
+    wide_props, narrow_props = wide.get("properties") or {}, narrow.get("properties") or {}
+    if not set(wide.get("required") or []) <= set(narrow.get("required") or []):
+        return False
+    if wide.get("additionalProperties") is False and (
+        narrow.get("additionalProperties") is not False or set(narrow_props) - set(wide_props)
+    ):
+        return False
+    for name, sub in wide_props.items():
+        if name in narrow_props:
+            if not _covers(sub, narrow_props[name]):
+                return False
+        elif narrow.get("additionalProperties") is not False and sub not in ({}, True):
+            return False
+    return not isinstance(wide.get("items"), dict) or (
+        isinstance(narrow.get("items"), dict) and _covers(wide["items"], narrow["items"])
+    )
+
+
+def _overlapping(branches: list[dict[str, Any]]) -> bool:
+    """Could one value match two oneOf branches (and so be refused by oneOf)?"""
+    for i, a in enumerate(branches):
+        for b in branches[i + 1 :]:
+            if _plain_covers(a, b) or _plain_covers(b, a):
+                return True
+            types_a, types_b = _types(a), _types(b)
+            if "any" in types_a or "any" in types_b or types_a & types_b:
+                values = [*(a.get("enum") or []), *(b.get("enum") or [])]
+                if not values or any(_accepts(a, v) and _accepts(b, v) for v in values):
+                    return True
+    return False
+
+
+def _covers(wide: dict[str, Any], narrow: dict[str, Any]) -> bool:
+    """Every value `narrow` accepts, `wide` accepts too: each branch of `narrow` lies
+    within a branch of `wide`, and a oneOf in `wide` has no two branches that overlap."""
+    if not isinstance(wide, dict) or not isinstance(narrow, dict):
+        return wide == narrow
+    if isinstance(wide.get("oneOf"), list) and _overlapping(
+        _alternatives({"oneOf": wide["oneOf"]})
+    ):
+        return False
+    wides = _alternatives(wide)
+    return all(any(_plain_covers(w, n) for w in wides) for n in _alternatives(narrow))
+
+
+def _shape(schema: dict[str, Any]) -> str:
+    """A short reading of what a schema accepts, for the change's text."""
+    parts = []
+    for branch in _alternatives(schema):
+        kinds = "|".join(sorted(_types(branch)))
+        if "enum" in branch:
+            kinds += f" enum {branch['enum']!r}"
+        parts.append(kinds)
+    key = next((k for k in BRANCH_KEYS if k in schema), None)
+    return f"{key} [{', '.join(parts)}]" if key else parts[0] if parts else "nothing"
+
+
 def _branches_change(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
-    """anyOf / oneOf: branches added only is a widening, removed only a narrowing."""
-    out = []
-    for key in ("anyOf", "oneOf"):
-        a = [
-            repr(sorted(b.items())) if isinstance(b, dict) else repr(b) for b in old.get(key) or []
-        ]
-        b = [
-            repr(sorted(x.items())) if isinstance(x, dict) else repr(x) for x in new.get(key) or []
-        ]
-        if a == b:
-            continue
-        if not a:
-            out.append(("narrowed", f"{key} added"))
-        elif not b:
-            out.append(("widened", f"{key} removed"))
-        elif set(a) < set(b):
-            out.append(("widened", f"{key}: {len(set(b) - set(a))} branches added"))
-        elif set(b) < set(a):
-            out.append(("narrowed", f"{key}: {len(set(a) - set(b))} branches removed"))
-        else:
-            out.append(("changed", f"{key} branches changed"))
-    return out
+    """anyOf / oneOf: the values accepted before and after, compared as sets. A pure
+    widening (`integer` to `anyOf: [integer, enum of strings]`, a branch added) is
+    `widened`, the reverse `narrowed`; rewritten branches that accept the same values
+    are no change; anything else (some values gained, others lost) `changed`."""
+    if all(old.get(k) == new.get(k) for k in BRANCH_KEYS):
+        return []
+    wider, narrower = _covers(new, old), _covers(old, new)
+    text = f"{_shape(old)} -> {_shape(new)}"
+    if wider and narrower:
+        return []
+    if wider:
+        return [("widened", text)]
+    if narrower:
+        return [("narrowed", text)]
+    return [("changed", text)]
 
 
-def _compare(
-    old: dict[str, Any], new: dict[str, Any], where: str, path: str, changes: list[Change]
+def _type_and_enum_changes(
+    old: dict[str, Any], new: dict[str, Any], add: Callable[..., None]
 ) -> None:
-    request = where == "request"
-
-    def add(kind_if_request: str, what: str, kind_if_response: str | None = None) -> None:
-        kind = kind_if_request if request else (kind_if_response or kind_if_request)
-        changes.append(Change(kind, where, path or "$", what))
-
     old_types, new_types = _types(old), _types(new)
     if old_types != new_types:
         if new_types < old_types or "any" in old_types:
@@ -159,7 +249,25 @@ def _compare(
             add("breaking", f"enum narrowed: {sorted(a - b)} removed", "additive")
         else:
             add("breaking", f"enum changed: -{sorted(a - b)} +{sorted(b - a)}")
-    for direction, text in _bound_changes(old, new) + _branches_change(old, new):
+
+
+def _compare(
+    old: dict[str, Any], new: dict[str, Any], where: str, path: str, changes: list[Change]
+) -> None:
+    request = where == "request"
+
+    def add(kind_if_request: str, what: str, kind_if_response: str | None = None) -> None:
+        kind = kind_if_request if request else (kind_if_response or kind_if_request)
+        changes.append(Change(kind, where, path or "$", what))
+
+    if any(old.get(k) != new.get(k) for k in BRANCH_KEYS):
+        # anyOf/oneOf changed: the values accepted are compared as a whole, so the type,
+        # enum and bounds beside or inside the branches are part of it, never apart.
+        found = _branches_change(old, new)
+    else:
+        found = _bound_changes(old, new)
+        _type_and_enum_changes(old, new, add)
+    for direction, text in found:
         if direction == "changed":
             add("breaking", text)
             continue

@@ -15,8 +15,6 @@ value goes to which column.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from workbench.kernel.yamlio import dump_yaml
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import predict_in_model_env
 from workbench.steps.schema.contract import json_type
+from workbench.steps.schema.sample import read_sample as read_sample  # re-exported
 
 ENUM_LIMIT = 10
 MIN_ROWS_FOR_ENUM = 20
@@ -115,53 +114,6 @@ def infer_record(
         schema["required"] = required
     schema["properties"] = properties
     return schema
-
-
-def _cell(text: str) -> Any:
-    if text == "":
-        return None
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for parse in (int, float):
-        try:
-            return parse(text)
-        except ValueError:
-            continue
-    return text
-
-
-def read_sample(path: Path, limit: int = 10_000) -> list[dict[str, Any]]:
-    """Records from a folder of JSON files, a .json/.jsonl file, a CSV or a Parquet file."""
-    if path.is_dir():
-        return [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = []
-            for number, row in enumerate(csv.DictReader(handle)):
-                if number >= limit:
-                    break
-                rows.append({k: _cell(v) for k, v in row.items() if k is not None})
-            return rows
-    if suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq  # optional: only for Parquet samples
-        except ImportError:
-            raise WorkbenchError(
-                f"{path}: reading Parquet needs pyarrow.",
-                fix="install pyarrow, or export a CSV sample.",
-            ) from None
-        return list(pq.read_table(path).slice(0, limit).to_pylist())
-    if suffix == ".jsonl":
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if suffix == ".json":
-        data = json.loads(path.read_text())
-        return data if isinstance(data, list) else [data]
-    raise WorkbenchError(
-        f"{path}: not a sample format the workbench reads.",
-        fix="use a folder of JSON examples, .json, .jsonl, .csv or .parquet.",
-    )
 
 
 def write_schema(path: Path, schema: dict[str, Any], *, force: bool, comment: str) -> None:

@@ -12,6 +12,7 @@ for a seed.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,10 @@ from workbench.kernel.paths import cache_dir
 from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
 
 PLAUSIBLE = 1e6  # unbounded numbers are drawn from [-PLAUSIBLE, PLAUSIBLE]
+HUGE_NUMBER = 1e308  # unbounded numbers are also tried at the edge of a double
+HUGE_INTEGER = 2**63 - 1  # and integers at the edge of an int64 column
+LONG_STRING = 10_000  # an unbounded string is tried this long (far under the body limit)
+MAX_ITEMS_TRIED = 100  # an array is tried at its maxItems up to this many
 FOREIGN_VALUES: tuple[Any, ...] = (12345, "text", True, None, [1], {"x": 1}, 1.5)
 BAD_FORMATS = {
     "date": "2024-13-45",
@@ -80,11 +85,28 @@ def _draw(schema: dict[str, Any], count: int, seed: int) -> list[Any]:
 
 
 def valid_payloads(schema: dict[str, Any], count: int, seed: int = 0) -> list[Any]:
-    """Up to `count` distinct records that satisfy `schema` (checked one by one)."""
+    """Up to `count` distinct records that satisfy `schema` (checked one by one): typical
+    ones first, as drawn for the seed, then (from 4 payloads up, at most half of them)
+    the schema's extremes (`boundary_payloads`)."""
+    return [payload for _, payload in labelled_valid_payloads(schema, count, seed)]
+
+
+def labelled_valid_payloads(
+    schema: dict[str, Any], count: int, seed: int = 0
+) -> list[tuple[str, Any]]:
+    """(what the payload tries, payload): "typical" for the drawn ones, then each extreme
+    named by its field ("$.age at its maximum 120"), so a failure names the payload."""
     drawn = _draw(_plausible(schema), count, seed)
     if len(drawn) < count:  # a schema whose plausible variant is too narrow: the original
         drawn += [v for v in _draw(schema, count, seed + 1) if v not in drawn]
-    return [v for v in drawn if not validation_errors(schema, v)][:count]
+    typical = [v for v in drawn if not validation_errors(schema, v)][:count]
+    room = count // 2 if count >= 4 else 0
+    extremes = (
+        [(what, v) for what, v in boundary_payloads(schema, typical[0]) if v not in typical]
+        if typical and room
+        else []
+    )[:room]
+    return [("typical", v) for v in typical[: count - len(extremes)]] + extremes
 
 
 def _full(schema: dict[str, Any]) -> Any:
@@ -234,3 +256,121 @@ def invalid_payloads(schema: dict[str, Any], seed: int = 0) -> list[tuple[str, A
         seen.add(key)
         cases.append((what.replace("$.", "", 1).replace("$ ", "the record ", 1), payload))
     return cases
+
+
+def _edges(schema: dict[str, Any], root: dict[str, Any], value: Any) -> Iterator[tuple[str, Any]]:
+    """(what, value) for the extremes one subschema allows: its bounds (exclusive ones
+    stepped inside), its enum's first and last values, its shortest and longest strings,
+    an empty array; where unbounded, -1e308 / 1e308, the largest int64s and a 10k string.
+    Each is checked valid by the caller, so one that a keyword rules out is dropped."""
+    schema = _resolve(schema, root)
+    for key in ("anyOf", "oneOf"):
+        beside = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        for branch in schema.get(key) or []:
+            if isinstance(branch, dict):
+                yield from _edges({**beside, **_resolve(branch, root)}, root, value)
+    if "const" in schema:
+        return
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        yield "at its first enum value", schema["enum"][0]
+        yield "at its last enum value", schema["enum"][-1]
+        return
+    kinds = schema.get("type")
+    kinds = set(kinds if isinstance(kinds, list) else [kinds] if kinds else [])
+    if kinds & {"integer", "number"}:
+        integer = "number" not in kinds
+        yield from _numeric_edges(schema, integer)
+    if "string" in kinds and "pattern" not in schema and "format" not in schema:
+        shortest = int(schema.get("minLength", 0))
+        longest = min(int(schema.get("maxLength", LONG_STRING)), LONG_STRING)
+        yield f"at its shortest ({shortest} characters)", "x" * shortest
+        yield f"at its longest ({longest} characters)", "x" * longest
+    if "array" in kinds:
+        if not schema.get("minItems"):
+            yield "an empty array", []
+        most = schema.get("maxItems")
+        if (
+            isinstance(most, int)
+            and 0 < most <= MAX_ITEMS_TRIED
+            and isinstance(value, list)
+            and value
+        ):
+            yield f"with its maxItems ({most} items)", (value * most)[:most]
+
+
+def _numeric_edges(schema: dict[str, Any], integer: bool) -> Iterator[tuple[str, Any]]:
+    step = schema.get("multipleOf")
+    for lower, inclusive, exclusive, unbounded in (
+        (True, "minimum", "exclusiveMinimum", -(HUGE_INTEGER if integer else HUGE_NUMBER)),
+        (False, "maximum", "exclusiveMaximum", HUGE_INTEGER if integer else HUGE_NUMBER),
+    ):
+        label = "minimum" if lower else "maximum"
+        edge: float | int
+        if isinstance(schema.get(inclusive), int | float):
+            edge, what = schema[inclusive], f"at its {label} {schema[inclusive]}"
+        elif isinstance(schema.get(exclusive), int | float):
+            bound = schema[exclusive]
+            if integer:
+                edge = math.floor(bound) + 1 if lower else math.ceil(bound) - 1
+            else:
+                edge = math.nextafter(bound, math.inf if lower else -math.inf)
+            what = f"just inside its exclusive {label} {bound}"
+        else:
+            edge, what = unbounded, f"at {unbounded!r} (no {label})"
+        if isinstance(step, int | float) and step > 0 and math.isfinite(edge / step):
+            multiple = (math.ceil if lower else math.floor)(edge / step) * step
+            if isinstance(step, int) and isinstance(edge, int):
+                multiple = int(multiple)
+            edge, what = multiple, f"{what}, as a multiple of {step}"
+        if integer and isinstance(edge, float) and edge.is_integer():
+            edge = int(edge)
+        yield what, edge
+
+
+def _extreme_cases(
+    schema: dict[str, Any], root: dict[str, Any], value: Any, path: str
+) -> Iterator[tuple[str, str, list[Any], Any]]:
+    """(field, what, path parts, value) for the extremes of every field at any depth; an
+    optional field the base payload lacks is added at its extremes."""
+    schema = _resolve(schema, root)
+    if path != "$":
+        for what, edge in _edges(schema, root, value):
+            yield path, what, [], edge
+    if isinstance(value, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            if name in value:
+                for field, what, parts, edge in _extreme_cases(
+                    sub, root, value[name], f"{path}.{name}"
+                ):
+                    yield field, what, [name, *parts], edge
+            else:
+                for what, edge in _edges(sub, root, None):
+                    yield f"{path}.{name}", what, [("add", name)], edge
+    items = schema.get("items")
+    if isinstance(value, list) and value and isinstance(items, dict):
+        for field, what, parts, edge in _extreme_cases(items, root, value[0], f"{path}[0]"):
+            yield field, what, [0, *parts], edge
+
+
+def boundary_payloads(schema: dict[str, Any], base: Any) -> list[tuple[str, Any]]:
+    """(what, payload): `base` (a valid record) with one field at a time at one of the
+    extremes its schema allows; only those still valid, each once, taken field by field in
+    turn so every field gets its extremes tried before any field gets a third."""
+    by_field: dict[str, list[tuple[str, Any]]] = {}
+    seen = {repr(base)}
+    for field, what, parts, edge in _extreme_cases(schema, schema, base, "$"):
+        payload = _apply(base, parts, edge)
+        key = repr(payload)
+        if key in seen or validation_errors(schema, payload):
+            continue
+        seen.add(key)
+        by_field.setdefault(field, []).append((f"{field.replace('$.', '', 1)} {what}", payload))
+    out: list[tuple[str, Any]] = []
+    queues = list(by_field.values())
+    while any(queues):
+        for queue in queues:
+            if queue:
+                out.append(queue.pop(0))
+    return out

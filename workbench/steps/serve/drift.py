@@ -20,7 +20,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import request
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
-from workbench.steps.schema.infer import read_sample
+from workbench.steps.schema.sample import read_sample
 
 BINS = 10  # numeric fields: deciles of the reference
 CATEGORIES = 10  # text fields: the most frequent values; the rest count as "(other)"
@@ -90,7 +90,7 @@ def reference(manifest: Manifest, request_schema: dict[str, Any]) -> dict[str, A
     evaluation = manifest.evaluation
     truths: list[Any] = []
     if evaluation is not None:
-        rows = read_sample(manifest.resolve(evaluation.data), limit=20_000)
+        rows = read_sample(manifest.resolve(evaluation.data), limit=20_000, schema=request_schema)
         truths = [row.get(evaluation.target) for row in rows]
         source = evaluation.data
     else:

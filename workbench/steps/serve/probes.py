@@ -17,7 +17,7 @@ from workbench.kernel.http import Response, request
 from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.model_env import load_examples, predict_in_model_env
 from workbench.steps.schema.contract import request_schema, response_schema, validation_errors
-from workbench.steps.schema.payloads import invalid_payloads, valid_payloads
+from workbench.steps.schema.payloads import invalid_payloads, labelled_valid_payloads
 from workbench.steps.serve import quality, run
 from workbench.steps.serve.confinement import hardened, non_root
 from workbench.steps.serve.performance import performance
@@ -132,15 +132,18 @@ def _failure(p: Probing, what: str, answer: Response) -> str:
 def valid(p: Probing) -> CheckResult:
     request_contract = request_schema(p.manifest)
     response_contract = response_schema(p.manifest)
-    payloads = valid_payloads(request_contract, 50, seed=2)
+    # Typical payloads, then the schema's extremes (named: "amount at 1e+308 (no maximum)").
+    labelled = labelled_valid_payloads(request_contract, 50, seed=2)
+    payloads = [payload for _, payload in labelled]
     problems = []
-    for index, payload in enumerate(payloads):
+    for index, (what, payload) in enumerate(labelled):
+        name = f"payload {index}" + ("" if what == "typical" else f" ({what})")
         answer = post(f"{p.live.url}/predict", payload)
         if not 200 <= answer.status < 300:
-            problems.append(_failure(p, f"payload {index}", answer))
+            problems.append(_failure(p, name, answer))
         elif errors := validation_errors(response_contract, answer.json()):
             path, message = errors[0]
-            problems.append(f"payload {index}: the response breaks the schema at {path}: {message}")
+            problems.append(f"{name}: the response breaks the schema at {path}: {message}")
     failed = len(problems)
     batch_size = min(10, len(payloads))
     batch = post(f"{p.live.url}/predict/batch", payloads[:batch_size])

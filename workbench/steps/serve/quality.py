@@ -23,7 +23,7 @@ from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
 from workbench.steps.schema.contract import request_schema
-from workbench.steps.schema.infer import read_sample
+from workbench.steps.schema.sample import read_sample
 
 MAX_RECORDS = 20_000
 BATCH = 256
@@ -44,7 +44,10 @@ class Holdout:
 
 def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     path = manifest.resolve(evaluation.data)
-    rows = read_sample(path, limit=MAX_RECORDS)
+    schema = request_schema(manifest)
+    # Typed by the request schema, column by column: an SMS text "645" is sent as the
+    # string it is, not as the integer it looks like.
+    rows = read_sample(path, limit=MAX_RECORDS, schema=schema)
     if not rows:
         raise WorkbenchError(
             f"{evaluation.data} holds no records.", fix="save held-out records there."
@@ -55,7 +58,7 @@ def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
             f"columns: {', '.join(map(str, rows[0]))}.",
             fix="name the column that holds the true answer in evaluation.target.",
         )
-    fields = set((request_schema(manifest).get("properties") or {}).keys())
+    fields = set((schema.get("properties") or {}).keys())
     columns = [c for c in rows[0] if c != evaluation.target]
     dropped = [c for c in columns if fields and c not in fields]
     keep = [c for c in columns if c not in dropped]

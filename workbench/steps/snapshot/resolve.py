@@ -9,6 +9,7 @@ guessed.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,7 @@ def find_runtime_set(
     local: set[str],
     target: dict[str, str],
     module_files: dict[str, str] | None = None,
+    project_root: str | None = None,
 ) -> RuntimeSet:
     dists: dict[str, dict[str, Any]] = {canonicalize_name(d["name"]): d for d in env["dists"]}
     owners = module_owners(env["dists"])
@@ -136,9 +138,16 @@ def find_runtime_set(
     for module, files in static.items():
         reasons.setdefault(module, []).append("imported by " + ", ".join(files))
     for module, why in sorted(reasons.items()):
-        if module in stdlib or module in local or module in RUNTIME_OWN or module.startswith("_"):
+        if module in stdlib or module in RUNTIME_OWN or module.startswith("_"):
             continue
-        names = owners.get(module) or _local_owner(module, module_files or {}, env["dists"])
+        installed = _installed_owner(module, (module_files or {}).get(module), env["dists"])
+        if module in local and not _outside(installed, project_root):
+            continue
+        names = (
+            [name for name, _ in installed]
+            or owners.get(module)
+            or _local_owner(module, module_files or {}, env["dists"])
+        )
         if not names:
             unresolved[module] = why
             continue
@@ -181,6 +190,42 @@ def find_runtime_set(
             queue.append((child, frozenset(req.extras)))
     return RuntimeSet(
         packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
+    )
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.normpath(path), os.path.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _installed_owner(
+    module: str, where: str | None, dists: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(distribution, the folder it imports `module` from) for each editable or local install
+    whose own file list provides `module`: its .pth folders or its import-hook MAPPING
+    (probe.py reads them from RECORD). Where the module was imported (`where`), the file
+    must lie in that folder, so a same-named module of the project is not mistaken."""
+    found: list[tuple[str, str]] = []
+    for dist in dists:
+        layout = dist.get("layout") or {}
+        if module not in layout.get("provides", []):
+            continue
+        mapped = layout.get("mapping", {}).get(module)
+        folders = [os.path.dirname(mapped)] if mapped else list(layout.get("folders", []))
+        for folder in folders:
+            if where is None or _inside(where, folder):
+                found.append((canonicalize_name(dist["name"]), folder))
+                break
+    return found
+
+
+def _outside(installed: list[tuple[str, str]], project_root: str | None) -> bool:
+    """An install's folder that is not the project's root: its modules are that package's
+    (built into a wheel and locked), even where `model.code` names their folder. A module
+    an install imports from the project's root itself is the project's own code."""
+    return any(
+        project_root is None or os.path.normpath(folder) != os.path.normpath(project_root)
+        for _, folder in installed
     )
 
 

@@ -154,6 +154,7 @@ def take_snapshot(
         local=local,
         target=target_env,
         module_files=answers.module_files,
+        project_root=str(manifest.root),
     )
     if runtime.unresolved:
         listed = "; ".join(f"{m} ({', '.join(w)})" for m, w in runtime.unresolved.items())

@@ -1,0 +1,162 @@
+"""Held-out and sample data typed by the request schema, not by the looks of each cell
+(issue 23: an SMS text "645" was sent as an integer, the image answered 422 and
+serve.quality failed a correct model)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.unit.test_manifest import GOOD, project
+from workbench.project.manifest import load_manifest
+from workbench.runtime import app as runtime
+from workbench.steps.schema.contract import validation_errors
+from workbench.steps.schema.sample import read_sample, typed_cell
+from workbench.steps.serve import quality
+
+LEVEL = {"type": "integer", "minimum": 0}
+NAMES = {"type": "string", "enum": ["low", "high"]}
+
+CELLS: list[tuple[str, dict[str, Any], Any]] = [
+    ("645", {"type": "string"}, "645"),
+    ("007", {"type": "string", "maxLength": 10}, "007"),
+    ("true", {"type": "string"}, "true"),
+    ("3", {"type": "integer"}, 3),
+    ("3.0", {"type": "integer"}, 3),  # how pandas writes an integer column with gaps
+    ("3.5", {"type": "integer"}, "3.5"),  # kept as text: the image's 422 names the field
+    ("3", {"type": "number"}, 3),
+    ("2.5", {"type": "number"}, 2.5),
+    ("1e308", {"type": "number"}, 1e308),
+    ("True", {"type": "boolean"}, True),
+    ("0", {"type": "boolean"}, False),
+    ("2", {"enum": [1, 2, "x"]}, 2),
+    ("x", {"enum": [1, 2, "x"]}, "x"),
+    ("1", {"enum": ["1", "2"]}, "1"),
+    ("7", {"const": 7}, 7),
+    ("", {"type": ["integer", "null"]}, None),
+    ("", {"type": "string"}, ""),
+    ("", {"type": ["string", "null"]}, None),
+    ("", {"enum": ["a", None]}, None),
+    ("low", {"anyOf": [LEVEL, NAMES]}, "low"),
+    ("5", {"anyOf": [LEVEL, NAMES]}, 5),
+    ("5", {"oneOf": [{"type": "string"}, {"type": "null"}]}, "5"),
+    ("5", {"type": ["string", "null"]}, "5"),
+    ("[1, 2]", {"type": "array"}, [1, 2]),
+    ("12", {}, 12),  # a field that says nothing of its type: its looks decide
+]
+
+
+@pytest.mark.parametrize(("text", "spec", "value"), CELLS, ids=[f"{c[0]!r}-{c[1]}" for c in CELLS])
+def test_a_cell_is_the_value_its_field_declares(
+    text: str, spec: dict[str, Any], value: Any
+) -> None:
+    got = typed_cell(text, spec)
+    assert got == value and type(got) is type(value)
+
+
+def test_a_cell_follows_a_local_ref() -> None:
+    root = {"$defs": {"Code": {"type": "string"}}, "properties": {"c": {"$ref": "#/$defs/Code"}}}
+    assert typed_cell("645", root["properties"]["c"], root) == "645"
+
+
+SMS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text", "length"],
+    "properties": {
+        "text": {"type": "string", "maxLength": 500},
+        "sender": {"type": "string", "description": "short code: all digits, still text"},
+        "length": {"type": "integer", "minimum": 0},
+        "urgent": {"type": ["boolean", "null"]},
+    },
+}
+SMS_ROWS = (
+    "text,sender,length,urgent,label\n"
+    "hello there,0612,11,false,ham\n"
+    "645,645,3,,ham\n"
+    "WIN cash now,80082,12,true,spam\n"
+)
+
+
+def test_a_csv_is_typed_by_the_request_schema_and_latin_1_is_read(tmp_path: Path) -> None:
+    csv = tmp_path / "holdout.csv"
+    csv.write_bytes((SMS_ROWS + "café crème,33,10,false,ham\n").encode("latin-1"))
+    rows = read_sample(csv, schema=SMS_SCHEMA)
+    assert [r["text"] for r in rows] == ["hello there", "645", "WIN cash now", "café crème"]
+    assert [r["sender"] for r in rows] == ["0612", "645", "80082", "33"]
+    assert [r["length"] for r in rows] == [11, 3, 12, 10]
+    assert [r["urgent"] for r in rows] == [False, None, True, False]
+    assert [r["label"] for r in rows] == ["ham", "ham", "spam", "ham"]  # not in the schema
+
+
+def test_without_a_schema_a_column_is_typed_as_a_whole(tmp_path: Path) -> None:
+    csv = tmp_path / "sample.csv"
+    csv.write_text("\ufeff" + SMS_ROWS, encoding="utf-8")  # a byte-order mark, as Excel writes
+    rows = read_sample(csv)
+    assert [r["text"] for r in rows] == ["hello there", "645", "WIN cash now"]
+    assert [r["length"] for r in rows] == [11, 3, 12]
+    assert [r["sender"] for r in rows] == [612, 645, 80082]  # all digits, and no schema
+    assert [r["urgent"] for r in rows] == [False, None, True]
+
+
+PREDICTOR = """\
+class Spam:
+    def load(self, artifacts_dir):
+        pass
+
+    def predict(self, record):
+        return {"prediction": "spam" if "WIN" in record["text"] else "ham"}
+"""
+
+
+def test_held_out_records_built_for_the_container_are_accepted_by_the_runtime(
+    tmp_path: Path,
+) -> None:
+    """The records serve.quality sends to /predict/batch, answered by the serving runtime
+    (the one in the image) with the request schema: every one accepted, "645" a string."""
+    (tmp_path / "project").mkdir()
+    root = project(
+        tmp_path / "project",
+        GOOD + "evaluation:\n  data: data/holdout.csv\n  target: label\n  metric: accuracy\n",
+    )
+    (root / "data").mkdir()
+    (root / "data" / "holdout.csv").write_text(SMS_ROWS)
+    (root / "schema").mkdir()
+    (root / "schema" / "request.yaml").write_text(json.dumps(SMS_SCHEMA))
+    manifest = load_manifest(root)
+    assert manifest.evaluation is not None
+    holdout = quality.load_holdout(manifest, manifest.evaluation)
+    assert holdout.records[1] == {
+        "text": "645",
+        "sender": "645",
+        "length": 3,
+        "urgent": None,
+    }
+    assert all(validation_errors(SMS_SCHEMA, r) == [] for r in holdout.records)
+
+    image = tmp_path / "image"
+    (image / "model").mkdir(parents=True)
+    (image / "model" / "sms_spam.py").write_text(PREDICTOR)
+    (image / "schema").mkdir()
+    (image / "schema" / "request.json").write_text(json.dumps(SMS_SCHEMA))
+    (image / "schema" / "response.json").write_text(
+        json.dumps({"type": "object", "properties": {"prediction": {"type": "string"}}})
+    )
+    (image / "serving.json").write_text(
+        json.dumps(
+            {"name": "sms", "version": "1.0.0", "flavor": "python", "predictor": "sms_spam:Spam"}
+        )
+    )
+    with TestClient(runtime.create_app(image), raise_server_exceptions=False) as client:
+        for _ in range(100):
+            if client.get("/health/ready").status_code == 200:
+                break
+            time.sleep(0.02)
+        answer = client.post("/predict/batch", json=holdout.records)
+    assert answer.status_code == 200, answer.text
+    assert [a["prediction"] for a in answer.json()] == ["ham", "ham", "spam"]

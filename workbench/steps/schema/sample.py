@@ -1,0 +1,217 @@
+"""Sample and held-out data read as records: a CSV's cells typed by the request schema.
+
+A CSV has no types, only text. Guessing each cell on its own sends an SMS text
+"645" as the integer 645 while the rest of its column are strings, and the image
+rightly answers 422. So a column is typed by what the request schema declares
+for that field (integer, number, boolean, string, an enum's own values, null
+where allowed); with no schema yet (inferring one), by the whole column: a
+column is numeric only when every filled cell is. JSON, JSONL and Parquet carry
+their own types and are read as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.kernel.errors import WorkbenchError
+
+Schema = dict[str, Any]
+
+
+def _decoded(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else Latin-1, which
+    every byte sequence is (spreadsheets export Latin-1 or Windows-1252)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _csv_rows(path: Path, limit: int) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(_decoded(path), newline=""))):
+        if number >= limit:
+            break
+        rows.append({k: v for k, v in row.items() if k is not None})
+    return rows
+
+
+def _resolve(spec: Any, root: Schema) -> Any:
+    """A local `$ref` (`#/$defs/...`) followed to what it names; anything else as it is."""
+    seen = 0
+    while isinstance(spec, dict) and isinstance(spec.get("$ref"), str) and seen < 20:
+        ref = spec["$ref"]
+        if not ref.startswith("#/"):
+            return spec
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = (
+                node.get(part.replace("~1", "/").replace("~0", "~"))
+                if isinstance(node, dict)
+                else None
+            )
+        spec, seen = node, seen + 1
+    return spec
+
+
+def _declared(spec: Any, root: Schema) -> tuple[set[str], list[Any]]:
+    """The open JSON types a field's schema allows and the values it lists (enum, const),
+    its anyOf/oneOf branches included; "any" where it says nothing of the type."""
+    spec = _resolve(spec, root)
+    if not isinstance(spec, dict):
+        return {"any"}, []
+    if "const" in spec:
+        return set(), [spec["const"]]
+    if isinstance(spec.get("enum"), list):
+        return set(), list(spec["enum"])
+    branches = [b for k in ("anyOf", "oneOf") for b in spec.get(k) or [] if isinstance(b, dict)]
+    if branches:
+        beside = {k: v for k, v in spec.items() if k not in ("anyOf", "oneOf")}
+        types: set[str] = set()
+        values: list[Any] = []
+        for branch in branches:
+            branch_types, branch_values = _declared({**beside, **branch}, root)
+            types |= branch_types
+            values += branch_values
+        return types, values
+    kinds = spec.get("type")
+    if kinds is None:
+        return {"any"}, []
+    return set(kinds) if isinstance(kinds, list) else {kinds}, []
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value
+
+
+def _boolean(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    return {"true": True, "false": False, "1": True, "0": False}.get(lowered)
+
+
+def typed_cell(text: str, spec: Any, root: Schema | None = None) -> Any:
+    """One CSV cell as the value the request schema declares for its field. A cell that
+    fits none of the declared types is kept as text, so the image's 422 names the field."""
+    types, values = _declared(spec, root or {})
+    if text == "":
+        # CSV cannot tell an empty string from a missing value: missing, unless the
+        # field takes strings and not null.
+        takes_null = "null" in types or None in values
+        return "" if "string" in types and not takes_null else None
+    for value in values:
+        if isinstance(value, str) and value == text:
+            return value
+        if isinstance(value, bool) and _boolean(text) is value:
+            return value
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and _number(text) == value
+        ):
+            return value
+    if not types:
+        return text  # not one of the listed values: the image's 422 names the field
+    if "any" in types:
+        return guess_cell(text)
+    if "integer" in types:
+        number = _number(text)
+        if isinstance(number, int):
+            return number
+        if isinstance(number, float) and number.is_integer() and "number" not in types:
+            return int(number)  # 3.0: how pandas writes an integer column with gaps
+    if "number" in types:
+        number = _number(text)
+        if number is not None:
+            return number
+    if "boolean" in types and _boolean(text) is not None:
+        return _boolean(text)
+    if types & {"object", "array"}:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def guess_cell(text: str) -> Any:
+    """A cell typed by its looks alone: only where nothing declares its field."""
+    if text == "":
+        return None
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    number = _number(text)
+    return text if number is None else number
+
+
+def _column_types(rows: list[dict[str, str]]) -> dict[str, Schema]:
+    """With no schema: each column's type from all its filled cells together, so one
+    numeric-looking cell in a text column stays text."""
+    out: dict[str, Schema] = {}
+    for name in rows[0] if rows else {}:
+        cells = [row.get(name) or "" for row in rows]
+        filled = [c for c in cells if c != ""]
+        guessed = {type(guess_cell(c)) for c in filled}
+        if not filled or guessed - {int, float, bool} or (bool in guessed and len(guessed) > 1):
+            kind = "string" if filled else "any"
+        elif guessed == {bool}:
+            kind = "boolean"
+        elif guessed == {int}:
+            kind = "integer"
+        else:
+            kind = "number"
+        out[name] = {"type": [kind, "null"]} if kind != "any" else {}
+    return out
+
+
+def read_sample(
+    path: Path, limit: int = 10_000, *, schema: Schema | None = None
+) -> list[dict[str, Any]]:
+    """Records from a folder of JSON files, a .json/.jsonl file, a CSV or a Parquet file.
+    A CSV's cells are typed by `schema` (the request schema) where it declares the column,
+    else by their whole column."""
+    if path.is_dir():
+        return [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _csv_rows(path, limit)
+        properties = (schema or {}).get("properties") or {}
+        by_column = _column_types(rows)
+        return [
+            {
+                name: typed_cell(text or "", properties.get(name, by_column.get(name, {})), schema)
+                for name, text in row.items()
+            }
+            for row in rows
+        ]
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq  # optional: only for Parquet samples
+        except ImportError:
+            raise WorkbenchError(
+                f"{path}: reading Parquet needs pyarrow.",
+                fix="install pyarrow, or export a CSV sample.",
+            ) from None
+        return list(pq.read_table(path).slice(0, limit).to_pylist())
+    if suffix == ".jsonl":
+        return [json.loads(line) for line in _decoded(path).splitlines() if line.strip()][:limit]
+    if suffix == ".json":
+        data = json.loads(_decoded(path))
+        return data if isinstance(data, list) else [data]
+    raise WorkbenchError(
+        f"{path}: not a sample format the workbench reads.",
+        fix="use a folder of JSON examples, .json, .jsonl, .csv or .parquet.",
+    )

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from screens.context import Workbench, tones, workbench
-from screens.dialogs import TextPrompt
+from screens.dialogs import AnswerDialog, TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
 from screens.pictures import picture
 from screens.progress import LogBatcher
@@ -50,7 +50,16 @@ class StepScreen(Screen[None]):
     ]
     # Actions that change the project: disabled in review mode. Steps add their own.
     EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
+        {
+            "run_selected",
+            "run_all",
+            "answer",
+            "tick_yes",
+            "tick_no",
+            "tick_na",
+            "waive",
+            "confirm",
+        }
     )
 
     def __init__(self, step: str) -> None:
@@ -358,26 +367,46 @@ class StepScreen(Screen[None]):
             return None
         return item_id
 
-    def _tick(self, answer: str, prompt: str) -> None:
+    def _tick(self, answer: str | None) -> None:
+        """Open the answer dialog on the selected manual item, with what its question is
+        about in view; `answer` is the one the person's key chose (None: choose there)."""
+        from workbench.steps import question_evidence
+
         item_id = self._manual_selected()
         if item_id is None:
             return
+        item = self.checklist.item(item_id)
+        view = self.workbench.views.get(item_id)
 
-        def done(note: str | None) -> None:
-            if note is None:
+        def done(answered: tuple[str, str] | None) -> None:
+            if answered is None:
                 return
-            self._apply(lambda: self.checklist.tick(item_id, answer, note or None))
+            choice, note = answered
+            self._apply(lambda: self.checklist.tick(item_id, choice, note or None))
 
-        self.app.push_screen(TextPrompt(prompt, "note (optional; a note is evidence)"), done)
+        dialog = AnswerDialog(
+            item_id,
+            item.question,
+            item.why,
+            gate=item.gate,
+            about=question_evidence(self.checklist.manifest, item_id),
+            evidence=list(view.evidence) if view else [],
+            answer=answer,
+        )
+        self.app.push_screen(dialog, done)
+
+    def action_answer(self) -> None:
+        """Answer the selected manual item, choosing the answer in the dialog (Space)."""
+        self._tick(None)
 
     def action_tick_yes(self) -> None:
-        self._tick("yes", "Yes: what did you look at?")
+        self._tick("yes")
 
     def action_tick_no(self) -> None:
-        self._tick("no", "No: what is missing?")
+        self._tick("no")
 
     def action_tick_na(self) -> None:
-        self._tick("n/a", "Not applicable: why?")
+        self._tick("n/a")
 
     def action_waive(self) -> None:
         item_id = self.selected_id()

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -60,12 +60,13 @@ class TextPrompt(ModalScreen[str | None]):
 class AnswerDialog(ModalScreen[tuple[str, str] | None]):
     """A manual item answered with what it is about in view: its question and why, what
     the question is about (for the runtime set: each package, its version and why it is
-    there), the answer chosen by the person (Space opens it with none chosen; y, n and x
-    with theirs), and the note. Dismisses with (answer, note), or None when cancelled. A
-    gate answered yes needs a note: what the person looked at."""
+    there), the note, and the answer, chosen by the person with its button (Space opens
+    the dialog with none chosen, so Enter alone answers nothing; y, n and x open it with
+    theirs, and Enter in the note gives it). Dismisses with (answer, note), or None when
+    cancelled. A gate answered yes needs a note: what the person looked at."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="answer.cancel")]
-    CHOICES: ClassVar[list[tuple[str, str, str]]] = [  # (answer, label, widget id)
+    CHOICES: ClassVar[list[tuple[str, str, str]]] = [  # (answer, button label, button id)
         ("yes", "Yes", "answer-yes"),
         ("no", "No", "answer-no"),
         ("n/a", "Not applicable", "answer-na"),
@@ -102,52 +103,63 @@ class AnswerDialog(ModalScreen[tuple[str, str] | None]):
                 yield Label(heading, id="answer-heading", classes="answer-heading")
                 with VerticalScroll(id="answer-about"):
                     yield Static(Text("\n".join(f"• {line}" for line in lines)))
+            yield Input(placeholder="note: what you looked at, or why", id="answer-note")
             rule = (
                 "A gate: answering yes needs a note saying what you looked at."
                 if self.gate
                 else "A note is evidence (it scores 0.5 instead of 0)."
             )
-            yield Input(placeholder="note: what you looked at, or why", id="answer-note")
             yield Label(rule, id="answer-rule")
-            with RadioSet(id="answer-choice"):
-                for value, label, widget_id in self.CHOICES:
-                    yield RadioButton(label, value=value == self.answer, id=widget_id)
+            yield Label("", id="answer-chosen")
             yield Label("", id="answer-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Answer", variant="primary", id="ok")
+                for _, label, widget_id in self.CHOICES:
+                    yield Button(label, id=widget_id)
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        self._show_chosen()
         self.query_one("#answer-note", Input).focus()
 
     def chosen(self) -> str | None:
-        pressed = self.query_one(RadioSet).pressed_button
-        by_id = {widget_id: value for value, _, widget_id in self.CHOICES}
-        return by_id.get(pressed.id or "") if pressed is not None else None
+        return self.answer
+
+    def _show_chosen(self) -> None:
+        text = (
+            f"Your answer: {self.answer} (Enter in the note gives it)"
+            if self.answer
+            else "Your answer: none chosen yet (Tab to Yes, No or Not applicable)"
+        )
+        self.query_one("#answer-chosen", Label).update(text)
+        for value, _, widget_id in self.CHOICES:
+            button = self.query_one(f"#{widget_id}", Button)
+            button.variant = "primary" if value == self.answer else "default"
 
     def _refuse(self, text: str) -> None:
         self.query_one("#answer-error", Label).update(text)
 
     def _submit(self) -> None:
-        answer, note = self.chosen(), self.query_one("#answer-note", Input).value.strip()
-        if answer is None:
-            self._refuse("Choose an answer first: Yes, No or Not applicable (Tab to the choices).")
-        elif answer == "yes" and self.gate and not note:
+        note = self.query_one("#answer-note", Input).value.strip()
+        if self.answer is None:
+            self._refuse("Choose an answer first: Tab to Yes, No or Not applicable.")
+        elif self.answer == "yes" and self.gate and not note:
             self._refuse("A gate answered yes needs a note: say what you looked at.")
+            self.query_one("#answer-note", Input).focus()
         else:
-            self.dismiss((answer, note))
+            self.dismiss((self.answer, note))
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
         self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
+        answers = {widget_id: value for value, _, widget_id in self.CHOICES}
+        if event.button.id in answers:
+            self.answer = answers[event.button.id]
+            self._refuse("")
+            self._show_chosen()
             self._submit()
         else:
             self.dismiss(None)
-
-    def on_radio_set_changed(self, _: RadioSet.Changed) -> None:
-        self._refuse("")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

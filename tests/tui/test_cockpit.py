@@ -196,13 +196,12 @@ async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schem
         assert app.screen is dialog
         assert "Choose an answer first" in str(dialog.query_one("#answer-error").render())
         # Yes on a gate with an empty note is refused, with the reason.
-        await pilot.press("tab", "enter")  # to the choices; Yes is the first
-        assert dialog.chosen() == "yes"
-        dialog.query_one("#answer-note", Input).focus()
-        await pilot.press("enter")
+        await pilot.press("tab", "enter")  # to the answers' buttons; Yes is the first
         await pilot.pause()
         assert app.screen is dialog
+        assert dialog.chosen() == "yes"
         assert "needs a note" in str(dialog.query_one("#answer-error").render())
+        assert dialog.query_one("#answer-note", Input).has_focus  # back to the note
         assert app.views["snapshot.packages-expected"].status is Status.PENDING
         # A proper answer ticks it.
         await pilot.press(*"scikit-learn and its requirements only", "enter")

@@ -22,8 +22,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from screens.answer import answer_dialog
 from screens.context import Workbench, tones, workbench
-from screens.dialogs import AnswerDialog, TextPrompt
+from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
 from screens.pictures import picture
 from screens.progress import LogBatcher
@@ -50,16 +51,7 @@ class StepScreen(Screen[None]):
     ]
     # Actions that change the project: disabled in review mode. Steps add their own.
     EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "run_selected",
-            "run_all",
-            "answer",
-            "tick_yes",
-            "tick_no",
-            "tick_na",
-            "waive",
-            "confirm",
-        }
+        {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
     )
 
     def __init__(self, step: str) -> None:
@@ -367,46 +359,27 @@ class StepScreen(Screen[None]):
             return None
         return item_id
 
-    def _tick(self, answer: str | None) -> None:
-        """Open the answer dialog on the selected manual item, with what its question is
-        about in view; `answer` is the one the person's key chose (None: choose there)."""
-        from workbench.steps import question_evidence
-
+    def action_answer(self, answer: str | None = None) -> None:
+        """The answer dialog; `answer` is the one a key chose (None, from Space: none)."""
         item_id = self._manual_selected()
         if item_id is None:
             return
-        item = self.checklist.item(item_id)
-        view = self.workbench.views.get(item_id)
 
         def done(answered: tuple[str, str] | None) -> None:
-            if answered is None:
-                return
-            choice, note = answered
-            self._apply(lambda: self.checklist.tick(item_id, choice, note or None))
+            if answered is not None:
+                self._apply(lambda: self.checklist.tick(item_id, *answered))
 
-        dialog = AnswerDialog(
-            item_id,
-            item.question,
-            item.why,
-            gate=item.gate,
-            about=question_evidence(self.checklist.manifest, item_id),
-            evidence=list(view.evidence) if view else [],
-            answer=answer,
-        )
-        self.app.push_screen(dialog, done)
-
-    def action_answer(self) -> None:
-        """Answer the selected manual item, choosing the answer in the dialog (Space)."""
-        self._tick(None)
+        view = self.workbench.views.get(item_id)
+        self.app.push_screen(answer_dialog(self.checklist, view, item_id, answer), done)
 
     def action_tick_yes(self) -> None:
-        self._tick("yes")
+        self.action_answer("yes")
 
     def action_tick_no(self) -> None:
-        self._tick("no")
+        self.action_answer("no")
 
     def action_tick_na(self) -> None:
-        self._tick("n/a")
+        self.action_answer("n/a")
 
     def action_waive(self) -> None:
         item_id = self.selected_id()

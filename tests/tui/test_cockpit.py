@@ -153,7 +153,7 @@ async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schem
 ) -> None:
     from textual.widgets import Input, Static
 
-    from screens.dialogs import AnswerDialog
+    from screens.answer import AnswerDialog
     from screens.next_move import next_move
     from workbench.checklist.checks import Status
     from workbench.checklist.state import load_state

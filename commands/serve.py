@@ -144,15 +144,33 @@ def _serve_test(project: Path, verbose: bool) -> None:
 
 
 @app.command("clean")
-def clean() -> None:
-    """Remove every container the workbench started (by label), running or not."""
+def clean(
+    project: ProjectOption = Path("."),
+    all_projects: Annotated[
+        bool,
+        typer.Option(
+            "--all-projects",
+            help="Remove every workbench container on the engine, other projects' included.",
+        ),
+    ] = False,
+) -> None:
+    """Remove the containers the workbench started for this project (by label), running
+    or not; other projects' containers on the same engine are left alone."""
     from workbench.kernel.docker import docker_client
+    from workbench.project.manifest import project_id, project_root
     from workbench.steps.serve.run import clean as clean_containers
 
-    removed = clean_containers(docker_client())
+    whose = "every project's" if all_projects else f"{project_root(project)}'s"
+    cleaned = clean_containers(docker_client(), None if all_projects else project_id(project))
     console.print(
-        f"removed {len(removed)} container(s)" + (": " + ", ".join(removed) if removed else "")
+        f"removed {len(cleaned.removed)} of {whose} container(s)"
+        + (": " + ", ".join(cleaned.removed) if cleaned.removed else "")
     )
+    if cleaned.others:
+        console.print(
+            f"left {cleaned.others} workbench container(s) of other projects alone "
+            "(--all-projects removes them too)."
+        )
 
 
 @app.command("monitor")

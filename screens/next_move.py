@@ -69,7 +69,7 @@ def perform(app: WorkbenchApp, move: Move) -> None:
         if move.action == "tick" and move.item is not None:
             table = screen.query_one("#items")
             table.move_cursor(row=table.get_row_index(move.item))
-            screen.action_tick_yes()
+            screen.action_answer()  # the evidence in view, no answer chosen for the person
             return
         actions = {
             "take": "action_take_snapshot",

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from screens.answer import answer_dialog
 from screens.context import Workbench, tones, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
@@ -358,26 +359,27 @@ class StepScreen(Screen[None]):
             return None
         return item_id
 
-    def _tick(self, answer: str, prompt: str) -> None:
+    def action_answer(self, answer: str | None = None) -> None:
+        """The answer dialog; `answer` is the one a key chose (None, from Space: none)."""
         item_id = self._manual_selected()
         if item_id is None:
             return
 
-        def done(note: str | None) -> None:
-            if note is None:
-                return
-            self._apply(lambda: self.checklist.tick(item_id, answer, note or None))
+        def done(answered: tuple[str, str] | None) -> None:
+            if answered is not None:
+                self._apply(lambda: self.checklist.tick(item_id, *answered))
 
-        self.app.push_screen(TextPrompt(prompt, "note (optional; a note is evidence)"), done)
+        view = self.workbench.views.get(item_id)
+        self.app.push_screen(answer_dialog(self.checklist, view, item_id, answer), done)
 
     def action_tick_yes(self) -> None:
-        self._tick("yes", "Yes: what did you look at?")
+        self.action_answer("yes")
 
     def action_tick_no(self) -> None:
-        self._tick("no", "No: what is missing?")
+        self.action_answer("no")
 
     def action_tick_na(self) -> None:
-        self._tick("n/a", "Not applicable: why?")
+        self.action_answer("n/a")
 
     def action_waive(self) -> None:
         item_id = self.selected_id()

@@ -46,6 +46,23 @@ def _progress(text: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def _empty_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text("")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_kubernetes_cluster(_empty_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test can reach a real Kubernetes cluster: kubectl (in the test and in every
+    command it runs) reads an empty config instead of ~/.kube/config or $KUBECONFIG, and
+    cannot fall back to a pod's in-cluster account."""
+    monkeypatch.setenv("KUBECONFIG", str(_empty_kubeconfig))
+    for name in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
 def docker_engine():  # type: ignore[no-untyped-def]
     try:
         return harness.ensure_engine(_progress)

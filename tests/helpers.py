@@ -10,7 +10,7 @@ from typing import Any
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
 from workbench.kernel.hashing import sha256_text
-from workbench.project.manifest import Manifest, load_manifest
+from workbench.project.manifest import Manifest, load_manifest, project_id
 from workbench.project.records import (
     BaseImageInfo,
     BumpInfo,
@@ -88,3 +88,12 @@ def hand_made_release(manifest: Manifest, version: str, items: list[dict[str, An
         ),
     )
     return sha256_text(text)
+
+
+def containers_of(project: Path) -> list[Any]:
+    """The containers the workbench started for this test's own project (by its id label),
+    never another test's or another project's on the shared engine."""
+    from workbench.kernel.docker import docker_client
+    from workbench.steps.serve import run
+
+    return run.containers_of(docker_client(), project_id(project))

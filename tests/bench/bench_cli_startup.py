@@ -3,7 +3,9 @@
 Target: under 0.5 s on the reference machine (2 cores). Prints figures; asserts nothing
 about time (timing belongs in benchmarks, not tests).
 
-    .venv/bin/python tests/bench/bench_cli_startup.py [--runs 10]
+    .venv/bin/python tests/bench/bench_cli_startup.py [--runs 10] [--smoke]
+
+`--smoke` (as CI runs it, so the script cannot rot): one run of each; figures, no meaning.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ def measure(argv: list[str], runs: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--smoke", action="store_true", help="one run of each (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     workbench = shutil.which("workbench") or str(Path(sys.executable).parent / "workbench")
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],

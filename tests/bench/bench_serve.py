@@ -14,8 +14,13 @@
    ratios the runtime's targets are stated in, and throughput by `serve.workers`.
 
     .venv/bin/python tests/bench/bench_serve.py [--requests 2000] [--seconds 10] [--repeat 3]
+        [--python PATH] [--smoke]
 
-Needs `wrk` (Debian: apt-get install wrk). Prints figures; asserts nothing.
+Needs `wrk` (Debian: apt-get install wrk). Prints figures; asserts nothing. `--python`
+uses an existing environment of the iris example instead of making one. `--smoke` (as CI
+runs it, so the script cannot rot): one round of a few requests at our runtime as a local
+process and in its container, no build figures, no MLflow or BentoML, and without `wrk`
+no figures under 8 clients; figures, no meaning.
 """
 
 from __future__ import annotations
@@ -187,14 +192,34 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated server names to run (default: all)"
     )
+    parser.add_argument("--python", type=Path, help="an existing environment of the example")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds of each (CI)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if args.smoke:
+        args.requests, args.seconds, args.repeat, args.skip_build = 20, 1, 1, True
+        args.only = args.only or "local process,container (1"
+    wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+
+    def selected(name: str) -> bool:
+        return not wanted or any(w in name.lower() for w in wanted)
+
+    with_wrk = bool(shutil.which("wrk"))
+    if not with_wrk and not args.smoke:
         raise SystemExit("bench_serve needs wrk for the p99 under 8 clients: apt-get install wrk")
     ensure_base_image()
     client = docker_client()
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_example("iris", Path(tmp) / "iris")
-        python = make_example_env(project)
+        if args.python:
+            manifest_file = project / "workbench.yaml"
+            manifest_file.write_text(
+                manifest_file.read_text().replace(
+                    "python: .venv/bin/python", f"python: {args.python}", 1
+                )
+            )
+            python = args.python
+        else:
+            python = make_example_env(project)
         run_snapshot(load_manifest(project), lambda _: None)
         if args.skip_build:
             _, image_id = timed_build(project)
@@ -212,9 +237,11 @@ def main() -> None:
         bento_dir = Path(tmp) / "bento"
         bento_dir.mkdir()
         (bento_dir / "service.py").write_text(BENTO_SERVICE)
-        mlflow = bench_env("mlflow", "mlflow")
-        bento = bench_env("bentoml", "bentoml")
-        mlflow_dir = mlflow_model(mlflow, model_file, Path(tmp))
+        # Installed (once, in the user cache) only when they run; never in a smoke run.
+        absent = Path("/nonexistent/bin/python")  # never started: the server is not selected
+        mlflow = bench_env("mlflow", "mlflow") if selected("`mlflow") else absent
+        bento = bench_env("bentoml", "bentoml") if selected("`bentoml") else absent
+        mlflow_dir = mlflow_model(mlflow, model_file, Path(tmp)) if selected("`mlflow") else absent
         ml_single, ml_batch = mlflow_endpoints()
         ours_single = Endpoint("/predict", RECORD)
         ours_batch = Endpoint("/predict/batch", [RECORD] * BATCH)
@@ -315,15 +342,20 @@ def main() -> None:
                 Endpoint("/batch", {"records": [RECORD] * BATCH}),
             ),
         ]
-        if args.only:
-            wanted = [w.strip().lower() for w in args.only.split(",")]
-            servers = [s for s in servers if any(w in s[0].lower() for w in wanted)]
+        servers = [s for s in servers if selected(s[0])]
         results: dict[str, list[Figures]] = {name: [] for name, *_ in servers}
         for round_ in range(args.repeat):
             for name, start, single, batch in servers:
                 print(f"  round {round_ + 1}/{args.repeat}: {name}", flush=True)
                 results[name].append(
-                    measure(start, single, batch, requests=args.requests, seconds=args.seconds)
+                    measure(
+                        start,
+                        single,
+                        batch,
+                        requests=args.requests,
+                        seconds=args.seconds,
+                        clients=8 if with_wrk else 0,
+                    )
                 )
         rows = [row(name, figures) for name, figures in results.items()]
         print(f"3. serving, side by side (medians of {args.repeat} rounds):")

@@ -4,10 +4,13 @@
 Target: faster than `pip freeze` (the inspection), and with a warm wheel cache the
 whole snapshot runs inside a network namespace with no network (`unshare -n`).
 
-    .venv/bin/python tests/bench/bench_snapshot.py [--runs 3]
+    .venv/bin/python tests/bench/bench_snapshot.py [--runs 3] [--python PATH] [--smoke]
 
 The ~150-distribution environment (scikit-learn, pandas, matplotlib, JupyterLab ...)
-is made once in the user's cache.
+is made once in the user's cache; `--python` snapshots another environment instead
+(one able to load the iris example). `--smoke` (as CI runs it, with the tests' iris
+environment as `--python`, so the script cannot rot): one run of each; figures, no
+meaning.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbench.kernel.paths import cache_dir  # noqa: E402
 from workbench.project.scaffold import copy_example  # noqa: E402
+from workbench.steps.snapshot import probe as probe_module  # noqa: E402
 
 BIG = [
     "scikit-learn==1.9.1",
@@ -77,8 +81,12 @@ def timed(argv: list[str], runs: int, **kwargs: object) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--python", type=Path, help="snapshot this environment instead")
+    parser.add_argument("--smoke", action="store_true", help="one run of each (CI)")
     args = parser.parse_args()
-    python = big_env()
+    if args.smoke:
+        args.runs = 1
+    python = args.python or big_env()
     count = len(
         subprocess.run(
             [str(python), "-m", "pip", "list", "--format=freeze"],
@@ -88,7 +96,7 @@ def main() -> None:
         ).stdout.split()
     )
     workbench = str(Path(sys.executable).parent / "workbench")
-    probe = ROOT / "workbench" / "snapshot" / "probe.py"
+    probe = Path(probe_module.__file__)  # found where it is, wherever the steps moved it
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_example("iris", Path(tmp) / "iris")
         manifest = project / "workbench.yaml"

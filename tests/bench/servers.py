@@ -98,8 +98,8 @@ class Endpoint:
 class Figures:
     p50_ms: float
     rps: float
-    p99_8_ms: float
-    rps_8: float
+    p99_8_ms: float | None
+    rps_8: float | None
     batch_rps: float | None
     cold_s: float
 
@@ -256,14 +256,16 @@ def measure(
     *,
     requests: int,
     seconds: int,
+    clients: int = 8,
 ) -> Figures:
-    """Start a server on a free port, time its cold start, load it, stop it."""
+    """Start a server on a free port, time its cold start, load it, stop it; with
+    `clients=0` (no wrk), no figures under concurrent clients."""
     port = free_port()
     began = time.perf_counter()
     with start(port):
         cold = wait_answer(port, single, began)
         p50, rps = sequential(port, single, requests)
-        p99, rps_8 = concurrent(port, single, seconds)
+        p99, rps_8 = concurrent(port, single, seconds, clients) if clients else (None, None)
         records = batch_rate(port, batch, max(20, requests // 10)) if batch else None
     return Figures(p50, rps, p99, rps_8, records, cold)
 

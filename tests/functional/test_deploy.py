@@ -20,11 +20,12 @@ import pytest
 from tests.helpers import git, pass_gates
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
-from workbench.project.manifest import load_manifest
+from workbench.project.manifest import load_manifest, project_id
 from workbench.project.records import ChannelMove
 from workbench.project.releases import load_channels, load_deployments, save_channels
 from workbench.project.scaffold import copy_example
 from workbench.steps.push import publish, swarm
+from workbench.steps.serve import run
 from workbench.steps.snapshot.take import run_snapshot
 from workbench.steps.tag import release as tagging
 
@@ -59,36 +60,42 @@ while True:
 
 
 @pytest.fixture
-def a_swarm(docker_engine: object) -> Iterator[Any]:
-    """A single-node swarm for the test; afterwards, the engine as it was found."""
+def a_swarm(docker_engine: object, tmp_path: Path) -> Iterator[Any]:
+    """A single-node swarm for the test; afterwards, the engine as it was found. Only what
+    this test's own projects (those under its tmp_path, by their id label) deployed is
+    removed: the engine is shared with other runs, whose services, networks and
+    containers are never touched."""
     client = docker_client()
     was = client.info()["Swarm"]["LocalNodeState"]
     networks = {n.name for n in client.networks.list()}
-    containers = {c.id for c in client.containers.list(all=True)}
     if was != "active":
         client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
-    before = {s.id for s in client.services.list()}
     try:
         yield client
     finally:
-        for service in client.services.list():
-            if service.id not in before:
+        ours = [
+            f"{run.PROJECT_ID_LABEL}={project_id(found.parent)}"
+            for found in tmp_path.rglob("workbench.yaml")
+        ]
+        for label in ours:
+            for service in client.services.list(filters={"label": label}):
                 service.remove()
         for _ in range(90):  # the tasks' containers go (asynchronously) before the network
-            tasks = {"label": "com.docker.swarm.service.name"}
-            if not client.containers.list(all=True, filters=tasks):
+            if not any(client.containers.list(all=True, filters={"label": x}) for x in ours):
                 break
             time.sleep(1)
-        for network in client.networks.list(filters={"label": swarm.LABEL}):
-            network.remove()
-        if was != "active":
-            client.swarm.leave(force=True)
-        for network in client.networks.list():  # swarm init made docker_gwbridge
-            if network.name not in networks:
+        for label in ours:
+            for network in client.networks.list(filters={"label": label}):
                 network.remove()
-        assert client.info()["Swarm"]["LocalNodeState"] == was
-        assert {n.name for n in client.networks.list()} == networks
-        assert {c.id for c in client.containers.list(all=True)} <= containers
+        if was != "active" and not client.services.list():  # nobody else uses the swarm
+            client.swarm.leave(force=True)
+            for network in client.networks.list(names=["docker_gwbridge"]):
+                if network.name not in networks:  # swarm init made it
+                    network.remove()
+            assert client.info()["Swarm"]["LocalNodeState"] == was
+        for label in ours:
+            assert not client.containers.list(all=True, filters={"label": label})
+            assert not client.networks.list(filters={"label": label})
 
 
 def start_client(client: Any, network: str, host: str, record: str) -> Any:

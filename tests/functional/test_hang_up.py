@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ BOUND_SECONDS = 5.0
 
 
 def _sleepers(marker: str) -> list[str]:
-    """Containers (a build's step containers included) whose command holds `marker`."""
+    """Containers (a build's step containers included) whose command holds `marker`: a
+    marker unique to this run, so another run's build on the shared engine is never
+    counted."""
     return [
         c.id
         for c in docker_client().containers.list(all=True)
@@ -36,7 +39,7 @@ def _sleepers(marker: str) -> list[str]:
 def test_escape_during_a_silent_build_step_stops_the_build_at_once(
     tmp_path: Path, base_image: str
 ) -> None:
-    marker = f"sleep {SILENCE_SECONDS}"
+    marker = f"sleep {SILENCE_SECONDS} && echo run-{uuid.uuid4().hex}"
     (tmp_path / "Dockerfile").write_text(
         f"FROM {base_image}\nRUN echo step-started && {marker} && echo step-done\n"
     )
@@ -48,7 +51,7 @@ def test_escape_during_a_silent_build_step_stops_the_build_at_once(
         config={},
         base_image=base_image,
     )
-    tag = "workbench-test/hang-up:never"
+    tag = f"workbench-test/hang-up:never-{uuid.uuid4().hex[:12]}"
     cancel = threading.Event()
     pressed = 0.0
     seen: list[str] = []

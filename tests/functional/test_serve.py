@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import containers_of
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
 from workbench.kernel.cancel import Cancelled
@@ -52,7 +53,7 @@ def test_the_example_builds_runs_and_passes_every_serve_check(
     performance = checklist.state.results["serve.performance"].details
     assert performance["p50_ms"] > 0 and performance["peak_memory_mb"] > 0
     assert (example_project / ".workbench" / "build" / "Dockerfile").exists()
-    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+    assert not containers_of(example_project)
 
 
 PREDICTOR = """\
@@ -194,7 +195,7 @@ def test_a_taken_port_is_a_clear_error(
         port = holder.getsockname()[1]
         with pytest.raises(WorkbenchError, match=f"port {port} on 127.0.0.1 is already in use"):
             run.start(docker_client(), base_image, load_manifest(example_project), host_port=port)
-    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+    assert not containers_of(example_project)
 
 
 def test_cancelling_the_serve_session_removes_the_container(
@@ -212,7 +213,7 @@ def test_cancelling_the_serve_session_removes_the_container(
     with pytest.raises(Cancelled):
         session.serve_session(load_manifest(project), log=log, cancel=cancel)
     assert any(line.startswith("ready after") for line in lines), json.dumps(lines[-5:])
-    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+    assert not containers_of(project)
 
 
 def test_a_model_that_fails_to_load_in_the_container_fails_fast_with_its_cause(
@@ -243,7 +244,7 @@ def test_a_model_that_fails_to_load_in_the_container_fails_fast_with_its_cause(
     log_file = example_project / ".workbench" / "serve" / "container.log"
     assert str(log_file) in failed["serve.examples-parity"].evidence[1]
     assert "Traceback" in log_file.read_text()  # the whole log is kept after the container
-    assert not docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+    assert not containers_of(example_project)
 
 
 def test_every_server_error_of_the_serve_test_carries_the_containers_log_lines(
@@ -295,7 +296,7 @@ def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
         process.send_signal(signal.SIGINT if attempt % 4 < 2 else signal.SIGTERM)
         output, _ = process.communicate(timeout=120)
         assert "Traceback" not in output, output[-2000:]
-        left = docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
+        left = containers_of(example_project)  # this test's own, never another run's
         outcomes.append((attempt, process.returncode, [c.name for c in left]))
         for container in left:
             container.remove(force=True)

@@ -151,9 +151,13 @@ async def test_a_confirmation_is_answered_by_enter_y_n_or_escape() -> None:
 async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schema(
     example_project: Path,
 ) -> None:
-    from screens.dialogs import TextPrompt
+    from textual.widgets import Input, Static
+
+    from screens.answer import AnswerDialog
     from screens.next_move import next_move
     from workbench.checklist.checks import Status
+    from workbench.checklist.state import load_state
+    from workbench.project.lockfile import read_snapshot
 
     app = make_app(example_project)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -173,10 +177,39 @@ async def test_space_does_what_blocks_next_snapshot_then_its_question_then_schem
         assert (move.action, move.item) == ("tick", "snapshot.packages-expected")
         await pilot.press("space")  # from the step: the question, its row selected
         await pilot.pause()
-        assert isinstance(app.screen, TextPrompt)
+        dialog = app.screen
+        assert isinstance(dialog, AnswerDialog)
+        # What the question is about is in view: every package of the runtime set, its
+        # version and why it is there.
+        shown = str(dialog.query_one("#answer-about Static", Static).render())
+        runtime = read_snapshot(example_project).runtime
+        assert runtime
+        for name, entry in runtime.items():
+            assert f"{name}=={entry.version}" in shown, shown
+            assert entry.why[0] in shown, shown
+        assert "The runtime set" in str(dialog.query_one("#answer-heading").render())
+        assert "needs a note" in str(dialog.query_one("#answer-rule").render())
+        # Space then Enter answers nothing: no answer is chosen for the person.
+        assert dialog.chosen() is None
         await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert "Choose an answer first" in str(dialog.query_one("#answer-error").render())
+        # Yes on a gate with an empty note is refused, with the reason.
+        await pilot.press("tab", "enter")  # to the answers' buttons; Yes is the first
+        await pilot.pause()
+        assert app.screen is dialog
+        assert dialog.chosen() == "yes"
+        assert "needs a note" in str(dialog.query_one("#answer-error").render())
+        assert dialog.query_one("#answer-note", Input).has_focus  # back to the note
+        assert app.views["snapshot.packages-expected"].status is Status.PENDING
+        # A proper answer ticks it.
+        await pilot.press(*"scikit-learn and its requirements only", "enter")
         await settle(pilot)
+        assert not isinstance(app.screen, AnswerDialog)
         assert app.views["snapshot.packages-expected"].status is Status.PASS
+        tick = load_state(example_project).ticks["snapshot.packages-expected"]
+        assert (tick.answer, tick.note) == ("yes", "scikit-learn and its requirements only")
         move = next_move(app)
         assert (move.step, move.action) == ("schema", "run")
         await pilot.press("space")

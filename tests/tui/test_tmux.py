@@ -81,7 +81,7 @@ def test_a_person_opens_a_step_runs_checks_and_quits(
 
 @pytest.mark.docker
 @pytest.mark.registry
-def test_a_fresh_example_to_a_pushed_promoted_release_in_twelve_keystrokes(
+def test_a_fresh_example_to_a_pushed_promoted_release_in_thirteen_keystrokes_and_a_note(
     tmux: Tmux,
     tmp_path: Path,
     example_python: Path,
@@ -90,7 +90,9 @@ def test_a_fresh_example_to_a_pushed_promoted_release_in_twelve_keystrokes(
 ) -> None:
     """The whole journey in the installed TUI, counting every key a person presses: space
     does what blocks next (snapshot, its question, schema, serve, tag, push, promote), Enter
-    answers the prompts and confirmations, q quits. No Escape, no digit trips."""
+    answers the prompts and confirmations, q quits. No Escape, no digit trips. The gate
+    question is answered with a note (what the person looked at, typed, not counted) and
+    its Yes button: nothing answers it for the person."""
     from workbench.checklist.checks import Status
     from workbench.project.manifest import load_manifest
     from workbench.project.releases import load_channels, load_release, release_path
@@ -136,27 +138,29 @@ def test_a_fresh_example_to_a_pushed_promoted_release_in_twelve_keystrokes(
     press("Space")  # 1: take the snapshot (its checks follow)
     until(lambda: status("snapshot.hashed") is Status.PASS, "the snapshot")
     press("Space")  # 2: the question that blocks: are these the packages you expect?
-    tmux.wait_for("note (optional")
-    press("Enter")  # 3
+    tmux.wait_for("The runtime set")  # with the packages in view, no answer chosen
+    tmux.keys("-l", "scikit-learn and its requirements")  # the note a gate's yes needs
+    press("Tab")  # 3: to the Yes button
+    press("Enter")  # 4
     until(lambda: status("snapshot.packages-expected") is Status.PASS, "the answer")
-    press("Space")  # 4: the Schema step's checks
+    press("Space")  # 5: the Schema step's checks
     until(lambda: status("schema.responses-valid") is Status.PASS, "the schema checks")
-    press("Space")  # 5: the Serve step: build, run hardened, test
+    press("Space")  # 6: the Serve step: build, run hardened, test
     until(lambda: status("serve.sigterm") is Status.PASS, "the serve test")
-    press("Space")  # 6: tag
+    press("Space")  # 7: tag
     tmux.wait_for("Release version")
-    press("Enter")  # 7: the suggested version
+    press("Enter")  # 8: the suggested version
     until(lambda: release_path(load_manifest(project), "1.0.0").exists(), "the release")
-    press("Space")  # 8: push
+    press("Space")  # 9: push
     tmux.wait_for("Push the latest release")
-    press("Enter")  # 9
+    press("Enter")  # 10
     until(lambda: load_release(load_manifest(project), "1.0.0").push.pushed, "the push")
-    press("Space")  # 10: promote
+    press("Space")  # 11: promote
     tmux.wait_for("Promote a release to a channel")
-    press("Enter")  # 11: production <- 1.0.0
+    press("Enter")  # 12: production <- 1.0.0
     until(lambda: "production" in load_channels(load_manifest(project)), "the promotion")
     assert load_channels(load_manifest(project))["production"].current == "1.0.0"
-    press("q")  # 12
+    press("q")  # 13
     tmux.wait_for("MARK-AFTER-0")
-    assert len(pressed) <= 12, pressed
+    assert len(pressed) <= 13, pressed
     assert "Escape" not in pressed and not any(k.isdigit() for k in pressed)

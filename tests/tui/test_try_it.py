@@ -12,19 +12,16 @@ from textual.widgets import Label, Select, Static, TextArea
 
 from screens.help import HelpScreen
 from screens.try_it import TryItScreen
-from tests.helpers import release_ready
+from tests.helpers import containers_of, release_ready
 from tests.tui.test_app import SIZE, make_app, settle
 from workbench.checklist.state import load_state
-from workbench.kernel.docker import docker_client
-from workbench.steps.serve import run
 
 pytestmark = pytest.mark.tui
 
 
-def _ours() -> list[str]:
-    return [
-        c.id for c in docker_client().containers.list(all=True, filters={"label": run.RUN_LABEL})
-    ]
+def _ours(project: Path) -> list[str]:
+    """This test's project's containers, never another run's on the shared engine."""
+    return [c.id for c in containers_of(project)]
 
 
 async def _until(pilot: Pilot[None], ready: object, what: str, seconds: float = 120) -> None:
@@ -48,7 +45,8 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
 ) -> None:
     checklist = release_ready(tmp_path / "iris", example_python, "127.0.0.1:5000/try/iris")
     tested = checklist.view("serve.image-built").result.details["image_id"]  # type: ignore[union-attr]
-    app = make_app(checklist.manifest.root)
+    root = checklist.manifest.root
+    app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("3", "t")
@@ -57,7 +55,7 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
         assert screen.image_id == tested  # the image the serve test tested, not a new build
         await _until(pilot, lambda: screen.url is not None, "the image to answer ready")
         assert "running" in _text(screen, "#try-status")
-        assert len(_ours()) == 1
+        assert len(_ours(root)) == 1
 
         # An example, picked from the list, then sent with Ctrl+R.
         screen.query_one(Select).value = "setosa.json"
@@ -108,17 +106,17 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
         await settle(pilot)
         assert app.views["serve.tried-by-hand"].status.value == "pass"
         assert app.screen.selected_id() == "serve.tried-by-hand"
-        await _until(pilot, lambda: not _ours(), "the container to be removed", 30)
+        await _until(pilot, lambda: not _ours(root), "the container to be removed", 30)
 
         # Escape stops the image: the container is removed, nothing is answered.
         await pilot.press("t")
         again = app.screen
         assert isinstance(again, TryItScreen)
         await _until(pilot, lambda: again.url is not None, "the image to answer ready")
-        assert len(_ours()) == 1
+        assert len(_ours(root)) == 1
         await pilot.press("escape")
         assert app.screen.__class__.__name__ == "ServeScreen"
-        await _until(pilot, lambda: not _ours(), "the container to be removed", 30)
+        await _until(pilot, lambda: not _ours(root), "the container to be removed", 30)
     tick = load_state(checklist.manifest.root).ticks["serve.tried-by-hand"]
     assert (tick.answer, tick.by) == ("yes", "Ana")
     assert tick.note is not None

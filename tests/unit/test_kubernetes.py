@@ -4,6 +4,7 @@ security context of the serve test."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_the_files_pass_the_kubernetes_schemas_and_pin_the_digest(channel_projec
     predictor = isvc["spec"]["predictor"]
     assert predictor["protocolVersion"] == "v2"
     assert predictor["containers"][0]["image"] == f"localhost:5000/team/churn@{DIGEST}"
-    assert "apply them with `kubectl apply" in done or "applied" in done
+    assert "apply them with `kubectl apply" in done  # no cluster is reachable from a test
     history = load_deployments(manifest)
     assert [(d.channel, d.target, d.version, d.digest) for d in history] == [
         ("production", "kubernetes", "1.2.0", DIGEST)
@@ -144,3 +145,29 @@ def test_one_reading_of_the_memory_limit_for_docker_swarm_kubernetes_and_picture
     for limit, (size, quantity) in cases.items():
         assert ServeSpec(memory_limit=limit).memory_bytes == size, limit
         assert memory_quantity(size) == quantity, limit
+
+
+def test_a_unit_test_cannot_reach_the_users_cluster(
+    channel_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A person running the tests has a cluster context in ~/.kube/config: the deploy must
+    # not see it, let alone apply to it.
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+        "clusters: [{name: prod, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: prod, context: {cluster: prod, user: ana}}]\n"
+        "users: [{name: ana, user: {token: t}}]\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    assert Path(os.environ["KUBECONFIG"]).read_text() == ""  # the suite's own, empty
+    written, done = deploy.deploy(
+        load_manifest(channel_project),
+        "production",
+        channel_project / "k8s",
+        replicas=1,
+        kserve=False,
+        by="A",
+    )
+    assert written and "no Kubernetes context configured here" in done

@@ -166,3 +166,17 @@ def test_system_packages_are_debian_package_names(tmp_path: Path) -> None:
     assert "serve.system_packages" in said and "gcc; rm -rf /" in said
     said = error_of(tmp_path, GOOD + "serve:\n  system_packages: libgomp1\n")
     assert "serve.system_packages" in said and "expected a list" in said
+
+
+def test_the_project_id_is_the_projects_folder_not_its_name(tmp_path: Path) -> None:
+    from workbench.project.manifest import project_id
+
+    one, two = tmp_path / "a" / "iris", tmp_path / "b" / "iris"
+    for root in (one, two):
+        root.mkdir(parents=True)
+        (root / "workbench.yaml").write_text("name: iris\nmodel:\n  artifact: m.joblib\n")
+        (root / "m.joblib").write_bytes(b"")
+    same = (one / "workbench.yaml", tmp_path / "a" / "." / "iris")
+    assert project_id(one) == project_id(same[0]) == project_id(same[1])
+    assert project_id(one) != project_id(two)
+    assert load_manifest(one).project_id == project_id(one)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,11 @@ class Manifest:
     def path(self) -> Path:
         return self.root / MANIFEST_NAME
 
+    @property
+    def project_id(self) -> str:
+        """This project's id on the Docker engine (see `project_id`)."""
+        return project_id(self.root)
+
     def resolve(self, relative: str) -> Path:
         # abspath, not Path.resolve(): a venv's python is a symlink that must stay one.
         return Path(os.path.abspath(self.root / relative))
@@ -155,12 +161,26 @@ class Manifest:
         )
 
 
-def load_manifest(root: Path | str) -> Manifest:
-    """Load `workbench.yaml` from a project folder (or the file itself)."""
-    root = Path(root)
+def project_root(path: Path | str) -> Path:
+    """The resolved project folder of `path` (a project folder, or its manifest file)."""
+    root = Path(path)
     if root.name == MANIFEST_NAME and not root.is_dir():
         root = root.parent
-    root = root.resolve()
+    return root.resolve()
+
+
+def project_id(path: Path | str) -> str:
+    """A short id of the project at `path`, from its resolved folder: the containers and
+    services the workbench starts carry it, so that a cleanup removes this project's own
+    and never another project's on the same engine (two copies of one project, with the
+    same `name:`, are two projects). Read without loading the manifest, so a project whose
+    `workbench.yaml` is broken can still be cleaned up."""
+    return hashlib.sha256(str(project_root(path)).encode()).hexdigest()[:16]
+
+
+def load_manifest(root: Path | str) -> Manifest:
+    """Load `workbench.yaml` from a project folder (or the file itself)."""
+    root = project_root(root)
     source = root / MANIFEST_NAME
     if not source.exists():
         raise ManifestError(

@@ -40,3 +40,15 @@ def open_checklist(
     from workbench.checklist.engine import Checklist  # see all_checks
 
     return Checklist(manifest, all_checks(), pair=pair, user=user)
+
+
+def question_evidence(manifest: Manifest, item_id: str) -> tuple[str, list[str]] | None:
+    """What a manual item's question is about, to show beside it while a person answers
+    it: a heading and lines (for `snapshot.packages-expected`, every package of the runtime
+    set with its version and why it is there), or None where the item's own question,
+    why and evidence say it all."""
+    if item_id == "snapshot.packages-expected":
+        from workbench.steps.snapshot.questions import runtime_set
+
+        return runtime_set(manifest)
+    return None

@@ -282,7 +282,7 @@ def deploy(
         name = context.stdout.strip()
         for extra in (["--dry-run=server"], []):
             applied = subprocess.run(
-                [kubectl, "apply", *extra, "-f", str(real)],
+                [kubectl, "--context", name, "apply", *extra, "-f", str(real)],
                 capture_output=True,
                 text=True,
                 check=False,

@@ -22,6 +22,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
 from workbench.steps.push.deploy import GRACEFUL_STOP_SECONDS, channel_image, k8s_name, record
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
@@ -68,7 +69,11 @@ def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[st
             retries=3,
             start_period=manifest.serve.ready_timeout * SECOND,
         ),
-        labels={LABEL: "1", "io.workbench.version": version},
+        labels={
+            LABEL: "1",
+            "io.workbench.version": version,
+            PROJECT_ID_LABEL: manifest.project_id,
+        },
     )
     template = types.TaskTemplate(
         container_spec=container,
@@ -107,13 +112,17 @@ def swarm_client() -> Any:
     return client
 
 
-def _network(client: Any, name: str, project: str) -> None:
+def _network(client: Any, name: str, manifest: Manifest) -> None:
     if not client.networks.list(names=[name]):
         client.networks.create(
             name,
             driver="overlay",
             attachable=True,
-            labels={LABEL: "1", "io.workbench.project": project},
+            labels={
+                LABEL: "1",
+                "io.workbench.project": manifest.name,
+                PROJECT_ID_LABEL: manifest.project_id,
+            },
         )
 
 
@@ -146,7 +155,7 @@ def deploy(
         version, image = channel_image(manifest, channel)
         client = swarm_client()
         name, network = service_name(manifest, channel), network_name(manifest)
-        _network(client, network, manifest.name)
+        _network(client, network, manifest)
         spec = _spec(manifest, image, version, network)
         ports = {
             publish: (manifest.serve.port, "tcp", "host" if endpoint == "dnsrr" else "ingress")
@@ -155,6 +164,7 @@ def deploy(
         labels = {
             LABEL: "1",
             "io.workbench.project": manifest.name,
+            PROJECT_ID_LABEL: manifest.project_id,
             "io.workbench.channel": channel,
             "io.workbench.version": version,
         }

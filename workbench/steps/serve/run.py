@@ -18,7 +18,18 @@ from workbench.project.manifest import Manifest
 
 RUN_LABEL = "io.workbench.run"
 SESSION_LABEL = "io.workbench.session"
-PROJECT_LABEL = "io.workbench.project"
+PROJECT_LABEL = "io.workbench.project"  # the manifest's name, for people reading labels
+PROJECT_ID_LABEL = "io.workbench.project-id"  # the project's id (`project_id`): what cleans
+
+
+def labels_of(manifest: Manifest, session: str | None = None) -> dict[str, str]:
+    """The labels of a container the workbench starts for `manifest`'s project."""
+    return {
+        RUN_LABEL: "1",
+        PROJECT_LABEL: manifest.name,
+        PROJECT_ID_LABEL: manifest.project_id,
+        SESSION_LABEL: session or "none",
+    }
 
 
 @dataclass
@@ -57,7 +68,7 @@ def start(
 
     port = host_port or free_port()
     container = None
-    labels = {RUN_LABEL: "1", PROJECT_LABEL: manifest.name, SESSION_LABEL: session or "none"}
+    labels = labels_of(manifest, session)
     try:
         container = client.containers.create(
             image,
@@ -269,10 +280,32 @@ def remove_session(client: Any, session: str) -> None:
             remove(leftover)
 
 
-def clean(client: Any) -> list[str]:
-    """Remove every container the workbench started (by label), running or not."""
+def containers_of(client: Any, project: str) -> list[Any]:
+    """The containers the workbench started for the project whose id is `project`."""
+    return list(
+        client.containers.list(
+            all=True, filters={"label": [RUN_LABEL, f"{PROJECT_ID_LABEL}={project}"]}
+        )
+    )
+
+
+@dataclass
+class Cleaned:
+    removed: list[str]  # names of this project's containers, now removed
+    others: int  # workbench containers of other projects (or of no known project), left alone
+
+
+def clean(client: Any, project: str | None) -> Cleaned:
+    """Remove the containers the workbench started for the project whose id is `project`
+    (by label), running or not; with `project=None`, every workbench container on the
+    engine, other projects' included."""
+    if project is None:
+        mine = client.containers.list(all=True, filters={"label": RUN_LABEL})
+    else:
+        mine = containers_of(client, project)
     removed = []
-    for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
+    for container in mine:
         removed.append(container.name)
         remove(container)
-    return removed
+    others = len(client.containers.list(all=True, filters={"label": RUN_LABEL}))
+    return Cleaned(removed, others)

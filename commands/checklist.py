@@ -131,7 +131,8 @@ def check(
                         status.update(f"running {event.item_id}")
                     elif isinstance(event, ItemFinished) and not as_json:
                         s = event.view.status.value
-                        console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}")
+                        said = f": {escape(event.view.remark)}" if s == "stale" else ""
+                        console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}{said}")
                     elif isinstance(event, RunCancelled):
                         console.print("cancelled")
         except KeyboardInterrupt:

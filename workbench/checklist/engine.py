@@ -9,7 +9,6 @@ the sum of its items'; readiness is the lowest step score.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import getpass
 import threading
@@ -101,6 +100,9 @@ class Checklist:
     items: list[Item] = field(init=False)
     state: ChecklistState = field(init=False)
     _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
+    # Items this process asked to check and could not (the engine away): their last result is
+    # kept but never shown as fresh, whatever its fingerprint says.
+    _unchecked: dict[str, str] = field(init=False, default_factory=dict)
     _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -171,6 +173,18 @@ class Checklist:
         if result is None:
             return ItemView(item, Status.PENDING, 0.0, True, [], "not run yet", waiver=waiver)
         status = Status(result.status)
+        if item.id in self._unchecked:
+            return ItemView(
+                item,
+                Status.STALE,
+                0.0,
+                True,
+                result.evidence,
+                f"not checked now ({self._unchecked[item.id]}); the last result, "
+                f"{status.value} at {result.checked_at}, is kept but not vouched for",
+                result=result,
+                waiver=waiver,
+            )
         if result.fingerprint != self.current_fingerprint(item.id):
             return ItemView(
                 item,
@@ -289,12 +303,9 @@ class Checklist:
                 return
             except UnavailableError as exc:
                 # The engine (or another real part) is away: that says nothing about the
-                # item, so its last result stays; the run says it could not check.
-                view = dataclasses.replace(
-                    self.view(item_id),
-                    remark=f"could not run now, the last result is kept: {exc.message}",
-                )
-                yield ItemFinished(item_id, view)
+                # item, so its last result stays, but shown stale: never as if just run.
+                self._unchecked[item_id] = exc.message.rstrip(".")
+                yield ItemFinished(item_id, self.view(item_id))
                 continue
             except WorkbenchError as exc:
                 result = CheckResult.failed(exc.paragraph)
@@ -315,6 +326,7 @@ class Checklist:
     def _store(self, results: dict[str, tuple[str, CheckResult]]) -> list[ItemView]:
         with self.writing("recording check results"):
             for item_id, (stamp, result) in results.items():
+                self._unchecked.pop(item_id, None)  # checked now: its own result speaks
                 self.state.results[item_id] = StoredResult(
                     status=result.status.value,
                     fingerprint=stamp,

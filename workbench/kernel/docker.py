@@ -20,25 +20,74 @@ if TYPE_CHECKING:
     import docker
 
 
+PING_SECONDS = 15  # an engine that does not answer a ping in this time is said to hang
+
+
 def docker_client(timeout: int = 120) -> docker.DockerClient:
     """A client for the running engine, or an `UnavailableError` saying how to start one.
 
     `timeout` bounds every API call of this client, so a hung engine gives an error
-    instead of a hang."""
+    instead of a hang; the first call (a ping) is bounded by `PING_SECONDS` at most."""
     import docker  # the SDK costs ~0.1 s to import: only commands that use Docker pay it
     from docker.errors import DockerException
-    from requests.exceptions import RequestException
+    from requests.exceptions import ReadTimeout, RequestException
 
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=min(timeout, PING_SECONDS))
         client.ping()
-    except (DockerException, RequestException) as exc:  # a hung engine: a read timeout
+        client.api.timeout = timeout
+    except (DockerException, RequestException) as exc:
+        if _caused_by(exc, ReadTimeout) or "Read timed out" in str(exc):
+            raise UnavailableError(
+                f"the Docker engine accepts connections but did not answer a ping within "
+                f"{min(timeout, PING_SECONDS)} s: it hangs.",
+                fix="restart the engine (`systemctl restart docker`, or stop and start `dockerd`).",
+            ) from None
         raise UnavailableError(
             f"no Docker engine answers ({short_error(exc)}).",
             fix="start Docker (on Debian/Ubuntu as root: `apt-get install docker.io` and "
             "`dockerd &`), or set DOCKER_HOST to a running engine.",
         ) from None
     return client
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # the SDK wraps the connection's error in its own
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def engine_lost(exc: BaseException) -> UnavailableError | None:
+    """The `UnavailableError` to raise when `exc` says the engine went away or hung in the
+    middle of the work (the connection refused, cut or timed out), else None: such a
+    failure says nothing about what was being checked."""
+    from requests.exceptions import ConnectionError as Refused
+    from requests.exceptions import ReadTimeout
+
+    seen: BaseException | None = exc
+    for _ in range(5):  # the SDK wraps the connection's error in its own
+        if seen is None:
+            return None
+        if isinstance(seen, ReadTimeout):
+            return UnavailableError(
+                f"the Docker engine stopped answering in the middle of the work (no answer "
+                f"within its timeout: {short_error(seen)}).",
+                fix="restart the engine, then run again (serve.engine_timeout sets the wait).",
+            )
+        if isinstance(seen, Refused):
+            return UnavailableError(
+                f"the connection to the Docker engine was lost in the middle of the work "
+                f"({short_error(seen)}).",
+                fix="start the engine again, then run again; the containers of this run are "
+                "removed when it answers again.",
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def short_error(exc: BaseException) -> str:

@@ -97,6 +97,12 @@ SHAPE: dict[str, Field] = {
                 nullable=False,
                 minimum=1,
             ),
+            "engine_timeout": Field(
+                "int",
+                "seconds one call to the Docker engine may take before it is said to hang, e.g. 60",
+                nullable=False,
+                minimum=1,
+            ),
             "workers": Field(
                 "int",
                 "server processes in the container, e.g. 2 (default: its CPU quota, at most 4)",
@@ -116,7 +122,7 @@ SHAPE: dict[str, Field] = {
                     "p99_ms": Field(
                         "number",
                         "the slowest 1% of single requests, sequential and under 8 concurrent "
-                        "clients, in ms (default 300)",
+                        "clients, in ms (default 1000)",
                         minimum=0,
                         nullable=False,
                     ),

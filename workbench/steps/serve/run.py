@@ -14,6 +14,7 @@ from typing import Any
 from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
+from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 
 RUN_LABEL = "io.workbench.run"
@@ -232,9 +233,58 @@ def save_logs(container: Any, target: Path) -> Path | None:
     return target
 
 
-def remove(container: Any) -> None:
-    with contextlib.suppress(Exception):
+def remove(container: Any) -> bool:
+    """Remove a container; False when the engine could not be asked (it is gone or hung)."""
+    from docker.errors import NotFound
+
+    try:
         container.remove(force=True)
+    except NotFound:
+        return True  # already gone (removed from outside): nothing is left
+    except Exception:
+        return False
+    return True
+
+
+def _unremoved_file(root: Path) -> Path:
+    return scratch_dir(root) / "serve" / "unremoved-sessions"
+
+
+def remember_unremoved(root: Path, session: str) -> None:
+    """A session whose containers could not be removed (the engine went away): kept, so the
+    next command that reaches the engine removes them."""
+    target = _unremoved_file(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a", encoding="utf-8") as sessions:
+        sessions.write(session + "\n")
+
+
+def sweep_unremoved(client: Any, root: Path) -> list[str]:
+    """Remove the containers of sessions an earlier run could not clean up; their names."""
+    target = _unremoved_file(root)
+    try:
+        sessions = [line.strip() for line in target.read_text().splitlines() if line.strip()]
+    except OSError:
+        return []
+    removed, left = [], []
+    for session in dict.fromkeys(sessions):
+        try:
+            found = client.containers.list(
+                all=True, filters={"label": f"{SESSION_LABEL}={session}"}
+            )
+        except Exception:
+            left.append(session)
+            continue
+        for container in found:
+            if remove(container):
+                removed.append(container.name)
+            else:
+                left.append(session)
+    if left:
+        target.write_text("".join(f"{s}\n" for s in dict.fromkeys(left)))
+    else:
+        target.unlink(missing_ok=True)
+    return removed
 
 
 @contextlib.contextmanager
@@ -254,6 +304,7 @@ def running(
     removed too, so no container is ever left behind."""
     session = uuid.uuid4().hex
     container = None
+    sweep_unremoved(client, manifest.root)  # what a run the engine dropped left behind
     try:
         container = start(client, image, manifest, host_port=host_port, session=session, env=env)
         container.reload()
@@ -266,18 +317,21 @@ def running(
     finally:
         if container is not None and log_file is not None:
             save_logs(container, log_file)
-        if container is not None:
-            remove(container)
-        remove_session(client, session)
+        removed = remove(container) if container is not None else True
+        if not (remove_session(client, session) and removed):
+            remember_unremoved(manifest.root, session)
 
 
-def remove_session(client: Any, session: str) -> None:
-    """Remove every container of one session (by label), whatever state it is in."""
-    with contextlib.suppress(Exception):
-        for leftover in client.containers.list(
+def remove_session(client: Any, session: str) -> bool:
+    """Remove every container of one session (by label), whatever state it is in; False
+    when the engine could not be asked."""
+    try:
+        leftovers = client.containers.list(
             all=True, filters={"label": f"{SESSION_LABEL}={session}"}
-        ):
-            remove(leftover)
+        )
+    except Exception:
+        return False
+    return all([remove(leftover) for leftover in leftovers])
 
 
 def containers_of(client: Any, project: str) -> list[Any]:

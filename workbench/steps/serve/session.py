@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
-from workbench.kernel.docker import docker_client
+from workbench.kernel.docker import docker_client, engine_lost
 from workbench.kernel.errors import UnavailableError, WorkbenchError
 from workbench.kernel.lock import project_lock
 from workbench.kernel.paths import scratch_dir
@@ -100,7 +100,37 @@ def serve_session(
     detail: Log | None = None,
 ) -> Session:
     """Build the image (for `version`: the tag step tests its release candidate here) and
-    answer every item of the serve test on it."""
+    answer every item of the serve test on it. An engine lost or hung in the middle is an
+    `UnavailableError` (the items keep their last results, shown stale), never a failure of
+    what was being checked."""
+    try:
+        return _serve_session(
+            manifest,
+            log=log,
+            cancel=cancel,
+            host_port=host_port,
+            version=version,
+            tag=tag,
+            detail=detail,
+        )
+    except (WorkbenchError, Cancelled):
+        raise
+    except Exception as exc:
+        if (lost := engine_lost(exc)) is not None:
+            raise lost from None
+        raise
+
+
+def _serve_session(
+    manifest: Manifest,
+    *,
+    log: Log = lambda _: None,
+    cancel: threading.Event | None = None,
+    host_port: int | None = None,
+    version: str = "0.0.0-dev",
+    tag: str | None = None,
+    detail: Log | None = None,
+) -> Session:
     cancel = cancel or threading.Event()
     session = Session()
     try:
@@ -118,7 +148,7 @@ def serve_session(
         session.results["serve.image-built"] = CheckResult.failed(exc.paragraph)
         return session
     session.image_id = built.image_id
-    client = docker_client()
+    client = docker_client(timeout=manifest.serve.engine_timeout)
     image = client.images.get(built.image_id)
     size_mb = image.attrs["Size"] / 1e6
     session.results["serve.secrets-free"] = CheckResult.passed(
@@ -155,6 +185,8 @@ def serve_session(
                 try:
                     session.results[probe.item_id] = probe.run(probing)
                 except OSError as exc:
+                    if (lost := engine_lost(exc)) is not None:
+                        raise lost from None  # the engine went, not the container
                     log(f"{probe.item_id}: the container stopped answering ({exc})")
                     session.results[probe.item_id] = CheckResult.failed(
                         f"the container stopped answering: {exc}; its logs: "

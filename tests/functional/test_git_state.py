@@ -13,7 +13,8 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.project.releases import foreign_tags, releases
 from workbench.steps import open_checklist
-from workbench.steps.tag.release import content_fingerprint, dirty_files, suggest
+from workbench.steps.tag.files import content_fingerprint, dirty_files
+from workbench.steps.tag.release import suggest
 
 
 def write_project(folder: Path) -> None:

@@ -99,13 +99,17 @@ def git_revision(root: Path) -> str:
     return revision + ("-dirty" if dirty else "")
 
 
+# Left out when a folder of the model's code is copied into the build context.
+NOT_COPIED = ("__pycache__", "*.pyc", ".git", ".venv", ".workbench")
+
+
 def _copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(
             source,
             target,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".workbench"),
+            ignore=shutil.ignore_patterns(*NOT_COPIED),
             dirs_exist_ok=True,
         )
     else:

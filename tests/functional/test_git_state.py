@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import git
-from workbench.checklist.checks import CheckContext
+from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.project.releases import foreign_tags, releases
+from workbench.project.records import Channel, ChannelMove
+from workbench.project.releases import foreign_tags, releases, save_channels
+from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.tag.files import content_fingerprint, dirty_files
-from workbench.steps.tag.release import suggest
+from workbench.steps.tag.release import GATED_STEPS, create_release, suggest
+
+WORKBENCH = str(Path(sys.executable).parent / "workbench")
 
 
 def write_project(folder: Path) -> None:
@@ -84,3 +91,78 @@ def test_read_only_git_calls_work_beside_a_stale_index_lock(git_repo: Path) -> N
     lock.unlink()
     dirty_files(manifest)
     assert not lock.exists()
+
+
+def iris_in_git(root: Path, registry: str | None = None) -> Path:
+    """The iris example committed in a fresh repository (no environment, no image)."""
+    folder = copy_example("iris", root / "iris")
+    if registry:
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write(f"registry: {registry}\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Ana Tester")
+    git(root, "config", "user.email", "ana@example.com")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "the iris model")
+    return folder
+
+
+def test_writing_the_kubernetes_files_makes_no_tag_item_stale(tmp_path: Path) -> None:
+    # They are the workbench's own output: readiness 42% -> 0% when they made the tree
+    # "dirty" (and tag.git-clean failed on them).
+    project = iris_in_git(tmp_path, "localhost:5000/team/iris")
+    manifest = load_manifest(project)
+    digest = "sha256:" + "ab" * 32
+    move = ChannelMove(version="1.0.0", digest=digest, action="promote", at="t", by="Ana")
+    save_channels(manifest, {"production": Channel(current="1.0.0", digest=digest, history=[move])})
+    checklist = open_checklist(manifest, user="Ana")
+    list(checklist.run(checklist.auto_ids("tag"), CheckContext(manifest)))
+    before = {v.item.id: v.status for v in checklist.views("tag")}
+    assert before["tag.git-clean"] is Status.PASS
+    score = checklist.summary("tag").fraction
+
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-cluster")}  # never a real cluster
+    done = subprocess.run(
+        [WORKBENCH, "deploy", "-c", "production", "--target", "kubernetes", "-p", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / "deploy" / "kubernetes" / "production" / "deployment.yaml").exists()
+
+    checklist.refresh()
+    assert {v.item.id: v.status for v in checklist.views("tag")} == before
+    assert checklist.summary("tag").fraction == score
+    again = {
+        e.item_id: e.view.status
+        for e in checklist.run(["tag.git-clean"], CheckContext(manifest))
+        if isinstance(e, ItemFinished)
+    }
+    assert again == {"tag.git-clean": Status.PASS}
+
+
+def test_tag_refuses_a_release_whose_image_file_is_in_no_commit(tmp_path: Path) -> None:
+    # A real project ignores `*.py`: its helper module goes into the image, into no commit.
+    project = iris_in_git(tmp_path)
+    (project / "features.py").write_text("SCALE = 2\n")
+    with (project / ".gitignore").open("a") as ignore:
+        ignore.write("*.py\n")
+    text = (project / "workbench.yaml").read_text()
+    (project / "workbench.yaml").write_text(
+        text.replace(
+            "  artifact: model/model.joblib\n",
+            "  artifact: model/model.joblib\n  code: [features.py]\n",
+        )
+    )
+    git(project, "commit", "-q", "-am", "the model needs features.py")
+    checklist = open_checklist(load_manifest(project), user="Ana")
+    for view in checklist.blockers(GATED_STEPS):  # the gates are not what this is about
+        checklist.waive(view.item.id, "not what this test is about")
+    with pytest.raises(WorkbenchError) as refused:
+        create_release(checklist)
+    assert "features.py is ignored by iris/.gitignore:5 (*.py)" in refused.value.message
+    assert releases(checklist.manifest) == []
+    assert git(project, "tag", "--list") == ""

@@ -34,6 +34,14 @@ class ItemView:
     waiver: Waiver | None = None
 
     @property
+    def shown(self) -> str:
+        """What a reader is shown: `waived` for a waived item that does not pass (its
+        check's or answer's own status stays in `status`), else the status."""
+        if self.waiver is not None and self.status not in PASSING:
+            return "waived"
+        return self.status.value
+
+    @property
     def blocks(self) -> bool:
         """A gate item that is not fresh and passing, and not waived."""
         return self.item.gate and self.status not in PASSING and self.waiver is None

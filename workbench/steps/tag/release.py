@@ -122,14 +122,6 @@ class Release:
     record: ReleaseRecord
 
 
-def blocking_gates(checklist: Checklist) -> list[str]:
-    """What would stop a tag now: each blocking gate item with its status and fix."""
-    checklist.refresh()
-    return [
-        f"{v.item.id} is {v.status.value}: {v.item.fix}" for v in checklist.blockers(GATED_STEPS)
-    ]
-
-
 def create_release(
     checklist: Checklist,
     version_text: str | None = None,

@@ -4,27 +4,37 @@ evidence names the cause, beside the unbroken project where it passes.
 
 Cheap on purpose: the tag items read git and release files written by hand (no image);
 the push items share one tiny image (a `docker import` of a few bytes, labelled, removed
-afterwards) pushed to the test's registry; `push.deployed-healthy` runs a real swarm
-service of the base image whose health check passes or never does."""
+afterwards) pushed to the test's registry; `push.deployed-healthy` runs that image as a
+real swarm service whose health check passes, or never does (bounded in time, removed
+afterwards; a swarm is made for the test only where the engine is in none)."""
 
 from __future__ import annotations
 
+import io
+import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from docker.types import EndpointSpec, Healthcheck, ServiceMode
 
 from tests.helpers import git
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
+from workbench.demo import parts as harness
+from workbench.kernel.docker import docker_client
+from workbench.kernel.oci import client_for
 from workbench.project.manifest import load_manifest
 from workbench.project.records import (
     BaseImageInfo,
     BumpInfo,
+    Channel,
+    ChannelMove,
     ChecklistAtRelease,
+    Deployment,
     GitInfo,
     Hashes,
     ImageInfo,
@@ -33,15 +43,15 @@ from workbench.project.records import (
     QualityInfo,
     ReleaseRecord,
 )
-from workbench.project.releases import (
-    save_release,
-)
+from workbench.project.releases import save_channels, save_deployments, save_release
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
+from workbench.steps.push import swarm
 from workbench.steps.tag.files import release_hashes
 
 RUN = f"faults-{time.time_ns()}"
 LABEL = {"io.workbench.test": RUN}
+SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 
 
 def auto_items(step: str) -> list[str]:
@@ -203,15 +213,199 @@ def hashes_a_file_in_no_commit(folder: Path) -> None:
     release(folder, "1.0.0")
 
 
+# --- the push cases: one tiny image in the test's registry --------------------------------
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """The tiny image, pushed as `<registry>/faults/tiny:1.0.0`."""
+
+    registry: str  # the `registry:` of the projects
+    digest: str  # its manifest's digest in the registry
+    image_id: str  # its config digest: the local image id
+
+    def push_record(self, digest: str | None = None) -> PushInfo:
+        return PushInfo(pushed=True, digest=digest or self.digest, pushed_at="t", ref="r")
+
+
+NOWHERE = "sha256:" + "0" * 64  # a digest no registry holds
+
+
+def _tiny_tar() -> bytes:
+    """sleep, true and false with the C library they need: a runnable image of ~2.5 MB."""
+    files = {
+        "bin/sleep": "/usr/bin/sleep",
+        "bin/true": "/usr/bin/true",
+        "bin/false": "/usr/bin/false",
+        "lib/x86_64-linux-gnu/libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6",
+        "lib64/ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2",
+    }
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, source in files.items():
+            tar.add(str(Path(source).resolve()), arcname=name)
+    return data.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pushed(docker_engine: object, registry: harness.Registry) -> Iterator[Pushed]:
+    client = docker_client()
+    repository = f"{registry.host}/faults/tiny"
+    client.api.import_image_from_data(
+        _tiny_tar(),
+        repository=repository,
+        tag="1.0.0",
+        changes=[f"LABEL io.workbench.test={RUN}", 'CMD ["/bin/sleep", "600"]'],
+    )
+    try:
+        for line in client.api.push(repository, tag="1.0.0", stream=True, decode=True):
+            assert "error" not in line, line
+        digest = client_for(repository).manifest_digest("1.0.0")
+        assert digest is not None
+        yield Pushed(repository, digest, str(client.images.get(f"{repository}:1.0.0").id))
+    finally:
+        client.images.remove(f"{repository}:1.0.0", force=True)
+
+
+def pushed_release(folder: Path, p: Pushed, *, digest: str | None = None, image: str = "") -> None:
+    release(folder, "1.0.0", push=p.push_record(digest), image_id=image or p.image_id)
+
+
+def reachable(folder: Path, p: Pushed) -> None:
+    assert load_manifest(folder).registry == p.registry
+
+
+def unreachable(folder: Path, p: Pushed) -> None:
+    """`registry:` names a port nothing listens on."""
+    manifest = folder / "workbench.yaml"
+    manifest.write_text(manifest.read_text().replace(p.registry, "127.0.0.1:9/faults/tiny"))
+
+
+def ours(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+
+
+def taken(folder: Path, p: Pushed) -> None:
+    """The registry's 1.0.0 is another digest than the one the release recorded."""
+    pushed_release(folder, p, digest=NOWHERE)
+
+
+def verified(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+
+
+def not_the_tested_image(folder: Path, p: Pushed) -> None:
+    """The registry's 1.0.0 points at another config than the image the serve test ran."""
+    pushed_release(folder, p, image="sha256:" + "1" * 64)
+
+
+def previous_there(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+    release(folder, "1.1.0", previous="1.0.0", push=p.push_record(), image_id=p.image_id)
+
+
+def previous_gone(folder: Path, p: Pushed) -> None:
+    """The previous release's digest is no longer in the registry (garbage-collected)."""
+    pushed_release(folder, p, digest=NOWHERE)
+    release(folder, "1.1.0", previous="1.0.0", push=p.push_record(), image_id=p.image_id)
+
+
+def deployed(healthy: bool) -> Callable[[Path, Pushed], None]:
+    """A channel deployed to the swarm as `workbench deploy` records it, its service running
+    the channel's digest with a health check that passes, or never does."""
+
+    def arrange(folder: Path, p: Pushed) -> None:
+        pushed_release(folder, p)
+        manifest = load_manifest(folder)
+        channel = f"f{time.time_ns() % 10**9}"
+        move = ChannelMove(version="1.0.0", digest=p.digest, action="promote", at="t", by="Ana")
+        save_channels(
+            manifest, {channel: Channel(current="1.0.0", digest=p.digest, history=[move])}
+        )
+        name = swarm.service_name(manifest, channel)
+        save_deployments(
+            manifest,
+            [
+                Deployment(
+                    channel=channel,
+                    target="swarm",
+                    service=name,
+                    version="1.0.0",
+                    digest=p.digest,
+                    at="t",
+                    by="Ana",
+                    result="created",
+                )
+            ],
+        )
+        client = docker_client()
+        client.services.create(
+            f"{p.registry}@{p.digest}",
+            command=["/bin/sleep", "600"],
+            name=name,
+            labels=LABEL,
+            healthcheck=Healthcheck(
+                test=["CMD", "/bin/true" if healthy else "/bin/false"],
+                interval=SECOND,
+                timeout=SECOND,
+                retries=1,
+            ),
+            endpoint_spec=EndpointSpec(mode="dnsrr"),
+            mode=ServiceMode("replicated", replicas=1),
+        )
+        # Bounded: the healthy task runs within seconds; the other has had as long (its
+        # check fails within two) and never counts as running.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if healthy and swarm.healthy_tasks(client, name):
+                return
+            tasks = swarm.find_service(client, name).tasks()  # type: ignore[union-attr]
+            if not healthy and any(t["Status"]["State"] in ("failed", "shutdown") for t in tasks):
+                return
+            time.sleep(1)
+        raise AssertionError(f"{name}: the swarm did not get its task to the expected state")
+
+    return arrange
+
+
+@pytest.fixture
+def a_swarm(docker_engine: object) -> Iterator[None]:
+    """A single-node swarm for the test if the engine is in none; our services removed
+    afterwards, and the swarm left if we made it."""
+    client = docker_client()
+    was = client.info()["Swarm"]["LocalNodeState"]
+    networks = {n.name for n in client.networks.list()}
+    if was != "active":
+        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+    try:
+        yield
+    finally:
+        for service in client.services.list(filters={"label": f"io.workbench.test={RUN}"}):
+            service.remove()
+        for _ in range(60):  # the tasks' containers go, asynchronously
+            if not client.containers.list(all=True, filters={"label": f"io.workbench.test={RUN}"}):
+                break
+            time.sleep(1)
+        if was != "active":
+            client.swarm.leave(force=True)
+            for network in client.networks.list():  # swarm init made docker_gwbridge
+                if network.name not in networks:
+                    network.remove()
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Case:
-    fine: Callable[[Path], None]
-    broken: Callable[[Path], None]
+    fine: Callable[..., None]
+    broken: Callable[..., None]
     cause: str
-    registry: bool = False
+    needs: tuple[str, ...] = ()  # fixtures: pushed, a_swarm
 
 
-TAG_CASES: dict[str, Case] = {
+PUSHED = ("pushed",)
+CASES: dict[str, Case] = {
     "tag.git-clean": Case(clean, ignored_code, "features.py goes into the image but is ignored"),
     "tag.version-valid": Case(
         tag_version_fine, tag_version_copied, "releases/1.1.0.yaml says it is version 1.0.0"
@@ -224,19 +418,58 @@ TAG_CASES: dict[str, Case] = {
         hashes_a_file_in_no_commit,
         "features.py cannot be read at v1.0.0: it is not in the tagged commit",
     ),
+    "push.registry-reachable": Case(
+        reachable, unreachable, "http://127.0.0.1:9/v2/ does not answer", PUSHED
+    ),
+    "push.tag-free": Case(ours, taken, f"not ours ({NOWHERE})", PUSHED),
+    "push.digest-verified": Case(
+        verified, not_the_tested_image, "not at the tested image sha256:1111", PUSHED
+    ),
+    "push.previous-resolvable": Case(
+        previous_there,
+        previous_gone,
+        f"the previous release 1.0.0 ({NOWHERE}) cannot be resolved",
+        PUSHED,
+    ),
+    "push.deployed-healthy": Case(
+        deployed(healthy=True),
+        deployed(healthy=False),
+        "0 of 1 replicas running and healthy",
+        ("pushed", "a_swarm"),
+    ),
 }
 
 
-@pytest.mark.parametrize("item_id", TAG_ITEMS, ids=str)
-def test_fault(item_id: str, tmp_path: Path) -> None:
-    case = TAG_CASES[item_id]
-    fine = project(tmp_path / "fine")
-    case.fine(fine)
+def test_the_catalogue_covers_every_automated_item_of_tag_and_push() -> None:
+    assert sorted(CASES) == sorted(TAG_ITEMS + PUSH_ITEMS)
+
+
+def marks(item_id: str) -> list[pytest.MarkDecorator]:
+    """The tag cases need git only; the push cases the engine and a registry."""
+    needs = CASES[item_id].needs if item_id in CASES else ("pushed",)
+    if not needs:
+        return []
+    found = [pytest.mark.docker, pytest.mark.registry]
+    return [*found, pytest.mark.slow] if "a_swarm" in needs else found
+
+
+@pytest.mark.parametrize(
+    "item_id", [pytest.param(i, id=i, marks=marks(i)) for i in TAG_ITEMS + PUSH_ITEMS]
+)
+def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    case = CASES[item_id]
+    parts = [request.getfixturevalue(name) for name in case.needs]
+    p: Pushed | None = parts[0] if parts else None
+    registry = p.registry if p else None
+    args = (p,) if p else ()
+
+    fine = project(tmp_path / "fine", registry)
+    case.fine(fine, *args)
     status, evidence = status_of(fine, item_id)
     assert status is Status.PASS, evidence
 
-    broken = project(tmp_path / "broken")
-    case.broken(broken)
+    broken = project(tmp_path / "broken", registry)
+    case.broken(broken, *args)
     status, evidence = status_of(broken, item_id)
     assert status is Status.FAIL, evidence
     assert case.cause in " ".join(evidence), evidence

@@ -15,7 +15,7 @@ from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.project.records import Channel, ChannelMove
-from workbench.project.releases import foreign_tags, releases, save_channels
+from workbench.project.releases import foreign_tags, load_release, releases, save_channels
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.tag.files import content_fingerprint, dirty_files
@@ -166,3 +166,86 @@ def test_tag_refuses_a_release_whose_image_file_is_in_no_commit(tmp_path: Path) 
     assert "features.py is ignored by iris/.gitignore:5 (*.py)" in refused.value.message
     assert releases(checklist.manifest) == []
     assert git(project, "tag", "--list") == ""
+
+
+def manifest_complete(folder: Path) -> tuple[Status, list[str]]:
+    manifest = load_manifest(folder)
+    events = open_checklist(manifest).run(["tag.manifest-complete"], CheckContext(manifest))
+    (view,) = [e.view for e in events if isinstance(e, ItemFinished)]
+    return view.status, view.evidence
+
+
+def test_manifest_complete_reads_every_hash_back_at_the_tag(tmp_path: Path) -> None:
+    from tests.functional.test_tag_push_faults import project, release
+
+    folder = project(tmp_path)
+    release(folder, "1.0.0")
+    status, evidence = manifest_complete(folder)
+    files = load_release(load_manifest(folder), "1.0.0").hashes.files
+    # every file of the image and of the serve test, the binary artifact included
+    assert {
+        "environment.lock",
+        "model/model.joblib",
+        "schema/request.yaml",
+        "schema/response.yaml",
+        "schema/examples/setosa.json",
+        "data/holdout.csv",
+        "schema/expectations.yaml",
+    } <= set(files)
+    assert status is Status.PASS, evidence
+    assert evidence[0] == f"{len(files)} hashes compared with the files at v1.0.0: all equal"
+
+    # The artifact changed after the tag: what is compared is the file AT the tag, so the
+    # release still holds (the working tree is another matter: tag.git-clean, staleness).
+    (folder / "model" / "model.joblib").write_bytes(b"retrained")
+    assert manifest_complete(folder)[0] is Status.PASS
+
+    # A recorded hash that is not the tagged file's (the manifest edited, or the tag moved):
+    # it compared only the lock and the schemas, and passed on a file it could not read.
+    path = folder / "releases" / "1.0.0.yaml"
+    recorded = files["model/model.joblib"]
+    path.write_text(path.read_text().replace(recorded, "sha256:" + "9" * 64))
+    status, evidence = manifest_complete(folder)
+    assert status is Status.FAIL
+    assert (
+        f"model/model.joblib: the release recorded sha256:999999999999, the file at v1.0.0 is "
+        f"{recorded[:19]}"
+    ) in evidence
+
+
+def test_an_older_manifest_without_per_file_hashes_is_read_and_says_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    from tests.functional.test_tag_push_faults import project, release
+
+    folder = project(tmp_path)
+    release(folder, "1.0.0")
+    path = folder / "releases" / "1.0.0.yaml"
+    text = path.read_text()
+    older = text[: text.index("  files:")] + text[text.index("base_image:") :]
+    path.write_text(older)
+    assert load_release(load_manifest(folder), "1.0.0").hashes.files == {}
+    status, evidence = manifest_complete(folder)
+    assert status is Status.WARN, evidence
+    assert evidence[0] == "4 hashes compared with the files at v1.0.0: all equal"
+    assert "recorded before releases hashed every file" in evidence[1]
+
+
+def test_a_release_is_made_of_the_files_the_build_copies_folder_by_file(tmp_path: Path) -> None:
+    from workbench.steps.tag.files import release_files
+
+    folder = copy_example("iris", tmp_path / "iris")
+    (folder / "lib" / "__pycache__").mkdir(parents=True)
+    (folder / "lib" / "features.py").write_text("SCALE = 2\n")
+    (folder / "lib" / "vocabulary.pkl").write_bytes(b"a second pickle")
+    (folder / "lib" / "__pycache__" / "features.cpython-311.pyc").write_bytes(b"bytecode")
+    text = (folder / "workbench.yaml").read_text()
+    (folder / "workbench.yaml").write_text(
+        text.replace(
+            "  artifact: model/model.joblib\n", "  artifact: model/model.joblib\n  code: [lib]\n"
+        )
+    )
+    listed = release_files(load_manifest(folder))
+    assert {"lib/features.py", "lib/vocabulary.pkl", "model/model.joblib"} <= set(listed)
+    assert not [name for name in listed if "__pycache__" in name]
+    assert "train.py" not in listed  # not copied into the image

@@ -61,7 +61,8 @@ def git_clean(ctx: CheckContext) -> CheckResult:
     listed = len(release_files(ctx.manifest))
     return CheckResult.passed(
         f"clean at {head.stdout.strip()} (apart from the files the workbench writes)",
-        f"the {listed} files a release is made of are all tracked by git",
+        f"git tracks each of the {listed} files a release is made of (the lock is committed "
+        "with the release)",
     )
 
 

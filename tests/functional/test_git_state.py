@@ -216,7 +216,7 @@ def test_manifest_complete_reads_every_hash_back_at_the_tag(tmp_path: Path) -> N
 def test_an_older_manifest_without_per_file_hashes_is_read_and_says_what_it_lacks(
     tmp_path: Path,
 ) -> None:
-    from tests.functional.test_tag_push_faults import project, release
+    from tests.functional.test_tag_push_faults import ignored_code, project, release
 
     folder = project(tmp_path)
     release(folder, "1.0.0")
@@ -229,6 +229,37 @@ def test_an_older_manifest_without_per_file_hashes_is_read_and_says_what_it_lack
     assert status is Status.WARN, evidence
     assert evidence[0] == "4 hashes compared with the files at v1.0.0: all equal"
     assert "recorded before releases hashed every file" in evidence[1]
+
+    # Such a release of a project whose helper module git ignores: in the image, in no
+    # commit. It passed, as the manifest hashed neither.
+    older_release = project(tmp_path / "ignored")
+    ignored_code(older_release)
+    release(older_release, "1.0.0")
+    path = older_release / "releases" / "1.0.0.yaml"
+    text = path.read_text()
+    path.write_text(text[: text.index("  files:")] + text[text.index("base_image:") :])
+    status, evidence = manifest_complete(older_release)
+    assert status is Status.FAIL, evidence
+    assert evidence == [
+        "features.py goes into the image but cannot be read at v1.0.0: it is not in the "
+        "tagged commit"
+    ]
+
+
+def test_git_clean_names_an_image_file_never_added_to_git(tmp_path: Path) -> None:
+    from tests.functional.test_tag_push_faults import ignored_code, project
+
+    folder = project(tmp_path)
+    ignored_code(folder)
+    (folder / ".gitignore").write_text((folder / ".gitignore").read_text().replace("*.py\n", ""))
+    git(folder, "commit", "-qam", "python files are no longer ignored")
+    manifest = load_manifest(folder)
+    events = open_checklist(manifest).run(["tag.git-clean"], CheckContext(manifest))
+    (view,) = [e.view for e in events if isinstance(e, ItemFinished)]
+    assert view.status is Status.FAIL
+    assert view.evidence == [
+        "features.py goes into the image but is untracked (never added to git)"
+    ]
 
 
 def test_a_release_is_made_of_the_files_the_build_copies_folder_by_file(tmp_path: Path) -> None:

@@ -254,6 +254,12 @@ def manifest_complete(ctx: CheckContext) -> CheckResult:
             f"{r} goes into the image but releases/{version}.yaml does not hash it"
             for r in unhashed
         ]
+    elif unhashed:  # a manifest from before `files`: each must at least be in the commit
+        problems += [
+            f"{r} goes into the image but cannot be read at {tag}: it is not in the tagged commit"
+            for r in unhashed
+            if git.blob(m.root, tag, r) is None
+        ]
     if problems:
         return CheckResult.failed(*problems)
     evidence = [f"{len(recorded)} hashes compared with the files at {tag}: all equal"]

@@ -15,27 +15,12 @@ from dataclasses import dataclass, field
 
 from workbench.checklist.checks import Status
 from workbench.checklist.engine import Checklist
-from workbench.checklist.scoring import ItemView
 from workbench.project.releases import latest_release
 from workbench.steps.serve.session import SESSION_ITEMS
 from workbench.steps.tag.regression import quality_from, regression, waived_since
 from workbench.steps.tag.release import GATED_STEPS
 
 NOT_KNOWN = "not known until the candidate image is tested"
-
-
-def what_to_do(view: ItemView) -> str:
-    """The next move on a blocking item: its fix only when it fails; a stale or pending
-    item has not been found wanting, it needs running (or answering)."""
-    if view.status is Status.FAIL:
-        return view.item.fix
-    if view.status is Status.STALE:
-        return f"{view.remark}: run `workbench check --step {view.item.step}`"
-    if not view.item.is_auto:
-        if view.tick is not None:  # ticked, awaiting the navigator's confirmation
-            return view.remark
-        return f"not answered yet: `workbench tick {view.item.id} yes|no|n/a --note ...`"
-    return f"not run yet: run `workbench check --step {view.item.step}`"
 
 
 @dataclass
@@ -56,7 +41,7 @@ def preview(checklist: Checklist) -> Preview:
         if view.item.step not in GATED_STEPS:
             continue
         if view.blocks:
-            out.blocking.append(f"{view.item.id} is {view.status.value}: {what_to_do(view)}")
+            out.blocking.append(f"{view.item.id} is {view.status.value}: {view.next_move}")
         elif view.shown == "waived" and view.waiver is not None:
             out.waived.append(
                 f"{view.item.id} (its {'check' if view.item.is_auto else 'answer'}: "

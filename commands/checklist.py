@@ -66,13 +66,15 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
         table.add_column("status", width=8)
         table.add_column("evidence", ratio=4)
         for view in checklist.views(summary.step):
-            status = view.status.value
+            status = view.shown
             gate = " [bold](gate)[/]" if view.item.gate else ""
             evidence = "; ".join(view.evidence[:3])
             if view.waiver:
                 evidence = (
                     f"[yellow]waived by {escape(view.waiver.by)}: "
-                    f"{escape(view.waiver.reason)}[/] " + escape(evidence)
+                    f"{escape(view.waiver.reason)}[/] "
+                    f"[dim](the {'check' if view.item.is_auto else 'answer'}: "
+                    f"{view.status.value})[/] " + escape(evidence)
                 )
             else:
                 evidence = escape(evidence)
@@ -101,7 +103,7 @@ def run_and_print(checklist: Checklist, ids: list[str], heading: str) -> None:
     console.print(f"[bold]·[/] {heading}")
     for event in checklist.run(ids, CheckContext(checklist.manifest)):
         if isinstance(event, ItemFinished):
-            s = event.view.status.value
+            s = event.view.shown
             first = event.view.evidence[0] if event.view.evidence else ""
             console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}: {escape(first[:110])}")
 
@@ -130,7 +132,7 @@ def check(
                     if isinstance(event, ItemStarted):
                         status.update(f"running {event.item_id}")
                     elif isinstance(event, ItemFinished) and not as_json:
-                        s = event.view.status.value
+                        s = event.view.shown
                         said = f": {escape(event.view.remark)}" if s == "stale" else ""
                         console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}{said}")
                     elif isinstance(event, RunCancelled):

@@ -30,7 +30,8 @@ def tag(
     from commands.checklist import run_and_print
     from workbench.project.manifest import load_manifest
     from workbench.steps import open_checklist
-    from workbench.steps.tag.release import blocking_gates, create_release, suggest
+    from workbench.steps.tag.preview import preview
+    from workbench.steps.tag.release import create_release, suggest
 
     manifest = load_manifest(project)
     suggestion = suggest(manifest)
@@ -44,16 +45,25 @@ def tag(
         )
     checklist = open_checklist(manifest, pair=parse_pair(pair))
     if dry_run:
-        blocking = blocking_gates(checklist)
-        if blocking:
+        seen = preview(checklist)
+        if seen.refused:
             console.print("[bold red]the tag would be refused[/]; these gate items block it:")
-            for line in blocking:
+            for line in seen.blocking:
                 console.print(f"  [red]✘[/] {escape(line)}")
+        else:
+            console.print(
+                "no gate of Snapshot, Schema and Serve blocks now: `workbench tag` would build "
+                "the release candidate image and test it, and release it only if it passes"
+            )
+        if seen.waived:
+            console.print("waived (each waiver goes into the release manifest):")
+            for line in seen.waived:
+                console.print(f"  [yellow]~[/] {escape(line)}")
+        console.print("not known until the candidate image is tested:")
+        for line in seen.unknown:
+            console.print(f"  [cyan]?[/] {escape(line)}")
+        if seen.refused:
             raise typer.Exit(1)
-        console.print(
-            "every gate of Snapshot, Schema and Serve passes: `workbench tag` would test the "
-            "release candidate image and release it"
-        )
         return
     with Transcript(manifest.root, "tag", verbose=verbose) as transcript:
         release = create_release(checklist, version, log=transcript.note, detail=transcript.detail)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import git
-from workbench.checklist.checks import CheckContext
+from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.project.releases import foreign_tags, releases
+from workbench.project.records import Channel, ChannelMove
+from workbench.project.releases import foreign_tags, load_release, releases, save_channels
+from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
-from workbench.steps.tag.release import content_fingerprint, dirty_files, suggest
+from workbench.steps.tag.files import content_fingerprint, dirty_files
+from workbench.steps.tag.release import GATED_STEPS, create_release, suggest
+
+WORKBENCH = str(Path(sys.executable).parent / "workbench")
 
 
 def write_project(folder: Path) -> None:
@@ -83,3 +91,192 @@ def test_read_only_git_calls_work_beside_a_stale_index_lock(git_repo: Path) -> N
     lock.unlink()
     dirty_files(manifest)
     assert not lock.exists()
+
+
+def iris_in_git(root: Path, registry: str | None = None) -> Path:
+    """The iris example committed in a fresh repository (no environment, no image)."""
+    folder = copy_example("iris", root / "iris")
+    if registry:
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write(f"registry: {registry}\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Ana Tester")
+    git(root, "config", "user.email", "ana@example.com")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "the iris model")
+    return folder
+
+
+def test_writing_the_kubernetes_files_makes_no_tag_item_stale(tmp_path: Path) -> None:
+    # They are the workbench's own output: readiness 42% -> 0% when they made the tree
+    # "dirty" (and tag.git-clean failed on them).
+    project = iris_in_git(tmp_path, "localhost:5000/team/iris")
+    manifest = load_manifest(project)
+    digest = "sha256:" + "ab" * 32
+    move = ChannelMove(version="1.0.0", digest=digest, action="promote", at="t", by="Ana")
+    save_channels(manifest, {"production": Channel(current="1.0.0", digest=digest, history=[move])})
+    checklist = open_checklist(manifest, user="Ana")
+    list(checklist.run(checklist.auto_ids("tag"), CheckContext(manifest)))
+    before = {v.item.id: v.status for v in checklist.views("tag")}
+    assert before["tag.git-clean"] is Status.PASS
+    score = checklist.summary("tag").fraction
+
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-cluster")}  # never a real cluster
+    done = subprocess.run(
+        [WORKBENCH, "deploy", "-c", "production", "--target", "kubernetes", "-p", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / "deploy" / "kubernetes" / "production" / "deployment.yaml").exists()
+
+    checklist.refresh()
+    assert {v.item.id: v.status for v in checklist.views("tag")} == before
+    assert checklist.summary("tag").fraction == score
+    again = {
+        e.item_id: e.view.status
+        for e in checklist.run(["tag.git-clean"], CheckContext(manifest))
+        if isinstance(e, ItemFinished)
+    }
+    assert again == {"tag.git-clean": Status.PASS}
+
+
+def test_tag_refuses_a_release_whose_image_file_is_in_no_commit(tmp_path: Path) -> None:
+    # A real project ignores `*.py`: its helper module goes into the image, into no commit.
+    project = iris_in_git(tmp_path)
+    (project / "features.py").write_text("SCALE = 2\n")
+    with (project / ".gitignore").open("a") as ignore:
+        ignore.write("*.py\n")
+    text = (project / "workbench.yaml").read_text()
+    (project / "workbench.yaml").write_text(
+        text.replace(
+            "  artifact: model/model.joblib\n",
+            "  artifact: model/model.joblib\n  code: [features.py]\n",
+        )
+    )
+    git(project, "commit", "-q", "-am", "the model needs features.py")
+    checklist = open_checklist(load_manifest(project), user="Ana")
+    for view in checklist.blockers(GATED_STEPS):  # the gates are not what this is about
+        checklist.waive(view.item.id, "not what this test is about")
+    with pytest.raises(WorkbenchError) as refused:
+        create_release(checklist)
+    assert "features.py is ignored by iris/.gitignore:5 (*.py)" in refused.value.message
+    assert releases(checklist.manifest) == []
+    assert git(project, "tag", "--list") == ""
+
+
+def manifest_complete(folder: Path) -> tuple[Status, list[str]]:
+    manifest = load_manifest(folder)
+    events = open_checklist(manifest).run(["tag.manifest-complete"], CheckContext(manifest))
+    (view,) = [e.view for e in events if isinstance(e, ItemFinished)]
+    return view.status, view.evidence
+
+
+def test_manifest_complete_reads_every_hash_back_at_the_tag(tmp_path: Path) -> None:
+    from tests.functional.test_tag_push_faults import project, release
+
+    folder = project(tmp_path)
+    release(folder, "1.0.0")
+    status, evidence = manifest_complete(folder)
+    files = load_release(load_manifest(folder), "1.0.0").hashes.files
+    # every file of the image and of the serve test, the binary artifact included
+    assert {
+        "environment.lock",
+        "model/model.joblib",
+        "schema/request.yaml",
+        "schema/response.yaml",
+        "schema/examples/setosa.json",
+        "data/holdout.csv",
+        "schema/expectations.yaml",
+    } <= set(files)
+    assert status is Status.PASS, evidence
+    assert evidence[0] == f"{len(files)} hashes compared with the files at v1.0.0: all equal"
+
+    # The artifact changed after the tag: what is compared is the file AT the tag, so the
+    # release still holds (the working tree is another matter: tag.git-clean, staleness).
+    (folder / "model" / "model.joblib").write_bytes(b"retrained")
+    assert manifest_complete(folder)[0] is Status.PASS
+
+    # A recorded hash that is not the tagged file's (the manifest edited, or the tag moved):
+    # it compared only the lock and the schemas, and passed on a file it could not read.
+    path = folder / "releases" / "1.0.0.yaml"
+    recorded = files["model/model.joblib"]
+    path.write_text(path.read_text().replace(recorded, "sha256:" + "9" * 64))
+    status, evidence = manifest_complete(folder)
+    assert status is Status.FAIL
+    assert (
+        f"model/model.joblib: the release recorded sha256:999999999999, the file at v1.0.0 is "
+        f"{recorded[:19]}"
+    ) in evidence
+
+
+def test_an_older_manifest_without_per_file_hashes_is_read_and_says_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    from tests.functional.test_tag_push_faults import ignored_code, project, release
+
+    folder = project(tmp_path)
+    release(folder, "1.0.0")
+    path = folder / "releases" / "1.0.0.yaml"
+    text = path.read_text()
+    older = text[: text.index("  files:")] + text[text.index("base_image:") :]
+    path.write_text(older)
+    assert load_release(load_manifest(folder), "1.0.0").hashes.files == {}
+    status, evidence = manifest_complete(folder)
+    assert status is Status.WARN, evidence
+    assert evidence[0] == "4 hashes compared with the files at v1.0.0: all equal"
+    assert "recorded before releases hashed every file" in evidence[1]
+
+    # Such a release of a project whose helper module git ignores: in the image, in no
+    # commit. It passed, as the manifest hashed neither.
+    older_release = project(tmp_path / "ignored")
+    ignored_code(older_release)
+    release(older_release, "1.0.0")
+    path = older_release / "releases" / "1.0.0.yaml"
+    text = path.read_text()
+    path.write_text(text[: text.index("  files:")] + text[text.index("base_image:") :])
+    status, evidence = manifest_complete(older_release)
+    assert status is Status.FAIL, evidence
+    assert evidence == [
+        "features.py goes into the image but cannot be read at v1.0.0: it is not in the "
+        "tagged commit"
+    ]
+
+
+def test_git_clean_names_an_image_file_never_added_to_git(tmp_path: Path) -> None:
+    from tests.functional.test_tag_push_faults import ignored_code, project
+
+    folder = project(tmp_path)
+    ignored_code(folder)
+    (folder / ".gitignore").write_text((folder / ".gitignore").read_text().replace("*.py\n", ""))
+    git(folder, "commit", "-qam", "python files are no longer ignored")
+    manifest = load_manifest(folder)
+    events = open_checklist(manifest).run(["tag.git-clean"], CheckContext(manifest))
+    (view,) = [e.view for e in events if isinstance(e, ItemFinished)]
+    assert view.status is Status.FAIL
+    assert view.evidence == [
+        "features.py goes into the image but is untracked (never added to git)"
+    ]
+
+
+def test_a_release_is_made_of_the_files_the_build_copies_folder_by_file(tmp_path: Path) -> None:
+    from workbench.steps.tag.files import release_files
+
+    folder = copy_example("iris", tmp_path / "iris")
+    (folder / "lib" / "__pycache__").mkdir(parents=True)
+    (folder / "lib" / "features.py").write_text("SCALE = 2\n")
+    (folder / "lib" / "vocabulary.pkl").write_bytes(b"a second pickle")
+    (folder / "lib" / "__pycache__" / "features.cpython-311.pyc").write_bytes(b"bytecode")
+    text = (folder / "workbench.yaml").read_text()
+    (folder / "workbench.yaml").write_text(
+        text.replace(
+            "  artifact: model/model.joblib\n", "  artifact: model/model.joblib\n  code: [lib]\n"
+        )
+    )
+    listed = release_files(load_manifest(folder))
+    assert {"lib/features.py", "lib/vocabulary.pkl", "model/model.joblib"} <= set(listed)
+    assert not [name for name in listed if "__pycache__" in name]
+    assert "train.py" not in listed  # not copied into the image

@@ -22,7 +22,24 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
 from workbench.project.releases import changed_since, read_frozen_checklist, releases
 
-ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skipped": "⏭️", "pending": "⏳", "stale": "♻️"}
+ICONS = {
+    "pass": "✅",
+    "fail": "❌",
+    "warn": "⚠️",
+    "skipped": "⏭️",
+    "pending": "⏳",
+    "stale": "♻️",
+    "waived": "🟨",
+}
+PASSING = ("pass", "warn", "skipped")
+
+
+def shown(item: dict[str, Any]) -> str:
+    """An item record as a reader sees it: `waived` for a waived item that does not pass
+    (frozen checklists of older releases have no `shown` field: it is worked out)."""
+    if "shown" in item:
+        return str(item["shown"])
+    return "waived" if item.get("waiver") and item["status"] not in PASSING else item["status"]
 
 
 def item_record(view: ItemView, fingerprint: str | None = None) -> dict[str, Any]:
@@ -35,6 +52,7 @@ def item_record(view: ItemView, fingerprint: str | None = None) -> dict[str, Any
         "summary": item.summary,
         "question": item.question,
         "status": view.status.value,
+        "shown": view.shown,
         "score": view.score,
         "counted": view.counted,
         "evidence": view.evidence,
@@ -240,13 +258,17 @@ def to_markdown(report: dict[str, Any]) -> str:
         for item in (i for i in report["items"] if i["step"] == step["step"]):
             gate = " (gate)" if item["gate"] else ""
             detail = "; ".join(item["evidence"][:3])
+            status = shown(item)
             if item.get("waiver"):
                 w = item["waiver"]
-                detail += f" **waived** by {w['by']}: {w['reason']}"
+                detail = (
+                    f"**waived** by {w['by']}: {w['reason']} (the check: {item['status']}) "
+                    + detail
+                )
             detail = f"{detail} ({item['remark']})" if item["remark"] else detail
             lines.append(
-                f"| {ICONS[item['status']]} | `{item['id']}`{gate}: "
-                f"{_md_cell(item['summary'])} | {item['kind']} | {item['status']} | "
+                f"| {ICONS[status]} | `{item['id']}`{gate}: "
+                f"{_md_cell(item['summary'])} | {item['kind']} | {status} | "
                 f"{_md_cell(detail)} |"
             )
     if "signoffs" in report:
@@ -279,16 +301,18 @@ def to_html(report: dict[str, Any]) -> str:
         )
         for item in (i for i in report["items"] if i["step"] == step["step"]):
             evidence = "<br>".join(esc(e) for e in item["evidence"][:5])
+            status = shown(item)
             if item.get("waiver"):
-                evidence += (
-                    f"<br><b>waived</b> by {esc(item['waiver']['by'])}: "
-                    f"{esc(item['waiver']['reason'])}"
+                evidence = (
+                    f"<b>waived</b> by {esc(item['waiver']['by'])}: "
+                    f"{esc(item['waiver']['reason'])} (the check: {esc(item['status'])})<br>"
+                    + evidence
                 )
             rows.append(
-                f"<tr class='{esc(item['status'])}'><td>{ICONS[item['status']]}</td>"
+                f"<tr class='{esc(status)}'><td>{ICONS[status]}</td>"
                 f"<td><code>{esc(item['id'])}</code>{' (gate)' if item['gate'] else ''}<br>"
                 f"{esc(item['summary'])}</td><td>{esc(item['kind'])}</td>"
-                f"<td>{esc(item['status'])}</td><td>{evidence}<br><i>{esc(item['remark'])}</i>"
+                f"<td>{esc(status)}</td><td>{evidence}<br><i>{esc(item['remark'])}</i>"
                 "</td></tr>"
             )
         rows.append("</table>")
@@ -308,7 +332,8 @@ def to_html(report: dict[str, Any]) -> str:
         f"<title>{esc(_title(report))}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
-        ".fail{background:#fee}.stale{background:#ffd}.pass{background:#efe}</style></head><body>"
+        ".fail{background:#fee}.stale{background:#ffd}.pass{background:#efe}"
+        ".waived{background:#ffc}</style></head><body>"
         f"<h1>{esc(_title(report))}</h1>{intro}{since}"
         + "".join(rows)
         + signoffs

@@ -34,6 +34,28 @@ class ItemView:
     waiver: Waiver | None = None
 
     @property
+    def shown(self) -> str:
+        """What a reader is shown: `waived` for a waived item that does not pass (its
+        check's or answer's own status stays in `status`), else the status."""
+        if self.waiver is not None and self.status not in PASSING:
+            return "waived"
+        return self.status.value
+
+    @property
+    def next_move(self) -> str:
+        """What to do about an item that does not pass: its fix only when it fails; a stale
+        or pending item has not been found wanting, it needs running (or answering)."""
+        if self.status is Status.FAIL:
+            return self.item.fix
+        if self.status is Status.STALE:
+            return f"{self.remark}: run `workbench check --step {self.item.step}`"
+        if not self.item.is_auto:
+            if self.tick is not None:  # ticked, awaiting the navigator's confirmation
+                return self.remark
+            return f"not answered yet: `workbench tick {self.item.id} yes|no|n/a --note ...`"
+        return f"not run yet: run `workbench check --step {self.item.step}`"
+
+    @property
     def blocks(self) -> bool:
         """A gate item that is not fresh and passing, and not waived."""
         return self.item.gate and self.status not in PASSING and self.waiver is None

@@ -4,7 +4,15 @@ Plain data shared by the CLI and the TUI (both render Rich markup), so the two
 faces show a status the same way.
 """
 
-ICON = {"pass": "✔", "fail": "✘", "warn": "!", "skipped": "-", "pending": "…", "stale": "↻"}
+ICON = {
+    "pass": "✔",
+    "fail": "✘",
+    "warn": "!",
+    "skipped": "-",
+    "pending": "…",
+    "stale": "↻",
+    "waived": "~",
+}
 COLOUR = {
     "pass": "green",
     "fail": "bold red",
@@ -12,4 +20,5 @@ COLOUR = {
     "skipped": "dim",
     "pending": "cyan",
     "stale": "magenta",
+    "waived": "yellow",
 }

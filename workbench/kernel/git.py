@@ -120,6 +120,30 @@ def show(root: Path, revision: str, relative: str) -> str | None:
     return result.stdout if result.ok else None
 
 
+def blob(root: Path, revision: str, relative: str) -> bytes | None:
+    """A project file's bytes (path relative to `root`) as committed at `revision`, or None
+    when it is not in that commit. Bytes, not text: artifacts are binary, and a hash of
+    decoded text is not the hash of the file."""
+    import git as gitpython
+
+    command = gitpython.Git(str(root))
+    try:
+        status, out, _ = command.execute(
+            ["git", "cat-file", "blob", f"{revision}:{prefix(root)}{relative}"],
+            with_extended_output=True,
+            with_exceptions=False,
+            kill_after_timeout=TIMEOUT,
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            env=_ENV,
+        )
+    except (gitpython.GitCommandNotFound, OSError):
+        return None
+    if status != 0:
+        return None
+    return out if isinstance(out, bytes) else str(out).encode()
+
+
 def status(root: Path) -> str:
     """Porcelain status of the project folder (untracked files listed one by one)."""
     return git(root, "status", "--porcelain", "--untracked-files=all", ".", strip=False)

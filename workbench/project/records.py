@@ -89,6 +89,9 @@ class Hashes(Record):
     request_schema: str
     response_schema: str
     artifacts: dict[str, str] = {}
+    # Every project file the release is made of (steps/tag/files.py), by path relative to
+    # the project; empty in manifests written before releases hashed every file.
+    files: dict[str, str] = {}
 
 
 class BaseImageInfo(Record):
@@ -193,6 +196,9 @@ class Deployment(Record):
     by: str
     result: str  # created | updated | unchanged | rolled back | failed | written
     message: str = ""
+    # kubernetes: the files written, relative to the project (the workbench's own output,
+    # never a change of the project's content)
+    files: list[str] = []
 
 
 # --- reading and writing ----------------------------------------------------------------------

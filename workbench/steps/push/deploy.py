@@ -51,6 +51,7 @@ def record(
     by: str,
     result: str,
     message: str,
+    files: list[str] | None = None,
 ) -> None:
     """One more line of the deployment history (releases/deployments.yaml, committed)."""
     history = load_deployments(manifest)
@@ -65,6 +66,7 @@ def record(
             by=by,
             result=result,
             message=message,
+            files=files or [],
         )
     )
     save_deployments(manifest, history)
@@ -307,5 +309,6 @@ def deploy(
         by=by,
         result=result,
         message=done,
+        files=[path.relative_to(root).as_posix() for path in written],
     )
     return written, done

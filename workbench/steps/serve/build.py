@@ -101,7 +101,9 @@ def git_revision(root: Path) -> str:
     return revision + ("-dirty" if dirty else "")
 
 
-SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".workbench")
+# Left out when a folder of the model's code is copied into the build context.
+NOT_COPIED = ("__pycache__", "*.pyc", ".git", ".venv", ".workbench")
+SKIPPED = shutil.ignore_patterns(*NOT_COPIED)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -9,9 +9,11 @@ import msgspec
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel import git
+from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
+from workbench.project.lockfile import LOCK_NAME
+from workbench.project.records import Hashes
 from workbench.project.releases import (
-    file_at_release,
     foreign_tags,
     load_release,
     releases,
@@ -19,8 +21,13 @@ from workbench.project.releases import (
 )
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.shared import latest_release
+from workbench.steps.tag.files import (
+    content_fingerprint,
+    dirty_files,
+    files_not_in_git,
+    release_files,
+)
 from workbench.steps.tag.regression import regression
-from workbench.steps.tag.release import content_fingerprint, dirty_files
 
 checks = CheckSet()
 
@@ -44,11 +51,18 @@ def git_clean(ctx: CheckContext) -> CheckResult:
     head = _git(ctx, "rev-parse", "--short", "HEAD")
     if head.returncode != 0:
         return CheckResult.failed("the repository has no commit yet")
-    dirty = dirty_files(ctx.manifest)
+    outside = files_not_in_git(ctx.manifest)
+    dirty = [path for path in dirty_files(ctx.manifest) if path not in outside]
+    problems = [f"{path} goes into the image but is {why}" for path, why in outside.items()]
     if dirty:
-        return CheckResult.failed(f"{len(dirty)} uncommitted changes", *dirty[:20])
+        problems += [f"{len(dirty)} uncommitted changes", *dirty[:20]]
+    if problems:
+        return CheckResult.failed(*problems)
+    listed = len(release_files(ctx.manifest))
     return CheckResult.passed(
-        f"clean at {head.stdout.strip()} (apart from the files the workbench writes)"
+        f"clean at {head.stdout.strip()} (apart from the files the workbench writes)",
+        f"git tracks each of the {listed} files a release is made of (the lock is committed "
+        "with the release)",
     )
 
 
@@ -93,6 +107,16 @@ def version_valid(ctx: CheckContext) -> CheckResult:
         )
     latest = known[-1]
     earlier = known[:-1]
+    record = load_release(ctx.manifest, latest)
+    # The file's name orders the history; what it holds must say the same.
+    if record.version != str(latest):
+        return CheckResult.failed(f"releases/{latest}.yaml says it is version {record.version}")
+    before = str(earlier[-1]) if earlier else None
+    if record.previous != before:
+        return CheckResult.failed(
+            f"{latest} records {record.previous or 'no'} previous release, but the release "
+            f"before it is {before or 'none'}"
+        )
     if earlier and not latest > earlier[-1]:
         return CheckResult.failed(f"{latest} is not higher than {earlier[-1]}")
     return CheckResult.passed(
@@ -179,34 +203,70 @@ def git_tag(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(*evidence, f"HEAD {head[:12]} descends from it")
 
 
+def _recorded(ctx: CheckContext, hashes: Hashes) -> dict[str, str]:
+    """Every hash the release recorded, by the project file it describes. The per-file
+    list (`files`) names its paths; the older fields are the lock, the schemas named by
+    workbench.yaml and the artifacts."""
+    m = ctx.manifest
+    recorded = {
+        LOCK_NAME: hashes.lock,
+        m.schema.request: hashes.request_schema,
+        m.schema.response: hashes.response_schema,
+        **hashes.artifacts,
+    }
+    return {**recorded, **hashes.files}
+
+
 @checks.auto("tag.manifest-complete", inputs=_release_inputs)
 def manifest_complete(ctx: CheckContext) -> CheckResult:
+    """Read back every recorded hash against the file in the tagged commit (`git cat-file
+    blob TAG:PATH`): a file that is not there, or whose bytes hash differently, fails; so
+    does a file that goes into the image but the release does not hash."""
     latest = latest_release(ctx)
     if latest is None:
         return CheckResult.skipped("no release yet")
     version, document = latest
     m = ctx.manifest
-    # Every field's presence and type was checked when the record was read; what is
-    # left is whether its hashes describe the files at the tag.
+    tag = tag_name(m, version)
+    if git.object_type(m.root, tag) == "":
+        return CheckResult.failed(f"there is no git tag {tag}: the release's files cannot be read")
+    recorded = _recorded(ctx, document.hashes)
     problems: list[str] = []
-    hashes = msgspec.to_builtins(document.hashes)
-    files = {
-        "lock": "environment.lock",
-        "request_schema": m.schema.request,
-        "response_schema": m.schema.response,
-    }
-    for key, relative in files.items():
-        text = file_at_release(m, version, relative)
-        now_digest = file_digest(m.resolve(relative))
-        if hashes.get(key) != now_digest and text is not None:
-            at_tag = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-            if hashes.get(key) != at_tag:
-                problems.append(
-                    f"{key}: the manifest's hash matches neither the tagged nor the current file"
-                )
+    for relative, digest in recorded.items():
+        data = git.blob(m.root, tag, relative)
+        if data is None:
+            problems.append(f"{relative} cannot be read at {tag}: it is not in the tagged commit")
+            continue
+        at_tag = "sha256:" + hashlib.sha256(data).hexdigest()
+        if at_tag != digest:
+            problems.append(
+                f"{relative}: the release recorded {digest[:19]}, "
+                f"the file at {tag} is {at_tag[:19]}"
+            )
+    try:
+        wanted = release_files(m)
+    except WorkbenchError as exc:
+        problems.append(f"the files that go into the image cannot be listed: {exc.message}")
+        wanted = {}
+    unhashed = [r for r in wanted if r not in recorded]
+    if unhashed and document.hashes.files:
+        problems += [
+            f"{r} goes into the image but releases/{version}.yaml does not hash it"
+            for r in unhashed
+        ]
+    elif unhashed:  # a manifest from before `files`: each must at least be in the commit
+        problems += [
+            f"{r} goes into the image but cannot be read at {tag}: it is not in the tagged commit"
+            for r in unhashed
+            if git.blob(m.root, tag, r) is None
+        ]
     if problems:
         return CheckResult.failed(*problems)
-    return CheckResult.passed(
-        f"releases/{version}.yaml has every field; its hashes match the files at the tag",
-        *(f"{k} {v}" for k, v in hashes.items() if isinstance(v, str)),
-    )
+    evidence = [f"{len(recorded)} hashes compared with the files at {tag}: all equal"]
+    if unhashed:  # a manifest written before releases hashed every file
+        evidence.append(
+            f"recorded before releases hashed every file: {len(unhashed)} files of the image "
+            f"are not hashed ({', '.join(unhashed[:5])})"
+        )
+        return CheckResult.warned(*evidence)
+    return CheckResult.passed(*evidence, *(f"{r} {d}" for r, d in recorded.items()))

@@ -11,7 +11,6 @@ from pathlib import Path
 from workbench.checklist import report
 from workbench.checklist.checks import CheckResult
 from workbench.checklist.engine import Checklist
-from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
@@ -20,7 +19,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
-from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
+from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
 from workbench.project.records import (
     BaseImageInfo,
@@ -37,7 +36,6 @@ from workbench.project.records import (
     WaiverInfo,
 )
 from workbench.project.releases import (
-    BOOKKEEPING,
     frozen_checklist_path,
     load_release,
     release_path,
@@ -48,13 +46,10 @@ from workbench.project.releases import (
 from workbench.project.semver import LEVELS, SemVer
 from workbench.steps.schema.diff import Change, required_bump, schema_changes
 from workbench.steps.serve.session import serve_session
+from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git, release_hashes
 from workbench.steps.tag.regression import quality_from, regression, waived_since
 
 GATED_STEPS = ("snapshot", "schema", "serve")
-# Written by the workbench and committed with each release.
-RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)
-# Everything the workbench writes itself: never "a change" of the project's content.
-WORKBENCH_FILES = tuple(dict.fromkeys((*RELEASE_INPUTS, *BOOKKEEPING)))
 
 
 @dataclass
@@ -82,42 +77,6 @@ def suggest(manifest: Manifest) -> Suggestion:
     else:
         reason = "no contract change: a new model or environment only"
     return Suggestion(previous, previous.bump(level), level, reason, changes)
-
-
-def dirty_files(manifest: Manifest) -> list[str]:
-    """Uncommitted changes in the project, apart from the files the workbench writes."""
-    if not git.is_repository(manifest.root):
-        raise WorkbenchError(
-            f"{manifest.root} is not in a git repository, so its changes cannot be listed.",
-            fix="`git init` and commit the project.",
-        )
-    prefix = git.prefix(manifest.root)
-    # Not stripped: the first column of a porcelain line may be a space.
-    status = git.status(manifest.root)
-    out = []
-    for line in status.splitlines():
-        path = line[3:].strip().strip('"')
-        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-        if not relative.startswith(WORKBENCH_FILES):
-            out.append(relative)
-    return out
-
-
-def content_fingerprint(manifest: Manifest) -> str:
-    """What the project holds apart from the workbench's own files: the blobs of HEAD's tree
-    and the uncommitted changes. A release commit, a channel move or a check run (which only
-    touch the workbench's files) leave it as it was."""
-    root = manifest.root
-    if not git.is_repository(root):
-        return "no repository"
-    tree = git.run(root, "ls-tree", "-r", "HEAD", "--", ".")
-    lines = []
-    for line in tree.stdout.splitlines() if tree.ok else []:
-        _, _, path = line.partition("\t")
-        if not path.startswith(WORKBENCH_FILES):
-            lines.append(line)
-    lines += [f"dirty {path}" for path in dirty_files(manifest)]
-    return sha256_text("\n".join(lines))
 
 
 def validate_version(
@@ -163,14 +122,6 @@ class Release:
     record: ReleaseRecord
 
 
-def blocking_gates(checklist: Checklist) -> list[str]:
-    """What would stop a tag now: each blocking gate item with its status and fix."""
-    checklist.refresh()
-    return [
-        f"{v.item.id} is {v.status.value}: {v.item.fix}" for v in checklist.blockers(GATED_STEPS)
-    ]
-
-
 def create_release(
     checklist: Checklist,
     version_text: str | None = None,
@@ -209,6 +160,15 @@ def _create_release(
         raise WorkbenchError(
             "the git tree has uncommitted changes: " + ", ".join(dirty[:10]) + ".",
             fix="commit or stash them; a release points at a commit.",
+        )
+    outside = files_not_in_git(manifest)
+    if outside:
+        raise WorkbenchError(
+            "files that go into the image are in no commit: "
+            + "; ".join(f"{r} is {why}" for r, why in list(outside.items())[:10])
+            + ".",
+            fix="add them to git (`git add -f FILE` for an ignored one) and commit; a release "
+            "must be rebuildable from its tag.",
         )
     suggestion = suggest(manifest)
     registry_tags = None
@@ -276,6 +236,7 @@ def _create_release(
                 relative: file_digest(manifest.resolve(relative))
                 for relative in ([manifest.model.artifact] if manifest.model.artifact else [])
             },
+            files=release_hashes(manifest),
         ),
         base_image=BaseImageInfo(name=base.tags[0] if base.tags else "", id=str(base.id)),
         image=ImageInfo(ref=image_ref, id=image_id, tested_id=image_id),

@@ -1,0 +1,475 @@
+"""The fault catalogue of steps 4 and 5 (issue #23): for every automated item of Tag and
+Push, a project (or state) broken just for that item, where the item fails and its
+evidence names the cause, beside the unbroken project where it passes.
+
+Cheap on purpose: the tag items read git and release files written by hand (no image);
+the push items share one tiny image (a `docker import` of a few bytes, labelled, removed
+afterwards) pushed to the test's registry; `push.deployed-healthy` runs that image as a
+real swarm service whose health check passes, or never does (bounded in time, removed
+afterwards; a swarm is made for the test only where the engine is in none)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from docker.types import EndpointSpec, Healthcheck, ServiceMode
+
+from tests.helpers import git
+from workbench.checklist.checks import CheckContext, Status
+from workbench.checklist.definitions import load_definitions
+from workbench.checklist.engine import ItemFinished
+from workbench.demo import parts as harness
+from workbench.kernel.docker import docker_client
+from workbench.kernel.oci import client_for
+from workbench.project.manifest import load_manifest
+from workbench.project.records import (
+    BaseImageInfo,
+    BumpInfo,
+    Channel,
+    ChannelMove,
+    ChecklistAtRelease,
+    Deployment,
+    GitInfo,
+    Hashes,
+    ImageInfo,
+    People,
+    PushInfo,
+    QualityInfo,
+    ReleaseRecord,
+)
+from workbench.project.releases import save_channels, save_deployments, save_release
+from workbench.project.scaffold import copy_example
+from workbench.steps import open_checklist
+from workbench.steps.push import swarm
+from workbench.steps.tag.files import release_hashes
+
+RUN = f"faults-{time.time_ns()}"
+LABEL = {"io.workbench.test": RUN}
+SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+
+
+def auto_items(step: str) -> list[str]:
+    return [i.id for i in load_definitions([], ()) if i.step == step and i.is_auto]
+
+
+TAG_ITEMS = auto_items("tag")
+PUSH_ITEMS = auto_items("push")
+
+
+# --- a project and hand-written releases ---------------------------------------------------
+
+
+def project(root: Path, registry: str | None = None) -> Path:
+    """The iris example in a fresh git repository, with a lock, committed: no environment,
+    no image (the tag items read only git and the release files)."""
+    folder = copy_example("iris", root / "iris")
+    if registry:
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write(f"registry: {registry}\n")
+    (folder / "environment.lock").write_text("scikit-learn==1.5.2 --hash=sha256:00\n")
+    git(folder, "init", "-q", "-b", "main")
+    git(folder, "config", "user.name", "Ana Tester")
+    git(folder, "config", "user.email", "ana@example.com")
+    git(folder, "add", ".")
+    git(folder, "commit", "-q", "-m", "the iris model")
+    return folder
+
+
+def release(
+    folder: Path,
+    version: str,
+    *,
+    previous: str | None = None,
+    suggested: str | None = None,
+    accuracy: float | None = None,
+    push: PushInfo | None = None,
+    image_id: str = "sha256:i",
+    annotated: bool = True,
+) -> ReleaseRecord:
+    """A release written as `workbench tag` writes it (every file hashed), committed and
+    tagged at HEAD."""
+    manifest = load_manifest(folder)
+    files = release_hashes(manifest)
+    quality = (
+        QualityInfo(
+            metric="accuracy", value=accuracy, n=30, data="data/holdout.csv", data_sha256="d"
+        )
+        if accuracy is not None
+        else None
+    )
+    record = ReleaseRecord(
+        version=version,
+        created=f"2026-11-24T10:00:0{len(version) % 10}Z",
+        git=GitInfo(revision=git(folder, "rev-parse", "HEAD"), tag=f"v{version}"),
+        previous=previous,
+        bump=BumpInfo(level="major", suggested=suggested or version, reason="by hand"),
+        hashes=Hashes(
+            lock=files["environment.lock"],
+            request_schema=files["schema/request.yaml"],
+            response_schema=files["schema/response.yaml"],
+            artifacts={"model/model.joblib": files["model/model.joblib"]},
+            files=files,
+        ),
+        base_image=BaseImageInfo(name="python:3.11-slim", id="sha256:b"),
+        image=ImageInfo(ref=f"x:{version}", id=image_id, tested_id=image_id),
+        checklist=ChecklistAtRelease(readiness=1.0),
+        quality=quality,
+        released_by=People(driver="Ana"),
+        push=push or PushInfo(),
+    )
+    save_release(manifest, record)
+    git(folder, "add", "releases")
+    git(folder, "commit", "-q", "-m", f"release {version}")
+    if annotated:
+        git(folder, "tag", "--annotate", f"v{version}", "-m", f"release {version}")
+    else:
+        git(folder, "tag", f"v{version}")
+    return record
+
+
+def ignored_code(folder: Path) -> None:
+    """A helper module the predictor needs (model.code), hidden by the project's
+    `.gitignore` (real projects ignore `*.py`): it goes into the image, into no commit."""
+    (folder / "features.py").write_text("SCALE = 2\n")
+    with (folder / ".gitignore").open("a") as ignore:
+        ignore.write("*.py\n")
+    manifest = folder / "workbench.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "  artifact: model/model.joblib\n",
+            "  artifact: model/model.joblib\n  code: [features.py]\n",
+        )
+    )
+    git(folder, "commit", "-q", "-am", "the predictor needs features.py")
+
+
+def status_of(folder: Path, item_id: str) -> tuple[Status, list[str]]:
+    checklist = open_checklist(load_manifest(folder), user="Ana")
+    events = checklist.run([item_id], CheckContext(checklist.manifest))
+    (view,) = [e.view for e in events if isinstance(e, ItemFinished)]
+    return view.status, view.evidence
+
+
+# --- the tag cases: (unbroken, broken, a phrase of the broken evidence) ----------------------
+
+
+def clean(folder: Path) -> None:
+    git(folder, "status")  # the project as committed
+
+
+def tag_version_fine(folder: Path) -> None:
+    release(folder, "1.0.0")
+    release(folder, "1.1.0", previous="1.0.0")
+
+
+def tag_version_copied(folder: Path) -> None:
+    """A release manifest copied by hand under a new name."""
+    release(folder, "1.0.0")
+    text = (folder / "releases" / "1.0.0.yaml").read_text()
+    (folder / "releases" / "1.1.0.yaml").write_text(text)
+
+
+def bump_enough(folder: Path) -> None:
+    release(folder, "1.0.0")
+    release(folder, "2.0.0", previous="1.0.0", suggested="2.0.0")
+
+
+def bump_short(folder: Path) -> None:
+    """A breaking contract change released as a patch."""
+    release(folder, "1.0.0")
+    release(folder, "1.0.1", previous="1.0.0", suggested="2.0.0")
+
+
+def as_good(folder: Path) -> None:
+    release(folder, "1.0.0", accuracy=0.97)
+    release(folder, "1.1.0", previous="1.0.0", accuracy=0.965)
+
+
+def worse(folder: Path) -> None:
+    release(folder, "1.0.0", accuracy=0.97)
+    release(folder, "1.1.0", previous="1.0.0", accuracy=0.80)
+
+
+def annotated(folder: Path) -> None:
+    release(folder, "1.0.0")
+
+
+def lightweight(folder: Path) -> None:
+    release(folder, "1.0.0", annotated=False)
+
+
+def complete(folder: Path) -> None:
+    release(folder, "1.0.0")
+
+
+def hashes_a_file_in_no_commit(folder: Path) -> None:
+    ignored_code(folder)
+    release(folder, "1.0.0")
+
+
+# --- the push cases: one tiny image in the test's registry --------------------------------
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """The tiny image, pushed as `<registry>/faults/tiny:1.0.0`."""
+
+    registry: str  # the `registry:` of the projects
+    digest: str  # its manifest's digest in the registry
+    image_id: str  # its config digest: the local image id
+
+    def push_record(self, digest: str | None = None) -> PushInfo:
+        return PushInfo(pushed=True, digest=digest or self.digest, pushed_at="t", ref="r")
+
+
+NOWHERE = "sha256:" + "0" * 64  # a digest no registry holds
+
+
+def _tiny_tar() -> bytes:
+    """sleep, true and false with the C library they need: a runnable image of ~2.5 MB."""
+    files = {
+        "bin/sleep": "/usr/bin/sleep",
+        "bin/true": "/usr/bin/true",
+        "bin/false": "/usr/bin/false",
+        "lib/x86_64-linux-gnu/libc.so.6": "/lib/x86_64-linux-gnu/libc.so.6",
+        "lib64/ld-linux-x86-64.so.2": "/lib64/ld-linux-x86-64.so.2",
+    }
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, source in files.items():
+            tar.add(str(Path(source).resolve()), arcname=name)
+    return data.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pushed(docker_engine: object, registry: harness.Registry) -> Iterator[Pushed]:
+    client = docker_client()
+    repository = f"{registry.host}/faults/tiny"
+    client.api.import_image_from_data(
+        _tiny_tar(),
+        repository=repository,
+        tag="1.0.0",
+        changes=[f"LABEL io.workbench.test={RUN}", 'CMD ["/bin/sleep", "600"]'],
+    )
+    try:
+        for line in client.api.push(repository, tag="1.0.0", stream=True, decode=True):
+            assert "error" not in line, line
+        digest = client_for(repository).manifest_digest("1.0.0")
+        assert digest is not None
+        yield Pushed(repository, digest, str(client.images.get(f"{repository}:1.0.0").id))
+    finally:
+        client.images.remove(f"{repository}:1.0.0", force=True)
+
+
+def pushed_release(folder: Path, p: Pushed, *, digest: str | None = None, image: str = "") -> None:
+    release(folder, "1.0.0", push=p.push_record(digest), image_id=image or p.image_id)
+
+
+def reachable(folder: Path, p: Pushed) -> None:
+    assert load_manifest(folder).registry == p.registry
+
+
+def unreachable(folder: Path, p: Pushed) -> None:
+    """`registry:` names a port nothing listens on."""
+    manifest = folder / "workbench.yaml"
+    manifest.write_text(manifest.read_text().replace(p.registry, "127.0.0.1:9/faults/tiny"))
+
+
+def ours(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+
+
+def taken(folder: Path, p: Pushed) -> None:
+    """The registry's 1.0.0 is another digest than the one the release recorded."""
+    pushed_release(folder, p, digest=NOWHERE)
+
+
+def verified(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+
+
+def not_the_tested_image(folder: Path, p: Pushed) -> None:
+    """The registry's 1.0.0 points at another config than the image the serve test ran."""
+    pushed_release(folder, p, image="sha256:" + "1" * 64)
+
+
+def previous_there(folder: Path, p: Pushed) -> None:
+    pushed_release(folder, p)
+    release(folder, "1.1.0", previous="1.0.0", push=p.push_record(), image_id=p.image_id)
+
+
+def previous_gone(folder: Path, p: Pushed) -> None:
+    """The previous release's digest is no longer in the registry (garbage-collected)."""
+    pushed_release(folder, p, digest=NOWHERE)
+    release(folder, "1.1.0", previous="1.0.0", push=p.push_record(), image_id=p.image_id)
+
+
+def deployed(healthy: bool) -> Callable[[Path, Pushed], None]:
+    """A channel deployed to the swarm as `workbench deploy` records it, its service running
+    the channel's digest with a health check that passes, or never does."""
+
+    def arrange(folder: Path, p: Pushed) -> None:
+        pushed_release(folder, p)
+        manifest = load_manifest(folder)
+        channel = f"f{time.time_ns() % 10**9}"
+        move = ChannelMove(version="1.0.0", digest=p.digest, action="promote", at="t", by="Ana")
+        save_channels(
+            manifest, {channel: Channel(current="1.0.0", digest=p.digest, history=[move])}
+        )
+        name = swarm.service_name(manifest, channel)
+        save_deployments(
+            manifest,
+            [
+                Deployment(
+                    channel=channel,
+                    target="swarm",
+                    service=name,
+                    version="1.0.0",
+                    digest=p.digest,
+                    at="t",
+                    by="Ana",
+                    result="created",
+                )
+            ],
+        )
+        client = docker_client()
+        client.services.create(
+            f"{p.registry}@{p.digest}",
+            command=["/bin/sleep", "600"],
+            name=name,
+            labels=LABEL,
+            healthcheck=Healthcheck(
+                test=["CMD", "/bin/true" if healthy else "/bin/false"],
+                interval=SECOND,
+                timeout=SECOND,
+                retries=1,
+            ),
+            endpoint_spec=EndpointSpec(mode="dnsrr"),
+            mode=ServiceMode("replicated", replicas=1),
+        )
+        # Bounded: the healthy task runs within seconds; the other has had as long (its
+        # check fails within two) and never counts as running.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if healthy and swarm.healthy_tasks(client, name):
+                return
+            tasks = swarm.find_service(client, name).tasks()  # type: ignore[union-attr]
+            if not healthy and any(t["Status"]["State"] in ("failed", "shutdown") for t in tasks):
+                return
+            time.sleep(1)
+        raise AssertionError(f"{name}: the swarm did not get its task to the expected state")
+
+    return arrange
+
+
+@pytest.fixture
+def a_swarm(docker_engine: object) -> Iterator[None]:
+    """A single-node swarm for the test if the engine is in none; our services removed
+    afterwards, and the swarm left if we made it."""
+    client = docker_client()
+    was = client.info()["Swarm"]["LocalNodeState"]
+    networks = {n.name for n in client.networks.list()}
+    if was != "active":
+        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+    try:
+        yield
+    finally:
+        for service in client.services.list(filters={"label": f"io.workbench.test={RUN}"}):
+            service.remove()
+        for _ in range(60):  # the tasks' containers go, asynchronously
+            if not client.containers.list(all=True, filters={"label": f"io.workbench.test={RUN}"}):
+                break
+            time.sleep(1)
+        if was != "active":
+            client.swarm.leave(force=True)
+            for network in client.networks.list():  # swarm init made docker_gwbridge
+                if network.name not in networks:
+                    network.remove()
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    fine: Callable[..., None]
+    broken: Callable[..., None]
+    cause: str
+    needs: tuple[str, ...] = ()  # fixtures: pushed, a_swarm
+
+
+PUSHED = ("pushed",)
+CASES: dict[str, Case] = {
+    "tag.git-clean": Case(clean, ignored_code, "features.py goes into the image but is ignored"),
+    "tag.version-valid": Case(
+        tag_version_fine, tag_version_copied, "releases/1.1.0.yaml says it is version 1.0.0"
+    ),
+    "tag.bump-sufficient": Case(bump_enough, bump_short, "a patch bump; the contract needs major"),
+    "tag.no-regression": Case(as_good, worse, "lower by 0.17, over the tolerance 0.02"),
+    "tag.git-tag": Case(annotated, lightweight, "v1.0.0 is a lightweight tag"),
+    "tag.manifest-complete": Case(
+        complete,
+        hashes_a_file_in_no_commit,
+        "features.py cannot be read at v1.0.0: it is not in the tagged commit",
+    ),
+    "push.registry-reachable": Case(
+        reachable, unreachable, "http://127.0.0.1:9/v2/ does not answer", PUSHED
+    ),
+    "push.tag-free": Case(ours, taken, f"not ours ({NOWHERE})", PUSHED),
+    "push.digest-verified": Case(
+        verified, not_the_tested_image, "not at the tested image sha256:1111", PUSHED
+    ),
+    "push.previous-resolvable": Case(
+        previous_there,
+        previous_gone,
+        f"the previous release 1.0.0 ({NOWHERE}) cannot be resolved",
+        PUSHED,
+    ),
+    "push.deployed-healthy": Case(
+        deployed(healthy=True),
+        deployed(healthy=False),
+        "0 of 1 replicas running and healthy",
+        ("pushed", "a_swarm"),
+    ),
+}
+
+
+def test_the_catalogue_covers_every_automated_item_of_tag_and_push() -> None:
+    assert sorted(CASES) == sorted(TAG_ITEMS + PUSH_ITEMS)
+
+
+def marks(item_id: str) -> list[pytest.MarkDecorator]:
+    """The tag cases need git only; the push cases the engine and a registry."""
+    needs = CASES[item_id].needs if item_id in CASES else ("pushed",)
+    if not needs:
+        return []
+    found = [pytest.mark.docker, pytest.mark.registry]
+    return [*found, pytest.mark.slow] if "a_swarm" in needs else found
+
+
+@pytest.mark.parametrize(
+    "item_id", [pytest.param(i, id=i, marks=marks(i)) for i in TAG_ITEMS + PUSH_ITEMS]
+)
+def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    case = CASES[item_id]
+    parts = [request.getfixturevalue(name) for name in case.needs]
+    p: Pushed | None = parts[0] if parts else None
+    registry = p.registry if p else None
+    args = (p,) if p else ()
+
+    fine = project(tmp_path / "fine", registry)
+    case.fine(fine, *args)
+    status, evidence = status_of(fine, item_id)
+    assert status is Status.PASS, evidence
+
+    broken = project(tmp_path / "broken", registry)
+    case.broken(broken, *args)
+    status, evidence = status_of(broken, item_id)
+    assert status is Status.FAIL, evidence
+    assert case.cause in " ".join(evidence), evidence

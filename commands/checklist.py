@@ -46,8 +46,13 @@ class Format(StrEnum):
 def load_checklist(project: Path, pair: str | None = None) -> Checklist:
     from workbench.project.manifest import load_manifest
     from workbench.steps import open_checklist
+    from workbench.steps.tag.release import recover_release
 
-    return open_checklist(load_manifest(project), pair=parse_pair(pair))
+    manifest = load_manifest(project)
+    recovered = recover_release(manifest)  # a release a killed `tag` left half made
+    if recovered:
+        console.print(f"[yellow]{escape(recovered)}[/]")
+    return open_checklist(manifest, pair=parse_pair(pair))
 
 
 def print_checklist(checklist: Checklist, step: str | None = None) -> None:

@@ -24,6 +24,7 @@ from workbench.project.records import (
     write_record,
 )
 from workbench.project.semver import SemVer
+from workbench.project.transaction import in_progress_version
 
 RELEASES = "releases"
 CHANNELS = "channels.yaml"
@@ -71,7 +72,10 @@ def releases(manifest: Manifest) -> list[SemVer]:
     """Released versions, lowest first: those with a release manifest in releases/."""
     found = set()
     folder = manifest.root / RELEASES
+    unfinished = in_progress_version(manifest.root)  # written, not yet committed and tagged
     for path in folder.glob("*.yaml") if folder.is_dir() else []:
+        if path.stem == unfinished:
+            continue
         try:
             found.add(SemVer.parse(path.stem))
         except WorkbenchError:

@@ -26,6 +26,7 @@ from workbench.project.records import Channel, ChannelMove, PushInfo, ReleaseRec
 from workbench.project.releases import (
     load_channels,
     load_release,
+    release_path,
     releases,
     save_channels,
     save_release,
@@ -76,6 +77,9 @@ def push_release(
     *,
     cancel: threading.Event | None = None,
 ) -> Iterator[LayerProgress | Pushed]:
+    from workbench.steps.tag.release import recover_release  # a later step may use an earlier
+
+    recover_release(manifest)  # a tag a kill left half made: finished or undone first
     with project_lock(manifest.root, "release", "pushing a release", wait=0):
         yield from _push_release(manifest, version, cancel=cancel)
 
@@ -101,6 +105,19 @@ def _push_release(
     existing = registry.manifest_digest(version)
     recorded = record.push.digest
     if existing and recorded and existing == recorded:
+        # Pushed and recorded; a push killed between writing its record and committing it
+        # left the record uncommitted: committed now, so the history holds it.
+        path = release_path(manifest, version)
+        if git.run(manifest.root, "status", "--porcelain", "--", str(path)).stdout.strip():
+            git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
+            git.git(
+                manifest.root,
+                "commit",
+                "--quiet",
+                "-m",
+                f"release {manifest.name} {version}: pushed {existing} (record of an "
+                "interrupted push)",
+            )
         yield Pushed(version, existing, already=True)
         return
     client = docker_client()

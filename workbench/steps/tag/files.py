@@ -106,7 +106,19 @@ def deploy_outputs(manifest: Manifest) -> set[str]:
 def _own(manifest: Manifest) -> Callable[[str], bool]:
     """Whether a project path is the workbench's own: its files and its deploy outputs."""
     outputs = deploy_outputs(manifest)
-    return lambda relative: relative.startswith(WORKBENCH_FILES) or relative in outputs
+    return lambda relative: (
+        relative.startswith(WORKBENCH_FILES) or relative in outputs or stray_temp(relative)
+    )
+
+
+def stray_temp(relative: str) -> bool:
+    """A temporary file of an atomic write of the workbench's own (`.checklist.yaml.x1y2.tmp`)
+    that a killed command left: never a change of the project, never blocking a release."""
+    folder, _, name = relative.rpartition("/")
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return False
+    target = name[1:].rsplit(".", 2)[0]  # .NAME.RANDOM.tmp -> NAME
+    return f"{folder}/{target}".lstrip("/").startswith(WORKBENCH_FILES)
 
 
 def dirty_files(manifest: Manifest) -> list[str]:

@@ -19,6 +19,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
+from workbench.project import transaction
 from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
 from workbench.project.records import (
@@ -134,6 +135,10 @@ def create_release(
     run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
     commit, tag git and the image. Either all of it happens or none of it. One release action
     at a time per project: two tags at once would both record the same `previous`."""
+    recovered = recover_release(checklist.manifest)
+    if recovered:
+        log(recovered)
+        checklist.refresh()
     with project_lock(checklist.manifest.root, "release", "tagging a release", wait=0):
         return _create_release(checklist, version_text, log=log, cancel=cancel, detail=detail)
 
@@ -267,21 +272,56 @@ def _create_release(
         f"{manifest.name} {version}\n\n{suggestion.reason}\nimage {image_ref} "
         f"({image_id})\nreadiness of the gated steps {readiness}"
     )
-    path = _commit_release(manifest, record, frozen_text, suggestion.reason, message)
+    # One transaction: a kill -9 anywhere from here leaves a journal that the next command
+    # uses to finish or undo the release (workbench.project.transaction).
+    journal = transaction.Journal(
+        version=str(version),
+        tag=record.git.tag,
+        start=revision,
+        files=tuple(
+            str(p.relative_to(root))
+            for p in (release_path(manifest, version), frozen_checklist_path(manifest, version))
+        ),
+        staged=tuple(name for name in RELEASE_INPUTS if (root / name).exists()),
+        image_id=image_id,
+        image_ref=image_ref,
+    )
+    transaction.begin(manifest, journal)
     try:
-        repository, _, tag = image_ref.rpartition(":")
-        image.tag(repository, tag=tag)
-    except Exception as exc:  # the engine refused: undo the git side too
-        _undo_release(manifest, record, committed=True, tagged=True)
-        raise WorkbenchError(
-            f"tagging the image {image_ref} failed ({exc}); the release was undone.",
-            fix="check the Docker engine, then tag again.",
-        ) from None
+        path = _commit_release(manifest, record, frozen_text, suggestion.reason, message)
+        try:
+            tag_image(image_id, image_ref)
+        except WorkbenchError as exc:  # the engine refused: undo the git side too
+            _undo_release(manifest, record, committed=True, tagged=True)
+            raise WorkbenchError(
+                f"{exc.message}; the release was undone.",
+                fix="check the Docker engine, then tag again.",
+            ) from None
+    finally:
+        transaction.end(manifest)  # whole, or undone: no journal (a kill -9 skips this)
     log(
         f"committed {git.prefix(root)}{path.relative_to(root)}, tagged "
         f"{tag_name(manifest, version)}, image {image_ref} ({image_id[:19]}, the tested image)"
     )
     return Release(version, path, tag_name(manifest, version), image_ref, image_id, record)
+
+
+def tag_image(image_id: str, image_ref: str) -> None:
+    """Give the tested image its release tag."""
+    from docker.errors import DockerException
+
+    repository, _, tag = image_ref.rpartition(":")
+    try:
+        docker_client().images.get(image_id).tag(repository, tag=tag)
+    except DockerException as exc:
+        raise WorkbenchError(f"tagging the image {image_ref} failed ({exc})") from None
+
+
+def recover_release(manifest: Manifest) -> str | None:
+    """Finish or undo a release that a killed command left half made; what was done."""
+    if transaction.pending(manifest.root) is None:
+        return None  # the common case: one stat, no engine asked
+    return transaction.recover(manifest, tag_image)
 
 
 def _no_regression(

@@ -146,9 +146,9 @@ def assemble_context(
     snapshot = read_snapshot(manifest.root)
     target = Target(python=snapshot.target.python, machine=snapshot.target.machine)
     base_image = base_image_for(manifest)
-    context = scratch_dir(manifest.root) / "build"
+    context = scratch_dir(manifest.root, "build", what="the build context")
     shutil.rmtree(context, ignore_errors=True)
-    context.mkdir(parents=True)
+    context.mkdir()
 
     # 1. the model's code and artifacts, scanned for secrets before anything else is done
     for source, relative in model_sources(manifest):

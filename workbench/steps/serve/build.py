@@ -25,7 +25,7 @@ from workbench.kernel.hashing import file_digest, sha256_file
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.project.manifest import Manifest
-from workbench.steps.schema.contract import load_schema
+from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
@@ -194,6 +194,14 @@ def assemble_context(
         ("response", manifest.schema.response),
     ):
         schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
+        dangling = unresolved_refs(schemas[kind])
+        if dangling:  # the image would answer 500 to every request
+            shutil.rmtree(context, ignore_errors=True)
+            raise WorkbenchError(
+                f"{relative}: the {kind} schema cannot be served: " + "; ".join(dangling) + ".",
+                fix="point each $ref at a definition in the same file (#/$defs/NAME); the "
+                "image resolves no other file or URL.",
+            )
         (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
     in_schemas = secret_scan(context / "schema")
     if in_schemas:  # descriptions and examples are served to anyone at /openapi.json

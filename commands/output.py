@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
+
+from workbench.kernel.confine import open_no_follow, scratch_path
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -27,9 +30,11 @@ class Transcript:
     def __init__(
         self, root: Path, name: str, *, verbose: bool = False, quiet: bool = False
     ) -> None:
-        self.path = root / ".workbench" / "logs" / f"{name}.log"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.path = scratch_path(root, "logs", f"{name}.log", what=f"the log of {name}")
+        descriptor = open_no_follow(
+            self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, what=f"the log of {name}"
+        )
+        self.handle = open(descriptor, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.verbose = verbose
         self.quiet = quiet  # --json: nothing but the JSON on standard output
 

@@ -360,7 +360,12 @@ class WorkbenchApp(App[None]):
         from workbench.kernel.atomic import write_text_atomic
 
         target = self.manifest.root / ".workbench" / "report.md"
-        write_text_atomic(target, report.to_markdown(report.build(self.checklist)))
+        write_text_atomic(
+            target,
+            report.to_markdown(report.build(self.checklist)),
+            within=self.manifest.root,
+            what="the report",
+        )
         self.call_from_thread(self.notify, f"Wrote {target}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

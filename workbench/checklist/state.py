@@ -87,7 +87,7 @@ def load_state(root: Path) -> ChecklistState:
     source = root / STATE_NAME
     if not source.exists():
         return ChecklistState()
-    data = read_own_yaml(source, what="checklist state") or {}
+    data = read_own_yaml(source, what="checklist state", within=root) or {}
     state = ChecklistState()
     if not isinstance(data, dict):
         raise WorkbenchError(
@@ -129,4 +129,9 @@ def state_document(state: ChecklistState, order: list[str]) -> dict[str, Any]:
 
 def save_state(root: Path, state: ChecklistState, order: list[str]) -> None:
     """Write the state atomically, in a stable order."""
-    write_text_atomic(root / STATE_NAME, HEADER + dump_own_yaml(state_document(state, order)))
+    write_text_atomic(
+        root / STATE_NAME,
+        HEADER + dump_own_yaml(state_document(state, order)),
+        within=root,
+        what="the checklist state",
+    )

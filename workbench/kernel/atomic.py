@@ -2,31 +2,45 @@
 
 A write goes to a temporary file in the same folder, is flushed and fsynced,
 then renamed over the target, so a crash or a kill mid-write leaves either the
-old file or the new one, never a torn one.
+old file or the new one, never a torn one. Given the project's root (`within`), the
+target and its folders are checked first (`kernel.confine`): a committed symlink
+cannot send the write outside the project.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+from workbench.kernel.confine import check_inside, make_folder
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_text_atomic(
+    path: Path, text: str, *, within: Path | None = None, what: str = "this file"
+) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), within=within, what=what)
+
+
+def write_bytes_atomic(
+    path: Path, data: bytes, *, within: Path | None = None, what: str = "this file"
+) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if within is not None:
+        check_inside(within, path, what=what)
+        make_folder(within, path.parent, what=what)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp_name, path.stat().st_mode & 0o777)
+        existing = path.lstat() if os.path.lexists(path) else None
+        if existing is not None and stat.S_ISREG(existing.st_mode):
+            os.chmod(tmp_name, existing.st_mode & 0o777)
         else:
             os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.kernel.clock import now
+from workbench.kernel.confine import open_no_follow, scratch_path
 from workbench.kernel.errors import WorkbenchError
 
 
@@ -47,7 +48,7 @@ def _entry(path: Path) -> _Held:
 def project_lock(root: Path, resource: str, what: str, *, wait: float = 30) -> Iterator[None]:
     """Hold `resource` of the project at `root` (e.g. "state", "build", "release") while
     doing `what`; wait up to `wait` seconds for another holder, then a clear error."""
-    path = (root / ".workbench" / f"{resource}.lock").resolve()
+    path = scratch_path(Path(root).resolve(), f"{resource}.lock", what=f"the {resource} lock")
     held = _entry(path)
     deadline = time.monotonic() + wait
     if not held.thread_lock.acquire(timeout=max(wait, 0.001)):
@@ -73,8 +74,7 @@ def project_lock(root: Path, resource: str, what: str, *, wait: float = 30) -> I
 
 
 def _acquire(path: Path, what: str, deadline: float) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    handle = open_no_follow(path, os.O_RDWR | os.O_CREAT, what=f"the {path.stem} lock")
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

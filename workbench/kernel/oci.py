@@ -4,6 +4,13 @@ Credentials come from the Docker configuration (`$DOCKER_CONFIG/config.json`:
 `auths`, `credHelpers`, `credsStore`), exactly where `docker login` put them.
 They are sent to the registry and nowhere else: never printed, logged or
 written by us, and no error message contains them.
+
+A registry that answers 401 names a token service (its `realm`); whoever runs the
+registry, or sits between us and a plain-HTTP one, chooses that URL. Credentials go
+to a realm only over HTTPS on the registry's own host, over plain HTTP only to the
+very loopback registry the user named (same host and port), or to a host the user
+listed in `WORKBENCH_TRUSTED_REALMS` (comma-separated, e.g. `auth.docker.io`);
+anywhere else they are not sent, and the error names the realm and why.
 """
 
 from __future__ import annotations
@@ -49,6 +56,33 @@ class ImageRef:
     def base_url(self) -> str:
         plain = self.host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
         return f"{'http' if plain else 'https'}://{self.host}"
+
+
+TRUSTED_REALMS_VARIABLE = "WORKBENCH_TRUSTED_REALMS"
+
+
+def realm_refusal(ref: ImageRef, realm: str) -> str | None:
+    """Why credentials for `ref`'s registry must not go to the token service `realm`, or
+    None when they may."""
+    parts = urllib.parse.urlsplit(realm)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL"
+    registry = urllib.parse.urlsplit(ref.base_url)
+    trusted = {
+        host.strip().lower()
+        for host in os.environ.get(TRUSTED_REALMS_VARIABLE, "").split(",")
+        if host.strip()
+    }
+    realm_host = parts.hostname.lower()
+    if parts.scheme == "http":
+        if registry.scheme == "http" and parts.netloc.lower() == registry.netloc.lower():
+            return None  # the loopback registry the user named, on the same port
+        return "plain HTTP to a host other than the loopback registry itself"
+    if realm_host == (registry.hostname or "").lower():
+        return None
+    if realm_host in trusted or parts.netloc.lower() in trusted:
+        return None
+    return f"another host than the registry's ({ref.host}), not in {TRUSTED_REALMS_VARIABLE}"
 
 
 def docker_config_path() -> Path:
@@ -148,6 +182,17 @@ class RegistryClient:
         if not realm:
             return False
         params.setdefault("scope", f"repository:{self.ref.repository}:pull,push")
+        refusal = realm_refusal(self.ref, realm) if self.auth else None
+        if refusal:
+            shown = urllib.parse.urlsplit(realm)._replace(query="", fragment="").geturl()
+            raise WorkbenchError(
+                f"the registry {self.ref.host} asks for your credentials to be sent to the "
+                f"token service {shown}, which is {refusal}; they were not sent.",
+                fix="if you trust that service, add its host to "
+                f"{TRUSTED_REALMS_VARIABLE} (comma-separated) in your environment; otherwise "
+                "check `registry:` in workbench.yaml (a registry should not send your "
+                "credentials elsewhere).",
+            )
         answer = request(
             "GET", f"{realm}?{urllib.parse.urlencode(params)}", auth=self.auth, timeout=30
         )

@@ -59,6 +59,10 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("workbench", appauthor=False))
 
 
-def scratch_dir(project_root: Path) -> Path:
-    """Build contexts and logs for one project; ignored by git."""
-    return project_root / ".workbench"
+def scratch_dir(project_root: Path, *parts: str, what: str = "the workbench's scratch") -> Path:
+    """Build contexts and logs for one project (`.workbench/<parts>`, a folder, made when
+    missing); ignored by git. Refused when it or a folder above it in the project is a
+    symlink or not a folder (a cloned repository may commit one)."""
+    from workbench.kernel.confine import scratch_path
+
+    return scratch_path(project_root, *parts, what=what, folder=True)

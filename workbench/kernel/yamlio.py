@@ -2,6 +2,11 @@
 
 ruamel.yaml's round-trip mode keeps comments, key order and formatting when the
 workbench edits a file, and knows the line of every key, so errors can name it.
+
+A project's YAML may come from anyone: a file is read only when it is a regular file
+under a size limit (`kernel.confine.read_bounded`), and a document whose aliases
+expand past `MAX_NODES` (a "billion laughs" bomb loads in kilobytes but becomes
+gigabytes when converted or validated) or refer to themselves is refused, naming it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.confine import check_inside, read_bounded
 from workbench.kernel.errors import WorkbenchError
+
+MAX_BYTES = 4 << 20  # a file a person edits by hand: a manifest, a schema, expectations
+MAX_OWN_BYTES = 32 << 20  # a file the workbench writes (a snapshot's freeze, a release)
+MAX_NODES = 200_000  # mappings, lists and scalars after every alias is expanded
 
 
 def _round_trip() -> YAML:
@@ -26,16 +36,77 @@ def _round_trip() -> YAML:
     return yaml
 
 
-def load_yaml(
-    path: Path, *, what: str = "file", error: type[WorkbenchError] = WorkbenchError
-) -> Any:
-    """Load a YAML file round-trip; a syntax error names the file and the line."""
+def _read(
+    path: Path,
+    *,
+    what: str,
+    error: type[WorkbenchError],
+    limit: int,
+    within: Path | None,
+) -> str:
+    path = Path(path)
+    if within is not None:
+        check_inside(within, path, what=f"the {what}")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return read_bounded(path, limit=limit, what=what).decode("utf-8")
     except FileNotFoundError:
         raise error(f"{path}: the {what} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise error(f"{path}: the {what} cannot be read ({exc}).") from None
+
+
+def expanded_size(data: Any, *, source: str, what: str, error: type[WorkbenchError]) -> int:
+    """How many nodes `data` has once every alias is expanded, counted without expanding
+    (each shared node once); refused past `MAX_NODES` or when an alias contains itself."""
+    counted: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in counted:
+            return counted[key]
+        if key in open_nodes:
+            raise error(
+                f"{source}: the {what} has an alias inside its own anchor (a structure that "
+                "contains itself), which has no end when it is read.",
+                fix="replace that alias (*name) with the values it stands for.",
+            )
+        open_nodes.add(key)
+        total = 1
+        for child in node.values() if isinstance(node, dict) else node:
+            total += size(child)
+            if total > MAX_NODES:
+                raise error(
+                    f"{source}: the {what} expands to more than {MAX_NODES:,} values through "
+                    "its aliases (*name) - an alias bomb, or far more than such a file holds; "
+                    "it was not used.",
+                    fix="write the values out instead of nesting aliases of aliases.",
+                )
+        open_nodes.discard(key)
+        counted[key] = total
+        return total
+
+    try:
+        return size(data)
+    except RecursionError:
+        raise error(
+            f"{source}: the {what} is nested too deeply to be read.",
+            fix="flatten it; no manifest or schema needs hundreds of levels.",
+        ) from None
+
+
+def load_yaml(
+    path: Path,
+    *,
+    what: str = "file",
+    error: type[WorkbenchError] = WorkbenchError,
+    within: Path | None = None,
+) -> Any:
+    """Load a YAML file round-trip; a syntax error names the file and the line. With
+    `within` (the project's root), the path must stay in the project."""
+    text = _read(path, what=what, error=error, limit=MAX_BYTES, within=within)
     return parse_yaml(text, source=str(path), what=what, error=error)
 
 
@@ -43,7 +114,12 @@ def parse_yaml(
     text: str, *, source: str, what: str = "file", error: type[WorkbenchError] = WorkbenchError
 ) -> Any:
     try:
-        return _round_trip().load(text)
+        data = _round_trip().load(text)
+    except RecursionError:
+        raise error(
+            f"{source}: the {what} is nested too deeply to be read.",
+            fix="flatten it; no manifest or schema needs hundreds of levels.",
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
@@ -55,6 +131,8 @@ def parse_yaml(
         ) from None
     except YAMLError as exc:
         raise error(f"{source}: the {what} is not valid YAML ({exc}).") from None
+    expanded_size(data, source=source, what=what, error=error)
+    return data
 
 
 def dump_yaml(data: Any) -> str:
@@ -63,8 +141,8 @@ def dump_yaml(data: Any) -> str:
     return buffer.getvalue()
 
 
-def write_yaml_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, dump_yaml(data))
+def write_yaml_atomic(path: Path, data: Any, *, within: Path | None = None) -> None:
+    write_text_atomic(path, dump_yaml(data), within=within, what="this YAML file")
 
 
 def line_of(node: Any, key: str | int) -> int | None:
@@ -94,20 +172,20 @@ def to_plain(node: Any) -> Any:
 
 
 def read_own_yaml(
-    path: Path, *, what: str = "file", error: type[WorkbenchError] = WorkbenchError
+    path: Path,
+    *,
+    what: str = "file",
+    error: type[WorkbenchError] = WorkbenchError,
+    within: Path | None = None,
 ) -> Any:
-    """Load a YAML file the workbench wrote (C loader); errors name the file and line."""
+    """Load a YAML file the workbench wrote (C loader); errors name the file and line.
+    It is still a file in someone's repository: bounded and alias-checked as well."""
     import yaml  # only where the workbench's own files are read (import cost)
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = _read(path, what=what, error=error, limit=MAX_OWN_BYTES, within=within)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: the {what} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: the {what} cannot be read ({exc}).") from None
-    try:
-        return yaml.load(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}, line {mark.line + 1}" if mark else str(path)
@@ -118,6 +196,10 @@ def read_own_yaml(
         ) from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: the {what} is not valid YAML ({exc}).") from None
+    except RecursionError:
+        raise error(f"{path}: the {what} is nested too deeply to be read.") from None
+    expanded_size(data, source=str(path), what=what, error=error)
+    return data
 
 
 def dump_own_yaml(data: Any) -> str:

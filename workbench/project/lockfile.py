@@ -34,7 +34,11 @@ def read_snapshot(root: Path) -> SnapshotRecord:
 def write_snapshot(root: Path, record: SnapshotRecord) -> Path:
     path = root / SNAPSHOT_NAME
     write_record(
-        path, record, header="Written by `workbench snapshot`: the environment, for the record."
+        path,
+        record,
+        header="Written by `workbench snapshot`: the environment, for the record.",
+        within=root,
+        what="the snapshot",
     )
     return path
 

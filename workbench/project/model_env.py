@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel.confine import check_inside, read_bounded
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import runtime_dir
 from workbench.kernel.yamlio import load_yaml
@@ -51,8 +52,11 @@ def load_examples(
     manifest: Manifest, *, missing_ok: bool = False
 ) -> list[tuple[str, dict[str, Any]]]:
     """The example requests, by file name; with `missing_ok`, none when the folder is absent
-    (the snapshot may come before the contract)."""
+    (the snapshot may come before the contract). Each must be a regular file in the project,
+    no bigger than the server accepts (`serve.max_body_bytes`): a link to /dev/zero or out
+    of the project is refused before a byte is read."""
     folder = manifest.resolve(manifest.schema.examples)
+    check_inside(manifest.root, folder, what="the examples folder", folder=True)
     if not folder.is_dir() and missing_ok:
         return []
     if not folder.is_dir():
@@ -62,8 +66,22 @@ def load_examples(
         )
     examples = []
     for path in sorted(folder.glob("*.json")):
+        check_inside(manifest.root, path, what="an example request")
+        data = read_bounded(
+            path,
+            limit=manifest.serve.max_body_bytes,
+            what="example request",
+            setting="serve.max_body_bytes",
+        )
         try:
-            record = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_json)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WorkbenchError(
+                f"{path}: not UTF-8 text, so not a JSON example.",
+                fix="save it as UTF-8 JSON, or move it out of the examples folder.",
+            ) from None
+        try:
+            record = json.loads(text, parse_constant=_not_json)
         except ValueError as exc:
             if not isinstance(exc, json.JSONDecodeError):
                 raise WorkbenchError(

@@ -222,7 +222,10 @@ def to_plain(record: Any) -> Any:
     return msgspec.to_builtins(record)
 
 
-def write_record(path: Path, record: Any, *, header: str) -> None:
-    """Write atomically, with a comment header saying who wrote the file."""
+def write_record(
+    path: Path, record: Any, *, header: str, within: Path | None = None, what: str = "record"
+) -> None:
+    """Write atomically, with a comment header saying who wrote the file; with `within`
+    (the project's root) the path is checked to stay in the project first."""
     comment = "".join(f"# {line}\n" for line in header.splitlines())
-    write_text_atomic(path, comment + dump_own_yaml(to_plain(record)))
+    write_text_atomic(path, comment + dump_own_yaml(to_plain(record)), within=within, what=what)

@@ -152,7 +152,7 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
             "fresh starter.",
         )
     g = guess(root)
-    write_text_atomic(target, render_manifest(g))
+    write_text_atomic(target, render_manifest(g), within=root, what="the manifest")
     ignore_scratch(root)
     return target, g
 
@@ -168,7 +168,9 @@ def ignore_scratch(root: Path) -> None:
     present = {line.strip().strip("/") for line in lines}
     missing = [entry for entry in IGNORED if entry.strip("/") not in present]
     if missing:
-        write_text_atomic(gitignore, "\n".join([*lines, *missing]) + "\n")
+        write_text_atomic(
+            gitignore, "\n".join([*lines, *missing]) + "\n", within=root, what=".gitignore"
+        )
 
 
 def example_names() -> list[str]:

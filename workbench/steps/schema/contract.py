@@ -141,7 +141,8 @@ def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def unresolved_refs(schema: Any) -> list[str]:
-    """Every `$ref` that points nowhere (the image would answer 500 to everything)."""
+    """Every `$ref` (or `$dynamicRef`) that points nowhere: no other file and no URL is
+    fetched, so the image would answer 500 to everything."""
     from referencing import Registry
     from referencing.exceptions import Unresolvable
     from referencing.jsonschema import DRAFT202012
@@ -151,12 +152,13 @@ def unresolved_refs(schema: Any) -> list[str]:
 
     def walk(node: Any, path: str) -> None:
         if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                try:
-                    resolver.lookup(ref)
-                except Unresolvable:
-                    found.append(f"at {path}: `$ref: {ref}` points nowhere")
+            for keyword in ("$ref", "$dynamicRef"):
+                ref = node.get(keyword)
+                if isinstance(ref, str):
+                    try:
+                        resolver.lookup(ref)
+                    except Unresolvable:
+                        found.append(f"at {path}: `{keyword}: {ref}` points nowhere")
             for key, value in node.items():
                 walk(value, f"{path}.{key}")
         elif isinstance(node, list):

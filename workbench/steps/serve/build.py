@@ -25,7 +25,7 @@ from workbench.kernel.hashing import file_digest, sha256_file
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
 from workbench.project.manifest import Manifest
-from workbench.steps.schema.contract import load_schema
+from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
@@ -203,9 +203,9 @@ def assemble_context(
     snapshot = read_snapshot(manifest.root)
     target = Target(python=snapshot.target.python, machine=snapshot.target.machine)
     base_image = base_image_for(manifest)
-    context = scratch_dir(manifest.root) / "build"
+    context = scratch_dir(manifest.root, "build", what="the build context")
     shutil.rmtree(context, ignore_errors=True)
-    context.mkdir(parents=True)
+    context.mkdir()
 
     # 1. the model's code and artifacts, scanned for secrets before anything else is done
     for source, relative in model_sources(manifest):
@@ -255,6 +255,14 @@ def assemble_context(
         ("response", manifest.schema.response),
     ):
         schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
+        dangling = unresolved_refs(schemas[kind])
+        if dangling:  # the image would answer 500 to every request
+            shutil.rmtree(context, ignore_errors=True)
+            raise WorkbenchError(
+                f"{relative}: the {kind} schema cannot be served: " + "; ".join(dangling) + ".",
+                fix="point each $ref at a definition in the same file (#/$defs/NAME); the "
+                "image resolves no other file or URL.",
+            )
         (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
     in_schemas = secret_scan(context / "schema")
     if in_schemas:  # descriptions and examples are served to anyone at /openapi.json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel.cancel import raise_if_cancelled
+from workbench.kernel.confine import open_no_follow
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
 from workbench.kernel.paths import scratch_dir
@@ -229,7 +231,11 @@ def save_logs(container: Any, target: Path) -> Path | None:
     except Exception:
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    descriptor = open_no_follow(
+        target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, what="the container's log"
+    )
+    with open(descriptor, "wb") as handle:
+        handle.write(data)
     return target
 
 

@@ -171,7 +171,7 @@ def _serve_session(
         f"memory {manifest.serve.memory_limit})"
     )
     container_started = time.perf_counter()
-    log_file = scratch_dir(manifest.root) / "serve" / "container.log"
+    log_file = scratch_dir(manifest.root, "serve", what="the container's log") / "container.log"
     try:
         with run.running(
             client, built.image_id, manifest, host_port=host_port, log_file=log_file, cancel=cancel

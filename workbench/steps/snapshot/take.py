@@ -255,7 +255,12 @@ def take_snapshot(
         },
     )
     write_snapshot(manifest.root, record)
-    write_text_atomic(lock_path, render_lock(entries, target=target_text))
+    write_text_atomic(
+        lock_path,
+        render_lock(entries, target=target_text),
+        within=manifest.root,
+        what="the environment lock",
+    )
     yield SnapshotResult(
         lock_path=lock_path,
         snapshot_path=snapshot_path,

@@ -1,0 +1,100 @@
+"""Hostile project files: examples that are links to devices or out of the project, huge
+examples, a manifest that is an alias bomb, a schema whose $ref points nowhere (issue 31,
+point 8). Each is refused with the file named, before it can eat memory or time."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_confine import BOMB
+from workbench.checklist.checks import CheckContext, Status
+from workbench.checklist.engine import ItemFinished
+from workbench.kernel.confine import UnsafePath
+from workbench.kernel.errors import ManifestError, WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.project.model_env import load_examples
+from workbench.project.scaffold import copy_example
+from workbench.steps import open_checklist
+
+
+@pytest.fixture
+def iris(tmp_path: Path) -> Path:
+    return copy_example("iris", tmp_path / "iris")
+
+
+def test_an_example_linked_to_dev_zero_is_refused_without_reading(iris: Path) -> None:
+    (iris / "schema" / "examples" / "zero.json").symlink_to("/dev/zero")
+    started = time.perf_counter()
+    with pytest.raises(WorkbenchError) as caught:
+        load_examples(load_manifest(iris))
+    assert time.perf_counter() - started < 5
+    said = str(caught.value)
+    assert "zero.json" in said and "outside the project" in said
+
+
+def test_a_device_inside_the_project_is_not_read_either(iris: Path) -> None:
+    os.mkfifo(iris / "schema" / "examples" / "pipe.json")
+    with pytest.raises(UnsafePath, match=r"pipe\.json is a named pipe, not a regular file"):
+        load_examples(load_manifest(iris))
+
+
+def test_an_example_bigger_than_the_server_takes_is_refused(iris: Path) -> None:
+    big = iris / "schema" / "examples" / "big.json"
+    with big.open("w") as handle:
+        handle.truncate(3 << 20)
+    with pytest.raises(UnsafePath) as caught:
+        load_examples(load_manifest(iris))
+    said = str(caught.value)
+    assert "big.json" in said and "limit of 1.0 MB" in said and "serve.max_body_bytes" in said
+
+
+def test_an_example_that_is_not_utf8_is_named(iris: Path) -> None:
+    (iris / "schema" / "examples" / "latin.json").write_bytes(b'{"a": "\xe9"}')
+    with pytest.raises(WorkbenchError, match=r"latin\.json: not UTF-8"):
+        load_examples(load_manifest(iris))
+
+
+def test_a_manifest_alias_bomb_is_refused_naming_the_manifest(iris: Path) -> None:
+    manifest = iris / "workbench.yaml"
+    manifest.write_text(
+        manifest.read_text() + "x-bomb:\n" + "".join(f"  {line}\n" for line in BOMB.splitlines())
+    )
+    started = time.perf_counter()
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(iris)
+    assert time.perf_counter() - started < 5
+    assert "workbench.yaml" in str(caught.value) and "aliases" in str(caught.value)
+
+
+def test_a_schema_alias_bomb_fails_schema_valid(iris: Path) -> None:
+    (iris / "schema" / "request.yaml").write_text(
+        "type: object\nproperties:\n  x: {type: number}\nx-bomb:\n"
+        + "".join(f"  {line}\n" for line in BOMB.splitlines())
+    )
+    view = _run(iris, "schema.valid")
+    assert view.status is Status.FAIL
+    assert "request.yaml" in " ".join(view.evidence) and "aliases" in " ".join(view.evidence)
+
+
+def test_a_dangling_dynamic_ref_fails_schema_valid_naming_it(iris: Path) -> None:
+    request = iris / "schema" / "request.yaml"
+    request.write_text(
+        request.read_text().replace(
+            "properties:", "properties:\n  extra:\n    $dynamicRef: '#nowhere'", 1
+        )
+    )
+    view = _run(iris, "schema.valid")
+    assert view.status is Status.FAIL
+    assert "`$dynamicRef: #nowhere` points nowhere" in " ".join(view.evidence)
+
+
+def _run(root: Path, item: str):  # type: ignore[no-untyped-def]
+    checklist = open_checklist(load_manifest(root), user="Ana")
+    events = checklist.run([item], CheckContext(checklist.manifest))
+    views = [e.view for e in events if isinstance(e, ItemFinished)]
+    assert len(views) == 1
+    return views[0]

@@ -171,7 +171,9 @@ class Checklist:
     def _auto_view(self, item: Item, waiver: Waiver | None) -> ItemView:
         result = self.state.results.get(item.id)
         if result is None:
-            return ItemView(item, Status.PENDING, 0.0, True, [], "not run yet", waiver=waiver)
+            why = self._unchecked.get(item.id)
+            said = f"not checked now ({why})" if why else "not run yet"
+            return ItemView(item, Status.PENDING, 0.0, True, [], said, waiver=waiver)
         status = Status(result.status)
         if item.id in self._unchecked:
             return ItemView(

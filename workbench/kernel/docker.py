@@ -7,11 +7,13 @@ clear error that says how to start one.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.errors import UnavailableError
@@ -62,6 +64,21 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+ENGINE_PATH = re.compile(r"^/v\d+\.\d+/")  # the engine API's versioned paths
+
+
+def _to_the_engine(exc: BaseException) -> bool:
+    """Whether a failed request went to the Docker engine (its socket, or its versioned API
+    over TCP), not to a container's own port."""
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    if url:
+        parsed = urlsplit(url)
+        return parsed.scheme.startswith("http+") or bool(ENGINE_PATH.match(parsed.path))
+    text = str(exc)
+    return "http+docker" in text or "UnixHTTPConnectionPool" in text
+
+
 def engine_lost(exc: BaseException) -> UnavailableError | None:
     """The `UnavailableError` to raise when `exc` says the engine went away or hung in the
     middle of the work (the connection refused, cut or timed out), else None: such a
@@ -73,6 +90,8 @@ def engine_lost(exc: BaseException) -> UnavailableError | None:
     for _ in range(5):  # the SDK wraps the connection's error in its own
         if seen is None:
             return None
+        if isinstance(seen, Refused | ReadTimeout) and not _to_the_engine(seen):
+            return None  # a request to the container itself: the container's failure
         if isinstance(seen, ReadTimeout):
             return UnavailableError(
                 f"the Docker engine stopped answering in the middle of the work (no answer "

@@ -82,8 +82,23 @@ class Built:
     seconds: float
 
 
+# An image reference as Docker reads it: [host[:port]/]path[:tag][@digest] (distribution's
+# reference grammar, lower-case path components).
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+
+
 def base_image_for(manifest: Manifest) -> str:
     if manifest.serve.base_image:
+        if not IMAGE_REFERENCE.match(manifest.serve.base_image):
+            raise WorkbenchError(
+                f"{manifest.path}: serve.base_image `{manifest.serve.base_image}` is not an "
+                "image reference Docker can read.",
+                fix="write it as [registry/]name[:tag], in lower case, e.g. python:3.11-slim.",
+            )
         return manifest.serve.base_image
     if (manifest.root / SNAPSHOT_NAME).exists():
         return f"python:{read_snapshot(manifest.root).target.python}-slim"

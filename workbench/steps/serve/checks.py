@@ -50,6 +50,11 @@ def base_image(ctx: CheckContext) -> CheckResult:
                 f"{ref} is not present and cannot be pulled ({str(exc).splitlines()[0][:160]})",
                 "pull or load it (`docker load`), or set serve.base_image in workbench.yaml",
             )
+    except DockerException as exc:  # a reference the engine refuses to look up
+        return CheckResult.failed(
+            f"the engine refused to look up {ref} ({str(exc).splitlines()[0][:160]})",
+            "set serve.base_image in workbench.yaml to an image reference, e.g. python:3.11-slim",
+        )
     size_mb = (image.attrs.get("Size") or 0) / 1e6
     return CheckResult.passed(
         f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)", image_id=image.id

@@ -17,7 +17,7 @@ from workbench.checklist.checks import CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client, engine_lost
 from workbench.kernel.errors import UnavailableError, WorkbenchError
-from workbench.kernel.lock import project_lock
+from workbench.kernel.lock import Busy, project_lock
 from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 from workbench.steps.serve import run
@@ -113,12 +113,40 @@ def serve_session(
             tag=tag,
             detail=detail,
         )
+    except Busy as exc:  # another command builds: nothing was checked, nothing failed
+        raise UnavailableError(f"another command holds the project: {exc.message}") from None
     except (WorkbenchError, Cancelled):
         raise
     except Exception as exc:
         if (lost := engine_lost(exc)) is not None:
             raise lost from None
+        from docker.errors import NotFound
+
+        if isinstance(exc, NotFound):  # the test container (or image) went from under us
+            raise _removed(exc) from None
         raise
+
+
+def _removed(exc: BaseException) -> UnavailableError:
+    return UnavailableError(
+        "the serve test's container or image was removed from outside while it was being "
+        f"tested ({str(exc).splitlines()[0][:160]}); nothing more could be asked.",
+        fix="let the serve test finish before removing containers, then run it again.",
+    )
+
+
+def _removed_from_outside(container: Any, exc: BaseException) -> UnavailableError | None:
+    """Whether a probe failed because the container is gone (`docker rm` from outside), not
+    because it stopped answering: asked of the engine."""
+    from docker.errors import NotFound
+
+    try:
+        container.reload()
+    except NotFound:
+        return _removed(exc)
+    except Exception:
+        return None
+    return None
 
 
 def _serve_session(
@@ -136,8 +164,8 @@ def _serve_session(
     try:
         context, built = build(manifest, log, cancel, version=version, tag=tag, detail=detail)
         log(f"built {built.image_id[:19]} in {built.seconds:.1f} s")
-    except UnavailableError:
-        raise  # no engine: the items keep their last results (the engine says so)
+    except (UnavailableError, Busy):
+        raise  # no engine, or another command builds: the items keep their last results
     except SecretsFound as exc:
         session.results["serve.secrets-free"] = CheckResult.failed(exc.paragraph)
         session.results["serve.image-built"] = CheckResult.failed(
@@ -187,6 +215,8 @@ def _serve_session(
                 except OSError as exc:
                     if (lost := engine_lost(exc)) is not None:
                         raise lost from None  # the engine went, not the container
+                    if (gone := _removed_from_outside(live.container, exc)) is not None:
+                        raise gone from None  # someone removed it: not the image's failure
                     log(f"{probe.item_id}: the container stopped answering ({exc})")
                     session.results[probe.item_id] = CheckResult.failed(
                         f"the container stopped answering: {exc}; its logs: "

@@ -102,7 +102,11 @@ def load_release(manifest: Manifest, version: SemVer | str) -> ReleaseRecord:
 def save_release(manifest: Manifest, record: ReleaseRecord) -> Path:
     path = release_path(manifest, record.version)
     write_record(
-        path, record, header=f"Release {record.version} of {manifest.name}, written by workbench."
+        path,
+        record,
+        header=f"Release {record.version} of {manifest.name}, written by workbench.",
+        within=manifest.root,
+        what=f"the manifest of release {record.version}",
     )
     return path
 
@@ -171,6 +175,8 @@ def save_channels(manifest: Manifest, channels: dict[str, Channel]) -> Path:
         channels,
         header="Channel tags and their history, written by `workbench promote` and "
         "`workbench rollback`.",
+        within=manifest.root,
+        what="the channel history",
     )
     return path
 
@@ -195,6 +201,8 @@ def save_deployments(manifest: Manifest, history: list[Deployment]) -> Path:
         history,
         header="Deployments of the channels, written by `workbench deploy`: who, when, "
         "which digest, what happened.",
+        within=manifest.root,
+        what="the deployment history",
     )
     relative = str(path.relative_to(manifest.root))
     if git.is_repository(manifest.root):

@@ -41,7 +41,12 @@ def journal_path(root: Path) -> Path:
 
 
 def begin(manifest: Manifest, journal: Journal) -> None:
-    write_text_atomic(journal_path(manifest.root), json.dumps(asdict(journal), indent=1))
+    write_text_atomic(
+        journal_path(manifest.root),
+        json.dumps(asdict(journal), indent=1),
+        within=manifest.root,
+        what="the release journal",
+    )
 
 
 def end(manifest: Manifest) -> None:

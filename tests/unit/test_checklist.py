@@ -120,8 +120,12 @@ def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None
     assert view.status is Status.PASS
     tick = load_state(project).ticks["snapshot.packages-expected"]
     assert (tick.by, tick.navigator, tick.confirmed_by) == ("Ana", "Ben", "Ben")
-    # a non-gate item needs no confirmation
+    # a non-gate item needs no confirmation, nor a note
     assert c.tick("serve.tried-by-hand", "yes").status is Status.PASS
+    # a gate answered yes needs a note saying what was looked at (a bare yes is refused)
+    with pytest.raises(WorkbenchError, match="is a gate: a yes needs a note"):
+        c.tick("snapshot.packages-expected", "yes", note="  ")
+    assert c.tick("snapshot.packages-expected", "no").status is Status.FAIL
     with pytest.raises(WorkbenchError, match="checked by the tool"):
         c.tick("schema.valid", "yes")
 

@@ -360,6 +360,13 @@ class Checklist:
             )
         if answer not in ANSWERS:
             raise WorkbenchError(f"`{answer}` is not an answer.", fix="answer yes, no or n/a.")
+        if item.gate and answer == "yes" and not (note or "").strip():
+            # A gate passed on a bare "yes" is a claim nobody can check: say what was looked at.
+            raise WorkbenchError(
+                f"`{item_id}` is a gate: a yes needs a note saying what you looked at "
+                f"({item.question})",
+                fix=f'answer with a note: `workbench tick {item_id} yes -m "what you checked"`.',
+            )
         with self.writing(f"ticking {item_id}"):
             self.state.ticks[item_id] = ManualTick(
                 answer=answer,

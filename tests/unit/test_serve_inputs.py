@@ -36,3 +36,17 @@ def test_a_setting_the_image_or_its_test_reads_makes_them_stale(example_project:
     )
     after = _inputs(example_project)
     assert after["manifest"] != before["manifest"]
+
+
+def test_setting_the_registry_leaves_the_quality_comparison_fresh(example_project: Path) -> None:
+    import subprocess
+
+    from workbench.steps.tag.checks import _quality_inputs
+
+    subprocess.run(["git", "init", "-q"], cwd=example_project, check=True)
+    manifest = example_project / "workbench.yaml"
+    before = _quality_inputs(CheckContext(load_manifest(example_project)))
+    manifest.write_text(manifest.read_text() + "registry: localhost:5000/team/iris\n")
+    assert _quality_inputs(CheckContext(load_manifest(example_project))) == before
+    manifest.write_text(manifest.read_text().replace("tolerance: 0.02", "tolerance: 0.05"))
+    assert _quality_inputs(CheckContext(load_manifest(example_project))) != before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -148,7 +149,11 @@ def bump_sufficient(ctx: CheckContext) -> CheckResult:
 
 
 def _quality_inputs(ctx: CheckContext) -> Inputs:
-    return {**_release_inputs(ctx), "manifest": file_digest(ctx.manifest.path)}
+    """The releases, and the one section of the manifest the comparison reads (its metric and
+    tolerance): setting `registry:` must not make it stale."""
+    evaluation = ctx.manifest.evaluation
+    said = json.dumps(dataclasses.asdict(evaluation) if evaluation else None, sort_keys=True)
+    return {**_release_inputs(ctx), "evaluation": said}
 
 
 @checks.auto("tag.no-regression", inputs=_quality_inputs)

@@ -321,11 +321,30 @@ def running(
         )
         yield run
     finally:
-        if container is not None and log_file is not None:
-            save_logs(container, log_file)
-        removed = remove(container) if container is not None else True
-        if not (remove_session(client, session) and removed):
-            remember_unremoved(manifest.root, session)
+        _clean_up(client, manifest.root, session, container, log_file)
+
+
+def _clean_up(client: Any, root: Path, session: str, container: Any, log_file: Path | None) -> None:
+    """Keep the log, remove the container and whatever else carries the session's label.
+    A signal can land here too (the run was just ending): each step still runs, the first
+    interrupt is raised again at the end, so no container is left by an ill-timed Ctrl-C."""
+    interrupted: BaseException | None = None
+    removed = container is None
+    done = False
+    for attempt in range(3):  # again only after an interrupt: an engine away fails at once
+        try:
+            if attempt == 0 and container is not None and log_file is not None:
+                with contextlib.suppress(Exception):
+                    save_logs(container, log_file)
+            removed = removed or remove(container)
+            done = remove_session(client, session) and removed
+            break
+        except BaseException as exc:  # KeyboardInterrupt / SystemExit mid-cleanup
+            interrupted = interrupted or exc
+    if not done:
+        remember_unremoved(root, session)
+    if interrupted is not None:
+        raise interrupted
 
 
 def remove_session(client: Any, session: str) -> bool:

@@ -337,6 +337,10 @@ def _clean_up(client: Any, root: Path, session: str, container: Any, log_file: P
                 with contextlib.suppress(Exception):
                     save_logs(container, log_file)
             removed = removed or remove(container)
+            if container is None:
+                # Interrupted while the engine was creating it: a create already sent may
+                # land a moment after; list the session's label once it has.
+                time.sleep(0.5)
             done = remove_session(client, session) and removed
             break
         except BaseException as exc:  # KeyboardInterrupt / SystemExit mid-cleanup

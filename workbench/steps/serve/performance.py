@@ -13,6 +13,7 @@ from workbench.checklist.checks import CheckResult
 from workbench.project.model_env import load_examples
 from workbench.steps.serve import run
 from workbench.steps.serve.probing import Probing, exec_in, post
+from workbench.steps.serve.report import Figures
 
 LATENCY_REQUESTS = 300
 
@@ -85,7 +86,6 @@ def performance(p: Probing) -> CheckResult:
     image_mb = float(p.live.container.image.attrs.get("Size") or 0) / 1e6
     peak_mb = peak / 1e6
     peak_budget = budget.peak_memory_mb or 0.8 * p.manifest.serve.memory_bytes / 1e6
-    p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak_mb)
     statuses: dict[int, int] = {}
     for t in errors:
         statuses[t.status] = statuses.get(t.status, 0) + 1
@@ -130,7 +130,7 @@ def performance(p: Probing) -> CheckResult:
         f"cold start to ready {p.live.ready_seconds:.2f} s; budget {budget.cold_start_s:g} s",
         f"image {image_mb:.0f} MB; budget {budget.image_mb:g} MB",
     ]
-    details = dict(
+    report = Figures(
         p50_ms=round(p50, 2),
         p95_ms=round(p95, 2),
         p99_ms=round(p99, 2),
@@ -141,5 +141,5 @@ def performance(p: Probing) -> CheckResult:
         image_mb=round(image_mb, 1),
     )
     if over:
-        return CheckResult.failed("over budget: " + "; ".join(over), *evidence, **details)
-    return CheckResult.passed(*evidence, **details)
+        return CheckResult.failed("over budget: " + "; ".join(over), *evidence, report=report)
+    return CheckResult.passed(*evidence, report=report)

@@ -45,9 +45,7 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
     tmp_path: Path, example_python: Path, docker_engine: object
 ) -> None:
     checklist = release_ready(tmp_path / "iris", example_python, "127.0.0.1:5000/try/iris")
-    built = built_image(checklist.view("serve.image-built").result)
-    assert built is not None
-    tested = built.image_id
+    tested = built_image(checklist.view("serve.image-built").result).image_id  # type: ignore[union-attr]
     root = checklist.manifest.root
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:

@@ -149,18 +149,7 @@ def _serve_session(
         return session
     session.image_id = built.image_id
     client = docker_client(timeout=manifest.serve.engine_timeout)
-    image = client.images.get(built.image_id)
-    size_mb = image.attrs["Size"] / 1e6
-    session.results["serve.secrets-free"] = CheckResult.passed(
-        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
-        "no keys, tokens or credentials",
-        "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
-    )
-    session.results["serve.image-built"] = CheckResult.passed(
-        f"{built.tag} {built.image_id[:19]}, {size_mb:.0f} MB, built in {built.seconds:.1f} s",
-        f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
-        report=ImageFacts(image_id=built.image_id, size_bytes=int(image.attrs["Size"])),
-    )
+    session.results.update(_build_results(client, context, built))
     if cancel.is_set():
         raise Cancelled()
 
@@ -206,6 +195,25 @@ def _serve_session(
                 f"not reached: the container never became ready (the cause is in {first})"
             )
     return session
+
+
+def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str, CheckResult]:
+    """The build's items, from the image as the engine has it (its size, its config)."""
+    image = client.images.get(built.image_id)
+    facts = ImageFacts(image_id=built.image_id, size_bytes=int(image.attrs["Size"]))
+    return {
+        "serve.secrets-free": CheckResult.passed(
+            f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
+            "no keys, tokens or credentials",
+            "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
+        ),
+        "serve.image-built": CheckResult.passed(
+            f"{built.tag} {built.image_id[:19]}, {facts.size_mb or 0:.0f} MB, "
+            f"built in {built.seconds:.1f} s",
+            f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
+            report=facts,
+        ),
+    }
 
 
 def image_facts(config: dict[str, Any]) -> str:

@@ -191,11 +191,7 @@ class StepScreen(Screen[None]):
             lines += ["", "[dim]r runs this check, a runs all of this step's checks.[/]"]
         else:
             lines += ["", "[dim]y / n / x answers yes / no / not applicable.[/]"]
-        drawn = picture(
-            item.id,
-            view.result.details if view.result else {},
-            self.checklist.manifest.serve.memory_bytes,
-        )
+        drawn = picture(item.id, view.result, self.checklist.manifest.serve.memory_bytes)
         text = Text.from_markup("\n".join(lines))
         self.query_one("#detail", Static).update(Group(drawn, text) if drawn else text)
 

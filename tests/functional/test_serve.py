@@ -22,6 +22,7 @@ from workbench.steps import open_checklist
 from workbench.steps.serve import probes, run, session
 from workbench.steps.serve.build import LABEL_PREFIX
 from workbench.steps.serve.checks import SERVE_ITEMS
+from workbench.steps.serve.report import built_image, serve_figures
 from workbench.steps.snapshot.take import run_snapshot
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -40,8 +41,9 @@ def test_the_example_builds_runs_and_passes_every_serve_check(
     checklist, statuses = run_items(example_project, ["serve.base-image", *SERVE_ITEMS])
     failed = {i: checklist.view(i).evidence for i, s in statuses.items() if s is not Status.PASS}
     assert failed == {}
-    image_id = checklist.state.results["serve.image-built"].details["image_id"]
-    image = docker_client().images.get(image_id)
+    built = built_image(checklist.state.results["serve.image-built"])
+    assert built is not None
+    image = docker_client().images.get(built.image_id)
     labels = image.labels
     assert labels["org.opencontainers.image.title"] == "iris-classifier"
     assert labels["org.opencontainers.image.version"] == "0.0.0-dev"
@@ -50,8 +52,9 @@ def test_the_example_builds_runs_and_passes_every_serve_check(
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"] == ["python3", "-m", "serving"]
     assert config["Healthcheck"]["Test"][0] == "CMD"
-    performance = checklist.state.results["serve.performance"].details
-    assert performance["p50_ms"] > 0 and performance["peak_memory_mb"] > 0
+    performance = serve_figures(checklist.state.results["serve.performance"])
+    assert performance is not None and performance.p50_ms > 0
+    assert performance.peak_memory_mb is not None and performance.peak_memory_mb > 0
     assert (example_project / ".workbench" / "build" / "Dockerfile").exists()
     assert not containers_of(example_project)
 
@@ -119,8 +122,9 @@ def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
 
     # In a running container: a 500 with a request id, and the process stays up.
     manifest = load_manifest(project)
-    image_id = checklist.state.results["serve.image-built"].details["image_id"]
-    with run.running(docker_client(), image_id, manifest) as live:
+    built = built_image(checklist.state.results["serve.image-built"])
+    assert built is not None
+    with run.running(docker_client(), built.image_id, manifest) as live:
         crash = request(
             "POST",
             f"{live.url}/predict",

@@ -30,6 +30,7 @@ from workbench.steps import open_checklist
 from workbench.steps.serve import probes, run
 from workbench.steps.serve.build import assemble_context
 from workbench.steps.serve.checks import SERVE_ITEMS
+from workbench.steps.serve.report import built_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -40,8 +41,8 @@ def serve_test(project: Path) -> Built:
     events = checklist.run(ids, CheckContext(checklist.manifest))
     views = {e.item_id: e.view for e in events if isinstance(e, ItemFinished)}
     results = {i: CheckResult(v.status, list(v.evidence)) for i, v in views.items()}
-    image_id = checklist.state.results["serve.image-built"].details.get("image_id", "")
-    return Built(project, results, str(image_id))
+    built = built_image(checklist.state.results.get("serve.image-built"))
+    return Built(project, results, built.image_id if built else "")
 
 
 @dataclasses.dataclass

@@ -14,6 +14,7 @@ from workbench.checklist import report
 from workbench.checklist.checks import CheckResult
 from workbench.project.manifest import load_manifest
 from workbench.steps import open_checklist
+from workbench.steps.serve.report import QualityFigures
 from workbench.steps.tag.release import GATED_STEPS
 
 WORKBENCH = str(Path(sys.executable).parent / "workbench")
@@ -35,11 +36,9 @@ def measured(accuracy: float) -> CheckResult:
     """serve.quality as the serve test records it (the details the tag compares)."""
     return CheckResult.passed(
         f"accuracy {accuracy} on 30 held-out records",
-        metric="accuracy",
-        value=accuracy,
-        n=30,
-        data="data/holdout.csv",
-        data_sha256="d",
+        report=QualityFigures(
+            metric="accuracy", value=accuracy, n=30, data="data/holdout.csv", data_sha256="d"
+        ),
     )
 
 

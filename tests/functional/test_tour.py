@@ -23,6 +23,7 @@ from workbench.kernel.oci import client_for
 from workbench.project.manifest import load_manifest
 from workbench.project.releases import load_release
 from workbench.steps import open_checklist
+from workbench.steps.serve.report import built_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,9 +80,9 @@ def test_the_readme_tour_runs_as_written_and_the_release_can_be_trusted(
 
     # Build once, ship the same bytes: serve test = release = registry config.
     checklist = open_checklist(manifest)
-    tested = checklist.state.results["serve.image-built"].details["image_id"]
+    tested = built_image(checklist.state.results["serve.image-built"])
     record = load_release(manifest, "1.0.0")
-    assert record.image.id == record.image.tested_id == tested
+    assert tested is not None and record.image.id == record.image.tested_id == tested.image_id
     client = client_for(repository)
     body, _, _ = client.get_manifest(str(record.push.digest))
     assert json.loads(body)["config"]["digest"] == tested == record.push.config_digest

@@ -292,23 +292,42 @@ def test_measured_figures_are_drawn_as_bars() -> None:
     from rich.console import Console
 
     from screens.pictures import picture
+    from workbench.checklist.checks import CheckResult, HasDetails
+    from workbench.checklist.state import StoredResult
+    from workbench.steps.serve.report import Figures, ImageFacts, QualityFigures
 
-    def drawn(item: str, details: dict[str, object]) -> str:
+    memory = 512 * 1024**2
+
+    def drawn(item: str, result: HasDetails) -> str:
         console = Console(width=80, record=True, color_system=None)
-        rendered = picture(item, details, 512 * 1024**2)
+        rendered = picture(item, result, memory)
         assert rendered is not None
         console.print(rendered)
         return console.export_text()
 
-    text = drawn(
-        "serve.performance", {"p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 4.0, "peak_memory_mb": 128}
-    )
+    figures = Figures(p50_ms=1.0, p95_ms=2.0, p99_ms=4.0, peak_memory_mb=128)
+    text = drawn("serve.performance", CheckResult.passed(report=figures))
     assert "p99" in text and "4.00 ms" in text and "128 of 512 MB" in text
     assert "━" in text or "█" in text  # a bar, not only numbers
-    text = drawn("serve.quality", {"value": 0.9667, "bound": 0.9})
+    # As stored by an older workbench (fewer figures, one it no longer writes): still drawn.
+    old = StoredResult(
+        status="pass",
+        fingerprint="f",
+        checked_at="t",
+        details={"p50_ms": 1, "p95_ms": 2, "p99_ms": 4, "peak_memory_mb": 128, "mean_ms": 1.5},
+    )
+    assert drawn("serve.performance", old) == text
+    quality = QualityFigures(metric="accuracy", value=0.9667, bound=0.9)
+    text = drawn("serve.quality", CheckResult.passed(report=quality))
     assert "0.9667" in text and "0.9" in text
-    assert picture("serve.quality", {"value": 0.5}, 512 * 1024**2) is None  # no bound
-    assert picture("schema.valid", {}, 512 * 1024**2) is None
+    unbounded = CheckResult.passed(report=QualityFigures(metric="accuracy", value=0.5))
+    assert picture("serve.quality", unbounded, memory) is None  # no bound
+    image = ImageFacts(image_id="sha256:abc", size_bytes=150_000_000)
+    assert "150 MB" in drawn("serve.image-built", CheckResult.passed(report=image))
+    assert picture("schema.valid", None, memory) is None
+    # Details that do not read as the item's report (a hand edit) draw nothing, never crash.
+    edited = StoredResult(status="pass", fingerprint="f", checked_at="t", details={"p99_ms": "x"})
+    assert picture("serve.performance", edited, memory) is None
 
 
 async def test_the_chosen_theme_is_remembered(

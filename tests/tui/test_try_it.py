@@ -15,6 +15,7 @@ from screens.try_it import TryItScreen
 from tests.helpers import containers_of, release_ready
 from tests.tui.test_app import SIZE, make_app, settle
 from workbench.checklist.state import load_state
+from workbench.steps.serve.report import built_image
 
 pytestmark = pytest.mark.tui
 
@@ -44,7 +45,7 @@ async def test_try_the_tested_image_by_hand_and_answer_with_the_exchange(
     tmp_path: Path, example_python: Path, docker_engine: object
 ) -> None:
     checklist = release_ready(tmp_path / "iris", example_python, "127.0.0.1:5000/try/iris")
-    tested = checklist.view("serve.image-built").result.details["image_id"]  # type: ignore[union-attr]
+    tested = built_image(checklist.view("serve.image-built").result).image_id  # type: ignore[union-attr]
     root = checklist.manifest.root
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:

@@ -20,6 +20,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.project.scaffold import copy_example
 from workbench.steps import all_checks, open_checklist
+from workbench.steps.serve.report import ImageFacts
 
 
 @pytest.fixture
@@ -257,7 +258,7 @@ def test_an_engine_outage_keeps_the_last_results_of_the_serve_items(
         manifest.read_text().replace("serve:\n", "serve:\n  base_image: python:3.11-slim\n")
     )
     c = checklist(project)
-    passed = CheckResult.passed("built earlier", image_id="sha256:abc")
+    passed = CheckResult.passed("built earlier", report=ImageFacts(image_id="sha256:abc"))
     c.record({"serve.image-built": passed, "serve.base-image": passed})
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     events = list(c.run(["serve.base-image", "serve.image-built"], CheckContext(c.manifest)))

@@ -9,7 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from workbench.checklist.checks import CheckResult
 from workbench.kernel.errors import WorkbenchError
+from workbench.steps.serve.report import ImageFacts
 from workbench.steps.serve.trial import (
     NOTE_LIMIT,
     SHOWN_LIMIT,
@@ -21,9 +23,9 @@ from workbench.steps.serve.trial import (
 
 
 def _view(status: str, image_id: str | None) -> SimpleNamespace:
-    details = {"image_id": image_id} if image_id else {}
+    report = ImageFacts(image_id=image_id) if image_id else None
     return SimpleNamespace(
-        status=SimpleNamespace(value=status), result=SimpleNamespace(details=details)
+        status=SimpleNamespace(value=status), result=CheckResult.passed(report=report)
     )
 
 

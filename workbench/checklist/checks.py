@@ -15,9 +15,12 @@ import enum
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from workbench.kernel.cancel import Cancelled
+from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
 
 
@@ -30,27 +33,65 @@ class Status(enum.StrEnum):
     STALE = "stale"
 
 
+class Report(msgspec.Struct, kw_only=True, frozen=True):
+    """Base of what a check measured, typed: each step declares its own in its package
+    (`workbench.steps.serve.report`). A result carries it as plain data (the same keys on
+    disk as ever) and readers decode it with its type through `report_of`, never by key."""
+
+
+R = TypeVar("R", bound=Report)
+
+
+def _plain(report: Report | None) -> dict[str, Any]:
+    return msgspec.to_builtins(report) if report is not None else {}
+
+
 @dataclass(frozen=True)
 class CheckResult:
     status: Status
     evidence: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # a `Report` as plain data
 
     @classmethod
-    def passed(cls, *evidence: str, **details: Any) -> CheckResult:
-        return cls(Status.PASS, list(evidence), details)
+    def passed(cls, *evidence: str, report: Report | None = None) -> CheckResult:
+        return cls(Status.PASS, list(evidence), _plain(report))
 
     @classmethod
-    def failed(cls, *evidence: str, **details: Any) -> CheckResult:
-        return cls(Status.FAIL, list(evidence), details)
+    def failed(cls, *evidence: str, report: Report | None = None) -> CheckResult:
+        return cls(Status.FAIL, list(evidence), _plain(report))
 
     @classmethod
-    def warned(cls, *evidence: str, **details: Any) -> CheckResult:
-        return cls(Status.WARN, list(evidence), details)
+    def warned(cls, *evidence: str, report: Report | None = None) -> CheckResult:
+        return cls(Status.WARN, list(evidence), _plain(report))
 
     @classmethod
     def skipped(cls, reason: str) -> CheckResult:
         return cls(Status.SKIPPED, [reason])
+
+
+class HasDetails(Protocol):
+    """A fresh `CheckResult` or a stored one (`checklist.yaml`, a frozen checklist)."""
+
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+
+def report_of(result: HasDetails | None, kind: type[R], item_id: str) -> R | None:
+    """The typed report a result carries; None when it carries none (not measured, or a
+    file written before the report had it). Details that do not read as `kind` (a hand
+    edit) are an error naming the item, never taken as "nothing measured"."""
+    details = result.details if result is not None else None
+    if not details:
+        return None
+    try:
+        return msgspec.convert(details, kind)
+    except msgspec.ValidationError as exc:
+        raise WorkbenchError(
+            f"the result of `{item_id}` does not read as {kind.__name__}: {exc}.",
+            fix=f"run its step's checks again (`workbench check -s {item_id.split('.')[0]}`), "
+            "or restore checklist.yaml "
+            "from git (`git checkout checklist.yaml`).",
+        ) from None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from workbench.kernel.paths import asset, runtime_dir
 from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
 from workbench.steps.serve.build import base_image_for, model_sources
+from workbench.steps.serve.report import BaseImageFacts
 from workbench.steps.serve.session import SESSION_ITEMS, serve_session
 
 checks = CheckSet()
@@ -57,7 +58,8 @@ def base_image(ctx: CheckContext) -> CheckResult:
         )
     size_mb = (image.attrs.get("Size") or 0) / 1e6
     return CheckResult.passed(
-        f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)", image_id=image.id
+        f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)",
+        report=BaseImageFacts(image_id=str(image.id)),
     )
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
+from workbench.project.manifest import BudgetSpec
 from workbench.project.model_env import load_examples
 from workbench.steps.serve import run
 from workbench.steps.serve.probing import Probing, exec_in, post
+from workbench.steps.serve.report import Figures
 
 LATENCY_REQUESTS = 300
 
@@ -62,6 +64,49 @@ def peak_memory(live: run.Running) -> tuple[float, str]:
     return 0.0, "no peak counter: neither cgroup file nor max_usage is readable"
 
 
+def _over_budget(figures: Figures, budget: BudgetSpec, peak_budget: float) -> list[str]:
+    """What is over its budget, judged on the figures as measured (not as rounded)."""
+    # (figure, its value, its budget, the budget's key, unit)
+    judged = [
+        ("p99 sequential", figures.p99_ms, budget.p99_ms, "p99_ms", "ms"),
+        (
+            f"p99 under {CONCURRENT_CLIENTS} concurrent clients",
+            figures.p99_concurrent_ms,
+            budget.p99_ms,
+            "p99_ms",
+            "ms",
+        ),
+        ("error rate", figures.error_rate, budget.error_rate, "error_rate", ""),
+        ("peak memory", figures.peak_memory_mb, peak_budget, "peak_memory_mb", "MB"),
+        ("cold start", figures.cold_start_s, budget.cold_start_s, "cold_start_s", "s"),
+        ("image size", figures.image_mb, budget.image_mb, "image_mb", "MB"),
+    ]
+    return [
+        f"{name} {value:.4g} {unit} is over its budget of {limit:.4g} {unit} "
+        f"(serve.budget.{key})".replace("  ", " ")
+        for name, value, limit, key, unit in judged
+        if value is not None and value > limit
+    ]
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _rounded(exact: Figures) -> Figures:
+    """The figures as recorded: to a precision a reader can use, diffs small."""
+    return Figures(
+        p50_ms=round(exact.p50_ms, 2),
+        p95_ms=round(exact.p95_ms, 2),
+        p99_ms=round(exact.p99_ms, 2),
+        p99_concurrent_ms=_round(exact.p99_concurrent_ms, 2),
+        error_rate=_round(exact.error_rate, 4),
+        cold_start_s=_round(exact.cold_start_s, 3),
+        peak_memory_mb=_round(exact.peak_memory_mb, 1),
+        image_mb=_round(exact.image_mb, 1),
+    )
+
+
 def performance(p: Probing) -> CheckResult:
     """Latency sequential and under concurrent clients, the share of errors, peak memory,
     cold start and image size, each against its budget (`serve.budget`)."""
@@ -85,31 +130,20 @@ def performance(p: Probing) -> CheckResult:
     image_mb = float(p.live.container.image.attrs.get("Size") or 0) / 1e6
     peak_mb = peak / 1e6
     peak_budget = budget.peak_memory_mb or 0.8 * p.manifest.serve.memory_bytes / 1e6
-    p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak_mb)
     statuses: dict[int, int] = {}
     for t in errors:
         statuses[t.status] = statuses.get(t.status, 0) + 1
-    # (figure, its value, its budget, the budget's key, unit)
-    figures = [
-        ("p99 sequential", p99, budget.p99_ms, "p99_ms", "ms"),
-        (
-            f"p99 under {CONCURRENT_CLIENTS} concurrent clients",
-            p99_concurrent,
-            budget.p99_ms,
-            "p99_ms",
-            "ms",
-        ),
-        ("error rate", error_rate, budget.error_rate, "error_rate", ""),
-        ("peak memory", peak_mb, peak_budget, "peak_memory_mb", "MB"),
-        ("cold start", p.live.ready_seconds, budget.cold_start_s, "cold_start_s", "s"),
-        ("image size", image_mb, budget.image_mb, "image_mb", "MB"),
-    ]
-    over = [
-        f"{name} {value:.4g} {unit} is over its budget of {limit:.4g} {unit} "
-        f"(serve.budget.{key})".replace("  ", " ")
-        for name, value, limit, key, unit in figures
-        if value > limit
-    ]
+    exact = Figures(
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        p99_concurrent_ms=p99_concurrent,
+        error_rate=error_rate,
+        cold_start_s=p.live.ready_seconds,
+        peak_memory_mb=peak_mb,
+        image_mb=image_mb,
+    )
+    over = _over_budget(exact, budget, peak_budget)
     if peak == 0:
         over.append(f"peak memory could not be read ({peak_source})")
     p.log(
@@ -130,16 +164,7 @@ def performance(p: Probing) -> CheckResult:
         f"cold start to ready {p.live.ready_seconds:.2f} s; budget {budget.cold_start_s:g} s",
         f"image {image_mb:.0f} MB; budget {budget.image_mb:g} MB",
     ]
-    details = dict(
-        p50_ms=round(p50, 2),
-        p95_ms=round(p95, 2),
-        p99_ms=round(p99, 2),
-        p99_concurrent_ms=round(p99_concurrent, 2),
-        error_rate=round(error_rate, 4),
-        cold_start_s=round(p.live.ready_seconds, 3),
-        peak_memory_mb=round(peak_mb, 1),
-        image_mb=round(image_mb, 1),
-    )
+    report = _rounded(exact)
     if over:
-        return CheckResult.failed("over budget: " + "; ".join(over), *evidence, **details)
-    return CheckResult.passed(*evidence, **details)
+        return CheckResult.failed("over budget: " + "; ".join(over), *evidence, report=report)
+    return CheckResult.passed(*evidence, report=report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
@@ -25,7 +25,6 @@ class Probing:
     live: run.Running
     context: BuildContext
     log: Log
-    figures: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

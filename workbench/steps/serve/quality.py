@@ -24,6 +24,7 @@ from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
 from workbench.steps.schema.contract import request_schema
 from workbench.steps.schema.sample import read_sample
+from workbench.steps.serve.report import ExpectationsMissed, QualityFigures
 
 MAX_RECORDS = 20_000
 BATCH = 256
@@ -239,19 +240,19 @@ def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:
     evidence = [head, *_describe(result), parity]
     if holdout.dropped:
         evidence.append("columns left out (not request fields): " + ", ".join(holdout.dropped))
-    details = {
-        "metric": evaluation.metric,
-        "value": value,
-        "n": result["n"],
-        "data": evaluation.data,
-        "data_sha256": holdout.sha256,
-        "bound": bound,
-    }
+    report = QualityFigures(
+        metric=evaluation.metric,
+        value=value,
+        n=int(result["n"]),
+        data=evaluation.data,
+        data_sha256=holdout.sha256,
+        bound=bound,
+    )
     if verdict is None:
         return CheckResult.warned(
-            *evidence, "set evaluation.minimum (or maximum for errors)", **details
+            *evidence, "set evaluation.minimum (or maximum for errors)", report=report
         )
-    return (CheckResult.passed if verdict else CheckResult.failed)(*evidence, **details)
+    return (CheckResult.passed if verdict else CheckResult.failed)(*evidence, report=report)
 
 
 # --- corner cases ---------------------------------------------------------------------------
@@ -356,5 +357,5 @@ def expectations(manifest: Manifest, url: str, log: Any) -> CheckResult:
     )
     if failures:
         named = [f"{name}: {what}" for name, what in failures[:20]]
-        return CheckResult.failed(where, *named, failed=sorted(failing))
+        return CheckResult.failed(where, *named, report=ExpectationsMissed(failed=sorted(failing)))
     return CheckResult.passed(where, "cases: " + ", ".join(c["name"] for c in cases))

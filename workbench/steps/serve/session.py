@@ -8,7 +8,6 @@ checklist item it declares.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from workbench.steps.serve.build import (
 )
 from workbench.steps.serve.build import image_tag as default_tag
 from workbench.steps.serve.probes import PROBES, Probing
+from workbench.steps.serve.report import ImageFacts
 
 Log = Callable[[str], None]
 BUILD_ITEMS = ("serve.secrets-free", "serve.image-built")
@@ -40,11 +40,11 @@ SESSION_ITEMS = (*BUILD_ITEMS, *(probe.item_id for probe in PROBES))
 
 @dataclass
 class Session:
-    """What one serve test found: a result per checklist item, and the figures."""
+    """What one serve test found: a result per checklist item (each measuring one carries its
+    typed report, `workbench.steps.serve.report`), and the image it built."""
 
     results: dict[str, CheckResult] = field(default_factory=dict)
     image_id: str | None = None
-    figures: dict[str, float] = field(default_factory=dict)
 
 
 def build(
@@ -177,20 +177,7 @@ def _serve_session(
         return session
     session.image_id = built.image_id
     client = docker_client(timeout=manifest.serve.engine_timeout)
-    image = client.images.get(built.image_id)
-    size_mb = image.attrs["Size"] / 1e6
-    session.results["serve.secrets-free"] = CheckResult.passed(
-        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
-        "no keys, tokens or credentials",
-        "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
-    )
-    session.results["serve.image-built"] = CheckResult.passed(
-        f"{built.tag} {built.image_id[:19]}, {size_mb:.0f} MB, built in {built.seconds:.1f} s",
-        f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
-        image_id=built.image_id,
-        size_bytes=image.attrs["Size"],
-    )
-    session.figures.update(build_seconds=built.seconds, image_mb=size_mb)
+    session.results.update(_build_results(client, context, built))
     if cancel.is_set():
         raise Cancelled()
 
@@ -198,15 +185,13 @@ def _serve_session(
         "starting the container (read-only, no capabilities, no-new-privileges, "
         f"memory {manifest.serve.memory_limit})"
     )
-    container_started = time.perf_counter()
     log_file = scratch_dir(manifest.root, "serve", what="the container's log") / "container.log"
     try:
         with run.running(
             client, built.image_id, manifest, host_port=host_port, log_file=log_file, cancel=cancel
         ) as live:
             log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
-            session.figures["cold_start_seconds"] = live.ready_seconds
-            probing = Probing(manifest, live, context, log, session.figures)
+            probing = Probing(manifest, live, context, log)
             for probe in PROBES:
                 if cancel.is_set():
                     raise Cancelled()
@@ -239,8 +224,26 @@ def _serve_session(
             session.results[item_id] = CheckResult.failed(
                 f"not reached: the container never became ready (the cause is in {first})"
             )
-    session.figures["session_seconds"] = time.perf_counter() - container_started
     return session
+
+
+def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str, CheckResult]:
+    """The build's items, from the image as the engine has it (its size, its config)."""
+    image = client.images.get(built.image_id)
+    facts = ImageFacts(image_id=built.image_id, size_bytes=int(image.attrs["Size"]))
+    return {
+        "serve.secrets-free": CheckResult.passed(
+            f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
+            "no keys, tokens or credentials",
+            "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
+        ),
+        "serve.image-built": CheckResult.passed(
+            f"{built.tag} {built.image_id[:19]}, {facts.size_mb or 0:.0f} MB, "
+            f"built in {built.seconds:.1f} s",
+            f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
+            report=facts,
+        ),
+    }
 
 
 def image_facts(config: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import request
 from workbench.project.manifest import Manifest
 from workbench.steps.serve import run
+from workbench.steps.serve.report import built_image
 
 NOTE_LIMIT = 400  # characters of the exchange kept in the checklist note
 
@@ -29,17 +30,16 @@ def image_to_try(views: dict[str, Any]) -> tuple[str, str]:
     """The image the serve test built, and a word on how current it is; a `WorkbenchError`
     saying what to do when no test has built one."""
     view = views.get("serve.image-built")
-    result = getattr(view, "result", None)
-    image_id = (result.details or {}).get("image_id") if result is not None else None
-    if not image_id or view is None or view.status.value not in ("pass", "stale"):
+    image = built_image(getattr(view, "result", None))
+    if image is None or view is None or view.status.value not in ("pass", "stale"):
         raise WorkbenchError(
             "no tested image to try yet: the serve test has not built one.",
             fix="run the serve test first (Space or `a` in this step, or `workbench serve "
             "--test`); then try the image it built.",
         )
     if view.status.value == "stale":
-        return image_id, "tested before your last change (run the serve test again)"
-    return image_id, "the image the serve test built and tested"
+        return image.image_id, "tested before your last change (run the serve test again)"
+    return image.image_id, "the image the serve test built and tested"
 
 
 def route_for(body: str) -> str:

@@ -76,7 +76,7 @@ def _no_regression(checklist: Checklist) -> tuple[str, bool] | None:
         f"{before.value:.4g} (tolerance {manifest.evaluation.tolerance:g})"
     )
     view = checklist.view("serve.quality")
-    measured = quality_from(view.result.details) if view.result is not None else None
+    measured = quality_from(view.result)
     if measured is None or view.status is Status.STALE:
         return f"{head}: {NOT_KNOWN}", False
     why = regression(manifest, before, measured, str(version))

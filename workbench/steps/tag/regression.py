@@ -3,23 +3,25 @@ previous release's, within `evaluation.tolerance`."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from workbench.checklist.checks import HasDetails
 from workbench.project.manifest import Manifest
 from workbench.project.records import QualityInfo, ReleaseRecord
+from workbench.steps.serve.report import quality_figures
 
 
-def quality_from(details: dict[str, Any]) -> QualityInfo | None:
-    """What serve.quality measured (None when it measured nothing)."""
-    if "value" not in details or "metric" not in details:
+def quality_from(result: HasDetails | None) -> QualityInfo | None:
+    """What serve.quality measured, as the release records it (None when it measured
+    nothing)."""
+    measured = quality_figures(result)
+    if measured is None:
         return None
     return QualityInfo(
-        metric=str(details["metric"]),
-        value=float(details["value"]),
-        n=int(details.get("n") or 0),
-        data=str(details.get("data") or ""),
-        data_sha256=str(details.get("data_sha256") or ""),
-        bound=details.get("bound"),
+        metric=measured.metric,
+        value=measured.value,
+        n=measured.n,
+        data=measured.data,
+        data_sha256=measured.data_sha256,
+        bound=measured.bound,
     )
 
 

@@ -332,8 +332,7 @@ def _no_regression(
 ) -> QualityInfo | None:
     """The candidate's quality; refused when worse than the previous release's beyond the
     tolerance, unless `tag.no-regression` was waived (with a reason) since that release."""
-    measured = results.get("serve.quality")
-    quality = quality_from(measured.details) if measured else None
+    quality = quality_from(results.get("serve.quality"))
     if quality is None or previous is None:
         return quality
     manifest = checklist.manifest

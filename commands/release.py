@@ -29,7 +29,7 @@ def tag(
     """Release: suggest the semver bump, check the gates, write the manifest, tag git and image."""
     from commands.checklist import run_and_print
     from workbench.project.manifest import load_manifest
-    from workbench.steps import open_checklist
+    from workbench.steps import gatekeeper, open_checklist
     from workbench.steps.tag.preview import preview
     from workbench.steps.tag.release import create_release, suggest
 
@@ -45,7 +45,7 @@ def tag(
         )
     checklist = open_checklist(manifest, pair=parse_pair(pair))
     if dry_run:
-        seen = preview(checklist)
+        seen = preview(gatekeeper(checklist))
         if seen.refused:
             console.print("[bold red]the tag would be refused[/]; these gate items block it:")
             for line in seen.blocking:
@@ -66,7 +66,13 @@ def tag(
             raise typer.Exit(1)
         return
     with Transcript(manifest.root, "tag", verbose=verbose) as transcript:
-        release = create_release(checklist, version, log=transcript.note, detail=transcript.detail)
+        release = create_release(
+            gatekeeper(checklist),
+            version,
+            suggestion=suggestion,  # the one shown above: worked out once per tag
+            log=transcript.note,
+            detail=transcript.detail,
+        )
     console.print(
         f"released [bold]{release.version}[/]: {release.path.name}, git tag "
         f"{release.tag}, image {release.image_ref} = the tested image {release.image_id[:19]}"

@@ -1,12 +1,14 @@
 """The Textual app: the workbench on one model project.
 
 Statuses are computed in a thread worker (fingerprints may ask Docker or git),
-so the interface never waits on them; screens render what the app hands them.
+so the interface never waits on them; screens render what the app hands them: one
+immutable `Standing`, replaced whole. Ticks, waivers and sign-offs run in a worker too
+and answer with a new standing; nothing takes the engine's lock on the interface thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -17,11 +19,11 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from screens.context import Workbench
-from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
-from screens.messages import ChecklistLoaded
+from screens.messages import ChecklistLoaded, StandingChanged
 from screens.releases import release_state
 from screens.theme import load_theme, save_theme
+from workbench.checklist.standing import Standing
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import asset
@@ -79,8 +81,7 @@ class WorkbenchApp(App[None]):
         # Built in the first load worker: reading definitions must not delay the first paint.
         self._checklist: Checklist | None = None
         self.reviewer = reviewer
-        self.summaries: list[StepSummary] = []
-        self.views: dict[str, ItemView] = {}
+        self._standing = Standing()  # nothing read yet: replaced whole, never written in
         self.release_line = ""
         self.release_rows: list[dict[str, Any]] = []
 
@@ -88,7 +89,7 @@ class WorkbenchApp(App[None]):
         if getattr(self, "remember_theme", False):
             save_theme(theme)
         # Statuses are drawn in the theme's colours: draw them again in the new ones.
-        if getattr(self, "summaries", None):
+        if getattr(self, "_standing", Standing()).loaded:
             self.call_next(self._redraw)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -107,7 +108,19 @@ class WorkbenchApp(App[None]):
 
     @property
     def loaded(self) -> bool:
-        return self._checklist is not None
+        return self._checklist is not None and self._standing.loaded
+
+    @property
+    def standing(self) -> Standing:
+        return self._standing
+
+    @property
+    def views(self) -> Mapping[str, ItemView]:
+        return self._standing.views
+
+    @property
+    def summaries(self) -> tuple[StepSummary, ...]:
+        return self._standing.summaries
 
     def set_pair(self, pair: tuple[str, str] | None) -> None:
         self.pair = pair
@@ -144,26 +157,63 @@ class WorkbenchApp(App[None]):
 
             checks = self.checks if self.checks is not None else all_checks()
             self._checklist = Checklist(self.manifest, checks, pair=self.pair, user=self.user)
-        else:
-            self._checklist.refresh()
-        views = {v.item.id: v for v in self.checklist.views()}
+        # Inputs are measured outside the engine's lock: a tick meanwhile does not wait.
+        standing = self._checklist.standing(remeasure=True)
         from workbench.steps.push.publish import release_table
 
         try:
             rows = release_table(self.manifest)
         except WorkbenchError:
             rows = []  # a broken release file: the release line and the checks say so
-        self.post_message(
-            ChecklistLoaded(self.checklist.summaries(), views, release_state(self.manifest), rows)
-        )
+        self.post_message(ChecklistLoaded(standing, release_state(self.manifest), rows))
 
     @on(ChecklistLoaded)
     def _loaded(self, message: ChecklistLoaded) -> None:
-        self.summaries = message.summaries
-        self.views = message.views
         self.release_line = message.release_line
         self.release_rows = message.release_rows
+        self._stand(message.standing)
+
+    @on(StandingChanged)
+    def _changed(self, message: StandingChanged) -> None:
+        self._stand(message.standing)
+
+    def _stand(self, standing: Standing) -> None:
+        # A standing computed before the one shown (a reload that began before a tick)
+        # never replaces it.
+        if standing.newer_than(self._standing):
+            self._standing = standing
         self._redraw()
+
+    def change_checklist(
+        self,
+        change: Callable[[Checklist], object],
+        then: Callable[[Any], object] | None = None,
+        *,
+        refused: str | None = None,
+    ) -> None:
+        """Change the checklist (tick, waive, confirm, sign off) in a worker; the answer is a
+        new standing, and `then` gets what the change returned. A refusal is a notice
+        (titled `refused`)."""
+        self._change(change, then, refused)
+
+    @work(thread=True, exit_on_error=False, group="answers", description="recording an answer")
+    def _change(
+        self,
+        change: Callable[[Checklist], object],
+        then: Callable[[Any], object] | None,
+        refused: str | None,
+    ) -> None:
+        checklist = self.checklist
+        try:
+            outcome = change(checklist)
+        except WorkbenchError as exc:
+            self.call_from_thread(
+                self.notify, exc.paragraph, title=refused or "", severity="error", timeout=15
+            )
+            return
+        self.post_message(StandingChanged(checklist.standing()))
+        if then is not None:
+            self.call_from_thread(then, outcome)
 
     def _redraw(self) -> None:
         for screen in self.screen_stack:
@@ -270,80 +320,31 @@ class WorkbenchApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def action_pair_mode(self) -> None:
-        def done(value: str | None) -> None:
-            if not value:
-                return
-            names = [n.strip() for n in value.split(",")]
-            if len(names) != 2 or not all(names) or names[0] == names[1]:
-                self.notify('Write two different names: "Driver, Navigator".', severity="error")
-                return
-            self.set_pair((names[0], names[1]))
-            self.notify(
-                f"Pair mode: {names[0]} drives, {names[1]} navigates and confirms gate ticks (c)."
-            )
+    # Who is at the keyboard: pair mode, review mode, sign-off (screens/people.py).
 
-        self.push_screen(TextPrompt("Pair mode: driver, navigator", "Ana, Ben"), done)
+    def action_pair_mode(self) -> None:
+        from screens.people import ask_pair
+
+        ask_pair(self)
 
     def action_swap_roles(self) -> None:
         if self.pair:
             self.set_pair((self.pair[1], self.pair[0]))
 
     def action_review_mode(self) -> None:
-        def done(name: str | None) -> None:
-            if name:
-                self.reviewer = name
-                self._update_subtitle()
-                self.refresh_bindings()
-                self.notify(f"Review mode: read-only for {name}; s signs off.")
+        from screens.people import ask_reviewer
 
-        self.push_screen(TextPrompt("Review mode: your name", "Rita"), done)
+        ask_reviewer(self)
+
+    def set_reviewer(self, name: str) -> None:
+        self.reviewer = name
+        self._update_subtitle()
+        self.refresh_bindings()
 
     def action_sign_off(self) -> None:
-        if not self.loaded:
-            return
-        if self.reviewer is None:
-            self.notify(
-                "Sign-off is for review mode (start it from the command palette).",
-                severity="warning",
-            )
-            return
-        reviewer = self.reviewer
-        from workbench.project.releases import last_version, read_frozen_checklist
+        from screens.people import sign_off
 
-        try:
-            version = last_version(self.manifest)
-            if version is None:
-                raise WorkbenchError(
-                    "there is no release to sign off yet: a sign-off approves a release.",
-                    fix="tag one first.",
-                )
-            frozen, _ = read_frozen_checklist(self.manifest, version)
-        except WorkbenchError as exc:
-            self.notify(exc.paragraph, severity="warning", timeout=10)
-            return
-        problems = [i["id"] for i in frozen["items"] if i.get("blocks") or i["status"] == "stale"]
-        summary = f"readiness of its gated steps {frozen['readiness']['text']}" + (
-            f"; blocking or stale: {', '.join(problems)}" if problems else "; every gate passed"
-        )
-
-        def done(answer: tuple[str, str, str] | None) -> None:
-            if answer is None:
-                return
-            decision, note, despite = answer
-            try:
-                signoff = self.checklist.sign_off(
-                    reviewer, decision, note or None, release=version, despite=despite or None
-                )
-            except WorkbenchError as exc:
-                self.notify(exc.paragraph, title="Not signed", severity="error", timeout=15)
-                return
-            self.notify(
-                f"Signed off: {signoff.by} {signoff.decision} release {signoff.release} "
-                f"({signoff.revision}); recorded in checklist.yaml."
-            )
-
-        self.push_screen(SignOffDialog(reviewer, version, summary), done)
+        sign_off(self)
 
     def action_write_report(self) -> None:
         self._write_report()

@@ -7,7 +7,7 @@ through `cast("Posting", self.app)` for the same reason).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.dom import DOMNode
@@ -16,18 +16,27 @@ from textual.worker import Worker
 if TYPE_CHECKING:
     from screens.theme import Palette
     from workbench.checklist.engine import Checklist, ItemView, StepSummary
+    from workbench.checklist.standing import Standing
     from workbench.project.manifest import Manifest
 
 
 class Workbench(Protocol):
-    """The app as its screens see it."""
+    """The app as its screens see it. What it shows is read-only here: screens render the
+    standing, and change the checklist only through `change_checklist` (a worker)."""
 
     manifest: Manifest
     reviewer: str | None
-    summaries: list[StepSummary]
-    views: dict[str, ItemView]
     release_line: str
     release_rows: list[dict[str, Any]]
+
+    @property
+    def standing(self) -> Standing: ...
+
+    @property
+    def views(self) -> Mapping[str, ItemView]: ...
+
+    @property
+    def summaries(self) -> tuple[StepSummary, ...]: ...
 
     @property
     def checklist(self) -> Checklist: ...
@@ -36,6 +45,14 @@ class Workbench(Protocol):
     def loaded(self) -> bool: ...
 
     def reload_checklist(self) -> None: ...
+
+    def change_checklist(
+        self,
+        change: Callable[[Checklist], object],
+        then: Callable[[Any], object] | None = None,
+        *,
+        refused: str | None = None,
+    ) -> None: ...
 
     def open_step(self, step: str) -> None: ...
 

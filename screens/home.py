@@ -102,16 +102,15 @@ class HomeScreen(Screen[None]):
         self.query_one("#card-snapshot").focus()
 
     def update_from_checklist(self) -> None:
-        summaries: list[StepSummary] = workbench(self).summaries
-        for summary in summaries:
+        standing = workbench(self).standing  # computed off this thread, whole
+        for summary in standing.summaries:
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
-        checklist = workbench(self).checklist
         self.query_one("#readiness", Static).update(
-            f"Readiness [b]{checklist.readiness(summaries)}[/b]  (the lowest step's share of "
+            f"Readiness [b]{standing.readiness}[/b]  (the lowest step's share of "
             "its maximum: 1 per tool-verified item, 0.5 per ticked item with a note)"
         )
         self.query_one("#release", Static).update(workbench(self).release_line)
-        self.query_one("#next", Static).update(f"Next: {checklist.next_action(summaries)}")
+        self.query_one("#next", Static).update(f"Next: {standing.next_action}")
         self.query_one(ReleaseTable).show(workbench(self).release_rows)
 
     @on(StepCard.Selected)

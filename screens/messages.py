@@ -8,17 +8,25 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from workbench.checklist.engine import ItemView, StepSummary
+    from workbench.checklist.engine import ItemView
+    from workbench.checklist.standing import Standing
 
 
 @dataclass
 class ChecklistLoaded(Message):
-    """Fresh statuses of every item, computed off the interface thread."""
+    """The checklist read again, off the interface thread: the standing, the releases."""
 
-    summaries: list[StepSummary]
-    views: dict[str, ItemView]
+    standing: Standing
     release_line: str = ""
     release_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class StandingChanged(Message):
+    """A worker changed the checklist (a tick, a waiver, a check's result): where it stands
+    now, computed in that worker."""
+
+    standing: Standing
 
 
 @dataclass

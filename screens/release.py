@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import on, work
@@ -20,6 +20,9 @@ from screens.releases import ReleaseTable
 from screens.step import StepScreen
 from workbench.checklist.engine import current_user
 from workbench.kernel.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.steps.tag.version import Suggestion
 
 
 class ReleaseStepScreen(StepScreen):
@@ -66,11 +69,11 @@ class TagScreen(ReleaseStepScreen):
         except WorkbenchError as exc:
             self.post_message(ReleaseDone(exc.paragraph, ok=False))
             return
-        self.app.call_from_thread(
-            self._ask_version, str(suggestion.version), f"{suggestion.level}: {suggestion.reason}"
-        )
+        self.app.call_from_thread(self._ask_version, suggestion)
 
-    def _ask_version(self, suggested: str, reason: str) -> None:
+    def _ask_version(self, suggestion: Suggestion) -> None:
+        suggested = str(suggestion.version)
+        reason = f"{suggestion.level}: {suggestion.reason}"
         self.log_line(f"suggested {suggested} ({reason})")
 
         def done(answer: str | None) -> None:
@@ -78,7 +81,7 @@ class TagScreen(ReleaseStepScreen):
                 self.running = False
                 self.log_line(f"[{tones(self).warn}]tag cancelled[/]")
                 return
-            self._tag(answer or suggested)
+            self._tag(answer or suggested, suggestion)
 
         prompt = TextPrompt(f"Release version (suggested {suggested}; {reason[:60]})", suggested)
         self.app.push_screen(prompt, done)
@@ -90,7 +93,8 @@ class TagScreen(ReleaseStepScreen):
         group="release",
         description="tagging the release",
     )
-    def _tag(self, version: str) -> None:
+    def _tag(self, version: str, suggestion: Suggestion) -> None:
+        from workbench.steps import gatekeeper
         from workbench.steps.tag.release import create_release
 
         batcher = LogBatcher(self)  # the build's output arrives line by line: batch it
@@ -98,8 +102,9 @@ class TagScreen(ReleaseStepScreen):
         def tag() -> str:
             try:
                 release = create_release(
-                    self.checklist,
+                    gatekeeper(self.checklist),
                     version,
+                    suggestion=suggestion,  # the one just shown: worked out once per tag
                     log=batcher,
                     detail=batcher,
                     cancel=self.cancel_event,

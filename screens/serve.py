@@ -28,7 +28,7 @@ class ServeScreen(StepScreen):
             self.notify("Checks are running; try the image when they finish.", severity="warning")
             return
         try:
-            image_id, about = image_to_try(self.workbench.views)
+            image_id, about = image_to_try(dict(self.workbench.views))
             examples = load_examples(self.checklist.manifest, missing_ok=True)
         except WorkbenchError as exc:
             self.notify(exc.paragraph, severity="warning", timeout=10)
@@ -39,7 +39,7 @@ class ServeScreen(StepScreen):
                 table = self.query_one("#items", DataTable)
                 with contextlib.suppress(RowDoesNotExist):  # a team may disable the item
                     table.move_cursor(row=table.get_row_index(TRIED))
-                self._apply(lambda: self.checklist.tick(TRIED, *answer))
+                self._apply(lambda c: c.tick(TRIED, *answer))
 
         self.app.push_screen(
             TryItScreen(self.checklist.manifest, image_id, about, examples), answered

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from screens.answer import answer_dialog
 from screens.context import Workbench, tones, workbench
 from screens.dialogs import TextPrompt
-from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted
+from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted, StandingChanged
 from screens.pictures import picture
 from screens.progress import LogBatcher
 from screens.theme import Palette
@@ -33,7 +33,6 @@ from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
 from workbench.checklist.engine import Checklist, ItemFinished, ItemStarted, ItemView, RunCancelled
 from workbench.checklist.symbols import ICON
-from workbench.kernel.errors import WorkbenchError
 
 
 class StepScreen(Screen[None]):
@@ -117,7 +116,7 @@ class StepScreen(Screen[None]):
     # --- showing ---------------------------------------------------------------------------
 
     def update_from_checklist(self) -> None:
-        views: dict[str, ItemView] = self.workbench.views
+        views = self.workbench.views
         table = self.query_one("#items", DataTable)
         table.loading = False
         if table.row_count == 0:
@@ -126,9 +125,14 @@ class StepScreen(Screen[None]):
                     gate = " ⛨" if item.gate else ""
                     table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
         for view in views.values():
-            if view.item.step == self.step:
+            if view.item.step == self.step and not self._running_now(view.item.id):
                 self._show_row(view)
         self._show_detail()
+
+    def _running_now(self, item_id: str) -> bool:
+        """The check running now keeps its mark while standings arrive for earlier ones."""
+        running = self.running and item_id == self.current_item
+        return running and item_id in self.run_ids and item_id not in self.finished_ids
 
     def _show_row(self, view: ItemView) -> None:
         table = self.query_one("#items", DataTable)
@@ -152,7 +156,7 @@ class StepScreen(Screen[None]):
 
     def _show_detail(self) -> None:
         item_id = self.selected_id()
-        views: dict[str, ItemView] = self.workbench.views
+        views = self.workbench.views
         if item_id is None or item_id not in views:
             return
         view = views[item_id]
@@ -279,6 +283,7 @@ class StepScreen(Screen[None]):
                 self.post_message(CheckStarted(event.item_id))
             elif isinstance(event, ItemFinished):
                 self.post_message(CheckFinished(event.item_id, event.view))
+                self.app.post_message(StandingChanged(self.checklist.standing()))
             elif isinstance(event, RunCancelled):
                 cancelled = True
         batcher.flush()
@@ -300,8 +305,7 @@ class StepScreen(Screen[None]):
     @on(CheckFinished)
     def _finished(self, message: CheckFinished) -> None:
         self.finished_ids.add(message.item_id)
-        self.workbench.views[message.item_id] = message.view
-        self._show_row(message.view)
+        self._show_row(message.view)  # the app's standing follows (StandingChanged)
         status = message.view.status.value
         self.log_line(f"[{self.tones.status(status)}]{ICON[status]} {message.item_id}: {status}[/]")
         self._show_detail()
@@ -363,7 +367,7 @@ class StepScreen(Screen[None]):
 
         def done(answered: tuple[str, str] | None) -> None:
             if answered is not None:
-                self._apply(lambda: self.checklist.tick(item_id, *answered))
+                self._apply(lambda c: c.tick(item_id, *answered))
 
         view = self.workbench.views.get(item_id)
         self.app.push_screen(answer_dialog(self.checklist, view, item_id, answer), done)
@@ -384,7 +388,7 @@ class StepScreen(Screen[None]):
 
         def done(reason: str | None) -> None:
             if reason:
-                self._apply(lambda: self.checklist.waive(item_id, reason))
+                self._apply(lambda c: c.waive(item_id, reason))
 
         self.app.push_screen(
             TextPrompt(
@@ -399,18 +403,11 @@ class StepScreen(Screen[None]):
         item_id = self._manual_selected()
         navigator = self.checklist.navigator
         if item_id is not None and navigator:
-            self._apply(lambda: self.checklist.confirm(item_id, navigator))
+            self._apply(lambda c: c.confirm(item_id, navigator))
 
     def action_sign_off(self) -> None:
         self.workbench.action_sign_off()
 
-    def _apply(self, change: Callable[[], ItemView]) -> None:
-        try:
-            view = change()
-        except WorkbenchError as exc:
-            self.notify(exc.paragraph, severity="error", timeout=10)
-            return
-        self.workbench.views[view.item.id] = view
-        self._show_row(view)
-        self._show_detail()
-        self.workbench.reload_checklist()
+    def _apply(self, change: Callable[[Checklist], object]) -> None:
+        """Tick, waive or confirm in a worker; the app redraws with the standing it answers."""
+        self.workbench.change_checklist(change)

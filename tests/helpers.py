@@ -64,12 +64,40 @@ def pass_gates(project: Path) -> Checklist:
 
 
 def frozen_item(item_id: str, status: str = "pass", blocks: bool = False) -> dict[str, Any]:
-    return {"id": item_id, "status": status, "blocks": blocks, "gate": True}
+    """An item of a frozen checklist, every field its declaration asks for
+    (`workbench.checklist.frozen.ItemRecord`)."""
+    return {
+        "id": item_id,
+        "step": item_id.split(".")[0],
+        "kind": "auto",
+        "gate": True,
+        "summary": item_id,
+        "question": f"{item_id}?",
+        "status": status,
+        "score": 1.0 if status == "pass" else 0.0,
+        "counted": True,
+        "evidence": [],
+        "remark": "",
+        "blocks": blocks,
+    }
 
 
 def hand_made_release(manifest: Manifest, version: str, items: list[dict[str, Any]]) -> str:
     """Release files written by hand (no image, no tag): for tests of what reads them."""
-    text = json.dumps({"readiness": {"fraction": 0.75, "text": "75%"}, "items": items})
+    release = {"version": version, "created": "2026-11-24T10:00:00Z", "by": "Ana"}
+    text = json.dumps(
+        {
+            "project": manifest.name,
+            "release": {**release, "revision": f"rev-{version}", "image": "sha256:i"},
+            "generated_at": release["created"],
+            "workbench": "0",
+            "scope": list(GATED),
+            "readiness": {"percent": 75, "fraction": 0.75, "limited_by": None, "text": "75%"},
+            "steps": [],
+            "items": items,
+            "waivers": {},
+        }
+    )
     frozen_checklist_path(manifest, version).parent.mkdir(exist_ok=True)
     frozen_checklist_path(manifest, version).write_text(text)
     save_release(

@@ -1,32 +1,33 @@
 """The checklist of one project: statuses, scores, gates, runs, ticks, waivers, sign-offs.
 
-Scoring follows the ML Test Score: an item scores 1 when the tool verified it
-(a warning scores 0.5), 0.5 when a person ticked it with a note, 0 otherwise;
-skipped and not-applicable items leave the step's maximum. A step's score is
-the sum of its items'; readiness is the lowest step score.
+Scoring follows the ML Test Score (see `scoring`). Readers get immutable values: a
+`Standing` (the interface), a `GateReport` (a step that releases, through the
+`Gatekeeper` port of `gate`); measuring inputs (files, git, Docker) never holds the lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import getpass
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
 from workbench.checklist.definitions import STEPS, Item, load_definitions
-from workbench.checklist.scoring import (
-    ItemView,
-    Readiness,
-    StepSummary,
-    readiness,
-    summarise,
+from workbench.checklist.events import (
+    ItemFinished,
+    ItemStarted,
+    RunCancelled,
+    RunEvent,
+    current_user,
 )
+from workbench.checklist.gate import GateReport
+from workbench.checklist.scoring import ItemView, Readiness, StepSummary, readiness, summarise
 from workbench.checklist.signoff import bind_signoff
+from workbench.checklist.standing import Standing, next_action
 from workbench.checklist.state import (
     ANSWERS,
     ChecklistState,
@@ -37,7 +38,6 @@ from workbench.checklist.state import (
     load_state,
     save_state,
 )
-from workbench.kernel import git
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.errors import UnavailableError, WorkbenchError
@@ -47,6 +47,8 @@ from workbench.project.manifest import Manifest
 from workbench.project.releases import last_version
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The run's events are re-exported: the faces import them from here.
+__all__ = ["Checklist", "ItemFinished", "ItemStarted", "RunCancelled", "RunEvent", "current_user"]
 
 
 def _locked(method: F) -> F:
@@ -60,38 +62,13 @@ def _locked(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
-class ItemStarted:
-    item_id: str
-
-
-@dataclass(frozen=True)
-class ItemFinished:
-    item_id: str
-    view: ItemView
-
-
-@dataclass(frozen=True)
-class RunCancelled:
-    item_id: str
-
-
-RunEvent = ItemStarted | ItemFinished | RunCancelled
-
-
-def current_user(root: Path | None = None) -> str:
-    """Who is at the keyboard: git's user.name, else the login name."""
-    name = git.config(root or Path.cwd(), "user.name")
-    return name or getpass.getuser()
-
-
 @dataclass
 class Checklist:
     """The checklist engine on one project; the TUI, CLI and reports all use this.
 
-    It is handed its auto checks (`workbench.steps.open_checklist` does that). One
-    lock guards its state: the TUI reads it from the interface thread while a worker
-    runs checks, so every read and write of the state takes the lock."""
+    It is handed its auto checks (`workbench.steps.open_checklist` does that). One lock
+    guards its state (a worker runs checks while another ticks); it is held only to read
+    or write the state, never while inputs are measured."""
 
     manifest: Manifest
     checks: dict[str, AutoCheck]
@@ -104,6 +81,7 @@ class Checklist:
     # kept but never shown as fresh, whatever its fingerprint says.
     _unchecked: dict[str, str] = field(init=False, default_factory=dict)
     _lock: threading.RLock = field(init=False, default_factory=threading.RLock)
+    _serials: itertools.count[int] = field(init=False, default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
         self.items = load_definitions(
@@ -143,21 +121,31 @@ class Checklist:
             fix="list the items with `workbench check --no-run`.",
         )
 
-    @_locked
     def refresh(self) -> None:
-        """Forget cached fingerprints (inputs may have changed on disk) and reload the state."""
-        self._fingerprints.clear()
-        self.state = load_state(self.manifest.root)
+        """Measure every auto item's inputs again (they may have changed on disk) and reload
+        the state. The measuring reads files and asks git and Docker: it runs outside the
+        lock, so a tick on another thread never waits for it."""
+        measured = self._measure(self.auto_ids())
+        with self._lock:
+            self._fingerprints = measured
+            self.state = load_state(self.manifest.root)
 
-    @_locked
-    def current_fingerprint(self, item_id: str) -> str:
-        if item_id not in self._fingerprints:
-            ctx = CheckContext(self.manifest)
+    def _measure(self, item_ids: list[str]) -> dict[str, str]:
+        """The fingerprints of these items' inputs as they are now (no lock taken)."""
+        ctx = CheckContext(self.manifest)
+        measured = {}
+        for item_id in item_ids:
             try:
                 inputs = self.checks[item_id].inputs(ctx)
             except Exception as exc:  # an input that cannot be read is itself an input state
                 inputs = {"unreadable": f"{type(exc).__name__}: {exc}"}
-            self._fingerprints[item_id] = fingerprint(inputs)
+            measured[item_id] = fingerprint(inputs)
+        return measured
+
+    @_locked
+    def current_fingerprint(self, item_id: str) -> str:
+        if item_id not in self._fingerprints:
+            self._fingerprints.update(self._measure([item_id]))
         return self._fingerprints[item_id]
 
     @_locked
@@ -175,28 +163,18 @@ class Checklist:
             said = f"not checked now ({why})" if why else "not run yet"
             return ItemView(item, Status.PENDING, 0.0, True, [], said, waiver=waiver)
         status = Status(result.status)
-        if item.id in self._unchecked:
-            return ItemView(
-                item,
-                Status.STALE,
-                0.0,
-                True,
-                result.evidence,
+        if item.id in self._unchecked:  # asked now and could not: never shown as fresh
+            stale = (
                 f"not checked now ({self._unchecked[item.id]}); the last result, "
-                f"{status.value} at {result.checked_at}, is kept but not vouched for",
-                result=result,
-                waiver=waiver,
+                f"{status.value} at {result.checked_at}, is kept but not vouched for"
             )
-        if result.fingerprint != self.current_fingerprint(item.id):
+        elif result.fingerprint != self.current_fingerprint(item.id):
+            stale = f"inputs changed since the check ran ({result.checked_at})"
+        else:
+            stale = None
+        if stale is not None:
             return ItemView(
-                item,
-                Status.STALE,
-                0.0,
-                True,
-                result.evidence,
-                f"inputs changed since the check ran ({result.checked_at})",
-                result=result,
-                waiver=waiver,
+                item, Status.STALE, 0.0, True, result.evidence, stale, result=result, waiver=waiver
             )
         score = {Status.PASS: 1.0, Status.WARN: 0.5}.get(status, 0.0)
         counted = status is not Status.SKIPPED
@@ -256,32 +234,39 @@ class Checklist:
         return readiness(summaries or self.summaries())
 
     def next_action(self, summaries: list[StepSummary] | None = None) -> str:
-        for s in summaries or self.summaries():
-            if s.blockers:
-                return f"{s.title}: resolve {s.blockers[0]} (a gate item)"
-            if s.counts.get(Status.PENDING) or s.counts.get(Status.STALE):
-                return f"{s.title}: run its checks and answer its questions"
-        latest = last_version(self.manifest)
-        if latest is None:
-            return "Every step is ready: tag the release."
-        return (
-            f"Release {latest} is out and every item passes: ask a reviewer to sign it off "
-            "(`workbench signoff`); the next change starts at Snapshot."
-        )
+        return next_action(summaries or self.summaries(), last_version(self.manifest))
+
+    def standing(self, *, remeasure: bool = False) -> Standing:
+        """Every view, summary, readiness and the next action, as one immutable value. With
+        `remeasure`, inputs are measured again first (outside the lock, see `refresh`)."""
+        if remeasure:
+            self.refresh()
+        with self._lock:
+            views = self.views()
+            serial = next(self._serials)
+        return Standing.of(serial, views, last_version(self.manifest))
+
+    # --- the gate port (`workbench.checklist.gate.Gatekeeper`) ------------------------------
+
+    def gate_report(self, steps: tuple[str, ...]) -> GateReport:
+        self.refresh()
+        return self._gate_report(steps)
+
+    def require(self, steps: tuple[str, ...], action: str) -> GateReport:
+        return self._gate_report(steps).require(action)
+
+    @_locked
+    def _gate_report(self, steps: tuple[str, ...]) -> GateReport:
+        views = [self.view(i.id) for i in self.items if i.step in steps]
+        people = (self.driver, self.navigator)
+        return GateReport.of(self.manifest.name, steps, views, self.state.waivers, people)
 
     def blockers(self, steps: tuple[str, ...]) -> list[ItemView]:
-        return [v for v in self.views() if v.item.step in steps and v.blocks]
+        return list(self._gate_report(steps).blockers)
 
     def require_gates(self, steps: tuple[str, ...], action: str) -> None:
         """Raise unless every gate item of `steps` is fresh and passing, or waived."""
-        blocked = self.blockers(steps)
-        if blocked:
-            listed = "; ".join(f"{v.item.id} is {v.status.value}" for v in blocked)
-            raise WorkbenchError(
-                f"cannot {action}: gate items are not passing: {listed}.",
-                fix="run `workbench check`, fix what fails, or waive an item with "
-                "`workbench waive ITEM --reason '...'`.",
-            )
+        self.require(steps, action)
 
     # --- running ---------------------------------------------------------------------------
 
@@ -296,8 +281,7 @@ class Checklist:
                 yield RunCancelled(item_id)
                 return
             yield ItemStarted(item_id)
-            self._fingerprints.pop(item_id, None)
-            stamp = self.current_fingerprint(item_id)
+            stamp = self._remeasure([item_id])[item_id]
             try:
                 result = check.run(ctx)
             except Cancelled:
@@ -322,8 +306,15 @@ class Checklist:
         stamped with its item's inputs as they are now."""
         for item_id in results:
             self.item(item_id)
-            self._fingerprints.pop(item_id, None)
-        return self._store({i: (self.current_fingerprint(i), r) for i, r in results.items()})
+        stamps = self._remeasure(list(results))
+        return self._store({i: (stamps[i], r) for i, r in results.items()})
+
+    def _remeasure(self, item_ids: list[str]) -> dict[str, str]:
+        """Measure these items' inputs (outside the lock) and keep what was measured."""
+        measured = self._measure(item_ids)
+        with self._lock:
+            self._fingerprints.update(measured)
+        return measured
 
     def _store(self, results: dict[str, tuple[str, CheckResult]]) -> list[ItemView]:
         with self.writing("recording check results"):

@@ -15,6 +15,7 @@ import msgspec
 
 from workbench import __version__
 from workbench.checklist.engine import Checklist
+from workbench.checklist.frozen import ItemRecord, ReadinessRecord, StepRecord
 from workbench.checklist.scoring import ItemView, Readiness, StepSummary
 from workbench.checklist.state import SignOff
 from workbench.kernel.clock import now
@@ -43,70 +44,15 @@ def shown(item: dict[str, Any]) -> str:
 
 
 def item_record(view: ItemView, fingerprint: str | None = None) -> dict[str, Any]:
-    item = view.item
-    record: dict[str, Any] = {
-        "id": item.id,
-        "step": item.step,
-        "kind": item.kind,
-        "gate": item.gate,
-        "summary": item.summary,
-        "question": item.question,
-        "status": view.status.value,
-        "shown": view.shown,
-        "score": view.score,
-        "counted": view.counted,
-        "evidence": view.evidence,
-        "remark": view.remark,
-        "blocks": view.blocks,
-    }
-    if view.result is not None:
-        record["checked_at"] = view.result.checked_at
-        record["fingerprint"] = view.result.fingerprint
-    if fingerprint is not None:
-        record["current_fingerprint"] = fingerprint
-    if view.tick:
-        record["tick"] = msgspec.to_builtins(view.tick)
-    if view.waiver:
-        record["waiver"] = msgspec.to_builtins(view.waiver)
-    return record
+    return dict(msgspec.to_builtins(ItemRecord.of(view, fingerprint)))
 
 
 def readiness_record(readiness: Readiness) -> dict[str, Any]:
-    return {
-        "percent": readiness.percent,
-        "fraction": round(readiness.fraction, 4),
-        "limited_by": readiness.limited_by,
-        "text": str(readiness),
-    }
+    return dict(msgspec.to_builtins(ReadinessRecord.of(readiness)))
 
 
 def step_record(s: StepSummary) -> dict[str, Any]:
-    return {
-        "step": s.step,
-        "title": s.title,
-        "status": s.status.value,
-        "score": s.score,
-        "max_score": s.max_score,
-        "percent": int(s.fraction * 100 + 1e-9),
-        "counts": {k.value: v for k, v in s.counts.items()},
-        "blockers": s.blockers,
-    }
-
-
-def freeze(checklist: Checklist, steps: tuple[str, ...], release: dict[str, Any]) -> dict[str, Any]:
-    """The checklist of `steps` as it stands, for the release described by `release`."""
-    summaries = [s for s in checklist.summaries() if s.step in steps]
-    return {
-        "project": checklist.manifest.name,
-        "release": release,
-        "generated_at": release["created"],
-        "workbench": __version__,
-        "scope": list(steps),
-        "readiness": readiness_record(checklist.readiness(summaries)),
-        "steps": [step_record(s) for s in summaries],
-        "items": [item_record(v) for v in checklist.views() if v.item.step in steps],
-        "waivers": {k: msgspec.to_builtins(v) for k, v in checklist.state.waivers.items()},
-    }
+    return dict(msgspec.to_builtins(StepRecord.of(s)))
 
 
 def frozen(manifest: Manifest, version: str) -> dict[str, Any]:

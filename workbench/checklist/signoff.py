@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from workbench.checklist.checks import Status
+from workbench.checklist.frozen import load_frozen
 from workbench.checklist.state import SignOff
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.project.releases import last_version, load_release, read_frozen_checklist
+from workbench.project.releases import last_version, load_release
 
 
 def bind_signoff(
@@ -33,13 +33,10 @@ def bind_signoff(
             fix="tag one first (`workbench tag`), then sign it off.",
         )
     record = load_release(manifest, version)
-    frozen, digest = read_frozen_checklist(manifest, version)
-    blocking = [i["id"] for i in frozen["items"] if i.get("blocks")]
-    stale = [i["id"] for i in frozen["items"] if i.get("status") == Status.STALE.value]
+    frozen, digest = load_frozen(manifest, version)
+    problems = frozen.approval_problems()
     reason = (despite or "").strip() or None
-    if decision == "approve" and (blocking or stale) and reason is None:
-        problems = [f"gate items block: {', '.join(blocking)}"] if blocking else []
-        problems += [f"items are stale: {', '.join(stale)}"] if stale else []
+    if decision == "approve" and problems and reason is None:
         raise WorkbenchError(
             f"cannot approve release {version}: " + "; ".join(problems) + ".",
             fix="fix them and release again, or approve anyway with "
@@ -49,7 +46,7 @@ def bind_signoff(
         by=by,
         at=now(),
         decision=decision,
-        readiness=float(frozen["readiness"]["fraction"]),
+        readiness=frozen.readiness.fraction,
         note=(note or "").strip() or None,
         release=version,
         revision=record.git.revision,

@@ -4,6 +4,9 @@ Each step is one package: its domain code and its `checks.py`, which declares
 the step's auto checks in a `CheckSet`. The checklist engine never imports a
 step; `open_checklist` builds it with every step's checks.
 
+Tag does not drive the engine: it is handed a `Gatekeeper` (the port of
+`workbench.checklist.gate`, which the engine implements) by `gatekeeper`.
+
 Within `steps`, a later step may use an earlier one (serve builds on the
 snapshot's lock and the schema's contract; tag on serve; push on tag), never
 the other way round; `shared` is below them all.
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from workbench.checklist.checks import AutoCheck
     from workbench.checklist.engine import Checklist  # see all_checks
+    from workbench.checklist.gate import Gatekeeper
     from workbench.project.manifest import Manifest
 
 
@@ -40,6 +44,12 @@ def open_checklist(
     from workbench.checklist.engine import Checklist  # see all_checks
 
     return Checklist(manifest, all_checks(), pair=pair, user=user)
+
+
+def gatekeeper(checklist: Checklist) -> Gatekeeper:
+    """The checklist as the Tag step may see it: the gate port, nothing more (the engine
+    implements it; mypy checks that it does, here)."""
+    return checklist
 
 
 def question_evidence(manifest: Manifest, item_id: str) -> tuple[str, list[str]] | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbench.checklist.checks import Status
-from workbench.checklist.engine import Checklist
+from workbench.checklist.gate import Gatekeeper, GateReport
+from workbench.project.manifest import Manifest
 from workbench.project.releases import latest_release
 from workbench.steps.serve.session import SESSION_ITEMS
+from workbench.steps.tag.record import GATED_STEPS
 from workbench.steps.tag.regression import quality_from, regression, waived_since
-from workbench.steps.tag.release import GATED_STEPS
 
 NOT_KNOWN = "not known until the candidate image is tested"
 
@@ -34,12 +35,11 @@ class Preview:
         return bool(self.blocking)
 
 
-def preview(checklist: Checklist) -> Preview:
-    checklist.refresh()
+def preview(gate: Gatekeeper) -> Preview:
+    """What `workbench tag` would say now, from the same gate report it asks for first."""
+    report = gate.gate_report(GATED_STEPS)
     out = Preview()
-    for view in checklist.views():
-        if view.item.step not in GATED_STEPS:
-            continue
+    for view in report.views:
         if view.blocks:
             out.blocking.append(f"{view.item.id} is {view.status.value}: {view.next_move}")
         elif view.shown == "waived" and view.waiver is not None:
@@ -47,24 +47,23 @@ def preview(checklist: Checklist) -> Preview:
                 f"{view.item.id} (its {'check' if view.item.is_auto else 'answer'}: "
                 f"{view.status.value}) waived by {view.waiver.by}: {view.waiver.reason}"
             )
-    gates = [i.id for i in checklist.items if i.id in SESSION_ITEMS and i.gate]
+    gates = [v.item.id for v in report.views if v.item.id in SESSION_ITEMS and v.item.gate]
     out.unknown.append(
         f"{len(gates)} serve gates of the release candidate ({', '.join(gates[:4])}"
         f"{', ...' if len(gates) > 4 else ''}): {NOT_KNOWN}; `workbench tag` builds it and "
         "runs the whole serve test on it, and refuses it if one fails"
     )
-    regression_line = _no_regression(checklist)
+    regression_line = _no_regression(gate.manifest, report)
     if regression_line is not None:
         line, refuses = regression_line
         (out.blocking if refuses else out.unknown).append(line)
     return out
 
 
-def _no_regression(checklist: Checklist) -> tuple[str, bool] | None:
+def _no_regression(manifest: Manifest, report: GateReport) -> tuple[str, bool] | None:
     """tag.no-regression of the candidate: unknown, with what the last serve test measured;
     a refusal when that measurement is fresh (same inputs) and worse beyond the tolerance,
     unless waived since the previous release."""
-    manifest = checklist.manifest
     latest = latest_release(manifest)
     if manifest.evaluation is None or latest is None or latest[1].quality is None:
         return None
@@ -75,9 +74,10 @@ def _no_regression(checklist: Checklist) -> tuple[str, bool] | None:
         f"tag.no-regression: the candidate's {before.metric} against {version}'s "
         f"{before.value:.4g} (tolerance {manifest.evaluation.tolerance:g})"
     )
-    view = checklist.view("serve.quality")
-    measured = quality_from(view.result)
-    if measured is None or view.status is Status.STALE:
+    view = report.view("serve.quality")
+    result = view.result if view is not None else None
+    measured = quality_from(result) if result is not None else None
+    if view is None or measured is None or view.status is Status.STALE:
         return f"{head}: {NOT_KNOWN}", False
     why = regression(manifest, before, measured, str(version))
     if why is None:
@@ -86,7 +86,7 @@ def _no_regression(checklist: Checklist) -> tuple[str, bool] | None:
             "within the tolerance",
             False,
         )
-    waiver = checklist.state.waivers.get("tag.no-regression")
+    waiver = report.waiver("tag.no-regression")
     if waived_since(record, waiver.at if waiver else None):
         return f"{head}: {why} (the last serve test), waived", False
     return (

@@ -1,116 +1,62 @@
-"""Step 4, Tag: a semver release with a manifest, an annotated git tag and image tags."""
+"""Step 4, Tag: a semver release with a manifest, an annotated git tag and image tags.
+
+Tag asks the checklist through the gate port (`workbench.checklist.gate`), never its
+engine: a `GateReport` before anything is built, the results of the release candidate's
+serve test recorded, a second report frozen into the release. What the release says is
+built by `record.build_release`, a pure function; this module reads the facts it needs
+(git, Docker) and commits the result as one transaction.
+"""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.checklist import report
 from workbench.checklist.checks import CheckResult
-from workbench.checklist.engine import Checklist
+from workbench.checklist.gate import Gatekeeper, GateReport
 from workbench.kernel import git
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
 from workbench.project import transaction
-from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
-from workbench.project.records import (
-    BaseImageInfo,
-    BumpInfo,
-    ChecklistAtRelease,
-    GitInfo,
-    Hashes,
-    ImageInfo,
-    People,
-    PushInfo,
-    QualityInfo,
-    ReleaseRecord,
-    StepScore,
-    WaiverInfo,
-)
+from workbench.project.records import QualityInfo, ReleaseRecord
 from workbench.project.releases import (
     frozen_checklist_path,
     load_release,
     release_path,
-    releases,
     save_release,
-    tag_name,
 )
-from workbench.project.semver import LEVELS, SemVer
-from workbench.steps.schema.diff import Change, required_bump, schema_changes
+from workbench.project.semver import SemVer
 from workbench.steps.serve.session import serve_session
-from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git, release_hashes
+from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git
+from workbench.steps.tag.record import (
+    GATED_STEPS,
+    Built,
+    Candidate,
+    GitFacts,
+    build_release,
+    hashes_of,
+    image_ref,
+)
 from workbench.steps.tag.regression import quality_from, regression, waived_since
+from workbench.steps.tag.version import Suggestion, suggest, validate_version
 
-GATED_STEPS = ("snapshot", "schema", "serve")
-
-
-@dataclass
-class Suggestion:
-    previous: SemVer | None
-    version: SemVer
-    level: str
-    reason: str
-    changes: list[Change] = field(default_factory=list)
-
-
-def suggest(manifest: Manifest) -> Suggestion:
-    known = releases(manifest)
-    if not known:
-        return Suggestion(None, SemVer(1, 0, 0), "major", "the first release")
-    previous = known[-1]
-    changes = schema_changes(manifest, previous)
-    level = required_bump(changes)
-    if level == "major":
-        breaking = [f"{c.where} {c.path}: {c.what}" for c in changes if c.kind == "breaking"]
-        reason = "breaking contract changes: " + "; ".join(breaking[:4])
-    elif level == "minor":
-        additive = [f"{c.where} {c.path}: {c.what}" for c in changes if c.kind == "additive"]
-        reason = "additive contract changes: " + "; ".join(additive[:4])
-    else:
-        reason = "no contract change: a new model or environment only"
-    return Suggestion(previous, previous.bump(level), level, reason, changes)
-
-
-def validate_version(
-    manifest: Manifest,
-    text: str,
-    suggestion: Suggestion,
-    registry_tags: Callable[[str], str | None] | None = None,
-) -> SemVer:
-    version = SemVer.parse(text)
-    if suggestion.previous is not None and not version > suggestion.previous:
-        raise WorkbenchError(
-            f"{version} is not higher than the last release {suggestion.previous}.",
-            fix=f"use {suggestion.version} or higher.",
-        )
-    if git.tags(manifest.root, tag_name(manifest, version)):
-        raise WorkbenchError(
-            f"the git tag {tag_name(manifest, version)} already exists.",
-            fix="choose another version; release tags are never moved.",
-        )
-    if suggestion.previous is not None and LEVELS.index(
-        version.level_from(suggestion.previous)
-    ) < LEVELS.index(suggestion.level):
-        raise WorkbenchError(
-            f"{version} is a {version.level_from(suggestion.previous)} bump, but the contract "
-            f"changes need a {suggestion.level} one ({suggestion.reason}).",
-            fix=f"use {suggestion.version}.",
-        )
-    if registry_tags is not None and registry_tags(str(version)):
-        raise WorkbenchError(
-            f"the registry already holds version {version}.",
-            fix="choose another version; release tags are immutable.",
-        )
-    return version
+__all__ = [
+    "GATED_STEPS",
+    "Release",
+    "Suggestion",
+    "create_release",
+    "recover_release",
+    "suggest",
+    "tag_image",
+    "validate_version",
+]
 
 
 @dataclass
@@ -124,9 +70,10 @@ class Release:
 
 
 def create_release(
-    checklist: Checklist,
+    gate: Gatekeeper,
     version_text: str | None = None,
     *,
+    suggestion: Suggestion | None = None,
     log: Callable[[str], None] = lambda _: None,
     cancel: threading.Event | None = None,
     detail: Callable[[str], None] | None = None,
@@ -134,32 +81,74 @@ def create_release(
     """Release the image that was tested: check the gates, build the release candidate and
     run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
     commit, tag git and the image. Either all of it happens or none of it. One release action
-    at a time per project: two tags at once would both record the same `previous`."""
-    recovered = recover_release(checklist.manifest)
+    at a time per project: two tags at once would both record the same `previous`.
+
+    `suggestion` is the one the caller already showed (it is worked out once per tag),
+    unless a release a killed command left half made is finished or undone first."""
+    recovered = recover_release(gate.manifest)
     if recovered:
         log(recovered)
-        checklist.refresh()
-    with project_lock(checklist.manifest.root, "release", "tagging a release", wait=0):
-        return _create_release(checklist, version_text, log=log, cancel=cancel, detail=detail)
+        suggestion = None  # the last release may have changed: suggested again
+    with project_lock(gate.manifest.root, "release", "tagging a release", wait=0):
+        return _create_release(
+            gate, version_text, suggestion, log=log, cancel=cancel, detail=detail
+        )
 
 
 def _create_release(
-    checklist: Checklist,
+    gate: Gatekeeper,
     version_text: str | None,
+    suggestion: Suggestion | None,
     *,
     log: Callable[[str], None],
     cancel: threading.Event | None,
     detail: Callable[[str], None] | None,
 ) -> Release:
-    manifest = checklist.manifest
-    root = manifest.root
-    if not git.is_repository(root):
+    manifest = gate.manifest
+    if not git.is_repository(manifest.root):
         raise WorkbenchError(
-            f"{root} is not in a git repository.",
+            f"{manifest.root} is not in a git repository.",
             fix="`git init`, commit the project, then tag.",
         )
-    checklist.refresh()
-    checklist.require_gates(GATED_STEPS, "tag a release")
+    gate.gate_report(GATED_STEPS).require("tag a release")
+    _require_committed(manifest)
+    suggestion = suggestion or suggest(manifest)
+    registry_tags = client_for(manifest.registry).manifest_digest if manifest.registry else None
+    version = validate_version(
+        manifest, version_text or str(suggestion.version), suggestion, registry_tags
+    )
+    log(f"releasing {version} ({suggestion.reason}); testing the release candidate")
+    session = serve_session(
+        manifest,
+        log=log,
+        cancel=cancel or threading.Event(),
+        version=str(version),
+        tag=f"workbench/{manifest.name}:{version}",
+        detail=detail,
+    )
+    gate.record(session.results)
+    gate.require(("serve",), f"release {version}: the release candidate image")
+    report = gate.require(GATED_STEPS, f"release {version}")
+    assert session.image_id is not None  # the serve gates passed, so it was built
+    quality = _no_regression(manifest, report, session.results, version, suggestion.previous)
+    candidate = _candidate(manifest, version, session.image_id, quality)
+    facts = GitFacts(revision=git.git(manifest.root, "rev-parse", "HEAD"), created=now())
+    built = build_release(
+        manifest, version, suggestion, report, candidate, facts, hashes_of(manifest)
+    )
+    path = _commit_transaction(manifest, built, suggestion.reason)
+    log(
+        f"committed {git.prefix(manifest.root)}{path.relative_to(manifest.root)}, tagged "
+        f"{built.record.git.tag}, image {candidate.image_ref} ({candidate.image_id[:19]}, "
+        "the tested image)"
+    )
+    return Release(
+        version, path, built.record.git.tag, candidate.image_ref, candidate.image_id, built.record
+    )
+
+
+def _require_committed(manifest: Manifest) -> None:
+    """A release points at a commit that holds every file of the image."""
     dirty = dirty_files(manifest)
     if dirty:
         raise WorkbenchError(
@@ -175,122 +164,49 @@ def _create_release(
             fix="add them to git (`git add -f FILE` for an ignored one) and commit; a release "
             "must be rebuildable from its tag.",
         )
-    suggestion = suggest(manifest)
-    registry_tags = None
-    if manifest.registry:
-        registry_tags = client_for(manifest.registry).manifest_digest
-    version = validate_version(
-        manifest, version_text or str(suggestion.version), suggestion, registry_tags
-    )
-    log(f"releasing {version} ({suggestion.reason}); testing the release candidate")
-    session = serve_session(
-        manifest,
-        log=log,
-        cancel=cancel or threading.Event(),
-        version=str(version),
-        tag=f"workbench/{manifest.name}:{version}",
-        detail=detail,
-    )
-    checklist.record(session.results)
-    checklist.require_gates(("serve",), f"release {version}: the release candidate image")
-    assert session.image_id is not None  # the serve gates passed, so it was built
-    quality = _no_regression(checklist, session.results, str(version), suggestion.previous)
-    image_id = session.image_id
+
+
+def _candidate(
+    manifest: Manifest, version: SemVer, image_id: str, quality: QualityInfo | None
+) -> Candidate:
+    """The tested image and its base, as the engine describes them."""
     client = docker_client()
     image = client.images.get(image_id)
     base = client.images.get(str(image.labels.get("org.opencontainers.image.base.name")))
-    image_ref = (
-        f"{manifest.registry}:{version}"
-        if manifest.registry
-        else f"workbench/{manifest.name}:{version}"
-    )
-    summaries = [s for s in checklist.summaries() if s.step in GATED_STEPS]
-    readiness = checklist.readiness(summaries)
-    revision = git.git(root, "rev-parse", "HEAD")
-    pair = checklist.pair
-    people = People(driver=pair[0], navigator=pair[1]) if pair else People(driver=checklist.driver)
-    created = now()
-    frozen = report.freeze(
-        checklist,
-        GATED_STEPS,
-        {
-            "version": str(version),
-            "created": created,
-            "by": people.driver + (f" with {people.navigator}" if people.navigator else ""),
-            "revision": revision,
-            "image": image_id,
-        },
-    )
-    frozen_text = json.dumps(frozen, indent=1, ensure_ascii=False) + "\n"
-    record = ReleaseRecord(
-        version=str(version),
-        created=created,
-        git=GitInfo(revision=revision, tag=tag_name(manifest, version)),
-        previous=str(suggestion.previous) if suggestion.previous else None,
-        bump=BumpInfo(
-            level=version.level_from(suggestion.previous) if suggestion.previous else "major",
-            suggested=str(suggestion.version),
-            reason=suggestion.reason,
-            changes=[f"{c.kind}: {c.where} {c.path}: {c.what}" for c in suggestion.changes],
-        ),
-        hashes=Hashes(
-            lock=file_digest(root / LOCK_NAME),
-            request_schema=file_digest(manifest.resolve(manifest.schema.request)),
-            response_schema=file_digest(manifest.resolve(manifest.schema.response)),
-            artifacts={
-                relative: file_digest(manifest.resolve(relative))
-                for relative in ([manifest.model.artifact] if manifest.model.artifact else [])
-            },
-            files=release_hashes(manifest),
-        ),
-        base_image=BaseImageInfo(name=base.tags[0] if base.tags else "", id=str(base.id)),
-        image=ImageInfo(ref=image_ref, id=image_id, tested_id=image_id),
-        checklist=ChecklistAtRelease(
-            readiness=round(readiness.fraction, 4),
-            limited_by=readiness.limited_by,
-            steps={
-                s.step: StepScore(
-                    score=s.score,
-                    max=s.max_score,
-                    fraction=round(s.fraction, 4),
-                    status=s.status.value,
-                )
-                for s in summaries
-            },
-            frozen=frozen_checklist_path(manifest, version).name,
-            frozen_sha256=sha256_text(frozen_text),
-        ),
-        waivers={
-            k: WaiverInfo(reason=w.reason, by=w.by, at=w.at)
-            for k, w in checklist.state.waivers.items()
-        },
+    return Candidate(
+        image_id=image_id,
+        image_ref=image_ref(manifest, version),
+        base_name=base.tags[0] if base.tags else "",
+        base_id=str(base.id),
         quality=quality,
-        released_by=people,
-        push=PushInfo(),
     )
-    message = (
-        f"{manifest.name} {version}\n\n{suggestion.reason}\nimage {image_ref} "
-        f"({image_id})\nreadiness of the gated steps {readiness}"
-    )
-    # One transaction: a kill -9 anywhere from here leaves a journal that the next command
-    # uses to finish or undo the release (workbench.project.transaction).
+
+
+def _commit_transaction(manifest: Manifest, built: Built, reason: str) -> Path:
+    """Commit the release and tag the image as one transaction: a kill -9 anywhere from here
+    leaves a journal that the next command uses to finish or undo the release
+    (workbench.project.transaction)."""
+    root, record = manifest.root, built.record
     journal = transaction.Journal(
-        version=str(version),
+        version=record.version,
         tag=record.git.tag,
-        start=revision,
+        start=record.git.revision,
         files=tuple(
             str(p.relative_to(root))
-            for p in (release_path(manifest, version), frozen_checklist_path(manifest, version))
+            for p in (
+                release_path(manifest, record.version),
+                frozen_checklist_path(manifest, record.version),
+            )
         ),
         staged=tuple(name for name in RELEASE_INPUTS if (root / name).exists()),
-        image_id=image_id,
-        image_ref=image_ref,
+        image_id=record.image.id,
+        image_ref=record.image.ref,
     )
     transaction.begin(manifest, journal)
     try:
-        path = _commit_release(manifest, record, frozen_text, suggestion.reason, message)
+        path = _commit_release(manifest, record, built.frozen_text, reason, built.message)
         try:
-            tag_image(image_id, image_ref)
+            tag_image(record.image.id, record.image.ref)
         except WorkbenchError as exc:  # the engine refused: undo the git side too
             _undo_release(manifest, record, committed=True, tagged=True)
             raise WorkbenchError(
@@ -299,11 +215,7 @@ def _create_release(
             ) from None
     finally:
         transaction.end(manifest)  # whole, or undone: no journal (a kill -9 skips this)
-    log(
-        f"committed {git.prefix(root)}{path.relative_to(root)}, tagged "
-        f"{tag_name(manifest, version)}, image {image_ref} ({image_id[:19]}, the tested image)"
-    )
-    return Release(version, path, tag_name(manifest, version), image_ref, image_id, record)
+    return path
 
 
 def tag_image(image_id: str, image_ref: str) -> None:
@@ -325,9 +237,10 @@ def recover_release(manifest: Manifest) -> str | None:
 
 
 def _no_regression(
-    checklist: Checklist,
+    manifest: Manifest,
+    report: GateReport,
     results: dict[str, CheckResult],
-    version: str,
+    version: SemVer,
     previous: SemVer | None,
 ) -> QualityInfo | None:
     """The candidate's quality; refused when worse than the previous release's beyond the
@@ -335,12 +248,11 @@ def _no_regression(
     quality = quality_from(results.get("serve.quality"))
     if quality is None or previous is None:
         return quality
-    manifest = checklist.manifest
     before = load_release(manifest, str(previous))
     if before.quality is None:
         return quality
     why = regression(manifest, before.quality, quality, str(previous))
-    waiver = checklist.state.waivers.get("tag.no-regression")
+    waiver = report.waiver("tag.no-regression")
     if why and not waived_since(before, waiver.at if waiver else None):
         raise WorkbenchError(
             f"release {version} would be worse than the release before it: {why}.",

@@ -30,7 +30,7 @@ from workbench.steps.serve.session import serve_session
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 30
+KILLS = 24
 
 
 def _ready(tmp_path: Path) -> tuple[Path, Path]:
@@ -105,7 +105,7 @@ def test_tag_killed_at_random_moments_leaves_no_release_or_a_whole_one(
     attempted, said = ["1.0.0"], []
     rng = random.Random(23)
     patch = 1
-    for _ in range(KILLS):
+    for attempt in range(KILLS):
         version = f"1.0.{patch}"
         attempted.append(version)
         process = subprocess.Popen(
@@ -115,7 +115,14 @@ def test_tag_killed_at_random_moments_leaves_no_release_or_a_whole_one(
             stderr=subprocess.PIPE,
             start_new_session=True,  # killed with its git children, as a stopped terminal would
         )
-        time.sleep(rng.uniform(0.0, whole * 1.1))
+        if attempt % 2:  # anywhere in the release ...
+            time.sleep(rng.uniform(0.0, whole * 1.1))
+        else:  # ... or inside its transaction: once the journal says one is under way
+            for _ in range(300):  # bounded: 30 s
+                if journal_path(project).exists() or process.poll() is not None:
+                    break
+                time.sleep(0.1)
+            time.sleep(rng.uniform(0.0, 0.5))  # the pre-commit hook alone holds 0.2 s
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)

@@ -190,7 +190,10 @@ class StepScreen(Screen[None]):
                 f"[{self.tones.warn} b]Waived[/] by {escape(view.waiver.by)}: "
                 + escape(view.waiver.reason),
             ]
-        lines += ["", f"[b]How to fix[/b]  {escape(item.fix)}"]
+        if view.status.value == "fail":  # a fix only for what was found wanting
+            lines += ["", f"[b]How to fix[/b]  {escape(item.fix)}"]
+        elif view.status.value != "pass":
+            lines += ["", f"[b]Next[/b]  {escape(view.next_move)}"]
         if item.is_auto:
             lines += ["", "[dim]r runs this check, a runs all of this step's checks.[/]"]
         else:

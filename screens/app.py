@@ -20,7 +20,7 @@ from screens.context import Workbench
 from screens.dialogs import SignOffDialog, TextPrompt
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded
-from screens.releases import release_state
+from screens.release_panel import release_state
 from screens.theme import load_theme, save_theme
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.kernel.errors import WorkbenchError

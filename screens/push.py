@@ -16,7 +16,7 @@ from screens.context import tones
 from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate, ReleaseDone
 from screens.progress import LogBatcher
-from screens.releases import ReleaseTable
+from screens.release_panel import ReleaseTable
 from screens.step import StepScreen
 from workbench.checklist.engine import current_user
 from workbench.kernel.errors import WorkbenchError

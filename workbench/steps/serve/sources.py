@@ -1,0 +1,101 @@
+"""What of the project goes into the build context (the model's artifact, predictor module
+and code), and how it is copied: nothing from outside the project, no link loops, no
+devices; caches and virtual environments left out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import Manifest
+
+# Left out when a folder of the model's code is copied into the build context.
+NOT_COPIED = ("__pycache__", "*.pyc", ".git", ".venv", ".workbench")
+SKIPPED = shutil.ignore_patterns(*NOT_COPIED)
+
+
+def copy_into(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=SKIPPED, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
+
+
+def refuse_unsafe(path: Path, root: Path) -> None:
+    """A file of the project sent to the build must stay in the project and be a regular file
+    or folder: a symbolic link out of it (to ~/.aws, /etc), a link loop, a device such as
+    /dev/zero or a FIFO (whose copy never ends) is refused, naming it."""
+    real_root = root.resolve()
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise WorkbenchError(
+            f"{shown} is a symbolic link that leads nowhere (or in a loop).",
+            fix="remove the link, or replace it with the file it meant.",
+        ) from None
+    if real != real_root and real_root not in real.parents:
+        raise WorkbenchError(
+            f"{shown} is a symbolic link to {real}, outside the project: the build sends "
+            "nothing from outside the project into the image.",
+            fix="copy what the model needs into the project (and commit it), or remove the link.",
+        )
+    if (
+        path.is_symlink()
+        and real.is_dir()
+        and (real == path.parent.resolve() or real in path.parent.resolve().parents)
+    ):
+        raise WorkbenchError(
+            f"{shown} is a symbolic link to a folder that contains it (a loop).",
+            fix="remove the link.",
+        )
+    if not (real.is_file() or real.is_dir()):
+        raise WorkbenchError(
+            f"{shown} is not a regular file or folder (a device, FIFO or socket): the build "
+            "would read it without end.",
+            fix="remove it from the model's code, or list only regular files in model.code.",
+        )
+
+
+def copy_project_files(source: Path, target: Path, root: Path) -> None:
+    """Copy a file or folder of the project into the build context, refusing (before any
+    byte is read) every entry `refuse_unsafe` refuses, at any depth."""
+    refuse_unsafe(source, root)
+
+    def checked(folder: str, names: list[str]) -> set[str]:
+        skipped = SKIPPED(folder, names)
+        for name in names:
+            if name not in skipped:
+                refuse_unsafe(Path(folder) / name, root)
+        return skipped
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
+
+
+def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
+    """(source, path under model/) for the predictor code and the artifacts."""
+    items: list[tuple[Path, str]] = []
+    m = manifest.model
+    if m.artifact:
+        items.append((manifest.resolve(m.artifact), m.artifact))
+    if m.predictor:
+        module = m.predictor.split(":")[0].split(".")[0]
+        for candidate in (manifest.root / f"{module}.py", manifest.root / module):
+            if candidate.exists():
+                items.append((candidate, candidate.name))
+                break
+        else:
+            raise WorkbenchError(
+                f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
+                f"in {manifest.root}.",
+                fix="put the module at the project's root.",
+            )
+    for extra in m.code:
+        items.append((manifest.resolve(extra), extra))
+    return items

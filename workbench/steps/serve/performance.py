@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +87,7 @@ def performance(p: Probing) -> CheckResult:
     peak_mb = peak / 1e6
     peak_budget = budget.peak_memory_mb or 0.8 * p.manifest.serve.memory_bytes / 1e6
     p.figures.update(p50_ms=p50, p95_ms=p95, p99_ms=p99, peak_memory_mb=peak_mb)
-    statuses: dict[int, int] = {}
-    for t in errors:
-        statuses[t.status] = statuses.get(t.status, 0) + 1
+    statuses = dict(Counter(t.status for t in errors))  # in the order first seen
     # (figure, its value, its budget, the budget's key, unit)
     figures = [
         ("p99 sequential", p99, budget.p99_ms, "p99_ms", "ms"),

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
@@ -195,22 +196,25 @@ def _serve_session(
     except UnavailableError:
         raise
     except WorkbenchError as exc:
-        # The image was built but never served: every probe fails with that one cause, at
-        # once, instead of each item trying again.
-        # The cause is said once, by the first probe's item; the others point at it, and
-        # the traceback stays in the container's log file.
-        log(f"the container did not serve: {exc.message}")
-        first, *rest = [probe.item_id for probe in PROBES if probe.item_id not in session.results]
-        session.results[first] = CheckResult.failed(
-            f"the container never became ready, so nothing could be asked: {exc.paragraph}",
-            f"the container's whole log, with the traceback: {log_file}",
-        )
-        for item_id in rest:
-            session.results[item_id] = CheckResult.failed(
-                f"not reached: the container never became ready (the cause is in {first})"
-            )
+        _never_served(session, exc, log_file, log)
     session.figures["session_seconds"] = time.perf_counter() - container_started
     return session
+
+
+def _never_served(session: Session, exc: WorkbenchError, log_file: Path, log: Log) -> None:
+    """The image was built but never served: every probe fails with that one cause, at
+    once, instead of each item trying again. The cause is said once, by the first probe's
+    item; the others point at it, and the traceback stays in the container's log file."""
+    log(f"the container did not serve: {exc.message}")
+    first, *rest = [probe.item_id for probe in PROBES if probe.item_id not in session.results]
+    session.results[first] = CheckResult.failed(
+        f"the container never became ready, so nothing could be asked: {exc.paragraph}",
+        f"the container's whole log, with the traceback: {log_file}",
+    )
+    for item_id in rest:
+        session.results[item_id] = CheckResult.failed(
+            f"not reached: the container never became ready (the cause is in {first})"
+        )
 
 
 def image_facts(config: dict[str, Any]) -> str:

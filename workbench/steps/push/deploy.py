@@ -16,7 +16,7 @@ from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.project.records import Deployment
+from workbench.project.records import Deployment, DeployResult, DeployTarget
 from workbench.project.releases import load_channels, load_deployments, save_deployments
 
 GRACEFUL_STOP_SECONDS = 10  # the runtime's timeout_graceful_shutdown (runtime/__main__.py)
@@ -44,12 +44,12 @@ def record(
     manifest: Manifest,
     *,
     channel: str,
-    target: str,
+    target: DeployTarget,
     service: str,
     version: str,
     image: str,
     by: str,
-    result: str,
+    result: DeployResult,
     message: str,
     files: list[str] | None = None,
 ) -> None:
@@ -303,6 +303,7 @@ def deploy(
         if kubectl
         else None
     )
+    result: DeployResult
     if context is None or context.returncode != 0:
         done = (
             f"no Kubernetes context configured here: apply them with `kubectl apply -f {folder}`"

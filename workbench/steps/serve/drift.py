@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import request
@@ -151,7 +151,7 @@ class Drift:
     actual: dict[str, float]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Literal["stable", "moderate", "drifted"]:
         if self.psi > DRIFTED:
             return "drifted"
         return "moderate" if self.psi > MODERATE else "stable"

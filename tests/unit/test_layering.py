@@ -216,6 +216,44 @@ def test_no_function_is_over_80_lines() -> None:
     )
 
 
+def architecture_map(readme: str) -> set[str]:
+    """The modules the README's architecture map names, as paths: a line whose first word
+    ends in `/` is a folder (nested by indentation); the `.py` words that open a line are
+    modules of the nearest folder indented less."""
+    section = readme.split("## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```\n", 2)[1]
+    folders: list[tuple[int, str]] = []  # (indentation, path)
+    named: set[str] = set()
+    for line in block.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        indent = len(line) - len(line.lstrip())
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        parent = folders[-1][1] if folders else ""
+        if words[0].endswith("/"):
+            folders.append((indent, parent + words[0]))
+            continue
+        for word in words:
+            if not word.endswith(".py"):
+                break
+            named.add(parent + word)
+    return named
+
+
+def test_the_readme_maps_every_module() -> None:
+    named = architecture_map((ROOT / "README.md").read_text())
+    modules = {
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    assert modules - named == set(), "add these to README.md's ## Architecture"
+    assert named - modules - {"workbench/steps/__init__.py"} == set(), "no longer there"
+
+
 def test_every_benchmark_script_imports() -> None:
     # Benchmarks are not run by the suite; this keeps a refactoring from breaking them unseen.
     for path in sorted((ROOT / "tests" / "bench").glob("bench_*.py")):

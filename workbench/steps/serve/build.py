@@ -49,6 +49,7 @@ SERVING_FILES = (
     "monitoring.py",
     "openapi.py",
     "protocol.py",
+    "rules.py",
     "v2.py",
 )
 HOST_ONLY = ("inprocess.py",)  # runs the model in its own environment, never in the image

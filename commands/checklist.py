@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from workbench.checklist.engine import Checklist
+    from workbench.checklist.checks import CheckContext
+    from workbench.checklist.engine import Checklist, ItemView
 
 from commands.options import PairOption, ProjectOption, VerboseOption
 from commands.output import Transcript, console, fail
@@ -98,19 +100,52 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
     )
 
 
+def first_evidence(item_id: str, view: ItemView) -> list[str]:
+    """An item as one line: icon, status, id and the first line of its evidence."""
+    s = view.shown
+    first = view.evidence[0] if view.evidence else ""
+    return [f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {item_id}: {escape(first[:110])}"]
+
+
+def run_checks(
+    checklist: Checklist,
+    ids: list[str],
+    ctx: CheckContext | None = None,
+    *,
+    show: Callable[[str, ItemView], list[str]] | None = first_evidence,
+    started: Callable[[str], object] | None = None,
+) -> list[ItemView]:
+    """Run `ids` and print each item as it finishes (`show` makes its lines; None prints
+    nothing); `started` hears each item as it starts. Every command that runs checks runs
+    them here. Returns the finished items."""
+    from workbench.checklist.checks import CheckContext
+    from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
+
+    finished: list[ItemView] = []
+    for event in checklist.run(ids, ctx or CheckContext(checklist.manifest)):
+        if isinstance(event, ItemStarted) and started is not None:
+            started(event.item_id)
+        elif isinstance(event, ItemFinished):
+            finished.append(event.view)
+            for line in show(event.item_id, event.view) if show else []:
+                console.print(line)
+        elif isinstance(event, RunCancelled):
+            console.print("cancelled")
+    return finished
+
+
 def run_and_print(checklist: Checklist, ids: list[str], heading: str) -> None:
     """Run `ids` and print one line per item (the commands that change a step re-check it)."""
-    from workbench.checklist.checks import CheckContext
-    from workbench.checklist.engine import ItemFinished
-
     if not ids:
         return
     console.print(f"[bold]·[/] {heading}")
-    for event in checklist.run(ids, CheckContext(checklist.manifest)):
-        if isinstance(event, ItemFinished):
-            s = event.view.shown
-            first = event.view.evidence[0] if event.view.evidence else ""
-            console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}: {escape(first[:110])}")
+    run_checks(checklist, ids)
+
+
+def _stale_said(item_id: str, view: ItemView) -> list[str]:
+    s = view.shown
+    said = f": {escape(view.remark)}" if s == "stale" else ""
+    return [f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {item_id}{said}"]
 
 
 @app.command("check")
@@ -124,7 +159,6 @@ def check(
     """Run the auto checks and print the checklist; exit 1 when a gate item blocks (for CI)."""
     from workbench.checklist import report
     from workbench.checklist.checks import CheckContext
-    from workbench.checklist.engine import ItemFinished, ItemStarted, RunCancelled
 
     checklist = load_checklist(project)
     step_name = step.value if step else None
@@ -133,15 +167,13 @@ def check(
         ctx = CheckContext(checklist.manifest, log=transcript.note, detail=transcript.detail)
         try:
             with transcript, console.status("running checks", spinner="dots") as status:
-                for event in checklist.run(checklist.auto_ids(step_name), ctx):
-                    if isinstance(event, ItemStarted):
-                        status.update(f"running {event.item_id}")
-                    elif isinstance(event, ItemFinished) and not as_json:
-                        s = event.view.shown
-                        said = f": {escape(event.view.remark)}" if s == "stale" else ""
-                        console.print(f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {event.item_id}{said}")
-                    elif isinstance(event, RunCancelled):
-                        console.print("cancelled")
+                run_checks(
+                    checklist,
+                    checklist.auto_ids(step_name),
+                    ctx,
+                    show=None if as_json else _stale_said,
+                    started=lambda item_id: status.update(f"running {item_id}"),
+                )
         except KeyboardInterrupt:
             fail("cancelled; the results of the checks that finished are saved.", code=130)
     if as_json:

@@ -15,11 +15,15 @@ import typer
 
 from commands import checklist as checklist_commands
 from commands import demo as demo_commands
+from commands import deploy as deploy_commands
 from commands import init as init_commands
-from commands import release as release_commands
+from commands import monitor as monitor_commands
+from commands import push as push_commands
+from commands import releases as releases_commands
 from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
+from commands import tag as tag_commands
 from commands.options import PairOption, ProjectOption, ReviewOption
 from commands.output import console
 from commands.tui import open_tui
@@ -40,7 +44,11 @@ app.add_typer(checklist_commands.app)
 app.add_typer(snapshot_commands.app)
 app.add_typer(schema_commands.app)
 app.add_typer(serve_commands.app)
-app.add_typer(release_commands.app)
+app.add_typer(monitor_commands.app)
+app.add_typer(tag_commands.app)
+app.add_typer(push_commands.app)
+app.add_typer(deploy_commands.app)
+app.add_typer(releases_commands.app)
 
 
 def _version(value: bool) -> None:

@@ -93,22 +93,20 @@ def infer(
 @schema_app.command("validate")
 def validate(project: ProjectOption = Path(".")) -> None:
     """The schemas are valid; every example validates; the model's answers validate."""
-    from commands.checklist import load_checklist
-    from workbench.checklist.checks import CheckContext, Status
-    from workbench.checklist.engine import ItemFinished
+    from commands.checklist import load_checklist, run_checks
+    from workbench.checklist.checks import Status
+    from workbench.checklist.engine import ItemView
     from workbench.checklist.symbols import COLOUR as STYLE
+
+    def every_line(item_id: str, view: ItemView) -> list[str]:
+        status = view.status.value
+        head = f"[{STYLE[status]}]{status:7}[/] {item_id}"
+        return [head, *(f"        {escape(line)}" for line in view.evidence)]
 
     checklist = load_checklist(project)
     ids = ["schema.valid", "schema.examples-valid", "schema.responses-valid"]
-    failed = False
-    for event in checklist.run(ids, CheckContext(checklist.manifest)):
-        if isinstance(event, ItemFinished):
-            status = event.view.status.value
-            failed = failed or event.view.status is Status.FAIL
-            console.print(f"[{STYLE[status]}]{status:7}[/] {event.item_id}")
-            for line in event.view.evidence:
-                console.print(f"        {escape(line)}")
-    if failed:
+    finished = run_checks(checklist, ids, show=every_line)
+    if any(view.status is Status.FAIL for view in finished):
         raise typer.Exit(1)
 
 

@@ -1,4 +1,4 @@
-"""`workbench build`, `workbench serve [--test]` and `workbench clean`."""
+"""`workbench build`, `workbench serve [--test]` and `workbench clean` (step 3)."""
 
 from __future__ import annotations
 
@@ -110,11 +110,20 @@ def _sigterm_as_interrupt() -> None:
 
 
 def _serve_test(project: Path, verbose: bool) -> None:
-    from commands.checklist import load_checklist
+    from commands.checklist import load_checklist, run_checks
     from workbench.checklist.checks import CheckContext
-    from workbench.checklist.engine import ItemFinished, ItemStarted
+    from workbench.checklist.engine import ItemView
     from workbench.checklist.symbols import COLOUR as STYLE
     from workbench.steps.serve.checks import SERVE_ITEMS
+
+    def started(item_id: str) -> None:
+        if item_id == "serve.secrets-free":
+            console.print("[bold]·[/] building and testing the image")
+
+    def status_line(item_id: str, view: ItemView) -> list[str]:
+        status = view.status.value
+        first = view.evidence[0] if view.evidence else ""
+        return [f"[{STYLE[status]}]{status:7}[/] {item_id}: {escape(first)}"]
 
     checklist = load_checklist(project)
     ids = ["serve.base-image", *SERVE_ITEMS]
@@ -122,15 +131,7 @@ def _serve_test(project: Path, verbose: bool) -> None:
     ctx = CheckContext(checklist.manifest, log=transcript.note, detail=transcript.detail)
     try:
         with transcript:
-            for event in checklist.run(ids, ctx):
-                if isinstance(event, ItemStarted) and event.item_id == "serve.secrets-free":
-                    console.print("[bold]·[/] building and testing the image")
-                if isinstance(event, ItemFinished):
-                    status = event.view.status.value
-                    console.print(
-                        f"[{STYLE[status]}]{status:7}[/] {event.item_id}: "
-                        f"{escape(event.view.evidence[0] if event.view.evidence else '')}"
-                    )
+            run_checks(checklist, ids, ctx, show=status_line, started=started)
     except KeyboardInterrupt:
         ctx.cancel.set()
         fail("cancelled; the container was removed and finished results are saved.", code=130)
@@ -171,43 +172,3 @@ def clean(
             f"left {cleaned.others} workbench container(s) of other projects alone "
             "(--all-projects removes them too)."
         )
-
-
-@app.command("monitor")
-def monitor(
-    url: Annotated[str, typer.Argument(help="the running image, e.g. http://127.0.0.1:8080")],
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-) -> None:
-    """Drift of a running image: each input field's and the predictions' distribution since
-    it started, against the reference its build recorded (PSI; above 0.25 drifted, exit 1)."""
-    import json
-
-    from workbench.steps.serve.drift import MODERATE, bars
-    from workbench.steps.serve.drift import monitor as read_drift
-
-    document, drifts = read_drift(url)
-    if as_json:
-        console.print_json(
-            json.dumps(
-                [
-                    {"what": d.what, "psi": round(d.psi, 4), "n": d.n, "verdict": d.verdict}
-                    for d in drifts
-                ]
-            )
-        )
-    else:
-        reference = document["reference"]
-        console.print(
-            f"reference: {reference.get('source')} ({reference.get('n')} records); "
-            f"PSI above {MODERATE:g} moderate, above 0.25 drifted"
-        )
-        if not drifts:
-            console.print("nothing answered yet: no traffic to compare.")
-        for d in drifts:
-            colour = {"stable": "green", "moderate": "yellow", "drifted": "red"}[d.verdict]
-            console.print(
-                f"[{colour}]{d.verdict:>8}[/] {escape(d.what):<24} PSI {d.psi:6.3f}  "
-                f"n={d.n}  now {bars(d.actual)}  ref {bars(d.expected)}"
-            )
-    if any(d.verdict == "drifted" for d in drifts):
-        raise typer.Exit(1)

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from screens.context import Workbench
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded, StandingChanged
-from screens.releases import release_state
+from screens.release_panel import release_state
 from screens.theme import load_theme, save_theme
 from workbench.checklist.standing import Standing
 from workbench.checklist.steps import STEP_TITLES, STEPS

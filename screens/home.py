@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 
 from screens.context import tones, workbench
 from screens.pictures import score_bar
-from screens.releases import ReleaseTable
+from screens.release_panel import ReleaseTable
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.checklist.symbols import ICON
 

@@ -32,7 +32,6 @@ from textual.widgets import (
 
 from screens.context import tones, workbench
 from screens.dialogs import Confirm
-from screens.step import StepScreen
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml, load_yaml, to_plain, write_yaml_atomic
 from workbench.project.manifest import Manifest
@@ -305,18 +304,3 @@ class SchemaEditor(Screen[None]):
     @on(DataTable.RowSelected)
     def _selected(self, _: DataTable.RowSelected) -> None:
         self.action_edit_field()
-
-
-class SchemaStepScreen(StepScreen):
-    """The Schema step: the generic checklist, plus the editor on `e`."""
-
-    BINDINGS = [Binding("e", "edit_schema", "Edit schema", id="schema.open")]
-    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"edit_schema"}
-
-    def action_edit_schema(self) -> None:
-        try:
-            editor = SchemaEditor(self.checklist.manifest)
-        except WorkbenchError as exc:
-            self.notify(exc.paragraph, severity="error", timeout=10)
-            return
-        self.app.push_screen(editor)

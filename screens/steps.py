@@ -7,10 +7,11 @@ from screens.step import StepScreen
 
 def step_screen(step: str) -> StepScreen:
     # Imported when a step is first opened: the first paint needs only Home.
-    from screens.release import PushScreen, TagScreen
-    from screens.schema_editor import SchemaStepScreen
+    from screens.push import PushScreen
+    from screens.schema import SchemaStepScreen
     from screens.serve import ServeScreen
     from screens.snapshot import SnapshotScreen
+    from screens.tag import TagScreen
 
     screens: dict[str, type[StepScreen]] = {
         "snapshot": SnapshotScreen,

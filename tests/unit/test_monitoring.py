@@ -28,6 +28,7 @@ class Model:
 
 
 def test_the_runtime_bins_values_as_the_build_does() -> None:
+    assert drift.bin_of is runtime_bin  # one rule, in workbench.runtime.rules
     rng = random.Random(0)
     numbers = [rng.uniform(0, 10) for _ in range(200)] + [None, 3, 7]
     words = [rng.choice("abcdefghijklmno") for _ in range(200)] + [None, True, 12]

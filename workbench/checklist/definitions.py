@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.kernel.errors import WorkbenchError
@@ -38,7 +38,7 @@ class Item:
     question: str
     why: str
     fix: str
-    kind: str  # "auto" | "manual"
+    kind: Literal["auto", "manual"]
     gate: bool = False
     reference: str | None = None
     source: str = "built-in"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.checklist.frozen import load_frozen
-from workbench.checklist.state import SignOff
+from workbench.checklist.state import Decision, SignOff
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
@@ -26,6 +26,7 @@ def bind_signoff(
         raise WorkbenchError(
             f"`{decision}` is not a decision.", fix="use approve or request-changes."
         )
+    decided: Decision = "approve" if decision == "approve" else "request-changes"
     version = release or last_version(manifest)
     if version is None:
         raise WorkbenchError(
@@ -45,7 +46,7 @@ def bind_signoff(
     return SignOff(
         by=by,
         at=now(),
-        decision=decision,
+        decision=decided,
         readiness=frozen.readiness.fraction,
         note=(note or "").strip() or None,
         release=version,

@@ -10,7 +10,7 @@ and to write.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -54,10 +54,13 @@ class Waiver(_Entry):
     at: str
 
 
+Decision = Literal["approve", "request-changes"]
+
+
 class SignOff(_Entry):
     by: str
     at: str
-    decision: str  # "approve" | "request-changes"
+    decision: Decision
     readiness: float
     note: str | None = None
     release: str | None = None  # the version approved

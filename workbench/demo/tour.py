@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from workbench.checklist.checks import CheckContext
-from workbench.checklist.engine import ItemFinished
+from workbench.checklist.engine import Checklist, ItemFinished, ItemView
 from workbench.demo import parts
 from workbench.kernel.git import git
 from workbench.project import scaffold
@@ -80,11 +80,9 @@ def run_headless(manifest: Manifest) -> Iterator[str]:
             yield f"{number}. {step.title()}" + (
                 " (builds, runs and tests the image)" if step == "serve" else ""
             )
-        for event in checklist.run(checklist.auto_ids(step), ctx):
-            if isinstance(event, ItemFinished):
-                view = event.view
-                first = view.evidence[0] if view.evidence else ""
-                yield f"   {view.status.value:7} {view.item.id}: {first[:90]}"
+        for view in _finished(checklist, checklist.auto_ids(step), ctx):
+            first = view.evidence[0] if view.evidence else ""
+            yield f"   {view.status.value:7} {view.item.id}: {first[:90]}"
         summary = checklist.summary(step)
         yield f"   {int(summary.fraction * 100 + 1e-9)}% ({summary.score:g} of {summary.max_score})"
     yield "4. Tag (tests the release candidate image, then releases that very image)"
@@ -100,12 +98,18 @@ def run_headless(manifest: Manifest) -> Iterator[str]:
     digest = publish.promote(manifest, str(release.version), "production", "workbench demo")
     yield f"   production -> {release.version} ({digest})"
     checklist.refresh()
-    for event in checklist.run(checklist.auto_ids("tag") + checklist.auto_ids("push"), ctx):
-        if isinstance(event, ItemFinished):
-            yield f"   {event.view.status.value:7} {event.item_id}"
+    for view in _finished(checklist, checklist.auto_ids("tag") + checklist.auto_ids("push"), ctx):
+        yield f"   {view.status.value:7} {view.item.id}"
     summaries = checklist.summaries()
     yield (
         f"readiness {checklist.readiness(summaries)}; "
         + ", ".join(f"{s.title} {int(s.fraction * 100 + 1e-9)}%" for s in summaries)
     )
     yield f"next: {checklist.next_action(summaries)}"
+
+
+def _finished(checklist: Checklist, ids: list[str], ctx: CheckContext) -> Iterator[ItemView]:
+    """Run `ids`; each item as it finishes."""
+    for event in checklist.run(ids, ctx):
+        if isinstance(event, ItemFinished):
+            yield event.view

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
@@ -117,7 +118,7 @@ def parse_lock(text: str, path: str) -> dict[str, LockEntry]:
 @dataclass(frozen=True)
 class LockChange:
     name: str
-    kind: str  # "added" | "removed" | "changed" | "rehashed"
+    kind: Literal["added", "removed", "changed", "rehashed"]
     old: str | None
     new: str | None
 

@@ -8,41 +8,75 @@ problems of a file are reported together, in one paragraph.
 
 from __future__ import annotations
 
-import ast
-import difflib
 import hashlib
 import os
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import load_yaml
-from workbench.project.manifest_shape import (
-    LOWER_IS_BETTER,
-    SHAPE,
-    Problems,
-    check_values,
-    line_at,
-    type_name,
-)
+from workbench.project.manifest_checks import check_meaning
+from workbench.project.manifest_shape import Problems, build, check_values, key, type_name
 
 MANIFEST_NAME = "workbench.yaml"
+
+IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+PREDICTOR_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+REGISTRY_REF = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
+MEMORY = re.compile(r"^\d+[kmgKMG]?$")
+DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
+
+Flavor = Literal["sklearn", "python"]
+# Quality metrics (scikit-learn's implementations); higher is better unless in LOWER_IS_BETTER.
+Metric = Literal[
+    "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"
+]
+METRICS: tuple[str, ...] = typing.get_args(Metric)
+LOWER_IS_BETTER = ("log_loss", "rmse", "mae")
+SHARE = "must be at most 1 (a share, 0-1)"
+
+
+def bad_port(reference: str) -> str | None:
+    host = reference.split("/", 1)[0]
+    port = host.rpartition(":")[2] if ":" in host else ""
+    return "has a port over 65535" if port.isdigit() and not 0 < int(port) <= 65535 else None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    flavor: str = "sklearn"
-    artifact: str | None = None
-    predictor: str | None = None
-    code: tuple[str, ...] = ()
+    flavor: Flavor = field(default="sklearn", metadata=key(nullable=False))
+    artifact: str | None = field(
+        default=None, metadata=key("the saved model file, e.g. models/model.joblib")
+    )
+    predictor: str | None = field(
+        default=None,
+        metadata=key(
+            "your predictor class as module:Class, e.g. predict:ChurnModel", pattern=PREDICTOR_REF
+        ),
+    )
+    code: tuple[str, ...] = field(
+        default=(), metadata=key("extra files or folders of your code the predictor needs")
+    )
 
 
 @dataclass(frozen=True)
 class SchemaSpec:
-    request: str = "schema/request.yaml"
-    response: str = "schema/response.yaml"
-    examples: str = "schema/examples"
+    request: str = field(
+        default="schema/request.yaml",
+        metadata=key("the request schema, e.g. schema/request.yaml", nullable=False),
+    )
+    response: str = field(
+        default="schema/response.yaml",
+        metadata=key("the response schema, e.g. schema/response.yaml", nullable=False),
+    )
+    examples: str = field(
+        default="schema/examples",
+        metadata=key("the folder of example request JSON files", nullable=False),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,24 +84,101 @@ class BudgetSpec:
     """What the serve test's measurements may be at most (`serve.budget`): the performance
     gate fails on any figure over its budget."""
 
-    p99_ms: float = 1000.0  # single requests: sequential, and under 8 concurrent clients
-    error_rate: float = 0.0  # share of non-2xx answers to valid requests
-    peak_memory_mb: float | None = None  # None: 80% of serve.memory_limit
-    cold_start_s: float = 30.0  # container start to ready
-    image_mb: float = 2000.0  # the image's size
+    p99_ms: float = field(
+        default=1000.0,
+        metadata=key(
+            "the slowest 1% of single requests, sequential and under 8 concurrent clients, "
+            "in ms (default 1000)",
+            minimum=0,
+            nullable=False,
+        ),
+    )
+    error_rate: float = field(
+        default=0.0,
+        metadata=key(
+            "the share of non-2xx answers to valid requests, 0-1 (default 0)",
+            minimum=0,
+            maximum=1,
+            above=SHARE,
+            nullable=False,
+        ),
+    )
+    peak_memory_mb: float | None = field(
+        default=None,
+        metadata=key("the container's peak memory in MB (default 80% of memory_limit)", minimum=0),
+    )
+    cold_start_s: float = field(
+        default=30.0,
+        metadata=key(
+            "seconds from the container's start to ready (default 30)", minimum=0, nullable=False
+        ),
+    )
+    image_mb: float = field(
+        default=2000.0,
+        metadata=key("the image's size in MB (default 2000)", minimum=0, nullable=False),
+    )
 
 
 @dataclass(frozen=True)
 class ServeSpec:
-    base_image: str | None = None
-    port: int = 8080
-    max_body_bytes: int = 1_048_576
-    memory_limit: str = "1g"
-    ready_timeout: int = 60
-    engine_timeout: int = 60  # seconds any one call to the Docker engine may take
-    workers: int | None = None  # server processes; None: the container's CPU quota
-    system_packages: tuple[str, ...] = ()  # Debian packages installed into the image
-    budget: BudgetSpec = field(default_factory=BudgetSpec)
+    base_image: str | None = field(
+        default=None, metadata=key("the base image, e.g. python:3.11-slim")
+    )
+    system_packages: tuple[str, ...] = field(
+        default=(),
+        metadata=key(
+            "Debian packages your libraries need in the image, e.g. [libgomp1] (LightGBM's); "
+            "fetched on this host with apt-get download",
+            pattern=DEB_PACKAGE,
+        ),
+    )
+    port: int = field(
+        default=8080,
+        metadata=key(
+            "the port the server listens on inside the container, e.g. 8080",
+            nullable=False,
+            minimum=1,
+            maximum=65535,
+        ),
+    )
+    max_body_bytes: int = field(
+        default=1_048_576,
+        metadata=key("the largest request body accepted, in bytes", nullable=False, minimum=1),
+    )
+    ready_timeout: int = field(
+        default=60,
+        metadata=key(
+            "seconds the container may take to load the model and become ready, e.g. 60",
+            nullable=False,
+            minimum=1,
+        ),
+    )
+    engine_timeout: int = field(
+        default=60,
+        metadata=key(
+            "seconds one call to the Docker engine may take before it is said to hang, e.g. 60",
+            nullable=False,
+            minimum=1,
+        ),
+    )
+    workers: int | None = field(
+        default=None,
+        metadata=key(
+            "server processes in the container, e.g. 2 (default: its CPU quota, at most 4)",
+            minimum=1,
+            maximum=64,
+        ),
+    )
+    memory_limit: str = field(
+        default="1g",
+        metadata=key(
+            "the container's memory limit, e.g. 512m or 1g", pattern=MEMORY, nullable=False
+        ),
+    )
+    budget: BudgetSpec = field(
+        default_factory=BudgetSpec,
+        metadata=key("what the serve test's measurements may be at most (the performance gate)"),
+    )
 
     @property
     def memory_bytes(self) -> int:
@@ -79,20 +190,45 @@ class ServeSpec:
 
 @dataclass(frozen=True)
 class ChecklistSpec:
-    extra: tuple[str, ...] = ()
-    disable: tuple[str, ...] = ()
+    extra: tuple[str, ...] = field(
+        default=(), metadata=key("checklist definition files of your team, relative paths")
+    )
+    disable: tuple[str, ...] = field(
+        default=(), metadata=key("ids of built-in checklist items to switch off")
+    )
 
 
 @dataclass(frozen=True)
 class EvaluationSpec:
-    data: str
-    target: str
-    metric: str
-    output: str = "prediction"
-    minimum: float | None = None
-    maximum: float | None = None
-    tolerance: float = 0.0
-    expectations: str | None = None
+    data: str = field(
+        metadata=key(
+            "held-out records with the target column: .csv, .jsonl, .json or .parquet, "
+            "e.g. data/holdout.csv",
+            nullable=False,
+        )
+    )
+    target: str = field(
+        metadata=key("the column holding the true answer, e.g. species", nullable=False)
+    )
+    metric: Metric = field(metadata=key(nullable=False))
+    output: str = field(
+        default="prediction",
+        metadata=key("the answer's field holding the prediction (default prediction)"),
+    )
+    minimum: float | None = field(
+        default=None, metadata=key("the lowest acceptable score, e.g. 0.9")
+    )
+    maximum: float | None = field(
+        default=None, metadata=key("the highest acceptable error, e.g. 12.5")
+    )
+    tolerance: float = field(
+        default=0.0,
+        metadata=key("the drop allowed against the previous release, e.g. 0.01", minimum=0),
+    )
+    expectations: str | None = field(
+        default=None,
+        metadata=key("corner cases and their expected answers, e.g. schema/expectations.yaml"),
+    )
 
     @property
     def lower_is_better(self) -> bool:
@@ -105,31 +241,79 @@ class EvaluationSpec:
 
 @dataclass(frozen=True)
 class MonitoringSpec:
-    log_predictions: bool = False  # one JSON line per prediction, inputs and outputs
-    sample: float = 1.0  # the share of predictions logged
-    drift: bool = True  # count inputs and predictions into the reference's bins
+    log_predictions: bool = field(
+        default=False,
+        metadata=key("true to log every prediction's inputs and outputs (default false)"),
+    )
+    sample: float = field(
+        default=1.0,
+        metadata=key(
+            "the share of predictions logged, 0-1, e.g. 0.1", minimum=0, maximum=1, above=SHARE
+        ),
+    )
+    drift: bool = field(
+        default=True,
+        metadata=key("false to stop counting inputs and predictions for drift (default true)"),
+    )
 
 
 @dataclass(frozen=True)
 class ReleaseSpec:
-    tag_prefix: str = "v"
+    tag_prefix: str = field(
+        default="v",
+        metadata=key(
+            "the git tag prefix, e.g. v or churn-model/v", pattern=TAG_PREFIX, nullable=False
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A loaded, validated `workbench.yaml`; paths in it are relative to `root`."""
+    """A loaded, validated `workbench.yaml`; paths in it are relative to `root` (the one
+    field that is not a key of the file)."""
 
     root: Path
-    name: str
-    python: str | None = None
-    model: ModelSpec = field(default_factory=ModelSpec)
-    schema: SchemaSpec = field(default_factory=SchemaSpec)
-    serve: ServeSpec = field(default_factory=ServeSpec)
-    registry: str | None = None
-    checklist: ChecklistSpec = field(default_factory=ChecklistSpec)
-    release: ReleaseSpec = field(default_factory=ReleaseSpec)
-    evaluation: EvaluationSpec | None = None
-    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    name: str = field(
+        metadata=key(
+            "the image name: lowercase letters, digits and . _ -, e.g. churn-model",
+            pattern=IMAGE_NAME,
+            nullable=False,
+        )
+    )
+    python: str | None = field(
+        default=None,
+        metadata=key("the interpreter of the model's environment, e.g. .venv/bin/python"),
+    )
+    model: ModelSpec = field(default_factory=ModelSpec, metadata=key("how to load the model"))
+    schema: SchemaSpec = field(
+        default_factory=SchemaSpec, metadata=key("where the request/response contract lives")
+    )
+    serve: ServeSpec = field(
+        default_factory=ServeSpec, metadata=key("how the image is built and run")
+    )
+    registry: str | None = field(
+        default=None,
+        metadata=key(
+            "the image repository, e.g. localhost:5000/team/churn-model",
+            pattern=REGISTRY_REF,
+            check=bad_port,
+        ),
+    )
+    checklist: ChecklistSpec = field(
+        default_factory=ChecklistSpec, metadata=key("team checklist additions")
+    )
+    evaluation: EvaluationSpec | None = field(
+        default=None,
+        metadata=key(
+            "how good the model's answers must be, on held-out data scored through the image"
+        ),
+    )
+    monitoring: MonitoringSpec = field(
+        default_factory=MonitoringSpec, metadata=key("what the image records about its traffic")
+    )
+    release: ReleaseSpec = field(
+        default_factory=ReleaseSpec, metadata=key("how releases are tagged")
+    )
 
     @property
     def path(self) -> Path:
@@ -196,209 +380,8 @@ def load_manifest(root: Path | str) -> Manifest:
     if not isinstance(data, dict):
         problems.add(1, "(top level)", f"expected a mapping of keys, got {type_name(data)}")
         problems.raise_if_any()
-    values = check_values(data, SHAPE, "", problems)
-    if "name" not in data:
-        problems.add(None, "name", "is missing; " + SHAPE["name"].help)
-    manifest = _build(root, values)
-    _check_meaning(manifest, data, problems)
+    values = check_values(data, Manifest, "", problems)
+    manifest: Manifest = build(Manifest, {"name": "model", **values}, root=root)
+    check_meaning(manifest, data, problems)
     problems.raise_if_any()
     return manifest
-
-
-def _build(root: Path, values: dict[str, Any]) -> Manifest:
-    return Manifest(
-        root=root,
-        name=values.get("name", "model"),
-        python=values.get("python"),
-        model=ModelSpec(**values.get("model", {})),
-        schema=SchemaSpec(**values.get("schema", {})),
-        serve=_serve(values.get("serve", {})),
-        registry=values.get("registry"),
-        checklist=ChecklistSpec(**values.get("checklist", {})),
-        release=ReleaseSpec(**values.get("release", {})),
-        evaluation=_evaluation(values.get("evaluation")),
-        monitoring=MonitoringSpec(**values.get("monitoring", {})),
-    )
-
-
-def _serve(values: dict[str, Any]) -> ServeSpec:
-    budget = BudgetSpec(**values.get("budget", {}))
-    return ServeSpec(**{**values, "budget": budget})
-
-
-def _evaluation(values: dict[str, Any] | None) -> EvaluationSpec | None:
-    """The evaluation block, when it has what it needs (what it lacks is said by
-    _check_meaning)."""
-    if not values or not {"data", "target", "metric"} <= set(values):
-        return None
-    return EvaluationSpec(**values)
-
-
-def _inside(root: Path, relative: str) -> bool:
-    """Whether a path of the manifest stays in the project, symlinks followed."""
-    real = (root / relative).resolve()
-    return real == root or root in real.parents
-
-
-def _project_paths(manifest: Manifest, data: Any) -> list[tuple[int | None, str, str]]:
-    """(line, field, path) of every path in the manifest that must stay in the project."""
-    found: list[tuple[int | None, str, str]] = []
-    if manifest.model.artifact:
-        found.append(
-            (line_at(data, "model", "artifact"), "model.artifact", manifest.model.artifact)
-        )
-    for index, extra in enumerate(manifest.model.code):
-        found.append((line_at(data, "model", "code"), f"model.code[{index}]", extra))
-    for key in ("request", "response", "examples"):
-        found.append((line_at(data, "schema", key), f"schema.{key}", getattr(manifest.schema, key)))
-    for index, extra in enumerate(manifest.checklist.extra):
-        found.append((line_at(data, "checklist", "extra"), f"checklist.extra[{index}]", extra))
-    evaluation = manifest.evaluation
-    if evaluation:
-        found.append((line_at(data, "evaluation", "data"), "evaluation.data", evaluation.data))
-        if evaluation.expectations:
-            found.append(
-                (
-                    line_at(data, "evaluation", "expectations"),
-                    "evaluation.expectations",
-                    evaluation.expectations,
-                )
-            )
-    return found
-
-
-def _predictor_problem(root: Path, reference: str) -> str | None:
-    """Why `module:Class` names no class of the project (with a suggestion), or None."""
-    module, _, name = reference.partition(":")
-    base = root / Path(*module.split("."))
-    source = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
-    if source is None:
-        modules = sorted(p.stem for p in root.glob("*.py"))
-        close = difflib.get_close_matches(module, modules, n=1, cutoff=0.5)
-        hint = f"; did you mean `{close[0]}:{name}`?" if close else ""
-        return f"there is no module `{module}` ({module.replace('.', '/')}.py) in {root}{hint}"
-    try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (SyntaxError, UnicodeDecodeError, OSError):
-        return None  # the snapshot, which imports it, says what is wrong with the module
-    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
-    if name in classes:
-        return None
-    close = difflib.get_close_matches(name, classes, n=1, cutoff=0.5)
-    hint = (
-        f"did you mean `{module}:{close[0]}`?"
-        if close
-        else ("its classes: " + (", ".join(classes) or "none"))
-    )
-    return f"`{source.name}` defines no class `{name}`; {hint}"
-
-
-def _check_evaluation(manifest: Manifest, data: Any, problems: Problems) -> None:
-    block = data.get("evaluation") if isinstance(data, dict) else None
-    if not isinstance(block, dict):
-        return
-    for key in ("data", "target", "metric"):
-        if block.get(key) is None:
-            problems.add(
-                line_at(data, "evaluation"),
-                f"evaluation.{key}",
-                "is missing; " + SHAPE["evaluation"].children[key].help,  # type: ignore[index]
-            )
-    evaluation = manifest.evaluation
-    if evaluation is None:
-        return
-    right, wrong = ("maximum", "minimum") if evaluation.lower_is_better else ("minimum", "maximum")
-    kind = "an error: lower" if evaluation.lower_is_better else "a score: higher"
-    if block.get(wrong) is not None:
-        problems.add(
-            line_at(data, "evaluation", wrong),
-            f"evaluation.{wrong}",
-            f"{evaluation.metric} is {kind} is better, so its bound is `{right}`",
-        )
-    source = manifest.resolve(evaluation.data)
-    if _inside(manifest.root, evaluation.data) and not source.is_file():
-        problems.add(
-            line_at(data, "evaluation", "data"),
-            "evaluation.data",
-            f"`{evaluation.data}` does not exist in {manifest.root}; save the held-out records "
-            "there (with the target column), or correct the path",
-        )
-    expectations = evaluation.expectations
-    if (
-        expectations
-        and _inside(manifest.root, expectations)
-        and not manifest.resolve(expectations).is_file()
-    ):
-        problems.add(
-            line_at(data, "evaluation", "expectations"),
-            "evaluation.expectations",
-            f"`{evaluation.expectations}` does not exist in {manifest.root}",
-        )
-
-
-def _check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
-    """Checks across fields and against the disk, once each field has the right type.
-
-    The interpreter is not required to exist here: a reviewer who cloned the project
-    without its environment can still read and report its checklist; the Snapshot
-    step fails loudly instead.
-    """
-    _check_evaluation(manifest, data, problems)
-    model = manifest.model
-    if model.flavor == "sklearn":
-        if not model.artifact:
-            problems.add(
-                line_at(data, "model"),
-                "model.artifact",
-                "is missing; flavor sklearn needs the saved model file, e.g. models/model.joblib",
-            )
-    elif model.flavor == "python" and not model.predictor:
-        problems.add(
-            line_at(data, "model"),
-            "model.predictor",
-            "is missing; flavor python needs your class as module:Class",
-        )
-    elif model.flavor == "python" and model.predictor:
-        problem = _predictor_problem(manifest.root, model.predictor)
-        if problem:
-            problems.add(line_at(data, "model", "predictor"), "model.predictor", problem)
-    for line, field_path, relative in _project_paths(manifest, data):
-        if not _inside(manifest.root, relative):
-            problems.add(
-                line,
-                field_path,
-                f"`{relative}` resolves outside the project ({manifest.root}); the workbench "
-                "only reads and ships files of the project",
-            )
-    if (
-        model.artifact
-        and _inside(manifest.root, model.artifact)
-        and not manifest.resolve(model.artifact).exists()
-    ):
-        problems.add(
-            line_at(data, "model", "artifact"),
-            "model.artifact",
-            f"`{model.artifact}` does not exist in {manifest.root}; "
-            "train and save the model first, or correct the path",
-        )
-    elif model.artifact and manifest.resolve(model.artifact).is_dir():
-        problems.add(
-            line_at(data, "model", "artifact"),
-            "model.artifact",
-            f"`{model.artifact}` is a folder; it must be the saved model file (put other files "
-            "the predictor needs in model.code)",
-        )
-    for index, extra in enumerate(model.code):
-        if not manifest.resolve(extra).exists():
-            problems.add(
-                line_at(data, "model", "code"),
-                f"model.code[{index}]",
-                f"`{extra}` does not exist in {manifest.root}",
-            )
-    for index, extra in enumerate(manifest.checklist.extra):
-        if not manifest.resolve(extra).exists():
-            problems.add(
-                line_at(data, "checklist", "extra"),
-                f"checklist.extra[{index}]",
-                f"`{extra}` does not exist in {manifest.root}",
-            )

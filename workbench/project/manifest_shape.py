@@ -1,224 +1,98 @@
-"""The shape of `workbench.yaml`: every key, its type and meaning, and how a value is
-checked; each problem is collected with its line so the manifest's error names them all."""
+"""How `workbench.yaml` is checked and read, derived from its one declaration (the
+dataclasses of `workbench.project.manifest`): each field's type gives its kind (text,
+whole number, number, true/false, list of text, section, one of a `Literal`'s values),
+its `key(...)` metadata gives its help text and bounds. Every problem is collected with
+its line, so the manifest's error names them all."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import line_of
 
-FLAVORS = ("sklearn", "python")
-IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-PREDICTOR_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-REGISTRY_REF = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
-MEMORY = re.compile(r"^\d+[kmgKMG]?$")
-DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
+Kind = Literal["str", "int", "number", "bool", "strlist", "section"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a field of the manifest means and allows (its dataclass field's metadata)."""
+
+    help: str
+    pattern: re.Pattern[str] | None = None
+    nullable: bool = True  # an empty value means "the default"
+    minimum: int | None = None
+    maximum: int | None = None
+    above: str | None = None  # what is said of a value over `maximum`
+    check: Callable[[str], str | None] | None = None  # a further problem with a text
+
+
+def key(
+    help: str = "",
+    *,
+    pattern: re.Pattern[str] | None = None,
+    nullable: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    above: str | None = None,
+    check: Callable[[str], str | None] | None = None,
+) -> dict[str, Key]:
+    """The metadata of a dataclass field that is a key of `workbench.yaml`: its help text
+    (for a `Literal`, "one of ..." when left empty) and bounds. A field without a default
+    is required."""
+    return {"key": Key(help, pattern, nullable, minimum, maximum, above, check)}
 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "number" | "bool" | "strlist" | "section"
+    """One key of the file, as derived from its declaration."""
+
+    name: str
+    kind: Kind
+    spec: Key
     help: str
-    children: dict[str, Field] | None = None
+    required: bool
     choices: tuple[str, ...] | None = None
-    pattern: re.Pattern[str] | None = None
-    nullable: bool = True
-    minimum: int | None = None
-    maximum: int | None = None
+    section: type | None = None
 
 
-# Quality metrics (scikit-learn's implementations); higher is better unless in LOWER_IS_BETTER.
-METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2")
-LOWER_IS_BETTER = ("log_loss", "rmse", "mae")
+def _kind(hint: Any) -> tuple[Kind, tuple[str, ...] | None, type | None]:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        return "str", tuple(typing.get_args(hint)), None
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return "section", None, hint
+    if typing.get_origin(hint) is tuple:
+        return "strlist", None, None
+    simple: dict[Any, Kind] = {str: "str", bool: "bool", int: "int", float: "number"}
+    return simple[hint], None, None
 
-SHAPE: dict[str, Field] = {
-    "name": Field(
-        "str",
-        "the image name: lowercase letters, digits and . _ -, e.g. churn-model",
-        pattern=IMAGE_NAME,
-        nullable=False,
-    ),
-    "python": Field("str", "the interpreter of the model's environment, e.g. .venv/bin/python"),
-    "model": Field(
-        "section",
-        "how to load the model",
-        children={
-            "flavor": Field("str", "one of " + ", ".join(FLAVORS), choices=FLAVORS, nullable=False),
-            "artifact": Field("str", "the saved model file, e.g. models/model.joblib"),
-            "predictor": Field(
-                "str",
-                "your predictor class as module:Class, e.g. predict:ChurnModel",
-                pattern=PREDICTOR_REF,
-            ),
-            "code": Field("strlist", "extra files or folders of your code the predictor needs"),
-        },
-    ),
-    "schema": Field(
-        "section",
-        "where the request/response contract lives",
-        children={
-            "request": Field("str", "the request schema, e.g. schema/request.yaml", nullable=False),
-            "response": Field(
-                "str", "the response schema, e.g. schema/response.yaml", nullable=False
-            ),
-            "examples": Field("str", "the folder of example request JSON files", nullable=False),
-        },
-    ),
-    "serve": Field(
-        "section",
-        "how the image is built and run",
-        children={
-            "base_image": Field("str", "the base image, e.g. python:3.11-slim"),
-            "system_packages": Field(
-                "strlist",
-                "Debian packages your libraries need in the image, e.g. [libgomp1] "
-                "(LightGBM's); fetched on this host with apt-get download",
-                pattern=DEB_PACKAGE,
-            ),
-            "port": Field(
-                "int",
-                "the port the server listens on inside the container, e.g. 8080",
-                nullable=False,
-                minimum=1,
-                maximum=65535,
-            ),
-            "max_body_bytes": Field(
-                "int", "the largest request body accepted, in bytes", nullable=False, minimum=1
-            ),
-            "ready_timeout": Field(
-                "int",
-                "seconds the container may take to load the model and become ready, e.g. 60",
-                nullable=False,
-                minimum=1,
-            ),
-            "engine_timeout": Field(
-                "int",
-                "seconds one call to the Docker engine may take before it is said to hang, e.g. 60",
-                nullable=False,
-                minimum=1,
-            ),
-            "workers": Field(
-                "int",
-                "server processes in the container, e.g. 2 (default: its CPU quota, at most 4)",
-                minimum=1,
-                maximum=64,
-            ),
-            "memory_limit": Field(
-                "str",
-                "the container's memory limit, e.g. 512m or 1g",
-                pattern=MEMORY,
-                nullable=False,
-            ),
-            "budget": Field(
-                "section",
-                "what the serve test's measurements may be at most (the performance gate)",
-                children={
-                    "p99_ms": Field(
-                        "number",
-                        "the slowest 1% of single requests, sequential and under 8 concurrent "
-                        "clients, in ms (default 1000)",
-                        minimum=0,
-                        nullable=False,
-                    ),
-                    "error_rate": Field(
-                        "number",
-                        "the share of non-2xx answers to valid requests, 0-1 (default 0)",
-                        minimum=0,
-                        nullable=False,
-                    ),
-                    "peak_memory_mb": Field(
-                        "number",
-                        "the container's peak memory in MB (default 80% of memory_limit)",
-                        minimum=0,
-                    ),
-                    "cold_start_s": Field(
-                        "number",
-                        "seconds from the container's start to ready (default 30)",
-                        minimum=0,
-                        nullable=False,
-                    ),
-                    "image_mb": Field(
-                        "number", "the image's size in MB (default 2000)", minimum=0, nullable=False
-                    ),
-                },
-            ),
-        },
-    ),
-    "registry": Field(
-        "str", "the image repository, e.g. localhost:5000/team/churn-model", pattern=REGISTRY_REF
-    ),
-    "checklist": Field(
-        "section",
-        "team checklist additions",
-        children={
-            "extra": Field("strlist", "checklist definition files of your team, relative paths"),
-            "disable": Field("strlist", "ids of built-in checklist items to switch off"),
-        },
-    ),
-    "evaluation": Field(
-        "section",
-        "how good the model's answers must be, on held-out data scored through the image",
-        children={
-            "data": Field(
-                "str",
-                "held-out records with the target column: .csv, .jsonl, .json or .parquet, "
-                "e.g. data/holdout.csv",
-                nullable=False,
-            ),
-            "target": Field(
-                "str", "the column holding the true answer, e.g. species", nullable=False
-            ),
-            "metric": Field(
-                "str",
-                "one of " + ", ".join(METRICS),
-                choices=METRICS,
-                nullable=False,
-            ),
-            "output": Field(
-                "str", "the answer's field holding the prediction (default prediction)"
-            ),
-            "minimum": Field("number", "the lowest acceptable score, e.g. 0.9"),
-            "maximum": Field("number", "the highest acceptable error, e.g. 12.5"),
-            "tolerance": Field(
-                "number", "the drop allowed against the previous release, e.g. 0.01", minimum=0
-            ),
-            "expectations": Field(
-                "str", "corner cases and their expected answers, e.g. schema/expectations.yaml"
-            ),
-        },
-    ),
-    "monitoring": Field(
-        "section",
-        "what the image records about its traffic",
-        children={
-            "log_predictions": Field(
-                "bool", "true to log every prediction's inputs and outputs (default false)"
-            ),
-            "sample": Field("number", "the share of predictions logged, 0-1, e.g. 0.1", minimum=0),
-            "drift": Field(
-                "bool", "false to stop counting inputs and predictions for drift (default true)"
-            ),
-        },
-    ),
-    "release": Field(
-        "section",
-        "how releases are tagged",
-        children={
-            "tag_prefix": Field(
-                "str",
-                "the git tag prefix, e.g. v or churn-model/v",
-                pattern=TAG_PREFIX,
-                nullable=False,
-            ),
-        },
-    ),
-}
+
+@cache
+def fields_of(section: type) -> dict[str, Field]:
+    """The keys of a section (a dataclass), in declaration order; fields without `key`
+    metadata (the project's root) are not keys of the file."""
+    hints = typing.get_type_hints(section)
+    found: dict[str, Field] = {}
+    for f in dataclasses.fields(section):
+        spec = f.metadata.get("key")
+        if spec is None:
+            continue
+        kind, choices, sub = _kind(hints[f.name])
+        text = spec.help or ("one of " + ", ".join(choices or ()))
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        found[f.name] = Field(f.name, kind, spec, text, required, choices, sub)
+    return found
 
 
 class Problems:
@@ -243,12 +117,6 @@ class Problems:
         )
 
 
-def bad_port(reference: str) -> bool:
-    host = reference.split("/", 1)[0]
-    port = host.rpartition(":")[2] if ":" in host else ""
-    return port.isdigit() and not 0 < int(port) <= 65535
-
-
 def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -268,89 +136,112 @@ def type_name(value: Any) -> str:
 
 
 def check_values(
-    node: Any, shape: dict[str, Field], prefix: str, problems: Problems
+    node: Any, section: type, prefix: str, problems: Problems, line: int | None = None
 ) -> dict[str, Any]:
-    """Validate one mapping against its shape; return the plain values that passed."""
+    """Validate one mapping against its section; return the plain values that passed. A
+    required key that is absent is said at `line`, the section's own."""
+    shape = fields_of(section)
     values: dict[str, Any] = {}
-    for key in node:
-        path = f"{prefix}{key}"
-        line = line_of(node, key)
-        spec = shape.get(str(key))
+    for name in node:
+        path = f"{prefix}{name}"
+        spec = shape.get(str(name))
         if spec is None:
-            close = difflib.get_close_matches(str(key), list(shape), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(name), list(shape), n=1, cutoff=0.6)
             hint = (
                 f"did you mean `{prefix}{close[0]}`?"
                 if close
                 else ("known keys here: " + ", ".join(shape))
             )
-            problems.add(line, path, f"unknown key; {hint}")
+            problems.add(line_of(node, name), path, f"unknown key; {hint}")
             continue
-        value = node[key]
-        if value is None:
-            if not spec.nullable:
-                problems.add(line, path, f"is empty; expected {spec.help}")
-            continue
-        if spec.kind == "section":
-            if not isinstance(value, dict):
-                problems.add(
-                    line, path, f"expected a mapping ({spec.help}), got {type_name(value)}"
-                )
-                continue
-            assert spec.children is not None
-            values[str(key)] = check_values(value, spec.children, f"{path}.", problems)
-        elif spec.kind == "str":
-            if not isinstance(value, str):
-                problems.add(line, path, f"expected text ({spec.help}), got {type_name(value)}")
-            elif spec.choices and value not in spec.choices:
-                close = difflib.get_close_matches(value, list(spec.choices), n=1, cutoff=0.5)
-                hint = f"; did you mean `{close[0]}`?" if close else ""
-                problems.add(line, path, f"`{value}` is not {spec.help}{hint}")
-            elif spec.pattern and not spec.pattern.match(value):
-                problems.add(line, path, f"`{value}` is not valid; expected {spec.help}")
-            elif spec is SHAPE.get("registry") and bad_port(value):
-                problems.add(line, path, f"`{value}` has a port over 65535; expected {spec.help}")
-            else:
-                values[str(key)] = value
-        elif spec.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                problems.add(
-                    line, path, f"expected a whole number ({spec.help}), got {type_name(value)}"
-                )
-            elif spec.minimum is not None and value < spec.minimum:
-                problems.add(line, path, f"must be at least {spec.minimum}")
-            elif spec.maximum is not None and value > spec.maximum:
-                problems.add(line, path, f"must be at most {spec.maximum}")
-            else:
-                values[str(key)] = value
-        elif spec.kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.add(line, path, f"expected a number ({spec.help}), got {type_name(value)}")
-            elif spec.minimum is not None and value < spec.minimum:
-                problems.add(line, path, f"must be at least {spec.minimum}")
-            elif path in ("monitoring.sample", "serve.budget.error_rate") and value > 1:
-                problems.add(line, path, "must be at most 1 (a share, 0-1)")
-            else:
-                values[str(key)] = float(value)
-        elif spec.kind == "bool":
-            if not isinstance(value, bool):
-                problems.add(
-                    line, path, f"expected true or false ({spec.help}), got {type_name(value)}"
-                )
-            else:
-                values[str(key)] = value
-        elif spec.kind == "strlist":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems.add(line, path, f"expected a list of text ({spec.help})")
-            elif spec.pattern and (bad := [v for v in value if not spec.pattern.match(v)]):
-                problems.add(line, path, f"`{bad[0]}` is not allowed here ({spec.help})")
-            else:
-                values[str(key)] = tuple(str(v) for v in value)
+        _check_value(node[name], spec, path, line_of(node, name), problems, values)
+    for spec in shape.values():
+        if spec.required and spec.name not in node:
+            problems.add(line, f"{prefix}{spec.name}", "is missing; " + spec.help)
     return values
 
 
+def _check_value(
+    value: Any, spec: Field, path: str, line: int | None, problems: Problems, out: dict[str, Any]
+) -> None:
+    """Check one value against its field; what passes goes into `out`."""
+    key, text = spec.spec, spec.help
+    problem: str | None = None
+    if value is None:
+        problem = None if key.nullable else f"is empty; expected {text}"
+    elif spec.kind == "section":
+        if not isinstance(value, dict):
+            problem = f"expected a mapping ({text}), got {type_name(value)}"
+        else:
+            assert spec.section is not None
+            out[spec.name] = check_values(value, spec.section, f"{path}.", problems, line)
+    elif spec.kind == "str":
+        problem = _text_problem(value, spec)
+    elif spec.kind in ("int", "number"):
+        problem = _number_problem(value, spec)
+    elif spec.kind == "bool":
+        if not isinstance(value, bool):
+            problem = f"expected true or false ({text}), got {type_name(value)}"
+    elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problem = f"expected a list of text ({text})"
+    elif key.pattern and (bad := [v for v in value if not key.pattern.match(v)]):
+        problem = f"`{bad[0]}` is not allowed here ({text})"
+    if problem is not None:
+        problems.add(line, path, problem)
+    elif value is None or spec.kind == "section":
+        return
+    elif spec.kind == "number":
+        out[spec.name] = float(value)
+    elif spec.kind == "strlist":
+        out[spec.name] = tuple(str(v) for v in value)
+    else:
+        out[spec.name] = value
+
+
+def _text_problem(value: Any, spec: Field) -> str | None:
+    key, text = spec.spec, spec.help
+    if not isinstance(value, str):
+        return f"expected text ({text}), got {type_name(value)}"
+    if spec.choices and value not in spec.choices:
+        close = difflib.get_close_matches(value, list(spec.choices), n=1, cutoff=0.5)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        return f"`{value}` is not {text}{hint}"
+    if key.pattern and not key.pattern.match(value):
+        return f"`{value}` is not valid; expected {text}"
+    if key.check and (said := key.check(value)):
+        return f"`{value}` {said}; expected {text}"
+    return None
+
+
+def _number_problem(value: Any, spec: Field) -> str | None:
+    key = spec.spec
+    whole = spec.kind == "int"
+    if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+        expected = "a whole number" if whole else "a number"
+        return f"expected {expected} ({spec.help}), got {type_name(value)}"
+    if key.minimum is not None and value < key.minimum:
+        return f"must be at least {key.minimum}"
+    if key.maximum is not None and value > key.maximum:
+        return key.above or f"must be at most {key.maximum}"
+    return None
+
+
+def build(section: type, values: dict[str, Any], **given: Any) -> Any:
+    """The section's dataclass from checked values (sections built in turn); a section
+    that lacks a required key is None (its problem is already said)."""
+    shape = fields_of(section)
+    if any(f.required and f.name not in values and f.name not in given for f in shape.values()):
+        return None
+    built = {
+        name: build(shape[name].section, value) if shape[name].kind == "section" else value  # type: ignore[arg-type]
+        for name, value in values.items()
+    }
+    return section(**{k: v for k, v in built.items() if v is not None}, **given)
+
+
 def line_at(node: Any, *keys: str) -> int | None:
-    for key in keys[:-1]:
-        if not isinstance(node, dict) or key not in node:
+    for name in keys[:-1]:
+        if not isinstance(node, dict) or name not in node:
             return None
-        node = node[key]
+        node = node[name]
     return line_of(node, keys[-1]) if isinstance(node, dict) else None

@@ -9,13 +9,14 @@ validation on load) and pydantic (slow to import for the TUI's load worker).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_own_yaml, read_own_yaml
+from workbench.project.semver import Level
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class GitInfo(Record):
 
 
 class BumpInfo(Record):
-    level: str
+    level: Level
     suggested: str
     reason: str
     changes: list[str] = []
@@ -186,15 +187,21 @@ class Channel(Record):
 # --- releases/deployments.yaml ----------------------------------------------------------------
 
 
+DeployTarget = Literal["swarm", "kubernetes"]
+DeployResult = Literal[
+    "created", "updated", "unchanged", "rolled back", "failed", "written", "applied"
+]
+
+
 class Deployment(Record):
     channel: str
-    target: str  # swarm | kubernetes
+    target: DeployTarget
     service: str
     version: str
     digest: str
     at: str
     by: str
-    result: str  # created | updated | unchanged | rolled back | failed | written
+    result: DeployResult
     message: str = ""
     # kubernetes: the files written, relative to the project (the workbench's own output,
     # never a change of the project's content)

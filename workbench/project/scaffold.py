@@ -17,8 +17,7 @@ from pathlib import Path
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import examples_dir
-from workbench.project.manifest import MANIFEST_NAME
-from workbench.project.manifest_shape import REGISTRY_REF
+from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
 SKIPPED_DIRS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import total_ordering
+from typing import Literal
 
 from workbench.kernel.errors import WorkbenchError
 
@@ -13,7 +14,8 @@ SEMVER = re.compile(
     r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
-LEVELS = ("patch", "minor", "major")
+Level = Literal["patch", "minor", "major"]
+LEVELS: tuple[Level, ...] = ("patch", "minor", "major")
 
 
 @total_ordering
@@ -62,14 +64,14 @@ class SemVer:
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def bump(self, level: str) -> SemVer:
+    def bump(self, level: Level) -> SemVer:
         if level == "major":
             return SemVer(self.major + 1, 0, 0)
         if level == "minor":
             return SemVer(self.major, self.minor + 1, 0)
         return SemVer(self.major, self.minor, self.patch + (0 if self.prerelease else 1))
 
-    def level_from(self, previous: SemVer) -> str:
+    def level_from(self, previous: SemVer) -> Level:
         """Which part changed from `previous` to this version."""
         if self.major != previous.major:
             return "major"

@@ -22,11 +22,9 @@ from starlette.responses import Response
 
 from .flavors import load_predictor
 from .monitoring import Monitor
+from .rules import CHECKED_FORMATS
 
 log = logging.getLogger("workbench.runtime")
-# The formats checked without optional packages; the workbench's serve test knows the same list
-# (workbench.steps.schema.contract.CHECKED_FORMATS; a unit test keeps the two equal).
-CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
 
 
 # The id of the request being answered (set by the request middleware): every error body

@@ -3,14 +3,12 @@ bins made at build time (drift, at /metrics and /monitoring), and, when switched
 JSON line per prediction with its inputs and outputs (sampled; fields marked
 `x-log: false` in the schemas left out).
 
-The bin rule is the build's (workbench/steps/serve/drift.py `bin_of`): the runtime cannot
-import the workbench, and a unit test holds the two to the same answers. The labels come
-from the build, never from a request, so /metrics stays bounded whatever is sent.
+The bin rule (`rules.bin_of`) is the one the build's reference is made with. The labels
+come from the build, never from a request, so /metrics stays bounded whatever is sent.
 """
 
 from __future__ import annotations
 
-import bisect
 import random
 import sys
 import time
@@ -18,6 +16,8 @@ from typing import Any
 
 import orjson
 from prometheus_client import Counter
+
+from .rules import bin_of
 
 try:  # in the image whenever the model uses it (scikit-learn does); counting works without
     import numpy
@@ -28,20 +28,6 @@ FEATURE_BINS = Counter(
     "workbench_feature_bin", "Input values per field and reference bin", ["feature", "bin"]
 )
 PREDICTION_BINS = Counter("workbench_prediction_bin", "Predictions per reference bin", ["bin"])
-
-
-def bin_of(spec: dict[str, Any], value: Any) -> str:
-    if value is None:
-        return "missing"
-    if spec["kind"] == "numeric":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return "missing"
-        return str(bisect.bisect_left(spec["edges"], value))
-    text = str(value)[:40]
-    return text if text in spec["categories"] else "(other)"
 
 
 def _hidden(schema: dict[str, Any]) -> frozenset[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 
-from workbench.checklist.checks import CheckContext, Inputs
+from workbench.checklist.checks import CheckContext, CheckResult, Inputs
 from workbench.kernel.hashing import file_digest
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import InProcessAnswers, load_examples, predict_in_model_env
@@ -17,6 +19,28 @@ from workbench.project.semver import SemVer
 def latest_release(ctx: CheckContext) -> tuple[SemVer, ReleaseRecord] | None:
     """The project's highest release and its manifest; None before the first."""
     return project_latest_release(ctx.manifest)
+
+
+OfRelease = Callable[[CheckContext, SemVer, ReleaseRecord], CheckResult]
+
+
+def of_latest_release(
+    skip: str = "no release yet", *, needs_registry: bool = False
+) -> Callable[[OfRelease], Callable[[CheckContext], CheckResult]]:
+    """A check of the latest release: handed its version and manifest, and skipped with
+    `skip` before the first release (or, with `needs_registry`, while no registry is set)."""
+
+    def wrap(check: OfRelease) -> Callable[[CheckContext], CheckResult]:
+        @functools.wraps(check)
+        def run(ctx: CheckContext) -> CheckResult:
+            latest = latest_release(ctx)
+            if latest is None or (needs_registry and not ctx.manifest.registry):
+                return CheckResult.skipped(skip)
+            return check(ctx, *latest)
+
+        return run
+
+    return wrap
 
 
 def model_inputs(ctx: CheckContext) -> Inputs:

@@ -7,9 +7,11 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_text
 from workbench.kernel.http import request
 from workbench.kernel.oci import ImageRef, client_for
+from workbench.project.records import ReleaseRecord
 from workbench.project.releases import load_release, releases
+from workbench.project.semver import SemVer
 from workbench.steps.push.publish import config_digest
-from workbench.steps.shared import latest_release
+from workbench.steps.shared import of_latest_release
 
 checks = CheckSet()
 
@@ -57,12 +59,10 @@ def _push_inputs(ctx: CheckContext) -> Inputs:
 
 
 @checks.auto("push.tag-free", inputs=_push_inputs)
-def tag_free(ctx: CheckContext) -> CheckResult:
-    latest = latest_release(ctx)
-    if latest is None or not ctx.manifest.registry:
-        return CheckResult.skipped("no release or no registry yet")
-    version, document = latest
-    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
+@of_latest_release("no release or no registry yet", needs_registry=True)
+def tag_free(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
+    registry = client_for(ctx.manifest.registry or "")  # set: of_latest_release skips otherwise
+    remote = registry.manifest_digest(str(version))
     recorded = document.push.digest
     if remote is None:
         return CheckResult.passed(f"{version} is not in the registry yet: free to push")
@@ -74,18 +74,16 @@ def tag_free(ctx: CheckContext) -> CheckResult:
 
 
 @checks.auto("push.digest-verified", inputs=_push_inputs)
-def digest_verified(ctx: CheckContext) -> CheckResult:
-    latest = latest_release(ctx)
-    if latest is None or not ctx.manifest.registry:
-        return CheckResult.skipped("no release or no registry yet")
-    version, document = latest
+@of_latest_release("no release or no registry yet", needs_registry=True)
+def digest_verified(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     if not document.push.pushed:
         return CheckResult.failed(f"{version} is not pushed (`workbench push`)")
-    remote = client_for(ctx.manifest.registry).manifest_digest(str(version))
+    registry = client_for(ctx.manifest.registry or "")  # set: of_latest_release skips otherwise
+    remote = registry.manifest_digest(str(version))
     recorded = document.push.digest
     if remote != recorded:
         return CheckResult.failed(f"the registry serves {remote}, the release recorded {recorded}")
-    config = config_digest(client_for(ctx.manifest.registry), str(recorded))
+    config = config_digest(registry, str(recorded))
     if config != document.image.id:
         return CheckResult.failed(
             f"{version} in the registry ({recorded}) points at the config {config}, not at "

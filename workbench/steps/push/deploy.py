@@ -16,7 +16,7 @@ from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.project.records import Deployment
+from workbench.project.records import Deployment, DeployResult, DeployTarget
 from workbench.project.releases import load_channels, load_deployments, save_deployments
 
 GRACEFUL_STOP_SECONDS = 10  # the runtime's timeout_graceful_shutdown (runtime/__main__.py)
@@ -44,12 +44,12 @@ def record(
     manifest: Manifest,
     *,
     channel: str,
-    target: str,
+    target: DeployTarget,
     service: str,
     version: str,
     image: str,
     by: str,
-    result: str,
+    result: DeployResult,
     message: str,
     files: list[str] | None = None,
 ) -> None:
@@ -100,7 +100,6 @@ def manifests(
     if "@sha256:" not in image:
         raise WorkbenchError(f"{image} is not pinned by digest; a deployment never uses a tag.")
     name = k8s_name(manifest, channel)
-    port = manifest.serve.port
     labels = {
         "app.kubernetes.io/name": manifest.name,
         "app.kubernetes.io/instance": name,
@@ -108,8 +107,23 @@ def manifests(
         "app.kubernetes.io/managed-by": "workbench",
         "workbench/channel": channel,
     }
+    container = _container(manifest, image)
+    documents: dict[str, dict[str, Any]] = {
+        "deployment.yaml": _deployment(name, labels, replicas, container),
+        "service.yaml": _service(name, labels),
+        "hpa.yaml": _autoscaler(name, labels, replicas),
+    }
+    if kserve:
+        documents["inferenceservice.yaml"] = _inference_service(name, labels, replicas, container)
+    return documents
+
+
+def _container(manifest: Manifest, image: str) -> dict[str, Any]:
+    """The model's container: probes on the runtime's health routes, the serve test's
+    hardening, memory as serve.memory_limit."""
+    port = manifest.serve.port
     memory = memory_quantity(manifest.serve.memory_bytes)
-    container = {
+    return {
         "name": "model",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
@@ -149,6 +163,12 @@ def manifests(
         },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+
+
+def _deployment(
+    name: str, labels: dict[str, str], replicas: int, container: dict[str, Any]
+) -> dict[str, Any]:
+    """A rolling update that never takes a replica away before its successor is ready."""
     pod_spec = {
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         "automountServiceAccountToken": False,
@@ -156,73 +176,83 @@ def manifests(
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
     }
-    documents: dict[str, dict[str, Any]] = {
-        "deployment.yaml": {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {"app.kubernetes.io/instance": name}},
-                "strategy": {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-                },
-                "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/instance": name}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
-        },
-        "service.yaml": {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "selector": {"app.kubernetes.io/instance": name},
-                "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
-            },
-        },
-        "hpa.yaml": {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": replicas,
-                "maxReplicas": replicas * 4,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 70},
-                        },
-                    }
-                ],
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },
     }
-    if kserve:
-        documents["inferenceservice.yaml"] = {
-            "apiVersion": "serving.kserve.io/v1beta1",
-            "kind": "InferenceService",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "predictor": {
-                    "minReplicas": replicas,
-                    "maxReplicas": replicas * 4,
-                    # A custom container speaking the Open Inference Protocol v2 (REST).
-                    "containers": [
-                        {
-                            key: value
-                            for key, value in container.items()
-                            if key not in ("startupProbe", "livenessProbe")
-                        }
-                        | {"name": "kserve-container"}
-                    ],
-                    "protocolVersion": "v2",
+
+
+def _service(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    """Port 80 of the cluster to the container's http port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "selector": {"app.kubernetes.io/instance": name},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def _autoscaler(name: str, labels: dict[str, str], replicas: int) -> dict[str, Any]:
+    """From `replicas` to four times as many, on CPU."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": replicas,
+            "maxReplicas": replicas * 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
                 }
-            },
-        }
-    return documents
+            ],
+        },
+    }
+
+
+def _inference_service(
+    name: str, labels: dict[str, str], replicas: int, container: dict[str, Any]
+) -> dict[str, Any]:
+    """KServe: the same container, speaking the Open Inference Protocol v2."""
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "predictor": {
+                "minReplicas": replicas,
+                "maxReplicas": replicas * 4,
+                # A custom container speaking the Open Inference Protocol v2 (REST).
+                "containers": [
+                    {
+                        key: value
+                        for key, value in container.items()
+                        if key not in ("startupProbe", "livenessProbe")
+                    }
+                    | {"name": "kserve-container"}
+                ],
+                "protocolVersion": "v2",
+            }
+        },
+    }
 
 
 def write_manifests(documents: dict[str, dict[str, Any]], out: Path) -> list[Path]:
@@ -273,6 +303,7 @@ def deploy(
         if kubectl
         else None
     )
+    result: DeployResult
     if context is None or context.returncode != 0:
         done = (
             f"no Kubernetes context configured here: apply them with `kubectl apply -f {folder}`"

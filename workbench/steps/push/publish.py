@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import project_lock
-from workbench.kernel.oci import RegistryClient, client_for
+from workbench.kernel.oci import ImageRef, RegistryClient, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import Channel, ChannelMove, PushInfo, ReleaseRecord
 from workbench.project.releases import (
@@ -87,9 +87,6 @@ def push_release(
 def _push_release(
     manifest: Manifest, version: str | None, *, cancel: threading.Event | None
 ) -> Iterator[LayerProgress | Pushed]:
-    from docker.errors import APIError, DockerException  # the SDK only where it is used
-    from requests.exceptions import RequestException
-
     version = version or latest_version(manifest)
     record = load_release(manifest, version)
     if git.object_type(manifest.root, record.git.tag) != "tag":
@@ -105,19 +102,7 @@ def _push_release(
     existing = registry.manifest_digest(version)
     recorded = record.push.digest
     if existing and recorded and existing == recorded:
-        # Pushed and recorded; a push killed between writing its record and committing it
-        # left the record uncommitted: committed now, so the history holds it.
-        path = release_path(manifest, version)
-        if git.run(manifest.root, "status", "--porcelain", "--", str(path)).stdout.strip():
-            git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
-            git.git(
-                manifest.root,
-                "commit",
-                "--quiet",
-                "-m",
-                f"release {manifest.name} {version}: pushed {existing} (record of an "
-                "interrupted push)",
-            )
+        _commit_interrupted_record(manifest, version, existing)
         yield Pushed(version, existing, already=True)
         return
     client = docker_client()
@@ -135,6 +120,41 @@ def _push_release(
             "registry if it is a mistake.",
         )
     image.tag(ref.name, tag=version)
+    pushed_digest = yield from _stream_push(client, ref, version, cancel)
+    remote, config = _verify_pushed(registry, version, pushed_digest, record.image.id)
+    record.push = PushInfo(
+        pushed=True,
+        digest=remote,
+        pushed_at=now(),
+        ref=f"{ref.name}@{remote}",
+        config_digest=config,
+    )
+    _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
+    yield Pushed(version, remote, already=False)
+
+
+def _commit_interrupted_record(manifest: Manifest, version: str, digest: str) -> None:
+    """Pushed and recorded; a push killed between writing its record and committing it
+    left the record uncommitted: committed now, so the history holds it."""
+    path = release_path(manifest, version)
+    if git.run(manifest.root, "status", "--porcelain", "--", str(path)).stdout.strip():
+        git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
+        git.git(
+            manifest.root,
+            "commit",
+            "--quiet",
+            "-m",
+            f"release {manifest.name} {version}: pushed {digest} (record of an interrupted push)",
+        )
+
+
+def _stream_push(
+    client: Any, ref: ImageRef, version: str, cancel: threading.Event | None
+) -> Generator[LayerProgress, None, str | None]:
+    """Push `ref:version` through the engine, layer by layer; the digest Docker pushed."""
+    from docker.errors import APIError, DockerException  # the SDK only where it is used
+    from requests.exceptions import RequestException
+
     pushed_digest = None
     try:
         # a stalled registry: Escape ends the push at once
@@ -165,30 +185,30 @@ def _push_release(
             "stays marked not pushed.",
             fix="run `workbench push` again once the registry is back.",
         ) from None
+    return pushed_digest
+
+
+def _verify_pushed(
+    registry: RegistryClient, version: str, pushed_digest: str | None, image_id: str
+) -> tuple[str, str]:
+    """The registry's digest for `version` and its config, once both are what was pushed:
+    the digest Docker pushed, pointing at the tested image."""
     remote = registry.manifest_digest(version)
     if not pushed_digest or not remote or remote != pushed_digest:
         raise WorkbenchError(
-            f"after the push the registry reports {remote} for {ref.tagged(version)}, but Docker "
-            f"pushed {pushed_digest}; the release is not marked pushed.",
+            f"after the push the registry reports {remote} for {registry.ref.tagged(version)}, "
+            f"but Docker pushed {pushed_digest}; the release is not marked pushed.",
             fix="run `workbench push` again; if it persists, check the registry.",
         )
     config = config_digest(registry, remote)
-    if config != record.image.id:
+    if config != image_id:
         raise WorkbenchError(
-            f"the registry's {ref.tagged(version)} ({remote}) points at the image config "
-            f"{config}, not at the tested image {record.image.id}; the release is not marked "
+            f"the registry's {registry.ref.tagged(version)} ({remote}) points at the image config "
+            f"{config}, not at the tested image {image_id}; the release is not marked "
             "pushed.",
             fix="remove that tag from the registry and push again.",
         )
-    record.push = PushInfo(
-        pushed=True,
-        digest=remote,
-        pushed_at=now(),
-        ref=f"{ref.name}@{remote}",
-        config_digest=config,
-    )
-    _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
-    yield Pushed(version, remote, already=False)
+    return remote, config
 
 
 def config_digest(registry: RegistryClient, digest: str) -> str | None:

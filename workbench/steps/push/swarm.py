@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
@@ -28,13 +28,16 @@ LABEL = "io.workbench.deploy"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 
 
+SwarmResult = Literal["created", "updated", "unchanged", "rolled back", "failed"]
+
+
 @dataclass
 class Deployed:
     service: str
     version: str
     image: str
     replicas: int
-    result: str  # created | updated | unchanged | rolled back | failed
+    result: SwarmResult
     message: str
     seconds: float
 
@@ -233,7 +236,7 @@ def healthy_tasks(client: Any, name: str) -> list[dict[str, Any]]:
 
 def _wait_created(
     client: Any, name: str, replicas: int, timeout: float, log: Callable[[str], None]
-) -> tuple[str, str]:
+) -> tuple[SwarmResult, str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         running = healthy_tasks(client, name)
@@ -249,7 +252,7 @@ def _wait_created(
 
 def _wait_updated(
     client: Any, name: str, timeout: float, log: Callable[[str], None], before: str | None
-) -> tuple[str, str]:
+) -> tuple[SwarmResult, str]:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ from jsonschema.exceptions import SchemaError
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import Manifest
+from workbench.runtime.rules import CHECKED_FORMATS  # the image checks the same
 
 
 def json_type(value: Any) -> str:
@@ -129,11 +130,6 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
         if name not in known:
             problems.append(f"`required` names `{name}`, which is not in properties")
     return problems
-
-
-# Formats the serving runtime checks (jsonschema checks these with no optional package, so
-# the image, which installs none, checks exactly these too).
-CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:

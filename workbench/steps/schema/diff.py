@@ -11,24 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 
 from workbench.kernel.yamlio import parse_yaml, to_plain
 from workbench.project.manifest import Manifest
 from workbench.project.releases import file_at_release, tag_name
-from workbench.project.semver import SemVer
+from workbench.project.semver import LEVELS, Level, SemVer
 from workbench.steps.schema.contract import load_schema
 
 COSMETIC_KEYS = {"description", "title", "examples", "$comment", "default", "$schema"}
 RANK = {"cosmetic": 0, "additive": 1, "breaking": 2}
 
 
+ChangeKind = Literal["breaking", "additive", "cosmetic"]
+Where = Literal["request", "response"]
+
+
 @dataclass(frozen=True)
 class Change:
-    kind: str  # breaking | additive | cosmetic
-    where: str  # request | response
+    kind: ChangeKind
+    where: Where
     path: str
     what: str
 
@@ -252,11 +256,13 @@ def _type_and_enum_changes(
 
 
 def _compare(
-    old: dict[str, Any], new: dict[str, Any], where: str, path: str, changes: list[Change]
+    old: dict[str, Any], new: dict[str, Any], where: Where, path: str, changes: list[Change]
 ) -> None:
     request = where == "request"
 
-    def add(kind_if_request: str, what: str, kind_if_response: str | None = None) -> None:
+    def add(
+        kind_if_request: ChangeKind, what: str, kind_if_response: ChangeKind | None = None
+    ) -> None:
         kind = kind_if_request if request else (kind_if_response or kind_if_request)
         changes.append(Change(kind, where, path or "$", what))
 
@@ -311,25 +317,26 @@ def _compare(
             changes.append(Change("cosmetic", where, path or "$", f"{key} changed"))
 
 
-def diff_schemas(old: dict[str, Any], new: dict[str, Any], where: str) -> list[Change]:
+def diff_schemas(old: dict[str, Any], new: dict[str, Any], where: Where) -> list[Change]:
     changes: list[Change] = []
     _compare(old, new, where, "", changes)
     return changes
 
 
-def required_bump(changes: list[Change]) -> str:
+def required_bump(changes: list[Change]) -> Level:
     """The least semver bump the changes call for: major, minor or patch."""
     worst = max((RANK[c.kind] for c in changes), default=0)
-    return {2: "major", 1: "minor", 0: "patch"}[worst]
+    return LEVELS[worst]
 
 
 def schema_changes(manifest: Manifest, previous: SemVer | str) -> list[Change]:
     """Every change of both schemas since the release `previous` (its files at its tag)."""
     changes: list[Change] = []
-    for where, relative in (
+    sides: tuple[tuple[Where, str], ...] = (
         ("request", manifest.schema.request),
         ("response", manifest.schema.response),
-    ):
+    )
+    for where, relative in sides:
         old_text = file_at_release(manifest, previous, relative)
         if old_text is None:
             continue

@@ -23,14 +23,20 @@ from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_file
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
-from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock, read_snapshot
+from workbench.project.lockfile import (
+    LOCK_NAME,
+    SNAPSHOT_NAME,
+    LockEntry,
+    read_lock,
+    read_snapshot,
+)
 from workbench.project.manifest import Manifest
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
 from workbench.steps.serve.secrets import scan as secret_scan
-from workbench.steps.serve.sources import SKIPPED, copy_project_files
+from workbench.steps.serve.sources import copy_into, copy_project_files, model_sources
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 SERVING_DIR = runtime_dir()
@@ -43,6 +49,7 @@ SERVING_FILES = (
     "monitoring.py",
     "openapi.py",
     "protocol.py",
+    "rules.py",
     "v2.py",
 )
 HOST_ONLY = ("inprocess.py",)  # runs the model in its own environment, never in the image
@@ -117,37 +124,6 @@ def git_revision(root: Path) -> str:
     return revision + ("-dirty" if dirty else "")
 
 
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=SKIPPED, dirs_exist_ok=True)
-    else:
-        shutil.copy2(source, target)
-
-
-def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
-    """(source, path under model/) for the predictor code and the artifacts."""
-    items: list[tuple[Path, str]] = []
-    m = manifest.model
-    if m.artifact:
-        items.append((manifest.resolve(m.artifact), m.artifact))
-    if m.predictor:
-        module = m.predictor.split(":")[0].split(".")[0]
-        for candidate in (manifest.root / f"{module}.py", manifest.root / module):
-            if candidate.exists():
-                items.append((candidate, candidate.name))
-                break
-        else:
-            raise WorkbenchError(
-                f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
-                f"in {manifest.root}.",
-                fix="put the module at the project's root.",
-            )
-    for extra in m.code:
-        items.append((manifest.resolve(extra), extra))
-    return items
-
-
 def assemble_context(
     manifest: Manifest,
     *,
@@ -162,73 +138,19 @@ def assemble_context(
     context = scratch_dir(manifest.root, "build", what="the build context")
     shutil.rmtree(context, ignore_errors=True)
     context.mkdir()
-
-    # 1. the model's code and artifacts, scanned for secrets before anything else is done
-    for source, relative in model_sources(manifest):
-        try:
-            copy_project_files(source, context / "model" / relative, manifest.root)
-        except WorkbenchError:
-            shutil.rmtree(context, ignore_errors=True)
-            raise
-    secrets = secret_scan(context / "model")
-    if secrets:
+    try:
+        _copy_model(manifest, context)  # first: scanned for secrets before anything else
+        _copy_wheels(lock_path, entries, target, context)
+        wanted = manifest.serve.system_packages
+        debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
+        for deb in debs:
+            copy_into(deb, context / "debs" / deb.name)
+        for name in SERVING_FILES:
+            copy_into(SERVING_DIR / name, context / "serving" / name)
+        schemas = _write_schemas(manifest, context)
+    except SecretsFound:
         shutil.rmtree(context, ignore_errors=True)
-        raise SecretsFound(
-            "refusing to build: what would be sent into the image looks like secrets: "
-            + "; ".join(secrets)
-            + ".",
-            fix="move these files out of the model's code and artifacts (model.code in "
-            "workbench.yaml); pass secrets to the container at run time instead.",
-        )
-
-    # 2. the wheels named by the lock, checked against its hashes
-    folder = wheel_dir(target)
-    cached = {sha256_file(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
-    (context / "wheels").mkdir()
-    for name, entry in entries.items():
-        wheel = next((cached[h] for h in entry.hashes if h in cached), None)
-        if wheel is None:
-            raise WorkbenchError(
-                f"no cached wheel matches the hash of {name}=={entry.version}.",
-                fix="run `workbench snapshot` to fetch the wheels again.",
-            )
-        _copy(wheel, context / "wheels" / wheel.name)
-    _copy(lock_path, context / LOCK_NAME)
-
-    # 2b. Debian packages the libraries need (serve.system_packages), fetched on this host
-    wanted = manifest.serve.system_packages
-    debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
-    for deb in debs:
-        _copy(deb, context / "debs" / deb.name)
-
-    # 3. the serving runtime and the schemas (as JSON: the runtime reads no YAML)
-    for name in SERVING_FILES:
-        _copy(SERVING_DIR / name, context / "serving" / name)
-    (context / "schema").mkdir()
-    schemas = {}
-    for kind, relative in (
-        ("request", manifest.schema.request),
-        ("response", manifest.schema.response),
-    ):
-        schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
-        dangling = unresolved_refs(schemas[kind])
-        if dangling:  # the image would answer 500 to every request
-            shutil.rmtree(context, ignore_errors=True)
-            raise WorkbenchError(
-                f"{relative}: the {kind} schema cannot be served: " + "; ".join(dangling) + ".",
-                fix="point each $ref at a definition in the same file (#/$defs/NAME); the "
-                "image resolves no other file or URL.",
-            )
-        (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
-    in_schemas = secret_scan(context / "schema")
-    if in_schemas:  # descriptions and examples are served to anyone at /openapi.json
-        shutil.rmtree(context, ignore_errors=True)
-        raise SecretsFound(
-            "refusing to build: the schemas, which the image serves at /openapi.json, look "
-            "like they hold secrets: " + "; ".join(in_schemas) + ".",
-            fix="remove them from the schema files (descriptions, examples, defaults).",
-        )
-
+        raise
     hashes = {
         "lock": file_digest(lock_path),
         "request_schema": file_digest(context / "schema" / "request.json"),
@@ -239,38 +161,9 @@ def assemble_context(
     if debs:
         hashes["system_packages"] = file_digest(context / "debs")
     created = now()
-    config: dict[str, Any] = {
-        "name": manifest.name,
-        "version": version,
-        "revision": revision or git_revision(manifest.root),
-        "flavor": manifest.model.flavor,
-        "artifact": manifest.model.artifact,
-        "predictor": manifest.model.predictor,
-        "max_body_bytes": manifest.serve.max_body_bytes,
-        "workers": manifest.serve.workers,
-        "monitoring": {
-            "log_predictions": manifest.monitoring.log_predictions,
-            "sample": manifest.monitoring.sample,
-            "reference": reference(manifest, schemas["request"])
-            if manifest.monitoring.drift
-            else None,
-        },
-        "hashes": hashes,
-    }
+    config = _serving_config(manifest, version, revision, hashes, schemas["request"])
     (context / "serving.json").write_text(json.dumps(config, indent=1, sort_keys=True))
-    labels: dict[str, str] = {
-        "org.opencontainers.image.title": manifest.name,
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": str(config["revision"]),
-        "org.opencontainers.image.created": created,
-        "org.opencontainers.image.source": _source_url(manifest.root),
-        "org.opencontainers.image.base.name": base_image,
-        f"{LABEL_PREFIX}.project": manifest.name,
-        f"{LABEL_PREFIX}.lock-sha256": hashes["lock"],
-        f"{LABEL_PREFIX}.request-schema-sha256": hashes["request_schema"],
-        f"{LABEL_PREFIX}.response-schema-sha256": hashes["response_schema"],
-        f"{LABEL_PREFIX}.model-sha256": hashes["model"],
-    }
+    labels = _labels(manifest, version, str(config["revision"]), created, base_image, hashes)
     if debs:
         labels[f"{LABEL_PREFIX}.system-packages"] = describe_debs(debs)
     template = asset("templates", "Dockerfile").read_text()
@@ -294,6 +187,122 @@ def assemble_context(
         base_image=base_image,
         labels=labels,
     )
+
+
+def _copy_model(manifest: Manifest, context: Path) -> None:
+    """The model's code and artifacts into model/, refused when they look like secrets."""
+    for source, relative in model_sources(manifest):
+        try:
+            copy_project_files(source, context / "model" / relative, manifest.root)
+        except WorkbenchError:
+            shutil.rmtree(context, ignore_errors=True)
+            raise
+    secrets = secret_scan(context / "model")
+    if secrets:
+        raise SecretsFound(
+            "refusing to build: what would be sent into the image looks like secrets: "
+            + "; ".join(secrets)
+            + ".",
+            fix="move these files out of the model's code and artifacts (model.code in "
+            "workbench.yaml); pass secrets to the container at run time instead.",
+        )
+
+
+def _copy_wheels(
+    lock_path: Path, entries: dict[str, LockEntry], target: Target, context: Path
+) -> None:
+    """The wheels named by the lock, each checked against its hashes, and the lock."""
+    folder = wheel_dir(target)
+    cached = {sha256_file(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
+    (context / "wheels").mkdir()
+    for name, entry in entries.items():
+        wheel = next((cached[h] for h in entry.hashes if h in cached), None)
+        if wheel is None:
+            raise WorkbenchError(
+                f"no cached wheel matches the hash of {name}=={entry.version}.",
+                fix="run `workbench snapshot` to fetch the wheels again.",
+            )
+        copy_into(wheel, context / "wheels" / wheel.name)
+    copy_into(lock_path, context / LOCK_NAME)
+
+
+def _write_schemas(manifest: Manifest, context: Path) -> dict[str, Any]:
+    """The schemas as JSON under schema/ (the runtime reads no YAML), by kind; refused
+    when a $ref leads out of the file or they look like they hold secrets."""
+    (context / "schema").mkdir()
+    schemas = {}
+    for kind, relative in (
+        ("request", manifest.schema.request),
+        ("response", manifest.schema.response),
+    ):
+        schemas[kind] = load_schema(manifest.resolve(relative), f"{kind} schema")
+        dangling = unresolved_refs(schemas[kind])
+        if dangling:  # the image would answer 500 to every request
+            shutil.rmtree(context, ignore_errors=True)
+            raise WorkbenchError(
+                f"{relative}: the {kind} schema cannot be served: " + "; ".join(dangling) + ".",
+                fix="point each $ref at a definition in the same file (#/$defs/NAME); the "
+                "image resolves no other file or URL.",
+            )
+        (context / "schema" / f"{kind}.json").write_text(json.dumps(schemas[kind], indent=1))
+    in_schemas = secret_scan(context / "schema")
+    if in_schemas:  # descriptions and examples are served to anyone at /openapi.json
+        raise SecretsFound(
+            "refusing to build: the schemas, which the image serves at /openapi.json, look "
+            "like they hold secrets: " + "; ".join(in_schemas) + ".",
+            fix="remove them from the schema files (descriptions, examples, defaults).",
+        )
+    return schemas
+
+
+def _serving_config(
+    manifest: Manifest,
+    version: str,
+    revision: str | None,
+    hashes: dict[str, str],
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    """serving.json: what the runtime in the image needs to know."""
+    return {
+        "name": manifest.name,
+        "version": version,
+        "revision": revision or git_revision(manifest.root),
+        "flavor": manifest.model.flavor,
+        "artifact": manifest.model.artifact,
+        "predictor": manifest.model.predictor,
+        "max_body_bytes": manifest.serve.max_body_bytes,
+        "workers": manifest.serve.workers,
+        "monitoring": {
+            "log_predictions": manifest.monitoring.log_predictions,
+            "sample": manifest.monitoring.sample,
+            "reference": reference(manifest, request) if manifest.monitoring.drift else None,
+        },
+        "hashes": hashes,
+    }
+
+
+def _labels(
+    manifest: Manifest,
+    version: str,
+    revision: str,
+    created: str,
+    base_image: str,
+    hashes: dict[str, str],
+) -> dict[str, str]:
+    """The image's OCI labels and the workbench's own (the hashes a release checks)."""
+    return {
+        "org.opencontainers.image.title": manifest.name,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": revision,
+        "org.opencontainers.image.created": created,
+        "org.opencontainers.image.source": _source_url(manifest.root),
+        "org.opencontainers.image.base.name": base_image,
+        f"{LABEL_PREFIX}.project": manifest.name,
+        f"{LABEL_PREFIX}.lock-sha256": hashes["lock"],
+        f"{LABEL_PREFIX}.request-schema-sha256": hashes["request_schema"],
+        f"{LABEL_PREFIX}.response-schema-sha256": hashes["response_schema"],
+        f"{LABEL_PREFIX}.model-sha256": hashes["model"],
+    }
 
 
 def _source_url(root: Path) -> str:

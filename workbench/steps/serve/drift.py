@@ -9,17 +9,17 @@ reference at /monitoring. The drift score per field is the population stability 
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import request
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
+from workbench.runtime.rules import bin_of, label
 from workbench.steps.schema.sample import read_sample
 
 BINS = 10  # numeric fields: deciles of the reference
@@ -55,28 +55,10 @@ def bins_for(values: list[Any]) -> dict[str, Any]:
     return spec
 
 
-def label(value: Any) -> str:
-    return str(value)[:40]
-
-
 def names(spec: dict[str, Any]) -> list[str]:
     if spec["kind"] == "numeric":
         return [str(i) for i in range(len(spec["edges"]) + 1)] + ["missing"]
     return [*spec["categories"], "(other)", "missing"]
-
-
-def bin_of(spec: dict[str, Any], value: Any) -> str:
-    """The same rule as the runtime's (workbench/runtime/monitoring.py)."""
-    if value is None:
-        return "missing"
-    if spec["kind"] == "numeric":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return "missing"
-        return str(bisect.bisect_left(spec["edges"], number))
-    text = label(value)
-    return text if text in spec["categories"] else "(other)"
 
 
 def shares(labels: list[str], all_names: list[str]) -> dict[str, float]:
@@ -151,7 +133,7 @@ class Drift:
     actual: dict[str, float]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Literal["stable", "moderate", "drifted"]:
         if self.psi > DRIFTED:
             return "drifted"
         return "moderate" if self.psi > MODERATE else "stable"

@@ -1,6 +1,6 @@
-"""What the build may take from the project: regular files and folders inside it, read only
-after every entry was checked (a link out of the project, a loop, a device or a FIFO is
-refused, naming it, before a byte is read)."""
+"""What of the project goes into the build context (the model's artifact, predictor module
+and code), and how it is copied: nothing from outside the project, no link loops, no
+devices; caches and virtual environments left out."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import shutil
 from pathlib import Path
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import Manifest
 
 # Left out when a folder of the model's code is copied into the build context.
 NOT_COPIED = ("__pycache__", "*.pyc", ".git", ".venv", ".workbench")
 SKIPPED = shutil.ignore_patterns(*NOT_COPIED)
+
+
+def copy_into(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=SKIPPED, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
 
 
 def refuse_unsafe(path: Path, root: Path) -> None:
@@ -67,3 +76,26 @@ def copy_project_files(source: Path, target: Path, root: Path) -> None:
         shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True)
     else:
         shutil.copy2(source, target)
+
+
+def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
+    """(source, path under model/) for the predictor code and the artifacts."""
+    items: list[tuple[Path, str]] = []
+    m = manifest.model
+    if m.artifact:
+        items.append((manifest.resolve(m.artifact), m.artifact))
+    if m.predictor:
+        module = m.predictor.split(":")[0].split(".")[0]
+        for candidate in (manifest.root / f"{module}.py", manifest.root / module):
+            if candidate.exists():
+                items.append((candidate, candidate.name))
+                break
+        else:
+            raise WorkbenchError(
+                f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
+                f"in {manifest.root}.",
+                fix="put the module at the project's root.",
+            )
+    for extra in m.code:
+        items.append((manifest.resolve(extra), extra))
+    return items

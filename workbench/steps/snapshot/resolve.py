@@ -111,51 +111,78 @@ def find_runtime_set(
     project_root: str | None = None,
 ) -> RuntimeSet:
     dists: dict[str, dict[str, Any]] = {canonicalize_name(d["name"]): d for d in env["dists"]}
-    owners = module_owners(env["dists"])
-    stdlib = set(env["stdlib"])
     packages: dict[str, RuntimePackage] = {}
-    unresolved: dict[str, list[str]] = {}
-    inconsistent: list[str] = []
-
-    def add(name: str, reason: str) -> bool:
-        dist = dists[name]
-        package = packages.get(name)
-        if package is None:
-            package = packages[name] = RuntimePackage(
-                name=dist["name"],
-                version=dist["version"],
-                source=dist["source"],
-                requires=dist["requires"],
-            )
-        if reason not in package.why:
-            package.why.append(reason)
-            return True
-        return False
-
     reasons: dict[str, list[str]] = {}
     for module in sorted({m.split(".")[0] for m in dynamic_modules}):
         reasons.setdefault(module, []).append("imported by the model at run time")
     for module, files in static.items():
         reasons.setdefault(module, []).append("imported by " + ", ".join(files))
+    unresolved = _imported_distributions(
+        env, dists, packages, reasons, local, module_files or {}, project_root
+    )
+    inconsistent = _close_over_requirements(dists, packages, target)
+    return RuntimeSet(
+        packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
+    )
+
+
+def _add(
+    packages: dict[str, RuntimePackage], dists: dict[str, dict[str, Any]], name: str, reason: str
+) -> None:
+    """Put the distribution `name` into the runtime set (once), with why it is there."""
+    dist = dists[name]
+    package = packages.get(name)
+    if package is None:
+        package = packages[name] = RuntimePackage(
+            name=dist["name"],
+            version=dist["version"],
+            source=dist["source"],
+            requires=dist["requires"],
+        )
+    if reason not in package.why:
+        package.why.append(reason)
+
+
+def _imported_distributions(
+    env: dict[str, Any],
+    dists: dict[str, dict[str, Any]],
+    packages: dict[str, RuntimePackage],
+    reasons: dict[str, list[str]],
+    local: set[str],
+    module_files: dict[str, str],
+    project_root: str | None,
+) -> dict[str, list[str]]:
+    """Add the distributions that provide the imported modules (by `reasons`); return the
+    modules no distribution provides, with why they were wanted."""
+    owners = module_owners(env["dists"])
+    stdlib = set(env["stdlib"])
+    unresolved: dict[str, list[str]] = {}
     for module, why in sorted(reasons.items()):
         if module in stdlib or module in RUNTIME_OWN or module.startswith("_"):
             continue
-        installed = _installed_owner(module, (module_files or {}).get(module), env["dists"])
+        installed = _installed_owner(module, module_files.get(module), env["dists"])
         if module in local and not _outside(installed, project_root):
             continue
         names = (
             [name for name, _ in installed]
             or owners.get(module)
-            or _local_owner(module, module_files or {}, env["dists"])
+            or _local_owner(module, module_files, env["dists"])
         )
         if not names:
             unresolved[module] = why
             continue
         for name in names:
             for reason in why:
-                add(name, f"{reason} ({module})")
+                _add(packages, dists, name, f"{reason} ({module})")
+    return unresolved
 
-    # Close over requirements, markers evaluated for the target.
+
+def _close_over_requirements(
+    dists: dict[str, dict[str, Any]], packages: dict[str, RuntimePackage], target: dict[str, str]
+) -> list[str]:
+    """Add what the runtime set requires, markers evaluated for the target; return the
+    inconsistencies met on the way."""
+    inconsistent: list[str] = []
     queue = [(name, frozenset[str]()) for name in list(packages)]
     seen: set[tuple[str, frozenset[str]]] = set()
     while queue:
@@ -186,11 +213,9 @@ def find_runtime_set(
                 inconsistent.append(
                     f"{dist['name']} {dist['version']} requires {req} but {installed} is installed"
                 )
-            add(child, f"required by {dist['name']}")
+            _add(packages, dists, child, f"required by {dist['name']}")
             queue.append((child, frozenset(req.extras)))
-    return RuntimeSet(
-        packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
-    )
+    return inconsistent
 
 
 def _inside(path: str, folder: str) -> bool:

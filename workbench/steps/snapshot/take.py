@@ -8,7 +8,7 @@ stage succeeded: the lock and snapshot.yaml are written last, atomically.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,12 @@ from workbench.project.lockfile import (
     write_snapshot,
 )
 from workbench.project.manifest import Manifest
-from workbench.project.model_env import load_examples, predict_in_model_env, run_json_script
+from workbench.project.model_env import (
+    InProcessAnswers,
+    load_examples,
+    predict_in_model_env,
+    run_json_script,
+)
 from workbench.project.records import (
     PlatformInfo,
     PythonInfo,
@@ -118,15 +123,6 @@ def take_snapshot(
         raise WorkbenchError(
             f"`{machine}` is not a supported target machine.", fix="use x86_64 or aarch64."
         )
-    logs: list[str] = []
-
-    def log(line: str) -> None:
-        logs.append(line)
-
-    def drain() -> Iterator[Detail]:
-        while logs:
-            yield Detail(logs.pop(0))
-
     interpreter = manifest.interpreter()
     yield Stage(f"inspecting the environment of {interpreter}")
     env = probe_environment(interpreter)
@@ -142,17 +138,55 @@ def take_snapshot(
     examples = load_examples(manifest, missing_ok=True)
     answers = predict_in_model_env(manifest, [record for _, record in examples])
     yield Log(f"{len(answers.modules)} modules imported while loading and predicting")
+    runtime = _runtime_set(manifest, env, answers, machine)
+    yield Log(f"runtime set: {len(runtime.packages)} of {len(env['dists'])} distributions")
+    if cancel.is_set():
+        raise Cancelled()
 
+    target = wheels.Target(python=py["major_minor"], machine=machine)
+    yield Stage(
+        f"fetching wheels for {target.abi} manylinux {machine} into {wheels.wheel_dir(target)}"
+    )
+    found = yield from _fetch_wheels(interpreter, runtime, target, cancel, offline)
+    entries, serving = _lock_entries(found, runtime)
+
+    yield Stage("writing environment.lock and snapshot.yaml")
+    lock_path = manifest.root / LOCK_NAME
+    record = _snapshot_record(env, target, runtime, entries, serving, answers.warnings)
+    write_snapshot(manifest.root, record)
+    write_text_atomic(
+        lock_path,
+        render_lock(
+            entries, target=f"CPython {py['major_minor']} ({target.abi}), manylinux {machine}"
+        ),
+        within=manifest.root,
+        what="the environment lock",
+    )
+    yield SnapshotResult(
+        lock_path=lock_path,
+        snapshot_path=manifest.root / SNAPSHOT_NAME,
+        runtime=runtime.packages,
+        serving=serving,
+        unresolved=runtime.unresolved,
+        inconsistent=runtime.inconsistent,
+        warnings=answers.warnings,
+        freeze_count=len(env["dists"]),
+        entries=entries,
+    )
+
+
+def _runtime_set(
+    manifest: Manifest, env: dict[str, Any], answers: InProcessAnswers, machine: str
+) -> resolve.RuntimeSet:
+    """What the model needs at run time: the distributions behind the modules it imported
+    while answering, plus those its code imports (a static scan); every import resolved."""
     paths = code_paths(manifest)
-    static = imports.static_imports(paths, manifest.root)
-    local = imports.local_modules(paths) if paths else set()
-    target_env = resolve.target_environment(py, machine)
     runtime = resolve.find_runtime_set(
         env,
         dynamic_modules=answers.modules,
-        static=static,
-        local=local,
-        target=target_env,
+        static=imports.static_imports(paths, manifest.root),
+        local=imports.local_modules(paths) if paths else set(),
+        target=resolve.target_environment(env["python"], machine),
         module_files=answers.module_files,
         project_root=str(manifest.root),
     )
@@ -163,18 +197,30 @@ def take_snapshot(
             fix="install the missing packages into the model's environment (or remove the "
             "imports), then take the snapshot again.",
         )
-    yield Log(f"runtime set: {len(runtime.packages)} of {len(env['dists'])} distributions")
-    if cancel.is_set():
-        raise Cancelled()
+    return runtime
 
-    target = wheels.Target(python=py["major_minor"], machine=machine)
-    yield Stage(
-        f"fetching wheels for {target.abi} manylinux {machine} into {wheels.wheel_dir(target)}"
-    )
+
+def _fetch_wheels(
+    interpreter: Path,
+    runtime: resolve.RuntimeSet,
+    target: wheels.Target,
+    cancel: threading.Event,
+    offline: bool,
+) -> Generator[Detail, None, dict[str, Path]]:
+    """Wheels of the runtime set and of the serving runtime, by name (local sources built
+    into wheels first); pip's own output comes out as Detail events."""
+    logs: list[str] = []
+
+    def drain() -> Iterator[Detail]:
+        while logs:
+            yield Detail(logs.pop(0))
+
     local_wheels: list[Path] = []
     for package in runtime.packages.values():
         if package.source.get("kind") in ("editable", "local", "vcs", "url"):
-            built = wheels.build_local_wheel(interpreter, package.source["url"], package.name, log)
+            built = wheels.build_local_wheel(
+                interpreter, package.source["url"], package.name, logs.append
+            )
             local_wheels.append(built.parent)
             yield from drain()
     pins = [f"{p.name}=={p.version}" for p in runtime.packages.values()]
@@ -187,12 +233,19 @@ def take_snapshot(
         pins + serving_requirements,
         target,
         extra_find_links=tuple(local_wheels),
-        log=log,
+        log=logs.append,
         cancel=cancel,
         offline_only=offline,
     )
     yield from drain()
+    return found
 
+
+def _lock_entries(
+    found: dict[str, Path], runtime: resolve.RuntimeSet
+) -> tuple[list[LockEntry], list[str]]:
+    """The lock's entries (each wheel hashed, with why it is there) and the names only the
+    serving runtime needs; a runtime package without a wheel fails."""
     entries: list[LockEntry] = []
     serving: list[str] = []
     for name, wheel in sorted(found.items()):
@@ -216,20 +269,27 @@ def take_snapshot(
             f"no wheel was found for {', '.join(missing)}.",
             fix="check that these packages publish wheels for the target.",
         )
+    return entries, serving
 
-    yield Stage("writing environment.lock and snapshot.yaml")
-    lock_path = manifest.root / LOCK_NAME
-    snapshot_path = manifest.root / SNAPSHOT_NAME
-    target_text = f"CPython {py['major_minor']} ({target.abi}), manylinux {machine}"
+
+def _snapshot_record(
+    env: dict[str, Any],
+    target: wheels.Target,
+    runtime: resolve.RuntimeSet,
+    entries: list[LockEntry],
+    serving: list[str],
+    warnings: list[str],
+) -> SnapshotRecord:
+    py = env["python"]
     by_name = {e.name: e for e in entries}
-    record = SnapshotRecord(
+    return SnapshotRecord(
         taken_at=now(),
         python=PythonInfo(version=py["version"], implementation=py["implementation"]),
         platform=PlatformInfo(system=env["platform"]["system"], machine=env["platform"]["machine"]),
         target=TargetInfo(
             python=py["major_minor"],
             abi=target.abi,
-            machine=machine,
+            machine=target.machine,
             wheels=str(wheels.wheel_dir(target)),
         ),
         runtime={
@@ -247,30 +307,12 @@ def take_snapshot(
         },
         unresolved=runtime.unresolved,
         inconsistent=runtime.inconsistent,
-        warnings=answers.warnings,
+        warnings=warnings,
         freeze={
             d["name"]: d["version"]
             + ("" if d["source"]["kind"] == "index" else f" ({d['source']['kind']})")
             for d in env["dists"]
         },
-    )
-    write_snapshot(manifest.root, record)
-    write_text_atomic(
-        lock_path,
-        render_lock(entries, target=target_text),
-        within=manifest.root,
-        what="the environment lock",
-    )
-    yield SnapshotResult(
-        lock_path=lock_path,
-        snapshot_path=snapshot_path,
-        runtime=runtime.packages,
-        serving=serving,
-        unresolved=runtime.unresolved,
-        inconsistent=runtime.inconsistent,
-        warnings=answers.warnings,
-        freeze_count=len(env["dists"]),
-        entries=entries,
     )
 
 

@@ -13,7 +13,7 @@ from workbench.kernel import git
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.project.lockfile import LOCK_NAME
-from workbench.project.records import Hashes
+from workbench.project.records import Hashes, ReleaseRecord
 from workbench.project.releases import (
     foreign_tags,
     load_release,
@@ -21,7 +21,7 @@ from workbench.project.releases import (
     tag_name,
 )
 from workbench.project.semver import LEVELS, SemVer
-from workbench.steps.shared import latest_release
+from workbench.steps.shared import of_latest_release
 from workbench.steps.tag.files import (
     content_fingerprint,
     dirty_files,
@@ -128,11 +128,8 @@ def version_valid(ctx: CheckContext) -> CheckResult:
 
 
 @checks.auto("tag.bump-sufficient", inputs=_release_inputs)
-def bump_sufficient(ctx: CheckContext) -> CheckResult:
-    latest = latest_release(ctx)
-    if latest is None:
-        return CheckResult.skipped("no release yet")
-    version, document = latest
+@of_latest_release()
+def bump_sufficient(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     bump = document.bump
     if not document.previous:
         return CheckResult.passed(f"{version} is the first release")
@@ -157,11 +154,8 @@ def _quality_inputs(ctx: CheckContext) -> Inputs:
 
 
 @checks.auto("tag.no-regression", inputs=_quality_inputs)
-def no_regression(ctx: CheckContext) -> CheckResult:
-    latest = latest_release(ctx)
-    if latest is None:
-        return CheckResult.skipped("no release yet")
-    version, document = latest
+@of_latest_release()
+def no_regression(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     now = document.quality
     if now is None:
         return CheckResult.skipped(
@@ -183,11 +177,8 @@ def no_regression(ctx: CheckContext) -> CheckResult:
 
 
 @checks.auto("tag.git-tag", inputs=_release_inputs)
-def git_tag(ctx: CheckContext) -> CheckResult:
-    latest = latest_release(ctx)
-    if latest is None:
-        return CheckResult.skipped("no release yet")
-    version, document = latest
+@of_latest_release()
+def git_tag(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     name = tag_name(ctx.manifest, version)
     kind = _git(ctx, "cat-file", "-t", name).stdout.strip()
     if kind != "tag":
@@ -223,14 +214,11 @@ def _recorded(ctx: CheckContext, hashes: Hashes) -> dict[str, str]:
 
 
 @checks.auto("tag.manifest-complete", inputs=_release_inputs)
-def manifest_complete(ctx: CheckContext) -> CheckResult:
+@of_latest_release()
+def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     """Read back every recorded hash against the file in the tagged commit (`git cat-file
     blob TAG:PATH`): a file that is not there, or whose bytes hash differently, fails; so
     does a file that goes into the image but the release does not hash."""
-    latest = latest_release(ctx)
-    if latest is None:
-        return CheckResult.skipped("no release yet")
-    version, document = latest
     m = ctx.manifest
     tag = tag_name(m, version)
     if git.object_type(m.root, tag) == "":

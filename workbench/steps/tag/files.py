@@ -28,8 +28,7 @@ from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
 from workbench.project.manifest import Manifest
 from workbench.project.releases import BOOKKEEPING, load_deployments
-from workbench.steps.serve.build import model_sources
-from workbench.steps.serve.sources import NOT_COPIED
+from workbench.steps.serve.sources import NOT_COPIED, model_sources
 
 # Written by the workbench and committed with each release.
 RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)

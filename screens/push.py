@@ -1,122 +1,25 @@
-"""The Tag and Push steps: the generic checklist plus releasing, pushing, promoting."""
+"""The Push step: the generic checklist plus pushing, promoting and rolling back, with the
+releases in a table (and deploying, from screens.deploy)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Label, ProgressBar
 
-from screens.context import tones
-from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
-from screens.messages import LayerUpdate, ReleaseDone
-from screens.progress import LogBatcher
-from screens.releases import ReleaseTable
+from screens.deploy import DeployAction
+from screens.dialogs import Confirm, MoveChannel, PickChannel
+from screens.messages import LayerUpdate
+from screens.release_panel import ReleaseTable
 from screens.step import StepScreen
 from workbench.checklist.engine import current_user
-from workbench.kernel.errors import WorkbenchError
-
-if TYPE_CHECKING:
-    from workbench.steps.tag.version import Suggestion
 
 
-class ReleaseStepScreen(StepScreen):
-    """Shared by Tag and Push: a release action's outcome lands in the log."""
-
-    @on(ReleaseDone)
-    def _release_done(self, message: ReleaseDone) -> None:
-        self.running = False
-        palette = tones(self)
-        self.log_line(f"[{palette.ok if message.ok else palette.bad}]{escape(message.text)}[/]")
-        self.notify(message.text, severity="information" if message.ok else "error", timeout=10)
-        self.start_checks(self.checklist.auto_ids(self.step))
-
-    def report(self, work_fn: Callable[[], str]) -> None:
-        """Run `work_fn` here (a worker thread); its error becomes a notice, not a crash."""
-        try:
-            text = work_fn()
-        except WorkbenchError as exc:
-            self.post_message(ReleaseDone(exc.paragraph, ok=False))
-        else:
-            self.post_message(ReleaseDone(text))
-
-
-class TagScreen(ReleaseStepScreen):
-    BINDINGS = [Binding("t", "tag_release", "Tag release", id="tag.release")]
-    EDITING_ACTIONS = StepScreen.EDITING_ACTIONS | {"tag_release"}
-
-    def action_tag_release(self) -> None:
-        if self.begin("working out the next version"):
-            self._suggest()
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="release",
-        description="suggesting a version",
-    )
-    def _suggest(self) -> None:
-        from workbench.steps.tag.release import suggest
-
-        try:
-            suggestion = suggest(self.checklist.manifest)
-        except WorkbenchError as exc:
-            self.post_message(ReleaseDone(exc.paragraph, ok=False))
-            return
-        self.app.call_from_thread(self._ask_version, suggestion)
-
-    def _ask_version(self, suggestion: Suggestion) -> None:
-        suggested = str(suggestion.version)
-        reason = f"{suggestion.level}: {suggestion.reason}"
-        self.log_line(f"suggested {suggested} ({reason})")
-
-        def done(answer: str | None) -> None:
-            if answer is None:
-                self.running = False
-                self.log_line(f"[{tones(self).warn}]tag cancelled[/]")
-                return
-            self._tag(answer or suggested, suggestion)
-
-        prompt = TextPrompt(f"Release version (suggested {suggested}; {reason[:60]})", suggested)
-        self.app.push_screen(prompt, done)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="release",
-        description="tagging the release",
-    )
-    def _tag(self, version: str, suggestion: Suggestion) -> None:
-        from workbench.steps import gatekeeper
-        from workbench.steps.tag.release import create_release
-
-        batcher = LogBatcher(self)  # the build's output arrives line by line: batch it
-
-        def tag() -> str:
-            try:
-                release = create_release(
-                    gatekeeper(self.checklist),
-                    version,
-                    suggestion=suggestion,  # the one just shown: worked out once per tag
-                    log=batcher,
-                    detail=batcher,
-                    cancel=self.cancel_event,
-                )
-            finally:
-                batcher.flush()
-            return f"released {release.version}: git tag {release.tag}, image {release.image_ref}"
-
-        self.report(tag)
-
-
-class PushScreen(ReleaseStepScreen):
+class PushScreen(DeployAction):
     """Push, promote and roll back, with the releases in a table: version, when and by whom,
     tagged, pushed, digest, channels. Every action says what moves where and waits for a
     yes; promote and roll back choose from lists of real versions and channels."""
@@ -230,16 +133,6 @@ class PushScreen(ReleaseStepScreen):
         if choice and self.begin(f"promoting {choice[0]} to {choice[1]}"):
             self._promote(*choice)
 
-    def _channels_then(self, then: Callable[[dict[str, Any]], object]) -> None:
-        from workbench.project.releases import load_channels
-
-        try:
-            channels = load_channels(self.checklist.manifest)
-        except WorkbenchError as exc:
-            self.notify(exc.paragraph, severity="error", timeout=10)
-            return
-        then(channels)
-
     @work(
         thread=True, exclusive=True, exit_on_error=False, group="release", description="promoting"
     )
@@ -289,57 +182,5 @@ class PushScreen(ReleaseStepScreen):
             manifest = self.checklist.manifest
             version, digest = rollback(manifest, channel, current_user(manifest.root))
             return f"{channel} rolled back to {version} ({digest})"
-
-        self.report(go)
-
-    # --- deploy ---------------------------------------------------------------------------
-
-    def action_deploy(self) -> None:
-        from workbench.steps.push.swarm import service_name
-
-        def choose(channels: dict[str, Any]) -> None:
-            manifest = self.checklist.manifest
-            summaries = {
-                name: f"{entry.current} ({str(entry.digest)[:19]}) -> the swarm service "
-                f"{service_name(manifest, name)}, 2 replicas, rolling update that rolls back "
-                "on failure"
-                for name, entry in channels.items()
-                if entry.current and entry.digest
-            }
-            if not summaries:
-                self.notify(
-                    "No channel to deploy: promote a release first (o).", severity="warning"
-                )
-                return
-            self.app.push_screen(
-                PickChannel(summaries, title="Deploy a channel to Docker Swarm", action="Deploy"),
-                self._deploy_chosen,
-            )
-
-        self._channels_then(choose)
-
-    def _deploy_chosen(self, channel: str | None) -> None:
-        if channel and self.begin(f"deploying {channel} to the swarm"):
-            self._deploy(channel)
-
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="release", description="deploying"
-    )
-    def _deploy(self, channel: str) -> None:
-        from workbench.steps.push import swarm
-
-        batcher = LogBatcher(self)
-
-        def go() -> str:
-            manifest = self.checklist.manifest
-            try:
-                done = swarm.deploy(
-                    manifest, channel, replicas=2, by=current_user(manifest.root), log=batcher
-                )
-            finally:
-                batcher.flush()
-            if done.result not in ("created", "updated", "unchanged"):
-                raise WorkbenchError(f"{done.service}: {done.result}: {done.message}")
-            return f"{done.service}: {done.result}, {done.version} ({done.message})"
 
         self.report(go)

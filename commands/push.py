@@ -1,0 +1,104 @@
+"""`workbench push | promote | rollback`: the registry and its channels (step 5)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from commands.options import ProjectOption
+from commands.output import console, fail
+
+app = typer.Typer()
+
+
+@app.command("push")
+def push(
+    version: Annotated[
+        str | None, typer.Argument(help="The release (default: the latest).")
+    ] = None,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Push a release to the registry with per-layer progress, then verify its digest."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+
+    from workbench.kernel.cancel import Cancelled
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import LayerProgress, Pushed, push_release
+
+    manifest = load_manifest(project)
+    cancel = threading.Event()
+    tasks: dict[str, TaskID] = {}
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            for event in push_release(manifest, version, cancel=cancel):
+                if isinstance(event, LayerProgress):
+                    if event.layer not in tasks:
+                        tasks[event.layer] = progress.add_task(event.layer, total=None)
+                    progress.update(
+                        tasks[event.layer],
+                        description=f"{event.layer} {event.status}",
+                        completed=event.current or None,
+                        total=event.total or None,
+                    )
+                elif isinstance(event, Pushed):
+                    word = "was already" if event.already else "pushed and"
+                    console.print(f"{event.version} {word} verified: {event.digest}")
+        from commands.checklist import load_checklist, run_and_print
+
+        checklist = load_checklist(manifest.root)
+        run_and_print(checklist, checklist.auto_ids("push"), "checking the push")
+    except (KeyboardInterrupt, Cancelled):
+        cancel.set()
+        fail(
+            "push interrupted; the release stays marked not pushed. Run `workbench push` "
+            "again to complete it.",
+            code=130,
+        )
+
+
+@app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="The pushed release to point the channel at.")],
+    channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Point a channel tag at a release's digest in the registry (history kept)."""
+    from workbench.checklist.engine import current_user
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import promote as promote_release
+
+    manifest = load_manifest(project)
+    digest = promote_release(manifest, version, channel, current_user(manifest.root))
+    console.print(f"{channel} -> {version} ({digest})")
+
+
+@app.command("rollback")
+def rollback(
+    channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Move a channel back to the version it held before."""
+    from workbench.checklist.engine import current_user
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.publish import rollback as rollback_channel
+
+    manifest = load_manifest(project)
+    version, digest = rollback_channel(manifest, channel, current_user(manifest.root))
+    console.print(f"{channel} rolled back to {version} ({digest})")
+    from workbench.project.releases import load_deployments
+
+    deployed = [d for d in load_deployments(manifest) if d.channel == channel]
+    if deployed and deployed[-1].target == "swarm":
+        console.print(f"the channel's swarm service follows: deploying {version}")
+        from commands.deploy import deploy_swarm
+
+        deploy_swarm(manifest, channel, replicas=None)

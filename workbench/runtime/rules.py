@@ -1,0 +1,34 @@
+"""Rules the image and the workbench must apply alike, written once: the runtime applies
+them in the image, the workbench imports them from here (the serve test's formats, the
+build's drift bins). Standard library only: the module is copied into the image and
+imported by the workbench, which must not load the runtime's server libraries for it."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+# The formats checked without optional packages: the runtime validates them, the serve
+# test sends payloads that break them.
+CHECKED_FORMATS = ("date", "email", "ipv4", "ipv6", "uuid")
+
+
+def label(value: Any) -> str:
+    """A category as counted: its text, cut at 40 characters."""
+    return str(value)[:40]
+
+
+def bin_of(spec: dict[str, Any], value: Any) -> str:
+    """The drift bin of one value: by the build's edges for a numeric field (a value that
+    is no number is `missing`), else its category or `(other)`."""
+    if value is None:
+        return "missing"
+    if spec["kind"] == "numeric":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return "missing"
+        return str(bisect.bisect_left(spec["edges"], value))
+    text = label(value)
+    return text if text in spec["categories"] else "(other)"

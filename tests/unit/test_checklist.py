@@ -126,6 +126,16 @@ def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None
     # a gate answered yes needs a note saying what was looked at (a bare yes is refused)
     with pytest.raises(WorkbenchError, match="is a gate: a yes needs a note"):
         c.tick("snapshot.packages-expected", "yes", note="  ")
+    with pytest.raises(WorkbenchError, match="is a gate: a n/a needs a note"):
+        c.tick("snapshot.packages-expected", "n/a")  # n/a would pass the gate unexplained
+    # A bare yes already in checklist.yaml (written before the rule) does not pass the gate.
+    from workbench.checklist.state import ManualTick
+
+    with c.writing("a tick from an older version"):
+        c.state.ticks["snapshot.packages-expected"] = ManualTick(
+            answer="yes", by="Ana", at="2026-01-01T00:00:00Z", note=None
+        )
+    assert c.view("snapshot.packages-expected").status is Status.PENDING
     assert c.tick("snapshot.packages-expected", "no").status is Status.FAIL
     with pytest.raises(WorkbenchError, match="checked by the tool"):
         c.tick("schema.valid", "yes")

@@ -25,6 +25,7 @@ from workbench.checklist.events import (
     current_user,
 )
 from workbench.checklist.gate import GateReport
+from workbench.checklist.manual import manual_view
 from workbench.checklist.scoring import ItemView, Readiness, StepSummary, readiness, summarise
 from workbench.checklist.signoff import bind_signoff
 from workbench.checklist.standing import Standing, next_action
@@ -190,34 +191,7 @@ class Checklist:
         )
 
     def _manual_view(self, item: Item, waiver: Waiver | None) -> ItemView:
-        tick = self.state.ticks.get(item.id)
-        if tick is None:
-            return ItemView(item, Status.PENDING, 0.0, True, [], "not answered yet", waiver=waiver)
-        evidence = [f"{tick.note}"] if tick.note else []
-        who = f"answered {tick.answer} by {tick.by} ({tick.at})"
-        if tick.navigator:
-            who += f", navigator {tick.navigator}"
-        if tick.answer == "n/a":
-            return ItemView(
-                item, Status.SKIPPED, 0.0, False, evidence, who, tick=tick, waiver=waiver
-            )
-        if tick.answer == "no":
-            return ItemView(item, Status.FAIL, 0.0, True, evidence, who, tick=tick, waiver=waiver)
-        if item.gate and tick.navigator and not tick.confirmed_by:
-            return ItemView(
-                item,
-                Status.PENDING,
-                0.0,
-                True,
-                evidence,
-                who + f"; awaiting {tick.navigator}'s confirmation",
-                tick=tick,
-                waiver=waiver,
-            )
-        if tick.confirmed_by:
-            who += f", confirmed by {tick.confirmed_by}"
-        score = 0.5 if tick.note else 0.0
-        return ItemView(item, Status.PASS, score, True, evidence, who, tick=tick, waiver=waiver)
+        return manual_view(item, self.state.ticks.get(item.id), waiver)
 
     @_locked
     def views(self, step: str | None = None) -> list[ItemView]:
@@ -351,12 +325,13 @@ class Checklist:
             )
         if answer not in ANSWERS:
             raise WorkbenchError(f"`{answer}` is not an answer.", fix="answer yes, no or n/a.")
-        if item.gate and answer == "yes" and not (note or "").strip():
-            # A gate passed on a bare "yes" is a claim nobody can check: say what was looked at.
+        if item.gate and answer != "no" and not (note or "").strip():
+            # A gate passed (or set aside as n/a) on a bare word is a claim nobody can check.
             raise WorkbenchError(
-                f"`{item_id}` is a gate: a yes needs a note saying what you looked at "
+                f"`{item_id}` is a gate: a {answer} needs a note saying what you looked at "
                 f"({item.question})",
-                fix=f'answer with a note: `workbench tick {item_id} yes -m "what you checked"`.',
+                fix=f'answer with a note: `workbench tick {item_id} {answer} -m "what you '
+                'checked"`.',
             )
         with self.writing(f"ticking {item_id}"):
             self.state.ticks[item_id] = ManualTick(

@@ -12,6 +12,7 @@ release when git holds all of it, or undoes what was done, and says which.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import Busy, project_lock
 from workbench.project.manifest import Manifest
+from workbench.project.semver import SemVer
 
 JOURNAL = "release-in-progress.json"
 
@@ -53,15 +55,36 @@ def end(manifest: Manifest) -> None:
     journal_path(manifest.root).unlink(missing_ok=True)
 
 
+RELEASE_FILE = re.compile(
+    r"^releases/(?P<version>[^/]+)\.(?:yaml|checklist\.json|sbom\.cdx\.json)$"
+)
+STAGED_FILES = ("checklist.yaml", "snapshot.yaml", "environment.lock")
+
+
 def pending(root: Path) -> Journal | None:
-    """The release under way or interrupted, or None."""
-    try:
-        data = json.loads(journal_path(root).read_text())
-        return Journal(**{**data, "files": tuple(data["files"]), "staged": tuple(data["staged"])})
-    except FileNotFoundError:
+    """The release under way or interrupted, or None. A journal is acted on only when it is
+    one the workbench could have written: a regular file in its own scratch (no symlink),
+    naming a version and nothing but that version's release files and the files a release
+    commit stages. A repository that commits a hand-made journal (`"files":
+    ["../victim"]`) gets it ignored, never obeyed."""
+    path = journal_path(root)
+    if path.is_symlink() or path.parent.is_symlink() or not path.is_file():
         return None
-    except (OSError, ValueError, TypeError, KeyError):
+    try:
+        data = json.loads(path.read_text())
+        journal = Journal(
+            **{**data, "files": tuple(data["files"]), "staged": tuple(data["staged"])}
+        )
+        SemVer.parse(journal.version)
+    except (OSError, ValueError, TypeError, KeyError, WorkbenchError):
         return None  # a torn journal cannot be written (atomic): not ours, ignored
+    for relative in journal.files:
+        match = RELEASE_FILE.match(relative)
+        if match is None or match.group("version") != journal.version:
+            return None
+    if not set(journal.staged) <= set(STAGED_FILES):
+        return None
+    return journal
 
 
 def in_progress_version(root: Path) -> str | None:
@@ -81,16 +104,26 @@ def _complete_in_git(root: Path, journal: Journal) -> bool:
     return git.run(root, "merge-base", "--is-ancestor", journal.tag, "HEAD").ok
 
 
+def _is_release_commit(manifest: Manifest, revision: str, version: str) -> bool:
+    subject = git.run(manifest.root, "log", "-1", "--format=%s", revision).stdout.strip()
+    return subject == f"release {manifest.name} {version}"
+
+
 def undo(manifest: Manifest, journal: Journal) -> None:
-    """Leave nothing of the release: no tag, no release commit, no release file."""
+    """Leave nothing of the release: no tag, no release commit, no release file. Only what
+    this release made is touched: a tag is deleted only when it is the version's own and
+    points at this release's commit."""
     root = manifest.root
-    if git.run(root, "rev-parse", "-q", "--verify", f"refs/tags/{journal.tag}").ok:
+    if journal.tag != f"{manifest.release.tag_prefix}{journal.version}":
+        return
+    if git.run(root, "rev-parse", "-q", "--verify", f"refs/tags/{journal.tag}").ok and (
+        _is_release_commit(manifest, f"{journal.tag}^{{commit}}", journal.version)
+    ):
         git.run(root, "tag", "--delete", journal.tag)
     head = git.run(root, "rev-parse", "HEAD").stdout.strip()
     if head and head != journal.start:
         parent = git.run(root, "rev-parse", "HEAD~1").stdout.strip()
-        subject = git.run(root, "log", "-1", "--format=%s").stdout.strip()
-        if parent == journal.start and subject == f"release {manifest.name} {journal.version}":
+        if parent == journal.start and _is_release_commit(manifest, "HEAD", journal.version):
             git.run(root, "reset", "--quiet", "--soft", journal.start)
     git.run(root, "reset", "--quiet", "--", *journal.files, *journal.staged)
     for relative in journal.files:

@@ -1,0 +1,71 @@
+"""A release journal is obeyed only when the workbench could have written it: a repository
+that commits a hand-made one never gets files outside its releases deleted, nor a user's
+own tag."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.helpers import git
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example
+from workbench.project.transaction import journal_path, pending, recover
+
+
+def _project(tmp_path: Path) -> Path:
+    project = copy_example("iris", tmp_path / "iris")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Ana Tester")
+    git(project, "config", "user.email", "ana@example.com")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "the iris model")
+    git(project, "tag", "-a", "v1.0.0", "-m", "the user's own tag")
+    return project
+
+
+def _journal(project: Path, **fields: object) -> None:
+    journal = {
+        "version": "1.0.0",
+        "tag": "v1.0.0",
+        "start": git(project, "rev-parse", "HEAD"),
+        "files": ["releases/1.0.0.yaml"],
+        "staged": [],
+        "image_id": "sha256:0",
+        "image_ref": "x:1",
+        **fields,
+    }
+    journal_path(project).parent.mkdir(exist_ok=True)
+    journal_path(project).write_text(json.dumps(journal))
+
+
+def test_a_hostile_journal_is_ignored_and_deletes_nothing(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the workbench's")
+    for hostile in (
+        {"files": ["../victim.txt"]},
+        {"files": ["releases/1.0.0.yaml", "workbench.yaml"]},
+        {"staged": ["../victim.txt"]},
+        {"version": "not a version"},
+    ):
+        _journal(project, **hostile)
+        assert pending(project) is None, hostile
+        assert recover(load_manifest(project)) is None
+    assert victim.read_text() == "not the workbench's"
+    assert (project / "workbench.yaml").exists()
+
+
+def test_a_journal_never_deletes_a_tag_that_is_not_its_release_commit(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    _journal(project)  # well formed, but v1.0.0 is the user's tag on a commit of theirs
+    said = recover(load_manifest(project))
+    assert said is not None and "undone" in said
+    assert git(project, "tag", "--list", "v1.0.0") == "v1.0.0"  # the user's tag stays
+    assert (
+        "the iris model"
+        in subprocess.run(
+            ["git", "log", "-1", "--format=%s"], cwd=project, capture_output=True, text=True
+        ).stdout
+    )

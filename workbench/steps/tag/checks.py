@@ -26,6 +26,7 @@ from workbench.steps.tag.files import (
     content_fingerprint,
     dirty_files,
     files_not_in_git,
+    not_in_git,
     release_files,
 )
 from workbench.steps.tag.regression import regression
@@ -203,14 +204,15 @@ def _recorded(ctx: CheckContext, hashes: Hashes) -> dict[str, str]:
     """Every hash the release recorded, by the project file it describes. The per-file
     list (`files`) names its paths; the older fields are the lock, the schemas named by
     workbench.yaml and the artifacts."""
+    if hashes.files:  # every file by the path it had when released (schemas included)
+        return {LOCK_NAME: hashes.lock, **hashes.files}
     m = ctx.manifest
-    recorded = {
+    return {
         LOCK_NAME: hashes.lock,
         m.schema.request: hashes.request_schema,
         m.schema.response: hashes.response_schema,
         **hashes.artifacts,
     }
-    return {**recorded, **hashes.files}
 
 
 @checks.auto("tag.manifest-complete", inputs=_release_inputs)
@@ -241,17 +243,22 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
     except WorkbenchError as exc:
         problems.append(f"the files that go into the image cannot be listed: {exc.message}")
         wanted = {}
-    unhashed = [r for r in wanted if r not in recorded]
+    # What the image takes now, of the files that were in the tagged commit: a file added
+    # (or moved) since the release was never in it, and is no gap of that release.
+    unhashed = [r for r in wanted if r not in recorded and git.blob(m.root, tag, r) is not None]
     if unhashed and document.hashes.files:
         problems += [
             f"{r} goes into the image but releases/{version}.yaml does not hash it"
             for r in unhashed
         ]
-    elif unhashed:  # a manifest from before `files`: each must at least be in the commit
+    elif not document.hashes.files:
+        # A manifest from before `files`: an image file git still ignores (or never had)
+        # was in the image and in no commit when it was released, too.
+        hidden = not_in_git(m, [r for r in wanted if r not in recorded])
         problems += [
-            f"{r} goes into the image but cannot be read at {tag}: it is not in the tagged commit"
-            for r in unhashed
-            if git.blob(m.root, tag, r) is None
+            f"{r} goes into the image but cannot be read at {tag}: it is not in the tagged "
+            f"commit ({why})"
+            for r, why in hidden.items()
         ]
     if problems:
         return CheckResult.failed(*problems)

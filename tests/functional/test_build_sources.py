@@ -81,3 +81,11 @@ def test_the_build_context_refuses_a_code_folder_linking_to_dev_zero(tmp_path: P
     with pytest.raises(WorkbenchError, match=r"helpers/zeros\.bin is a symbolic link to /dev/zero"):
         assemble_context(load_manifest(project), version="0.0.0-dev")
     assert not (project / ".workbench" / "build").exists()  # nothing half-assembled is left
+
+
+def test_a_link_to_a_folder_inside_the_project_is_refused(project: Path) -> None:
+    (project / "shared").mkdir()
+    (project / "shared" / "vocabulary.txt").write_text("a b c\n")
+    (project / "code" / "data").symlink_to(project / "shared", target_is_directory=True)
+    with pytest.raises(WorkbenchError, match="code/data is a symbolic link to the folder shared"):
+        _copy(project)

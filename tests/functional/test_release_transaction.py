@@ -209,3 +209,24 @@ def test_a_push_killed_before_its_record_was_committed_is_committed_by_the_next_
     assert again.returncode == 0, again.stdout + again.stderr
     assert git(project, "status", "--porcelain", "--", "releases/1.0.0.yaml") == ""
     assert "record of an interrupted push" in git(project, "log", "-1", "--format=%B")
+
+
+def test_a_file_saved_while_the_candidate_is_tested_stops_the_release(
+    tmp_path: Path, base_image: str
+) -> None:
+    project, recorded = _ready(tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RELEASE_DRIVER_TOUCH": str(project / "predictor.py"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.release_driver", str(project), "1.0.0", str(recorded)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    # Checked again after the candidate's test (it was only checked before): refused, named.
+    assert "uncommitted changes: predictor.py" in done.stderr, done.stderr[-2000:]
+    assert _consistent(project, ["1.0.0"]) == [] and not releases(load_manifest(project))

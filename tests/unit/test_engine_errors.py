@@ -26,3 +26,25 @@ def test_a_request_to_the_containers_own_port_that_fails_is_not_the_engine() -> 
     assert engine_lost(_failed("http://127.0.0.1:8080/predict", requests.ConnectionError)) is None
     assert engine_lost(_failed("http://127.0.0.1:8080/predict", requests.ReadTimeout)) is None
     assert engine_lost(ValueError("not a connection at all")) is None
+
+
+def test_a_stream_cut_inside_the_docker_sdk_is_the_engine_lost() -> None:
+    import docker.utils.json_stream as sdk_stream  # a module of the SDK's own
+    from urllib3.exceptions import ProtocolError
+
+    def cut_in_the_sdk() -> None:
+        exec(
+            "raise ProtocolError('Connection broken: IncompleteRead')",
+            vars(sdk_stream) | {"ProtocolError": ProtocolError},
+        )
+
+    try:
+        cut_in_the_sdk()
+    except ProtocolError as exc:
+        lost = engine_lost(exc)
+    assert lost is not None and "in the middle of a stream" in lost.message
+    # The same error from our own client reading a container's answer is not the engine.
+    try:
+        raise ProtocolError("Connection broken: IncompleteRead")
+    except ProtocolError as exc:
+        assert engine_lost(exc) is None

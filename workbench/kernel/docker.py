@@ -79,17 +79,36 @@ def _to_the_engine(exc: BaseException) -> bool:
     return "http+docker" in text or "UnixHTTPConnectionPool" in text
 
 
+def _raised_in_docker(exc: BaseException) -> bool:
+    """Whether the failure came up through the docker SDK (a call to the engine), not
+    through our own HTTP client talking to a container."""
+    trace = exc.__traceback__
+    while trace is not None:
+        if str(trace.tb_frame.f_globals.get("__name__", "")).startswith("docker."):
+            return True
+        trace = trace.tb_next
+    return False
+
+
 def engine_lost(exc: BaseException) -> UnavailableError | None:
     """The `UnavailableError` to raise when `exc` says the engine went away or hung in the
     middle of the work (the connection refused, cut or timed out), else None: such a
     failure says nothing about what was being checked."""
+    from requests.exceptions import ChunkedEncodingError, ReadTimeout
     from requests.exceptions import ConnectionError as Refused
-    from requests.exceptions import ReadTimeout
+    from urllib3.exceptions import ProtocolError
 
     seen: BaseException | None = exc
     for _ in range(5):  # the SDK wraps the connection's error in its own
         if seen is None:
             return None
+        if isinstance(seen, ChunkedEncodingError | ProtocolError) and _raised_in_docker(exc):
+            # A stream of the engine's (a build, a push) cut in the middle.
+            return UnavailableError(
+                f"the connection to the Docker engine was lost in the middle of a stream "
+                f"({short_error(seen)}).",
+                fix="start the engine again, then run again.",
+            )
         if isinstance(seen, Refused | ReadTimeout) and not _to_the_engine(seen):
             return None  # a request to the container itself: the container's failure
         if isinstance(seen, ReadTimeout):

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.kernel import git
@@ -67,8 +68,14 @@ def latest_version(manifest: Manifest) -> str:
 
 def _save_release(manifest: Manifest, record: ReleaseRecord, message: str) -> None:
     path = save_release(manifest, record)
-    git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
-    git.git(manifest.root, "commit", "--quiet", "-m", message)
+    _commit_only(manifest, path, message)
+
+
+def _commit_only(manifest: Manifest, path: Path, message: str) -> None:
+    """Commit this one file of the workbench's, never what the user had staged."""
+    relative = str(path.relative_to(manifest.root))
+    git.git(manifest.root, "add", "--", relative)
+    git.git(manifest.root, "commit", "--quiet", "-m", message, "--only", "--", relative)
 
 
 def push_release(
@@ -138,12 +145,9 @@ def _commit_interrupted_record(manifest: Manifest, version: str, digest: str) ->
     left the record uncommitted: committed now, so the history holds it."""
     path = release_path(manifest, version)
     if git.run(manifest.root, "status", "--porcelain", "--", str(path)).stdout.strip():
-        git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
-        git.git(
-            manifest.root,
-            "commit",
-            "--quiet",
-            "-m",
+        _commit_only(
+            manifest,
+            path,
             f"release {manifest.name} {version}: pushed {digest} (record of an interrupted push)",
         )
 
@@ -257,10 +261,7 @@ def _move_channel(manifest: Manifest, channel: str, version: str, action: str, b
         ChannelMove(version=version, digest=now_points, action=action, at=now(), by=by)
     )
     path = save_channels(manifest, channels)
-    git.git(manifest.root, "add", "--", str(path.relative_to(manifest.root)))
-    git.git(
-        manifest.root, "commit", "--quiet", "-m", f"{action} {manifest.name} {channel} -> {version}"
-    )
+    _commit_only(manifest, path, f"{action} {manifest.name} {channel} -> {version}")
     return now_points
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel.cancel import raise_if_cancelled
-from workbench.kernel.confine import open_no_follow
+from workbench.kernel.confine import open_no_follow, scratch_path
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
-from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 
 RUN_LABEL = "io.workbench.run"
@@ -253,15 +252,19 @@ def remove(container: Any) -> bool:
 
 
 def _unremoved_file(root: Path) -> Path:
-    return scratch_dir(root) / "serve" / "unremoved-sessions"
+    return scratch_path(
+        root, "serve", "unremoved-sessions", what="the list of unremoved containers"
+    )
 
 
 def remember_unremoved(root: Path, session: str) -> None:
     """A session whose containers could not be removed (the engine went away): kept, so the
     next command that reaches the engine removes them."""
     target = _unremoved_file(root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("a", encoding="utf-8") as sessions:
+    descriptor = open_no_follow(
+        target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, what="the list of unremoved containers"
+    )
+    with open(descriptor, "a", encoding="utf-8") as sessions:
         sessions.write(session + "\n")
 
 
@@ -287,7 +290,11 @@ def sweep_unremoved(client: Any, root: Path) -> list[str]:
             else:
                 left.append(session)
     if left:
-        target.write_text("".join(f"{s}\n" for s in dict.fromkeys(left)))
+        descriptor = open_no_follow(
+            target, os.O_WRONLY | os.O_TRUNC, what="the list of unremoved containers"
+        )
+        with open(descriptor, "w", encoding="utf-8") as kept:
+            kept.write("".join(f"{s}\n" for s in dict.fromkeys(left)))
     else:
         target.unlink(missing_ok=True)
     return removed

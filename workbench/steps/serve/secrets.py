@@ -67,8 +67,8 @@ SECRET_CONTENT = [
     (
         "a password or key assigned in an environment file",
         re.compile(
-            rb"""(?m)(?<![^\s;])(?:export[ \t]+)?(?:[A-Z][A-Z0-9_]*)?
-            (?:PASS|PASSWD|PASSWORD|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY)[A-Z0-9_]*
+            rb"""(?m)(?<![^\s;])(?:export[ \t]+)?(?:[A-Z][A-Z0-9]*_)*
+            (?:PASS|PASSWD|PASSWORD|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY)(?:_[A-Z0-9_]*)?
             =["']?(?!os\.|getenv|\$|\{\{|<)[^\s"'`$;]{6,}""",
             re.VERBOSE,
         ),
@@ -93,7 +93,7 @@ SECRET_CONTENT = [
     (
         "a password or token assigned in code",
         re.compile(
-            rb"""(?ix)\b\w*(?:password|passwd|pwd|_pass\b|secret|api[_-]?key|access[_-]?token|auth[_-]?token)
+            rb"""(?ix)\b\w*(?:password|passwd|_pass\b|secret|api[_-]?key|access[_-]?token|auth[_-]?token)
             \s*[:=]\s*["'](?![\s"']*$)(?!\{\{)(?!<)(?!\$\{)(?!os\.environ)[^"'\s]{6,}["']"""
         ),
     ),

@@ -51,6 +51,14 @@ def refuse_unsafe(path: Path, root: Path) -> None:
             f"{shown} is a symbolic link to a folder that contains it (a loop).",
             fix="remove the link.",
         )
+    if path.is_symlink() and real.is_dir():
+        # Copied, it would put files in the image that the release's hashes and git checks
+        # never see (they do not follow folder links): refused, named.
+        raise WorkbenchError(
+            f"{shown} is a symbolic link to the folder {real.relative_to(real_root)}: the "
+            "image would hold files the release never hashes.",
+            fix="list that folder in model.code itself, or move it where the link is.",
+        )
     if not (real.is_file() or real.is_dir()):
         raise WorkbenchError(
             f"{shown} is not a regular file or folder (a device, FIFO or socket): the build "

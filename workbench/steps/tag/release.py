@@ -25,7 +25,7 @@ from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
 from workbench.project import transaction
 from workbench.project.manifest import Manifest
-from workbench.project.records import QualityInfo, ReleaseRecord
+from workbench.project.records import Hashes, QualityInfo, ReleaseRecord
 from workbench.project.releases import (
     frozen_checklist_path,
     load_release,
@@ -117,6 +117,7 @@ def _create_release(
     version = validate_version(
         manifest, version_text or str(suggestion.version), suggestion, registry_tags
     )
+    before = hashes_of(manifest)  # what the candidate is built from
     log(f"releasing {version} ({suggestion.reason}); testing the release candidate")
     session = serve_session(
         manifest,
@@ -132,6 +133,7 @@ def _create_release(
     assert session.image_id is not None  # the serve gates passed, so it was built
     quality = _no_regression(manifest, report, session.results, version, suggestion.previous)
     candidate = _candidate(manifest, version, session.image_id, quality)
+    _require_unchanged(manifest, before)
     facts = GitFacts(revision=git.git(manifest.root, "rev-parse", "HEAD"), created=now())
     built = build_release(
         manifest, version, suggestion, report, candidate, facts, hashes_of(manifest)
@@ -145,6 +147,25 @@ def _create_release(
     return Release(
         version, path, built.record.git.tag, candidate.image_ref, candidate.image_id, built.record
     )
+
+
+def _require_unchanged(manifest: Manifest, before: Hashes) -> None:
+    """The files did not change while the candidate was built and tested: the release must
+    hash, and commit, exactly what the tested image was built from."""
+    _require_committed(manifest)
+    now_hashes = hashes_of(manifest)
+    if now_hashes != before:
+        changed = sorted(
+            r
+            for r in set(before.files) | set(now_hashes.files)
+            if before.files.get(r) != now_hashes.files.get(r)
+        ) or ["environment.lock or the schemas"]
+        raise WorkbenchError(
+            "files changed while the release candidate was built and tested: "
+            + ", ".join(changed[:10])
+            + "; the tested image is not what they say now, so nothing was released.",
+            fix="leave the project alone while `tag` runs, commit, then tag again.",
+        )
 
 
 def _require_committed(manifest: Manifest) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from workbench.checklist.checks import CheckResult
 from workbench.checklist.gate import Gatekeeper, GateReport
 from workbench.kernel import git
@@ -21,6 +23,7 @@ from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import sha256_text
 from workbench.kernel.lock import project_lock
 from workbench.kernel.oci import client_for
 from workbench.project import transaction
@@ -45,6 +48,7 @@ from workbench.steps.tag.record import (
     image_ref,
 )
 from workbench.steps.tag.regression import quality_from, regression, waived_since
+from workbench.steps.tag.sbom import build_sbom, image_inventory, sbom_path
 from workbench.steps.tag.version import Suggestion, suggest, validate_version
 
 __all__ = [
@@ -135,10 +139,22 @@ def _create_release(
     candidate = _candidate(manifest, version, session.image_id, quality)
     _require_unchanged(manifest, before)
     facts = GitFacts(revision=git.git(manifest.root, "rev-parse", "HEAD"), created=now())
-    built = build_release(
-        manifest, version, suggestion, report, candidate, facts, hashes_of(manifest)
+    hashes = hashes_of(manifest)
+    log("reading the tested image for its bill of materials")
+    sbom = build_sbom(
+        manifest,
+        str(version),
+        candidate.image_id,
+        facts.created,
+        image_inventory(manifest, candidate.image_id),
+        hashes.files,
     )
-    path = _commit_transaction(manifest, built, suggestion.reason)
+    where = sbom_path(manifest, str(version))
+    hashes = msgspec.structs.replace(
+        hashes, files={**hashes.files, _relative(manifest, where): sha256_text(sbom)}
+    )
+    built = build_release(manifest, version, suggestion, report, candidate, facts, hashes)
+    path = _commit_transaction(manifest, built, suggestion.reason, {where: sbom})
     log(
         f"committed {git.prefix(manifest.root)}{path.relative_to(manifest.root)}, tagged "
         f"{built.record.git.tag}, image {candidate.image_ref} ({candidate.image_id[:19]}, "
@@ -203,7 +219,13 @@ def _candidate(
     )
 
 
-def _commit_transaction(manifest: Manifest, built: Built, reason: str) -> Path:
+def _relative(manifest: Manifest, path: Path) -> str:
+    return str(path.relative_to(manifest.root))
+
+
+def _commit_transaction(
+    manifest: Manifest, built: Built, reason: str, extra: dict[Path, str]
+) -> Path:
     """Commit the release and tag the image as one transaction: a kill -9 anywhere from here
     leaves a journal that the next command uses to finish or undo the release
     (workbench.project.transaction)."""
@@ -217,6 +239,7 @@ def _commit_transaction(manifest: Manifest, built: Built, reason: str) -> Path:
             for p in (
                 release_path(manifest, record.version),
                 frozen_checklist_path(manifest, record.version),
+                *extra,
             )
         ),
         staged=tuple(name for name in RELEASE_INPUTS if (root / name).exists()),
@@ -225,11 +248,11 @@ def _commit_transaction(manifest: Manifest, built: Built, reason: str) -> Path:
     )
     transaction.begin(manifest, journal)
     try:
-        path = _commit_release(manifest, record, built.frozen_text, reason, built.message)
+        path = _commit_release(manifest, record, built.frozen_text, reason, built.message, extra)
         try:
             tag_image(record.image.id, record.image.ref)
         except WorkbenchError as exc:  # the engine refused: undo the git side too
-            _undo_release(manifest, record, committed=True, tagged=True)
+            _undo_release(manifest, record, committed=True, tagged=True, extra=list(extra))
             raise WorkbenchError(
                 f"{exc.message}; the release was undone.",
                 fix="check the Docker engine, then tag again.",
@@ -285,17 +308,27 @@ def _no_regression(
 
 
 def _commit_release(
-    manifest: Manifest, record: ReleaseRecord, frozen_text: str, reason: str, message: str
+    manifest: Manifest,
+    record: ReleaseRecord,
+    frozen_text: str,
+    reason: str,
+    message: str,
+    extra: dict[Path, str] | None = None,
 ) -> Path:
-    """Write the manifest and the frozen checklist, commit, annotated-tag; undo on failure."""
+    """Write the manifest, the frozen checklist and the release's other files (its SBOM),
+    commit, annotated-tag; undo on failure."""
     root = manifest.root
     version = record.version
+    extra = extra or {}
     committed = tagged = False
     try:
         frozen = frozen_checklist_path(manifest, version)
-        write_text_atomic(frozen, frozen_text)
+        write_text_atomic(frozen, frozen_text, within=root, what="the frozen checklist")
+        for where, text in extra.items():
+            write_text_atomic(where, text, within=root, what=where.name)
         path = save_release(manifest, record)
         to_add = [str(path.relative_to(root)), str(frozen.relative_to(root))]
+        to_add += [str(where.relative_to(root)) for where in extra]
         to_add += [name for name in RELEASE_INPUTS if (root / name).exists()]
         git.git(root, "add", "--", *to_add)
         git.git(
@@ -311,13 +344,18 @@ def _commit_release(
         git.git(root, "tag", "--annotate", record.git.tag, "-m", message)
         tagged = True
     except BaseException:
-        _undo_release(manifest, record, committed=committed, tagged=tagged)
+        _undo_release(manifest, record, committed=committed, tagged=tagged, extra=list(extra))
         raise
     return path
 
 
 def _undo_release(
-    manifest: Manifest, record: ReleaseRecord, *, committed: bool, tagged: bool
+    manifest: Manifest,
+    record: ReleaseRecord,
+    *,
+    committed: bool,
+    tagged: bool,
+    extra: list[Path] | None = None,
 ) -> None:
     """Leave nothing of a release that did not complete: no tag, no commit, no manifest."""
     root = manifest.root
@@ -328,6 +366,7 @@ def _undo_release(
     paths = [
         release_path(manifest, record.version),
         frozen_checklist_path(manifest, record.version),
+        *(extra or []),
     ]
     relative = [str(p.relative_to(root)) for p in paths]
     git.run(root, "reset", "--quiet", "--", *relative, *RELEASE_INPUTS)

@@ -38,15 +38,24 @@ class Timed:
     status: int
 
 
+UNANSWERED_LIMIT = 3  # requests with no answer at all before a run of them stops
+
+
 def _timed_requests(url: str, records: list[Any], count: int, offset: int = 0) -> list[Timed]:
-    timed = []
+    """Up to `count` timed requests; a model that stops answering ends the run after
+    `UNANSWERED_LIMIT` unanswered ones (each waits 30 s), not after 540 of them."""
+    timed: list[Timed] = []
+    unanswered = 0
     for index in range(count):
         started = time.perf_counter()
         try:
             status = post(url, records[(offset + index) % len(records)]).status
         except OSError:
             status = 0  # no answer at all: an error, counted as such
+            unanswered += 1
         timed.append(Timed((time.perf_counter() - started) * 1000, status))
+        if unanswered >= UNANSWERED_LIMIT:
+            break
     return timed
 
 

@@ -257,6 +257,9 @@ def _commit_transaction(
                 f"{exc.message}; the release was undone.",
                 fix="check the Docker engine, then tag again.",
             ) from None
+        except BaseException:  # Ctrl-C while the image is tagged: no half release is left
+            _undo_release(manifest, record, committed=True, tagged=True, extra=list(extra))
+            raise
     finally:
         transaction.end(manifest)  # whole, or undone: no journal (a kill -9 skips this)
     return path

@@ -101,7 +101,7 @@ def test_the_readme_tour_runs_as_written_and_the_release_can_be_trusted(
     git(project, env, "commit", "-qm", "notes")
     frozen_after = run(project, env, "report", "--release", "1.0.0", "--format", "json")
     assert frozen_before == frozen_after
-    assert json.loads(frozen_before)["release"]["image"] == tested
+    assert json.loads(frozen_before)["release"]["image"] == tested.image_id
 
     # A reviewer signs the release off; it is bound to its version and revision.
     run(project, env, "signoff", "--by", "Rita", "--release", "1.0.0", "-m", "read it")

@@ -54,6 +54,18 @@ def _plausible(schema: Any) -> Any:
     return out
 
 
+def _no_gc_callbacks() -> None:
+    """Hypothesis times the garbage collector through a `gc.callbacks` hook; a Ctrl-C that
+    lands inside that hook is printed as "Exception ignored" and lost, so the serve test
+    went on after the user stopped it. Payload generation needs no such timing."""
+    try:
+        from hypothesis.internal.conjecture import junkdrawer
+    except ImportError:  # a later hypothesis without it: nothing to switch off
+        return
+    if hasattr(junkdrawer, "_gc_initialized"):
+        junkdrawer._gc_initialized = True  # never install the hook
+
+
 def _draw(schema: dict[str, Any], count: int, seed: int) -> list[Any]:
     from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -61,6 +73,8 @@ def _draw(schema: dict[str, Any], count: int, seed: int) -> list[Any]:
     # strategies): never in the user's project.
     set_hypothesis_home_dir(str(cache_dir() / "hypothesis"))
     from hypothesis import HealthCheck, Phase, given, settings
+
+    _no_gc_callbacks()
     from hypothesis import seed as with_seed
     from hypothesis_jsonschema import from_schema
 

@@ -112,3 +112,32 @@ def make_project(root: Path, *, faulty: bool, predictor: str | None = None) -> P
     )
     run_snapshot(load_manifest(root), lambda event: None)
     return root
+
+
+def ready_to_release(tmp_path: Path) -> tuple[Path, Path]:
+    """The good doubler in git with every gate passing, and its serve session of release
+    1.0.0 pickled (for `tests.release_driver`, which tags with it instead of testing again)."""
+    import pickle
+
+    from tests.helpers import git
+    from workbench.checklist.checks import CheckContext
+    from workbench.steps import open_checklist
+    from workbench.steps.serve.checks import SERVE_ITEMS
+    from workbench.steps.serve.session import serve_session
+
+    project = make_project(tmp_path / "doubler", faulty=False)
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Ana Tester")
+    git(project, "config", "user.email", "ana@example.com")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "the doubler")
+    manifest = load_manifest(project)
+    session = serve_session(manifest, version="1.0.0", tag="workbench/doubler:1.0.0")
+    checklist = open_checklist(manifest, user="Ana")
+    checklist.record(session.results)
+    gated = [i.id for i in checklist.items if i.is_auto and i.gate and i.id not in SERVE_ITEMS]
+    list(checklist.run(gated, CheckContext(manifest)))
+    checklist.tick("snapshot.packages-expected", "yes", note="the runtime's packages only")
+    recorded = tmp_path / "session.pickle"
+    recorded.write_bytes(pickle.dumps(session))
+    return project, recorded

@@ -6,7 +6,6 @@ temporary files of atomic writes never block a release."""
 from __future__ import annotations
 
 import os
-import pickle
 import random
 import signal
 import subprocess
@@ -17,15 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.doubler import make_project
+from tests.doubler import ready_to_release
 from tests.helpers import git
-from workbench.checklist.checks import CheckContext
 from workbench.project.manifest import load_manifest
 from workbench.project.releases import releases
 from workbench.project.transaction import journal_path
-from workbench.steps import open_checklist
-from workbench.steps.serve.checks import SERVE_ITEMS
-from workbench.steps.serve.session import serve_session
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -34,22 +29,8 @@ KILLS = 24
 
 
 def _ready(tmp_path: Path) -> tuple[Path, Path]:
-    """The doubler in git with every gate passing, and its serve session recorded."""
-    project = make_project(tmp_path / "doubler", faulty=False)
-    git(project, "init", "-q", "-b", "main")
-    git(project, "config", "user.name", "Ana Tester")
-    git(project, "config", "user.email", "ana@example.com")
-    git(project, "add", ".")
-    git(project, "commit", "-q", "-m", "the doubler")
-    manifest = load_manifest(project)
-    session = serve_session(manifest, version="1.0.0", tag="workbench/doubler:1.0.0")
-    checklist = open_checklist(manifest, user="Ana")
-    checklist.record(session.results)
-    gated = [i.id for i in checklist.items if i.is_auto and i.gate and i.id not in SERVE_ITEMS]
-    list(checklist.run(gated, CheckContext(manifest)))
-    checklist.tick("snapshot.packages-expected", "yes", note="the runtime's packages only")
-    recorded = tmp_path / "session.pickle"
-    recorded.write_bytes(pickle.dumps(session))
+    """Ready to release, with a slow pre-commit hook."""
+    project, recorded = ready_to_release(tmp_path)
     # A slow pre-commit hook: the window between the release files and their commit.
     hook = project / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\nsleep 0.2\n")

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.doubler import make_project
+from tests.doubler import make_project, ready_to_release
 from tests.helpers import git
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
@@ -23,8 +22,6 @@ from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import load_manifest
 from workbench.project.releases import load_release
 from workbench.steps import open_checklist
-from workbench.steps.serve.checks import SERVE_ITEMS
-from workbench.steps.serve.session import serve_session
 from workbench.steps.tag.sbom import Inventory, build_sbom
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -32,21 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _released(tmp_path: Path) -> Path:
-    project = make_project(tmp_path / "doubler", faulty=False)
-    git(project, "init", "-q", "-b", "main")
-    git(project, "config", "user.name", "Ana Tester")
-    git(project, "config", "user.email", "ana@example.com")
-    git(project, "add", ".")
-    git(project, "commit", "-q", "-m", "the doubler")
-    manifest = load_manifest(project)
-    session = serve_session(manifest, version="1.0.0", tag="workbench/doubler:1.0.0")
-    checklist = open_checklist(manifest, user="Ana")
-    checklist.record(session.results)
-    gated = [i.id for i in checklist.items if i.is_auto and i.gate and i.id not in SERVE_ITEMS]
-    list(checklist.run(gated, CheckContext(manifest)))
-    checklist.tick("snapshot.packages-expected", "yes", note="the runtime's packages only")
-    recorded = tmp_path / "session.pickle"
-    recorded.write_bytes(pickle.dumps(session))
+    project, recorded = ready_to_release(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "tests.release_driver", str(project), "1.0.0", str(recorded)],
         env={**os.environ, "PYTHONPATH": str(ROOT)},

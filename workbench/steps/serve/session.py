@@ -152,13 +152,15 @@ def _removed_from_outside(container: Any, exc: BaseException) -> UnavailableErro
 def _serve_session(
     manifest: Manifest,
     *,
-    log: Log = lambda _: None,
-    cancel: threading.Event | None = None,
-    host_port: int | None = None,
-    version: str = "0.0.0-dev",
-    tag: str | None = None,
-    detail: Log | None = None,
+    log: Log,
+    cancel: threading.Event | None,
+    host_port: int | None,
+    version: str,
+    tag: str | None,
+    detail: Log | None,
 ) -> Session:
+    """The serve test itself; `serve_session` (its only caller) holds the defaults and says
+    what an outage of the engine means."""
     cancel = cancel or threading.Event()
     session = Session()
     try:

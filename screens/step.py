@@ -110,8 +110,10 @@ class StepScreen(Screen[None]):
         if self.running:
             what = " · ".join(p for p in (self.current_item, self.phase[:80]) if p)
             elapsed = time.monotonic() - self.began
-            cancelling = " · cancelling…" if self.cancel_event.is_set() else " · Esc cancels"
-            line.update(f"[b {self.tones.busy}]⟳[/] {escape(what)} · {elapsed:.0f} s{cancelling}")
+            cancelling = "cancelling…" if self.cancel_event.is_set() else "Esc cancels"
+            # The time and the way out first: a long phase (a path) is cut at the edge, never
+            # the hint a person needs to stop it.
+            line.update(f"[b {self.tones.busy}]⟳[/] {elapsed:.0f} s · {cancelling} · {escape(what)}")
 
     # --- showing ---------------------------------------------------------------------------
 

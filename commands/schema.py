@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from commands.options import ProjectOption
 from commands.output import console, fail
+
+if TYPE_CHECKING:
+    from workbench.project.manifest import Manifest
+    from workbench.steps.schema.infer import Inferred
 
 app = typer.Typer()
 schema_app = typer.Typer(help="The request/response contract: infer, validate, diff, OpenAPI.")
@@ -34,7 +38,7 @@ def infer(
 ) -> None:
     """Infer the contract from the model itself and a data sample: fields, types, missing
     values the model answers, the response from its classes; example requests when none."""
-    from workbench.kernel.atomic import write_text_atomic
+    from workbench.kernel.confine import check_inside
     from workbench.project.manifest import load_manifest
     from workbench.project.model_env import load_examples
     from workbench.steps.schema.infer import infer_contract, read_sample, write_schema
@@ -43,6 +47,7 @@ def infer(
     request_path = manifest.resolve(manifest.schema.request)
     response_path = manifest.resolve(manifest.schema.response)
     for path in (request_path, response_path):  # refuse before writing anything
+        check_inside(manifest.root, path, what="the inferred schema")
         if path.exists() and not force:
             fail(
                 f"{path} exists and may hold your edits; nothing was written. Fix: pass --force "
@@ -56,6 +61,7 @@ def infer(
         request_path,
         inferred.request,
         force=True,
+        within=manifest.root,
         comment=f"Inferred by `workbench schema infer` from the model and {source}; "
         "describe each field, confirm the bounds.",
     )
@@ -63,18 +69,36 @@ def infer(
         response_path,
         inferred.response,
         force=True,
+        within=manifest.root,
         comment="Inferred by `workbench schema infer` from what the model knows of its outputs.",
     )
     console.print(
         f"wrote {request_path} ({len(inferred.request['properties'])} fields) and "
         f"{response_path} ({len(inferred.response['properties'])} fields)"
     )
+    _write_proposals(manifest, inferred, request_path.parent, examples=bool(examples))
+    for note in inferred.notes:
+        console.print(f"  [dim]{escape(note)}[/]")
+
+
+def _write_proposals(
+    manifest: Manifest, inferred: Inferred, beside: Path, *, examples: bool
+) -> None:
+    """Example requests (when the project has none) and proposed corner cases `beside` the
+    request schema (when none exist), each written inside the project."""
+    from workbench.kernel.atomic import write_text_atomic
+
     if not examples:
         folder = manifest.resolve(manifest.schema.examples)
         for index, record in enumerate(inferred.examples, start=1):
-            write_text_atomic(folder / f"example-{index}.json", json.dumps(record, indent=1) + "\n")
+            write_text_atomic(
+                folder / f"example-{index}.json",
+                json.dumps(record, indent=1) + "\n",
+                within=manifest.root,
+                what="an example request",
+            )
         console.print(f"wrote {len(inferred.examples)} example requests into {folder}")
-    cases_path = request_path.parent / "expectations.yaml"
+    cases_path = beside / "expectations.yaml"
     if inferred.cases and not cases_path.exists():
         import yaml
 
@@ -84,10 +108,10 @@ def infer(
             "# field's extremes in the sample. Review each: keep it, change it to what the\n"
             "# product needs, or delete it. Used once evaluation.expectations names this file.\n"
             + yaml.safe_dump({"cases": inferred.cases}, sort_keys=False, allow_unicode=True),
+            within=manifest.root,
+            what="the proposed corner cases",
         )
         console.print(f"proposed {len(inferred.cases)} corner cases in {cases_path}")
-    for note in inferred.notes:
-        console.print(f"  [dim]{escape(note)}[/]")
 
 
 @schema_app.command("validate")
@@ -204,5 +228,5 @@ def describe(
             )
         set_field(document, field, {"description": text})
 
-    edit_schema(path, edit)
+    edit_schema(path, edit, within=manifest.root)
     console.print(f"{relative}: {field} described")

@@ -139,7 +139,7 @@ class SchemaEditor(Screen[None]):
         super().__init__()
         self.manifest = manifest
         self.path = manifest.resolve(manifest.schema.request)
-        document = load_yaml(self.path, what="request schema")
+        document = load_yaml(self.path, what="request schema", within=manifest.root)
         if not isinstance(document, CommentedMap):
             raise WorkbenchError(f"{self.path}: the request schema is not a mapping.")
         self.document = document
@@ -286,7 +286,11 @@ class SchemaEditor(Screen[None]):
         )
 
     def action_save(self) -> None:
-        write_yaml_atomic(self.path, self.document)
+        try:
+            write_yaml_atomic(self.path, self.document, within=self.manifest.root)
+        except WorkbenchError as exc:  # a symlink out of the project, a full disk
+            self.notify(exc.paragraph, title="Not saved", severity="error", timeout=12)
+            return
         self.dirty = False
         self.refresh_view()
         errors = self.example_errors()

@@ -113,7 +113,8 @@ class StepScreen(Screen[None]):
             cancelling = "cancelling…" if self.cancel_event.is_set() else "Esc cancels"
             # The time and the way out first: a long phase (a path) is cut at the edge, never
             # the hint a person needs to stop it.
-            line.update(f"[b {self.tones.busy}]⟳[/] {elapsed:.0f} s · {cancelling} · {escape(what)}")
+            busy = f"[b {self.tones.busy}]⟳[/]"
+            line.update(f"{busy} {elapsed:.0f} s · {cancelling} · {escape(what)}")
 
     # --- showing ---------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ def _hostile_clone(tmp_path: Path, link: str, target: Path) -> Path:
     author = copy_example("iris", tmp_path / "author")
     (author / ".gitignore").write_text(".venv\n__pycache__/\n")  # the author commits it
     (author / link).parent.mkdir(parents=True, exist_ok=True)
+    (author / link).unlink(missing_ok=True)  # the example's own file, replaced by the link
     (author / link).symlink_to(target)
     _git(author, "init", "-q", "-b", "main")
     _git(author, "add", ".")
@@ -97,3 +98,34 @@ def test_a_committed_file_that_links_outside_is_not_written_through(tmp_path: Pa
     assert outside.read_text() == PRECIOUS
     said = " ".join(done.stderr.split())
     assert "checklist.yaml is a symlink to" in said and "outside the project" in said, said
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("schema", "describe", "sepal_length", "Sepal length in cm."),
+        ("schema", "infer", "--force"),
+    ],
+    ids=["describe", "infer"],
+)
+def test_a_committed_schema_that_links_outside_is_not_written_through(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """schema/request.yaml committed as a link to a YAML file outside the project: editing
+    or inferring the schema is refused, naming the manifest's field, and the file stays as it
+    was."""
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(
+        "# the user's own schema elsewhere\ntype: object\nproperties:\n  sepal_length:\n"
+        "    type: number\n"
+    )
+    before = outside.read_text()
+    project = _hostile_clone(tmp_path, "schema/request.yaml", outside)
+
+    done = _workbench(project, tmp_path, *command)
+
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert outside.read_text() == before
+    said = " ".join(done.stderr.split())
+    # Refused where the manifest names it, before any command reads or writes the file.
+    assert "`schema.request`: `schema/request.yaml` resolves outside the project" in said, said

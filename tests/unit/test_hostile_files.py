@@ -98,3 +98,77 @@ def _run(root: Path, item: str):  # type: ignore[no-untyped-def]
     views = [e.view for e in events if isinstance(e, ItemFinished)]
     assert len(views) == 1
     return views[0]
+
+
+def test_an_inferred_schema_is_not_written_through_a_link_out_of_the_project(
+    iris: Path, tmp_path: Path
+) -> None:
+    from workbench.steps.schema.infer import write_schema
+
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("precious\n")
+    (iris / "schema" / "proposed.yaml").symlink_to(outside)
+    with pytest.raises(UnsafePath, match=r"proposed\.yaml is a symlink to .*outside the project"):
+        write_schema(
+            iris / "schema" / "proposed.yaml",
+            {"type": "object"},
+            force=True,
+            comment="x",
+            within=iris,
+        )
+    assert outside.read_text() == "precious\n"
+
+
+def test_a_sample_bigger_than_inference_reads_is_cut_after_its_last_whole_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV past the byte bound is read to its last whole row (a quoted newline at the cut
+    does not make a half row), and a multi-byte character at the cut does not turn the
+    file into Latin-1."""
+    from workbench.steps.schema import sample
+
+    monkeypatch.setattr(sample, "SAMPLE_BYTES", 64)
+    csv_file = tmp_path / "big.csv"
+    csv_file.write_text('city,n\nZürich,1\nKöln,2\n"Saint-\nÉtienne",3\nGenève,4\n' * 50)
+    rows = sample.read_sample(csv_file)
+    assert rows and all(set(r) == {"city", "n"} for r in rows)
+    assert rows[0] == {"city": "Zürich", "n": 1}
+    assert all(r["n"] is not None for r in rows), rows  # no half row at the cut
+    assert sum(len(f"{r['city']},{r['n']}\n".encode()) for r in rows) <= 64
+
+
+def test_a_sample_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    from workbench.steps.schema.sample import read_sample
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(UnsafePath, match=r"pipe\.csv: the sample is a named pipe"):
+        read_sample(tmp_path / "pipe.csv")
+
+
+def test_a_held_out_file_linked_out_of_the_project_is_not_read(iris: Path, tmp_path: Path) -> None:
+    from workbench.steps.schema.sample import read_sample
+
+    outside = tmp_path / "secret.csv"
+    outside.write_text("a,b\n1,2\n")
+    (iris / "data" / "linked.csv").symlink_to(outside)
+    with pytest.raises(UnsafePath, match=r"linked\.csv is a symlink to .*outside the project"):
+        read_sample(iris / "data" / "linked.csv", within=iris)
+
+
+def test_a_lock_linked_out_of_the_project_or_endless_is_refused(iris: Path, tmp_path: Path) -> None:
+    from workbench.project.lockfile import read_lock
+
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0\n")
+    (iris / "environment.lock").symlink_to(outside)
+    with pytest.raises(UnsafePath, match=r"environment\.lock is a symlink to .*outside"):
+        read_lock(iris / "environment.lock")
+    (iris / "environment.lock").unlink()
+    (iris / "environment.lock").symlink_to("/dev/zero")
+    with pytest.raises(UnsafePath):
+        read_lock(iris / "environment.lock")
+    (iris / "environment.lock").unlink()
+    with (iris / "environment.lock").open("w") as handle:
+        handle.truncate(17 << 20)
+    with pytest.raises(UnsafePath, match=r"the lock is 17\.8 MB, over the limit"):
+        read_lock(iris / "environment.lock")

@@ -93,7 +93,7 @@ def test_round_trip_edits_keep_hand_written_comments(tmp_path: Path) -> None:
         set_field(document, "city", {"type": "string", "description": "Where."}, required=True)
         remove_field(document, "plan")
 
-    edit_schema(path, edit)
+    edit_schema(path, edit, within=tmp_path)
     text = path.read_text()
     assert text.startswith("# Our churn contract. Owner: the data team.\n")
     assert "type: integer   # whole years" in text
@@ -101,16 +101,16 @@ def test_round_trip_edits_keep_hand_written_comments(tmp_path: Path) -> None:
     assert "required: [age, city]" in text
     assert "plan" not in text
     with pytest.raises(WorkbenchError, match="no field `plan`"):
-        edit_schema(path, lambda document: remove_field(document, "plan"))
+        edit_schema(path, lambda document: remove_field(document, "plan"), within=tmp_path)
 
 
 def test_inferred_schemas_never_overwrite_without_force(tmp_path: Path) -> None:
     path = tmp_path / "request.yaml"
     path.write_text(HAND_WRITTEN)
     with pytest.raises(WorkbenchError, match="may hold your edits"):
-        write_schema(path, {"type": "object"}, force=False, comment="x")
+        write_schema(path, {"type": "object"}, force=False, comment="x", within=tmp_path)
     assert path.read_text() == HAND_WRITTEN
-    write_schema(path, {"type": "object"}, force=True, comment="inferred")
+    write_schema(path, {"type": "object"}, force=True, comment="inferred", within=tmp_path)
     assert path.read_text() == "# inferred\ntype: object\n"
 
 

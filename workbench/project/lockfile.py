@@ -15,6 +15,7 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
+from workbench.kernel.confine import check_inside, read_bounded
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.records import SnapshotRecord, read_record, write_record
 
@@ -72,10 +73,15 @@ def render_lock(entries: list[LockEntry], *, target: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+MAX_LOCK_BYTES = 16 << 20  # thousands of pins with their hashes fit in well under 1 MB
+
+
 def read_lock(path: Path) -> dict[str, LockEntry]:
     """Entries by canonical name; every line that is not a comment must be an `==` pin."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # The lock sits at the project's root: it may not lead out of it, nor be endless.
+        inside = check_inside(path.parent, path, what="the lock")
+        text = read_bounded(inside, limit=MAX_LOCK_BYTES, what="lock").decode("utf-8", "replace")
     except FileNotFoundError:
         raise WorkbenchError(
             f"{path} does not exist.", fix="take a snapshot first: `workbench snapshot`."

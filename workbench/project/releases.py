@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel import git
+from workbench.kernel.confine import check_inside, read_bounded
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.yamlio import MAX_OWN_BYTES
 from workbench.project.manifest import Manifest
 from workbench.project.records import (
     Channel,
@@ -48,7 +50,11 @@ def read_frozen_checklist(manifest: Manifest, version: SemVer | str) -> tuple[di
     record = load_release(manifest, version)
     path = frozen_checklist_path(manifest, version)
     try:
-        data = path.read_bytes()
+        data = read_bounded(
+            check_inside(manifest.root, path, what="the frozen checklist"),
+            limit=MAX_OWN_BYTES,
+            what="frozen checklist",
+        )
     except FileNotFoundError:
         raise WorkbenchError(
             f"release {version} has no frozen checklist ({path} does not exist).",

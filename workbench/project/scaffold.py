@@ -208,7 +208,7 @@ def set_registry(project: Path, registry: str) -> None:
         text = re.sub(r"^registry:.*$", line, text, flags=re.M)
     else:
         text = text.rstrip("\n") + "\n" + line + "\n"
-    write_text_atomic(path, text)
+    write_text_atomic(path, text, within=project, what="the manifest")
 
 
 def make_example_env(

@@ -16,15 +16,17 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import load_yaml, write_yaml_atomic
 
 
-def edit_schema(path: Path, edit: Callable[[CommentedMap], None]) -> None:
-    document = load_yaml(path, what="schema")
+def edit_schema(path: Path, edit: Callable[[CommentedMap], None], *, within: Path) -> None:
+    """Load, edit and write back the schema at `path`, which must stay in the project at
+    `within` (a committed symlink does not send the write elsewhere)."""
+    document = load_yaml(path, what="schema", within=within)
     if not isinstance(document, CommentedMap):
         raise WorkbenchError(
             f"{path}: the schema is not a mapping.",
             fix="start it with `type: object` and `properties:`.",
         )
     edit(document)
-    write_yaml_atomic(path, document)
+    write_yaml_atomic(path, document, within=within)
 
 
 def _properties(document: CommentedMap) -> CommentedMap:

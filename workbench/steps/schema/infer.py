@@ -116,14 +116,17 @@ def infer_record(
     return schema
 
 
-def write_schema(path: Path, schema: dict[str, Any], *, force: bool, comment: str) -> None:
-    """Write an inferred schema; a file that exists (maybe hand-edited) needs force."""
+def write_schema(
+    path: Path, schema: dict[str, Any], *, force: bool, comment: str, within: Path
+) -> None:
+    """Write an inferred schema into the project at `within`; a file that exists (maybe
+    hand-edited) needs force."""
     if path.exists() and not force:
         raise WorkbenchError(
             f"{path} exists and may hold your edits; it was left as it is.",
             fix="pass --force to replace it with the inferred schema.",
         )
-    write_text_atomic(path, f"# {comment}\n" + dump_yaml(schema))
+    write_text_atomic(path, f"# {comment}\n" + dump_yaml(schema), within=within, what="the schema")
 
 
 # --- the whole contract, from the model and a sample ------------------------------------------

@@ -17,27 +17,42 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel.confine import check_inside, read_bounded, read_prefix
 from workbench.kernel.errors import WorkbenchError
+
+SAMPLE_BYTES = 64 << 20  # what inference reads of a sample: its first rows, never the whole
+EXAMPLE_BYTES = 4 << 20  # one example request (a JSON file a person writes)
 
 Schema = dict[str, Any]
 
 
-def _decoded(path: Path) -> str:
-    """The file's text: UTF-8 (with or without a byte-order mark), else Latin-1, which
-    every byte sequence is (spreadsheets export Latin-1 or Windows-1252)."""
-    data = path.read_bytes()
+def _text(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), else Latin-1, which every byte sequence
+    is (spreadsheets export Latin-1 or Windows-1252)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
 
 
+def _lines(path: Path) -> tuple[str, bool]:
+    """The text of a line-oriented sample (CSV, JSON lines) up to SAMPLE_BYTES, cut after
+    its last whole line, and whether it was cut (a 2 GB training set is not read whole)."""
+    data, cut = read_prefix(path, limit=SAMPLE_BYTES, what="sample")
+    if cut:
+        data = data[: data.rfind(b"\n") + 1]  # a newline byte is never inside a UTF-8 char
+    return _text(data), cut
+
+
 def _csv_rows(path: Path, limit: int) -> list[dict[str, str]]:
+    text, cut = _lines(path)
     rows: list[dict[str, str]] = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(_decoded(path), newline=""))):
+    for number, row in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
         if number >= limit:
             break
         rows.append({k: v for k, v in row.items() if k is not None})
+    if cut and len(rows) < limit and rows:
+        rows.pop()  # the last row may be one a quoted newline spread past the cut
     return rows
 
 
@@ -178,13 +193,23 @@ def _column_types(rows: list[dict[str, str]]) -> dict[str, Schema]:
 
 
 def read_sample(
-    path: Path, limit: int = 10_000, *, schema: Schema | None = None
+    path: Path,
+    limit: int = 10_000,
+    *,
+    schema: Schema | None = None,
+    within: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Records from a folder of JSON files, a .json/.jsonl file, a CSV or a Parquet file.
     A CSV's cells are typed by `schema` (the request schema) where it declares the column,
-    else by their whole column."""
+    else by their whole column. A file the project names (`within` its root) must stay in
+    it; a line-oriented file is read up to SAMPLE_BYTES (its first rows)."""
+    if within is not None:
+        check_inside(within, path, what="the sample", folder=path.is_dir())
     if path.is_dir():
-        return [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+        return [
+            json.loads(_text(read_bounded(p, limit=EXAMPLE_BYTES, what="example request")))
+            for p in sorted(path.glob("*.json"))
+        ]
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _csv_rows(path, limit)
@@ -207,9 +232,11 @@ def read_sample(
             ) from None
         return list(pq.read_table(path).slice(0, limit).to_pylist())
     if suffix == ".jsonl":
-        return [json.loads(line) for line in _decoded(path).splitlines() if line.strip()][:limit]
+        return [json.loads(line) for line in _lines(path)[0].splitlines() if line.strip()][:limit]
     if suffix == ".json":
-        data = json.loads(_decoded(path))
+        data = json.loads(
+            _text(read_bounded(path, limit=SAMPLE_BYTES, what="sample (one JSON document)"))
+        )
         return data if isinstance(data, list) else [data]
     raise WorkbenchError(
         f"{path}: not a sample format the workbench reads.",

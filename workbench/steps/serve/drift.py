@@ -72,7 +72,12 @@ def reference(manifest: Manifest, request_schema: dict[str, Any]) -> dict[str, A
     evaluation = manifest.evaluation
     truths: list[Any] = []
     if evaluation is not None:
-        rows = read_sample(manifest.resolve(evaluation.data), limit=20_000, schema=request_schema)
+        rows = read_sample(
+            manifest.resolve(evaluation.data),
+            limit=20_000,
+            schema=request_schema,
+            within=manifest.root,
+        )
         truths = [row.get(evaluation.target) for row in rows]
         source = evaluation.data
     else:

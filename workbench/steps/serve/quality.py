@@ -48,7 +48,7 @@ def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     schema = request_schema(manifest)
     # Typed by the request schema, column by column: an SMS text "645" is sent as the
     # string it is, not as the integer it looks like.
-    rows = read_sample(path, limit=MAX_RECORDS, schema=schema)
+    rows = read_sample(path, limit=MAX_RECORDS, schema=schema, within=manifest.root)
     if not rows:
         raise WorkbenchError(
             f"{evaluation.data} holds no records.", fix="save held-out records there."

@@ -215,3 +215,97 @@ def test_a_file_saved_while_the_candidate_is_tested_stops_the_release(
     # Checked again after the candidate's test (it was only checked before): refused, named.
     assert "uncommitted changes: predictor.py" in done.stderr, done.stderr[-2000:]
     assert _consistent(project, ["1.0.0"]) == [] and not releases(load_manifest(project))
+
+
+PUSH_KILLS = 16  # with the 24 of `tag` above: 40 random moments
+
+
+def _push_consistent(project: Path, version: str) -> list[str]:
+    """What is wrong right after a push was killed: a record that says pushed must name the
+    digest the registry really holds for the version, pointing at the tested image."""
+    from workbench.project.releases import load_release
+    from workbench.steps.push.publish import _registry, config_digest
+
+    manifest = load_manifest(project)
+    record = load_release(manifest, version)
+    if not record.push.pushed:
+        return []
+    registry = _registry(manifest)
+    held = registry.manifest_digest(version)
+    if held != record.push.digest:
+        return [f"{version}: recorded pushed as {record.push.digest}, the registry holds {held}"]
+    if held and config_digest(registry, held) != record.image.id:
+        return [f"{version}: the registry's {held} is not the tested image"]
+    return []
+
+
+def _push_state(project: Path, version: str) -> str:
+    """Where a kill stopped a push, read back from the record, git and the registry."""
+    from workbench.project.releases import load_release
+    from workbench.steps.push.publish import _registry
+
+    manifest = load_manifest(project)
+    if load_release(manifest, version).push.pushed:
+        dirty = git(project, "status", "--porcelain", "--", "releases")
+        return "recorded, not committed" if dirty else "whole"
+    held = _registry(manifest).manifest_digest(version)
+    return "in the registry, not recorded" if held else "not in the registry"
+
+
+def test_push_killed_at_random_moments_is_never_recorded_wrong_and_the_next_push_completes_it(
+    tmp_path: Path, base_image: str, registry: object
+) -> None:
+    """Sixteen releases, each pushed by a `workbench push` killed (SIGKILL, with its git and
+    its children) at a random moment of it: what it left never records a digest the registry
+    does not hold, and the next push completes the release: pushed, verified, committed."""
+    project, recorded = _ready(tmp_path)
+    (project / ".git" / "hooks" / "pre-commit").unlink()
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text() + f"registry: {registry.host}/team/doubler\n"  # type: ignore[attr-defined]
+    )
+    git(project, "commit", "-qam", "push to the test registry")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    versions = [f"1.0.{n}" for n in range(PUSH_KILLS + 2)]
+    for version in versions:  # the same tested image each time: tags are cheap
+        subprocess.run(
+            [sys.executable, "-m", "tests.release_driver", str(project), version, str(recorded)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    push = [str(BIN / "workbench"), "push", "-p", str(project)]
+    first = subprocess.run([*push, versions[0]], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr  # the layers are uploaded once
+    started = time.monotonic()  # how long a later push takes: the kills land inside one
+    second = subprocess.run([*push, versions[1]], env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout + second.stderr
+    whole = time.monotonic() - started
+    rng = random.Random(40)
+    landed, states = 0, dict[str, int]()
+    for version in versions[2:]:
+        process = subprocess.Popen(
+            [*push, version],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        started = time.monotonic()
+        time.sleep(rng.uniform(0.3, 1.0) * whole)  # the first third is Python starting
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            landed += 1
+        process.wait(timeout=30)
+        assert _push_consistent(project, version) == [], version
+        left = _push_state(project, version)
+        states[left] = states.get(left, 0) + 1
+        again = subprocess.run(
+            [*push, version], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert again.returncode == 0, (version, again.stdout + again.stderr)
+        assert _push_consistent(project, version) == []
+        assert "pushed: true" in git(project, "show", f"HEAD:releases/{version}.yaml")
+        assert git(project, "status", "--porcelain", "--", "releases") == "", version
+    print(f"what {PUSH_KILLS} kills left: {states}")  # seen in the log of the run
+    assert landed >= PUSH_KILLS // 2, f"only {landed} kills landed inside a push"

@@ -41,6 +41,13 @@ def test_bench_tui_startup_smoke() -> None:
     assert re.search(rf"^ratio first paint workbench / minimal: {NUMBER}x", out, re.M), out
 
 
+def test_bench_before_after_smoke() -> None:
+    out = smoke("bench_before_after.py")
+    for name in ("workbench --help", "TUI home, first paint", "workbench tag --dry-run"):
+        row = rf"^{re.escape(name)} +({NUMBER}|-) +{NUMBER} +({NUMBER}x|-)$"
+        assert re.search(row, out, re.M), out
+
+
 @pytest.mark.slow
 def test_bench_snapshot_smoke(example_python: Path) -> None:
     out = smoke("bench_snapshot.py", "--python", str(example_python))

@@ -3,13 +3,15 @@ why, what the question is about, the note, and an answer the person chooses."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
 if TYPE_CHECKING:
@@ -124,19 +126,45 @@ class AnswerDialog(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-def answer_dialog(
-    checklist: Checklist, view: ItemView | None, item_id: str, answer: str | None
-) -> AnswerDialog:
-    """The dialog for one manual item, with what its question is about from the domain."""
+def open_answer(
+    screen: Screen[Any],
+    checklist: Checklist,
+    view: ItemView | None,
+    item_id: str,
+    answer: str | None,
+    done: Callable[[tuple[str, str] | None], None],
+) -> None:
+    """Open the dialog for one manual item once what its question is about is read from
+    the domain (snapshot.yaml for the runtime set): read in a worker, so a big file never
+    holds up the interface."""
     from workbench.steps import question_evidence
 
     item = checklist.item(item_id)
-    return AnswerDialog(
-        item_id,
-        item.question,
-        item.why,
-        gate=item.gate,
-        about=question_evidence(checklist.manifest, item_id),
-        evidence=list(view.evidence) if view else [],
-        answer=answer,
+    app = screen.app
+
+    def read() -> None:
+        about = question_evidence(checklist.manifest, item_id)
+        dialog = partial(
+            AnswerDialog,
+            item_id,
+            item.question,
+            item.why,
+            gate=item.gate,
+            about=about,
+            evidence=list(view.evidence) if view else [],
+            answer=answer,
+        )
+
+        def show() -> None:
+            app.push_screen(dialog(), done)
+
+        app.call_from_thread(show)
+
+    screen.run_worker(
+        read,
+        thread=True,
+        group="answer",
+        exclusive=True,
+        exit_on_error=False,
+        description="reading what the question is about",
     )

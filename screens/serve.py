@@ -28,7 +28,7 @@ class ServeScreen(StepScreen):
             self.notify("Checks are running; try the image when they finish.", severity="warning")
             return
         try:
-            image_id, about = image_to_try(dict(self.workbench.views))
+            image_id, about = image_to_try(self.workbench.views.get("serve.image-built"))
             examples = load_examples(self.checklist.manifest, missing_ok=True)
         except WorkbenchError as exc:
             self.notify(exc.paragraph, severity="warning", timeout=10)

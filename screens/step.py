@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from textual.worker import Worker, WorkerState
 
-from screens.answer import answer_dialog
+from screens.answer import open_answer
 from screens.context import Workbench, tones, workbench
 from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted, StandingChanged
@@ -376,7 +376,7 @@ class StepScreen(Screen[None]):
                 self._apply(lambda c: c.tick(item_id, *answered))
 
         view = self.workbench.views.get(item_id)
-        self.app.push_screen(answer_dialog(self.checklist, view, item_id, answer), done)
+        open_answer(self, self.checklist, view, item_id, answer, done)
 
     def action_tick_yes(self) -> None:
         self.action_answer("yes")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
 from workbench.checklist.checks import CheckResult
+from workbench.checklist.scoring import ItemView
 from workbench.kernel.errors import WorkbenchError
 from workbench.steps.serve.report import ImageFacts
 from workbench.steps.serve.trial import (
@@ -22,26 +24,27 @@ from workbench.steps.serve.trial import (
 )
 
 
-def _view(status: str, image_id: str | None) -> SimpleNamespace:
+def _view(status: str, image_id: str | None) -> ItemView:
     report = ImageFacts(image_id=image_id) if image_id else None
-    return SimpleNamespace(
+    view = SimpleNamespace(
         status=SimpleNamespace(value=status), result=CheckResult.passed(report=report)
     )
+    return cast(ItemView, view)  # only status and result are read
 
 
 def test_the_image_tried_is_the_one_the_serve_test_built_or_none() -> None:
-    image, about = image_to_try({"serve.image-built": _view("pass", "sha256:abc")})
+    image, about = image_to_try(_view("pass", "sha256:abc"))
     assert (image, about) == ("sha256:abc", "the image the serve test built and tested")
-    image, about = image_to_try({"serve.image-built": _view("stale", "sha256:abc")})
+    image, about = image_to_try(_view("stale", "sha256:abc"))
     assert image == "sha256:abc" and "before your last change" in about
-    for views in (
-        {},
-        {"serve.image-built": _view("pending", None)},
-        {"serve.image-built": _view("fail", None)},  # the build failed: nothing to try
-        {"serve.image-built": _view("fail", "sha256:old")},  # an older image: not this one
+    for view in (
+        None,
+        _view("pending", None),
+        _view("fail", None),  # the build failed: nothing to try
+        _view("fail", "sha256:old"),  # an older image: not this one
     ):
         with pytest.raises(WorkbenchError, match="run the serve test first"):
-            image_to_try(views)
+            image_to_try(view)
 
 
 def test_an_array_goes_to_the_batch_route_anything_else_to_predict() -> None:

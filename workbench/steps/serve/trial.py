@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from workbench.checklist.scoring import ItemView
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client, short_error
 from workbench.kernel.errors import WorkbenchError
@@ -26,11 +26,10 @@ from workbench.steps.serve.report import built_image
 NOTE_LIMIT = 400  # characters of the exchange kept in the checklist note
 
 
-def image_to_try(views: dict[str, Any]) -> tuple[str, str]:
-    """The image the serve test built, and a word on how current it is; a `WorkbenchError`
-    saying what to do when no test has built one."""
-    view = views.get("serve.image-built")
-    image = built_image(getattr(view, "result", None))
+def image_to_try(view: ItemView | None) -> tuple[str, str]:
+    """The image the serve test built (read from `serve.image-built` as it stands), and a
+    word on how current it is; a `WorkbenchError` saying what to do when no test built one."""
+    image = built_image(view.result if view is not None else None)
     if image is None or view is None or view.status.value not in ("pass", "stale"):
         raise WorkbenchError(
             "no tested image to try yet: the serve test has not built one.",

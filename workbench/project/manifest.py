@@ -120,6 +120,35 @@ class BudgetSpec:
 
 
 @dataclass(frozen=True)
+class BatchingSpec:
+    """Adaptive micro-batching of concurrent single requests (`serve.batching`)."""
+
+    mode: Literal["auto", "on", "off"] = field(
+        default="auto",
+        metadata=key(
+            "auto (timed at start: on when a record costs at most half as much in a batch), "
+            "on or off",
+            nullable=False,
+        ),
+    )
+    max_batch: int = field(
+        default=32,
+        metadata=key("the most records one model call answers", minimum=1, maximum=4096),
+    )
+    max_wait_ms: float = field(
+        default=2.0,
+        metadata=key("how long a record waits for others to join it, in ms", minimum=0),
+    )
+    max_queue: int = field(
+        default=256,
+        metadata=key(
+            "records waiting for the model before the server answers 503 with Retry-After",
+            minimum=1,
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class ServeSpec:
     base_image: str | None = field(
         default=None, metadata=key("the base image, e.g. python:3.11-slim")
@@ -174,6 +203,10 @@ class ServeSpec:
         metadata=key(
             "the container's memory limit, e.g. 512m or 1g", pattern=MEMORY, nullable=False
         ),
+    )
+    batching: BatchingSpec = field(
+        default_factory=BatchingSpec,
+        metadata=key("micro-batching of concurrent single requests (default: auto)"),
     )
     budget: BudgetSpec = field(
         default_factory=BudgetSpec,

@@ -29,11 +29,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import core
+from .batching import Batcher
 from .core import (
     answer_records,
+    broken_answer,
     call_model,
+    invalid_records,
     json_response,
     model,
+    model_answers,
     not_ready,
     predict_records,
     read_json,
@@ -58,8 +62,50 @@ async def predict(request: Request) -> Response:
     record, error = await read_json(request)
     if error is not None:
         return error
-    answers, failed = await call_model(answer_records, [record], request.state.request_id)
-    return failed if failed is not None else json_response(answers[0])  # serialised once
+    request_id = request.state.request_id
+    batcher = model().coalescer(lambda loop: Batcher(answer_each, loop, model().batching))
+    if batcher is not None:  # validated here, answered with the records queued beside it
+        invalid = invalid_records([record])
+        if invalid is not None:
+            return invalid
+        waiting = batcher.submit(record, request_id)
+        if waiting is None:
+            return json_response(
+                {"error": "the server is at capacity; retry in a moment"},
+                503,
+                headers={"Retry-After": "1"},
+            )
+        answer, failed = await waiting
+    else:
+        answers, failed = await call_model(answer_records, [record], request_id)
+        answer = answers[0] if answers else None
+    if failed is None and answer is None:
+        failed = json_response({"error": "the server failed on this request"}, 500)
+    return failed if failed is not None else json_response(answer)  # serialised once
+
+
+def answer_each(records: list[Any], ids: list[str]) -> list[tuple[Any, Response | None]]:
+    """Coalesced single requests: one model call for all, each answer checked and counted as
+    its own request; when the call raises, record by record, so only the failing one 500s."""
+    m = model()
+    try:
+        started = time.perf_counter()
+        answers = m.predictor.predict_many(records)
+        m.observe(True, time.perf_counter() - started)
+        if len(answers) != len(records):
+            raise ValueError(f"{len(answers)} answers to {len(records)} records")
+    except Exception:
+        alone = [model_answers([record], i) for record, i in zip(records, ids, strict=True)]
+        return [(answers[0] if answers else None, failed) for answers, failed in alone]
+    out: list[tuple[Any, Response | None]] = []
+    for record, answer, request_id in zip(records, answers, ids, strict=True):
+        problems = m.response_errors(answer)
+        if problems:
+            out.append((None, broken_answer(request_id, problems)))
+            continue
+        m.monitor.observe([record], [answer], request_id)
+        out.append((answer, None))
+    return out
 
 
 async def predict_batch(request: Request) -> Response:
@@ -90,7 +136,8 @@ async def ready(_: Request) -> Response:
 async def metadata(_: Request) -> Response:
     config = model().config
     keys = ("name", "version", "revision", "flavor", "hashes", "created")
-    return json_response({k: config.get(k) for k in keys})
+    # Batching as decided at load, with the timings it was decided on.
+    return json_response({**{k: config.get(k) for k in keys}, "batching": model().batching})
 
 
 async def openapi(_: Request) -> Response:

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from .batching import Batcher, calibrate, settings
 from .flavors import load_predictor
 from .monitoring import Monitor
 from .rules import CHECKED_FORMATS
@@ -137,11 +138,13 @@ class Model:
         self.load_error: str | None = None
         self.answer_seconds: dict[bool, float] = {}
         self.monitor = Monitor(self.config, self.request_schema, self.response_schema)
+        self.batching: dict[str, Any] = {"enabled": False, "why": "the model is not loaded"}
+        self.batcher: Batcher | None = None  # made in each worker, on its own event loop
 
     def load(self) -> None:
         started = time.perf_counter()
         try:
-            self.predictor = load_predictor(
+            predictor = load_predictor(
                 self.config["flavor"],
                 root=self.app_dir / "model",
                 artifact=self.config.get("artifact"),
@@ -169,6 +172,24 @@ class Model:
                 }
             ).decode()
         )
+        # Whether to batch is decided before the model is ready: no request meets it undecided.
+        chosen = settings(self.config)
+        examples = [r for r in self.config.get("calibration") or [] if not self.request_errors(r)]
+        self.batching = {
+            **calibrate(predictor.predict_many, examples, chosen, INLINE_SECONDS),
+            "max_wait_ms": chosen["max_wait_ms"],
+            "max_queue": chosen["max_queue"],
+        }
+        log.info(orjson.dumps({"event": "batching", **self.batching}).decode())
+        self.predictor = predictor
+
+    def coalescer(self, make: Callable[[asyncio.AbstractEventLoop], Batcher]) -> Batcher | None:
+        """This worker's batcher when batching is on (made on first use, on this loop)."""
+        if not self.batching["enabled"]:
+            return None
+        if self.batcher is None:
+            self.batcher = make(asyncio.get_running_loop())
+        return self.batcher
 
     @property
     def ready(self) -> bool:
@@ -321,6 +342,12 @@ def not_ready() -> Response:
 def answer_records(records: list[Any], request_id: str) -> tuple[list[Any], Response | None]:
     """The model's answers to valid records, or the error response (422 with every
     {path, message}, 500 with the request id when the model fails or breaks its contract)."""
+    invalid = invalid_records(records)
+    return ([], invalid) if invalid is not None else model_answers(records, request_id)
+
+
+def invalid_records(records: list[Any]) -> Response | None:
+    """The 422 listing every {path, message} of the records that break the request schema."""
     m = model()
     errors = []
     checked = len(records) > 1 and m.requests_valid is not None and m.requests_valid(records)
@@ -330,9 +357,16 @@ def answer_records(records: list[Any], request_id: str) -> tuple[list[Any], Resp
                 error["path"] = f"$[{index}]" + error["path"][1:]
             errors.append(error)
     if errors:
-        return [], json_response(
+        return json_response(
             {"error": "the request does not match the schema", "errors": errors[:50]}, 422
         )
+    return None
+
+
+def model_answers(records: list[Any], request_id: str) -> tuple[list[Any], Response | None]:
+    """The model's answers to valid records, checked against the response schema and
+    counted by the monitor; or the 500 naming the request id."""
+    m = model()
     try:
         started = time.perf_counter()
         answers = m.predictor.predict_many(records)
@@ -355,17 +389,21 @@ def answer_records(records: list[Any], request_id: str) -> tuple[list[Any], Resp
     for answer in [] if fine else answers:
         problems = m.response_errors(answer)
         if problems:
-            log.error(
-                orjson.dumps(
-                    {"event": "response_invalid", "request_id": request_id, "errors": problems[:10]}
-                ).decode()
-            )
-            return [], json_response(
-                {"error": "the model's answer broke the response schema", "request_id": request_id},
-                500,
-            )
+            return [], broken_answer(request_id, problems)
     m.monitor.observe(records, answers, request_id)
     return answers, None
+
+
+def broken_answer(request_id: str, problems: list[dict[str, str]]) -> Response:
+    log.error(
+        orjson.dumps(
+            {"event": "response_invalid", "request_id": request_id, "errors": problems[:10]}
+        ).decode()
+    )
+    return json_response(
+        {"error": "the model's answer broke the response schema", "request_id": request_id},
+        500,
+    )
 
 
 def predict_records(records: list[Any], request_id: str) -> Response:

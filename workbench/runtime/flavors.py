@@ -98,7 +98,9 @@ class SklearnPredictor:
 
 
 class ClassPredictor:
-    """The user's own class: `load(artifacts_dir)` then `predict(record) -> dict`."""
+    """The user's own class: `load(artifacts_dir)` then `predict(record) -> dict`; a class
+    that also has `predict_batch(records) -> list[dict]` answers many records in one call
+    (what micro-batching and `/predict/batch` use)."""
 
     def __init__(self, reference: str, code_dir: Path, artifacts_dir: Path) -> None:
         module_name, _, class_name = reference.partition(":")
@@ -116,7 +118,16 @@ class ClassPredictor:
         return {k: _plain(v) for k, v in answer.items()}
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self.predict(r) for r in records]
+        many = getattr(self.instance, "predict_batch", None)
+        if many is None:
+            return [self.predict(r) for r in records]
+        answers = list(many(records))
+        if len(answers) != len(records) or not all(isinstance(a, dict) for a in answers):
+            raise TypeError(
+                f"predict_batch() returned {len(answers)} answers to {len(records)} records; "
+                "expected one dict per record, in order"
+            )
+        return [{k: _plain(v) for k, v in answer.items()} for answer in answers]
 
 
 def load_predictor(

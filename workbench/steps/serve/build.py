@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from workbench.project.lockfile import (
     read_snapshot,
 )
 from workbench.project.manifest import Manifest
+from workbench.project.model_env import load_examples
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
@@ -44,6 +45,7 @@ SERVING_FILES = (
     "__init__.py",
     "__main__.py",
     "app.py",
+    "batching.py",
     "core.py",
     "flavors.py",
     "monitoring.py",
@@ -272,6 +274,9 @@ def _serving_config(
         "predictor": manifest.model.predictor,
         "max_body_bytes": manifest.serve.max_body_bytes,
         "workers": manifest.serve.workers,
+        "batching": asdict(manifest.serve.batching),
+        # The example requests the runtime times the model on to decide whether to batch.
+        "calibration": [record for _, record in load_examples(manifest, missing_ok=True)][:8],
         "monitoring": {
             "log_predictions": manifest.monitoring.log_predictions,
             "sample": manifest.monitoring.sample,

@@ -1,0 +1,157 @@
+"""Micro-batching on the real image (issue 27): a model with a fixed cost per call is timed at
+load and batched; 1,000 mixed requests from 16 clients get the same answers with batching on
+as with it off (valid, invalid and poisoned records alike); a poisoned record in a coalesced
+call fails only its own request; a full queue answers 503 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.doubler import make_project
+from workbench.kernel.docker import docker_client
+from workbench.kernel.http import free_port, request
+from workbench.project.manifest import load_manifest
+from workbench.steps.serve import run, session
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+# A fixed cost per call, as a pipeline's: 8 ms for one record or for thirty.
+BATCHED = """\
+import time
+
+
+class Model:
+    def load(self, artifacts_dir):
+        pass
+
+    def predict(self, record):
+        return self.predict_batch([record])[0]
+
+    def predict_batch(self, records):
+        xs = [r["x"] for r in records]
+        time.sleep(0.5 if 9.5 in xs else 0.008)  # 9.5: a slow call (the queue fills)
+        if 7.5 in xs:
+            raise ValueError("cannot answer x = 7.5")
+        return [{"y": 2.0 * x, "batch": len(records)} for x in xs]
+"""
+RESPONSE = """\
+type: object
+additionalProperties: false
+required: [y, batch]
+properties:
+  y: {type: number, minimum: 0, description: twice the input}
+  batch: {type: integer, minimum: 1, description: how many records the call answered}
+"""
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator[str]:
+    project = make_project(
+        tmp_path_factory.mktemp("batching") / "doubler", faulty=False, predictor=BATCHED
+    )
+    (project / "schema" / "response.yaml").write_text(RESPONSE)
+    _, built = session.build(load_manifest(project), lambda _: None, threading.Event())
+    yield built.image_id
+    docker_client().images.remove(built.image_id, force=True)
+
+
+def _serve(image: str, mode: str) -> Iterator[str]:
+    port = free_port()
+    container = docker_client().containers.run(
+        image,
+        detach=True,
+        ports={"8080/tcp": ("127.0.0.1", port)},
+        labels={run.RUN_LABEL: "1", run.PROJECT_LABEL: "batching-test"},
+        environment={"WORKBENCH_BATCHING": mode, "WORKBENCH_WORKERS": "1"},
+        tmpfs={"/tmp": ""},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        run.wait_ready(container, url, timeout=60)
+        yield url
+    finally:
+        run.remove(container)
+
+
+def _post(url: str, body: bytes) -> tuple[int, dict[str, Any], str]:
+    kind = {"Content-Type": "application/json"}
+    answer = request("POST", f"{url}/predict", body=body, headers=kind, timeout=30)
+    return answer.status, answer.json(), answer.header("x-request-id") or ""
+
+
+def _mixed(count: int) -> list[bytes]:
+    """Valid records, records the schema refuses, and poisoned ones the model fails on."""
+    rng = random.Random(27)
+    bodies = []
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.05:
+            bodies.append(b'{"x": 7.5}')  # the model raises
+        elif kind < 0.10:
+            bodies.append(b'{"x": -1}')  # below the minimum: 422
+        elif kind < 0.13:
+            bodies.append(b'{"z": 1}')  # unknown field, x missing: 422
+        else:
+            bodies.append(json.dumps({"x": round(rng.uniform(0, 7), 2)}).encode())
+    return bodies
+
+
+def _comparable(status: int, body: dict[str, Any], request_id: str) -> tuple[int, str]:
+    """The answer without what differs by design: the request id (checked to be the
+    request's own) and the size of the call that answered it."""
+    if "request_id" in body:
+        assert body.pop("request_id") == request_id
+    body.pop("batch", None)
+    return status, json.dumps(body, sort_keys=True)
+
+
+def test_answers_are_the_same_with_batching_on_and_off_and_a_poisoned_record_fails_alone(
+    image: str,
+) -> None:
+    bodies = _mixed(1000)
+    seen: dict[str, list[tuple[int, str]]] = {}
+    sizes: dict[str, list[int]] = {}
+    for mode in ("on", "off"):
+        for url in _serve(image, mode):
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(lambda body: _post(url, body), bodies))  # noqa: B023
+            metadata = request("GET", f"{url}/metadata", timeout=10).json()
+            assert metadata["batching"]["enabled"] is (mode == "on"), metadata["batching"]
+            sizes[mode] = [body.get("batch", 0) for status, body, _ in answers if status == 200]
+            seen[mode] = [_comparable(*answer) for answer in answers]
+    assert seen["on"] == seen["off"]
+    statuses = {status for status, _ in seen["on"]}
+    assert statuses == {200, 422, 500}, statuses
+    poisoned = [i for i, body in enumerate(bodies) if body == b'{"x": 7.5}']
+    assert all(seen["on"][i][0] == 500 for i in poisoned)
+    assert max(sizes["on"]) > 1, "16 clients never shared a model call"
+    assert set(sizes["off"]) == {1}
+
+
+def test_auto_batches_a_model_with_a_fixed_cost_per_call(image: str) -> None:
+    for url in _serve(image, "auto"):
+        decision = request("GET", f"{url}/metadata", timeout=10).json()["batching"]
+        assert decision["enabled"] is True, decision
+        assert decision["per_record_in_batch_ms"] < decision["single_ms"] / 2, decision
+        assert decision["why"] == "a record costs less in a batch"
+
+
+def test_a_full_queue_answers_503_with_retry_after(image: str) -> None:
+    """300 slow requests at once: the model takes some, 256 wait, the rest are told to come
+    back (never queued without bound); every one that waited is answered."""
+    for url in _serve(image, "on"):
+        with ThreadPoolExecutor(300) as pool:
+            answers = list(pool.map(lambda _: _post(url, b'{"x": 9.5}'), range(300)))  # noqa: B023
+    refused = [a for a in answers if a[0] == 503]
+    assert refused, "the queue never filled"
+    assert all(a[0] in (200, 503) for a in answers), {a[0] for a in answers}
+    for _, body, request_id in refused:
+        assert body["request_id"] == request_id and "capacity" in body["error"]
+    assert len(answers) - len(refused) >= 256

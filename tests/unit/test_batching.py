@@ -1,0 +1,73 @@
+"""The decision to batch, on timed fakes of the three kinds of model: a fixed cost per call
+(batched), a cost per record (not: batching would only add waiting), and a model that
+answers inline (not: a thread hop costs more than its answer). Switches and the operator's
+override are read as written."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from workbench.runtime.batching import calibrate, settings
+
+EXAMPLES = [{"x": 1.0}, {"x": 2.0}]
+INLINE = 0.002
+
+
+def _fixed(records: list[Any]) -> list[Any]:
+    time.sleep(0.005)  # 5 ms a call, however many records
+    return records
+
+
+def _per_record(records: list[Any]) -> list[Any]:
+    for _ in records:  # one sleep each: a busy machine's overshoot is per record too
+        time.sleep(0.003)
+    return records
+
+
+def _instant(records: list[Any]) -> list[Any]:
+    return records
+
+
+def test_a_fixed_cost_per_call_is_batched_with_the_figures_said() -> None:
+    decision = calibrate(_fixed, EXAMPLES, settings({}), INLINE)
+    assert decision["enabled"] is True, decision
+    assert decision["why"] == "a record costs less in a batch"
+    assert decision["single_ms"] >= 5 and decision["per_record_in_batch_ms"] < 1, decision
+
+
+def test_a_cost_per_record_is_not_batched() -> None:
+    decision = calibrate(_per_record, EXAMPLES, settings({"batching": {"max_batch": 8}}), INLINE)
+    assert decision["enabled"] is False
+    assert decision["why"] == "a record costs about as much in a batch as alone"
+
+
+def test_a_model_answering_inline_is_not_batched() -> None:
+    decision = calibrate(_instant, EXAMPLES, settings({}), INLINE)
+    assert decision["enabled"] is False and "inline" in decision["why"]
+
+
+def test_off_on_and_no_examples_are_said() -> None:
+    off = calibrate(_fixed, EXAMPLES, settings({"batching": {"mode": "off"}}), INLINE)
+    assert off == {"mode": "off", "max_batch": 32, "enabled": False, "why": "switched off"}
+    on = calibrate(_instant, EXAMPLES, settings({"batching": {"mode": "on"}}), INLINE)
+    assert on["enabled"] is True and on["why"] == "switched on"
+    none = calibrate(_fixed, [], settings({}), INLINE)
+    assert none["enabled"] is False and "no example request" in none["why"]
+
+
+def test_a_model_failing_on_its_examples_is_not_batched_and_load_goes_on() -> None:
+    def broken(records: list[Any]) -> list[Any]:
+        raise ValueError("no")
+
+    decision = calibrate(broken, EXAMPLES, settings({}), INLINE)
+    assert decision["enabled"] is False and decision["why"] == "timing failed: ValueError"
+
+
+def test_the_operator_switch_overrides_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_BATCHING", "OFF")
+    assert settings({"batching": {"mode": "on"}})["mode"] == "off"
+    monkeypatch.setenv("WORKBENCH_BATCHING", "sometimes")  # not a mode: the build's stands
+    assert settings({"batching": {"mode": "on"}})["mode"] == "on"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -36,7 +37,7 @@ class Model:
 
     def predict_batch(self, records):
         xs = [r["x"] for r in records]
-        time.sleep(0.5 if 9.5 in xs else 0.008)  # 9.5: a slow call (the queue fills)
+        time.sleep(3.0 if 9.5 in xs else 0.008)  # 9.5: a slow call (the queue fills)
         if 7.5 in xs:
             raise ValueError("cannot answer x = 7.5")
         return [{"y": 2.0 * x, "batch": len(records)} for x in xs]
@@ -83,6 +84,8 @@ def _serve(image: str, mode: str) -> Iterator[str]:
 def _post(url: str, body: bytes) -> tuple[int, dict[str, Any], str]:
     kind = {"Content-Type": "application/json"}
     answer = request("POST", f"{url}/predict", body=body, headers=kind, timeout=30)
+    if answer.status == 503:  # told when to come back
+        assert answer.header("retry-after") == "1", answer.headers
     return answer.status, answer.json(), answer.header("x-request-id") or ""
 
 
@@ -144,11 +147,15 @@ def test_auto_batches_a_model_with_a_fixed_cost_per_call(image: str) -> None:
 
 
 def test_a_full_queue_answers_503_with_retry_after(image: str) -> None:
-    """300 slow requests at once: the model takes some, 256 wait, the rest are told to come
-    back (never queued without bound); every one that waited is answered."""
+    """While the model thread is held by a slow call (3 s), 300 requests arrive: 256 wait,
+    the rest are told to come back (never queued without bound); every one that waited is
+    answered once the model is free."""
     for url in _serve(image, "on"):
-        with ThreadPoolExecutor(300) as pool:
-            answers = list(pool.map(lambda _: _post(url, b'{"x": 9.5}'), range(300)))  # noqa: B023
+        with ThreadPoolExecutor(301) as pool:
+            slow = pool.submit(_post, url, b'{"x": 9.5}')
+            time.sleep(0.3)  # the slow record is in the model's hands
+            answers = list(pool.map(lambda _: _post(url, b'{"x": 1}'), range(300)))  # noqa: B023
+            assert slow.result()[0] == 200
     refused = [a for a in answers if a[0] == 503]
     assert refused, "the queue never filled"
     assert all(a[0] in (200, 503) for a in answers), {a[0] for a in answers}

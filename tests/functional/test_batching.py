@@ -121,15 +121,24 @@ def test_answers_are_the_same_with_batching_on_and_off_and_a_poisoned_record_fai
     bodies = _mixed(1000)
     seen: dict[str, list[tuple[int, str]]] = {}
     sizes: dict[str, list[int]] = {}
+    counted: dict[str, list[str]] = {}
     for mode in ("on", "off"):
         for url in _serve(image, mode):
             with ThreadPoolExecutor(16) as pool:
                 answers = list(pool.map(lambda body: _post(url, body), bodies))  # noqa: B023
+            metrics = request("GET", f"{url}/metrics", timeout=10).body.decode()
+            counted[mode] = sorted(
+                line
+                for line in metrics.splitlines()
+                if line.startswith("workbench_") and "_bin_total{" in line
+            )
             metadata = request("GET", f"{url}/metadata", timeout=10).json()
             assert metadata["batching"]["enabled"] is (mode == "on"), metadata["batching"]
             sizes[mode] = [body.get("batch", 0) for status, body, _ in answers if status == 200]
             seen[mode] = [_comparable(*answer) for answer in answers]
     assert seen["on"] == seen["off"]
+    # The monitor counted every answered record into the same drift bins both ways.
+    assert counted["on"] == counted["off"] and counted["on"], counted
     statuses = {status for status, _ in seen["on"]}
     assert statuses == {200, 422, 500}, statuses
     poisoned = [i for i, body in enumerate(bodies) if body == b'{"x": 7.5}']

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,3 +201,79 @@ def test_workers_fall_back_to_one_without_a_writable_temp_folder(tmp_path: Path)
     folder = entry.writable_folder(("/proc/absent", str(shared)))
     assert folder is not None and Path(folder).parent == shared
     assert entry.writable_folder(("/proc/absent", "/proc/also-absent")) is None
+
+
+class Contrary(LogisticRegression):
+    """Answers the least probable class (module level: it is pickled)."""
+
+    def predict(self, X: Any) -> Any:
+        return self.classes_[self.predict_proba(X).argmin(axis=1)]
+
+
+def _pipeline(tmp_path: Path, classifier: Any) -> tuple[SklearnPredictor, Any, list[dict]]:
+    """A ColumnTransformer pipeline over a string category and two numbers, fitted on a
+    DataFrame (as people ship them), saved and loaded as the image loads it."""
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "plan": rng.choice(["basic", "pro", "team"], size=300),
+            "age": rng.integers(18, 80, size=300).astype(float),
+            "spend": rng.normal(50, 20, size=300),
+        }
+    )
+    y = np.where((frame["plan"] == "pro") | (frame["spend"] > 60), "churn", "stay")
+    prepare = ColumnTransformer(
+        [
+            ("categories", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+            ("numbers", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "spend"]),
+        ]
+    )
+    model = make_pipeline(prepare, classifier).fit(frame, y)
+    joblib.dump(model, tmp_path / "pipe.joblib")
+    predictor = SklearnPredictor(tmp_path / "pipe.joblib", [])
+    records = [
+        {"plan": str(p), "age": None if i % 7 == 0 else float(a), "spend": float(s)}
+        for i, (p, a, s) in enumerate(frame.itertuples(index=False))
+    ]
+    return predictor, model, records
+
+
+def test_a_pipeline_answers_in_one_call_with_the_same_answers_as_two(tmp_path: Path) -> None:
+    """Where the class `predict` gives is the most probable one on the examples, the class
+    comes from predict_proba alone: the same answers as predict + predict_proba, on records
+    with missing values, built into the DataFrame column by column."""
+    predictor, model, records = _pipeline(tmp_path, LogisticRegression())
+    two_calls = predictor.predict_many(records)
+    predictor.prepare(records[:8])
+    assert predictor.class_from_proba is True
+    calls: list[str] = []
+    original = model.predict
+
+    def counted(rows: Any) -> Any:
+        calls.append("predict")
+        return original(rows)
+
+    predictor.model.predict = counted
+    assert predictor.predict_many(records) == two_calls
+    assert calls == []  # predict_proba alone answered
+    frame = predictor.rows(records[:3])
+    assert list(frame.columns) == ["plan", "age", "spend"] and frame["age"].dtype == float
+
+
+def test_a_classifier_whose_predict_is_not_its_most_probable_class_keeps_two_calls(
+    tmp_path: Path,
+) -> None:
+    predictor, _, records = _pipeline(tmp_path, Contrary())
+    predictor.prepare(records[:8])
+    assert predictor.class_from_proba is False
+    answers = predictor.predict_many(records[:20])
+    for answer in answers:
+        probabilities = answer["probabilities"]
+        assert answer["prediction"] == min(probabilities, key=probabilities.get)

@@ -175,6 +175,8 @@ class Model:
         # Whether to batch is decided before the model is ready: no request meets it undecided.
         chosen = settings(self.config)
         examples = [r for r in self.config.get("calibration") or [] if not self.request_errors(r)]
+        if hasattr(predictor, "prepare"):  # what it can learn from real records (sklearn)
+            predictor.prepare(examples)
         self.batching = {
             **calibrate(predictor.predict_many, examples, chosen, INLINE_SECONDS),
             "max_wait_ms": chosen["max_wait_ms"],

@@ -53,6 +53,7 @@ class SklearnPredictor:
                 self.frame = DataFrame
         self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
+        self.class_from_proba = False  # set by `prepare` once seen true on real records
 
     @staticmethod
     def _load(artifact: Path) -> Any:
@@ -65,13 +66,29 @@ class SklearnPredictor:
 
         return joblib.load(artifact)
 
+    def prepare(self, examples: list[dict[str, Any]]) -> None:
+        """One model call per answer where it gives the same answer: when the class `predict`
+        gives is the most probable class of `predict_proba` on every example record (checked
+        here, never assumed), the class is taken from the probabilities alone."""
+        if not self.has_proba or not examples:
+            return
+        try:
+            rows = self.rows(examples)
+            said = [_plain(p) for p in _plain(self.model.predict(rows))]
+            probabilities = self.model.predict_proba(rows).tolist()
+        except Exception:
+            return
+        top = [self.classes[max(range(len(p)), key=p.__getitem__)] for p in probabilities]
+        self.class_from_proba = said == top and len(set(map(type, said))) <= 1
+
     def rows(self, records: list[dict[str, Any]]) -> Any:
         """The model's input: a DataFrame with its own column names when it was fitted on
-        one (so it sees the names it knows, and missing values as NaN), else plain rows in
-        feature order."""
-        rows = [[record.get(name) for name in self.features] for record in records]
+        one (so it sees the names it knows, and missing values as NaN), built column by
+        column, else plain rows in feature order."""
         if self.frame is not None:
-            return self.frame(rows, columns=self.features).fillna(value=math.nan)
+            columns = {name: [record.get(name) for record in records] for name in self.features}
+            return self.frame(columns, columns=self.features).fillna(value=math.nan)
+        rows = [[record.get(name) for name in self.features] for record in records]
         # All numbers: the array the model would make of them itself (numpy's own inference,
         # as scikit-learn's check_array does), made once for predict and predict_proba.
         try:
@@ -84,8 +101,17 @@ class SklearnPredictor:
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)
+        if self.class_from_proba:  # one call: the class is the most probable one
+            names = [str(c) for c in self.classes]
+            out = []
+            for probs in self.model.predict_proba(rows).tolist():
+                best = max(range(len(probs)), key=probs.__getitem__)
+                answer = {"prediction": self.classes[best]}
+                answer["probabilities"] = dict(zip(names, probs, strict=True))
+                out.append(answer)
+            return out
         predictions = _plain(self.model.predict(rows))
-        out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predictions]
+        out = [{"prediction": _plain(p)} for p in predictions]
         if self.has_proba:
             names = [str(c) for c in self.classes]
             probabilities = self.model.predict_proba(rows).tolist()  # Python floats at once

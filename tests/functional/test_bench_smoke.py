@@ -63,3 +63,11 @@ def test_bench_serve_smoke(example_python: Path, base_image: str) -> None:
     for server in ("our runtime, local process", "our runtime, in the container (1 worker)"):
         figures = rf"^\| {re.escape(server)} \| {NUMBER} \| {NUMBER} \|"
         assert re.search(figures, out, re.M), out
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_bench_pipeline_smoke(base_image: str) -> None:
+    out = smoke("bench_pipeline.py")
+    assert re.search(r"^\| our image, batching auto \| ", out, re.M), out
+    assert "failed:" not in out, out

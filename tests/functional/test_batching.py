@@ -20,6 +20,7 @@ from workbench.kernel.docker import docker_client
 from workbench.kernel.http import free_port, request
 from workbench.project.manifest import load_manifest
 from workbench.steps.serve import run, session
+from workbench.steps.serve.performance import batching_in_force
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -153,6 +154,11 @@ def test_auto_batches_a_model_with_a_fixed_cost_per_call(image: str) -> None:
         assert decision["enabled"] is True, decision
         assert decision["per_record_in_batch_ms"] < decision["single_ms"] / 2, decision
         assert decision["why"] == "a record costs less in a batch"
+        # What the serve test's performance item reads back and records.
+        said = batching_in_force(url)
+        assert said.startswith("on (a record costs less in a batch; ") and "ms alone" in said
+    for url in _serve(image, "off"):
+        assert batching_in_force(url) == "off (switched off)"
 
 
 def test_a_full_queue_answers_503_with_retry_after(image: str) -> None:

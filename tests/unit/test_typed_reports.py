@@ -136,6 +136,8 @@ KEYS_ON_DISK = {
         "cold_start_s",
         "peak_memory_mb",
         "image_mb",
+        "rps_concurrent",
+        "batching",
     ],
     "serve.quality": ["metric", "value", "n", "data", "data_sha256", "bound"],
     "serve.expectations": ["failed"],
@@ -152,6 +154,8 @@ SAMPLES = {
         cold_start_s=1.25,
         peak_memory_mb=120.5,
         image_mb=150.0,
+        rps_concurrent=410.5,
+        batching="off (the model answers inline, under 2 ms a call)",
     ),
     "serve.quality": QualityFigures(
         metric="accuracy", value=0.9667, n=30, data="data/holdout.csv", data_sha256="d"

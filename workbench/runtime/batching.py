@@ -78,7 +78,7 @@ def calibrate(
     if mode == "on":
         decision["why"] = "switched on"
     elif single < inline_seconds:
-        decision["why"] = "the model answers inline (under 2 ms a call)"
+        decision["why"] = "the model answers inline, under 2 ms a call"
     elif together > CHEAPER * single:
         decision["why"] = "a record costs about as much in a batch as alone"
     else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
+from workbench.kernel.http import request
 from workbench.project.manifest import BudgetSpec
 from workbench.project.model_env import load_examples
 from workbench.steps.serve import run
@@ -109,11 +110,30 @@ def _rounded(exact: Figures) -> Figures:
         p95_ms=round(exact.p95_ms, 2),
         p99_ms=round(exact.p99_ms, 2),
         p99_concurrent_ms=_round(exact.p99_concurrent_ms, 2),
+        rps_concurrent=_round(exact.rps_concurrent, 1),
+        batching=exact.batching,
         error_rate=_round(exact.error_rate, 4),
         cold_start_s=_round(exact.cold_start_s, 3),
         peak_memory_mb=_round(exact.peak_memory_mb, 1),
         image_mb=_round(exact.image_mb, 1),
     )
+
+
+def batching_in_force(url: str) -> str:
+    """The image's own batching decision as its /metadata says it (read back, not assumed
+    from the manifest: `auto` is decided by timing the model at load)."""
+    try:
+        said = request("GET", f"{url}/metadata", timeout=10).json().get("batching") or {}
+    except (OSError, ValueError, AttributeError):
+        return "unknown (/metadata did not say)"
+    if not isinstance(said, dict) or "enabled" not in said:
+        return "unknown (/metadata did not say)"
+    timings = (
+        f"; {said['single_ms']} ms alone, {said['per_record_in_batch_ms']} ms a record in a batch"
+        if "single_ms" in said and "per_record_in_batch_ms" in said
+        else ""
+    )
+    return f"{'on' if said['enabled'] else 'off'} ({said.get('why', 'no reason given')}{timings})"
 
 
 def performance(p: Probing) -> CheckResult:
@@ -123,12 +143,15 @@ def performance(p: Probing) -> CheckResult:
     url = f"{p.live.url}/predict"
     budget = p.manifest.serve.budget
     sequential = _timed_requests(url, records, LATENCY_REQUESTS)
+    began = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENT_CLIENTS) as pool:
         runs = pool.map(
             lambda client: _timed_requests(url, records, CONCURRENT_REQUESTS, client),
             range(CONCURRENT_CLIENTS),
         )
         concurrent = [t for run_ in runs for t in run_]
+    rps = len(concurrent) / (time.perf_counter() - began)
+    batching = batching_in_force(p.live.url)
     peak, peak_source = peak_memory(p.live)
     every = sequential + concurrent
     errors = [t for t in every if not 200 <= t.status < 300]
@@ -147,6 +170,8 @@ def performance(p: Probing) -> CheckResult:
         p95_ms=p95,
         p99_ms=p99,
         p99_concurrent_ms=p99_concurrent,
+        rps_concurrent=rps,
+        batching=batching,
         error_rate=error_rate,
         cold_start_s=p.live.ready_seconds,
         peak_memory_mb=peak_mb,
@@ -164,7 +189,7 @@ def performance(p: Probing) -> CheckResult:
         f"{LATENCY_REQUESTS} sequential requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"p99 {p99:.1f} ms (mean {statistics.mean(seq_ms):.1f}); budget p99 {budget.p99_ms:g} ms",
         f"{len(concurrent)} requests from {CONCURRENT_CLIENTS} concurrent clients: "
-        f"p99 {p99_concurrent:.1f} ms",
+        f"p99 {p99_concurrent:.1f} ms, {rps:.0f} answers/s; batching {batching}",
         f"{len(errors)} of {len(every)} answers were not 2xx"
         + (f" (statuses {statuses})" if statuses else "")
         + f"; budget error rate {budget.error_rate:g}",

@@ -43,6 +43,8 @@ class Figures(Report, frozen=True, kw_only=True):
     cold_start_s: float | None = None  # from start to ready
     peak_memory_mb: float | None = None  # the cgroup's peak; None when unreadable
     image_mb: float | None = None
+    rps_concurrent: float | None = None  # answers per second under the concurrent clients
+    batching: str | None = None  # the image's own decision, read from /metadata
 
 
 class QualityFigures(Report, frozen=True, kw_only=True):

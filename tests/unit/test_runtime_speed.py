@@ -277,3 +277,14 @@ def test_a_classifier_whose_predict_is_not_its_most_probable_class_keeps_two_cal
     for answer in answers:
         probabilities = answer["probabilities"]
         assert answer["prediction"] == min(probabilities, key=probabilities.get)
+
+
+def test_request_ids_are_unique_32_hex_digits_and_a_forked_worker_draws_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [runtime.next_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    monkeypatch.setattr(runtime.os, "getpid", lambda: -1)  # as in a worker forked after
+    other = runtime.next_request_id()
+    assert other[:20] != ids[0][:20] and other not in ids

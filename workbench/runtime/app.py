@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,20 @@ async def metrics(_: Request) -> Response:
 # --- the application -----------------------------------------------------------------------
 
 
+_IDS: dict[int, tuple[str, itertools.count[int]]] = {}
+
+
+def next_request_id() -> str:
+    """A request id unique across workers and restarts, without a uuid4 (os.urandom) per
+    request: 20 random hex digits drawn once per process, then a counter (32 in all)."""
+    pid = os.getpid()
+    if pid not in _IDS:  # a forked worker draws its own prefix
+        _IDS.clear()
+        _IDS[pid] = (os.urandom(10).hex(), itertools.count())
+    prefix, counter = _IDS[pid]
+    return f"{prefix}{next(counter):012x}"
+
+
 class RequestLog:
     """ASGI middleware: a request id, one JSON log line and metrics per request."""
 
@@ -174,7 +188,7 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = next_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         core.REQUEST_ID.set(request_id)  # this request's task (and its threads) only
         started = time.perf_counter()

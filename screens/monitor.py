@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label
 from screens.context import tones
 from workbench.kernel.errors import WorkbenchError
 
-TONES = {"stable": "ok", "moderate": "warn", "drifted": "bad"}
+TONES = {"too few": "muted", "stable": "ok", "watch": "warn", "drifted": "bad"}
 
 
 class MonitorScreen(ModalScreen[None]):
@@ -63,7 +64,7 @@ class MonitorScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="monitor")
     def _read(self, url: str) -> None:
-        from workbench.steps.serve.drift import MODERATE, bars, monitor
+        from workbench.steps.serve.drift import Thresholds, bars, monitor, window
 
         try:
             document, drifts = monitor(url)
@@ -72,14 +73,14 @@ class MonitorScreen(ModalScreen[None]):
             return
         reference = document["reference"]
         said = (
-            f"reference: {reference.get('source')} ({reference.get('n')} records); PSI above "
-            f"{MODERATE:g} moderate, above 0.25 drifted"
+            f"reference: {reference.get('source')} ({reference.get('n')} records); "
+            f"{Thresholds().said()}; {window(document)}"
             if drifts
             else "nothing answered yet: no traffic to compare"
         )
         rows = [
             (
-                f"[{getattr(tones(self), TONES[d.verdict])}]{d.verdict}[/]",
+                f"[{getattr(tones(self), TONES[d.verdict])}]{escape(d.said)}[/]",
                 d.what,
                 f"{d.psi:.3f}",
                 str(d.n),

@@ -184,7 +184,7 @@ def test_the_image_logs_predictions_and_flags_drift_on_a_shifted_stream_only(
         found = {}
         for line in out.splitlines():
             words = line.split()
-            if len(words) > 1 and words[0] in ("stable", "moderate", "drifted"):
+            if len(words) > 1 and words[0] in ("stable", "watch", "drifted"):
                 found[words[1]] = words[0]
         return found
 

@@ -161,3 +161,30 @@ def test_a_batch_counted_with_numpy_lands_in_the_same_bins_as_value_by_value() -
         label = drift.bin_of(spec, value)
         slow[label] = slow.get(label, 0) + 1
     assert fast == slow
+
+
+def test_no_verdict_below_the_minimum_and_the_thresholds_are_the_users() -> None:
+    """Two requests are not a distribution: no verdict, saying how much traffic there is;
+    with enough, the usual thresholds (0.1 watch, 0.25 drifted), or the ones given."""
+    reference = {"features": {"x": {"reference": {"a": 0.5, "b": 0.5}}}}
+    few = drift.compare(reference, {"x": {"a": 2.0}})
+    assert [(d.verdict, d.said) for d in few] == [("too few", "not enough traffic yet: 2 of 100")]
+    many = drift.compare(reference, {"x": {"a": 70.0, "b": 30.0}})  # PSI about 0.17
+    assert [d.verdict for d in many] == ["watch"]
+    strict = drift.Thresholds(min_observations=50, watch=0.05, drifted=0.15)
+    assert [d.verdict for d in drift.compare(reference, {"x": {"a": 70.0, "b": 30.0}}, strict)] == [
+        "drifted"
+    ]
+    lenient = drift.Thresholds(min_observations=200)
+    assert [d.said for d in drift.compare(reference, {"x": {"a": 70.0, "b": 30.0}}, lenient)] == [
+        "not enough traffic yet: 100 of 200"
+    ]
+
+
+def test_the_window_the_counts_cover_is_said() -> None:
+    import time
+
+    since = time.time() - 600
+    said = drift.window({"counting_since": since})
+    assert said.startswith("every record answered since ") and "(10 min)" in said
+    assert drift.window({}) == "every record answered since the image started"

@@ -48,6 +48,7 @@ class Monitor:
     ) -> None:
         settings = config.get("monitoring") or {}
         self.version = config.get("version")
+        self.counting_since = round(time.time(), 3)  # the window the counts cover
         self.reference: dict[str, Any] | None = settings.get("reference")
         self.log_predictions = bool(settings.get("log_predictions"))
         self.sample = float(settings.get("sample", 1.0))
@@ -148,4 +149,5 @@ class Monitor:
             "log_predictions": self.log_predictions,
             "sample": self.sample,
             "hidden_fields": sorted(self.hidden_inputs | self.hidden_outputs),
+            "counting_since": self.counting_since,
         }

@@ -4,7 +4,10 @@ held-out data (else the example requests), and the comparison `workbench monitor
 The image counts every record it answers into these bins (bounded cardinality: the bins
 come from the build, never from requests) and serves the counts at /metrics and the
 reference at /monitoring. The drift score per field is the population stability index
-(PSI): below 0.1 stable, 0.1-0.25 moderate (a warning), above 0.25 drifted.
+(PSI): below 0.1 stable, 0.1-0.25 watch (a warning), above 0.25 drifted; the thresholds
+are the usual ones and can be set. Below a minimum number of observations (100 by default)
+there is no verdict at all: "not enough traffic yet: N of M" (two requests are not a
+distribution).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,7 +29,8 @@ from workbench.steps.schema.sample import read_sample
 BINS = 10  # numeric fields: deciles of the reference
 CATEGORIES = 10  # text fields: the most frequent values; the rest count as "(other)"
 MAX_FIELDS = 50
-MODERATE, DRIFTED = 0.1, 0.25
+MODERATE, DRIFTED = 0.1, 0.25  # the usual PSI thresholds: watch above the first
+MIN_OBSERVATIONS = 100
 METRIC_LINE = re.compile(r"^workbench_(feature|prediction)_bin_total\{(.*)\} ([0-9.e+]+)$")
 
 
@@ -129,6 +134,21 @@ def psi(expected: dict[str, float], actual: dict[str, float]) -> float:
     return score
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """When a distribution is judged at all, and how (`workbench monitor` flags)."""
+
+    min_observations: int = MIN_OBSERVATIONS
+    watch: float = MODERATE
+    drifted: float = DRIFTED
+
+    def said(self) -> str:
+        return (
+            f"PSI above {self.watch:g} watch, above {self.drifted:g} drifted; no verdict "
+            f"below {self.min_observations} observations"
+        )
+
+
 @dataclass
 class Drift:
     what: str  # a field name, or "prediction"
@@ -136,12 +156,22 @@ class Drift:
     n: int
     expected: dict[str, float]
     actual: dict[str, float]
+    thresholds: Thresholds = Thresholds()
 
     @property
-    def verdict(self) -> Literal["stable", "moderate", "drifted"]:
-        if self.psi > DRIFTED:
+    def verdict(self) -> Literal["too few", "stable", "watch", "drifted"]:
+        if self.n < self.thresholds.min_observations:
+            return "too few"
+        if self.psi > self.thresholds.drifted:
             return "drifted"
-        return "moderate" if self.psi > MODERATE else "stable"
+        return "watch" if self.psi > self.thresholds.watch else "stable"
+
+    @property
+    def said(self) -> str:
+        """The verdict in words: no verdict with too little traffic, saying how much."""
+        if self.verdict == "too few":
+            return f"not enough traffic yet: {self.n} of {self.thresholds.min_observations}"
+        return self.verdict
 
 
 def parse_counts(text: str) -> dict[str, dict[str, float]]:
@@ -160,7 +190,11 @@ def parse_counts(text: str) -> dict[str, dict[str, float]]:
     return counts
 
 
-def compare(reference_doc: dict[str, Any], counts: dict[str, dict[str, float]]) -> list[Drift]:
+def compare(
+    reference_doc: dict[str, Any],
+    counts: dict[str, dict[str, float]],
+    thresholds: Thresholds = Thresholds(),
+) -> list[Drift]:
     out = []
     specs = dict(reference_doc.get("features") or {})
     if reference_doc.get("prediction"):
@@ -171,13 +205,12 @@ def compare(reference_doc: dict[str, Any], counts: dict[str, dict[str, float]]) 
         if total == 0:
             continue
         actual = {name: seen.get(name, 0.0) / total for name in spec["reference"]}
-        out.append(
-            Drift(what, psi(spec["reference"], actual), int(total), spec["reference"], actual)
-        )
+        score = psi(spec["reference"], actual)
+        out.append(Drift(what, score, int(total), spec["reference"], actual, thresholds))
     return out
 
 
-def monitor(url: str) -> tuple[dict[str, Any], list[Drift]]:
+def monitor(url: str, thresholds: Thresholds = Thresholds()) -> tuple[dict[str, Any], list[Drift]]:
     """Read a running service's reference and counts; the drift of each field."""
     base = url.rstrip("/")
     try:
@@ -200,4 +233,15 @@ def monitor(url: str) -> tuple[dict[str, Any], list[Drift]]:
             f"{base} has no drift reference (no held-out data nor example requests at build).",
             fix="add `evaluation:` with held-out data to workbench.yaml, and rebuild.",
         )
-    return document, compare(document["reference"], parse_counts(page.body.decode()))
+    counts = parse_counts(page.body.decode())
+    return document, compare(document["reference"], counts, thresholds)
+
+
+def window(document: dict[str, Any]) -> str:
+    """What the counts cover: every record answered since the image started counting."""
+    started = document.get("counting_since")
+    if not isinstance(started, int | float):
+        return "every record answered since the image started"
+    minutes = max(0.0, time.time() - started) / 60
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started))
+    return f"every record answered since {since} ({minutes:.0f} min)"

@@ -266,7 +266,8 @@ async def test_the_monitor_panel_shows_each_fields_drift_of_a_running_image(
             clock.sleep(0.05)
         # The counters are the process's (other tests in it may have counted "size" too).
         before = drift.parse_counts(httpx.get(f"{url}/metrics").text).get("size", {})
-        shifted = [{"size": 50 + i} for i in range(40)]  # far above every reference value
+        # Far above every reference value, and more than the 100 a verdict needs.
+        shifted = [{"size": 50 + i} for i in range(120)]
         assert httpx.post(f"{url}/predict/batch", json=shifted).status_code == 200
         app = make_app(example_project)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -282,7 +283,7 @@ async def test_the_monitor_panel_shows_each_fields_drift_of_a_running_image(
                     break
             row = table.get_row_at(0)
             assert row[1] == "size" and "drifted" in str(row[0]) and float(row[2]) > 0.25
-            assert row[3] == str(int(sum(before.values())) + 40)
+            assert row[3] == str(int(sum(before.values())) + 120)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

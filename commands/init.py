@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from commands.output import console
 
@@ -78,6 +79,8 @@ def init(
     console.print(
         f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
     )
+    for passed in guess.not_models:
+        console.print(f"  [dim]passed over {escape(passed)}[/]")
     if guess.python:
         console.print(f"  python    {guess.python}")
     else:

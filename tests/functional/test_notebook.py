@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 from tests.functional.test_corpus import CORPUS_REQUIREMENTS, User, _venv
+from workbench.kernel.yamlio import load_yaml
 
 BIN = Path(sys.executable).parent
 NOTEBOOK_REQUIREMENTS = (*CORPUS_REQUIREMENTS, "ipykernel==7.4.0")
@@ -91,12 +91,12 @@ def test_a_notebook_only_model_through_init_from_notebook_to_a_tested_image(
     made = user("init", "--from-notebook", "cars.ipynb", "cars")
     assert "Next:" in made.stdout
     project = work / "cars"
-    request = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    request = load_yaml(project / "schema" / "request.yaml")
     assert list(request["properties"]) == ["body", "code", "km"]
     assert request["properties"]["code"]["type"] == "string"  # "645" stays a string
-    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    response = load_yaml(project / "schema" / "response.yaml")  # YAML 1.2: no is a string
     assert response["properties"]["prediction"]["enum"] == ["no", "yes"]  # the model's classes
-    manifest = yaml.safe_load((project / "workbench.yaml").read_text())
+    manifest = load_yaml(project / "workbench.yaml")
     assert manifest["python"] == str(work / ".venv" / "bin" / "python")  # the kernel's
     assert manifest["evaluation"]["target"] == "pricey"
     assert (project / "data" / "holdout.csv").read_text().count("\n") == 101  # 100 records
@@ -112,7 +112,13 @@ def test_a_notebook_only_model_through_init_from_notebook_to_a_tested_image(
     checked = json.loads(user("check", "--no-run", "--json", ok=False).stdout)  # push: not done
     statuses = {i["id"]: i["status"] for i in checked["items"]}
     assert statuses["serve.quality"] == "pass", "\n".join(user.transcript)[-4000:]
-    assert statuses["serve.expectations"] == "pass"
+    failing = {
+        item: status
+        for item, status in statuses.items()
+        if item.split(".")[0] in ("snapshot", "schema", "serve")
+        and status not in ("pass", "warn", "skipped")
+    }
+    assert failing == {}, "\n".join(user.transcript)[-4000:]
 
 
 def test_the_api_called_in_a_kernel_hands_the_folder_to_the_workbench_command(
@@ -147,5 +153,5 @@ def test_the_api_called_in_a_kernel_hands_the_folder_to_the_workbench_command(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "wrote" in done.stdout and "3 example requests" in done.stdout, done.stdout
-    request = yaml.safe_load((tmp_path / "exported" / "schema" / "request.yaml").read_text())
+    request = load_yaml(tmp_path / "exported" / "schema" / "request.yaml")
     assert request["properties"]["code"]["enum"] == ["007", "101", "645"]

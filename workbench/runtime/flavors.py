@@ -26,8 +26,50 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _is_catboost(model: Any) -> bool:
+    return type(model).__module__.split(".")[0] == "catboost"
+
+
+def own_features(model: Any) -> list[str] | None:
+    """The feature names the model knows: scikit-learn's `feature_names_in_`, a
+    `feature_names` attribute, CatBoost's `feature_names_` (unless its made-up 0, 1, 2 of a
+    model trained on bare arrays)."""
+    for attribute in ("feature_names_in_", "feature_names", "feature_names_"):
+        names = getattr(model, attribute, None)
+        if names is not None and len(names):
+            named = [str(f) for f in names]
+            if attribute == "feature_names_" and named == [str(i) for i in range(len(named))]:
+                return None
+            return named
+    return None
+
+
+CATBOOST_CLASSIFIER_LOSSES = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+
+
+def load_model(artifact: Path) -> Any:
+    """A saved model: a CatBoost native `.cbm` as the classifier or regressor its loss says
+    it is (so it answers classes and probabilities), `.pkl`/`.pickle` with pickle, anything
+    else with joblib."""
+    if artifact.suffix == ".cbm":
+        from catboost import CatBoost, CatBoostClassifier, CatBoostRegressor
+
+        loss = str(CatBoost().load_model(str(artifact)).get_all_params().get("loss_function"))
+        kind = CatBoostClassifier if loss in CATBOOST_CLASSIFIER_LOSSES else CatBoostRegressor
+        return kind().load_model(str(artifact))
+    if artifact.suffix in (".pkl", ".pickle"):
+        import pickle
+
+        with open(artifact, "rb") as handle:
+            return pickle.load(handle)
+    import joblib
+
+    return joblib.load(artifact)
+
+
 class SklearnPredictor:
-    """A scikit-learn estimator saved with joblib or pickle.
+    """A scikit-learn estimator saved with joblib or pickle, or a model with its API
+    (XGBoost, LightGBM, CatBoost wrappers; CatBoost's native `.cbm` too).
 
     Records are turned into one row in feature order: the model's own
     `feature_names_in_` (set when trained on a DataFrame, and then fed a DataFrame),
@@ -36,34 +78,26 @@ class SklearnPredictor:
     """
 
     def __init__(self, artifact: Path, features: list[str]) -> None:
-        self.model = self._load(artifact)
-        own = getattr(self.model, "feature_names_in_", None)
-        if own is None:
-            own = getattr(self.model, "feature_names", None)
+        self.model = load_model(artifact)
         # What the model itself knows of its inputs (None when it was trained on bare arrays).
-        self.known_features = [str(f) for f in own] if own is not None else None
+        self.known_features = own_features(self.model)
         self.features = self.known_features or list(features)
+        # CatBoost's categorical features (by index), sent as strings as it was trained.
+        indices = getattr(self.model, "get_cat_feature_indices", None)
+        self.categorical = [self.features[i] for i in indices()] if callable(indices) else []
         self.frame: Any = None
-        if getattr(self.model, "feature_names_in_", None) is not None:
+        if getattr(self.model, "feature_names_in_", None) is not None or (
+            self.known_features and _is_catboost(self.model)
+        ):
             try:  # fitted on a DataFrame: pandas is in its environment
                 from pandas import DataFrame
             except ImportError:
                 pass
             else:
                 self.frame = DataFrame
-        self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
+        classes = getattr(self.model, "classes_", None)
+        self.classes = [_plain(c) for c in classes] if classes is not None else []
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
-
-    @staticmethod
-    def _load(artifact: Path) -> Any:
-        if artifact.suffix in (".pkl", ".pickle"):
-            import pickle
-
-            with open(artifact, "rb") as handle:
-                return pickle.load(handle)
-        import joblib
-
-        return joblib.load(artifact)
 
     def rows(self, records: list[dict[str, Any]]) -> Any:
         """The model's input: a DataFrame with its own column names when it was fitted on
@@ -84,7 +118,12 @@ class SklearnPredictor:
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)
-        predictions = _plain(self.model.predict(rows))
+        # One answer per record: a column of one (a regressor fitted on a one-column
+        # DataFrame target, CatBoost's labels) is that one value, never `[x]`.
+        predictions = [
+            p[0] if isinstance(p, list) and len(p) == 1 else p
+            for p in _plain(self.model.predict(rows))
+        ]
         out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predictions]
         if self.has_proba:
             names = [str(c) for c in self.classes]

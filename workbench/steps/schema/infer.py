@@ -330,6 +330,12 @@ def infer_contract(
     facts = predict_in_model_env(manifest, []).facts
     fields, target = _fields(_columns(records), facts, target, notes)
     rows = [{f: r.get(f) for f in fields} for r in records]
+    # Categorical features the model declares (CatBoost's) are strings, whatever they look
+    # like in the sample: the model hashes their text, and a CSV's "645" must stay "645".
+    categorical = [f for f in facts.get("categorical") or [] if f in fields]
+    if categorical:
+        rows = [{**r, **{f: str(r[f]) for f in categorical if r[f] is not None}} for r in rows]
+        notes.append("categorical for the model, so strings: " + ", ".join(categorical))
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")

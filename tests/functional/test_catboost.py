@@ -78,3 +78,38 @@ def test_init_takes_the_file_that_loads_as_a_model_and_the_contract_is_the_model
     assert load_yaml(project / "schema" / "request.yaml") == request
     assert load_yaml(project / "schema" / "response.yaml") == response
     user("check", "-s", "schema")
+
+
+def test_a_regressor_fitted_on_a_one_column_target_answers_a_number(tmp_path: Path) -> None:
+    """`LinearRegression().fit(X, y[["price"]])` predicts a column, [[x], [y]]: the answer
+    is the number, the response schema says number from a real call, and the answers
+    validate against it."""
+    env = _venv("corpus", CORPUS_REQUIREMENTS)
+    project = new_project(
+        tmp_path,
+        "flats",
+        env,
+        """\
+        import random
+        import joblib
+        import pandas as pd
+        from sklearn.linear_model import LinearRegression
+        random.seed(12)
+        flats = pd.DataFrame({"area": [random.uniform(20, 150) for _ in range(60)],
+                              "floor": [random.randint(0, 12) for _ in range(60)]})
+        flats["price"] = 3000 * flats["area"] + 500 * flats["floor"]
+        model = LinearRegression().fit(flats[["area", "floor"]], flats[["price"]])
+        joblib.dump(model, "model.joblib")
+        flats.to_csv("flats.csv", index=False)
+        """,
+    )
+    user = User(project, tmp_path)
+    user("init", ".")
+    user("schema", "infer", "--from", "flats.csv", "--target", "price")
+    response = load_yaml(project / "schema" / "response.yaml")
+    assert response["properties"]["prediction"]["type"] == "number"
+    examples = sorted((project / "schema" / "examples").glob("*.json"))
+    cases = load_yaml(project / "schema" / "expectations.yaml")["cases"]
+    assert all(len(c["within"]["prediction"]) == 2 for c in cases)  # numbers, within 5%
+    assert examples
+    user("check", "-s", "schema")  # the model's answers (numbers now) validate

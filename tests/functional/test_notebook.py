@@ -155,3 +155,37 @@ def test_the_api_called_in_a_kernel_hands_the_folder_to_the_workbench_command(
     assert "wrote" in done.stdout and "3 example requests" in done.stdout, done.stdout
     request = load_yaml(tmp_path / "exported" / "schema" / "request.yaml")
     assert request["properties"]["code"]["enum"] == ["007", "101", "645"]
+
+
+def test_init_from_notebook_errors_say_the_cell_and_the_fix_never_a_traceback(
+    tmp_path: Path, notebook_env: Path
+) -> None:
+    work = tmp_path / "analysis"
+    work.mkdir()
+    user = User(work, tmp_path)
+    write_notebook(work / "broken.ipynb", ["x = 1", "raise ValueError('no such column: kms')"])
+    # No environment to run it in: never the workbench's own.
+    said = " ".join(user("init", "--from-notebook", "broken.ipynb", ok=False).stderr.split())
+    assert "never runs a notebook in its own interpreter" in said and "--python" in said
+    # An environment without ipykernel: say how to install it there.
+    plain = _venv("corpus", CORPUS_REQUIREMENTS) / "bin" / "python"
+    done = user("init", "--from-notebook", "broken.ipynb", "--python", str(plain), ok=False)
+    said = " ".join(done.stderr.split())
+    assert f"{plain} -m pip install ipykernel" in said, said
+    # A cell that fails: its number, its first line, the error; one paragraph.
+    (work / ".venv").symlink_to(notebook_env, target_is_directory=True)
+    done = user("init", "--from-notebook", "broken.ipynb", ok=False)
+    said = " ".join(done.stderr.split())
+    assert "cell 2 (`raise ValueError('no such column: kms')`)" in said, said
+    assert "ValueError: no such column: kms" in said and "Fix:" in said
+    # The API refusing what it was given: its own paragraph, through the cell that called it.
+    write_notebook(
+        work / "short.ipynb",
+        [
+            *TRAINING,
+            "from workbench.notebook import export_project\n"
+            "export_project(clf, X_valid, y_valid[:10])",
+        ],
+    )
+    said = " ".join(user("init", "--from-notebook", "short.ipynb", ok=False).stderr.split())
+    assert "cell 3" in said and "X_test has 100 rows but y_test has 10" in said, said

@@ -149,7 +149,6 @@ def run_notebook(notebook: Path, interpreter: Path, project: Path | None) -> Exp
     """Run every cell of `notebook` in a kernel of `interpreter`, in the notebook's folder;
     the project its `export_project` call saved."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     _check_kernel(interpreter)
     book = _read(notebook)
@@ -171,22 +170,36 @@ def run_notebook(notebook: Path, interpreter: Path, project: Path | None) -> Exp
             timeout=CELL_TIMEOUT,
             resources={"metadata": {"path": str(notebook.parent.absolute())}},
         )
-        with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
-            for index, cell in enumerate(book.cells):
-                try:
-                    client.execute_cell(cell, index)
-                except CellExecutionError as exc:
-                    raise _cell_failed(notebook, book, index, exc) from None
-                except (CellTimeoutError, DeadKernelError) as exc:
-                    raise WorkbenchError(
-                        f"{notebook}: cell {index + 1} did not finish ({exc}).",
-                        fix="make the notebook run top to bottom in its environment first "
-                        "(Kernel > Restart & Run All).",
-                    ) from None
-            if not receipt.exists():
-                raise _never_exported(notebook, _candidates(client, book))
+        try:
+            with client.setup_kernel(env=env, stderr=subprocess.DEVNULL):
+                _run_cells(client, book, notebook)
+                if not receipt.exists():
+                    raise _never_exported(notebook, _candidates(client, book))
+        except (RuntimeError, TimeoutError) as exc:  # the kernel would not start, or died
+            raise WorkbenchError(
+                f"the notebook's kernel ({interpreter} -m ipykernel_launcher) failed: "
+                f"{type(exc).__name__}: {exc}.",
+                fix=f"check that `{interpreter} -m ipykernel_launcher --help` runs, then run "
+                "the command again.",
+            ) from None
         answer = json.loads(receipt.read_text())
     return Exported(Path(answer["project"]), Path(answer["sample"]), str(answer["target"]))
+
+
+def _run_cells(client: Any, book: Any, notebook: Path) -> None:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    for index, cell in enumerate(book.cells):
+        try:
+            client.execute_cell(cell, index)
+        except CellExecutionError as exc:
+            raise _cell_failed(notebook, book, index, exc) from None
+        except (CellTimeoutError, DeadKernelError) as exc:
+            raise WorkbenchError(
+                f"{notebook}: cell {index + 1} did not finish ({exc}).",
+                fix="make the notebook run top to bottom in its environment first "
+                "(Kernel > Restart & Run All).",
+            ) from None
 
 
 def _cell_failed(notebook: Path, book: Any, index: int, exc: Any) -> WorkbenchError:

@@ -269,6 +269,14 @@ def propose_cases(
     return cases
 
 
+def _answer_shape(predictions: list[Any]) -> dict[str, Any]:
+    """A regressor's prediction as its answers show it: a number (never an integer a
+    float answer would break, never bounded by a few answers), else their shape."""
+    if all(isinstance(p, int | float) and not isinstance(p, bool) for p in predictions):
+        return {"type": "number", "description": ""}
+    return infer_value(predictions, bounds=False)
+
+
 def _response(
     manifest: Manifest, facts: dict[str, Any], answers: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -292,8 +300,8 @@ def _response(
                 "enum": list(classes),
                 "description": "",
             }
-        else:
-            properties["prediction"] = {"type": "number", "description": ""}
+        else:  # a regressor: the shape of its real answers (a number, or a list of them)
+            properties["prediction"] = _answer_shape([a.get("prediction") for a in answers])
         if facts.get("has_proba") and classes:
             properties["probabilities"] = {
                 "type": "object",

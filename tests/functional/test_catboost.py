@@ -6,6 +6,10 @@ a model, never a data pickle beside it.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +117,54 @@ def test_a_regressor_fitted_on_a_one_column_target_answers_a_number(tmp_path: Pa
     assert all(len(c["within"]["prediction"]) == 2 for c in cases)  # numbers, within 5%
     assert examples
     user("check", "-s", "schema")  # the model's answers (numbers now) validate
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_native_catboost_model_exported_from_its_kernel_passes_the_serve_test(
+    tmp_path: Path, catboost_env: Path, base_image: str
+) -> None:
+    """Exported with the notebook API (as `.cbm`), served from the image: region codes
+    sent as strings, classes and probabilities answered, quality scored through it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    lent = work / "lib" / "workbench"
+    lent.mkdir(parents=True)
+    (lent / "__init__.py").write_text("")
+    (lent / "notebook").symlink_to(Path(__file__).resolve().parents[2] / "workbench" / "notebook")
+    (work / "train.py").write_text(
+        TRAIN.replace('frame[["plan", "region", "tenure"]].to_pickle("customers.pkl")', "")
+        + "from workbench.notebook import export_project\n"
+        + "export_project(model, frame[['plan', 'region', 'tenure']][:120],"
+        + " frame['churned'][:120], 'churn-project')\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(work / "lib"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    done = subprocess.run(
+        [str(catboost_env / "bin" / "python"), "train.py"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "3 example requests" in done.stdout, done.stdout + done.stderr
+    project = work / "churn-project"
+    assert load_yaml(project / "workbench.yaml")["model"]["artifact"] == "models/model.cbm"
+    request = load_yaml(project / "schema" / "request.yaml")
+    assert request["properties"]["region"]["type"] == "string"
+    user = User(project, tmp_path)
+    user.git("init", "-q", "-b", "main")
+    user.git("add", ".")
+    user.git("commit", "-qm", "the churn model, from its kernel")
+    user("snapshot")
+    assert "catboost==1.2.10" in (project / "environment.lock").read_text()
+    user("tick", "snapshot.packages-expected", "yes", "-m", "catboost and its requirements")
+    user("check", "-s", "schema")
+    user("serve", "--test")
+    checked = json.loads(user("check", "--no-run", "--json", ok=False).stdout)
+    statuses = {i["id"]: i["status"] for i in checked["items"] if i["kind"] == "auto"}
+    assert statuses["serve.quality"] == "pass", "\n".join(user.transcript)[-4000:]

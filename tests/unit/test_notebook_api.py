@@ -113,3 +113,15 @@ def test_a_notebook_is_never_run_in_the_workbenchs_own_interpreter(tmp_path: Pat
     (notebook.parent / ".venv" / "bin").mkdir(parents=True)
     (notebook.parent / ".venv" / "bin" / "python").write_text("")
     assert notebook_interpreter(notebook, None, None) == notebook.parent / ".venv/bin/python"
+
+
+def test_a_project_with_a_manifest_runs_the_notebook_in_its_python(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "m.joblib").write_bytes(b"")
+    (project / "workbench.yaml").write_text(
+        f"name: p\npython: {sys.executable}\nmodel:\n  artifact: m.joblib\n"
+    )
+    chosen = notebook_interpreter(tmp_path / "m.ipynb", project, None)
+    assert chosen == Path(sys.executable)
+    assert notebook_interpreter(tmp_path / "m.ipynb", project, "/opt/py") == Path("/opt/py")

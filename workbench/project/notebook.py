@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import MANIFEST_NAME, load_manifest
 
 KERNEL_NAME = "workbench-model"
 CELL_TIMEOUT = 900  # seconds one cell may take (training included)
@@ -65,9 +66,14 @@ class Exported:
 
 def notebook_interpreter(notebook: Path, project: Path | None, python: str | None) -> Path:
     """The model environment's interpreter, chosen as a manifest's `python:` is: the one
-    named, else the project's `.venv`, else the `.venv` beside the notebook."""
+    named, else the `python:` of the project's manifest when it has one, else the project's
+    `.venv`, else the `.venv` beside the notebook."""
     if python:
         return Path(os.path.abspath(python))
+    if project is not None and (project / MANIFEST_NAME).exists():
+        manifest = load_manifest(project)
+        if manifest.python is not None:
+            return manifest.interpreter()
     places = [p for p in (project, notebook.parent) if p is not None]
     for place in places:
         candidate = place / ".venv" / "bin" / "python"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from commands.output import console
 
@@ -33,10 +34,32 @@ def init(
             help="With --example: also create the example's own .venv from its requirements.txt.",
         ),
     ] = False,
+    from_notebook: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-notebook",
+            help="Run this notebook in the model's kernel; its export_project call saves the "
+            "project (into DIRECTORY when given).",
+            dir_okay=False,
+        ),
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            help="With --from-notebook: the model environment's interpreter (default: the "
+            ".venv of DIRECTORY, else of the notebook's folder).",
+        ),
+    ] = None,
 ) -> None:
-    """Write a starter workbench.yaml (guessing the model file and .venv), or copy an example."""
+    """Write a starter workbench.yaml (guessing the model file and .venv), copy an example,
+    or make a project from a notebook."""
     from workbench.project import scaffold as project_init
 
+    if from_notebook is not None:
+        given = directory if directory != Path(".") else None
+        _from_notebook(from_notebook, given, python)
+        return
     if example is not None:
         dest = project_init.copy_example(example, directory, force=force)
         if registry:
@@ -56,6 +79,8 @@ def init(
     console.print(
         f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
     )
+    for passed in guess.not_models:
+        console.print(f"  [dim]passed over {escape(passed)}[/]")
     if guess.python:
         console.print(f"  python    {guess.python}")
     else:
@@ -65,3 +90,24 @@ def init(
             "set `python:`; the snapshot refuses until then"
         )
     console.print("Check it with [bold]workbench check[/] once you have edited it.")
+
+
+def _from_notebook(notebook: Path, directory: Path | None, python: str | None) -> None:
+    """Run the notebook in the model's kernel, then infer the contract of what it saved."""
+    from commands.schema import infer
+    from workbench.project.manifest import load_manifest
+    from workbench.project.notebook import notebook_interpreter, run_notebook
+
+    interpreter = notebook_interpreter(notebook, directory, python)
+    with console.status(f"Running {notebook.name} in {interpreter} ..."):
+        exported = run_notebook(notebook, interpreter, directory)
+    console.print(f"The notebook saved its model and held-out data into {exported.project}.")
+    manifest = load_manifest(exported.project)
+    if manifest.resolve(manifest.schema.request).exists():
+        console.print("  schemas kept as they are (`workbench schema infer --force` re-infers)")
+    else:
+        infer(project=exported.project, sample=exported.sample, target=exported.target)
+    console.print(
+        f"Next: [bold]cd {exported.project} && git init && git add . && git commit -m model "
+        "&& workbench snapshot && workbench serve --test[/]"
+    )

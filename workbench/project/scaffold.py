@@ -7,6 +7,7 @@ artifact, the interpreter of `.venv/`, an image name from the folder name.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,10 +17,13 @@ from pathlib import Path
 
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.paths import examples_dir
+from workbench.kernel.paths import examples_dir, runtime_dir
 from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
+from workbench.project.model_env import run_json_script
 
-ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx")
+ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm")
+# Names that say data, not a model: X_test.pkl, y_train.joblib, features.pkl ...
+DATA_NAME = re.compile(r"^[xy]_|data|train|test|valid|sample|feature|holdout", re.I)
 SKIPPED_DIRS = {
     ".git",
     ".venv",
@@ -44,6 +48,7 @@ class Guess:
     flavor: str
     python: str | None
     examples_found: bool
+    not_models: tuple[str, ...] = ()  # "path: why", files passed over as not a model
 
 
 def image_name_for(folder: Path) -> str:
@@ -58,8 +63,17 @@ def find_artifacts(root: Path, limit: int = 20) -> list[str]:
             found.append(path.relative_to(root).as_posix())
             if len(found) >= limit:
                 break
-    # Prefer files under a models/ or model/ folder, then shallower paths.
-    return sorted(found, key=lambda p: (not p.startswith(("model/", "models/")), p.count("/"), p))
+    # Prefer files under a models/ or model/ folder, names that do not say data, then
+    # shallower paths.
+    return sorted(
+        found,
+        key=lambda p: (
+            not p.startswith(("model/", "models/")),
+            bool(DATA_NAME.search(Path(p).stem)),
+            p.count("/"),
+            p,
+        ),
+    )
 
 
 def _walk(root: Path) -> list[Path]:
@@ -80,17 +94,42 @@ def _walk(root: Path) -> list[Path]:
     return out
 
 
+def rank_by_loading(
+    root: Path, python: str | None, candidates: list[str]
+) -> tuple[list[str], list[str]]:
+    """The candidates that load as a model in the model's own interpreter, in their order,
+    and the others with why ("X_test.pkl: not a model: a DataFrame"). Without an interpreter
+    (or when asking it fails) every candidate stays, in the order of their names."""
+    if python is None or not candidates:
+        return candidates, []
+    try:
+        answer = run_json_script(
+            root / python,
+            runtime_dir() / "loadable.py",
+            json.dumps({"paths": [str(root / c) for c in candidates]}),
+            timeout=120,
+            cwd=root,
+        )
+    except WorkbenchError:
+        return candidates, []
+    verdicts = answer.get("verdicts") or {}
+    models = [c for c in candidates if verdicts.get(str(root / c)) == "model"]
+    others = [f"{c}: {verdicts.get(str(root / c))}" for c in candidates if c not in models]
+    return (models or candidates), others
+
+
 def guess(root: Path) -> Guess:
-    artifacts = find_artifacts(root)
+    python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
+    artifacts, not_models = rank_by_loading(root, python, find_artifacts(root))
     artifact = artifacts[0] if artifacts else None
     flavor = "python" if artifact and artifact.endswith(".onnx") else "sklearn"
-    python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
     return Guess(
         name=image_name_for(root),
         artifact=artifact,
         flavor=flavor,
         python=python,
         examples_found=(root / "schema" / "examples").is_dir(),
+        not_models=tuple(not_models),
     )
 
 

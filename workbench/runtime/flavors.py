@@ -26,8 +26,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _is_catboost(model: Any) -> bool:
+    return type(model).__module__.split(".")[0] == "catboost"
+
+
+def own_features(model: Any) -> list[str] | None:
+    """The feature names the model knows: scikit-learn's `feature_names_in_`, a
+    `feature_names` attribute, CatBoost's `feature_names_` (unless its made-up 0, 1, 2 of a
+    model trained on bare arrays)."""
+    for attribute in ("feature_names_in_", "feature_names", "feature_names_"):
+        names = getattr(model, attribute, None)
+        if names is not None and len(names):
+            named = [str(f) for f in names]
+            if attribute == "feature_names_" and named == [str(i) for i in range(len(named))]:
+                return None
+            return named
+    return None
+
+
+CATBOOST_CLASSIFIER_LOSSES = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+
+
+def load_model(artifact: Path) -> Any:
+    """A saved model: a CatBoost native `.cbm` as the classifier or regressor its loss says
+    it is (so it answers classes and probabilities), `.pkl`/`.pickle` with pickle, anything
+    else with joblib."""
+    if artifact.suffix == ".cbm":
+        from catboost import CatBoost, CatBoostClassifier, CatBoostRegressor
+
+        loss = str(CatBoost().load_model(str(artifact)).get_all_params().get("loss_function"))
+        kind = CatBoostClassifier if loss in CATBOOST_CLASSIFIER_LOSSES else CatBoostRegressor
+        return kind().load_model(str(artifact))
+    if artifact.suffix in (".pkl", ".pickle"):
+        import pickle
+
+        with open(artifact, "rb") as handle:
+            return pickle.load(handle)
+    import joblib
+
+    return joblib.load(artifact)
+
+
+def _one(prediction: Any) -> Any:
+    """One answer per record: a column of one (a regressor fitted on a one-column DataFrame
+    target, CatBoost's labels) is that one value, never `[x]`."""
+    value = _plain(prediction)
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
 class SklearnPredictor:
-    """A scikit-learn estimator saved with joblib or pickle.
+    """A scikit-learn estimator saved with joblib or pickle, or a model with its API
+    (XGBoost, LightGBM, CatBoost wrappers; CatBoost's native `.cbm` too).
 
     Records are turned into one row in feature order: the model's own
     `feature_names_in_` (set when trained on a DataFrame, and then fed a DataFrame),
@@ -36,35 +85,27 @@ class SklearnPredictor:
     """
 
     def __init__(self, artifact: Path, features: list[str]) -> None:
-        self.model = self._load(artifact)
-        own = getattr(self.model, "feature_names_in_", None)
-        if own is None:
-            own = getattr(self.model, "feature_names", None)
+        self.model = load_model(artifact)
         # What the model itself knows of its inputs (None when it was trained on bare arrays).
-        self.known_features = [str(f) for f in own] if own is not None else None
+        self.known_features = own_features(self.model)
         self.features = self.known_features or list(features)
+        # CatBoost's categorical features (by index), sent as strings as it was trained.
+        indices = getattr(self.model, "get_cat_feature_indices", None)
+        self.categorical = [self.features[i] for i in indices()] if callable(indices) else []
         self.frame: Any = None
-        if getattr(self.model, "feature_names_in_", None) is not None:
+        if getattr(self.model, "feature_names_in_", None) is not None or (
+            self.known_features and _is_catboost(self.model)
+        ):
             try:  # fitted on a DataFrame: pandas is in its environment
                 from pandas import DataFrame
             except ImportError:
                 pass
             else:
                 self.frame = DataFrame
-        self.classes = [_plain(c) for c in getattr(self.model, "classes_", [])]
+        classes = getattr(self.model, "classes_", None)
+        self.classes = [_plain(c) for c in classes] if classes is not None else []
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
         self.class_from_proba = False  # set by `prepare` once seen true on real records
-
-    @staticmethod
-    def _load(artifact: Path) -> Any:
-        if artifact.suffix in (".pkl", ".pickle"):
-            import pickle
-
-            with open(artifact, "rb") as handle:
-                return pickle.load(handle)
-        import joblib
-
-        return joblib.load(artifact)
 
     def prepare(self, examples: list[dict[str, Any]]) -> None:
         """One model call per answer where it gives the same answer: when the class `predict`
@@ -74,7 +115,7 @@ class SklearnPredictor:
             return
         try:
             rows = self.rows(examples)
-            said = [_plain(p) for p in _plain(self.model.predict(rows))]
+            said = [_one(p) for p in _plain(self.model.predict(rows))]
             probabilities = self.model.predict_proba(rows).tolist()
         except Exception:
             return
@@ -101,17 +142,19 @@ class SklearnPredictor:
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)
+        out: list[dict[str, Any]] = []
         if self.class_from_proba:  # one call: the class is the most probable one
             names = [str(c) for c in self.classes]
-            out = []
             for probs in self.model.predict_proba(rows).tolist():
                 best = max(range(len(probs)), key=probs.__getitem__)
                 answer = {"prediction": self.classes[best]}
                 answer["probabilities"] = dict(zip(names, probs, strict=True))
                 out.append(answer)
             return out
-        predictions = _plain(self.model.predict(rows))
-        out = [{"prediction": _plain(p)} for p in predictions]
+        # One answer per record: a column of one (a regressor fitted on a one-column
+        # DataFrame target, CatBoost's labels) is that one value, never `[x]`.
+        predictions = [_one(p) for p in _plain(self.model.predict(rows))]
+        out = [{"prediction": p} for p in predictions]
         if self.has_proba:
             names = [str(c) for c in self.classes]
             probabilities = self.model.predict_proba(rows).tolist()  # Python floats at once

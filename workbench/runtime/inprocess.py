@@ -63,14 +63,20 @@ def tolerant(model: object, record: object) -> dict[str, object]:
 
 
 def facts(model: object) -> dict[str, object]:
-    """What the model knows of its own inputs and outputs (sklearn estimators)."""
+    """What the model knows of its own inputs and outputs (sklearn estimators and models
+    with their API). A feature count of 0 is never believed (a pickled CatBoost model says
+    0): its feature names, when it has them, count instead."""
     inner = getattr(model, "model", None)
     n_features = getattr(inner, "n_features_in_", None)
+    if not n_features:
+        names = getattr(inner, "feature_names_", None)
+        n_features = len(names) if names is not None and len(names) else None
     return {
         "feature_names": getattr(model, "known_features", None),
-        "n_features_in": int(n_features) if n_features is not None else None,
+        "n_features_in": int(n_features) if n_features else None,
         "classes": getattr(model, "classes", None) or None,
         "has_proba": bool(getattr(model, "has_proba", False)),
+        "categorical": getattr(model, "categorical", None) or [],
     }
 
 

@@ -269,6 +269,14 @@ def propose_cases(
     return cases
 
 
+def _answer_shape(predictions: list[Any]) -> dict[str, Any]:
+    """A regressor's prediction as its answers show it: a number (never an integer a
+    float answer would break, never bounded by a few answers), else their shape."""
+    if all(isinstance(p, int | float) and not isinstance(p, bool) for p in predictions):
+        return {"type": "number", "description": ""}
+    return infer_value(predictions, bounds=False)
+
+
 def _response(
     manifest: Manifest, facts: dict[str, Any], answers: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -292,8 +300,8 @@ def _response(
                 "enum": list(classes),
                 "description": "",
             }
-        else:
-            properties["prediction"] = {"type": "number", "description": ""}
+        else:  # a regressor: the shape of its real answers (a number, or a list of them)
+            properties["prediction"] = _answer_shape([a.get("prediction") for a in answers])
         if facts.get("has_proba") and classes:
             properties["probabilities"] = {
                 "type": "object",
@@ -330,6 +338,12 @@ def infer_contract(
     facts = predict_in_model_env(manifest, []).facts
     fields, target = _fields(_columns(records), facts, target, notes)
     rows = [{f: r.get(f) for f in fields} for r in records]
+    # Categorical features the model declares (CatBoost's) are strings, whatever they look
+    # like in the sample: the model hashes their text, and a CSV's "645" must stay "645".
+    categorical = [f for f in facts.get("categorical") or [] if f in fields]
+    if categorical:
+        rows = [{**r, **{f: str(r[f]) for f in categorical if r[f] is not None}} for r in rows]
+        notes.append("categorical for the model, so strings: " + ", ".join(categorical))
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")

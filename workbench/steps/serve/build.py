@@ -54,7 +54,10 @@ SERVING_FILES = (
     "rules.py",
     "v2.py",
 )
-HOST_ONLY = ("inprocess.py",)  # runs the model in its own environment, never in the image
+HOST_ONLY = (  # run the model in its own environment, never in the image
+    "inprocess.py",
+    "loadable.py",
+)
 LABEL_PREFIX = "io.workbench"
 
 

@@ -1,0 +1,41 @@
+"""Which saved files load as a model, asked in the model's own interpreter (`init`'s guess).
+
+Usage: python loadable.py < {"paths": [...]} > {"verdicts": {path: verdict}}
+verdict: "model" (it loads and has predict()), "not a model: a DataFrame" (a data pickle
+such as X_test.pkl), or "does not load: ..." (the error, shortened).
+
+Loading runs the pickles of the project being initialised, in its own environment, as
+the snapshot and the serve test do anyway. Standard library and the model's libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from flavors import load_model
+
+
+def verdict(path: Path) -> str:
+    if path.suffix == ".onnx":
+        return "model"  # a graph, for the python flavor's own loader
+    try:
+        loaded = load_model(path)
+    except Exception as exc:
+        return f"does not load: {type(exc).__name__}: {exc}"[:200]
+    if callable(getattr(loaded, "predict", None)) and not isinstance(loaded, type):
+        return "model"
+    return f"not a model: a {type(loaded).__name__}"
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    json.dump({"verdicts": {p: verdict(Path(p)) for p in request["paths"]}}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

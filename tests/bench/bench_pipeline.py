@@ -291,7 +291,8 @@ def servers(tmp: Path, folder: Path, image_id: str, smoke: bool) -> list[Server]
         return chosen[:1]
     mlflow = bench_env("mlflow", "mlflow")
     bento = bench_env("bentoml", "bentoml")
-    subprocess.run([str(bento), "-m", "pip", "install", "-q", "pandas==2.3.3"], check=True)
+    for env in (mlflow, bento):  # pandas as the model was pickled with
+        subprocess.run([str(env), "-m", "pip", "install", "-q", "pandas==2.3.3"], check=True)
     bare = tmp / "bare.py"
     bare.write_text(BARE_APP)
     bento_dir = tmp / "bento"

@@ -301,7 +301,9 @@ def servers(tmp: Path, folder: Path, image_id: str, smoke: bool) -> list[Server]
     mlflow_dir = tmp / "mlflow-model"
     save = (
         "import joblib, mlflow.sklearn\n"
-        f"mlflow.sklearn.save_model(joblib.load({str(model_file)!r}), {str(mlflow_dir)!r})"
+        f"mlflow.sklearn.save_model(joblib.load({str(model_file)!r}), {str(mlflow_dir)!r}, "
+        # MLflow 3 saves with skops, which refuses the pipeline's numpy dtypes unless trusted.
+        "skops_trusted_types=['numpy.dtype'])"
     )
     subprocess.run([str(mlflow), "-c", save], check=True, capture_output=True)
 

@@ -48,6 +48,12 @@ def init(
             console.print(f"Environment ready: {interpreter}")
         console.print(f"Next: [bold]cd {dest} && workbench[/]")
         return
+    if registry and not force and (directory / "workbench.yaml").exists():
+        # An existing project: only where it pushes changes (the rest stays as written).
+        project_init.set_registry(directory, registry)
+        console.print(f"{directory / 'workbench.yaml'}: registry: {registry}")
+        console.print("Commit it with the project's other changes; `workbench push` uses it.")
+        return
     target, guess = project_init.init_project(directory, force=force)
     if registry:
         project_init.set_registry(target.parent, registry)

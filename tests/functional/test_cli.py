@@ -28,6 +28,16 @@ def test_help_and_version() -> None:
     assert help_text.returncode == 0
     for command in ("init", "tui", "demo"):
         assert command in help_text.stdout
+    # The five steps first, in their order, then the rest; flags show no `<bool>`.
+    listed = [
+        line.split()[1]
+        for line in help_text.stdout.splitlines()
+        if line.startswith("│ ") and not line.startswith("│  ") and line.split()[1].isalpha()
+    ]
+    steps = [name for name in listed if name in ("snapshot", "schema", "serve", "tag", "push")]
+    assert steps == ["snapshot", "schema", "serve", "tag", "push"], listed
+    assert listed.index("push") < listed.index("monitor") and listed[0] == "snapshot", listed
+    assert "<bool>" not in help_text.stdout and "<bool>" not in run("check", "--help").stdout
     version = run("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("workbench ")
@@ -97,6 +107,22 @@ def test_the_readme_main_job_runs_headless_through_all_five_steps(
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / "releases" / "1.0.0.yaml").exists()
+    # It ends saying what is finished, "next" agreeing with what limits readiness, and
+    # commands that work as typed (issue #25).
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("1.0.0 pushed and on production; ") for line in lines), lines[-12:]
+    limited = next(line for line in lines if line.startswith("readiness "))
+    following = next(line for line in lines if line.startswith("next: "))
+    if "limited by " in limited:
+        step = limited.split("limited by ", 1)[1].split(":")[0].split(")")[0]
+        assert following.startswith(f"next: {step}: "), (limited, following)
+    else:
+        assert following == "next: nothing left"
+    opener = lines[-1].split("Open the project: ", 1)[1].split()
+    assert opener[0] in (WORKBENCH, "workbench") and Path(opener[2]).is_dir(), lines[-1]
+    assert any("--registry HOST[:PORT]/PATH" in line for line in lines[-6:]), lines[-6:]
+    for line in lines:  # headless: never wrapped at 80 columns
+        assert not line.startswith("                 ") or len(line) > 80, line
 
 
 @pytest.mark.slow

@@ -16,11 +16,19 @@ ORDER = (
 
 
 class StepOrder(TyperGroup):
-    """Lists its commands in `ORDER` (any other after them, as registered)."""
+    """Lists its commands in `ORDER` (any other after them, as registered), each with the
+    first paragraph of its docstring as one line (rich help would keep its line breaks)."""
 
     def list_commands(self, ctx: Any) -> list[str]:  # typer's own (vendored) click Context
         rank = {name: index for index, name in enumerate(ORDER)}
         return sorted(super().list_commands(ctx), key=lambda name: rank.get(name, len(ORDER)))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help:
+            first, _, rest = command.help.partition("\n\n")
+            command.help = " ".join(first.split()) + (f"\n\n{rest}" if rest else "")
+        return command
 
 
 _typed = TyperOption.display_type_rich

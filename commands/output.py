@@ -12,16 +12,16 @@ from rich.markup import escape
 
 from workbench.kernel.confine import open_no_follow, scratch_path
 
-# Not on a terminal (a pipe, a file, CI), Rich would wrap at 80 columns: sizes split over
-# two lines, item ids cut, a container's JSON log lines broken. There, lines stay whole
-# (soft wrap) and tables take the width they need, up to this; COLUMNS still wins.
+# Not on a terminal (a pipe, a file, CI), Rich would wrap at 80 columns (or at COLUMNS,
+# which CI runners and test harnesses often export as 80): sizes split over two lines,
+# item ids cut, a container's JSON log lines broken. There, lines stay whole (soft wrap)
+# and tables take the width they need, up to this.
 HEADLESS_WIDTH = 400
 
 
 def make_console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    on_terminal = hasattr(stream, "isatty") and stream.isatty()
-    if on_terminal or os.environ.get("COLUMNS"):
+    if hasattr(stream, "isatty") and stream.isatty():
         return Console(stderr=stderr, highlight=False)
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=HEADLESS_WIDTH)
 

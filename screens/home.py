@@ -90,8 +90,8 @@ class HomeScreen(Screen[None]):
                 for number, step in enumerate(STEPS, start=1):
                     yield StepCard(step, number)
             yield Static("Readiness: loading…", id="readiness")
+            yield Static("", id="next")  # right under what limits readiness: they agree
             yield Static("", id="release")
-            yield Static("", id="next")
             yield Static(
                 "Space does what blocks next; 1-5 or Enter open a step; ? lists every key.",
                 id="hint",
@@ -107,8 +107,8 @@ class HomeScreen(Screen[None]):
         for summary in standing.summaries:
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
         self.query_one("#readiness", Static).update(
-            f"Readiness [b]{escape(standing.readiness_said)}[/b]  (the lowest step's share of "
-            "its maximum: 1 per tool-verified item, 0.5 per warning or per answer with a note)"
+            f"Readiness [b]{escape(standing.readiness_said)}[/b]: the lowest step's share of "
+            "its maximum (a verified check 1, a warning or an answer with a note 0.5)"
         )
         done = standing.headline
         said = f"[b {tones(self).ok}]{escape(done)}[/]\n" if done else ""

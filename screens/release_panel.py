@@ -51,7 +51,8 @@ def release_state(manifest: Manifest) -> str:
     channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
     # Textual's markup (a Static): the theme's warning colour, readable on light themes too
     unpushed = "[$text-warning]not pushed yet[/]"
-    pushed = f"pushed {record.push.digest}" if record.push.pushed else unpushed
+    digest = str(record.push.digest or "")[:19]  # sha256: and 12 hex digits, as in the table
+    pushed = f"pushed {digest}" if record.push.pushed else unpushed
     people = record.released_by.driver + (
         f" with {record.released_by.navigator}" if record.released_by.navigator else ""
     )

@@ -225,3 +225,22 @@ def test_a_port_in_use_is_said_before_anything_is_built(example_project: Path) -
     assert f"port {port} on 127.0.0.1 is not free" in result.stderr
     assert "nothing was built" in result.stderr
     assert not (example_project / ".workbench" / "build").exists()
+
+
+def test_init_with_a_registry_on_an_existing_project_sets_only_the_registry(
+    tmp_path: Path,
+) -> None:
+    """The line the demo ends with, to point a project at your own registry (issue #25)."""
+    project = tmp_path / "iris"
+    assert run("init", "--example", "iris", str(project)).returncode == 0
+    before = (project / "workbench.yaml").read_text()
+    result = run("init", str(project), "--registry", "localhost:5000/me/iris")
+    assert result.returncode == 0, result.stderr
+    after = (project / "workbench.yaml").read_text()
+    assert "registry: localhost:5000/me/iris" in after
+    assert [line for line in after.splitlines() if not line.startswith("registry:")] == [
+        line for line in before.splitlines() if not line.startswith("registry:")
+    ]
+    wrong = run("init", str(project), "--registry", "not a ref")
+    assert (wrong.returncode, "Traceback" in wrong.stderr) == (1, False)
+    assert "is not a registry reference" in wrong.stderr

@@ -15,9 +15,10 @@ from rich.table import Table
 if TYPE_CHECKING:
     from workbench.checklist.checks import CheckContext
     from workbench.checklist.engine import Checklist, ItemView
+    from workbench.checklist.standing import Standing
 
 from commands.options import PairOption, ProjectOption, VerboseOption
-from commands.output import Transcript, console, fail
+from commands.output import Transcript, console, fail, fits_terminal
 from commands.tui import parse_pair
 from workbench.checklist.symbols import COLOUR as STYLE
 from workbench.checklist.symbols import ICON
@@ -65,7 +66,7 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
             title=f"{summary.title}  {int(summary.fraction * 100 + 1e-9)}%  "
             f"({summary.score:g} of {summary.max_score})",
             title_justify="left",
-            expand=True,
+            expand=fits_terminal(),
             show_lines=False,
         )
         table.add_column("", width=1)
@@ -92,12 +93,25 @@ def print_checklist(checklist: Checklist, step: str | None = None) -> None:
                 evidence + (f"\n[dim]{escape(view.remark)}[/]" if view.remark else ""),
             )
         console.print(table)
-    summaries = checklist.summaries()
-    console.print(
-        f"Readiness [bold]{checklist.readiness(summaries)}[/] (the lowest step's share of its "
-        "maximum). "
-        f"Next: {escape(checklist.next_action(summaries))}"
-    )
+    for line in outlook_lines(checklist.standing()):
+        console.print(line)
+
+
+READINESS_COUNTS = (
+    "the lowest step's share of its maximum: 1 per check the tool verified, 0.5 per warning "
+    "or per answer by a person with a note, 0 for what is not run, not answered or failing"
+)
+
+
+def outlook_lines(standing: Standing) -> list[str]:
+    """Where the project stands, in the words the TUI's home uses: a finished release said
+    plainly, readiness with what limits it and what it counts, and the next move (which
+    agrees with that limit), or that nothing is left."""
+    lines = [f"[bold green]{escape(standing.headline)}[/]"] if standing.headline else []
+    lines.append(f"Readiness [bold]{escape(standing.readiness_said)}[/] ({READINESS_COUNTS}).")
+    move = standing.move
+    lines.append("Next: " + ("nothing left." if move.action == "none" else escape(move.line)))
+    return lines
 
 
 def first_evidence(item_id: str, view: ItemView) -> list[str]:

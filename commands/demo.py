@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +46,36 @@ def demo(
             return
         for line in demo_steps.run_headless(manifest):
             console.print(escape(line))
-    console.print(
-        f"The project is in {manifest.root}; open it with [bold]workbench -p {manifest.root}[/]."
-    )
+    for line in closing_lines(manifest.root, registry.host, installed_as()):
+        console.print(line)
+
+
+def installed_as() -> str:
+    """This workbench as a person can type it: `workbench` when that is on PATH and is this
+    one, else the path of this environment's script (`.venv/bin/workbench` in a clone)."""
+    mine = Path(sys.executable).parent / "workbench"
+    found = shutil.which("workbench")
+    if found and mine.exists() and Path(found).resolve() == mine.resolve():
+        return "workbench"
+    if mine.exists():
+        return str(mine.absolute())
+    return "workbench"
+
+
+def closing_lines(root: Path, registry: str, command: str) -> list[str]:
+    """The demo's last words: where the project is, that this run's registry is gone and the
+    command that points the project at yours, and the command that opens it, as typed."""
+    where = shlex.quote(str(root.absolute()))
+    lines = [
+        f"The project is in {escape(where)}. This run's registry ({escape(registry)}) stopped "
+        "with the demo; to push from the project again, point it at yours:",
+        f"  [bold]{escape(command)} init {escape(where)} --registry HOST[:PORT]/PATH[/]",
+    ]
+    if command != "workbench":
+        lines.append(
+            "To type `workbench` alone, install it as a tool from this clone "
+            "(`uv tool install --editable .` or `pipx install -e .`) or activate its "
+            "environment (`source .venv/bin/activate`)."
+        )
+    lines.append(f"Open the project: [bold]{escape(command)} -p {escape(where)}[/]")
+    return lines

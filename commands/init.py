@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from commands.output import console
+
+if TYPE_CHECKING:
+    from workbench.project.scaffold import Guess
 
 app = typer.Typer()
 
@@ -71,9 +74,20 @@ def init(
             console.print(f"Environment ready: {interpreter}")
         console.print(f"Next: [bold]cd {dest} && workbench[/]")
         return
+    if registry and not force and (directory / "workbench.yaml").exists():
+        # An existing project: only where it pushes changes (the rest stays as written).
+        project_init.set_registry(directory, registry)
+        console.print(f"{directory / 'workbench.yaml'}: registry: {registry}")
+        console.print("Commit it with the project's other changes; `workbench push` uses it.")
+        return
     target, guess = project_init.init_project(directory, force=force)
     if registry:
         project_init.set_registry(target.parent, registry)
+    _said_guess(target, guess)
+
+
+def _said_guess(target: Path, guess: Guess) -> None:
+    """What `init` wrote and guessed: name, model (and the files passed over), python."""
     console.print(f"Wrote {target}.")
     console.print(f"  name      {guess.name}")
     console.print(

@@ -24,12 +24,15 @@ from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
 from commands import tag as tag_commands
+from commands.help_format import StepOrder, flags_without_type
 from commands.options import PairOption, ProjectOption, ReviewOption
 from commands.output import console
 from commands.tui import open_tui
 from workbench import version as installed_version
 
+flags_without_type()
 app = typer.Typer(
+    cls=StepOrder,
     name="workbench",
     help="Take a trained model from your environment to a pushed, versioned container image: "
     "snapshot, schema, serve, tag, push.",

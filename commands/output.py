@@ -12,8 +12,27 @@ from rich.markup import escape
 
 from workbench.kernel.confine import open_no_follow, scratch_path
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Not on a terminal (a pipe, a file, CI), Rich would wrap at 80 columns (or at COLUMNS,
+# which CI runners and test harnesses often export as 80): sizes split over two lines,
+# item ids cut, a container's JSON log lines broken. There, lines stay whole (soft wrap)
+# and tables take the width they need, up to this.
+HEADLESS_WIDTH = 400
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if hasattr(stream, "isatty") and stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=HEADLESS_WIDTH)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+def fits_terminal() -> bool:
+    """Tables stretch to the terminal's width on one; headless they take what they need."""
+    return console.is_terminal
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -94,7 +94,8 @@ def serve(
                 f"{live.url}/metadata\nCtrl-C stops and removes the container."
             )
             for line in live.container.logs(stream=True, follow=True):
-                console.print(f"  [dim]{escape(line.decode(errors='replace').rstrip())}[/]")
+                line_text = escape(line.decode(errors="replace").rstrip())
+                console.print(f"  [dim]{line_text}[/]", soft_wrap=True)  # JSON lines whole
     except (KeyboardInterrupt, Cancelled):
         cancel.set()
         console.print("stopped; the container was removed.")

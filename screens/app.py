@@ -22,6 +22,7 @@ from screens.context import Workbench
 from screens.home import HomeScreen
 from screens.messages import ChecklistLoaded, StandingChanged
 from screens.release_panel import release_state
+from screens.screenshots import FoundScreenshots
 from screens.theme import load_theme, save_theme
 from workbench.checklist.standing import Standing
 from workbench.checklist.steps import STEP_TITLES, STEPS
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from workbench.checklist.engine import Checklist, ItemView, StepSummary
 
 
-class WorkbenchApp(App[None]):
+class WorkbenchApp(FoundScreenshots, App[None]):
     """The workbench on one model project."""
 
     TITLE = "workbench"

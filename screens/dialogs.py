@@ -14,16 +14,36 @@ class TextPrompt(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", *, min_length: int = 0) -> None:
+    def __init__(
+        self,
+        title: str,
+        placeholder: str = "",
+        *,
+        min_length: int = 0,
+        value: str = "",
+        required: str = "",
+        select: bool = True,
+    ) -> None:
+        """`value` prefills the field (selected, so typing replaces it, unless `select` is
+        False: then the cursor waits after it); with `required`, Enter on an empty field
+        says it (a grey placeholder is only an example, never an answer)."""
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.min_length = min_length
+        self.value = value
+        self.required = required
+        self.select = select
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Input(
+                self.value,
+                placeholder=self.placeholder,
+                id="prompt-input",
+                select_on_focus=self.select,
+            )
             yield Label("", id="prompt-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", variant="primary", id="ok")
@@ -34,6 +54,9 @@ class TextPrompt(ModalScreen[str | None]):
 
     def _submit(self) -> None:
         value = self.query_one(Input).value.strip()
+        if not value and self.required:
+            self.query_one("#prompt-error", Label).update(self.required)
+            return
         if len(value) < self.min_length:
             self.query_one("#prompt-error", Label).update(
                 f"Please write at least {self.min_length} characters."

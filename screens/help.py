@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
+from screens.tables import LIST_KEYS
 from workbench.checklist.steps import STEP_TITLES, STEPS
 
 PURPOSE = {
@@ -31,6 +32,7 @@ EVERYWHERE = (
     ("h", "home"),
     ("m", "drift of a running image (workbench monitor)"),
     ("r", "run the selected check (in a step)"),
+    *LIST_KEYS,
     ("? / F1", "this help"),
     ("Ctrl+P", "command palette"),
     ("q", "quit (asks first if something is unsaved)"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Group
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, RenderResult
@@ -89,8 +90,8 @@ class HomeScreen(Screen[None]):
                 for number, step in enumerate(STEPS, start=1):
                     yield StepCard(step, number)
             yield Static("Readiness: loading…", id="readiness")
+            yield Static("", id="next")  # right under what limits readiness: they agree
             yield Static("", id="release")
-            yield Static("", id="next")
             yield Static(
                 "Space does what blocks next; 1-5 or Enter open a step; ? lists every key.",
                 id="hint",
@@ -106,11 +107,16 @@ class HomeScreen(Screen[None]):
         for summary in standing.summaries:
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
         self.query_one("#readiness", Static).update(
-            f"Readiness [b]{standing.readiness}[/b]  (the lowest step's share of "
-            "its maximum: 1 per tool-verified item, 0.5 per ticked item with a note)"
+            f"Readiness [b]{escape(standing.readiness_said)}[/b]: the lowest step's share of "
+            "its maximum (a verified check 1, a warning or an answer with a note 0.5)"
         )
-        self.query_one("#release", Static).update(workbench(self).release_line)
-        self.query_one("#next", Static).update(f"Next: {standing.next_action}")
+        done = standing.headline
+        said = f"[b {tones(self).ok}]{escape(done)}[/]\n" if done else ""
+        self.query_one("#release", Static).update(said + workbench(self).release_line)
+        move = standing.move
+        self.query_one("#next", Static).update(
+            "Next: nothing left" if move.action == "none" else f"Next: {escape(move.says)}"
+        )
         self.query_one(ReleaseTable).show(workbench(self).release_rows)
 
     @on(StepCard.Selected)

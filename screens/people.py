@@ -31,7 +31,15 @@ def ask_pair(app: WorkbenchApp) -> None:
             f"Pair mode: {names[0]} drives, {names[1]} navigates and confirms gate ticks (c)."
         )
 
-    app.push_screen(TextPrompt("Pair mode: driver, navigator", "Ana, Ben"), done)
+    me = _me(app)
+    prompt = TextPrompt(
+        "Pair mode: driver, navigator",
+        "e.g. Ana, Ben",
+        value=f"{me}, " if me else "",
+        required='Write two names, the driver first: e.g. "Ana, Ben" (Escape cancels).',
+        select=False,  # the driver is filled in: the navigator is typed after it
+    )
+    app.push_screen(prompt, done)
 
 
 def ask_reviewer(app: WorkbenchApp) -> None:
@@ -40,7 +48,21 @@ def ask_reviewer(app: WorkbenchApp) -> None:
             app.set_reviewer(name)
             app.notify(f"Review mode: read-only for {name}; s signs off.")
 
-    app.push_screen(TextPrompt("Review mode: your name", "Rita"), done)
+    prompt = TextPrompt(
+        "Review mode: your name",
+        "e.g. Rita",
+        value=_me(app),
+        required="Write your name: it is recorded with your sign-off (Escape cancels).",
+    )
+    app.push_screen(prompt, done)
+
+
+def _me(app: WorkbenchApp) -> str:
+    """Who is at the keyboard, to prefill a name: the app's user, else the checklist's
+    (git's user.name, read once by the load worker's checklist), else nothing."""
+    if app.user:
+        return app.user
+    return app.checklist.driver if app.loaded else ""
 
 
 def sign_off(app: WorkbenchApp) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
-
+from screens.tables import ListTable
 from workbench.project.manifest import Manifest
 
-COLUMNS = ("version", "released", "by", "quality", "tagged", "pushed", "digest", "channels")
+# Channels right after the version: visible at every width (80 columns included).
+COLUMNS = ("version", "channels", "pushed", "digest", "quality", "released", "by", "tagged")
 
 
-class ReleaseTable(DataTable[str]):
+class ReleaseTable(ListTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.border_title = "Releases"
@@ -28,13 +28,13 @@ class ReleaseTable(DataTable[str]):
             digest = str(row.get("digest") or "")
             self.add_row(
                 row["version"],
-                (row.get("created") or "")[:16].replace("T", " "),
-                row.get("by") or "",
-                row.get("quality") or "-",
-                "yes" if row.get("tagged") else "no",
+                ", ".join(row.get("channels") or []) or "-",
                 "yes" if row.get("pushed") else "no",
                 digest.removeprefix("sha256:")[:12] if digest else "-",
-                ", ".join(row.get("channels") or []) or "-",
+                row.get("quality") or "-",
+                (row.get("created") or "")[:16].replace("T", " "),
+                row.get("by") or "",
+                "yes" if row.get("tagged") else "no",
                 key=row["version"],
             )
 
@@ -51,9 +51,17 @@ def release_state(manifest: Manifest) -> str:
     channels = sorted(c for c, e in load_channels(manifest).items() if e.current == str(version))
     # Textual's markup (a Static): the theme's warning colour, readable on light themes too
     unpushed = "[$text-warning]not pushed yet[/]"
-    pushed = f"pushed {record.push.digest}" if record.push.pushed else unpushed
+    digest = str(record.push.digest or "")[:19]  # sha256: and 12 hex digits, as in the table
+    pushed = f"pushed {digest}" if record.push.pushed else unpushed
     people = record.released_by.driver + (
         f" with {record.released_by.navigator}" if record.released_by.navigator else ""
     )
     on = f" · channels: {', '.join(channels)}" if channels else " · on no channel"
+    elsewhere = sorted(
+        f"{name} on {entry.current}"
+        for name, entry in load_channels(manifest).items()
+        if entry.current and entry.current != str(version)
+    )
+    if elsewhere:  # after a rollback: where the channels are now
+        on += f" ({', '.join(elsewhere)})" if not channels else f"; {', '.join(elsewhere)}"
     return f"Released [b]{version}[/b] on {record.created} by {people} · {pushed}{on}"

@@ -28,6 +28,7 @@ from screens.dialogs import TextPrompt
 from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted, StandingChanged
 from screens.pictures import picture
 from screens.progress import LogBatcher
+from screens.tables import ListTable
 from screens.theme import Palette
 from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
@@ -82,7 +83,7 @@ class StepScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="step-body"):
-            yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+            yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail-pane"):
                 yield Static("", id="detail")
         yield Static("", id="progress")

@@ -18,9 +18,11 @@ import pytest
 
 from tests.helpers import git
 from workbench.demo import parts as harness
+from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError
 from workbench.kernel.paths import cache_dir, examples_dir
 from workbench.project import scaffold as project_init
+from workbench.project.manifest import project_id
 
 REQUIRE_REAL_PARTS = os.environ.get("WORKBENCH_REQUIRE_REAL_PARTS") == "1"
 _MISSING: list[str] = []
@@ -60,6 +62,50 @@ def _no_kubernetes_cluster(_empty_kubeconfig: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KUBECONFIG", str(_empty_kubeconfig))
     for name in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
         monkeypatch.delenv(name, raising=False)
+
+
+IMAGE_OF_PROJECT = "io.workbench.project-id"  # every image the workbench builds carries it
+
+
+def _session_project_ids(base: Path) -> set[str]:
+    """The ids of every project this session made: they all live under its base folder."""
+    return {project_id(manifest.parent) for manifest in base.rglob("workbench.yaml")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session, remove the images this session's projects built, then
+    fail if one of them is left (a dangling image, or one a container still holds).
+
+    Ours only: an image is ours when its project-id label (a hash of the project's folder)
+    is the id of a project under this session's temporary folder; images of other runs on
+    the same engine (another worktree, a CI run, a person's own) are never touched."""
+    yield
+    from docker.errors import APIError, NotFound
+
+    ours = _session_project_ids(tmp_path_factory.getbasetemp())
+    if not ours:
+        return
+    try:
+        client = docker_client(timeout=120)
+        # The summaries carry the labels: one listing (seconds on an engine with thousands
+        # of images), no inspection per image. Untagged (dangling) top-level images are in
+        # it; the layers under an image go with it.
+        listed = client.api.images(filters={"label": IMAGE_OF_PROJECT})
+    except (UnavailableError, APIError):
+        return  # no engine: no images either
+    mine = [i["Id"] for i in listed if (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours]
+    left: dict[str, str] = {}
+    for image_id in mine:
+        try:
+            client.api.remove_image(image_id, force=True)
+        except NotFound:
+            continue  # removed with another tag of the same image
+        except APIError as exc:
+            left[image_id[:19]] = str(exc.explanation or exc)
+    _progress(f"removed {len(mine) - len(left)} images this session built")
+    if left:
+        pytest.fail(f"images this session built are left on the engine: {left}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,16 @@ def test_help_and_version() -> None:
     assert help_text.returncode == 0
     for command in ("init", "tui", "demo"):
         assert command in help_text.stdout
+    # The five steps first, in their order, then the rest; flags show no `<bool>`.
+    listed = [
+        line.split()[1]
+        for line in help_text.stdout.splitlines()
+        if line.startswith("│ ") and not line.startswith("│  ") and line.split()[1].isalpha()
+    ]
+    steps = [name for name in listed if name in ("snapshot", "schema", "serve", "tag", "push")]
+    assert steps == ["snapshot", "schema", "serve", "tag", "push"], listed
+    assert listed.index("push") < listed.index("monitor") and listed[0] == "snapshot", listed
+    assert "<bool>" not in help_text.stdout and "<bool>" not in run("check", "--help").stdout
     version = run("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("workbench ")
@@ -97,6 +107,22 @@ def test_the_readme_main_job_runs_headless_through_all_five_steps(
     ):
         assert expected in out, expected
     assert (tmp_path / "demo" / "releases" / "1.0.0.yaml").exists()
+    # It ends saying what is finished, "next" agreeing with what limits readiness, and
+    # commands that work as typed (issue #25).
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("1.0.0 pushed and on production; ") for line in lines), lines[-12:]
+    limited = next(line for line in lines if line.startswith("readiness "))
+    following = next(line for line in lines if line.startswith("next: "))
+    if "limited by " in limited:
+        step = limited.split("limited by ", 1)[1].split(":")[0].split(")")[0]
+        assert following.startswith(f"next: {step}: "), (limited, following)
+    else:
+        assert following == "next: nothing left"
+    opener = lines[-1].split("Open the project: ", 1)[1].split()
+    assert opener[0] in (WORKBENCH, "workbench") and Path(opener[2]).is_dir(), lines[-1]
+    assert any("--registry HOST[:PORT]/PATH" in line for line in lines[-6:]), lines[-6:]
+    for line in lines:  # headless: never wrapped at 80 columns
+        assert not line.startswith("                 ") or len(line) > 80, line
 
 
 @pytest.mark.slow
@@ -199,3 +225,22 @@ def test_a_port_in_use_is_said_before_anything_is_built(example_project: Path) -
     assert f"port {port} on 127.0.0.1 is not free" in result.stderr
     assert "nothing was built" in result.stderr
     assert not (example_project / ".workbench" / "build").exists()
+
+
+def test_init_with_a_registry_on_an_existing_project_sets_only_the_registry(
+    tmp_path: Path,
+) -> None:
+    """The line the demo ends with, to point a project at your own registry (issue #25)."""
+    project = tmp_path / "iris"
+    assert run("init", "--example", "iris", str(project)).returncode == 0
+    before = (project / "workbench.yaml").read_text()
+    result = run("init", str(project), "--registry", "localhost:5000/me/iris")
+    assert result.returncode == 0, result.stderr
+    after = (project / "workbench.yaml").read_text()
+    assert "registry: localhost:5000/me/iris" in after
+    assert [line for line in after.splitlines() if not line.startswith("registry:")] == [
+        line for line in before.splitlines() if not line.startswith("registry:")
+    ]
+    wrong = run("init", str(project), "--registry", "not a ref")
+    assert (wrong.returncode, "Traceback" in wrong.stderr) == (1, False)
+    assert "is not a registry reference" in wrong.stderr

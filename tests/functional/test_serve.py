@@ -48,6 +48,8 @@ def test_the_example_builds_runs_and_passes_every_serve_check(
     assert labels["org.opencontainers.image.title"] == "iris-classifier"
     assert labels["org.opencontainers.image.version"] == "0.0.0-dev"
     assert labels[f"{LABEL_PREFIX}.lock-sha256"].startswith("sha256:")
+    # Whose it is (the session's cleanup in tests/conftest.py removes its own by this)
+    assert labels[f"{LABEL_PREFIX}.project-id"] == load_manifest(example_project).project_id
     config = image.attrs["Config"]
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"] == ["python3", "-m", "serving"]

@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from screens.app import WorkbenchApp
 from screens.home import HomeScreen
+from screens.release_panel import COLUMNS
 from screens.step import StepScreen
 from tests.helpers import frozen_item, hand_made_release
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
@@ -256,7 +257,8 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
 
         await settle(pilot)
         table = app.screen.query_one("#releases", DataTable)
-        assert table.get_row("1.0.0")[3:6] == ["accuracy 0.9667", "yes", "yes"]  # tagged, pushed
+        row = dict(zip(COLUMNS, table.get_row("1.0.0"), strict=True))
+        assert (row["quality"], row["tagged"], row["pushed"]) == ("accuracy 0.9667", "yes", "yes")
         await pilot.press("o")  # promote: the version and the channel from lists
         await pilot.pause()
         assert app.screen.__class__.__name__ == "MoveChannel"
@@ -278,7 +280,91 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
             s.step: s.blockers for s in app.summaries if s.step in ("snapshot", "schema", "serve")
         }
         assert gated == {"snapshot": [], "schema": [], "serve": []}
+        await second_release_by_space(pilot, app)
     assert load_channels(checklist.manifest)["production"].current == "1.0.0"
+
+
+async def wait_until(pilot: Pilot[None], done: object, tries: int = 3000) -> None:
+    for _ in range(tries):
+        await pilot.pause(0.1)
+        if done():  # type: ignore[operator]
+            return
+    raise AssertionError("not done in time")
+
+
+async def reread_until(pilot: Pilot[None], app: WorkbenchApp, done: object) -> None:
+    """Wait for the screen's own work to end, then until `done`, reading the checklist again
+    now and then (never while a read runs: a second one would cancel it)."""
+    await wait_until(pilot, lambda: not getattr(app.screen, "running", False))
+    for attempt in range(300):
+        await pilot.pause(0.1)
+        if done():  # type: ignore[operator]
+            return
+        reading = any(w.group == "load" and not w.is_finished for w in app.workers)
+        if attempt % 30 == 29 and not reading:
+            app.reload_checklist()
+    raise AssertionError(f"not reached: {app.standing.move}, {app.release_line}")
+
+
+async def second_release_by_space(pilot: Pilot[None], app: WorkbenchApp) -> None:
+    """Past the first release (issue #25): home says what is finished, Space re-tests a
+    change, tags, pushes and promotes it; after a roll back home says where the channel is."""
+    from textual.widgets import Static
+
+    from screens.next_move import next_move
+    from tests.helpers import git
+    from workbench.project import releases
+
+    standing = app.standing
+    assert standing.headline.startswith("1.0.0 pushed and on production; "), standing.headline
+    assert standing.move.step in ("", standing.readiness.limited_by)  # next agrees with it
+    shown = str(app.screen.query_one("#release", Static).render())
+    assert "1.0.0 pushed and on production" in shown
+    request = app.manifest.root / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("never missing.", "never empty.", 1))
+    git(app.manifest.root, "commit", "-qam", "a clearer description")
+    app.reload_checklist()
+    await settle(pilot)
+    for _ in range(4):  # re-test what the change made stale, step by step
+        move = next_move(app)
+        if move.action not in ("run", "take"):
+            break
+        assert move.action == "take" or "re-test the change since 1.0.0" in move.says, move
+        await pilot.press("space")
+        await pilot.pause()
+        await wait_until(pilot, lambda: not getattr(app.screen, "running", False))
+        await settle(pilot)
+    move = next_move(app)
+    assert (move.step, move.action) == ("tag", "tag"), move
+    assert app.standing.headline == ""  # a tested change waits: not "nothing blocks"
+    await pilot.press("space")
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "TextPrompt")
+    await pilot.press("enter")  # the suggested version: a cosmetic change, a patch
+    await wait_until(pilot, lambda: len(releases.releases(app.manifest)) == 2)
+    await wait_until(pilot, lambda: not getattr(app.screen, "running", False))
+    await settle(pilot)
+    assert (next_move(app).action, next_move(app).says) == ("push", "Push: push 1.0.1")
+    await pilot.press("space")
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: releases.load_release(app.manifest, "1.0.1").push.pushed)
+    await reread_until(pilot, app, lambda: next_move(app).action == "promote")
+    await pilot.press("space")
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "MoveChannel")
+    await pilot.press("enter")
+    await wait_until(
+        pilot, lambda: releases.load_channels(app.manifest)["production"].current == "1.0.1"
+    )
+    await reread_until(pilot, app, lambda: app.standing.headline.startswith("1.0.1 pushed and on"))
+    await pilot.press("b")  # roll back: production goes back to 1.0.0
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "PickChannel")
+    await pilot.press("enter")
+    await wait_until(
+        pilot, lambda: releases.load_channels(app.manifest)["production"].current == "1.0.0"
+    )
+    await reread_until(
+        pilot, app, lambda: "on no channel (production on 1.0.0)" in app.release_line
+    )
 
 
 async def test_the_schema_editor_adds_a_field_sees_an_example_fail_fixes_it_and_saves(

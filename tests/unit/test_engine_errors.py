@@ -48,3 +48,22 @@ def test_a_stream_cut_inside_the_docker_sdk_is_the_engine_lost() -> None:
         raise ProtocolError("Connection broken: IncompleteRead")
     except ProtocolError as exc:
         assert engine_lost(exc) is None
+
+
+def test_an_engine_answer_is_said_by_its_explanation_cut_at_a_word() -> None:
+    """A failed pull printed `500 Server Error for http+docker://...` cut mid-word (#25)."""
+    import requests
+    from docker.errors import APIError
+
+    from workbench.kernel.docker import short_error
+
+    response = requests.Response()
+    response.status_code = 500
+    response.url = "http+docker://localhost/v1.47/images/create?tag=3.11-slim&fromImage=python"
+    reason = "Get https://registry-1.docker.io/v2/: dial tcp: lookup registry-1.docker.io: " * 9
+    said = short_error(APIError("500 Server Error", response=response, explanation=reason))
+    assert said.startswith("the engine answered 500: Get https://registry-1.docker.io/v2/")
+    assert "http+docker" not in said and "\n" not in said
+    assert len(said) <= 304 and said.endswith(" ...")
+    assert said[:-4].split()[-1] in reason.split()  # cut at a word, not in one
+    assert short_error(ValueError("first line\nsecond line")) == "first line second line"

@@ -26,9 +26,10 @@ from workbench.checklist.events import (
 )
 from workbench.checklist.gate import GateReport
 from workbench.checklist.manual import manual_view
+from workbench.checklist.moves import release_facts
 from workbench.checklist.scoring import ItemView, Readiness, StepSummary, readiness, summarise
 from workbench.checklist.signoff import bind_signoff
-from workbench.checklist.standing import Standing, next_action
+from workbench.checklist.standing import Standing
 from workbench.checklist.state import (
     ANSWERS,
     ChecklistState,
@@ -45,7 +46,6 @@ from workbench.kernel.errors import UnavailableError, WorkbenchError
 from workbench.kernel.hashing import fingerprint
 from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
-from workbench.project.releases import last_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 # The run's events are re-exported: the faces import them from here.
@@ -207,8 +207,9 @@ class Checklist:
     def readiness(self, summaries: list[StepSummary] | None = None) -> Readiness:
         return readiness(summaries or self.summaries())
 
-    def next_action(self, summaries: list[StepSummary] | None = None) -> str:
-        return next_action(summaries or self.summaries(), last_version(self.manifest))
+    def next_action(self) -> str:
+        """The next move as the CLI says it: what, and the command that does it."""
+        return self.standing().move.line
 
     def standing(self, *, remeasure: bool = False) -> Standing:
         """Every view, summary, readiness and the next action, as one immutable value. With
@@ -218,7 +219,8 @@ class Checklist:
         with self._lock:
             views = self.views()
             serial = next(self._serials)
-        return Standing.of(serial, views, last_version(self.manifest))
+        by_id = {v.item.id: v for v in views}
+        return Standing.of(serial, views, release_facts(self.manifest, by_id))
 
     # --- the gate port (`workbench.checklist.gate.Gatekeeper`) ------------------------------
 

@@ -82,12 +82,14 @@ def build(checklist: Checklist) -> dict[str, Any]:
     known = releases(manifest)
     latest = str(known[-1]) if known else None
     views = checklist.views()
+    outlook = checklist.standing()
     report: dict[str, Any] = {
         "project": manifest.name,
         "generated_at": now(),
         "workbench": __version__,
-        "readiness": readiness_record(checklist.readiness(summaries)),
-        "next": checklist.next_action(summaries),
+        "readiness": {**readiness_record(checklist.readiness(summaries)), "limits": outlook.limits},
+        "next": "" if outlook.move.action == "none" else outlook.move.line,
+        "released": outlook.headline,
         "steps": [step_record(s) for s in summaries],
         "items": [
             item_record(v, checklist.current_fingerprint(v.item.id) if v.item.is_auto else None)
@@ -158,9 +160,12 @@ def _intro(report: dict[str, Any]) -> list[str]:
             f"Readiness of those steps: **{readiness}** (the lowest step's share of its "
             "maximum).",
         ]
+    limits = report["readiness"].get("limits")
+    released = f"{report['released']}. " if report.get("released") else ""
     return [
-        f"Readiness **{readiness}** (the lowest step's share of its maximum). "
-        f"Next: {report['next']}"
+        f"{released}Readiness **{readiness}**"
+        + (f" ({limits})" if limits else "")
+        + f" (the lowest step's share of its maximum). Next: {report['next'] or 'nothing left'}"
     ]
 
 

@@ -12,48 +12,55 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from workbench.checklist.checks import Status
+from workbench.checklist.moves import NONE, Move, ReleaseFacts, decide, headline, limit_reason
 from workbench.checklist.scoring import ItemView, Readiness, StepSummary, readiness, summarise
 from workbench.checklist.steps import STEPS
 
 
-def next_action(summaries: Iterable[StepSummary], latest_release: str | None) -> str:
-    """What to do next: the first step's blocker, or its unrun checks and questions."""
-    for s in summaries:
-        if s.blockers:
-            return f"{s.title}: resolve {s.blockers[0]} (a gate item)"
-        if s.counts.get(Status.PENDING) or s.counts.get(Status.STALE):
-            return f"{s.title}: run its checks and answer its questions"
-    if latest_release is None:
-        return "Every step is ready: tag the release."
-    return (
-        f"Release {latest_release} is out and every item passes: ask a reviewer to sign it off "
-        "(`workbench signoff`); the next change starts at Snapshot."
-    )
-
-
 @dataclass(frozen=True)
 class Standing:
-    """Every item's view, every step's summary, readiness and the next action."""
+    """Every item's view, every step's summary, readiness, what limits it, the latest
+    release, the next move (`workbench.checklist.moves`) and, once a release is pushed and
+    on a channel, the line that says so."""
 
     serial: int = 0  # 0: nothing read yet
     views: Mapping[str, ItemView] = field(default_factory=lambda: MappingProxyType({}))
     summaries: tuple[StepSummary, ...] = ()
     readiness: Readiness = field(default_factory=lambda: Readiness(1.0, None))
-    next_action: str = ""
+    move: Move = NONE
+    limits: str = ""  # why the lowest step is below its maximum
+    release: ReleaseFacts | None = None
+    headline: str = ""  # "1.0.0 pushed and on production; ..." (empty until then)
 
     @classmethod
-    def of(cls, serial: int, views: Iterable[ItemView], latest_release: str | None) -> Standing:
+    def of(cls, serial: int, views: Iterable[ItemView], release: ReleaseFacts | None) -> Standing:
         by_id = {v.item.id: v for v in views}
         summaries = tuple(
             summarise(step, (v for v in by_id.values() if v.item.step == step)) for step in STEPS
         )
+        move = decide(by_id, summaries, release)
         return cls(
             serial=serial,
             views=MappingProxyType(by_id),
             summaries=summaries,
             readiness=readiness(summaries),
-            next_action=next_action(summaries, latest_release),
+            move=move,
+            limits=limit_reason(summaries, by_id),
+            release=release,
+            headline=headline(release, by_id),
+        )
+
+    @property
+    def next_action(self) -> str:
+        return self.move.says
+
+    @property
+    def readiness_said(self) -> str:
+        """`50% (limited by Push: 3 questions not answered)`, or `100%`."""
+        return (
+            f"{self.readiness.percent}% (limited by {self.limits})"
+            if self.limits
+            else (str(self.readiness))
         )
 
     @property

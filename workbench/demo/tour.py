@@ -100,12 +100,17 @@ def run_headless(manifest: Manifest) -> Iterator[str]:
     checklist.refresh()
     for view in _finished(checklist, checklist.auto_ids("tag") + checklist.auto_ids("push"), ctx):
         yield f"   {view.status.value:7} {view.item.id}"
-    summaries = checklist.summaries()
+    standing = checklist.standing()
+    if standing.headline:
+        yield standing.headline
     yield (
-        f"readiness {checklist.readiness(summaries)}; "
-        + ", ".join(f"{s.title} {int(s.fraction * 100 + 1e-9)}%" for s in summaries)
+        f"readiness {standing.readiness_said}; "
+        + ", ".join(f"{s.title} {int(s.fraction * 100 + 1e-9)}%" for s in standing.summaries)
     )
-    yield f"next: {checklist.next_action(summaries)}"
+    yield "   (the lowest step's share of its maximum: a check the tool verified counts 1,"
+    yield "   an answer by a person with a note 0.5, what is not run or answered 0)"
+    move = standing.move
+    yield "next: " + ("nothing left" if move.action == "none" else move.line)
 
 
 def _finished(checklist: Checklist, ids: list[str], ctx: CheckContext) -> Iterator[ItemView]:

@@ -128,10 +128,24 @@ def engine_lost(exc: BaseException) -> UnavailableError | None:
     return None
 
 
-def short_error(exc: BaseException) -> str:
-    """The first line of an exception's text, at most 200 characters."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+def short_error(exc: BaseException, limit: int = 300) -> str:
+    """What went wrong, as one line of at most `limit` characters cut at a word: for an
+    answer of the engine, what it explained (not `500 Server Error for http+docker://...`),
+    with its status."""
+    explanation = getattr(exc, "explanation", None)
+    status = getattr(exc, "status_code", None)
+    if explanation:
+        if isinstance(explanation, bytes):
+            explanation = explanation.decode(errors="replace")
+        text = f"the engine answered {status}: {explanation}" if status else str(explanation)
+    else:
+        text = str(exc)
+    line = " ".join(text.split())
+    if not line:
+        return type(exc).__name__
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0] + " ..."
+    return line
 
 
 def cancellable_stream(

@@ -81,6 +81,9 @@ class BuildContext:
     config: dict[str, Any]
     base_image: str
     labels: dict[str, str] = field(default_factory=dict)
+    # Given to the engine with the build, not written in the Dockerfile: the image then
+    # carries the project's id like the containers do (`workbench clean`, the tests' cleanup)
+    project_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def assemble_context(
         config=config,
         base_image=base_image,
         labels=labels,
+        project_id=manifest.project_id,
     )
 
 
@@ -337,6 +341,13 @@ def require_base_image(client: Any, name: str) -> Any:
         ) from None
 
 
+def build_labels(context: BuildContext) -> dict[str, str]:
+    """The labels the engine puts on the image: the Dockerfile's, and the project's id."""
+    if not context.project_id:
+        return context.labels
+    return {**context.labels, f"{LABEL_PREFIX}.project-id": context.project_id}
+
+
 def build_image(
     context: BuildContext,
     tag: str,
@@ -366,7 +377,7 @@ def build_image(
                 pull=False,
                 nocache=nocache,
                 decode=True,
-                labels=context.labels,
+                labels=build_labels(context),
             ),
         )
         for chunk in stream:

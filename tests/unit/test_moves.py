@@ -1,0 +1,90 @@
+"""What comes next and what a finished release is (issue #25): "next" agrees with what
+limits readiness, and is empty when nothing is left; a tested change the latest release
+does not hold is released again (re-test -> tag -> push -> promote)."""
+
+from __future__ import annotations
+
+from workbench.checklist.checks import Status
+from workbench.checklist.definitions import load_definitions
+from workbench.checklist.moves import NONE, ReleaseFacts, decide, headline, limit_reason
+from workbench.checklist.scoring import ItemView, readiness, summarise
+from workbench.checklist.state import ManualTick, StoredResult
+from workbench.checklist.steps import STEPS
+
+ITEMS = {item.id: item for item in load_definitions([], ())}
+PUSH_QUESTIONS = [i for i, item in ITEMS.items() if item.step == "push" and not item.is_auto]
+RELEASED = ReleaseFacts("1.0.0", pushed=True, channels=("production",))
+
+
+def passing(item_id: str) -> ItemView:
+    item = ITEMS[item_id]
+    if item.is_auto:
+        result = StoredResult(status="pass", fingerprint="f", checked_at="t")
+        return ItemView(item, Status.PASS, 1.0, True, [], "", result=result)
+    tick = ManualTick(answer="yes", by="Ana", at="t", note="looked")
+    return ItemView(item, Status.PASS, 0.5, True, ["looked"], "", tick=tick)
+
+
+def pending(item_id: str) -> ItemView:
+    return ItemView(ITEMS[item_id], Status.PENDING, 0.0, True, [], "not answered yet")
+
+
+def standing(
+    unanswered: list[str], release: ReleaseFacts | None, **override: ItemView
+) -> tuple[dict[str, ItemView], list]:  # type: ignore[type-arg]
+    views = {i: pending(i) if i in unanswered else passing(i) for i in ITEMS}
+    views.update(override)
+    summaries = [summarise(s, (v for v in views.values() if v.item.step == s)) for s in STEPS]
+    return views, summaries
+
+
+def test_after_a_full_release_next_is_what_limits_readiness_and_says_so() -> None:
+    views, summaries = standing(PUSH_QUESTIONS, RELEASED)
+    move = decide(views, summaries, RELEASED)
+    assert readiness(summaries).limited_by == "push" == move.step
+    assert move.action == "tick" and move.item == PUSH_QUESTIONS[0]
+    assert all(q in move.says for q in PUSH_QUESTIONS)
+    assert move.command.startswith(f"workbench tick {PUSH_QUESTIONS[0]} ")
+    assert limit_reason(summaries, views) == f"Push: {len(PUSH_QUESTIONS)} questions not answered"
+    said = headline(RELEASED, views)
+    assert said == (
+        f"1.0.0 pushed and on production; {len(PUSH_QUESTIONS)} questions for a person left: "
+        + ", ".join(PUSH_QUESTIONS)
+    )
+
+
+def test_nothing_left_when_every_question_is_answered_though_answers_count_half() -> None:
+    views, summaries = standing([], RELEASED)
+    move = decide(views, summaries, RELEASED)
+    assert move == NONE
+    assert readiness(summaries).percent < 100  # answers by a person count half
+    assert "answers by a person (count half)" in limit_reason(summaries, views)
+    assert headline(RELEASED, views) == "1.0.0 pushed and on production; nothing left"
+
+
+def test_the_release_path_tag_push_promote() -> None:
+    views, summaries = standing([], None)
+    assert (decide(views, summaries, None).action, headline(None, views)) == ("tag", "")
+    unpushed = ReleaseFacts("1.0.0", pushed=False)
+    move = decide(views, summaries, unpushed)
+    assert (move.action, move.command) == ("push", "workbench push 1.0.0")
+    assert headline(unpushed, views) == ""
+    nowhere = ReleaseFacts("1.0.0", pushed=True)
+    move = decide(views, summaries, nowhere)
+    assert move.action == "promote" and "--channel production" in move.command
+
+
+def test_a_second_release_retest_then_tag_a_tested_change() -> None:
+    stale = ItemView(ITEMS["serve.image-built"], Status.STALE, 0.0, True, [], "inputs changed")
+    views, summaries = standing([], RELEASED, **{"serve.image-built": stale})
+    move = decide(views, summaries, RELEASED)
+    assert (move.step, move.action) == ("serve", "run")
+    assert "re-test the change since 1.0.0" in move.says
+    assert move.command == "workbench serve --test"
+    assert headline(RELEASED, views) == ""  # a change is on its way: not finished
+    changed = ReleaseFacts("1.0.0", True, ("production",), changed=("serve.image-built",))
+    views, summaries = standing([], changed)
+    move = decide(views, summaries, changed)
+    assert (move.step, move.action) == ("tag", "tag")
+    assert "release the tested change since 1.0.0" in move.says
+    assert headline(changed, views) == ""

@@ -18,7 +18,13 @@ app = typer.Typer()
 
 @app.command("init")
 def init(
-    directory: Annotated[Path, typer.Argument(help="The model project folder.")] = Path("."),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The model project folder (default: here; with --from-notebook, where the "
+            "notebook's export_project puts it)."
+        ),
+    ] = None,
     example: Annotated[
         str | None,
         typer.Option(
@@ -60,9 +66,9 @@ def init(
     from workbench.project import scaffold as project_init
 
     if from_notebook is not None:
-        given = directory if directory != Path(".") else None
-        _from_notebook(from_notebook, given, python)
+        _from_notebook(from_notebook, directory, python)
         return
+    directory = directory or Path(".")
     if example is not None:
         dest = project_init.copy_example(example, directory, force=force)
         if registry:
@@ -83,27 +89,7 @@ def init(
     target, guess = project_init.init_project(directory, force=force)
     if registry:
         project_init.set_registry(target.parent, registry)
-    _said_guess(target, guess)
-
-
-def _said_guess(target: Path, guess: Guess) -> None:
-    """What `init` wrote and guessed: name, model (and the files passed over), python."""
-    console.print(f"Wrote {target}.")
-    console.print(f"  name      {guess.name}")
-    console.print(
-        f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
-    )
-    for passed in guess.not_models:
-        console.print(f"  [dim]passed over {escape(passed)}[/]")
-    if guess.python:
-        console.print(f"  python    {guess.python}")
-    else:
-        console.print(
-            "  [yellow]python    no environment found[/] (no .venv/bin/python): create the "
-            "model's environment (`python -m venv .venv`, then install its requirements) or "
-            "set `python:`; the snapshot refuses until then"
-        )
-    console.print("Check it with [bold]workbench check[/] once you have edited it.")
+    _say_guessed(target, guess)
 
 
 def _from_notebook(notebook: Path, directory: Path | None, python: str | None) -> None:
@@ -125,3 +111,22 @@ def _from_notebook(notebook: Path, directory: Path | None, python: str | None) -
         f"Next: [bold]cd {exported.project} && git init && git add . && git commit -m model "
         "&& workbench snapshot && workbench serve --test[/]"
     )
+
+
+def _say_guessed(target: Path, guess: Guess) -> None:
+    console.print(f"Wrote {target}.")
+    console.print(f"  name      {guess.name}")
+    console.print(
+        f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
+    )
+    for passed in guess.not_models:
+        console.print(f"  [dim]passed over {escape(passed)}[/]")
+    if guess.python:
+        console.print(f"  python    {guess.python}")
+    else:
+        console.print(
+            "  [yellow]python    no environment found[/] (no .venv/bin/python): create the "
+            "model's environment (`python -m venv .venv`, then install its requirements) or "
+            "set `python:`; the snapshot refuses until then"
+        )
+    console.print("Check it with [bold]workbench check[/] once you have edited it.")

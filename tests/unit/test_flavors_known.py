@@ -53,11 +53,13 @@ def test_a_column_of_one_answers_a_number_and_categorical_features_are_known(
 
 
 def test_by_name_a_model_folder_first_and_data_pickles_last(tmp_path: Path) -> None:
-    for name in ("X_test.pkl", "y_train.joblib", "churn.cbm", "features.pkl", "deep/clf.pkl"):
+    names = ("X_test.pkl", "y_train.joblib", "churn.cbm", "features.pkl", "deep/clf.pkl")
+    for name in (*names, "latest.pkl"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     assert find_artifacts(tmp_path) == [
         "churn.cbm",
+        "latest.pkl",  # not a test set
         "deep/clf.pkl",
         "X_test.pkl",
         "features.pkl",

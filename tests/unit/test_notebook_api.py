@@ -125,3 +125,17 @@ def test_a_project_with_a_manifest_runs_the_notebook_in_its_python(tmp_path: Pat
     chosen = notebook_interpreter(tmp_path / "m.ipynb", project, None)
     assert chosen == Path(sys.executable)
     assert notebook_interpreter(tmp_path / "m.ipynb", project, "/opt/py") == Path("/opt/py")
+
+
+def test_without_a_workbench_command_the_api_prints_the_one_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(export.RECEIPT_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `workbench` on it
+    monkeypatch.setattr(export.sys, "executable", str(tmp_path / "python"))  # nor beside it
+    export.hand_over(tmp_path / "proj", "churned")
+    said = capsys.readouterr().out
+    assert said.strip() == (
+        f"workbench: now infer the contract: workbench schema infer -p {tmp_path / 'proj'} "
+        f"--from {tmp_path / 'proj' / export.TYPED_SAMPLE} --target churned"
+    )

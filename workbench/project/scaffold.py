@@ -23,7 +23,9 @@ from workbench.project.model_env import run_json_script
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm")
 # Names that say data, not a model: X_test.pkl, y_train.joblib, features.pkl ...
-DATA_NAME = re.compile(r"^[xy]_|data|train|test|valid|sample|feature|holdout", re.I)
+DATA_NAME = re.compile(
+    r"^[xy]_|(^|[_-])(data|train|test|valid|sample|features?|holdout)([_-]|$)", re.I
+)
 SKIPPED_DIRS = {
     ".git",
     ".venv",

@@ -188,7 +188,7 @@ def concurrent(
         out = subprocess.run(
             [
                 "wrk",
-                "-t2",
+                f"-t{min(2, clients)}",  # wrk needs as many connections as threads
                 f"-c{clients}",
                 f"-d{seconds}s",
                 "--latency",

@@ -148,3 +148,16 @@ def test_an_example_with_nan_is_refused_naming_the_file(tmp_path: Path) -> None:
     (root / "schema" / "examples" / "broken.json").write_text('{"sepal_length": NaN}')
     with pytest.raises(WorkbenchError, match=r"broken\.json: `NaN` is not JSON"):
         load_examples(load_manifest(root))
+
+
+def test_words_yaml_11_readers_take_for_booleans_are_written_quoted(tmp_path: Path) -> None:
+    """A churn model's classes `no` and `yes`: PyYAML (YAML 1.1, as many CI tools read)
+    must read the written schema's enum as the strings, like the workbench does."""
+    import yaml
+
+    path = tmp_path / "response.yaml"
+    schema = {"type": "object", "properties": {"churned": {"enum": ["no", "yes", "maybe"]}}}
+    write_schema(path, schema, force=True, comment="inferred", within=tmp_path)
+    text = path.read_text()
+    assert "- 'no'" in text and "- maybe" in text
+    assert yaml.safe_load(text)["properties"]["churned"]["enum"] == ["no", "yes", "maybe"]

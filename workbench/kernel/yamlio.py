@@ -12,6 +12,7 @@ gigabytes when converted or validated) or refer to themselves is refused, naming
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,26 @@ MAX_OWN_BYTES = 32 << 20  # a file the workbench writes (a snapshot's freeze, a 
 MAX_NODES = 200_000  # mappings, lists and scalars after every alias is expanded
 
 
+# Plain words YAML 1.1 readers (PyYAML, many CI tools) take for booleans or null: written
+# quoted, so a class `no` stays the string "no" for every reader, not only ours (YAML 1.2).
+YAML11_WORDS = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON"
+    r"|off|Off|OFF|null|Null|NULL|~)$"
+)
+
+
+def _represent_str(representer: Any, data: str) -> Any:
+    if YAML11_WORDS.match(data):
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return representer.represent_str(data)
+
+
 def _round_trip() -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100
+    yaml.representer.add_representer(str, _represent_str)
     return yaml
 
 

@@ -268,6 +268,21 @@ class ReleaseSpec:
 
 
 @dataclass(frozen=True)
+class SigningSpec:
+    """How releases are signed (`workbench keys init` writes it): the public key committed in
+    the project; the private key stays in the user's config folder."""
+
+    public_key: str | None = field(
+        default=None,
+        metadata=key("the project's public signing key (PEM), e.g. signing/churn-model.pub"),
+    )
+    required: bool = field(
+        default=False,
+        metadata=key("true to refuse pushing a release that cannot be signed (default false)"),
+    )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A loaded, validated `workbench.yaml`; paths in it are relative to `root` (the one
     field that is not a key of the file)."""
@@ -313,6 +328,10 @@ class Manifest:
     )
     release: ReleaseSpec = field(
         default_factory=ReleaseSpec, metadata=key("how releases are tagged")
+    )
+    signing: SigningSpec = field(
+        default_factory=SigningSpec,
+        metadata=key("how pushed releases are signed (sigstore format, `workbench keys init`)"),
     )
 
     @property

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from commands.options import ProjectOption
 from commands.output import console, fail
@@ -58,3 +59,61 @@ def init(
         f"commit both: `git add {public} workbench.yaml && git commit -m 'signing key'`; "
         "`workbench push` signs each release from now on."
     )
+
+
+def verified_note(manifest: Any, version: str) -> str:
+    """What a promote, rollback or deploy verified, in a few words."""
+    from workbench.project.releases import load_channels
+    from workbench.steps.push.verify import signs
+
+    if not signs(manifest):
+        return "not verified: the project signs nothing yet (`workbench keys init`)"
+    moves = [m for c in load_channels(manifest).values() for m in c.history]
+    latest = moves[-1] if moves else None
+    if latest is not None and latest.version == version and latest.unverified_reason:
+        return f"NOT verified, recorded reason: {latest.unverified_reason}"
+    return "verified: signed, the released digest, SBOM and provenance match"
+
+
+@app.command("verify")
+def verify(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="A version, or an image REGISTRY:TAG / REGISTRY@DIGEST (default: the latest "
+            "release)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The findings as JSON.")] = False,
+    project: ProjectOption = Path("."),
+) -> None:
+    """Verify a pushed release: skopeo accepts its signature (sigstoreSigned policy, the
+    project's public key), the registry serves the released digest of the tested image, and
+    its SBOM and provenance at the tag match the release manifest and name that image."""
+    import json
+
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.verify import verify_release
+
+    verdict = verify_release(load_manifest(project), target)
+    if as_json:
+        findings = [{"what": f.what, "ok": f.ok, "evidence": f.evidence} for f in verdict.findings]
+        print(
+            json.dumps(
+                {
+                    "version": verdict.version,
+                    "reference": verdict.reference,
+                    "ok": verdict.ok,
+                    "findings": findings,
+                },
+                indent=1,
+            )
+        )
+    else:
+        console.print(f"{verdict.version} as {verdict.reference}:")
+        for finding in verdict.findings:
+            mark = "[green]ok[/]" if finding.ok else "[red]FAILED[/]"
+            console.print(f"  {mark} {finding.what}: {escape(finding.evidence)}")
+        console.print("[green]verified[/]" if verdict.ok else "[red]does not verify[/]")
+    if not verdict.ok:
+        raise typer.Exit(1)

@@ -87,6 +87,8 @@ def _run(argv: list[str], what: str) -> Outcome:
             text=True,
             timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
+            # the passphrase goes in a 0600 file, never in skopeo's environment
+            env={k: v for k, v in os.environ.items() if k != "WORKBENCH_SIGNING_PASSPHRASE"},
         )
     except subprocess.TimeoutExpired:
         raise WorkbenchError(

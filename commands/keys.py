@@ -61,16 +61,16 @@ def init(
     )
 
 
-def verified_note(manifest: Any, version: str) -> str:
-    """What a promote, rollback or deploy verified, in a few words."""
+def verified_note(manifest: Any, channel: str) -> str:
+    """What the channel's last move verified, in a few words (read from its history)."""
     from workbench.project.releases import load_channels
     from workbench.steps.push.verify import signs
 
     if not signs(manifest):
         return "not verified: the project signs nothing yet (`workbench keys init`)"
-    moves = [m for c in load_channels(manifest).values() for m in c.history]
-    latest = moves[-1] if moves else None
-    if latest is not None and latest.version == version and latest.unverified_reason:
+    entry = load_channels(manifest).get(channel)
+    latest = entry.history[-1] if entry and entry.history else None
+    if latest is not None and latest.unverified_reason:
         return f"NOT verified, recorded reason: {latest.unverified_reason}"
     return "verified: signed, the released digest, SBOM and provenance match"
 

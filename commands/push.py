@@ -93,7 +93,7 @@ def promote(
     digest = promote_release(
         manifest, version, channel, current_user(manifest.root), unverified_reason
     )
-    console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, version)}")
+    console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, channel)}")
 
 
 @app.command("rollback")
@@ -112,7 +112,7 @@ def rollback(
         manifest, channel, current_user(manifest.root), unverified_reason
     )
     console.print(
-        f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, version)}"
+        f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
     )
     from workbench.project.releases import load_deployments
 

@@ -30,7 +30,7 @@ from workbench.kernel.hashing import sha256_text
 from workbench.kernel.oci import client_for
 from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import load_manifest
-from workbench.project.releases import load_channels, load_release
+from workbench.project.releases import load_channels, load_deployments, load_release
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,6 +229,15 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         assert forced.returncode == 0, forced.stderr
         move = load_channels(manifest)["staging"].history[-1]
         assert move.unverified_reason and move.unverified_reason.startswith("incident 42")
+        kubernetes = ("deploy", "-c", "production", "--target", "kubernetes", "-p", str(project))
+        undeployed = workbench(env, *kubernetes)
+        assert undeployed.returncode == 1
+        assert "release 1.0.0 does not verify" in " ".join(undeployed.stderr.split())
+        assert not (project / "deploy").exists()  # nothing written
+        deployed = workbench(env, *kubernetes, "--unverified-reason", "drill")
+        assert deployed.returncode == 0, deployed.stderr
+        (deployment,) = load_deployments(manifest)
+        assert deployment.unverified_reason and deployment.unverified_reason.startswith("drill")
     finally:
         docker_client().images.remove(other, force=True)
 

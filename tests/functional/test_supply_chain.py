@@ -241,6 +241,31 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     finally:
         docker_client().images.remove(other, force=True)
 
+    # An advisory naming a locked version blocks the next tag (offline, OSV format).
+    name, entry = sorted(read_lock(project / LOCK_NAME).items())[0]
+    (project / "advisories").mkdir()
+    modified = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    advisory = {
+        "id": "GHSA-supply-0001",
+        "modified": modified,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": name}, "versions": [entry.version]}],
+    }
+    (project / "advisories" / "GHSA-supply-0001.json").write_text(json.dumps(advisory))
+    with (project / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("supply_chain:\n  advisories: advisories\n")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "advisories")
+    blocked_tag = subprocess.run(
+        [sys.executable, "-m", "tests.release_driver", str(project), "1.0.1", str(recorded)],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert blocked_tag.returncode != 0
+    said = " ".join(blocked_tag.stderr.split())
+    assert f"{name} {entry.version} is named by GHSA-supply-0001" in said, said[-2000:]
+    assert not (project / "releases" / "1.0.1.yaml").exists()
+
     # No secret anywhere: project files, logs, git history, argv.
     key_body = "".join(private.read_text().splitlines()[1:-1])
     files = texts_under(project)

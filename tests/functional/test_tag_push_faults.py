@@ -11,6 +11,7 @@ afterwards; a swarm is made for the test only where the engine is in none)."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -220,6 +221,37 @@ def complete(folder: Path) -> None:
 def hashes_a_file_in_no_commit(folder: Path) -> None:
     ignored_code(folder)
     release(folder, "1.0.0")
+
+
+def advisories(named: str) -> Callable[[Path], None]:
+    """An OSV advisory (as the PyPA database exports them, modified today) naming
+    scikit-learn `named`; the lock holds 1.5.2."""
+
+    def arrange(folder: Path) -> None:
+        (folder / "advisories").mkdir()
+        advisory = {
+            "id": "GHSA-test-0001",
+            "aliases": ["PYSEC-2026-1"],
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "Scikit_Learn"},
+                    "ranges": [
+                        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.5.3"}]}
+                    ]
+                    if named == "1.5.2"
+                    else [],
+                    "versions": [named],
+                }
+            ],
+        }
+        (folder / "advisories" / "GHSA-test-0001.json").write_text(json.dumps(advisory))
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write("supply_chain:\n  advisories: advisories\n")
+        git(folder, "add", ".")
+        git(folder, "commit", "-q", "-m", "advisories")
+
+    return arrange
 
 
 def attestations(folder: Path, image_id: str, named: str | None = None) -> dict[str, str]:
@@ -491,6 +523,11 @@ CASES: dict[str, Case] = {
         complete,
         hashes_a_file_in_no_commit,
         "features.py cannot be read at v1.0.0: it is not in the tagged commit",
+    ),
+    "tag.vulnerabilities": Case(
+        advisories("0.24.0"),
+        advisories("1.5.2"),
+        "scikit-learn 1.5.2 is named by GHSA-test-0001 (PYSEC-2026-1), fixed in 1.5.3",
     ),
     "push.registry-reachable": Case(
         reachable, unreachable, "http://127.0.0.1:9/v2/ does not answer", PUSHED

@@ -269,8 +269,7 @@ class ReleaseSpec:
 
 @dataclass(frozen=True)
 class SigningSpec:
-    """How releases are signed (`workbench keys init` writes it): the public key committed in
-    the project; the private key stays in the user's config folder."""
+    """How releases are signed (`workbench keys init`); the private key is never in here."""
 
     public_key: str | None = field(
         default=None,
@@ -279,6 +278,17 @@ class SigningSpec:
     required: bool = field(
         default=False,
         metadata=key("true to refuse pushing a release that cannot be signed (default false)"),
+    )
+
+
+@dataclass(frozen=True)
+class SupplyChainSpec:
+    advisories: str | None = field(
+        default=None,
+        metadata=key(
+            "a folder or zip of OSV advisories (the PyPA advisory database's export), e.g. "
+            "advisories/pypa.zip; read offline at tag"
+        ),
     )
 
 
@@ -332,6 +342,10 @@ class Manifest:
     signing: SigningSpec = field(
         default_factory=SigningSpec,
         metadata=key("how pushed releases are signed (sigstore format, `workbench keys init`)"),
+    )
+    supply_chain: SupplyChainSpec = field(
+        default_factory=SupplyChainSpec,
+        metadata=key("what the release is checked against offline (advisories)"),
     )
 
     @property

@@ -367,6 +367,7 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "version": str(version),
                 "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
                 "pushed": bool(record and record.push.pushed),
+                "signed": bool(record and record.push.signed),
                 "digest": record.push.digest if record else None,
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,

@@ -37,6 +37,7 @@ from workbench.project.releases import (
 )
 from workbench.project.semver import SemVer
 from workbench.steps.serve.session import serve_session
+from workbench.steps.tag.advisories import require_no_advisories
 from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git
 from workbench.steps.tag.provenance import build_provenance, provenance_path
 from workbench.steps.tag.record import (
@@ -115,7 +116,8 @@ def _create_release(
             f"{manifest.root} is not in a git repository.",
             fix="`git init`, commit the project, then tag.",
         )
-    gate.gate_report(GATED_STEPS).require("tag a release")
+    waived = gate.gate_report(GATED_STEPS).require("tag a release").waiver("tag.vulnerabilities")
+    require_no_advisories(manifest, waived is not None)
     _require_committed(manifest)
     suggestion = suggestion or suggest(manifest)
     registry_tags = client_for(manifest.registry).manifest_digest if manifest.registry else None

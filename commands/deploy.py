@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from commands.options import ProjectOption
+from commands.options import ProjectOption, UnverifiedOption
 from commands.output import console, fail
 
 app = typer.Typer()
@@ -22,6 +22,7 @@ def deploy_swarm(
     replicas: int | None,
     endpoint: str = "dnsrr",
     publish: int | None = None,
+    unverified_reason: str | None = None,
 ) -> None:
     from workbench.checklist.engine import current_user
     from workbench.steps.push import swarm
@@ -38,6 +39,7 @@ def deploy_swarm(
         endpoint=endpoint,
         publish=publish,
         log=lambda line: console.print(f"  {escape(line)}"),
+        unverified_reason=unverified_reason,
     )
     colour = {"created": "green", "updated": "green", "unchanged": "green"}.get(
         result.result, "red"
@@ -68,6 +70,7 @@ def deploy(
     publish: Annotated[
         int | None, typer.Option("--publish", help="swarm: a port published on each node")
     ] = None,
+    unverified_reason: UnverifiedOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
     """Deploy the digest a channel points at: a Docker Swarm service with rolling updates
@@ -80,7 +83,14 @@ def deploy(
     if endpoint not in ("dnsrr", "vip"):
         fail(f"--endpoint {endpoint}: expected dnsrr or vip.")
     if target == "swarm":
-        deploy_swarm(manifest, channel, replicas=replicas, endpoint=endpoint, publish=publish)
+        deploy_swarm(
+            manifest,
+            channel,
+            replicas=replicas,
+            endpoint=endpoint,
+            publish=publish,
+            unverified_reason=unverified_reason,
+        )
         return
     from workbench.checklist.engine import current_user
     from workbench.steps.push import deploy as kubernetes
@@ -88,7 +98,13 @@ def deploy(
     folder = out or Path("deploy") / "kubernetes" / channel
     folder = folder if folder.is_absolute() else manifest.root / folder
     written, applied = kubernetes.deploy(
-        manifest, channel, folder, replicas=replicas, kserve=kserve, by=current_user(manifest.root)
+        manifest,
+        channel,
+        folder,
+        replicas=replicas,
+        kserve=kserve,
+        by=current_user(manifest.root),
+        unverified_reason=unverified_reason,
     )
     for path in written:
         console.print(f"wrote {path.relative_to(manifest.root)}")

@@ -17,6 +17,7 @@ from commands import checklist as checklist_commands
 from commands import demo as demo_commands
 from commands import deploy as deploy_commands
 from commands import init as init_commands
+from commands import keys as keys_commands
 from commands import monitor as monitor_commands
 from commands import push as push_commands
 from commands import releases as releases_commands
@@ -52,6 +53,7 @@ app.add_typer(tag_commands.app)
 app.add_typer(push_commands.app)
 app.add_typer(deploy_commands.app)
 app.add_typer(releases_commands.app)
+app.add_typer(keys_commands.app)
 
 
 def _version(value: bool) -> None:

@@ -30,3 +30,12 @@ VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also show the tools' own output (docker build, pip)."),
 ]
+
+UnverifiedOption = Annotated[
+    str | None,
+    typer.Option(
+        "--unverified-reason",
+        help="Go ahead although the release does not verify (unsigned, or not what the "
+        "registry serves); the reason is recorded with the move.",
+    ),
+]

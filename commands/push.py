@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from commands.options import ProjectOption
+from commands.keys import verified_note
+from commands.options import ProjectOption, UnverifiedOption
 from commands.output import console, fail
 
 app = typer.Typer()
@@ -24,11 +25,15 @@ def push(
     """Push a release to the registry with per-layer progress, then verify its digest."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
+    from commands.keys import read_passphrase
     from workbench.kernel.cancel import Cancelled
     from workbench.project.manifest import load_manifest
+    from workbench.steps.push.keys import MAKE_ONE
     from workbench.steps.push.publish import LayerProgress, Pushed, push_release
+    from workbench.steps.push.signing import key_to_sign_with
 
     manifest = load_manifest(project)
+    passphrase = read_passphrase(confirm=False) if key_to_sign_with(manifest) else None
     cancel = threading.Event()
     tasks: dict[str, TaskID] = {}
     try:
@@ -39,7 +44,7 @@ def push(
             console=console,
             transient=False,
         ) as progress:
-            for event in push_release(manifest, version, cancel=cancel):
+            for event in push_release(manifest, version, cancel=cancel, passphrase=passphrase):
                 if isinstance(event, LayerProgress):
                     if event.layer not in tasks:
                         tasks[event.layer] = progress.add_task(event.layer, total=None)
@@ -52,6 +57,12 @@ def push(
                 elif isinstance(event, Pushed):
                     word = "was already" if event.already else "pushed and"
                     console.print(f"{event.version} {word} verified: {event.digest}")
+                    console.print(
+                        f"signed (sigstore): the registry holds its signature {event.signature}"
+                        if event.signature
+                        else f"[yellow]not signed[/]: no signing key of yours for this "
+                        f"project; {MAKE_ONE}, then `workbench push` signs it."
+                    )
         from commands.checklist import load_checklist, run_and_print
 
         checklist = load_checklist(manifest.root)
@@ -69,31 +80,40 @@ def push(
 def promote(
     version: Annotated[str, typer.Argument(help="The pushed release to point the channel at.")],
     channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    unverified_reason: UnverifiedOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Point a channel tag at a release's digest in the registry (history kept)."""
+    """Point a channel tag at a release's digest in the registry (history kept), once the
+    release verifies (`workbench verify`)."""
     from workbench.checklist.engine import current_user
     from workbench.project.manifest import load_manifest
     from workbench.steps.push.publish import promote as promote_release
 
     manifest = load_manifest(project)
-    digest = promote_release(manifest, version, channel, current_user(manifest.root))
-    console.print(f"{channel} -> {version} ({digest})")
+    digest = promote_release(
+        manifest, version, channel, current_user(manifest.root), unverified_reason
+    )
+    console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, channel)}")
 
 
 @app.command("rollback")
 def rollback(
     channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
+    unverified_reason: UnverifiedOption = None,
     project: ProjectOption = Path("."),
 ) -> None:
-    """Move a channel back to the version it held before."""
+    """Move a channel back to the version it held before, once that release verifies."""
     from workbench.checklist.engine import current_user
     from workbench.project.manifest import load_manifest
     from workbench.steps.push.publish import rollback as rollback_channel
 
     manifest = load_manifest(project)
-    version, digest = rollback_channel(manifest, channel, current_user(manifest.root))
-    console.print(f"{channel} rolled back to {version} ({digest})")
+    version, digest = rollback_channel(
+        manifest, channel, current_user(manifest.root), unverified_reason
+    )
+    console.print(
+        f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
+    )
     from workbench.project.releases import load_deployments
 
     deployed = [d for d in load_deployments(manifest) if d.channel == channel]
@@ -101,4 +121,4 @@ def rollback(
         console.print(f"the channel's swarm service follows: deploying {version}")
         from commands.deploy import deploy_swarm
 
-        deploy_swarm(manifest, channel, replicas=None)
+        deploy_swarm(manifest, channel, replicas=None, unverified_reason=unverified_reason)

@@ -26,7 +26,8 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
         console.print("no release yet (`workbench tag`).")
         return
     table = Table(title="releases", title_justify="left")
-    for column in ("version", "quality", "tagged", "pushed", "digest", "channels", "created"):
+    columns = ("version", "quality", "tagged", "pushed", "signed", "digest", "channels", "created")
+    for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(
@@ -34,6 +35,7 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
             row["quality"] or "-",
             "yes" if row["tagged"] else "no",
             "yes" if row["pushed"] else "[yellow]no[/]",
+            "yes" if row["signed"] else "no",
             row["digest"] or "",
             ", ".join(row["channels"]),
             row["created"] or "",

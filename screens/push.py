@@ -77,11 +77,17 @@ class PushScreen(DeployAction):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="release", description="pushing")
     def _push(self) -> None:
+        import os
+
+        from workbench.steps.push.keys import PASSPHRASE_VARIABLE
         from workbench.steps.push.publish import LayerProgress, Pushed, push_release
+
+        passphrase = os.environ.get(PASSPHRASE_VARIABLE)  # signing: never typed into the TUI
 
         def push() -> str:
             text = "nothing pushed"
-            for event in push_release(self.checklist.manifest, cancel=self.cancel_event):
+            manifest = self.checklist.manifest
+            for event in push_release(manifest, cancel=self.cancel_event, passphrase=passphrase):
                 if isinstance(event, LayerProgress):
                     self.post_message(
                         LayerUpdate(event.layer, event.status, event.current, event.total)
@@ -89,7 +95,8 @@ class PushScreen(DeployAction):
                 elif isinstance(event, Pushed):
                     text = (
                         f"{event.version} {'was already' if event.already else 'pushed and'} "
-                        f"verified: {event.digest}"
+                        f"verified: {event.digest}; "
+                        + (f"signed ({event.signature})" if event.signature else "not signed")
                     )
             return text
 

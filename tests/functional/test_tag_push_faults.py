@@ -11,6 +11,7 @@ afterwards; a swarm is made for the test only where the engine is in none)."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,10 @@ from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
+from workbench.kernel import skopeo
 from workbench.kernel.docker import docker_client
-from workbench.kernel.oci import client_for
+from workbench.kernel.hashing import sha256_text
+from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.manifest import load_manifest
 from workbench.project.records import (
     BaseImageInfo,
@@ -48,6 +51,8 @@ from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.push import swarm
 from workbench.steps.tag.files import release_hashes
+from workbench.steps.tag.provenance import build_provenance
+from workbench.steps.tag.sbom import Inventory, build_sbom
 
 RUN = f"faults-{time.time_ns()}"
 LABEL = {"io.workbench.test": RUN}
@@ -91,11 +96,16 @@ def release(
     push: PushInfo | None = None,
     image_id: str = "sha256:i",
     annotated: bool = True,
+    documents: dict[str, str] | None = None,
 ) -> ReleaseRecord:
-    """A release written as `workbench tag` writes it (every file hashed), committed and
-    tagged at HEAD."""
+    """A release written as `workbench tag` writes it (every file hashed, `documents` too:
+    its SBOM and provenance), committed and tagged at HEAD."""
     manifest = load_manifest(folder)
     files = release_hashes(manifest)
+    for relative, text in (documents or {}).items():
+        (folder / relative).parent.mkdir(exist_ok=True)
+        (folder / relative).write_text(text)
+        files[relative] = sha256_text(text)
     quality = (
         QualityInfo(
             metric="accuracy", value=accuracy, n=30, data="data/holdout.csv", data_sha256="d"
@@ -213,6 +223,74 @@ def hashes_a_file_in_no_commit(folder: Path) -> None:
     release(folder, "1.0.0")
 
 
+def advisories(named: str) -> Callable[[Path], None]:
+    """An OSV advisory (as the PyPA database exports them, modified today) naming
+    scikit-learn `named`; the lock holds 1.5.2."""
+
+    def arrange(folder: Path) -> None:
+        (folder / "advisories").mkdir()
+        advisory = {
+            "id": "GHSA-test-0001",
+            "aliases": ["PYSEC-2026-1"],
+            "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "Scikit_Learn"},
+                    "ranges": [
+                        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.5.3"}]}
+                    ]
+                    if named == "1.5.2"
+                    else [],
+                    "versions": [named],
+                }
+            ],
+        }
+        (folder / "advisories" / "GHSA-test-0001.json").write_text(json.dumps(advisory))
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write("supply_chain:\n  advisories: advisories\n")
+        git(folder, "add", ".")
+        git(folder, "commit", "-q", "-m", "advisories")
+
+    return arrange
+
+
+def attestations(folder: Path, image_id: str, named: str | None = None) -> dict[str, str]:
+    """The SBOM and provenance of release 1.0.0 as `workbench tag` writes them, of the image
+    `image_id`; with `named`, the provenance names another image."""
+    manifest = load_manifest(folder)
+    lock = release_hashes(manifest)["environment.lock"]
+    sbom = build_sbom(
+        manifest,
+        "1.0.0",
+        image_id,
+        "2026-11-24T10:00:00Z",
+        Inventory(python={"scikit-learn": "1.5.2"}, debian=[]),
+        {},
+    )
+    provenance = build_provenance(
+        manifest,
+        version="1.0.0",
+        image_ref="x:1.0.0",
+        image_id=named or image_id,
+        base=("python:3.11-slim", "sha256:b"),
+        revision=git(folder, "rev-parse", "HEAD"),
+        lock_sha256=lock,
+        started="2026-11-24T10:00:00Z",
+        finished="2026-11-24T10:00:05Z",
+    )
+    return {"releases/1.0.0.sbom.cdx.json": sbom, "releases/1.0.0.provenance.json": provenance}
+
+
+def attested(folder: Path) -> None:
+    release(folder, "1.0.0", documents=attestations(folder, "sha256:i"))
+
+
+def attests_another_image(folder: Path) -> None:
+    """The provenance's subject is not the released image."""
+    other = "sha256:" + "2" * 64
+    release(folder, "1.0.0", documents=attestations(folder, "sha256:i", named=other))
+
+
 # --- the push cases: one tiny image in the test's registry --------------------------------
 
 
@@ -223,12 +301,15 @@ class Pushed:
     registry: str  # the `registry:` of the projects
     digest: str  # its manifest's digest in the registry
     image_id: str  # its config digest: the local image id
+    public_key: str  # the key the digest is signed with (skopeo, sigstore), PEM
+    other_key: str  # a key it is not signed with
 
     def push_record(self, digest: str | None = None) -> PushInfo:
         return PushInfo(pushed=True, digest=digest or self.digest, pushed_at="t", ref="r")
 
 
 NOWHERE = "sha256:" + "0" * 64  # a digest no registry holds
+SIGNING_PASSPHRASE = "faults-passphrase"
 
 
 def _tiny_tar() -> bytes:
@@ -248,7 +329,9 @@ def _tiny_tar() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pushed(docker_engine: object, registry: harness.Registry) -> Iterator[Pushed]:
+def pushed(
+    docker_engine: object, registry: harness.Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pushed]:
     client = docker_client()
     repository = f"{registry.host}/faults/tiny"
     client.api.import_image_from_data(
@@ -262,7 +345,15 @@ def pushed(docker_engine: object, registry: harness.Registry) -> Iterator[Pushed
             assert "error" not in line, line
         digest = client_for(repository).manifest_digest("1.0.0")
         assert digest is not None
-        yield Pushed(repository, digest, str(client.images.get(f"{repository}:1.0.0").id))
+        private, public = skopeo.generate_key(SIGNING_PASSPHRASE)
+        _, other = skopeo.generate_key(SIGNING_PASSPHRASE)
+        key = tmp_path_factory.mktemp("key") / "cosign.key"
+        key.write_text(private)
+        ref = ImageRef.parse(repository)
+        signed = skopeo.sign(ref, digest, "1.0.0", key, SIGNING_PASSPHRASE)
+        assert signed.ok, signed.said
+        image_id = str(client.images.get(f"{repository}:1.0.0").id)
+        yield Pushed(repository, digest, image_id, public, other)
     finally:
         client.images.remove(f"{repository}:1.0.0", force=True)
 
@@ -308,6 +399,21 @@ def previous_gone(folder: Path, p: Pushed) -> None:
     """The previous release's digest is no longer in the registry (garbage-collected)."""
     pushed_release(folder, p, digest=NOWHERE)
     release(folder, "1.1.0", previous="1.0.0", push=p.push_record(), image_id=p.image_id)
+
+
+def signing_with(key: Callable[[Pushed], str]) -> Callable[[Path, Pushed], None]:
+    """The pushed release, in a project whose committed public key is `key(p)`."""
+
+    def arrange(folder: Path, p: Pushed) -> None:
+        (folder / "signing").mkdir()
+        (folder / "signing" / "tiny.pub").write_text(key(p))
+        with (folder / "workbench.yaml").open("a") as manifest:
+            manifest.write("signing:\n  public_key: signing/tiny.pub\n")
+        git(folder, "add", ".")
+        git(folder, "commit", "-q", "-m", "the signing key")
+        pushed_release(folder, p)
+
+    return arrange
 
 
 def deployed(healthy: bool) -> Callable[[Path, Pushed], None]:
@@ -418,6 +524,11 @@ CASES: dict[str, Case] = {
         hashes_a_file_in_no_commit,
         "features.py cannot be read at v1.0.0: it is not in the tagged commit",
     ),
+    "tag.vulnerabilities": Case(
+        advisories("0.24.0"),
+        advisories("1.5.2"),
+        "scikit-learn 1.5.2 is named by GHSA-test-0001 (PYSEC-2026-1), fixed in 1.5.3",
+    ),
     "push.registry-reachable": Case(
         reachable, unreachable, "http://127.0.0.1:9/v2/ does not answer", PUSHED
     ),
@@ -430,6 +541,15 @@ CASES: dict[str, Case] = {
         previous_gone,
         f"the previous release 1.0.0 ({NOWHERE}) cannot be resolved",
         PUSHED,
+    ),
+    "push.signed": Case(
+        signing_with(lambda p: p.public_key),
+        signing_with(lambda p: p.other_key),
+        "refused 127.0.0.1",
+        PUSHED,
+    ),
+    "push.attested": Case(
+        attested, attests_another_image, "but its subject is the image sha256:2222"
     ),
     "push.deployed-healthy": Case(
         deployed(healthy=True),
@@ -473,3 +593,5 @@ def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     status, evidence = status_of(broken, item_id)
     assert status is Status.FAIL, evidence
     assert case.cause in " ".join(evidence), evidence
+    if item_id == "push.signed":  # skopeo's own words for a signature by another key
+        assert "cryptographic signature verification failed" in " ".join(evidence), evidence

@@ -19,6 +19,7 @@ from typing import Literal
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest_checks import check_meaning
+from workbench.project.manifest_serve import SHARE, BatchingSpec, BudgetSpec
 from workbench.project.manifest_shape import Problems, build, check_values, key, type_name
 
 MANIFEST_NAME = "workbench.yaml"
@@ -37,7 +38,6 @@ Metric = Literal[
 ]
 METRICS: tuple[str, ...] = typing.get_args(Metric)
 LOWER_IS_BETTER = ("log_loss", "rmse", "mae")
-SHARE = "must be at most 1 (a share, 0-1)"
 
 
 def bad_port(reference: str) -> str | None:
@@ -76,75 +76,6 @@ class SchemaSpec:
     examples: str = field(
         default="schema/examples",
         metadata=key("the folder of example request JSON files", nullable=False),
-    )
-
-
-@dataclass(frozen=True)
-class BudgetSpec:
-    """What the serve test's measurements may be at most (`serve.budget`): the performance
-    gate fails on any figure over its budget."""
-
-    p99_ms: float = field(
-        default=1000.0,
-        metadata=key(
-            "the slowest 1% of single requests, sequential and under 8 concurrent clients, "
-            "in ms (default 1000)",
-            minimum=0,
-            nullable=False,
-        ),
-    )
-    error_rate: float = field(
-        default=0.0,
-        metadata=key(
-            "the share of non-2xx answers to valid requests, 0-1 (default 0)",
-            minimum=0,
-            maximum=1,
-            above=SHARE,
-            nullable=False,
-        ),
-    )
-    peak_memory_mb: float | None = field(
-        default=None,
-        metadata=key("the container's peak memory in MB (default 80% of memory_limit)", minimum=0),
-    )
-    cold_start_s: float = field(
-        default=30.0,
-        metadata=key(
-            "seconds from the container's start to ready (default 30)", minimum=0, nullable=False
-        ),
-    )
-    image_mb: float = field(
-        default=2000.0,
-        metadata=key("the image's size in MB (default 2000)", minimum=0, nullable=False),
-    )
-
-
-@dataclass(frozen=True)
-class BatchingSpec:
-    """Adaptive micro-batching of concurrent single requests (`serve.batching`)."""
-
-    mode: Literal["auto", "on", "off"] = field(
-        default="auto",
-        metadata=key(
-            "auto (timed at start: on when a record costs at most half as much in a batch), "
-            "on or off",
-            nullable=False,
-        ),
-    )
-    max_batch: int = field(
-        default=32,
-        metadata=key("the most records one model call answers", minimum=1, maximum=4096),
-    )
-    max_wait_ms: float = field(
-        default=2.0,
-        metadata=key("how long a record waits for others to join it, in ms", minimum=0),
-    )
-    max_queue: int = field(
-        default=256,
-        metadata=key(
-            "records waiting for the model before the server answers 503 with Retry-After",
-            minimum=1,
-        ),
     )
 
 
@@ -301,6 +232,31 @@ class ReleaseSpec:
 
 
 @dataclass(frozen=True)
+class SigningSpec:
+    """How releases are signed (`workbench keys init`); the private key is never in here."""
+
+    public_key: str | None = field(
+        default=None,
+        metadata=key("the project's public signing key (PEM), e.g. signing/churn-model.pub"),
+    )
+    required: bool = field(
+        default=False,
+        metadata=key("true to refuse pushing a release that cannot be signed (default false)"),
+    )
+
+
+@dataclass(frozen=True)
+class SupplyChainSpec:
+    advisories: str | None = field(
+        default=None,
+        metadata=key(
+            "a folder or zip of OSV advisories (the PyPA advisory database's export), e.g. "
+            "advisories/pypa.zip; read offline at tag"
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A loaded, validated `workbench.yaml`; paths in it are relative to `root` (the one
     field that is not a key of the file)."""
@@ -346,6 +302,14 @@ class Manifest:
     )
     release: ReleaseSpec = field(
         default_factory=ReleaseSpec, metadata=key("how releases are tagged")
+    )
+    signing: SigningSpec = field(
+        default_factory=SigningSpec,
+        metadata=key("how pushed releases are signed (sigstore format, `workbench keys init`)"),
+    )
+    supply_chain: SupplyChainSpec = field(
+        default_factory=SupplyChainSpec,
+        metadata=key("what the release is checked against offline (advisories)"),
     )
 
     @property

@@ -138,6 +138,10 @@ class PushInfo(Record):
     pushed_at: str | None = None
     ref: str | None = None
     config_digest: str | None = None
+    # sigstore signature of `digest`, stored by skopeo as the tag sha256-<hex>.sig: the
+    # digest of that signature manifest as the registry served it after signing
+    signed: bool = False
+    signature: str | None = None
 
 
 class QualityInfo(Record):
@@ -176,6 +180,8 @@ class ChannelMove(Record):
     action: str
     at: str
     by: str
+    # set when the move was made without a passing `workbench verify`, and why
+    unverified_reason: str | None = None
 
 
 class Channel(Record):
@@ -206,6 +212,8 @@ class Deployment(Record):
     # kubernetes: the files written, relative to the project (the workbench's own output,
     # never a change of the project's content)
     files: list[str] = []
+    # set when the release was deployed without a passing `workbench verify`, and why
+    unverified_reason: str | None = None
 
 
 # --- reading and writing ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
+from workbench.kernel import skopeo
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_text
 from workbench.kernel.http import request
@@ -10,7 +11,10 @@ from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import load_release, releases
 from workbench.project.semver import SemVer
+from workbench.steps.push.keys import MAKE_ONE, public_key_path, public_key_pem
 from workbench.steps.push.publish import config_digest
+from workbench.steps.push.signing import signature_tag
+from workbench.steps.push.verify import provenance_finding, sbom_finding, signs
 from workbench.steps.shared import of_latest_release
 
 checks = CheckSet()
@@ -93,6 +97,70 @@ def digest_verified(ctx: CheckContext, version: SemVer, document: ReleaseRecord)
         f"{version}: the registry's digest equals the pushed one: {recorded}",
         f"its config is the tested image {config} (the serve test ran that image id)",
     )
+
+
+def _signing_inputs(ctx: CheckContext) -> Inputs:
+    """The push records, the public key's bytes and whether signing is required."""
+    path = public_key_path(ctx.manifest)
+    key = sha256_text(path.read_text()) if path is not None and path.is_file() else "none"
+    return {**_push_inputs(ctx), "key": key, "required": str(ctx.manifest.signing.required)}
+
+
+@checks.auto("push.signed", inputs=_signing_inputs)
+@of_latest_release("no release or no registry yet", needs_registry=True)
+def signed(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
+    """skopeo's verdict on the pushed digest under a sigstoreSigned policy with the
+    project's public key; a project that signs nothing is a warning saying how to."""
+    digest = document.push.digest
+    if not document.push.pushed or not digest:
+        return CheckResult.skipped(f"{version} is not pushed yet: no signature to verify")
+    if not signs(ctx.manifest):
+        return CheckResult.warned(
+            f"{version} ({digest}) is not signed: the project has no signing key; {MAKE_ONE}"
+        )
+    pem = public_key_pem(ctx.manifest)
+    if pem is None:
+        return CheckResult.failed(
+            f"`signing.required: true` and no `signing.public_key` to verify with; {MAKE_ONE}"
+        )
+    ref = ImageRef.parse(ctx.manifest.registry or "")
+    outcome = skopeo.verify(ref, f"@{digest}", pem)
+    policy = f"skopeo (sigstoreSigned policy, {ctx.manifest.signing.public_key})"
+    if not outcome.ok:
+        return CheckResult.failed(f"{policy} refused {ref.name}@{digest}: {outcome.said}")
+    stored = client_for(ref.name).manifest_digest(signature_tag(digest))
+    return CheckResult.passed(
+        f"{policy} accepted {ref.name}@{digest}",
+        f"the registry holds its signature {signature_tag(digest)} as {stored}",
+    )
+
+
+def _attested_inputs(ctx: CheckContext) -> Inputs:
+    """What the release manifest records of its SBOM and provenance (their hashes), and the
+    push records."""
+    files = [
+        f"{v} {r.image.id} {sorted(r.hashes.files.items())}"
+        for v in releases(ctx.manifest)
+        for r in [load_release(ctx.manifest, v)]
+    ]
+    return {"releases": sha256_text("\n".join(files))}
+
+
+@checks.auto("push.attested", inputs=_attested_inputs)
+@of_latest_release("no release yet")
+def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
+    """The release's SBOM and provenance, read at its tag: hashed as the manifest records
+    and naming the tested image (the config the pushed digest points at)."""
+    findings = [sbom_finding(ctx.manifest, document), provenance_finding(ctx.manifest, document)]
+    evidence = [f"{f.what}: {f.evidence}" for f in findings]
+    if all(f.ok for f in findings):
+        return CheckResult.passed(*evidence)
+    unrecorded = [f for f in findings if "has no hash of" in f.evidence]
+    if unrecorded and len(unrecorded) == len([f for f in findings if not f.ok]):
+        return CheckResult.warned(
+            *evidence, f"{version} was made before the workbench attested releases"
+        )
+    return CheckResult.failed(*evidence)
 
 
 @checks.auto("push.previous-resolvable", inputs=_push_inputs)

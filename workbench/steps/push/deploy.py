@@ -40,6 +40,17 @@ def channel_image(manifest: Manifest, channel: str) -> tuple[str, str]:
     return entry.current, f"{manifest.registry}@{entry.digest}"
 
 
+def verified_channel_image(
+    manifest: Manifest, channel: str, unverified_reason: str | None
+) -> tuple[str, str, str | None]:
+    """(version, image by digest, the reason to record) of the channel, once its release
+    verifies (`workbench verify`), or a reason to deploy it regardless was given."""
+    from workbench.steps.push.verify import require_verified
+
+    version, image = channel_image(manifest, channel)
+    return version, image, require_verified(manifest, version, unverified_reason)
+
+
 def record(
     manifest: Manifest,
     *,
@@ -52,6 +63,7 @@ def record(
     result: DeployResult,
     message: str,
     files: list[str] | None = None,
+    unverified_reason: str | None = None,
 ) -> None:
     """One more line of the deployment history (releases/deployments.yaml, committed)."""
     history = load_deployments(manifest)
@@ -67,6 +79,7 @@ def record(
             result=result,
             message=message,
             files=files or [],
+            unverified_reason=unverified_reason,
         )
     )
     save_deployments(manifest, history)
@@ -279,6 +292,7 @@ def deploy(
     replicas: int,
     kserve: bool,
     by: str,
+    unverified_reason: str | None = None,
 ) -> tuple[list[Path], str]:
     """Write the files for the channel's digest; apply them where a cluster context is
     configured (a server-side dry run first). Returns the files and what was done."""
@@ -292,7 +306,7 @@ def deploy(
             f"--out {folder} is outside the project ({root}); the workbench writes only there.",
             fix="choose a folder in the project, e.g. deploy/kubernetes/production.",
         )
-    version, image = channel_image(manifest, channel)
+    version, image, reason = verified_channel_image(manifest, channel, unverified_reason)
     documents = manifests(manifest, channel, version, image, replicas=replicas, kserve=kserve)
     written = write_manifests(documents, real)
     kubectl = shutil.which("kubectl")
@@ -341,5 +355,6 @@ def deploy(
         result=result,
         message=done,
         files=[path.relative_to(root).as_posix() for path in written],
+        unverified_reason=reason,
     )
     return written, done

@@ -33,6 +33,9 @@ from workbench.project.releases import (
     save_release,
 )
 from workbench.project.semver import SemVer
+from workbench.steps.push.keys import signing_key
+from workbench.steps.push.signing import key_to_sign_with, sign_pushed
+from workbench.steps.push.verify import require_verified
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Pushed:
     version: str
     digest: str
     already: bool
+    signature: str | None = None  # the sigstore signature's digest, read back; None: unsigned
 
 
 def _registry(manifest: Manifest) -> RegistryClient:
@@ -83,16 +87,29 @@ def push_release(
     version: str | None = None,
     *,
     cancel: threading.Event | None = None,
+    passphrase: str | None = None,
 ) -> Iterator[LayerProgress | Pushed]:
+    """Push, verify, then sign with the project's key when this user has it (`passphrase`
+    unlocks it); `signing.required` without a key refuses before anything is pushed."""
     from workbench.steps.tag.release import recover_release  # a later step may use an earlier
 
     recover_release(manifest)  # a tag a kill left half made: finished or undone first
+    key = key_to_sign_with(manifest)
+    if key is not None and not passphrase:
+        raise WorkbenchError(
+            f"no passphrase for the signing key {key}; nothing was pushed.",
+            fix="set WORKBENCH_SIGNING_PASSPHRASE, or run `workbench push` in a terminal.",
+        )
     with project_lock(manifest.root, "release", "pushing a release", wait=0):
-        yield from _push_release(manifest, version, cancel=cancel)
+        yield from _push_release(manifest, version, cancel=cancel, passphrase=passphrase)
 
 
 def _push_release(
-    manifest: Manifest, version: str | None, *, cancel: threading.Event | None
+    manifest: Manifest,
+    version: str | None,
+    *,
+    cancel: threading.Event | None,
+    passphrase: str | None,
 ) -> Iterator[LayerProgress | Pushed]:
     version = version or latest_version(manifest)
     record = load_release(manifest, version)
@@ -108,9 +125,20 @@ def _push_release(
     ref = registry.ref
     existing = registry.manifest_digest(version)
     recorded = record.push.digest
+
+    def sign(digest: str) -> str | None:
+        """The signature's digest; None where this user has no key (push says so)."""
+        if not passphrase or signing_key(manifest) is None:
+            return None
+        return sign_pushed(manifest, registry, str(version), digest, passphrase)
+
     if existing and recorded and existing == recorded:
         _commit_interrupted_record(manifest, version, existing)
-        yield Pushed(version, existing, already=True)
+        signature = record.push.signature
+        if not record.push.signed and (signature := sign(existing)):
+            record.push.signed, record.push.signature = True, signature
+            _save_release(manifest, record, f"release {manifest.name} {version}: signed")
+        yield Pushed(version, existing, already=True, signature=signature)
         return
     client = docker_client()
     image = client.images.get(record.image.id)
@@ -129,15 +157,18 @@ def _push_release(
     image.tag(ref.name, tag=version)
     pushed_digest = yield from _stream_push(client, ref, version, cancel)
     remote, config = _verify_pushed(registry, version, pushed_digest, record.image.id)
+    signature = sign(remote)
     record.push = PushInfo(
         pushed=True,
         digest=remote,
         pushed_at=now(),
         ref=f"{ref.name}@{remote}",
         config_digest=config,
+        signed=signature is not None,
+        signature=signature,
     )
     _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
-    yield Pushed(version, remote, already=False)
+    yield Pushed(version, remote, already=False, signature=signature)
 
 
 def _commit_interrupted_record(manifest: Manifest, version: str, digest: str) -> None:
@@ -229,12 +260,24 @@ def config_digest(registry: RegistryClient, digest: str) -> str | None:
 # --- channels --------------------------------------------------------------------------------
 
 
-def _point(manifest: Manifest, channel: str, version: str, action: str, by: str) -> str:
+def _point(
+    manifest: Manifest,
+    channel: str,
+    version: str,
+    action: str,
+    by: str,
+    unverified_reason: str | None = None,
+) -> str:
+    """Verify the release first (signature, digest, SBOM, provenance): refused unless it
+    verifies or a reason is given, which the channel's history records."""
+    reason = require_verified(manifest, version, unverified_reason)
     with project_lock(manifest.root, "release", f"{action} of {channel}", wait=0):
-        return _move_channel(manifest, channel, version, action, by)
+        return _move_channel(manifest, channel, version, action, by, reason)
 
 
-def _move_channel(manifest: Manifest, channel: str, version: str, action: str, by: str) -> str:
+def _move_channel(
+    manifest: Manifest, channel: str, version: str, action: str, by: str, reason: str | None
+) -> str:
     registry = _registry(manifest)
     record = load_release(manifest, version)
     pushed = record.push.digest
@@ -258,19 +301,34 @@ def _move_channel(manifest: Manifest, channel: str, version: str, action: str, b
     entry.current = version
     entry.digest = now_points
     entry.history.append(
-        ChannelMove(version=version, digest=now_points, action=action, at=now(), by=by)
+        ChannelMove(
+            version=version,
+            digest=now_points,
+            action=action,
+            at=now(),
+            by=by,
+            unverified_reason=reason,
+        )
     )
     path = save_channels(manifest, channels)
     _commit_only(manifest, path, f"{action} {manifest.name} {channel} -> {version}")
     return now_points
 
 
-def promote(manifest: Manifest, version: str, channel: str, by: str) -> str:
+def promote(
+    manifest: Manifest,
+    version: str,
+    channel: str,
+    by: str,
+    unverified_reason: str | None = None,
+) -> str:
     SemVer.parse(version)
-    return _point(manifest, channel, version, "promote", by)
+    return _point(manifest, channel, version, "promote", by, unverified_reason)
 
 
-def rollback(manifest: Manifest, channel: str, by: str) -> tuple[str, str]:
+def rollback(
+    manifest: Manifest, channel: str, by: str, unverified_reason: str | None = None
+) -> tuple[str, str]:
     """Point the channel back at the version it held before the current one."""
     entry = load_channels(manifest).get(channel)
     if not entry or not entry.history:
@@ -284,7 +342,7 @@ def rollback(manifest: Manifest, channel: str, by: str) -> tuple[str, str]:
             f"the channel {channel} has held only {entry.current}; there is no "
             "earlier version to roll back to."
         )
-    return target, _point(manifest, channel, target, "rollback", by)
+    return target, _point(manifest, channel, target, "rollback", by, unverified_reason)
 
 
 def rollback_target(entry: Channel | None) -> str | None:
@@ -309,6 +367,7 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "version": str(version),
                 "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
                 "pushed": bool(record and record.push.pushed),
+                "signed": bool(record and record.push.signed),
                 "digest": record.push.digest if record else None,
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,

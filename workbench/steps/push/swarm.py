@@ -21,7 +21,12 @@ from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
-from workbench.steps.push.deploy import GRACEFUL_STOP_SECONDS, channel_image, k8s_name, record
+from workbench.steps.push.deploy import (
+    GRACEFUL_STOP_SECONDS,
+    k8s_name,
+    record,
+    verified_channel_image,
+)
 from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
@@ -149,13 +154,14 @@ def deploy(
     publish: int | None = None,
     timeout: float = 600,
     log: Callable[[str], None] = lambda _: None,
+    unverified_reason: str | None = None,
 ) -> Deployed:
     """Create or update the channel's service to the digest the channel points at, and wait
     until the swarm says how it went; the outcome is recorded either way."""
     from docker import types
 
+    version, image, reason = verified_channel_image(manifest, channel, unverified_reason)
     with project_lock(manifest.root, "release", f"deploying {channel}", wait=0):
-        version, image = channel_image(manifest, channel)
         client = swarm_client()
         name, network = service_name(manifest, channel), network_name(manifest)
         _network(client, network, manifest)
@@ -215,6 +221,7 @@ def deploy(
             by=by,
             result=result,
             message=message,
+            unverified_reason=reason,
         )
         return Deployed(name, version, image, replicas, result, message, seconds)
 

@@ -270,3 +270,48 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
         )
         return CheckResult.warned(*evidence)
     return CheckResult.passed(*evidence, *(f"{r} {d}" for r, d in recorded.items()))
+
+
+def _advisory_inputs(ctx: CheckContext) -> Inputs:
+    """The lock and the advisories (their files' sizes and times: a new export is new)."""
+    source = ctx.manifest.supply_chain.advisories
+    path = ctx.manifest.resolve(source) if source else None
+    listing = "none"
+    if path is not None and path.exists():
+        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        listing = sha256_text(
+            "\n".join(f"{f} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)
+        )
+    lock = ctx.manifest.root / LOCK_NAME
+    return {"lock": file_digest(lock) if lock.exists() else "none", "advisories": listing}
+
+
+@checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)
+def vulnerabilities(ctx: CheckContext) -> CheckResult:
+    from workbench.steps.tag.advisories import STALE_DAYS, describe, scan
+
+    source = ctx.manifest.supply_chain.advisories
+    if source is None:
+        return CheckResult.warned(
+            "no advisories configured: nothing says whether a locked version is vulnerable",
+            "export the PyPA advisory database (OSV JSON) and set `supply_chain.advisories: "
+            "PATH` in workbench.yaml",
+        )
+    found = scan(ctx.manifest, source)
+    age = found.age_days
+    dated = f"{found.advisories} advisories in {source}, newest modified " + (
+        f"{age} days ago" if age is not None else "at an unknown date"
+    )
+    if found.hits:
+        return CheckResult.failed(
+            *(describe(h) for h in found.hits),
+            dated,
+            'waive only with a reason: `workbench waive tag.vulnerabilities --reason "why"`',
+        )
+    if age is None or age > STALE_DAYS:
+        return CheckResult.warned(
+            f"no locked version is named, but the advisories are older than {STALE_DAYS} "
+            f"days: {dated}",
+            "export them again",
+        )
+    return CheckResult.passed(f"no locked version is named by any of the {dated}")

@@ -37,7 +37,9 @@ from workbench.project.releases import (
 )
 from workbench.project.semver import SemVer
 from workbench.steps.serve.session import serve_session
+from workbench.steps.tag.advisories import require_no_advisories
 from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git
+from workbench.steps.tag.provenance import build_provenance, provenance_path
 from workbench.steps.tag.record import (
     GATED_STEPS,
     Built,
@@ -114,7 +116,8 @@ def _create_release(
             f"{manifest.root} is not in a git repository.",
             fix="`git init`, commit the project, then tag.",
         )
-    gate.gate_report(GATED_STEPS).require("tag a release")
+    waived = gate.gate_report(GATED_STEPS).require("tag a release").waiver("tag.vulnerabilities")
+    require_no_advisories(manifest, waived is not None)
     _require_committed(manifest)
     suggestion = suggestion or suggest(manifest)
     registry_tags = client_for(manifest.registry).manifest_digest if manifest.registry else None
@@ -122,6 +125,7 @@ def _create_release(
         manifest, version_text or str(suggestion.version), suggestion, registry_tags
     )
     before = hashes_of(manifest)  # what the candidate is built from
+    started = now()
     log(f"releasing {version} ({suggestion.reason}); testing the release candidate")
     session = serve_session(
         manifest,
@@ -139,22 +143,10 @@ def _create_release(
     candidate = _candidate(manifest, version, session.image_id, quality)
     _require_unchanged(manifest, before)
     facts = GitFacts(revision=git.git(manifest.root, "rev-parse", "HEAD"), created=now())
-    hashes = hashes_of(manifest)
-    log("reading the tested image for its bill of materials")
-    sbom = build_sbom(
-        manifest,
-        str(version),
-        candidate.image_id,
-        facts.created,
-        image_inventory(manifest, candidate.image_id),
-        hashes.files,
-    )
-    where = sbom_path(manifest, str(version))
-    hashes = msgspec.structs.replace(
-        hashes, files={**hashes.files, _relative(manifest, where): sha256_text(sbom)}
-    )
+    log("reading the tested image for its bill of materials; writing its provenance")
+    documents, hashes = _attestations(manifest, str(version), candidate, facts, started)
     built = build_release(manifest, version, suggestion, report, candidate, facts, hashes)
-    path = _commit_transaction(manifest, built, suggestion.reason, {where: sbom})
+    path = _commit_transaction(manifest, built, suggestion.reason, documents)
     log(
         f"committed {git.prefix(manifest.root)}{path.relative_to(manifest.root)}, tagged "
         f"{built.record.git.tag}, image {candidate.image_ref} ({candidate.image_id[:19]}, "
@@ -163,6 +155,39 @@ def _create_release(
     return Release(
         version, path, built.record.git.tag, candidate.image_ref, candidate.image_id, built.record
     )
+
+
+def _attestations(
+    manifest: Manifest, version: str, candidate: Candidate, facts: GitFacts, started: str
+) -> tuple[dict[Path, str], Hashes]:
+    """The release's SBOM (read from the tested image) and SLSA provenance, and the hashes
+    with both added, so `tag.manifest-complete` and `workbench verify` read them back."""
+    hashes = hashes_of(manifest)
+    sbom = build_sbom(
+        manifest,
+        version,
+        candidate.image_id,
+        facts.created,
+        image_inventory(manifest, candidate.image_id),
+        hashes.files,
+    )
+    provenance = build_provenance(
+        manifest,
+        version=version,
+        image_ref=candidate.image_ref,
+        image_id=candidate.image_id,
+        base=(candidate.base_name, candidate.base_id),
+        revision=facts.revision,
+        lock_sha256=hashes.lock,
+        started=started,
+        finished=facts.created,
+    )
+    documents = {
+        sbom_path(manifest, version): sbom,
+        provenance_path(manifest, version): provenance,
+    }
+    files = {_relative(manifest, where): sha256_text(text) for where, text in documents.items()}
+    return documents, msgspec.structs.replace(hashes, files={**hashes.files, **files})
 
 
 def _require_unchanged(manifest: Manifest, before: Hashes) -> None:

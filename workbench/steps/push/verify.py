@@ -1,0 +1,214 @@
+"""`workbench verify`: is what the registry serves the release, signed by the project's key,
+and do its SBOM and provenance name it?
+
+Each finding says what was read back: the registry's digest for the release's tag against
+the recorded one; the image config that manifest points at against the tested image's id;
+skopeo's own verdict on a `sigstoreSigned` policy holding the project's public key (the
+verifier people already run, so the workbench is not the judge of its own signatures); the
+SBOM and the provenance at the release's git tag, hashed against the release manifest and
+read for the image they name. `promote`, `rollback` and `deploy` ask `require_verified`
+first, and refuse unless a written reason is given (recorded where the move is).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from workbench.kernel import git, skopeo
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import sha256_text
+from workbench.kernel.oci import ImageRef, RegistryClient, client_for
+from workbench.project.manifest import Manifest
+from workbench.project.records import ReleaseRecord
+from workbench.project.releases import load_channels, load_release, releases
+from workbench.project.semver import SemVer
+from workbench.steps.push.keys import MAKE_ONE, public_key_pem
+from workbench.steps.tag.provenance import provenance_path, read_provenance
+from workbench.steps.tag.sbom import sbom_path
+
+
+@dataclass(frozen=True)
+class Finding:
+    what: str  # digest, image, signature, sbom, provenance
+    ok: bool
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    version: str
+    reference: str  # what was verified: REPOSITORY:TAG or REPOSITORY@DIGEST
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.findings)
+
+    def failures(self) -> str:
+        return "; ".join(f"{f.what}: {f.evidence}" for f in self.findings if not f.ok)
+
+
+def _release_of(manifest: Manifest, target: str | None) -> tuple[str, str]:
+    """(version, the reference to check: `:TAG` or `@DIGEST`) for a version, an image
+    reference of the project's repository (by tag, channel or digest), or the latest."""
+    known = [str(v) for v in releases(manifest)]
+    if not known:
+        raise WorkbenchError("there is no release yet.", fix="tag one with `workbench tag`.")
+    if target is None or ("/" not in target and "@" not in target):
+        version = target or known[-1]
+        SemVer.parse(version)
+        return version, f":{version}"
+    name, at, digest = target.partition("@")
+    repository, _, tag = name.rpartition(":") if not at else (name, "", "")
+    if repository != manifest.registry:
+        raise WorkbenchError(
+            f"{target} is not an image of this project's repository ({manifest.registry}).",
+            fix="name a version, or an image REGISTRY:TAG / REGISTRY@DIGEST of `registry:`.",
+        )
+    if at:
+        for version in known:
+            if load_release(manifest, version).push.digest == digest:
+                return version, f"@{digest}"
+        raise WorkbenchError(f"no release of {manifest.name} was pushed as {digest}.")
+    channel = load_channels(manifest).get(tag)
+    if channel is not None and channel.current:
+        return channel.current, f":{tag}"
+    if tag in known:
+        return tag, f":{tag}"
+    raise WorkbenchError(f"{tag} is neither a release nor a channel of {manifest.name}.")
+
+
+def verify_release(manifest: Manifest, target: str | None = None) -> Verdict:
+    version, reference = _release_of(manifest, target)
+    record = load_release(manifest, version)
+    if not manifest.registry:
+        raise WorkbenchError(
+            "`registry:` is not set in workbench.yaml; there is nothing to verify against.",
+            fix="set it and push the release.",
+        )
+    registry = client_for(manifest.registry)
+    shown = f"{registry.ref.name}{reference}"
+    recorded = record.push.digest
+    if not record.push.pushed or not recorded:
+        finding = Finding("digest", False, f"release {version} is not pushed (`workbench push`)")
+        return Verdict(version, shown, (finding,))
+    findings = [
+        _digest(registry, reference, recorded),
+        _image(registry, recorded, record.image.id),
+        _signature(manifest, registry.ref, reference),
+        sbom_finding(manifest, record),
+        provenance_finding(manifest, record),
+    ]
+    return Verdict(version, shown, tuple(findings))
+
+
+def _digest(registry: RegistryClient, reference: str, recorded: str) -> Finding:
+    served = reference[1:] if reference.startswith("@") else None
+    if served is None:
+        served = registry.manifest_digest(reference[1:])
+    where = f"{registry.ref.name}{reference}"
+    if served != recorded:
+        return Finding(
+            "digest", False, f"the registry serves {served} for {where}; released {recorded}"
+        )
+    return Finding("digest", True, f"the registry serves {served} for {where}: the released one")
+
+
+def _image(registry: RegistryClient, digest: str, image_id: str) -> Finding:
+    try:
+        body, _, _ = registry.get_manifest(digest)
+        config = str((json.loads(body).get("config") or {}).get("digest"))
+    except (WorkbenchError, ValueError) as exc:
+        return Finding("image", False, f"{digest} cannot be read from the registry ({exc})")
+    if config != image_id:
+        return Finding("image", False, f"{digest} points at {config}, not the tested {image_id}")
+    return Finding("image", True, f"{digest} points at the tested image {config}")
+
+
+def _signature(manifest: Manifest, ref: ImageRef, reference: str) -> Finding:
+    pem = public_key_pem(manifest)
+    if pem is None:
+        return Finding("signature", False, f"no `signing.public_key` in workbench.yaml: {MAKE_ONE}")
+    outcome = skopeo.verify(ref, reference, pem)
+    policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}"
+    if outcome.ok:
+        return Finding("signature", True, f"{policy}: accepted {ref.name}{reference}")
+    return Finding("signature", False, f"{policy}: refused {ref.name}{reference}: {outcome.said}")
+
+
+def _at_tag(manifest: Manifest, record: ReleaseRecord, relative: str) -> str | None:
+    spec = f"{record.git.tag}:{git.prefix(manifest.root)}{relative}"
+    shown = git.run(manifest.root, "cat-file", "blob", spec, strip=False)
+    return shown.stdout if shown.ok else None
+
+
+def _document(manifest: Manifest, record: ReleaseRecord, relative: str) -> tuple[str | None, str]:
+    """The file's text at the release's tag when its hash is the manifest's; else why not."""
+    text = _at_tag(manifest, record, relative)
+    wanted = record.hashes.files.get(relative)
+    if text is None:
+        return None, f"{relative} is not in the tagged commit {record.git.tag}"
+    if wanted is None:
+        return None, f"the release manifest has no hash of {relative}"
+    if sha256_text(text) != wanted:
+        return None, f"{relative} at {record.git.tag} hashes {sha256_text(text)}, not {wanted}"
+    return text, f"{relative} at {record.git.tag} hashes {wanted} as recorded"
+
+
+def sbom_finding(manifest: Manifest, record: ReleaseRecord) -> Finding:
+    relative = str(sbom_path(manifest, record.version).relative_to(manifest.root))
+    text, said = _document(manifest, record, relative)
+    if text is None:
+        return Finding("sbom", False, said)
+    component = json.loads(text).get("metadata", {}).get("component", {})
+    named = {p.get("name"): p.get("value") for p in component.get("properties", [])}
+    image = named.get("io.workbench.image-id")
+    if image != record.image.id:
+        return Finding("sbom", False, f"{said}, but it names the image {image}")
+    return Finding("sbom", True, f"{said}; it names the image {image}")
+
+
+def provenance_finding(manifest: Manifest, record: ReleaseRecord) -> Finding:
+    relative = str(provenance_path(manifest, record.version).relative_to(manifest.root))
+    text, said = _document(manifest, record, relative)
+    if text is None:
+        return Finding("provenance", False, said)
+    try:
+        image = read_provenance(text, relative).image_id
+    except WorkbenchError as exc:
+        return Finding("provenance", False, exc.message)
+    if image != record.image.id:
+        return Finding("provenance", False, f"{said}, but its subject is the image {image}")
+    return Finding("provenance", True, f"{said}; its subject is the image {image}")
+
+
+def signs(manifest: Manifest) -> bool:
+    """Whether the project opted into signing: its releases are verified before they move."""
+    return bool(manifest.signing.public_key or manifest.signing.required)
+
+
+def require_verified(manifest: Manifest, version: str, unverified_reason: str | None) -> str | None:
+    """Refuse to move or deploy a release that does not verify, unless a reason is given;
+    the reason to record with the move (None: it verified, or the project signs nothing).
+
+    A project that has not opted into signing (no `signing.public_key`, signing not
+    required) is not verified here: its commands say so, and `workbench keys init` opts in."""
+    if not signs(manifest):
+        return None
+    if unverified_reason is not None and not unverified_reason.strip():
+        raise WorkbenchError(
+            "--unverified-reason is empty.", fix="say why the unverified image may go out."
+        )
+    verdict = verify_release(manifest, version)
+    if verdict.ok:
+        return None
+    if unverified_reason:
+        return f"{unverified_reason.strip()} (failed: {verdict.failures()})"
+    raise WorkbenchError(
+        f"release {version} does not verify ({verdict.reference}): {verdict.failures()}; "
+        "nothing was moved or deployed.",
+        fix="push the release again (`workbench push` signs it), restore the registry's "
+        "tag, or fix what is named; to go ahead regardless, give "
+        '`--unverified-reason "why"` (it is recorded with the move).',
+    )

@@ -145,12 +145,12 @@ class SklearnPredictor:
         out: list[dict[str, Any]] = []
         if self.class_from_proba:  # one call: the class is the most probable one
             names = [str(c) for c in self.classes]
-            for probs in self.model.predict_proba(rows).tolist():
-                best = max(range(len(probs)), key=probs.__getitem__)
-                answer = {"prediction": self.classes[best]}
-                answer["probabilities"] = dict(zip(names, probs, strict=True))
-                out.append(answer)
-            return out
+            proba = self.model.predict_proba(rows)
+            classes = self.classes
+            return [
+                {"prediction": classes[best], "probabilities": dict(zip(names, probs, strict=True))}
+                for best, probs in zip(proba.argmax(axis=1).tolist(), proba.tolist(), strict=True)
+            ]
         # One answer per record: a column of one (a regressor fitted on a one-column
         # DataFrame target, CatBoost's labels) is that one value, never `[x]`.
         predictions = [_one(p) for p in _plain(self.model.predict(rows))]

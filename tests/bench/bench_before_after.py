@@ -14,7 +14,8 @@ Both trees run on this environment's interpreter and libraries (the earlier one 
 temporary `git worktree`, put first on PYTHONPATH), so only the workbench's own code
 differs. Prints figures; asserts nothing about time.
 
-    .venv/bin/python tests/bench/bench_before_after.py [--before REV] [--runs 7] [--smoke]
+    .venv/bin/python tests/bench/bench_before_after.py [--before REV] [--after REV] [--runs 7]
+        [--smoke]
 
 `--smoke` (as CI runs it, so the script cannot rot): one run of each; figures, no meaning.
 A clone without the earlier revision (a shallow checkout) times this tree alone and says so.
@@ -60,7 +61,7 @@ def _tui(tree: Path, project: Path, runs: int) -> tuple[list[float], list[float]
     saved = dict(os.environ)
     os.environ.update(_env(tree))  # the pty child inherits the environment
     try:
-        for _ in range(runs + 1):  # the first run compiles the tree's bytecode: not counted
+        for _ in range(max(runs, 1)):  # runs=0: once, to compile and warm (nothing kept)
             paint, statuses = time_to(
                 [sys.executable, "-c", LAUNCH, "-p", str(project)],
                 [b"Readiness", b"lowest step's share"],
@@ -70,7 +71,7 @@ def _tui(tree: Path, project: Path, runs: int) -> tuple[list[float], list[float]
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return first[1:], loaded[1:]
+    return (first, loaded) if runs else ([], [])
 
 
 def _project(tmp: Path) -> Path:
@@ -91,14 +92,26 @@ def _project(tmp: Path) -> Path:
     return project
 
 
-def _measure(tree: Path, project: Path, runs: int) -> dict[str, list[float]]:
-    first, loaded = _tui(tree, project, runs)
-    return {
-        "workbench --help": _timed(tree, ["--help"], project, runs),
-        "TUI home, first paint": first,
-        "TUI home, statuses loaded": loaded,
-        "workbench tag --dry-run": _timed(tree, ["tag", "--dry-run"], project, runs),
-    }
+def _measure(trees: dict[str, Path], project: Path, runs: int) -> dict[str, dict[str, list[float]]]:
+    """Each measure, run by run, the trees taking turns: a machine that gets busier during
+    the run slows both alike instead of whichever ran last."""
+    figures: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+
+    def add(name: str, measure: str, times: list[float]) -> None:
+        figures[name].setdefault(measure, []).extend(times)
+
+    for tree in trees.values():  # compile each tree's bytecode, warm the caches: not counted
+        _timed(tree, ["--help"], project, 0)
+        _tui(tree, project, 0)
+        _timed(tree, ["tag", "--dry-run"], project, 0)
+    for _ in range(runs):
+        for name, tree in trees.items():
+            add(name, "workbench --help", _timed(tree, ["--help"], project, 1))
+            first, loaded = _tui(tree, project, 1)
+            add(name, "TUI home, first paint", first)
+            add(name, "TUI home, statuses loaded", loaded)
+            add(name, "workbench tag --dry-run", _timed(tree, ["tag", "--dry-run"], project, 1))
+    return figures
 
 
 def _worktree(before: str, where: Path) -> Path | None:
@@ -119,6 +132,7 @@ def _worktree(before: str, where: Path) -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--before", default=BEFORE_24, help="the earlier revision")
+    parser.add_argument("--after", default="", help="a later revision (default: this tree)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="one run of each (CI)")
     args = parser.parse_args()
@@ -128,21 +142,25 @@ def main() -> None:
         tmp = Path(tmp_name)
         project = _project(tmp)
         earlier = _worktree(args.before, tmp / "before")
+        later = _worktree(args.after, tmp / "after") if args.after else ROOT
         try:
-            after = _measure(ROOT, project, args.runs)
-            before = _measure(earlier, project, args.runs) if earlier else None
+            trees = {"after": later or ROOT, **({"before": earlier} if earlier else {})}
+            figures = _measure(trees, project, args.runs)
+            after, before = figures["after"], figures.get("before")
         finally:
-            if earlier:
-                subprocess.run(
-                    ["git", "worktree", "remove", "--force", str(earlier)],
-                    cwd=ROOT,
-                    capture_output=True,
-                )
+            for made in (earlier, later if args.after else None):
+                if made:
+                    subprocess.run(
+                        ["git", "worktree", "remove", "--force", str(made)],
+                        cwd=ROOT,
+                        capture_output=True,
+                    )
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     label = args.before if before else "(not in this clone)"
-    print(f"medians in seconds, {args.runs} runs each; before = {label}, after = {head or 'tree'}")
+    shown = args.after or head or "tree"
+    print(f"medians in seconds, {args.runs} runs each; before = {label}, after = {shown}")
     print(f"{'measure':30} {'before':>8} {'after':>8} {'after/before':>13}")
     for name, times in after.items():
         now = statistics.median(times)

@@ -69,8 +69,21 @@ def _node_at(document: Any, path: list[Any]) -> tuple[Any, Any]:
     return document, key
 
 
+def _builtin_document(path: Path) -> Any:
+    """A built-in definition (the workbench's own asset, tested to read the same both ways,
+    tests/unit/test_definitions_fast.py): parsed by PyYAML's C loader, several times faster
+    than the round-trip loader a person's file needs for its line numbers."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
 def load_definition_file(path: Path, *, source: str) -> list[Item]:
-    document = load_yaml(path, what="checklist definition", error=DefinitionError)
+    if source == "built-in":
+        document = _builtin_document(path)
+    else:
+        document = load_yaml(path, what="checklist definition", error=DefinitionError)
     errors = sorted(_validator().iter_errors(to_plain(document)), key=lambda e: list(e.path))
     if errors:
         problems = []

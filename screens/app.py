@@ -46,6 +46,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("space", "do_next", "Do next", id="app.next_move", show=False),
         Binding("m", "monitor", "Monitor", id="app.monitor", show=False),
+        Binding("C", "commit", "Commit", id="app.commit", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
             Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
@@ -371,39 +372,15 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         self.call_from_thread(self.notify, f"Wrote {target}")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        from screens.step import StepScreen
+        from screens.palette import workbench_commands
 
         yield from super().get_system_commands(screen)
-        for step in STEPS:
-            yield SystemCommand(
-                f"Open step: {STEP_TITLES[step]}",
-                f"Show the {STEP_TITLES[step]} checklist",
-                lambda step=step: self.open_step(step),
-            )
-        if isinstance(screen, StepScreen) and self.reviewer is None and self.loaded:
-            yield SystemCommand(
-                "Run all checks of this step", "Run its automatic checks", screen.action_run_all
-            )
-            yield SystemCommand(
-                "Run the selected check", "Run the highlighted item", screen.action_run_selected
-            )
-        yield SystemCommand("Pair mode", "Record a driver and a navigator", self.action_pair_mode)
-        if self.pair:
-            yield SystemCommand("Swap pair roles", "The navigator drives", self.action_swap_roles)
-        if self.reviewer is None:
-            yield SystemCommand(
-                "Review mode", "Read-only, with a recorded sign-off", self.action_review_mode
-            )
-        else:
-            yield SystemCommand("Sign off", "Record your review decision", self.action_sign_off)
-        yield SystemCommand(
-            "Write report", "Markdown report in .workbench/report.md", self.action_write_report
-        )
-        yield SystemCommand(
-            "Monitor a running image",
-            "Drift of its inputs and predictions against the build's reference (PSI)",
-            self.action_monitor,
-        )
+        yield from workbench_commands(self, screen)
+
+    def action_commit(self) -> None:
+        from screens.commit import ask_commit
+
+        ask_commit(self)
 
     def action_monitor(self) -> None:
         from screens.monitor import MonitorScreen

@@ -31,6 +31,7 @@ EVERYWHERE = (
     ("[ / ]", "previous / next step"),
     ("h", "home"),
     ("m", "drift of a running image (workbench monitor)"),
+    ("C", "commit: what changed, the workbench's own files named, a message"),
     ("r", "run the selected check (in a step)"),
     *LIST_KEYS,
     ("? / F1", "this help"),

@@ -8,12 +8,11 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Label, ProgressBar
 
 from screens.deploy import DeployAction
 from screens.dialogs import Confirm, MoveChannel, PickChannel
 from screens.messages import LayerUpdate
+from screens.push_panel import PushPanel
 from screens.release_panel import ReleaseTable
 from screens.step import StepScreen
 from workbench.checklist.engine import current_user
@@ -43,7 +42,7 @@ class PushScreen(DeployAction):
     def compose(self) -> ComposeResult:
         yield from super().compose()
         yield ReleaseTable(id="releases")
-        yield VerticalScroll(id="layers")
+        yield PushPanel(id="layers")
 
     def update_from_checklist(self) -> None:
         super().update_from_checklist()
@@ -62,7 +61,7 @@ class PushScreen(DeployAction):
 
         def answered(yes: bool | None) -> None:
             if yes and self.begin("pushing the latest release"):
-                self.query_one("#layers").remove_children()
+                self.query_one(PushPanel).start(f"push {manifest.name}:{version} -> {where}")
                 self._push()
 
         self.app.push_screen(
@@ -104,22 +103,9 @@ class PushScreen(DeployAction):
 
     @on(LayerUpdate)
     def _layer(self, message: LayerUpdate) -> None:
-        layers = self.query_one("#layers")
-        bar_id = f"layer-{message.layer}"
-        found = layers.query(f"#{bar_id}")
-        if found:
-            bar = found.first(ProgressBar)
-        else:
-            layers.mount(Label(message.layer, id=f"label-{message.layer}"))
-            bar = ProgressBar(id=bar_id, show_eta=False)
-            layers.mount(bar)
-        total = message.total or None
-        bar.update(total=total, progress=min(message.current, total) if total else message.current)
-        label = layers.query_one(f"#label-{message.layer}", Label)
-        size = f" · {message.total / 1e6:.1f} MB" if message.total else ""
-        label.update(f"{message.layer[:12]} {message.status}{size}")
-        if message.status in ("Pushed", "Layer already exists"):
-            bar.update(total=1, progress=1)
+        self.query_one(PushPanel).show(
+            message.layer, message.status, message.current, message.total
+        )
 
     # --- channels -----------------------------------------------------------------------------
 

@@ -210,8 +210,9 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
     registry,
     docker_engine,  # type: ignore[no-untyped-def]
 ) -> None:
-    from textual.widgets import DataTable, Label, ProgressBar
+    from textual.widgets import DataTable, Label
 
+    from screens.push_panel import PushPanel
     from tests.helpers import release_ready
     from workbench.project import releases
     from workbench.project.releases import load_channels
@@ -253,7 +254,7 @@ async def test_the_tag_and_push_screens_release_push_and_promote(
                 break
         await settle(pilot)
         assert releases.load_release(app.manifest, "1.0.0").push.pushed is True
-        assert len(app.screen.query(ProgressBar)) >= 1  # a bar per layer
+        assert app.screen.query_one(PushPanel).pushed_layers  # a row per layer, framed
 
         await settle(pilot)
         table = app.screen.query_one("#releases", DataTable)

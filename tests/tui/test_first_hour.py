@@ -159,3 +159,77 @@ async def test_a_screenshot_is_saved_and_the_notice_names_the_path(
         assert (downloads / "home.svg").read_text().startswith("<svg")
         said = " ".join(str(n.message) for n in app._notifications)
         assert str(downloads / "home.svg") in said, said
+
+
+def committed(project: Path) -> Path:
+    from tests.helpers import git
+
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Ana Tester")
+    git(project, "config", "user.email", "ana@example.com")
+    git(project, "add", ".")
+    git(project, "commit", "-qm", "the iris model")
+    return project
+
+
+def test_what_changed_names_the_workbenchs_own_files(example_project: Path) -> None:
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.project.commits import changes, commit, suggested_message
+
+    manifest = load_manifest(committed(example_project))
+    assert changes(manifest) == []
+    (example_project / "checklist.yaml").write_text("results: {}\n")
+    found = changes(manifest)
+    assert [(c.path, c.state, c.own) for c in found] == [("checklist.yaml", "new", True)]
+    assert suggested_message(found) == "workbench: checklist"
+    (example_project / "predict_notes.md").write_text("why\n")
+    found = changes(manifest)
+    assert {c.path: c.own for c in found} == {"checklist.yaml": True, "predict_notes.md": False}
+    assert suggested_message(found) == ""  # a person's change: a person's words
+    with pytest.raises(WorkbenchError, match="needs a message"):
+        commit(manifest, "  ")
+    assert len(commit(manifest, "notes and the checklist")) >= 7
+    assert changes(manifest) == []
+    with pytest.raises(WorkbenchError, match="nothing to commit"):
+        commit(manifest, "again")
+
+
+async def test_commit_from_the_tui_lists_the_changes_and_takes_a_message(
+    example_project: Path,
+) -> None:
+    from screens.commit import CommitDialog
+    from tests.helpers import git
+
+    project = committed(example_project)
+    request = project / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("never missing.", "never empty.", 1))
+    from workbench.steps import open_checklist
+
+    open_checklist(load_manifest(project), user="Ana").tick(  # the workbench writes its file
+        "schema.descriptions-complete", "yes", note="every field in cm"
+    )
+    app = make_app(project)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("C")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, CommitDialog):
+                break
+        dialog = app.screen
+        assert isinstance(dialog, CommitDialog)
+        listed = str(dialog.query_one("#commit-changes Static", Static).render())
+        assert "schema/request.yaml" in listed and "checklist.yaml" in listed, listed
+        assert "checklist.yaml  (the workbench's)" in listed  # its own file, named so
+        await pilot.press("enter")  # an empty message is refused, with the reason
+        await pilot.pause()
+        assert app.screen is dialog
+        assert "Write what changed" in str(dialog.query_one("#commit-error", Label).render())
+        await pilot.press(*"a clearer description", "enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "a clearer description" in git(project, "log", "-1", "--format=%s"):
+                break
+        await settle(pilot)
+    assert git(project, "log", "-1", "--format=%s") == "a clearer description"
+    assert git(project, "status", "--porcelain") == ""

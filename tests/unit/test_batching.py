@@ -35,7 +35,10 @@ def test_a_fixed_cost_per_call_is_batched_with_the_figures_said() -> None:
     decision = calibrate(_fixed, EXAMPLES, settings({}), INLINE)
     assert decision["enabled"] is True, decision
     assert decision["why"] == "a record costs less in a batch"
-    assert decision["single_ms"] >= 5 and decision["per_record_in_batch_ms"] < 1, decision
+    # 5 ms a call however many: a record in a batch of eight costs an eighth (a busy machine
+    # oversleeps each call alike, so the ratio holds where absolute figures would not).
+    assert decision["single_ms"] >= 5, decision
+    assert decision["per_record_in_batch_ms"] < decision["single_ms"] / 4, decision
 
 
 def test_a_cost_per_record_is_not_batched() -> None:

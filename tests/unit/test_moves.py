@@ -4,6 +4,8 @@ does not hold is released again (re-test -> tag -> push -> promote)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from workbench.checklist.checks import Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.moves import NONE, ReleaseFacts, decide, headline, limit_reason
@@ -88,3 +90,28 @@ def test_a_second_release_retest_then_tag_a_tested_change() -> None:
     assert (move.step, move.action) == ("tag", "tag")
     assert "release the tested change since 1.0.0" in move.says
     assert headline(changed, views) == ""
+
+
+def test_release_facts_name_gate_items_tested_on_inputs_the_release_does_not_hold(
+    example_project: Path,
+) -> None:
+    """Read from the release files: the frozen fingerprint against the stored one."""
+    from tests.helpers import frozen_item, hand_made_release
+    from workbench.checklist.moves import release_facts
+    from workbench.project.manifest import load_manifest
+    from workbench.project.releases import release_path
+
+    manifest = load_manifest(example_project)
+    views = {i: passing(i) for i in ITEMS}  # every stored fingerprint is "f"
+    assert release_facts(manifest, views) is None  # no release yet
+    same = {**frozen_item("serve.image-built"), "fingerprint": "f"}
+    hand_made_release(manifest, "1.0.0", [same, frozen_item("schema.valid")])
+    facts = release_facts(manifest, views)
+    assert facts == ReleaseFacts("1.0.0", pushed=False)
+    other = {**frozen_item("serve.image-built"), "fingerprint": "before"}
+    hand_made_release(manifest, "1.1.0", [other])
+    facts = release_facts(manifest, views)
+    assert facts is not None and facts.version == "1.1.0"
+    assert facts.changed == ("serve.image-built",)
+    release_path(manifest, "1.1.0").write_text("version: [broken\n")
+    assert release_facts(manifest, views) is None  # said by the release line, never a crash

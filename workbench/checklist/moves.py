@@ -64,7 +64,10 @@ def release_facts(manifest: Manifest, views: Mapping[str, ItemView]) -> ReleaseF
     on inputs other than those frozen when it was tagged (a tested, unreleased change)."""
     from workbench.project.releases import latest_release, load_channels, read_frozen_checklist
 
-    latest = latest_release(manifest)
+    try:
+        latest = latest_release(manifest)
+    except WorkbenchError:
+        return None  # a broken release file: the release line and the checks say so
     if latest is None:
         return None
     version, record = str(latest[0]), latest[1]

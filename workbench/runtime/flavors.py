@@ -67,6 +67,28 @@ def load_model(artifact: Path) -> Any:
     return joblib.load(artifact)
 
 
+# Classifiers whose `predict` is the argmax of `predict_proba` by construction (their own
+# code computes it so), by top-level package and exact class name: a subclass may not be.
+ARGMAX_CLASSIFIERS = frozenset(
+    ("sklearn", name)
+    for name in (
+        "LogisticRegression",
+        "LogisticRegressionCV",
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "GradientBoostingClassifier",
+        "HistGradientBoostingClassifier",
+        "KNeighborsClassifier",
+        "GaussianNB",
+        "MultinomialNB",
+        "BernoulliNB",
+        "ComplementNB",
+    )
+)
+
+
 def _one(prediction: Any) -> Any:
     """One answer per record: a column of one (a regressor fitted on a one-column DataFrame
     target, CatBoost's labels) is that one value, never `[x]`."""
@@ -108,9 +130,14 @@ class SklearnPredictor:
         self.class_from_proba = False  # set by `prepare` once seen true on real records
 
     def prepare(self, examples: list[dict[str, Any]]) -> None:
-        """One model call per answer where it gives the same answer: when the class `predict`
-        gives is the most probable class of `predict_proba` on every example record (checked
-        here, never assumed), the class is taken from the probabilities alone."""
+        """One model call per answer where it gives the same answer on every record: only
+        for a final estimator whose `predict` is by definition the most probable class of
+        its `predict_proba` (ARGMAX_CLASSIFIERS; never a tuned threshold, an SVC's Platt
+        scaling or a subclass), and then checked on every example record, values and types."""
+        final = self.model[-1] if hasattr(self.model, "steps") else self.model
+        kind = type(final)
+        if (kind.__module__.split(".")[0], kind.__name__) not in ARGMAX_CLASSIFIERS:
+            return
         if not self.has_proba or not examples:
             return
         try:
@@ -120,7 +147,7 @@ class SklearnPredictor:
         except Exception:
             return
         top = [self.classes[max(range(len(p)), key=p.__getitem__)] for p in probabilities]
-        self.class_from_proba = said == top and len(set(map(type, said))) <= 1
+        self.class_from_proba = said == top and list(map(type, said)) == list(map(type, top))
 
     def rows(self, records: list[dict[str, Any]]) -> Any:
         """The model's input: a DataFrame with its own column names when it was fitted on

@@ -17,7 +17,12 @@ from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
 from workbench.project.records import Deployment, DeployResult, DeployTarget
-from workbench.project.releases import load_channels, load_deployments, save_deployments
+from workbench.project.releases import (
+    load_channels,
+    load_deployments,
+    load_release,
+    save_deployments,
+)
 
 GRACEFUL_STOP_SECONDS = 10  # the runtime's timeout_graceful_shutdown (runtime/__main__.py)
 TERMINATION_GRACE_SECONDS = GRACEFUL_STOP_SECONDS + 5  # and the endpoints' removal
@@ -36,6 +41,14 @@ def channel_image(manifest: Manifest, channel: str) -> tuple[str, str]:
         raise WorkbenchError(
             "workbench.yaml has no `registry:`; a cluster pulls the image from one.",
             fix="set registry: HOST/PATH and push the release.",
+        )
+    pushed = load_release(manifest, entry.current).push.digest
+    if entry.digest != pushed:  # releases/channels.yaml edited by hand, or a foreign merge
+        raise WorkbenchError(
+            f"releases/channels.yaml says {channel} is {entry.current} at {entry.digest}, but "
+            f"release {entry.current} was pushed as {pushed}; nothing was deployed.",
+            fix=f"move the channel with `workbench promote {entry.current} --channel {channel}` "
+            "(it records the pushed digest), or restore releases/channels.yaml from git.",
         )
     return entry.current, f"{manifest.registry}@{entry.digest}"
 

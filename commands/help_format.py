@@ -31,13 +31,16 @@ class StepOrder(TyperGroup):
         return command
 
 
-_typed = TyperOption.display_type_rich
+# Typer 0.29's way of naming an option's type in rich help; older typers have none, and then
+# nothing is patched (their help keeps its own look: never an AttributeError at start).
+_typed = getattr(TyperOption, "display_type_rich", None)
 
 
 def _type_unless_flag(self: TyperOption, ctx: Any) -> str | None:
-    return None if self.is_flag else _typed(self, ctx)
+    return None if self.is_flag or _typed is None else _typed(self, ctx)
 
 
 def flags_without_type() -> None:
     """Show no `<bool>` beside a flag in the help (every other option keeps its type)."""
-    TyperOption.display_type_rich = _type_unless_flag  # type: ignore[method-assign]
+    if _typed is not None:
+        TyperOption.display_type_rich = _type_unless_flag  # type: ignore[method-assign]

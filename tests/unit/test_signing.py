@@ -80,3 +80,19 @@ def test_skopeo_is_quoted_in_its_own_words_and_its_policy_names_one_key() -> Non
     assert policy["default"] == [{"type": "reject"}]
     (requirement,) = policy["transports"]["docker"]["127.0.0.1:5000/team/iris"]  # type: ignore[index]
     assert requirement["type"] == "sigstoreSigned" and requirement["keyPath"] == "/k.pub"
+
+
+def test_a_project_that_does_not_sign_is_never_signed_with_a_key_under_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another project of the same name made a key: this one names no public key and does
+    not require signing, so it pushes unsigned, without asking for that key's passphrase."""
+    from workbench.steps.push import signing
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest = load_manifest(project)
+    stray = tmp_path / "cosign.key"
+    stray.write_text("another project's key")
+    monkeypatch.setattr(signing, "signing_key", lambda _manifest: stray)
+    assert manifest.signing.public_key is None
+    assert signing.key_to_sign_with(manifest) is None

@@ -26,6 +26,10 @@ def key_to_sign_with(manifest: Manifest) -> Path | None:
     """This user's private key for the project, or None; a project that requires signing
     and cannot sign is refused before anything is pushed."""
     key = signing_key(manifest)
+    if public_key_path(manifest) is None and not manifest.signing.required:
+        # A project that does not sign is never signed with a key that happens to sit under
+        # its name (another project of the same name), nor asks for that key's passphrase.
+        return None
     if manifest.signing.required and (key is None or public_key_path(manifest) is None):
         missing = (
             "no private key in your config folder"

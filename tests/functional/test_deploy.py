@@ -22,7 +22,13 @@ from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
 from workbench.project.manifest import load_manifest, project_id
 from workbench.project.records import ChannelMove
-from workbench.project.releases import load_channels, load_deployments, save_channels
+from workbench.project.releases import (
+    load_channels,
+    load_deployments,
+    load_release,
+    save_channels,
+    save_release,
+)
 from workbench.project.scaffold import copy_example
 from workbench.steps.push import publish, swarm
 from workbench.steps.serve import run
@@ -191,6 +197,10 @@ def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
     # rolls it back; the service keeps answering from 1.0.1.
     good = load_channels(manifest)["production"].digest
     digest = broken_image(a_swarm, f"{repository}@{good}", f"{repository}:broken")
+    broken = load_release(manifest, "1.0.1")  # a release 1.0.2 pushed as the broken image
+    broken.version = "1.0.2"
+    broken.push.digest = digest
+    save_release(manifest, broken)
     channels = load_channels(manifest)
     entry = channels["production"]
     entry.current, entry.digest = "1.0.2", digest

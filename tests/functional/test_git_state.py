@@ -9,13 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git
+from tests.helpers import git, hand_made_release
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.project.records import Channel, ChannelMove
-from workbench.project.releases import foreign_tags, load_release, releases, save_channels
+from workbench.project.records import Channel, ChannelMove, PushInfo
+from workbench.project.releases import (
+    foreign_tags,
+    load_release,
+    releases,
+    save_channels,
+    save_release,
+)
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.tag.files import content_fingerprint, dirty_files
@@ -113,6 +119,12 @@ def test_writing_the_kubernetes_files_makes_no_tag_item_stale(tmp_path: Path) ->
     project = iris_in_git(tmp_path, "localhost:5000/team/iris")
     manifest = load_manifest(project)
     digest = "sha256:" + "ab" * 32
+    hand_made_release(manifest, "1.0.0", [])  # pushed as the digest the channel names
+    release = load_release(manifest, "1.0.0")
+    release.push = PushInfo(pushed=True, digest=digest)
+    save_release(manifest, release)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "release 1.0.0")
     move = ChannelMove(version="1.0.0", digest=digest, action="promote", at="t", by="Ana")
     save_channels(manifest, {"production": Channel(current="1.0.0", digest=digest, history=[move])})
     checklist = open_checklist(manifest, user="Ana")

@@ -74,3 +74,27 @@ def test_the_operator_switch_overrides_the_build(monkeypatch: pytest.MonkeyPatch
     assert settings({"batching": {"mode": "on"}})["mode"] == "off"
     monkeypatch.setenv("WORKBENCH_BATCHING", "sometimes")  # not a mode: the build's stands
     assert settings({"batching": {"mode": "on"}})["mode"] == "on"
+
+
+async def test_a_model_raising_system_exit_does_not_end_the_model_thread() -> None:
+    """The first call raises SystemExit (a user's predictor may): its requests are settled
+    (the route answers 500) and the next request is answered, never left waiting."""
+    import asyncio
+
+    from workbench.runtime.batching import Batcher
+
+    calls: list[int] = []
+
+    def answer(records: list[Any], ids: list[str]) -> list[tuple[Any, Any]]:
+        calls.append(len(records))
+        if len(calls) == 1:
+            raise SystemExit(3)
+        return [({"y": r["x"] * 2}, None) for r in records]
+
+    batcher = Batcher(answer, asyncio.get_running_loop(), settings({"batching": {"mode": "on"}}))
+    first = batcher.submit({"x": 1}, "a")
+    assert first is not None
+    assert await asyncio.wait_for(first, 5) == (None, None)
+    second = batcher.submit({"x": 2}, "b")
+    assert second is not None
+    assert await asyncio.wait_for(second, 5) == ({"y": 4}, None)

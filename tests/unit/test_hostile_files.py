@@ -172,3 +172,18 @@ def test_a_lock_linked_out_of_the_project_or_endless_is_refused(iris: Path, tmp_
         handle.truncate(17 << 20)
     with pytest.raises(UnsafePath, match=r"the lock is 17\.8 MB, over the limit"):
         read_lock(iris / "environment.lock")
+
+
+def test_a_file_in_a_sample_folder_linked_out_of_the_project_is_not_read(
+    iris: Path, tmp_path: Path
+) -> None:
+    from workbench.steps.schema.sample import read_sample
+
+    outside = tmp_path / "private.json"
+    outside.write_text('{"sepal_length": 1.0}')
+    folder = iris / "data" / "records"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"sepal_length": 2.0}')
+    (folder / "b.json").symlink_to(outside)
+    with pytest.raises(UnsafePath, match=r"b\.json is a symlink to .*outside the project"):
+        read_sample(folder, within=iris)

@@ -13,11 +13,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.helpers import hand_made_release
 from tests.unit.test_manifest import GOOD, project
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.project.records import Channel, ChannelMove
-from workbench.project.releases import load_deployments, save_channels
+from workbench.project.records import Channel, ChannelMove, PushInfo
+from workbench.project.releases import (
+    load_deployments,
+    load_release,
+    save_channels,
+    save_release,
+)
 from workbench.steps.push import deploy
 
 DIGEST = "sha256:" + "ab" * 32
@@ -28,6 +34,10 @@ K8S_VERSION = "1.30"
 def channel_project(tmp_path: Path) -> Path:
     root = project(tmp_path, GOOD + "registry: localhost:5000/team/churn\n")
     manifest = load_manifest(root)
+    hand_made_release(manifest, "1.2.0", [])  # pushed as the digest the channel names
+    release = load_release(manifest, "1.2.0")
+    release.push = PushInfo(pushed=True, digest=DIGEST)
+    save_release(manifest, release)
     save_channels(
         manifest,
         {

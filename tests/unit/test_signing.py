@@ -96,3 +96,23 @@ def test_a_project_that_does_not_sign_is_never_signed_with_a_key_under_its_name(
     monkeypatch.setattr(signing, "signing_key", lambda _manifest: stray)
     assert manifest.signing.public_key is None
     assert signing.key_to_sign_with(manifest) is None
+
+
+def test_the_passphrase_never_reaches_the_models_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's probe and init's look at model files run the project's code (pickles,
+    imports) in the model's interpreter: it never sees the signing passphrase."""
+    import sys
+
+    from workbench.project.model_env import run_json_script
+
+    monkeypatch.setenv("WORKBENCH_SIGNING_PASSPHRASE", "planted-passphrase-7f3a")
+    script = tmp_path / "peek.py"
+    script.write_text(
+        "import json, os\n"
+        "print(json.dumps({'seen': os.environ.get('WORKBENCH_SIGNING_PASSPHRASE'),"
+        " 'home': bool(os.environ.get('HOME'))}))\n"
+    )
+    answer = run_json_script(Path(sys.executable), script, timeout=30)
+    assert answer == {"seen": None, "home": True}

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.kernel.environ import without_secrets
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.oci import ImageRef, docker_config_path
 
@@ -88,7 +89,7 @@ def _run(argv: list[str], what: str) -> Outcome:
             timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
             # the passphrase goes in a 0600 file, never in skopeo's environment
-            env={k: v for k, v in os.environ.items() if k != "WORKBENCH_SIGNING_PASSPHRASE"},
+            env=without_secrets(),
         )
     except subprocess.TimeoutExpired:
         raise WorkbenchError(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel.confine import check_inside, read_bounded
+from workbench.kernel.environ import without_secrets
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import runtime_dir
 from workbench.kernel.yamlio import load_yaml
@@ -120,7 +121,14 @@ def run_json_script(
     argv = [str(interpreter), *(["-I"] if isolated else []), str(script)]
     try:
         result = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=cwd,
+            env=without_secrets(),  # the project's code runs there: none of our secrets
         )
     except OSError as exc:
         raise WorkbenchError(

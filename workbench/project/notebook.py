@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel.environ import without_secrets
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import MANIFEST_NAME, load_manifest
 
@@ -162,7 +163,7 @@ def run_notebook(notebook: Path, interpreter: Path, project: Path | None) -> Exp
         scratch = Path(tmp)
         receipt = scratch / "receipt.json"
         env = {
-            **os.environ,
+            **without_secrets(),  # the notebook's cells are the project's code
             "PYTHONPATH": os.pathsep.join(
                 [str(_lend_api(scratch)), *filter(None, [os.environ.get("PYTHONPATH")])]
             ),

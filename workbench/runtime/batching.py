@@ -156,12 +156,16 @@ class Batcher:
             batch = self._gather()
             try:
                 results = self.answer([w.record for w in batch], [w.request_id for w in batch])
-            except Exception as exc:  # never expected (answer catches the model's): said
+            except BaseException as exc:  # a model raising SystemExit must not end
+                # this thread (every later request would wait forever): said, answered 500
                 log.error(orjson.dumps({"event": "batch_failed", "error": repr(exc)}).decode())
                 results = [(None, None)] * len(batch)
             self.batches += 1
-            for waiting, result in zip(batch, results, strict=True):
-                self.loop.call_soon_threadsafe(_settle, waiting.future, result)
+            try:
+                for waiting, result in zip(batch, results, strict=True):
+                    self.loop.call_soon_threadsafe(_settle, waiting.future, result)
+            except RuntimeError:  # the event loop closed (the server is stopping)
+                return
 
 
 def _settle(future: asyncio.Future[Any], result: Any) -> None:

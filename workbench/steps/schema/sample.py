@@ -192,6 +192,11 @@ def _column_types(rows: list[dict[str, str]]) -> dict[str, Schema]:
     return out
 
 
+def _inside(path: Path, within: Path | None) -> Path:
+    """Each file of a sample folder the project names stays in the project too."""
+    return check_inside(within, path, what="the sample") if within is not None else path
+
+
 def read_sample(
     path: Path,
     limit: int = 10_000,
@@ -207,7 +212,7 @@ def read_sample(
         check_inside(within, path, what="the sample", folder=path.is_dir())
     if path.is_dir():
         return [
-            json.loads(_text(read_bounded(p, limit=EXAMPLE_BYTES, what="example request")))
+            json.loads(_text(read_bounded(_inside(p, within), limit=EXAMPLE_BYTES, what="record")))
             for p in sorted(path.glob("*.json"))
         ]
     suffix = path.suffix.lower()

@@ -139,6 +139,8 @@ def scan(manifest: Manifest, source: str) -> Scan:
                 f"{where} is not JSON, so the advisories cannot be trusted to be complete.",
                 fix="export the advisories again.",
             ) from None
+        if not isinstance(document, dict) or document.get("withdrawn"):
+            continue  # OSV's `withdrawn`: the advisory was retracted, it names nothing
         count += 1
         modified = _modified(document)
         newest = max(filter(None, (newest, modified)), default=None)

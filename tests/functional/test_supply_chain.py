@@ -203,6 +203,32 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     assert {f["what"]: f["ok"] for f in verdict["findings"]} == dict.fromkeys(
         ("digest", "image", "signature", "sbom", "provenance"), True
     )
+    # An air-gap bundle, verified with no network at all (a namespace without one).
+    bundle = tmp_path / "doubler-1.0.0.tar"
+    exported = workbench(env, "export", "1.0.0", "-o", str(bundle), "-p", str(project))
+    assert exported.returncode == 0, exported.stderr
+    offline = subprocess.run(
+        ["unshare", "-n", WORKBENCH, "verify", str(bundle), "--json", "-p", str(project)],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    findings = {f["what"]: f["ok"] for f in json.loads(offline.stdout)["findings"]}
+    assert findings == dict.fromkeys(("release", "digest", "signature", "sbom", "provenance"), True)
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(bundle) as source, tarfile.open(tampered, "w") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isfile() else None
+            if member.name.endswith(".sbom.cdx.json") and data is not None:
+                changed = data.read().replace(b'"doubler"', b'"tripler"', 1)
+                member.size = len(changed)
+                copy.addfile(member, io.BytesIO(changed))
+            else:
+                copy.addfile(member, data)
+    refused_bundle = workbench(env, "verify", str(tampered), "--json", "-p", str(project))
+    assert refused_bundle.returncode == 1
+    sbom = next(f for f in json.loads(refused_bundle.stdout)["findings"] if f["what"] == "sbom")
+    assert not sbom["ok"] and "hashes" in sbom["evidence"], sbom
+
     promoted = workbench(env, "promote", "1.0.0", "-c", "production", "-p", str(project))
     assert promoted.returncode == 0, promoted.stderr
     assert "verified: signed" in " ".join(promoted.stdout.split())

@@ -202,3 +202,42 @@ def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
             ],
             "verify a sigstore signature",
         )  # fmt: skip
+
+
+def copy_out(ref: ImageRef, digest: str, folder: Path) -> Outcome:
+    """Copy `ref@digest` with its sigstore signatures into `folder` (skopeo's `dir:` layout:
+    the manifest, config and layers as files, each signature as `signature-N`)."""
+    with private_folder() as private:
+        (private / "registries.d").mkdir()
+        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
+        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
+        return _run(
+            [
+                "--policy", str(private / "policy.json"),
+                "--registries.d", str(private / "registries.d"),
+                "copy", "--quiet", "--preserve-digests",
+                *_tls(ref, "src-tls-verify"), *_auth("src-authfile"),
+                f"docker://{ref.name}@{digest}", f"dir:{folder}",
+            ],
+            "copy the image and its signature out of the registry",
+        )  # fmt: skip
+
+
+def verify_folder(folder: Path, repository: str, public_key_pem: str) -> Outcome:
+    """skopeo's verdict on an image in a `dir:` folder (no registry, no network): signed by
+    this key for `repository` (`exactRepository`: the folder itself names no repository)."""
+    with private_folder() as private:
+        key = private / "key.pub"
+        key.write_text(public_key_pem)
+        requirement = {
+            "type": "sigstoreSigned",
+            "keyPath": str(key),
+            "signedIdentity": {"type": "exactRepository", "dockerRepository": repository},
+        }
+        policy = {"default": [{"type": "reject"}], "transports": {"dir": {"": [requirement]}}}
+        (private / "policy.json").write_text(json.dumps(policy))
+        return _run(
+            ["--policy", str(private / "policy.json"), "copy", "--quiet", f"dir:{folder}",
+             f"dir:{private / 'image'}"],
+            "verify a sigstore signature",
+        )  # fmt: skip

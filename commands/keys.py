@@ -138,3 +138,29 @@ def export(
 
     made = export_release(load_manifest(project), version, out)
     console.print(f"wrote {made.path} ({made.size / 1e6:.1f} MB): {version} as {made.digest}")
+
+
+@app.command("import")
+def import_(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `workbench export`.")],
+    registry: Annotated[
+        str, typer.Option("--registry", help="Where to push it, e.g. registry.internal/team/m")
+    ],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Verify a bundle, push its image with its signature to another registry (its digest
+    kept), and verify it there."""
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.bundle import import_bundle
+
+    verdict = import_bundle(load_manifest(project), bundle, registry)
+    for finding in verdict.findings:
+        mark = "[green]ok[/]" if finding.ok else "[red]FAILED[/]"
+        console.print(f"  {mark} {finding.what}: {escape(finding.evidence)}")
+    console.print(
+        f"[green]imported and verified[/]: {verdict.reference}"
+        if verdict.ok
+        else f"[red]imported, but it does not verify there[/]: {verdict.reference}"
+    )
+    if not verdict.ok:
+        raise typer.Exit(1)

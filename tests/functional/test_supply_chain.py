@@ -229,6 +229,18 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     sbom = next(f for f in json.loads(refused_bundle.stdout)["findings"] if f["what"] == "sbom")
     assert not sbom["ok"] and "hashes" in sbom["evidence"], sbom
 
+    # Imported into a second registry with its signature, and verified there.
+    second = harness.start_registry()
+    try:
+        mirror = f"{second.host}/mirror/doubler"
+        imported = workbench(env, "import", str(bundle), "--registry", mirror, "-p", str(project))
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+        assert "imported and verified" in imported.stdout
+        assert client_for(mirror).manifest_digest("1.0.0") == digest  # the same bytes
+        assert client_for(mirror).manifest_digest(signature_tag) is not None
+    finally:
+        second.stop()
+
     promoted = workbench(env, "promote", "1.0.0", "-c", "production", "-p", str(project))
     assert promoted.returncode == 0, promoted.stderr
     assert "verified: signed" in " ".join(promoted.stdout.split())

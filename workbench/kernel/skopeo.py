@@ -163,8 +163,14 @@ def sign(ref: ImageRef, digest: str, tag: str, private_key: Path, passphrase: st
         )  # fmt: skip
 
 
-def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
-    """A policy that accepts only images of `ref`'s repository signed by `public_key`."""
+def policy_for(
+    ref: ImageRef, public_key: Path, signed_repository: str | None = None
+) -> dict[str, object]:
+    """A policy that accepts only images of `ref`'s repository signed by `public_key`; with
+    `signed_repository`, signatures made for that repository (an image imported from it)."""
+    identity: dict[str, str] = {"type": "matchRepoDigestOrExact"}
+    if signed_repository:
+        identity = {"type": "remapIdentity", "prefix": ref.name, "signedPrefix": signed_repository}
     return {
         "default": [{"type": "reject"}],
         "transports": {
@@ -173,7 +179,7 @@ def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
                     {
                         "type": "sigstoreSigned",
                         "keyPath": str(public_key),
-                        "signedIdentity": {"type": "matchRepoDigestOrExact"},
+                        "signedIdentity": identity,
                     }
                 ]
             }
@@ -181,7 +187,9 @@ def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
     }
 
 
-def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
+def verify(
+    ref: ImageRef, reference: str, public_key_pem: str, signed_repository: str | None = None
+) -> Outcome:
     """Ask skopeo whether `ref` at `reference` (`@sha256:...` or `:tag`) satisfies a
     `sigstoreSigned` policy with this public key: it refuses before copying any layer when
     the signature is missing or wrong, and copies the image into the private folder (thrown
@@ -192,7 +200,7 @@ def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
         (folder / "registries.d").mkdir()
         (folder / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
         policy = folder / "policy.json"
-        policy.write_text(json.dumps(policy_for(ref, key)))
+        policy.write_text(json.dumps(policy_for(ref, key, signed_repository)))
         source = f"docker://{ref.name}{reference}"
         return _run(
             [
@@ -240,4 +248,23 @@ def verify_folder(folder: Path, repository: str, public_key_pem: str) -> Outcome
             ["--policy", str(private / "policy.json"), "copy", "--quiet", f"dir:{folder}",
              f"dir:{private / 'image'}"],
             "verify a sigstore signature",
+        )  # fmt: skip
+
+
+def copy_in(folder: Path, ref: ImageRef, tag: str) -> Outcome:
+    """Push an image of a `dir:` folder, with its sigstore signatures, as `ref:tag` (its
+    digest kept)."""
+    with private_folder() as private:
+        (private / "registries.d").mkdir()
+        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
+        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
+        return _run(
+            [
+                "--policy", str(private / "policy.json"),
+                "--registries.d", str(private / "registries.d"),
+                "copy", "--quiet", "--preserve-digests",
+                *_tls(ref, "dest-tls-verify"), *_auth("dest-authfile"),
+                f"dir:{folder}", f"docker://{ref.tagged(tag)}",
+            ],
+            "push the bundle's image and its signature",
         )  # fmt: skip

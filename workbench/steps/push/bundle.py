@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import msgspec
 
 from workbench.kernel import skopeo
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.oci import ImageRef
+from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import frozen_checklist_path, load_release, release_path
@@ -130,14 +132,9 @@ def _safe_members(bundle: tarfile.TarFile, into: Path) -> None:
     bundle.extractall(into, filter="data")
 
 
-def verify_bundle(manifest: Manifest, path: Path) -> Verdict:
-    """Verify a bundle with no registry and no network."""
-    pem = public_key_pem(manifest)
-    if pem is None:
-        raise WorkbenchError(
-            "no `signing.public_key` in workbench.yaml to verify the bundle with.",
-            fix="verify it in the project that released it (its public key is committed).",
-        )
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[Path, BundleInfo]]:
+    """The bundle unpacked into a private folder (removed afterwards), and what it names."""
     with skopeo.private_folder() as folder:
         try:
             with tarfile.open(path) as bundle:
@@ -148,20 +145,82 @@ def verify_bundle(manifest: Manifest, path: Path) -> Verdict:
                 f"{path} is not a workbench bundle ({exc}).",
                 fix="export it again with `workbench export VERSION -o FILE.tar`.",
             ) from None
-        record = _bundled_record(manifest, folder, info, path)
+        yield folder, info
 
-        def read(relative: str) -> tuple[str | None, str]:
-            file = folder / "release" / relative
-            return (file.read_text() if file.is_file() else None), f"the bundle {path.name}"
 
-        findings = [
-            _same_release(manifest, record),
-            _manifest_digest(folder / "image", info, record),
-            _signature(folder / "image", info.repository, pem, manifest),
-            sbom_finding(manifest, record, read),
-            provenance_finding(manifest, record, read),
-        ]
+def _key(manifest: Manifest) -> str:
+    pem = public_key_pem(manifest)
+    if pem is None:
+        raise WorkbenchError(
+            "no `signing.public_key` in workbench.yaml to verify the bundle with.",
+            fix="verify it in the project that released it (its public key is committed).",
+        )
+    return pem
+
+
+def verify_bundle(manifest: Manifest, path: Path) -> Verdict:
+    """Verify a bundle with no registry and no network."""
+    pem = _key(manifest)
+    with _opened(path) as (folder, info):
+        return _verify_opened(manifest, path, folder, info, pem)
+
+
+def _verify_opened(
+    manifest: Manifest, path: Path, folder: Path, info: BundleInfo, pem: str
+) -> Verdict:
+    record = _bundled_record(manifest, folder, info, path)
+
+    def read(relative: str) -> tuple[str | None, str]:
+        file = folder / "release" / relative
+        return (file.read_text() if file.is_file() else None), f"the bundle {path.name}"
+
+    findings = [
+        _same_release(manifest, record),
+        _manifest_digest(folder / "image", info, record),
+        _signature(folder / "image", info.repository, pem, manifest),
+        sbom_finding(manifest, record, read),
+        provenance_finding(manifest, record, read),
+    ]
     return Verdict(info.version, f"{path.name}: {info.repository}@{info.digest}", tuple(findings))
+
+
+def import_bundle(manifest: Manifest, path: Path, registry: str) -> Verdict:
+    """Verify the bundle, push its image with its signature into `registry` (its digest
+    kept), and verify it there: skopeo accepts the signature made for the original
+    repository (a `remapIdentity` policy), and the registry serves the released digest."""
+    pem = _key(manifest)
+    target = ImageRef.parse(registry)
+    with _opened(path) as (folder, info):
+        before = _verify_opened(manifest, path, folder, info, pem)
+        if not before.ok:
+            raise WorkbenchError(
+                f"{path.name} does not verify ({before.failures()}); nothing was imported.",
+                fix="export the release again from the project that made it.",
+            )
+        pushed = skopeo.copy_in(folder / "image", target, info.version)
+        if not pushed.ok:
+            raise WorkbenchError(
+                f"skopeo could not push the bundle to {target.tagged(info.version)}: "
+                f"{pushed.said}.",
+                fix="check the registry and your `docker login` to it, then import again.",
+            )
+    served = client_for(registry).manifest_digest(info.version)
+    accepted = skopeo.verify(target, f":{info.version}", pem, signed_repository=info.repository)
+    policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}"
+    findings = (
+        Finding(
+            "digest",
+            served == info.digest,
+            f"{target.tagged(info.version)} serves {served}; released {info.digest}",
+        ),
+        Finding(
+            "signature",
+            accepted.ok,
+            f"{policy} (signed for {info.repository}): "
+            + ("accepted" if accepted.ok else f"refused: {accepted.said}"),
+        ),
+    )
+    return Verdict(info.version, target.tagged(info.version), before.findings + findings)
 
 
 def _bundled_record(

@@ -71,13 +71,19 @@ def _release_of(manifest: Manifest, target: str | None) -> tuple[str, str]:
         for version in known:
             if load_release(manifest, version).push.digest == digest:
                 return version, f"@{digest}"
-        raise WorkbenchError(f"no release of {manifest.name} was pushed as {digest}.")
+        raise WorkbenchError(
+            f"no release of {manifest.name} was pushed as {digest}.",
+            fix="name a version (`workbench releases` lists them) or a digest one recorded.",
+        )
     channel = load_channels(manifest).get(tag)
     if channel is not None and channel.current:
         return channel.current, f":{tag}"
     if tag in known:
         return tag, f":{tag}"
-    raise WorkbenchError(f"{tag} is neither a release nor a channel of {manifest.name}.")
+    raise WorkbenchError(
+        f"{tag} is neither a release nor a channel of {manifest.name}.",
+        fix="name a version (`workbench releases`) or a channel of releases/channels.yaml.",
+    )
 
 
 def verify_release(manifest: Manifest, target: str | None = None) -> Verdict:

@@ -80,8 +80,8 @@ def verify(
     target: Annotated[
         str | None,
         typer.Argument(
-            help="A version, or an image REGISTRY:TAG / REGISTRY@DIGEST (default: the latest "
-            "release)."
+            help="A version, an image REGISTRY:TAG / REGISTRY@DIGEST, or a bundle FILE.tar "
+            "(default: the latest release)."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The findings as JSON.")] = False,
@@ -93,9 +93,14 @@ def verify(
     import json
 
     from workbench.project.manifest import load_manifest
+    from workbench.steps.push.bundle import is_bundle, verify_bundle
     from workbench.steps.push.verify import verify_release
 
-    verdict = verify_release(load_manifest(project), target)
+    manifest = load_manifest(project)
+    if is_bundle(target):
+        verdict = verify_bundle(manifest, Path(str(target)))
+    else:
+        verdict = verify_release(manifest, target)
     if as_json:
         findings = [{"what": f.what, "ok": f.ok, "evidence": f.evidence} for f in verdict.findings]
         print(
@@ -115,5 +120,47 @@ def verify(
             mark = "[green]ok[/]" if finding.ok else "[red]FAILED[/]"
             console.print(f"  {mark} {finding.what}: {escape(finding.evidence)}")
         console.print("[green]verified[/]" if verdict.ok else "[red]does not verify[/]")
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    version: Annotated[str, typer.Argument(help="The pushed, signed release.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="The bundle to write (.tar).")],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Write an air-gap bundle: the image by digest with its signature (skopeo's dir layout),
+    the release manifest, SBOM, provenance and frozen checklist; `workbench verify FILE.tar`
+    checks it with no registry and no network."""
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.bundle import export_release
+
+    made = export_release(load_manifest(project), version, out)
+    console.print(f"wrote {made.path} ({made.size / 1e6:.1f} MB): {version} as {made.digest}")
+
+
+@app.command("import")
+def import_(
+    bundle: Annotated[Path, typer.Argument(help="A bundle written by `workbench export`.")],
+    registry: Annotated[
+        str, typer.Option("--registry", help="Where to push it, e.g. registry.internal/team/m")
+    ],
+    project: ProjectOption = Path("."),
+) -> None:
+    """Verify a bundle, push its image with its signature to another registry (its digest
+    kept), and verify it there."""
+    from workbench.project.manifest import load_manifest
+    from workbench.steps.push.bundle import import_bundle
+
+    verdict = import_bundle(load_manifest(project), bundle, registry)
+    for finding in verdict.findings:
+        mark = "[green]ok[/]" if finding.ok else "[red]FAILED[/]"
+        console.print(f"  {mark} {finding.what}: {escape(finding.evidence)}")
+    console.print(
+        f"[green]imported and verified[/]: {verdict.reference}"
+        if verdict.ok
+        else f"[red]imported, but it does not verify there[/]: {verdict.reference}"
+    )
     if not verdict.ok:
         raise typer.Exit(1)

@@ -139,19 +139,9 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_CONFIG_DIR"}
     env |= {"XDG_CONFIG_HOME": str(config), "WORKBENCH_SIGNING_PASSPHRASE": PLANTED}
 
-    # Keys: private in the user's config (0700 / 0600), public committed and named.
     with (project / "workbench.yaml").open("a") as manifest_file:
         manifest_file.write(f"registry: {target}\n")
-    made = workbench(env, "keys", "init", "-p", str(project))
-    assert made.returncode == 0, made.stderr
-    private = config / "workbench" / "keys" / "doubler" / "cosign.key"
-    assert stat.S_IMODE(private.stat().st_mode) == 0o600
-    assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
-    assert "BEGIN ENCRYPTED COSIGN PRIVATE KEY" in private.read_text()  # cosign's format
-    public = project / "signing" / "doubler.pub"
-    assert load_manifest(project).signing.public_key == "signing/doubler.pub"
-    git(project, "add", ".")
-    git(project, "commit", "-q", "-m", "signing key")
+    git(project, "commit", "-q", "-am", "the registry")
 
     # Tag: the release carries its provenance, hashed in its manifest.
     tagged = subprocess.run(
@@ -179,10 +169,31 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     builder = statement["predicate"]["runDetails"]["builder"]
     assert builder["id"].startswith("urn:workbench:builder:workbench@")
 
-    # Push: signed after the digest is verified; the signature read back from the registry.
+    # A push without a key: pushed unsigned, and push says how to make one.
+    unsigned = workbench(env, "push", "-p", str(project))
+    assert unsigned.returncode == 0, unsigned.stdout + unsigned.stderr
+    assert "not signed" in unsigned.stdout and "workbench keys init" in " ".join(
+        unsigned.stdout.split()
+    )
+    assert not load_release(manifest, "1.0.0").push.signed
+
+    # Keys: private in the user's config (0700 / 0600), public committed and named.
+    made = workbench(env, "keys", "init", "-p", str(project))
+    assert made.returncode == 0, made.stderr
+    private = config / "workbench" / "keys" / "doubler" / "cosign.key"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
+    assert "BEGIN ENCRYPTED COSIGN PRIVATE KEY" in private.read_text()  # cosign's format
+    public = project / "signing" / "doubler.pub"
+    assert load_manifest(project).signing.public_key == "signing/doubler.pub"
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "signing key")
+
+    # Push again: the release pushed before the key existed is signed now.
     with ArgvWatcher() as watcher:
         pushed = workbench(env, "push", "-p", str(project))
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "1.0.0 was already verified" in pushed.stdout
     record = load_release(manifest, "1.0.0")
     digest = str(record.push.digest)
     signature_tag = digest.replace(":", "-") + ".sig"
@@ -203,6 +214,44 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     assert {f["what"]: f["ok"] for f in verdict["findings"]} == dict.fromkeys(
         ("digest", "image", "signature", "sbom", "provenance"), True
     )
+    # An air-gap bundle, verified with no network at all (a namespace without one).
+    bundle = tmp_path / "doubler-1.0.0.tar"
+    exported = workbench(env, "export", "1.0.0", "-o", str(bundle), "-p", str(project))
+    assert exported.returncode == 0, exported.stderr
+    offline = subprocess.run(
+        ["unshare", "-n", WORKBENCH, "verify", str(bundle), "--json", "-p", str(project)],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    findings = {f["what"]: f["ok"] for f in json.loads(offline.stdout)["findings"]}
+    assert findings == dict.fromkeys(("release", "digest", "signature", "sbom", "provenance"), True)
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(bundle) as source, tarfile.open(tampered, "w") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isfile() else None
+            if member.name.endswith(".sbom.cdx.json") and data is not None:
+                changed = data.read().replace(b'"doubler"', b'"tripler"', 1)
+                member.size = len(changed)
+                copy.addfile(member, io.BytesIO(changed))
+            else:
+                copy.addfile(member, data)
+    refused_bundle = workbench(env, "verify", str(tampered), "--json", "-p", str(project))
+    assert refused_bundle.returncode == 1
+    sbom = next(f for f in json.loads(refused_bundle.stdout)["findings"] if f["what"] == "sbom")
+    assert not sbom["ok"] and "hashes" in sbom["evidence"], sbom
+
+    # Imported into a second registry with its signature, and verified there.
+    second = harness.start_registry()
+    try:
+        mirror = f"{second.host}/mirror/doubler"
+        imported = workbench(env, "import", str(bundle), "--registry", mirror, "-p", str(project))
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+        assert "imported and verified" in imported.stdout
+        assert client_for(mirror).manifest_digest("1.0.0") == digest  # the same bytes
+        assert client_for(mirror).manifest_digest(signature_tag) is not None
+    finally:
+        second.stop()
+
     promoted = workbench(env, "promote", "1.0.0", "-c", "production", "-p", str(project))
     assert promoted.returncode == 0, promoted.stderr
     assert "verified: signed" in " ".join(promoted.stdout.split())

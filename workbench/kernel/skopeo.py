@@ -164,8 +164,14 @@ def sign(ref: ImageRef, digest: str, tag: str, private_key: Path, passphrase: st
         )  # fmt: skip
 
 
-def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
-    """A policy that accepts only images of `ref`'s repository signed by `public_key`."""
+def policy_for(
+    ref: ImageRef, public_key: Path, signed_repository: str | None = None
+) -> dict[str, object]:
+    """A policy that accepts only images of `ref`'s repository signed by `public_key`; with
+    `signed_repository`, signatures made for that repository (an image imported from it)."""
+    identity: dict[str, str] = {"type": "matchRepoDigestOrExact"}
+    if signed_repository:
+        identity = {"type": "remapIdentity", "prefix": ref.name, "signedPrefix": signed_repository}
     return {
         "default": [{"type": "reject"}],
         "transports": {
@@ -174,7 +180,7 @@ def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
                     {
                         "type": "sigstoreSigned",
                         "keyPath": str(public_key),
-                        "signedIdentity": {"type": "matchRepoDigestOrExact"},
+                        "signedIdentity": identity,
                     }
                 ]
             }
@@ -182,7 +188,9 @@ def policy_for(ref: ImageRef, public_key: Path) -> dict[str, object]:
     }
 
 
-def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
+def verify(
+    ref: ImageRef, reference: str, public_key_pem: str, signed_repository: str | None = None
+) -> Outcome:
     """Ask skopeo whether `ref` at `reference` (`@sha256:...` or `:tag`) satisfies a
     `sigstoreSigned` policy with this public key: it refuses before copying any layer when
     the signature is missing or wrong, and copies the image into the private folder (thrown
@@ -193,7 +201,7 @@ def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
         (folder / "registries.d").mkdir()
         (folder / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
         policy = folder / "policy.json"
-        policy.write_text(json.dumps(policy_for(ref, key)))
+        policy.write_text(json.dumps(policy_for(ref, key, signed_repository)))
         source = f"docker://{ref.name}{reference}"
         return _run(
             [
@@ -202,4 +210,62 @@ def verify(ref: ImageRef, reference: str, public_key_pem: str) -> Outcome:
                 source, f"dir:{folder / 'image'}",
             ],
             "verify a sigstore signature",
+        )  # fmt: skip
+
+
+def copy_out(ref: ImageRef, digest: str, folder: Path) -> Outcome:
+    """Copy `ref@digest` with its sigstore signatures into `folder` (skopeo's `dir:` layout:
+    the manifest, config and layers as files, each signature as `signature-N`)."""
+    with private_folder() as private:
+        (private / "registries.d").mkdir()
+        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
+        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
+        return _run(
+            [
+                "--policy", str(private / "policy.json"),
+                "--registries.d", str(private / "registries.d"),
+                "copy", "--quiet", "--preserve-digests",
+                *_tls(ref, "src-tls-verify"), *_auth("src-authfile"),
+                f"docker://{ref.name}@{digest}", f"dir:{folder}",
+            ],
+            "copy the image and its signature out of the registry",
+        )  # fmt: skip
+
+
+def verify_folder(folder: Path, repository: str, public_key_pem: str) -> Outcome:
+    """skopeo's verdict on an image in a `dir:` folder (no registry, no network): signed by
+    this key for `repository` (`exactRepository`: the folder itself names no repository)."""
+    with private_folder() as private:
+        key = private / "key.pub"
+        key.write_text(public_key_pem)
+        requirement = {
+            "type": "sigstoreSigned",
+            "keyPath": str(key),
+            "signedIdentity": {"type": "exactRepository", "dockerRepository": repository},
+        }
+        policy = {"default": [{"type": "reject"}], "transports": {"dir": {"": [requirement]}}}
+        (private / "policy.json").write_text(json.dumps(policy))
+        return _run(
+            ["--policy", str(private / "policy.json"), "copy", "--quiet", f"dir:{folder}",
+             f"dir:{private / 'image'}"],
+            "verify a sigstore signature",
+        )  # fmt: skip
+
+
+def copy_in(folder: Path, ref: ImageRef, tag: str) -> Outcome:
+    """Push an image of a `dir:` folder, with its sigstore signatures, as `ref:tag` (its
+    digest kept)."""
+    with private_folder() as private:
+        (private / "registries.d").mkdir()
+        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
+        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
+        return _run(
+            [
+                "--policy", str(private / "policy.json"),
+                "--registries.d", str(private / "registries.d"),
+                "copy", "--quiet", "--preserve-digests",
+                *_tls(ref, "dest-tls-verify"), *_auth("dest-authfile"),
+                f"dir:{folder}", f"docker://{ref.tagged(tag)}",
+            ],
+            "push the bundle's image and its signature",
         )  # fmt: skip

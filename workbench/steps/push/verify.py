@@ -13,6 +13,7 @@ first, and refuse unless a written reason is given (recorded where the move is).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workbench.kernel import git, skopeo
@@ -70,13 +71,19 @@ def _release_of(manifest: Manifest, target: str | None) -> tuple[str, str]:
         for version in known:
             if load_release(manifest, version).push.digest == digest:
                 return version, f"@{digest}"
-        raise WorkbenchError(f"no release of {manifest.name} was pushed as {digest}.")
+        raise WorkbenchError(
+            f"no release of {manifest.name} was pushed as {digest}.",
+            fix="name a version (`workbench releases` lists them) or a digest one recorded.",
+        )
     channel = load_channels(manifest).get(tag)
     if channel is not None and channel.current:
         return channel.current, f":{tag}"
     if tag in known:
         return tag, f":{tag}"
-    raise WorkbenchError(f"{tag} is neither a release nor a channel of {manifest.name}.")
+    raise WorkbenchError(
+        f"{tag} is neither a release nor a channel of {manifest.name}.",
+        fix="name a version (`workbench releases`) or a channel of releases/channels.yaml.",
+    )
 
 
 def verify_release(manifest: Manifest, target: str | None = None) -> Verdict:
@@ -137,28 +144,36 @@ def _signature(manifest: Manifest, ref: ImageRef, reference: str) -> Finding:
     return Finding("signature", False, f"{policy}: refused {ref.name}{reference}: {outcome.said}")
 
 
-def _at_tag(manifest: Manifest, record: ReleaseRecord, relative: str) -> str | None:
-    spec = f"{record.git.tag}:{git.prefix(manifest.root)}{relative}"
-    shown = git.run(manifest.root, "cat-file", "blob", spec, strip=False)
-    return shown.stdout if shown.ok else None
+Reader = Callable[[str], tuple[str | None, str]]  # relative path -> (its text, where from)
 
 
-def _document(manifest: Manifest, record: ReleaseRecord, relative: str) -> tuple[str | None, str]:
-    """The file's text at the release's tag when its hash is the manifest's; else why not."""
-    text = _at_tag(manifest, record, relative)
+def at_tag(manifest: Manifest, record: ReleaseRecord) -> Reader:
+    """Files as the release's git tag holds them."""
+
+    def read(relative: str) -> tuple[str | None, str]:
+        spec = f"{record.git.tag}:{git.prefix(manifest.root)}{relative}"
+        shown = git.run(manifest.root, "cat-file", "blob", spec, strip=False)
+        return (shown.stdout if shown.ok else None), f"the tagged commit {record.git.tag}"
+
+    return read
+
+
+def _document(record: ReleaseRecord, relative: str, read: Reader) -> tuple[str | None, str]:
+    """The file's text when its hash is the release manifest's; else why not."""
+    text, where = read(relative)
     wanted = record.hashes.files.get(relative)
     if text is None:
-        return None, f"{relative} is not in the tagged commit {record.git.tag}"
+        return None, f"{relative} is not in {where}"
     if wanted is None:
         return None, f"the release manifest has no hash of {relative}"
     if sha256_text(text) != wanted:
-        return None, f"{relative} at {record.git.tag} hashes {sha256_text(text)}, not {wanted}"
-    return text, f"{relative} at {record.git.tag} hashes {wanted} as recorded"
+        return None, f"{relative} in {where} hashes {sha256_text(text)}, not {wanted}"
+    return text, f"{relative} in {where} hashes {wanted} as recorded"
 
 
-def sbom_finding(manifest: Manifest, record: ReleaseRecord) -> Finding:
+def sbom_finding(manifest: Manifest, record: ReleaseRecord, read: Reader | None = None) -> Finding:
     relative = str(sbom_path(manifest, record.version).relative_to(manifest.root))
-    text, said = _document(manifest, record, relative)
+    text, said = _document(record, relative, read or at_tag(manifest, record))
     if text is None:
         return Finding("sbom", False, said)
     component = json.loads(text).get("metadata", {}).get("component", {})
@@ -169,9 +184,11 @@ def sbom_finding(manifest: Manifest, record: ReleaseRecord) -> Finding:
     return Finding("sbom", True, f"{said}; it names the image {image}")
 
 
-def provenance_finding(manifest: Manifest, record: ReleaseRecord) -> Finding:
+def provenance_finding(
+    manifest: Manifest, record: ReleaseRecord, read: Reader | None = None
+) -> Finding:
     relative = str(provenance_path(manifest, record.version).relative_to(manifest.root))
-    text, said = _document(manifest, record, relative)
+    text, said = _document(record, relative, read or at_tag(manifest, record))
     if text is None:
         return Finding("provenance", False, said)
     try:

@@ -80,3 +80,64 @@ def test_skopeo_is_quoted_in_its_own_words_and_its_policy_names_one_key() -> Non
     assert policy["default"] == [{"type": "reject"}]
     (requirement,) = policy["transports"]["docker"]["127.0.0.1:5000/team/iris"]  # type: ignore[index]
     assert requirement["type"] == "sigstoreSigned" and requirement["keyPath"] == "/k.pub"
+
+
+def _advisory(folder: Path, name: str, affected: dict[str, object], modified: str) -> None:
+    document = {
+        "id": name,
+        "modified": modified,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "scikit-learn"}, **affected}],
+    }
+    (folder / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_advisories_name_a_locked_version_by_range_list_or_open_end(project: Path) -> None:
+    from workbench.steps.tag.advisories import scan
+
+    folder = project / "advisories"
+    folder.mkdir()
+    now = "2099-01-01T00:00:00Z"  # not stale for the age shown
+
+    def span(*events: dict[str, str]) -> dict[str, object]:
+        return {"ranges": [{"type": "ECOSYSTEM", "events": list(events)}]}
+
+    _advisory(folder, "A-fixed-above", span({"introduced": "1.0"}, {"fixed": "1.5.3"}), now)
+    _advisory(folder, "B-fixed-below", span({"introduced": "0"}, {"fixed": "1.5.2"}), now)
+    _advisory(
+        folder, "C-last-affected", span({"introduced": "1.5"}, {"last_affected": "1.5.2"}), now
+    )
+    _advisory(folder, "D-open", span({"introduced": "1.4"}), now)
+    _advisory(folder, "E-listed", {"versions": ["1.5.1", "1.5.2"]}, now)
+    _advisory(folder, "F-other-version", {"versions": ["1.4.0"]}, now)
+    found = scan(load_manifest(project), "advisories")
+    assert found.advisories == 6
+    named = {hit.advisory: hit.fixed for hit in found.hits}
+    assert named == {
+        "A-fixed-above": "1.5.3",
+        "C-last-affected": None,
+        "D-open": None,
+        "E-listed": None,
+    }
+
+
+def test_advisories_read_from_a_zip_and_an_old_export_is_dated(project: Path) -> None:
+    import zipfile
+
+    from workbench.steps.tag.advisories import scan
+
+    with zipfile.ZipFile(project / "osv.zip", "w") as bundle:
+        bundle.writestr(
+            "PYSEC-1.json",
+            json.dumps(
+                {
+                    "id": "PYSEC-1",
+                    "modified": "2020-01-01T00:00:00Z",
+                    "affected": [
+                        {"package": {"ecosystem": "PyPI", "name": "other"}, "versions": ["1"]}
+                    ],
+                }
+            ),
+        )
+    found = scan(load_manifest(project), "osv.zip")
+    assert (found.advisories, found.hits) == (1, ())
+    assert found.age_days is not None and found.age_days > 30

@@ -141,3 +141,57 @@ def test_advisories_read_from_a_zip_and_an_old_export_is_dated(project: Path) ->
     found = scan(load_manifest(project), "osv.zip")
     assert (found.advisories, found.hits) == (1, ())
     assert found.age_days is not None and found.age_days > 30
+
+
+def test_verify_resolves_a_version_a_channel_a_digest_and_refuses_another_repository(
+    project: Path,
+) -> None:
+    from workbench.project.records import (
+        BaseImageInfo,
+        BumpInfo,
+        Channel,
+        ChecklistAtRelease,
+        GitInfo,
+        Hashes,
+        ImageInfo,
+        People,
+        PushInfo,
+        ReleaseRecord,
+    )
+    from workbench.project.releases import save_channels, save_release
+    from workbench.steps.push.verify import _release_of
+
+    with (project / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("registry: 127.0.0.1:5000/team/iris\n")
+    manifest = load_manifest(project)
+    digests = {"1.0.0": "sha256:" + "a" * 64, "1.1.0": "sha256:" + "b" * 64}
+    for version, digest in digests.items():
+        save_release(
+            manifest,
+            ReleaseRecord(
+                version=version,
+                created="2026-12-05T00:00:00Z",
+                git=GitInfo(revision="r", tag=f"v{version}"),
+                previous=None,
+                bump=BumpInfo(level="minor", suggested=version, reason="r"),
+                hashes=Hashes(lock="l", request_schema="q", response_schema="s"),
+                base_image=BaseImageInfo(name="b", id="i"),
+                image=ImageInfo(ref="x", id=IMAGE),
+                checklist=ChecklistAtRelease(readiness=1.0),
+                released_by=People(driver="Ana"),
+                push=PushInfo(pushed=True, digest=digest),
+            ),
+        )
+    save_channels(manifest, {"production": Channel(current="1.0.0", digest=digests["1.0.0"])})
+    repository = "127.0.0.1:5000/team/iris"
+    assert _release_of(manifest, None) == ("1.1.0", ":1.1.0")  # the latest
+    assert _release_of(manifest, "1.0.0") == ("1.0.0", ":1.0.0")
+    assert _release_of(manifest, f"{repository}:production") == ("1.0.0", ":production")
+    assert _release_of(manifest, f"{repository}@{digests['1.1.0']}") == (
+        "1.1.0",
+        f"@{digests['1.1.0']}",
+    )
+    with pytest.raises(WorkbenchError, match="not an image of this project's repository"):
+        _release_of(manifest, "127.0.0.1:5000/other/iris:1.0.0")
+    with pytest.raises(WorkbenchError, match="neither a release nor a channel"):
+        _release_of(manifest, f"{repository}:nightly")

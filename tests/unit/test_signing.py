@@ -116,3 +116,118 @@ def test_the_passphrase_never_reaches_the_models_interpreter(
     )
     answer = run_json_script(Path(sys.executable), script, timeout=30)
     assert answer == {"seen": None, "home": True}
+
+
+def _advisory(folder: Path, name: str, affected: dict[str, object], modified: str) -> None:
+    document = {
+        "id": name,
+        "modified": modified,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "scikit-learn"}, **affected}],
+    }
+    (folder / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_advisories_name_a_locked_version_by_range_list_or_open_end(project: Path) -> None:
+    from workbench.steps.tag.advisories import scan
+
+    folder = project / "advisories"
+    folder.mkdir()
+    now = "2099-01-01T00:00:00Z"  # not stale for the age shown
+
+    def span(*events: dict[str, str]) -> dict[str, object]:
+        return {"ranges": [{"type": "ECOSYSTEM", "events": list(events)}]}
+
+    _advisory(folder, "A-fixed-above", span({"introduced": "1.0"}, {"fixed": "1.5.3"}), now)
+    _advisory(folder, "B-fixed-below", span({"introduced": "0"}, {"fixed": "1.5.2"}), now)
+    _advisory(
+        folder, "C-last-affected", span({"introduced": "1.5"}, {"last_affected": "1.5.2"}), now
+    )
+    _advisory(folder, "D-open", span({"introduced": "1.4"}), now)
+    _advisory(folder, "E-listed", {"versions": ["1.5.1", "1.5.2"]}, now)
+    _advisory(folder, "F-other-version", {"versions": ["1.4.0"]}, now)
+    found = scan(load_manifest(project), "advisories")
+    assert found.advisories == 6
+    named = {hit.advisory: hit.fixed for hit in found.hits}
+    assert named == {
+        "A-fixed-above": "1.5.3",
+        "C-last-affected": None,
+        "D-open": None,
+        "E-listed": None,
+    }
+
+
+def test_advisories_read_from_a_zip_and_an_old_export_is_dated(project: Path) -> None:
+    import zipfile
+
+    from workbench.steps.tag.advisories import scan
+
+    with zipfile.ZipFile(project / "osv.zip", "w") as bundle:
+        bundle.writestr(
+            "PYSEC-1.json",
+            json.dumps(
+                {
+                    "id": "PYSEC-1",
+                    "modified": "2020-01-01T00:00:00Z",
+                    "affected": [
+                        {"package": {"ecosystem": "PyPI", "name": "other"}, "versions": ["1"]}
+                    ],
+                }
+            ),
+        )
+    found = scan(load_manifest(project), "osv.zip")
+    assert (found.advisories, found.hits) == (1, ())
+    assert found.age_days is not None and found.age_days > 30
+
+
+def test_verify_resolves_a_version_a_channel_a_digest_and_refuses_another_repository(
+    project: Path,
+) -> None:
+    from workbench.project.records import (
+        BaseImageInfo,
+        BumpInfo,
+        Channel,
+        ChecklistAtRelease,
+        GitInfo,
+        Hashes,
+        ImageInfo,
+        People,
+        PushInfo,
+        ReleaseRecord,
+    )
+    from workbench.project.releases import save_channels, save_release
+    from workbench.steps.push.verify import _release_of
+
+    with (project / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("registry: 127.0.0.1:5000/team/iris\n")
+    manifest = load_manifest(project)
+    digests = {"1.0.0": "sha256:" + "a" * 64, "1.1.0": "sha256:" + "b" * 64}
+    for version, digest in digests.items():
+        save_release(
+            manifest,
+            ReleaseRecord(
+                version=version,
+                created="2026-12-05T00:00:00Z",
+                git=GitInfo(revision="r", tag=f"v{version}"),
+                previous=None,
+                bump=BumpInfo(level="minor", suggested=version, reason="r"),
+                hashes=Hashes(lock="l", request_schema="q", response_schema="s"),
+                base_image=BaseImageInfo(name="b", id="i"),
+                image=ImageInfo(ref="x", id=IMAGE),
+                checklist=ChecklistAtRelease(readiness=1.0),
+                released_by=People(driver="Ana"),
+                push=PushInfo(pushed=True, digest=digest),
+            ),
+        )
+    save_channels(manifest, {"production": Channel(current="1.0.0", digest=digests["1.0.0"])})
+    repository = "127.0.0.1:5000/team/iris"
+    assert _release_of(manifest, None) == ("1.1.0", ":1.1.0")  # the latest
+    assert _release_of(manifest, "1.0.0") == ("1.0.0", ":1.0.0")
+    assert _release_of(manifest, f"{repository}:production") == ("1.0.0", ":production")
+    assert _release_of(manifest, f"{repository}@{digests['1.1.0']}") == (
+        "1.1.0",
+        f"@{digests['1.1.0']}",
+    )
+    with pytest.raises(WorkbenchError, match="not an image of this project's repository"):
+        _release_of(manifest, "127.0.0.1:5000/other/iris:1.0.0")
+    with pytest.raises(WorkbenchError, match="neither a release nor a channel"):
+        _release_of(manifest, f"{repository}:nightly")

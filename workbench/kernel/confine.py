@@ -16,6 +16,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from workbench.kernel.errors import WorkbenchError
 
@@ -143,24 +144,32 @@ def open_no_follow(path: Path, flags: int, mode: int = 0o644, *, what: str) -> i
     return handle
 
 
-def read_prefix(path: Path, *, limit: int, what: str) -> tuple[bytes, bool]:
-    """At most `limit` bytes from the start of a regular file, and whether more followed
-    (a sample bigger than what inference reads is cut, not swallowed whole). A link to
-    /dev/zero or a FIFO is refused before a byte is read."""
+def _regular(path: Path, *, what: str) -> tuple[BinaryIO, os.stat_result]:
+    """An open regular file and its stat, refused before a byte is read when it is a
+    device, a FIFO or a socket (opened non-blocking: a FIFO cannot hang the open)."""
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise WorkbenchError(f"{path}: the {what} cannot be read ({exc.strerror}).") from None
-    with os.fdopen(handle, "rb") as stream:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafePath(
-                f"{path}: the {what} is {_kind(info.st_mode)}, not a regular file; it was not "
-                "read.",
-                fix=f"replace {path.name} with a regular file.",
-            )
+    stream = os.fdopen(handle, "rb")
+    info = os.fstat(handle)
+    if not stat.S_ISREG(info.st_mode):
+        stream.close()
+        raise UnsafePath(
+            f"{path}: the {what} is {_kind(info.st_mode)}, not a regular file; it was not read.",
+            fix=f"replace {path.name} with a regular file.",
+        )
+    return stream, info
+
+
+def read_prefix(path: Path, *, limit: int, what: str) -> tuple[bytes, bool]:
+    """At most `limit` bytes from the start of a regular file, and whether more followed
+    (a sample bigger than what inference reads is cut, not swallowed whole). A link to
+    /dev/zero or a FIFO is refused before a byte is read."""
+    stream, _ = _regular(path, what=what)
+    with stream:
         data = stream.read(limit + 1)
     return data[:limit], len(data) > limit
 
@@ -168,20 +177,8 @@ def read_prefix(path: Path, *, limit: int, what: str) -> tuple[bytes, bool]:
 def read_bounded(path: Path, *, limit: int, what: str, setting: str | None = None) -> bytes:
     """The bytes of a regular file no bigger than `limit`, checked before a byte is read
     (a link to /dev/zero, a FIFO or a 50 MB file is refused, not swallowed)."""
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise WorkbenchError(f"{path}: the {what} cannot be read ({exc.strerror}).") from None
-    with os.fdopen(handle, "rb") as stream:
-        info = os.fstat(handle)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafePath(
-                f"{path}: the {what} is {_kind(info.st_mode)}, not a regular file; it was not "
-                "read.",
-                fix=f"replace {path.name} with a regular file.",
-            )
+    stream, info = _regular(path, what=what)
+    with stream:
         if info.st_size > limit:
             raise UnsafePath(
                 f"{path}: the {what} is {info.st_size / 1e6:.1f} MB, over the limit of "

@@ -69,3 +69,27 @@ def test_a_journal_never_deletes_a_tag_that_is_not_its_release_commit(tmp_path: 
             ["git", "log", "-1", "--format=%s"], cwd=project, capture_output=True, text=True
         ).stdout
     )
+
+
+def test_every_file_a_release_writes_is_one_a_journal_may_name(tmp_path: Path) -> None:
+    """A journal naming a file its pattern does not know is ignored as hostile, and then a
+    killed `tag` leaves a phantom release nobody undoes (seen: the provenance file was
+    added to releases without the pattern knowing it)."""
+    from workbench.project.manifest import load_manifest
+    from workbench.project.releases import frozen_checklist_path, release_path
+    from workbench.project.scaffold import copy_example
+    from workbench.project.transaction import RELEASE_FILE
+    from workbench.steps.tag.provenance import provenance_path
+    from workbench.steps.tag.sbom import sbom_path
+
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    written = [
+        release_path(manifest, "1.2.3"),
+        frozen_checklist_path(manifest, "1.2.3"),
+        sbom_path(manifest, "1.2.3"),
+        provenance_path(manifest, "1.2.3"),
+    ]
+    for path in written:
+        relative = path.relative_to(manifest.root).as_posix()
+        match = RELEASE_FILE.match(relative)
+        assert match is not None and match.group("version") == "1.2.3", relative

@@ -55,8 +55,9 @@ def end(manifest: Manifest) -> None:
     journal_path(manifest.root).unlink(missing_ok=True)
 
 
+# Every file a release writes (held in step with release.py by test_transaction_journal.py).
 RELEASE_FILE = re.compile(
-    r"^releases/(?P<version>[^/]+)\.(?:yaml|checklist\.json|sbom\.cdx\.json)$"
+    r"^releases/(?P<version>[^/]+)\.(?:yaml|checklist\.json|sbom\.cdx\.json|provenance\.json)$"
 )
 STAGED_FILES = ("checklist.yaml", "snapshot.yaml", "environment.lock")
 

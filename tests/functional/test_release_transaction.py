@@ -268,12 +268,13 @@ def test_push_killed_at_random_moments_is_never_recorded_wrong_and_the_next_push
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     versions = [f"1.0.{n}" for n in range(PUSH_KILLS + 2)]
     for version in versions:  # the same tested image each time: tags are cheap
-        subprocess.run(
+        tagged = subprocess.run(
             [sys.executable, "-m", "tests.release_driver", str(project), version, str(recorded)],
             env=env,
-            check=True,
             capture_output=True,
+            text=True,
         )
+        assert tagged.returncode == 0, (version, tagged.stderr[-3000:])
     push = [str(BIN / "workbench"), "push", "-p", str(project)]
     first = subprocess.run([*push, versions[0]], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr  # the layers are uploaded once

@@ -93,3 +93,20 @@ def test_every_file_a_release_writes_is_one_a_journal_may_name(tmp_path: Path) -
         relative = path.relative_to(manifest.root).as_posix()
         match = RELEASE_FILE.match(relative)
         assert match is not None and match.group("version") == "1.2.3", relative
+
+
+def test_a_lock_git_left_when_it_was_killed_is_removed_but_never_a_live_ones(
+    tmp_path: Path,
+) -> None:
+    """A `git commit` killed with the release leaves .git/index.lock and every later git
+    command fails (the undo then left files staged while saying it had undone them)."""
+    from workbench.project.transaction import _remove_stale_index_lock
+
+    project = _project(tmp_path)
+    lock = project / ".git" / "index.lock"
+    with lock.open("w"):  # a git that is running holds it open: left alone
+        _remove_stale_index_lock(project)
+        assert lock.exists()
+    _remove_stale_index_lock(project)  # nobody holds it: left by a killed git
+    assert not lock.exists()
+    git(project, "status")  # git works again

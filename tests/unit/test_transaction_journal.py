@@ -100,13 +100,13 @@ def test_a_lock_git_left_when_it_was_killed_is_removed_but_never_a_live_ones(
 ) -> None:
     """A `git commit` killed with the release leaves .git/index.lock and every later git
     command fails (the undo then left files staged while saying it had undone them)."""
-    from workbench.project.transaction import _remove_stale_index_lock
+    from workbench.kernel.git import remove_stale_index_lock
 
     project = _project(tmp_path)
     lock = project / ".git" / "index.lock"
     with lock.open("w"):  # a git that is running holds it open: left alone
-        _remove_stale_index_lock(project)
+        remove_stale_index_lock(project)
         assert lock.exists()
-    _remove_stale_index_lock(project)  # nobody holds it: left by a killed git
+    remove_stale_index_lock(project)  # nobody holds it: left by a killed git
     assert not lock.exists()
     git(project, "status")  # git works again

@@ -151,3 +151,21 @@ def status(root: Path) -> str:
 
 def config(root: Path, key: str) -> str | None:
     return output(root, "config", key)
+
+
+def remove_stale_index_lock(root: Path) -> None:
+    """A `git commit` killed with the release leaves `.git/index.lock`, and every git command
+    after it fails. Removed only when no process has it open (Linux /proc): a live git's
+    lock is never touched."""
+    git_dir = output(root, "rev-parse", "--absolute-git-dir")
+    lock = Path(git_dir, "index.lock") if git_dir else None
+    if lock is None or not lock.exists() or not Path("/proc/self/fd").is_dir():
+        return
+    target = str(lock)
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == target for fd in fd_dir.iterdir()):
+                return  # a git is running and holds it
+        except OSError:
+            continue  # a process that ended meanwhile, or not ours to read
+    lock.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ release when git holds all of it, or undoes what was done, and says which.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -111,24 +110,6 @@ def _is_release_commit(manifest: Manifest, revision: str, version: str) -> bool:
     return subject == f"release {manifest.name} {version}"
 
 
-def _remove_stale_index_lock(root: Path) -> None:
-    """A `git commit` killed with the release leaves `.git/index.lock`, and every git command
-    after it fails. Removed only when no process has it open (Linux /proc): a live git's
-    lock is never touched."""
-    git_dir = git.output(root, "rev-parse", "--absolute-git-dir")
-    lock = Path(git_dir, "index.lock") if git_dir else None
-    if lock is None or not lock.exists() or not Path("/proc/self/fd").is_dir():
-        return
-    target = str(lock)
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            if any(os.readlink(fd) == target for fd in fd_dir.iterdir()):
-                return  # a git is running and holds it
-        except OSError:
-            continue  # a process that ended meanwhile, or not ours to read
-    lock.unlink(missing_ok=True)
-
-
 def undo(manifest: Manifest, journal: Journal) -> None:
     """Leave nothing of the release: no tag, no release commit, no release file. Only what
     this release made is touched: a tag is deleted only when it is the version's own and
@@ -136,7 +117,7 @@ def undo(manifest: Manifest, journal: Journal) -> None:
     root = manifest.root
     if journal.tag != f"{manifest.release.tag_prefix}{journal.version}":
         return
-    _remove_stale_index_lock(root)
+    git.remove_stale_index_lock(root)
     if git.run(root, "rev-parse", "-q", "--verify", f"refs/tags/{journal.tag}").ok and (
         _is_release_commit(manifest, f"{journal.tag}^{{commit}}", journal.version)
     ):

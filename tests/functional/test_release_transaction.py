@@ -273,7 +273,8 @@ def test_push_killed_at_random_moments_is_never_recorded_wrong_and_the_next_push
     (project / ".git" / "hooks" / "pre-commit").unlink()
     manifest_file = project / "workbench.yaml"
     manifest_file.write_text(
-        manifest_file.read_text() + f"registry: {registry.host}/team/doubler\n"  # type: ignore[attr-defined]
+        manifest_file.read_text()
+        + f"registry: {registry.host}/team/doubler-kills\n"  # its own repository  # type: ignore[attr-defined]
     )
     git(project, "commit", "-qam", "push to the test registry")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}

@@ -208,8 +208,8 @@ def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagge
     manifest = checklist.manifest
     root = manifest.root
     lock = root / ".git" / "index.lock"
-    lock.write_text("")  # left behind by a killed git process
-    with pytest.raises(WorkbenchError) as failed:
+    # A git that is still running holds its index lock open: the release must not take it.
+    with lock.open("w"), pytest.raises(WorkbenchError) as failed:
         tagging.create_release(checklist)
     assert "index.lock" in failed.value.paragraph  # the cause and the fix are named
     # Nothing of the release is left: no manifest, no frozen checklist, no commit, no tags.
@@ -218,8 +218,11 @@ def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagge
     assert git(root, "tag", "--list") == ""
     assert git(root, "log", "--format=%s") == "the iris model"
     assert not docker_client().images.list(name=target)
-    lock.unlink()
-    release = tagging.create_release(checklist)  # the retry is the same 1.0.0, and works
+    assert lock.exists()  # a live git's lock is never removed
+    # Once nobody holds it, it is what a killed git left: the retry removes it, is the same
+    # 1.0.0, and works.
+    release = tagging.create_release(checklist)
+    assert not lock.exists()
     assert str(release.version) == "1.0.0"
     # A release whose annotated tag went missing is not complete: it is never pushed.
     git(root, "tag", "--delete", "v1.0.0")

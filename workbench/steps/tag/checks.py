@@ -38,9 +38,15 @@ def _git(ctx: CheckContext, *args: str) -> git.Outcome:
     return git.run(ctx.manifest.root, *args)
 
 
+def _tree(ctx: CheckContext) -> str:
+    """The project's content fingerprint, measured once per measuring of the inputs (six tag
+    items depend on it; each measuring has its own context, so it is never stale)."""
+    return str(ctx.memo("tag.tree", lambda: content_fingerprint(ctx.manifest)))
+
+
 def _inputs(ctx: CheckContext) -> Inputs:
     # Content, not commits: the workbench's own release commits never make this stale.
-    return {"tree": content_fingerprint(ctx.manifest)}
+    return {"tree": _tree(ctx)}
 
 
 @checks.auto("tag.git-clean", inputs=_inputs)
@@ -77,16 +83,19 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
         record = msgspec.to_builtins(load_release(m, version))
         record.pop("push", None)
         described.append(json.dumps(record, sort_keys=True))
-    refs = _git(
-        ctx,
-        "for-each-ref",
-        f"refs/tags/{m.release.tag_prefix}*",
-        "--format=%(refname) %(objectname)",
+    refs = ctx.memo(
+        "tag.refs",
+        lambda: _git(
+            ctx,
+            "for-each-ref",
+            f"refs/tags/{m.release.tag_prefix}*",
+            "--format=%(refname) %(objectname)",
+        ),
     )
     return {
         "releases": sha256_text("\n".join(described)),
         "tags": sha256_text(refs.stdout if refs.ok else ""),
-        "tree": content_fingerprint(m),
+        "tree": _tree(ctx),
         "lock": file_digest(m.root / "environment.lock"),
         "request": file_digest(m.resolve(m.schema.request)),
         "response": file_digest(m.resolve(m.schema.response)),

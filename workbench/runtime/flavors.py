@@ -106,7 +106,9 @@ class SklearnPredictor:
     (written by `schema infer` for models trained on bare arrays).
     """
 
-    def __init__(self, artifact: Path, features: list[str]) -> None:
+    def __init__(
+        self, artifact: Path, features: list[str], dtypes: dict[str, str] | None = None
+    ) -> None:
         self.model = load_model(artifact)
         # What the model itself knows of its inputs (None when it was trained on bare arrays).
         self.known_features = own_features(self.model)
@@ -124,6 +126,8 @@ class SklearnPredictor:
                 pass
             else:
                 self.frame = DataFrame
+        # Each column's dtype as the schema implies it (never the batch's neighbours').
+        self.dtypes = {k: v for k, v in (dtypes or {}).items() if k in self.features}
         classes = getattr(self.model, "classes_", None)
         self.classes = [_plain(c) for c in classes] if classes is not None else []
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
@@ -155,7 +159,10 @@ class SklearnPredictor:
         column, else plain rows in feature order."""
         if self.frame is not None:
             columns = {name: [record.get(name) for record in records] for name in self.features}
-            return self.frame(columns, columns=self.features).fillna(value=math.nan)
+            frame = self.frame(columns, columns=self.features)
+            if self.dtypes:
+                frame = frame.astype(self.dtypes)
+            return frame.fillna(value=math.nan)
         rows = [[record.get(name) for name in self.features] for record in records]
         # All numbers: the array the model would make of them itself (numpy's own inference,
         # as scikit-learn's check_array does), made once for predict and predict_proba.
@@ -233,11 +240,12 @@ def load_predictor(
     artifact: str | None,
     predictor: str | None,
     features: list[str],
+    dtypes: dict[str, str] | None = None,
 ) -> SklearnPredictor | ClassPredictor:
     if flavor == "sklearn":
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")
-        return SklearnPredictor(root / artifact, features)
+        return SklearnPredictor(root / artifact, features, dtypes)
     if flavor == "python":
         if predictor is None:
             raise ValueError("flavor python needs a predictor reference")

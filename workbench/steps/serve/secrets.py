@@ -147,7 +147,7 @@ def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
             "gzip": gzip.open,  # type: ignore[dict-item]
             "bz2": bz2.open,  # type: ignore[dict-item]
             "xz": lzma.open,  # type: ignore[dict-item]
-            "lzma": lzma.open,  # type: ignore[dict-item]  (detects the alone format)
+            "lzma": lzma.open,  # type: ignore[dict-item]
         }
         with openers[kind](path, "rb") as handle:
             while (block := handle.read(CHUNK)) and total <= MAX_INFLATED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -281,8 +282,14 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
     return CheckResult.passed(*evidence, *(f"{r} {d}" for r, d in recorded.items()))
 
 
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def _advisory_inputs(ctx: CheckContext) -> Inputs:
-    """The lock and the advisories (their files' sizes and times: a new export is new)."""
+    """The lock, the advisories (their files' sizes and times: a new export is new), and
+    today's date: the verdict depends on the advisories' age in days, so a pass measured on
+    a fresh export goes stale the next day and is measured again, never frozen at its age."""
     source = ctx.manifest.supply_chain.advisories
     path = ctx.manifest.resolve(source) if source else None
     listing = "none"
@@ -292,7 +299,11 @@ def _advisory_inputs(ctx: CheckContext) -> Inputs:
             "\n".join(f"{f} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)
         )
     lock = ctx.manifest.root / LOCK_NAME
-    return {"lock": file_digest(lock) if lock.exists() else "none", "advisories": listing}
+    return {
+        "lock": file_digest(lock) if lock.exists() else "none",
+        "advisories": listing,
+        "day": today(),
+    }
 
 
 @checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)

@@ -362,9 +362,9 @@ def _unclassified(old: dict[str, Any], new: dict[str, Any], where: Where) -> lis
             walk(a["properties"][name], b["properties"][name], f"{path}.{name}" if path else name)
         walk(a.get("items"), b.get("items"), f"{path or '$'}[]")
         for key in BRANCH_KEYS:  # branch by branch, where the branches line up
-            branches = a.get(key), b.get(key)
-            if all(isinstance(x, list) for x in branches) and len(branches[0]) == len(branches[1]):
-                for i, (x, y) in enumerate(zip(*branches, strict=True)):
+            first, second = a.get(key), b.get(key)
+            if isinstance(first, list) and isinstance(second, list) and len(first) == len(second):
+                for i, (x, y) in enumerate(zip(first, second, strict=True)):
                     walk(x, y, f"{path or '$'}.{key}[{i}]")
 
     walk(old, new, "")

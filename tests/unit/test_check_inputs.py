@@ -33,3 +33,23 @@ def test_snapshot_hashed_goes_stale_when_its_wheel_cache_changes(
     assert snapshot_checks._hashed_inputs(ctx) == before
     (wheels / "numpy-2.0-py3-none-any.whl").unlink()
     assert snapshot_checks._hashed_inputs(ctx) != before
+
+
+def test_the_model_checks_go_stale_when_the_predictor_module_changes(tmp_path: Path) -> None:
+    """A python-flavor predictor's module (no `code:`) was not among the model checks'
+    inputs: snapshot.model-loads and schema.responses-valid stayed green after it broke."""
+    from workbench.steps.shared import model_inputs
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace(
+            "  flavor: sklearn\n", "  flavor: python\n  predictor: predict:Model\n", 1
+        )
+    )
+    (project / "predict.py").write_text("class Model:\n    pass\n")
+    ctx = CheckContext(load_manifest(project))
+    before = model_inputs(ctx)
+    assert before["predictor"].startswith("sha256:")
+    (project / "predict.py").write_text("class Model:\n    broken = 1 / 0\n")
+    assert model_inputs(ctx) != before

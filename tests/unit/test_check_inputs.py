@@ -53,3 +53,40 @@ def test_the_model_checks_go_stale_when_the_predictor_module_changes(tmp_path: P
     assert before["predictor"].startswith("sha256:")
     (project / "predict.py").write_text("class Model:\n    broken = 1 / 0\n")
     assert model_inputs(ctx) != before
+
+
+def test_responses_valid_fails_on_no_examples_never_valid_answers_to_zero(
+    tmp_path: Path,
+) -> None:
+    from workbench.steps.schema.checks import responses_valid
+
+    project = copy_example("iris", tmp_path / "iris")
+    for example in (project / "schema" / "examples").iterdir():
+        example.unlink()
+    result = responses_valid(CheckContext(load_manifest(project)))
+    assert result.status == "fail"
+    assert result.evidence == [
+        "no example requests in schema/examples, so no answer could be checked"
+    ]
+
+
+def test_drift_against_a_release_whose_lock_cannot_be_read_is_not_a_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It passed with "release 1.0.0 (no lock at its tag), so no drift to show": nothing was
+    compared. Now a warning that says the drift is not known (the first release: a pass)."""
+    project = copy_example("iris", tmp_path / "iris")
+    (project / "environment.lock").write_text(
+        "numpy==2.1.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+    )
+    ctx = CheckContext(load_manifest(project))
+    monkeypatch.setattr(
+        snapshot_checks, "baseline_lock", lambda m: ("release 1.0.0 (no lock at its tag)", None)
+    )
+    result = snapshot_checks.drift(ctx)
+    assert result.status == "warn"
+    assert "the drift since it is not known" in result.evidence[0]
+    monkeypatch.setattr(
+        snapshot_checks, "baseline_lock", lambda m: ("no release before this lock", None)
+    )
+    assert snapshot_checks.drift(ctx).status == "pass"

@@ -122,6 +122,10 @@ def responses_valid(ctx: CheckContext) -> CheckResult:
     response = response_schema(m)
     if schema_problems(response):
         return CheckResult.failed("the response schema is not valid; see schema.valid")
+    if not load_examples(m):
+        return CheckResult.failed(
+            f"no example requests in {m.schema.examples}, so no answer could be checked"
+        )
     names, answers = model_answers(ctx)
     errors = [
         f"answer to {name} {path}: {message}"

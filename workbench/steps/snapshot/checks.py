@@ -198,8 +198,14 @@ def _drift_inputs(ctx: CheckContext) -> Inputs:
 def drift(ctx: CheckContext) -> CheckResult:
     current = read_lock(ctx.manifest.root / LOCK_NAME)
     label, before = baseline_lock(ctx.manifest)
-    if before is None:
+    if before is None and label.startswith("no release"):
         return CheckResult.passed(f"{len(current)} packages; {label}, so no drift to show")
+    if before is None:  # a release whose lock cannot be read: nothing was compared
+        return CheckResult.warned(
+            f"{len(current)} packages; the baseline is {label}: nothing to compare with, so "
+            "the drift since it is not known",
+            "check the release's tag holds environment.lock (`git show TAG:environment.lock`)",
+        )
     changes = diff_locks(before, current)
     if not changes:
         return CheckResult.passed(f"no change against {label}")

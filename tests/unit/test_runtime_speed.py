@@ -363,3 +363,18 @@ def test_integer_fields_are_int64_only_when_required_and_never_null() -> None:
         "optional_count": "float64",
         "nullable_count": "float64",
     }
+
+
+def test_a_multi_output_classifier_answers_its_predictions(tmp_path: Path) -> None:
+    """classes_ is one array per output and predict_proba a list: the answer was an
+    AttributeError ('list' object has no attribute 'tolist'), so snapshot.model-loads failed
+    a model that works."""
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+
+    x = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.stack([(x[:, 0] > 10).astype(int), (x[:, 1] > 20).astype(int)], axis=1)
+    joblib.dump(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y), tmp_path / "m")
+    predictor = SklearnPredictor(tmp_path / "m", ["a", "b"])
+    answers = predictor.predict_many([{"a": 0.0, "b": 1.0}, {"a": 30.0, "b": 31.0}])
+    assert answers == [{"prediction": [0, 0]}, {"prediction": [1, 1]}]

@@ -138,8 +138,9 @@ class SklearnPredictor:
         classes = getattr(self.model, "classes_", None)
         # A multi-output classifier's classes_ is one array per output, and its predict_proba
         # a list of arrays: its answers are its predictions alone.
-        several = isinstance(classes, list) and any(hasattr(c, "__len__") for c in classes)
-        if several and not all(isinstance(c, str) for c in classes):
+        if isinstance(classes, list) and any(
+            hasattr(c, "__len__") and not isinstance(c, str) for c in classes
+        ):
             classes = None
         self.classes = [_plain(c) for c in classes] if classes is not None else []
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)

@@ -90,3 +90,59 @@ def test_drift_against_a_release_whose_lock_cannot_be_read_is_not_a_pass(
         snapshot_checks, "baseline_lock", lambda m: ("no release before this lock", None)
     )
     assert snapshot_checks.drift(ctx).status == "pass"
+
+
+def test_a_web_page_answering_200_at_v2_is_not_a_registry(tmp_path: Path) -> None:
+    """Any 200 at /v2/ passed as "answers the distribution API": a registry says so in its
+    Docker-Distribution-API-Version header, which is now read."""
+    import http.server
+    import threading
+
+    from workbench.steps.push.checks import registry_reachable
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        project = copy_example("iris", tmp_path / "iris")
+        manifest_file = project / "workbench.yaml"
+        port = server.server_address[1]
+        manifest_file.write_text(manifest_file.read_text() + f"registry: 127.0.0.1:{port}/m\n")
+        result = registry_reachable(CheckContext(load_manifest(project)))
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert result.status == "fail"
+    assert "without the header Docker-Distribution-API-Version" in result.evidence[0]
+
+
+def test_what_the_registry_or_a_service_said_is_read_again_after_an_hour() -> None:
+    """Their inputs are the project's records; what the registry says changes outside it (a
+    tag overwritten, a signature deleted, a replica gone). A result older than its max_age
+    is stale, said with its age, so it is read again instead of kept green."""
+    from datetime import UTC, datetime
+
+    from workbench.checklist.checks import too_old
+    from workbench.steps import all_checks
+
+    remote = ["push.registry-reachable", "push.tag-free", "push.digest-verified"]
+    remote += ["push.signed", "push.previous-resolvable", "push.deployed-healthy"]
+    checks = all_checks()
+    assert {item: checks[item].max_age for item in remote} == dict.fromkeys(remote, 3600.0)
+    assert checks["tag.vulnerabilities"].max_age == 86400.0  # the advisories' age in days
+    assert checks["snapshot.pinned"].max_age is None  # the project's own files only
+    at = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    assert too_old("2026-12-05T08:30:00Z", 3600.0, at) is None
+    why = too_old("2026-12-05T07:30:00Z", 3600.0, at)
+    assert why is not None and why.startswith("read 90 minutes ago (2026-12-05T07:30:00Z)")
+    assert "read again after an hour" in why
+    assert too_old("2026-12-01T07:30:00Z", None, at) is None

@@ -20,11 +20,16 @@ from workbench.steps.shared import of_latest_release
 checks = CheckSet()
 
 
+# What the registry or a running service says is read again after an hour (a tag
+# overwritten, a signature deleted, a replica gone): never green on an old reading.
+REMOTE = 3600.0
+
+
 def _inputs(ctx: CheckContext) -> Inputs:
     return {"registry": ctx.manifest.registry or "unset"}
 
 
-@checks.auto("push.registry-reachable", inputs=_inputs)
+@checks.auto("push.registry-reachable", inputs=_inputs, max_age=REMOTE)
 def registry_reachable(ctx: CheckContext) -> CheckResult:
     registry = ctx.manifest.registry
     if not registry:
@@ -37,6 +42,13 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
         answer = request("GET", url, timeout=10)
     except OSError as exc:
         return CheckResult.failed(f"{url} does not answer ({type(exc).__name__}: {exc})")
+    version = answer.header("docker-distribution-api-version") or ""
+    if answer.status in (200, 401) and not version.startswith("registry/2"):
+        return CheckResult.failed(
+            f"{url} answered {answer.status} without the header "
+            "Docker-Distribution-API-Version: registry/2.0: it is not a registry",
+            "check `registry:` in workbench.yaml points at the registry, not a web page",
+        )
     if answer.status == 200:
         return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
     if answer.status == 401:
@@ -62,7 +74,7 @@ def _push_inputs(ctx: CheckContext) -> Inputs:
     return {"registry": ctx.manifest.registry or "unset", "pushes": sha256_text("\n".join(pushes))}
 
 
-@checks.auto("push.tag-free", inputs=_push_inputs)
+@checks.auto("push.tag-free", inputs=_push_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def tag_free(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     registry = client_for(ctx.manifest.registry or "")  # set: of_latest_release skips otherwise
@@ -77,7 +89,7 @@ def tag_free(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
     )
 
 
-@checks.auto("push.digest-verified", inputs=_push_inputs)
+@checks.auto("push.digest-verified", inputs=_push_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def digest_verified(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     if not document.push.pushed:
@@ -106,7 +118,7 @@ def _signing_inputs(ctx: CheckContext) -> Inputs:
     return {**_push_inputs(ctx), "key": key, "required": str(ctx.manifest.signing.required)}
 
 
-@checks.auto("push.signed", inputs=_signing_inputs)
+@checks.auto("push.signed", inputs=_signing_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def signed(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     """skopeo's verdict on the pushed digest under a sigstoreSigned policy with the
@@ -163,7 +175,7 @@ def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
     return CheckResult.failed(*evidence)
 
 
-@checks.auto("push.previous-resolvable", inputs=_push_inputs)
+@checks.auto("push.previous-resolvable", inputs=_push_inputs, max_age=REMOTE)
 def previous_resolvable(ctx: CheckContext) -> CheckResult:
     pushed: list[tuple[str, str]] = []
     for release in releases(ctx.manifest):
@@ -196,7 +208,7 @@ def _deploy_inputs(ctx: CheckContext) -> Inputs:
     }
 
 
-@checks.auto("push.deployed-healthy", inputs=_deploy_inputs)
+@checks.auto("push.deployed-healthy", inputs=_deploy_inputs, max_age=REMOTE)
 def deployed_healthy(ctx: CheckContext) -> CheckResult:
     """Each channel deployed to the swarm: its service runs the channel's digest, and every
     replica of it is running and healthy."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import UTC, datetime
 
 import msgspec
 
@@ -282,14 +281,10 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
     return CheckResult.passed(*evidence, *(f"{r} {d}" for r, d in recorded.items()))
 
 
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
-
-
 def _advisory_inputs(ctx: CheckContext) -> Inputs:
-    """The lock, the advisories (their files' sizes and times: a new export is new), and
-    today's date: the verdict depends on the advisories' age in days, so a pass measured on
-    a fresh export goes stale the next day and is measured again, never frozen at its age."""
+    """The lock and the advisories (their files' sizes and times: a new export is new). The
+    verdict also depends on the advisories' age in days: a result is kept one day at most
+    (max_age), so a pass on a fresh export turns into the 30-day warning as it ages."""
     source = ctx.manifest.supply_chain.advisories
     path = ctx.manifest.resolve(source) if source else None
     listing = "none"
@@ -302,11 +297,10 @@ def _advisory_inputs(ctx: CheckContext) -> Inputs:
     return {
         "lock": file_digest(lock) if lock.exists() else "none",
         "advisories": listing,
-        "day": today(),
     }
 
 
-@checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)
+@checks.auto("tag.vulnerabilities", inputs=_advisory_inputs, max_age=86400.0)
 def vulnerabilities(ctx: CheckContext) -> CheckResult:
     from workbench.steps.tag.advisories import STALE_DAYS, describe, scan
 

@@ -146,3 +146,35 @@ def test_what_the_registry_or_a_service_said_is_read_again_after_an_hour() -> No
     assert why is not None and why.startswith("read 90 minutes ago (2026-12-05T07:30:00Z)")
     assert "read again after an hour" in why
     assert too_old("2026-12-01T07:30:00Z", None, at) is None
+
+
+def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
+    tmp_path: Path,
+) -> None:
+    """snapshot.fresh's inputs: only `lib/python*/site-packages/*.dist-info` names were
+    read, so an egg-info install, Debian's dist-packages, or a venv made again on another
+    Python left the result fresh."""
+    from workbench.steps.snapshot.checks import env_stamp
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "numpy-2.1.0.dist-info").mkdir()
+    python311, python312 = tmp_path / "python3.11", tmp_path / "python3.12"
+    python311.write_bytes(b"3.11")
+    python312.write_bytes(b"3.12 interpreter")
+    (venv / "bin" / "python").symlink_to(python311)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    stamps = [env_stamp(venv / "bin" / "python")]
+    (site / "legacy-1.0-py3.11.egg-info").mkdir()
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    debian = venv / "lib" / "python3" / "dist-packages"
+    debian.mkdir(parents=True)
+    (debian / "requests-2.31.0.dist-info").mkdir()
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(python312)
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    assert len(set(stamps)) == 4
+    assert env_stamp(venv / "bin" / "python") == stamps[-1]  # nothing changed: the same

@@ -27,11 +27,37 @@ from workbench.steps.snapshot.wheels import Target, wheel_dir
 checks = CheckSet()
 
 
+SITE_FOLDERS = ("lib/python*/site-packages", "lib/python3*/dist-packages", "local/lib/python3*/*")
+METADATA = ("*.dist-info", "*.egg-info", "*.pth", "*.egg-link")
+
+
 def env_stamp(interpreter: Path) -> str:
-    """Cheap fingerprint of what is installed: the names of the dist-info folders."""
+    """Cheap fingerprint of what is installed, read without starting the interpreter: the
+    interpreter itself (where its link resolves, its size and time: a venv made again on
+    another Python), its pyvenv.cfg, and the distributions' metadata names in every site
+    folder of its prefix and, for a venv that sees them, its base's (Debian's dist-packages,
+    egg-info installs and .pth files included)."""
     prefix = interpreter.parent.parent
-    names = sorted(p.name for p in prefix.glob("lib/python*/site-packages/*.dist-info"))
-    return hashlib.sha256("\n".join(names).encode()).hexdigest() if names else "none"
+    lines = []
+    try:
+        real = interpreter.resolve()
+        lines.append(f"{real} {real.stat().st_size} {real.stat().st_mtime_ns}")
+    except OSError:
+        lines.append(f"{interpreter} unreadable")
+    prefixes = [prefix]
+    config = prefix / "pyvenv.cfg"
+    if config.is_file():
+        text = config.read_text(errors="replace")
+        lines.append(text)
+        home = next((ln.split("=", 1)[1].strip() for ln in text.splitlines()
+                     if ln.split("=", 1)[0].strip() == "home" and "=" in ln), None)  # fmt: skip
+        if home and "include-system-site-packages = true" in text.replace("  ", " "):
+            prefixes.append(Path(home).parent)
+    for base in prefixes:
+        for folder in SITE_FOLDERS:
+            for pattern in METADATA:
+                lines += sorted(str(p) for p in base.glob(f"{folder}/{pattern}"))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _snapshot_inputs(ctx: CheckContext) -> Inputs:

@@ -378,3 +378,44 @@ def test_a_multi_output_classifier_answers_its_predictions(tmp_path: Path) -> No
     predictor = SklearnPredictor(tmp_path / "m", ["a", "b"])
     answers = predictor.predict_many([{"a": 0.0, "b": 1.0}, {"a": 30.0, "b": 31.0}])
     assert answers == [{"prediction": [0, 0]}, {"prediction": [1, 1]}]
+
+
+FEATURES_MODULE = "def double(x):\n    return x * 2\n"
+
+
+def test_a_pipeline_pickled_with_a_function_of_the_projects_own_module_loads(
+    tmp_path: Path,
+) -> None:
+    """A FunctionTransformer over `features.double` (features.py at the project's root,
+    listed in model.code): unpickling imports `features`, which was on no path, so
+    snapshot.model-loads failed a model that loads in its own environment. Run in a fresh
+    interpreter, as the model's own environment and the image run it."""
+    import subprocess
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "features.py").write_text(FEATURES_MODULE)
+    train = (
+        "import sys, joblib, numpy as np\n"
+        f"sys.path.insert(0, {str(project)!r})\n"
+        "import features\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import FunctionTransformer\n"
+        "from sklearn.linear_model import LinearRegression\n"
+        "x = np.arange(10.0).reshape(-1, 1)\n"
+        "m = make_pipeline(FunctionTransformer(features.double), LinearRegression())\n"
+        f"joblib.dump(m.fit(x, x.ravel() * 4), {str(project / 'model.joblib')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", train], check=True)
+    load = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(runtime.__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from flavors import load_predictor\n"
+        f"p = load_predictor('sklearn', root=Path({str(project)!r}), artifact='model.joblib',"
+        " predictor=None, features=['x'])\n"
+        "print(round(p.predict({'x': 3.0})['prediction'], 6))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "12.0"

@@ -28,14 +28,9 @@ from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import frozen_checklist_path, load_release, release_path
+from workbench.steps.push.documents import Finding, at_tag, provenance_finding, sbom_finding
 from workbench.steps.push.keys import MAKE_ONE, public_key_pem
-from workbench.steps.push.verify import (
-    Finding,
-    Verdict,
-    at_tag,
-    provenance_finding,
-    sbom_finding,
-)
+from workbench.steps.push.verify import Verdict, verify_scratch
 from workbench.steps.tag.provenance import provenance_path
 from workbench.steps.tag.sbom import sbom_path
 
@@ -71,7 +66,8 @@ def export_release(manifest: Manifest, version: str, out: Path) -> Exported:
         )
     ref = ImageRef.parse(manifest.registry)
     documents = _release_documents(manifest, record)
-    with skopeo.private_folder() as folder:
+    with skopeo.thrown_away(verify_scratch(manifest)) as folder:
+        folder.mkdir()
         copied = skopeo.copy_out(ref, digest, folder / "image")
         if not copied.ok:
             raise WorkbenchError(
@@ -133,9 +129,11 @@ def _safe_members(bundle: tarfile.TarFile, into: Path) -> None:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[tuple[Path, BundleInfo]]:
-    """The bundle unpacked into a private folder (removed afterwards), and what it names."""
-    with skopeo.private_folder() as folder:
+def _opened(manifest: Manifest, path: Path) -> Iterator[tuple[Path, BundleInfo]]:
+    """The bundle unpacked into a folder of the project's `.workbench/verify` (on the
+    project's disk, not a small /tmp; removed afterwards), and what it names."""
+    with skopeo.thrown_away(verify_scratch(manifest)) as folder:
+        folder.mkdir()
         try:
             with tarfile.open(path) as bundle:
                 _safe_members(bundle, folder)
@@ -161,7 +159,7 @@ def _key(manifest: Manifest) -> str:
 def verify_bundle(manifest: Manifest, path: Path) -> Verdict:
     """Verify a bundle with no registry and no network."""
     pem = _key(manifest)
-    with _opened(path) as (folder, info):
+    with _opened(manifest, path) as (folder, info):
         return _verify_opened(manifest, path, folder, info, pem)
 
 
@@ -190,7 +188,7 @@ def import_bundle(manifest: Manifest, path: Path, registry: str) -> Verdict:
     repository (a `remapIdentity` policy), and the registry serves the released digest."""
     pem = _key(manifest)
     target = ImageRef.parse(registry)
-    with _opened(path) as (folder, info):
+    with _opened(manifest, path) as (folder, info):
         before = _verify_opened(manifest, path, folder, info, pem)
         if not before.ok:
             raise WorkbenchError(
@@ -205,7 +203,9 @@ def import_bundle(manifest: Manifest, path: Path, registry: str) -> Verdict:
                 fix="check the registry and your `docker login` to it, then import again.",
             )
     served = client_for(registry).manifest_digest(info.version)
-    accepted = skopeo.verify(target, f":{info.version}", pem, signed_repository=info.repository)
+    accepted = skopeo.verify(
+        target, f":{info.version}", pem, verify_scratch(manifest), signed_repository=info.repository
+    )
     policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}"
     findings = (
         Finding(
@@ -272,7 +272,7 @@ def _manifest_digest(image: Path, info: BundleInfo, record: ReleaseRecord) -> Fi
 
 
 def _signature(image: Path, repository: str, pem: str, manifest: Manifest) -> Finding:
-    outcome = skopeo.verify_folder(image, repository, pem)
+    outcome = skopeo.verify_folder(image, repository, pem, verify_scratch(manifest))
     policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}, no registry"
     if outcome.ok:
         return Finding("signature", True, f"{policy}: accepted the bundle's image")

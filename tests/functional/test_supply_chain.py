@@ -203,6 +203,12 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         " ".join(pushed.stdout.split())
     )
     assert any("skopeo" in line and "--sign-passphrase-file" in line for line in watcher.seen)
+    # The SBOM and provenance attached to the digest where cosign puts them, read back.
+    attached = digest.replace(":", "-")
+    assert record.push.attestations == client_for(target).manifest_digest(attached + ".att")
+    sbom_blob = json.loads(client_for(target).get_manifest(attached + ".sbom")[0])["layers"][0]
+    assert sbom_blob["digest"] == record.hashes.files["releases/1.0.0.sbom.cdx.json"]
+    assert f"attested (SBOM, provenance): {attached}.att" in " ".join(pushed.stdout.split())
 
     # skopeo itself accepts it, by tag and by digest; so does `workbench verify`.
     for reference in (f"{target}:1.0.0", f"{target}@{digest}"):
@@ -213,6 +219,12 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     verdict = json.loads(verified.stdout)
     assert {f["what"]: f["ok"] for f in verdict["findings"]} == dict.fromkeys(
         ("digest", "image", "signature", "sbom", "provenance"), True
+    )
+    evidence = {f["what"]: f["evidence"] for f in verdict["findings"]}
+    assert f"{attached}.sbom holds releases/1.0.0.sbom.cdx.json" in evidence["sbom"]
+    assert (
+        f"{attached}.att: a https://slsa.dev/provenance/v1 statement of {digest}"
+        in (evidence["provenance"])
     )
     # An air-gap bundle, verified with no network at all (a namespace without one).
     bundle = tmp_path / "doubler-1.0.0.tar"
@@ -255,6 +267,8 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     promoted = workbench(env, "promote", "1.0.0", "-c", "production", "-p", str(project))
     assert promoted.returncode == 0, promoted.stderr
     assert "verified: signed" in " ".join(promoted.stdout.split())
+    by_channel = workbench(env, "verify", f"{target}:production", "--json", "-p", str(project))
+    assert by_channel.returncode == 0, by_channel.stdout + by_channel.stderr  # signed as 1.0.0
 
     # Another image under the release's tag: skopeo, verify and promote refuse it.
     other = push_another_image(f"{target}:1.0.0")

@@ -376,6 +376,7 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
                 "pushed": bool(record and record.push.pushed),
                 "signed": bool(record and record.push.signed),
+                "attested": bool(record and record.push.attestations),
                 "digest": record.push.digest if record else None,
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,

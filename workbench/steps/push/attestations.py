@@ -51,6 +51,13 @@ def _relative(manifest: Manifest, path: Path) -> str:
     return str(path.relative_to(manifest.root))
 
 
+def recorded(manifest: Manifest, record: ReleaseRecord) -> bool:
+    """Whether the release manifest hashes both an SBOM and a provenance (releases made
+    before the workbench attested releases do not, and have nothing to attach)."""
+    files = (sbom_path(manifest, record.version), provenance_path(manifest, record.version))
+    return all(_relative(manifest, f) in record.hashes.files for f in files)
+
+
 def _statement(name: str, digest: str, predicate_type: str, predicate: Any) -> bytes:
     subject = [{"name": name, "digest": {"sha256": digest.split(":", 1)[1]}}]
     statement = {
@@ -164,7 +171,12 @@ def _attested(registry: RegistryClient, digest: str, pem: str, kind: str) -> tup
         statement, how = dsse.open_envelope(data, pem)
         if statement is None:
             return None, f"the {kind} attestation in {tag}: {how}"
-        named = [s.get("digest", {}).get("sha256") for s in statement.get("subject") or []]
+        subjects = statement.get("subject")
+        named = [
+            (s.get("digest") or {}).get("sha256")
+            for s in (subjects if isinstance(subjects, list) else [])
+            if isinstance(s, dict)
+        ]
         if digest.split(":", 1)[1] not in named or statement.get("predicateType") != kind:
             return None, f"the {kind} attestation in {tag} names {named}, not the pushed {digest}"
         return statement.get("predicate"), f"{tag}: a {kind} statement of {digest}; {how}"

@@ -11,7 +11,11 @@ from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import load_release, releases
 from workbench.project.semver import SemVer
-from workbench.steps.push.attestations import provenance_in_registry, sbom_in_registry
+from workbench.steps.push.attestations import (
+    provenance_in_registry,
+    recorded,
+    sbom_in_registry,
+)
 from workbench.steps.push.documents import provenance_finding, sbom_finding
 from workbench.steps.push.keys import MAKE_ONE, public_key_path, public_key_pem
 from workbench.steps.push.publish import config_digest
@@ -153,10 +157,12 @@ def _attested_inputs(ctx: CheckContext) -> Inputs:
 def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     """Pushed and signed: the SBOM and provenance attached to the pushed digest, read back
     from the registry (`.sbom` hashing as the release manifest records, signed `.att`
-    statements naming that digest). Not pushed yet: the files at the release's tag."""
+    statements naming that digest). Not pushed yet, or made before releases were attested:
+    the files at the release's tag."""
     pem = public_key_pem(ctx.manifest) if signs(ctx.manifest) else None
     digest = document.push.digest
-    if pem is not None and document.push.pushed and digest and ctx.manifest.registry:
+    in_registry = document.push.pushed and digest and recorded(ctx.manifest, document)
+    if pem is not None and in_registry and digest and ctx.manifest.registry:
         registry = client_for(ctx.manifest.registry)
         findings = [
             sbom_in_registry(ctx.manifest, registry, document, digest, pem),

@@ -5,8 +5,8 @@ Each finding says what was read back: the registry's digest for the release's ta
 the recorded one; the image config that manifest points at against the tested image's id;
 skopeo's own verdict on a `sigstoreSigned` policy holding the project's public key (the
 verifier people already run, so the workbench is not the judge of its own signatures); the
-SBOM and the provenance at the release's git tag, hashed against the release manifest and
-read for the image they name. `promote`, `rollback` and `deploy` ask `require_verified`
+SBOM and the provenance attached to the pushed digest in the registry (`attestations.py`):
+hashed against the release manifest, signed by the project's key, naming that digest. `promote`, `rollback` and `deploy` ask `require_verified`
 first, and refuse unless a written reason is given (recorded where the move is).
 """
 

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from workbench.kernel import dsse
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.oci import RegistryClient
 from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
-from workbench.steps.push.documents import Finding, at_tag, tagged_document
+from workbench.steps.push.documents import Finding, Reader, at_tag, tagged_document
 from workbench.steps.tag.provenance import provenance_path
 from workbench.steps.tag.sbom import sbom_path
 
@@ -40,6 +41,35 @@ DSSE_LAYER = "application/vnd.dsse.envelope.v1+json"
 SBOM_LAYER = "application/vnd.cyclonedx+json"
 CYCLONEDX = "https://cyclonedx.org/bom"
 STATEMENT = "https://in-toto.io/Statement/v1"
+
+
+class Attachments(Protocol):
+    """Where attachments are read from: the registry, or the folders of a bundle."""
+
+    def get_manifest(self, reference: str) -> tuple[bytes, str, str]: ...
+
+    def get_blob(self, digest: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class FolderAttachments:
+    """Attachments copied into skopeo `dir:` folders (a bundle's), by their tag: each
+    folder's `manifest.json`, and its blobs as files named by their hex digest."""
+
+    folders: dict[str, Path]
+
+    def get_manifest(self, reference: str) -> tuple[bytes, str, str]:
+        folder = self.folders.get(reference)
+        if folder is None or not (folder / "manifest.json").is_file():
+            raise WorkbenchError(f"the bundle holds no {reference}")
+        return (folder / "manifest.json").read_bytes(), "", ""
+
+    def get_blob(self, digest: str) -> bytes:
+        for folder in self.folders.values():
+            path = folder / digest.split(":", 1)[-1]
+            if path.is_file():
+                return path.read_bytes()
+        raise WorkbenchError(f"the bundle holds no blob {digest}")
 
 
 def attachment_tag(digest: str, kind: str) -> str:
@@ -142,7 +172,7 @@ def attach(
     return attestations
 
 
-def _layers(registry: RegistryClient, tag: str) -> tuple[list[tuple[dict[str, Any], bytes]], str]:
+def _layers(registry: Attachments, tag: str) -> tuple[list[tuple[dict[str, Any], bytes]], str]:
     """The layers of the image `tag` with their bytes, each checked against its digest; an
     empty list and why when it cannot be read."""
     try:
@@ -150,15 +180,15 @@ def _layers(registry: RegistryClient, tag: str) -> tuple[list[tuple[dict[str, An
         descriptors = json.loads(body).get("layers") or []
         layers = [(d, registry.get_blob(str(d["digest"]))) for d in descriptors]
     except (WorkbenchError, ValueError, KeyError, TypeError, AttributeError):
-        return [], f"the registry holds no readable {tag}"
+        return [], f"no readable {tag} (the registry's or the bundle's)"
     for descriptor, data in layers:
         found = "sha256:" + hashlib.sha256(data).hexdigest()
         if found != descriptor["digest"]:
             return [], f"a layer of {tag} hashes {found}, not {descriptor['digest']}"
-    return layers, f"read {tag} from the registry"
+    return layers, f"read {tag}"
 
 
-def _attested(registry: RegistryClient, digest: str, pem: str, kind: str) -> tuple[Any, str]:
+def _attested(registry: Attachments, digest: str, pem: str, kind: str) -> tuple[Any, str]:
     """The predicate of the signed `kind` attestation of `digest` in its `.att`, or None and
     why not."""
     tag = attachment_tag(digest, "att")
@@ -184,7 +214,7 @@ def _attested(registry: RegistryClient, digest: str, pem: str, kind: str) -> tup
 
 
 def sbom_in_registry(
-    manifest: Manifest, registry: RegistryClient, record: ReleaseRecord, digest: str, pem: str
+    manifest: Manifest, registry: Attachments, record: ReleaseRecord, digest: str, pem: str
 ) -> Finding:
     """The `.sbom` blob hashes as the release manifest records, names the tested image, and
     the signed CycloneDX attestation carries that same SBOM."""
@@ -216,12 +246,17 @@ def sbom_in_registry(
 
 
 def provenance_in_registry(
-    manifest: Manifest, registry: RegistryClient, record: ReleaseRecord, digest: str, pem: str
+    manifest: Manifest,
+    registry: Attachments,
+    record: ReleaseRecord,
+    digest: str,
+    pem: str,
+    read: Reader | None = None,
 ) -> Finding:
     """The signed SLSA attestation of `digest` carries the predicate of the provenance the
-    release's tag holds (hashed as the release manifest records)."""
+    release's tag (or `read`: a bundle) holds, hashed as the release manifest records."""
     relative = _relative(manifest, provenance_path(manifest, record.version))
-    text, said = tagged_document(record, relative, at_tag(manifest, record))
+    text, said = tagged_document(record, relative, read or at_tag(manifest, record))
     if text is None:
         return Finding("provenance", False, said)
     tagged = json.loads(text)

@@ -181,7 +181,7 @@ def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
         return CheckResult.warned(
             *evidence, f"{version} was made before the workbench attested releases"
         )
-    missing = any(f.evidence.startswith("the registry holds no readable") for f in findings)
+    missing = any(f.evidence.startswith("no readable sha256-") for f in findings)
     fix = "run `workbench push` again: it attaches the attestations" if missing else ""
     return CheckResult.failed(*evidence, *([fix] if fix else []))
 

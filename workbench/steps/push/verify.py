@@ -6,8 +6,9 @@ the recorded one; the image config that manifest points at against the tested im
 skopeo's own verdict on a `sigstoreSigned` policy holding the project's public key (the
 verifier people already run, so the workbench is not the judge of its own signatures); the
 SBOM and the provenance attached to the pushed digest in the registry (`attestations.py`):
-hashed against the release manifest, signed by the project's key, naming that digest. `promote`, `rollback` and `deploy` ask `require_verified`
-first, and refuse unless a written reason is given (recorded where the move is).
+hashed against the release manifest, signed by the project's key, naming that digest.
+`promote`, `rollback` and `deploy` ask `require_verified` first, and refuse unless a
+written reason is given (recorded where the move is).
 """
 
 from __future__ import annotations

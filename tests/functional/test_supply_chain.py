@@ -236,7 +236,9 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     )  # fmt: skip
     assert offline.returncode == 0, offline.stdout + offline.stderr
     findings = {f["what"]: f["ok"] for f in json.loads(offline.stdout)["findings"]}
-    assert findings == dict.fromkeys(("release", "digest", "signature", "sbom", "provenance"), True)
+    bundled = ("release", "digest", "signature", "sbom", "provenance")
+    attached_in_bundle = ("attached sbom", "attached provenance")  # its .att and .sbom
+    assert findings == dict.fromkeys((*bundled, *attached_in_bundle), True)
     tampered = tmp_path / "tampered.tar"
     with tarfile.open(bundle) as source, tarfile.open(tampered, "w") as copy:
         for member in source.getmembers():
@@ -261,6 +263,10 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         assert "imported and verified" in imported.stdout
         assert client_for(mirror).manifest_digest("1.0.0") == digest  # the same bytes
         assert client_for(mirror).manifest_digest(signature_tag) is not None
+        assert client_for(mirror).manifest_digest(attached + ".att") == record.push.attestations
+        said = " ".join(imported.stdout.split())
+        assert f"ok sbom: {attached}.sbom holds" in said  # read back in the mirror
+        assert f"ok provenance: {attached}.att: a https://slsa.dev/provenance/v1" in said
     finally:
         second.stop()
 

@@ -212,6 +212,6 @@ def test_each_wrong_attachment_is_refused_for_its_cause(
 def test_a_wrong_passphrase_is_named_and_never_shown(tmp_path: Path) -> None:
     key, pem = _key_pair(tmp_path)
     with pytest.raises(WorkbenchError) as refused:
-        dsse.sign_statement(b"{}", key, pem, "not-the-passphrase")
+        dsse.sign_statements([b"{}"], key, pem, "not-the-passphrase")
     assert "does not open the signing key" in str(refused.value)
     assert "not-the-passphrase" not in str(refused.value)

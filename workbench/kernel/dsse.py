@@ -69,15 +69,21 @@ def _public_key(pem: str) -> Any:
     return SSlibKey.from_crypto(load_pem_public_key(pem.encode()))
 
 
-def sign_statement(statement: bytes, private_key: Path, public_pem: str, passphrase: str) -> bytes:
-    """A DSSE envelope (JSON) of an in-toto statement, signed with the private key."""
+def sign_statements(
+    statements: list[bytes], private_key: Path, public_pem: str, passphrase: str
+) -> list[bytes]:
+    """DSSE envelopes (JSON) of in-toto statements, signed with the private key (opened
+    once: scrypt is slow on purpose)."""
     from securesystemslib.dsse import Envelope
     from securesystemslib.signer import CryptoSigner
 
     signer = CryptoSigner(_decrypt(private_key, passphrase), _public_key(public_pem))
-    envelope = Envelope(statement, IN_TOTO, {})
-    envelope.sign(signer)
-    return json.dumps(envelope.to_dict(), sort_keys=True).encode()
+    envelopes = []
+    for statement in statements:
+        envelope = Envelope(statement, IN_TOTO, {})
+        envelope.sign(signer)
+        envelopes.append(json.dumps(envelope.to_dict(), sort_keys=True).encode())
+    return envelopes
 
 
 def open_envelope(data: bytes, public_pem: str) -> tuple[dict[str, Any] | None, str]:

@@ -153,20 +153,11 @@ def attach(
     if sbom is None or provenance is None:
         return None
     predicate = json.loads(provenance)
+    kinds = [(predicate["predicateType"], predicate["predicate"]), (CYCLONEDX, json.loads(sbom))]
+    statements = [_statement(registry.ref.name, digest, kind, body) for kind, body in kinds]
     private_key, passphrase, pem = signing
-    envelopes = [
-        (
-            dsse.sign_statement(
-                _statement(registry.ref.name, digest, kind, body), private_key, pem, passphrase
-            ),
-            DSSE_LAYER,
-            kind,
-        )
-        for kind, body in (
-            (predicate["predicateType"], predicate["predicate"]),
-            (CYCLONEDX, json.loads(sbom)),
-        )
-    ]
+    signed = dsse.sign_statements(statements, private_key, pem, passphrase)
+    envelopes = [(e, DSSE_LAYER, kind) for e, (kind, _) in zip(signed, kinds, strict=True)]
     attestations = _put_image(registry, attachment_tag(digest, "att"), envelopes)
     _put_image(registry, attachment_tag(digest, "sbom"), [(sbom.encode(), SBOM_LAYER, "")])
     return attestations

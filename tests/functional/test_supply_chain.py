@@ -226,6 +226,24 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         f"{attached}.att: a https://slsa.dev/provenance/v1 statement of {digest}"
         in (evidence["provenance"])
     )
+    # The .att replaced in the registry: verify refuses, and the next push attaches again.
+    registry_api = client_for(target)
+    body, media_type, _ = registry_api.get_manifest(attached + ".sbom")
+    registry_api.put_manifest(attached + ".att", body, media_type)  # no statement in it
+    broken = workbench(env, "verify", "1.0.0", "--json", "-p", str(project))
+    assert broken.returncode == 1, broken.stdout
+    found = {f["what"]: f for f in json.loads(broken.stdout)["findings"]}
+    assert not found["provenance"]["ok"]
+    assert (
+        f"{attached}.att holds no https://slsa.dev/provenance/v1"
+        in (found["provenance"]["evidence"])
+    )
+    again = workbench(env, "push", "-p", str(project))
+    assert again.returncode == 0, again.stdout + again.stderr
+    reattached = load_release(manifest, "1.0.0").push.attestations
+    assert reattached == registry_api.manifest_digest(attached + ".att")
+    assert reattached != record.push.attestations
+    assert workbench(env, "verify", "1.0.0", "-p", str(project)).returncode == 0
     # An air-gap bundle, verified with no network at all (a namespace without one).
     bundle = tmp_path / "doubler-1.0.0.tar"
     exported = workbench(env, "export", "1.0.0", "-o", str(bundle), "-p", str(project))

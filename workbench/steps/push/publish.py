@@ -33,6 +33,7 @@ from workbench.project.releases import (
     save_release,
 )
 from workbench.project.semver import SemVer
+from workbench.steps.push.attestations import attachment_tag
 from workbench.steps.push.keys import signing_key
 from workbench.steps.push.signing import key_to_sign_with, sign_and_attest
 from workbench.steps.push.verify import require_verified
@@ -138,9 +139,15 @@ def _push_release(
 
     if existing and recorded and existing == recorded:
         _commit_interrupted_record(manifest, version, existing)
+        attached = record.push.attestations
+        if attached and registry.manifest_digest(attachment_tag(existing, "att")) != attached:
+            record.push.attestations = None  # removed or replaced in the registry: again
         if not record.push.signed or record.push.attestations is None:
             signature, attestations = sign(existing)  # pushed before the key, or attestations
-            if signature is not None:
+            if signature is not None and (signature, attestations) != (
+                record.push.signature,
+                attached,
+            ):
                 record.push.signed, record.push.signature = True, signature
                 record.push.attestations = attestations
                 _save_release(manifest, record, f"release {manifest.name} {version}: signed")

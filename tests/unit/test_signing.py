@@ -231,35 +231,3 @@ def test_verify_resolves_a_version_a_channel_a_digest_and_refuses_another_reposi
         _release_of(manifest, "127.0.0.1:5000/other/iris:1.0.0")
     with pytest.raises(WorkbenchError, match="neither a release nor a channel"):
         _release_of(manifest, f"{repository}:nightly")
-
-
-def test_a_cached_pass_of_the_advisory_gate_ages_into_the_warning(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Nothing in the project changes, only the day: the pass cached while the advisories
-    were fresh turns stale the day they pass 30 days, and the run again warns."""
-    from datetime import UTC, datetime, timedelta
-
-    from workbench.checklist.checks import CheckContext, Status
-    from workbench.steps import open_checklist
-    from workbench.steps.tag import advisories
-
-    folder = project / "advisories"
-    folder.mkdir()
-    _advisory(folder, "X-other", {"versions": ["0.1"]}, "2026-12-01T00:00:00Z")
-    with (project / "workbench.yaml").open("a") as manifest:
-        manifest.write("supply_chain:\n  advisories: advisories\n")
-    today = datetime(2026, 12, 5, tzinfo=UTC)
-    monkeypatch.setattr(advisories, "now", lambda: today)
-    checklist = open_checklist(load_manifest(project), user="Ana")
-    list(checklist.run(["tag.vulnerabilities"], CheckContext(checklist.manifest)))
-    assert checklist.view("tag.vulnerabilities").status is Status.PASS
-
-    monkeypatch.setattr(advisories, "now", lambda: today + timedelta(days=27))
-    reopened = open_checklist(load_manifest(project), user="Ana")
-    view = reopened.view("tag.vulnerabilities")
-    assert view.status is Status.STALE, view.remark
-    list(reopened.run(["tag.vulnerabilities"], CheckContext(reopened.manifest)))
-    aged = reopened.view("tag.vulnerabilities")
-    assert aged.status is Status.WARN
-    assert "older than 30 days" in " ".join(aged.evidence)

@@ -45,34 +45,7 @@ class Scan:
 
     @property
     def age_days(self) -> int | None:
-        return (now() - self.newest).days if self.newest else None
-
-
-def now() -> datetime:
-    """The clock the snapshot's age is read against (one place, so a test can move it)."""
-    return datetime.now(UTC)
-
-
-_newest_by_listing: dict[str, datetime | None] = {}
-
-
-def stale_now(path: Path, listing: str) -> bool:
-    """Whether the advisories at `path` are older than STALE_DAYS today: part of the gate's
-    inputs, so a pass cached while the snapshot was fresh turns stale (and is run again, into
-    the warning) the day it ages past the limit. The newest `modified` is read once per
-    listing (names, sizes, times) in a process."""
-    if listing not in _newest_by_listing:
-        newest = None
-        for _, raw in _documents(path):
-            try:
-                document = json.loads(raw)
-            except ValueError:
-                continue  # the gate itself names an unreadable advisory
-            if isinstance(document, dict) and not document.get("withdrawn"):
-                newest = max(filter(None, (newest, _modified(document))), default=None)
-        _newest_by_listing[listing] = newest
-    newest = _newest_by_listing[listing]
-    return newest is None or (now() - newest).days > STALE_DAYS
+        return (datetime.now(UTC) - self.newest).days if self.newest else None
 
 
 def _documents(path: Path) -> Iterator[tuple[str, bytes]]:

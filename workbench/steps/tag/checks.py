@@ -273,8 +273,7 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
 
 
 def _advisory_inputs(ctx: CheckContext) -> Inputs:
-    """The lock, the advisories (their files' sizes and times: a new export is new) and
-    whether they are older than 30 days today (a cached pass ages into the warning)."""
+    """The lock and the advisories (their files' sizes and times: a new export is new)."""
     source = ctx.manifest.supply_chain.advisories
     path = ctx.manifest.resolve(source) if source else None
     listing = "none"
@@ -284,16 +283,7 @@ def _advisory_inputs(ctx: CheckContext) -> Inputs:
             "\n".join(f"{f} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)
         )
     lock = ctx.manifest.root / LOCK_NAME
-    stale = "unknown"
-    if path is not None and path.exists():
-        from workbench.steps.tag.advisories import stale_now
-
-        try:
-            stale = str(stale_now(path, listing))
-        except WorkbenchError:
-            stale = "unreadable"  # the gate names why
-    digest = file_digest(lock) if lock.exists() else "none"
-    return {"lock": digest, "advisories": listing, "stale": stale}
+    return {"lock": file_digest(lock) if lock.exists() else "none", "advisories": listing}
 
 
 @checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)

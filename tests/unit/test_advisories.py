@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from workbench.project.manifest import load_manifest
 from workbench.project.scaffold import copy_example
 from workbench.steps.tag.advisories import scan
@@ -41,3 +43,20 @@ def test_a_withdrawn_advisory_names_nothing(tmp_path: Path) -> None:
     found = scan(load_manifest(project), "advisories")
     assert [(h.package, h.version) for h in found.hits] == [("requests", "2.32.3")]
     assert "PYSEC-2" in found.hits[0].advisory
+
+
+def test_a_pass_measured_on_one_day_is_measured_again_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict depends on the advisories' age in days: its inputs carry the day, so a pass
+    on a fresh export never stays fresh (and green) after the export is 30 days old."""
+    from workbench.checklist.checks import CheckContext
+    from workbench.steps.tag import checks
+
+    project = copy_example("iris", tmp_path / "iris")
+    ctx = CheckContext(load_manifest(project))
+    monkeypatch.setattr(checks, "today", lambda: "2026-12-05")
+    first = checks._advisory_inputs(ctx)
+    assert checks._advisory_inputs(ctx) == first
+    monkeypatch.setattr(checks, "today", lambda: "2027-01-05")
+    assert checks._advisory_inputs(ctx) != first

@@ -310,3 +310,56 @@ def test_a_classifier_whose_predict_is_not_always_its_most_probable_class_keeps_
     assert predictor.class_from_proba is False
     said = [str(p) for p in model.predict(predictor.rows(records))]
     assert [str(a["prediction"]) for a in predictor.predict_many(records)] == said
+
+
+SCHEMA = {
+    "type": "object",
+    "required": ["plan", "age", "spend"],
+    "properties": {
+        "plan": {"type": "string", "enum": ["basic", "pro", "team"]},
+        "age": {"type": ["integer", "null"]},
+        "spend": {"type": "number"},
+    },
+}
+
+
+def test_the_schema_fixes_each_columns_dtype_whatever_the_records_batched_beside_it(
+    tmp_path: Path,
+) -> None:
+    """Without the schema's dtypes a record's columns depend on its neighbours: `spend: 40`
+    alone is int64, beside a `40.5` float64; `age: 30` alone int64, beside a null float64.
+    With them, the same record gets the same frame types alone and in any batch."""
+    from workbench.runtime.rules import column_dtypes
+
+    dtypes = column_dtypes(SCHEMA)
+    assert dtypes == {"age": "float64", "spend": "float64"}  # text is left to pandas
+    predictor, _, _ = _pipeline(tmp_path, LogisticRegression())
+    record = {"plan": "pro", "age": 30, "spend": 40}
+    neighbours = [{"plan": "team", "age": None, "spend": 40.5}]
+    untyped = (predictor.rows([record]).dtypes, predictor.rows([record, *neighbours]).dtypes)
+    assert list(map(str, untyped[0])) != list(map(str, untyped[1]))  # the flaw it fixes
+    typed = SklearnPredictor(tmp_path / "pipe.joblib", [], dtypes)
+    alone, batched = typed.rows([record]), typed.rows([record, *neighbours])
+    assert list(map(str, alone.dtypes))[1:] == ["float64", "float64"]
+    assert list(map(str, batched.dtypes)) == list(map(str, alone.dtypes))
+    assert typed.predict_many([record]) == typed.predict_many([record, *neighbours])[:1]
+
+
+def test_integer_fields_are_int64_only_when_required_and_never_null() -> None:
+    from workbench.runtime.rules import column_dtypes
+
+    schema = {
+        "required": ["count"],
+        "properties": {
+            "count": {"type": "integer"},
+            "optional_count": {"type": "integer"},
+            "nullable_count": {"type": ["integer", "null"]},
+            "day": {"type": "string", "format": "date"},
+            "either": {"type": ["string", "number"]},
+        },
+    }
+    assert column_dtypes(schema) == {
+        "count": "int64",
+        "optional_count": "float64",
+        "nullable_count": "float64",
+    }

@@ -9,7 +9,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
-from workbench.kernel.hashing import file_digest, sha256_file
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest, sha256_file, sha256_text
 from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
@@ -103,7 +104,21 @@ def pinned(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(f"{len(entries)} packages pinned with ==")
 
 
-@checks.auto("snapshot.hashed", inputs=_snapshot_inputs)
+def _hashed_inputs(ctx: CheckContext) -> Inputs:
+    """The snapshot, the lock, and the wheel cache the check reads (each wheel's name, size
+    and time): a cleared cache or a replaced wheel makes the result stale, never green."""
+    inputs = _snapshot_inputs(ctx)
+    try:
+        snap = read_snapshot(ctx.manifest.root)
+    except WorkbenchError as exc:
+        return {**inputs, "wheels": f"unreadable snapshot: {exc.message}"}
+    folder = wheel_dir(Target(python=snap.target.python, machine=snap.target.machine))
+    wheels = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    listing = "\n".join(f"{w.name} {w.stat().st_size} {w.stat().st_mtime_ns}" for w in wheels)
+    return {**inputs, "wheels": sha256_text(f"{folder}\n{listing}")}
+
+
+@checks.auto("snapshot.hashed", inputs=_hashed_inputs)
 def hashed(ctx: CheckContext) -> CheckResult:
     entries = read_lock(ctx.manifest.root / LOCK_NAME)
     snap = read_snapshot(ctx.manifest.root)
@@ -183,8 +198,14 @@ def _drift_inputs(ctx: CheckContext) -> Inputs:
 def drift(ctx: CheckContext) -> CheckResult:
     current = read_lock(ctx.manifest.root / LOCK_NAME)
     label, before = baseline_lock(ctx.manifest)
-    if before is None:
+    if before is None and label.startswith("no release"):
         return CheckResult.passed(f"{len(current)} packages; {label}, so no drift to show")
+    if before is None:  # a release whose lock cannot be read: nothing was compared
+        return CheckResult.warned(
+            f"{len(current)} packages; the baseline is {label}: nothing to compare with, so "
+            "the drift since it is not known",
+            "check the release's tag holds environment.lock (`git show TAG:environment.lock`)",
+        )
     changes = diff_locks(before, current)
     if not changes:
         return CheckResult.passed(f"no change against {label}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -38,9 +39,15 @@ def _git(ctx: CheckContext, *args: str) -> git.Outcome:
     return git.run(ctx.manifest.root, *args)
 
 
+def _tree(ctx: CheckContext) -> str:
+    """The project's content fingerprint, measured once per measuring of the inputs (six tag
+    items depend on it; each measuring has its own context, so it is never stale)."""
+    return str(ctx.memo("tag.tree", lambda: content_fingerprint(ctx.manifest)))
+
+
 def _inputs(ctx: CheckContext) -> Inputs:
     # Content, not commits: the workbench's own release commits never make this stale.
-    return {"tree": content_fingerprint(ctx.manifest)}
+    return {"tree": _tree(ctx)}
 
 
 @checks.auto("tag.git-clean", inputs=_inputs)
@@ -77,16 +84,19 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
         record = msgspec.to_builtins(load_release(m, version))
         record.pop("push", None)
         described.append(json.dumps(record, sort_keys=True))
-    refs = _git(
-        ctx,
-        "for-each-ref",
-        f"refs/tags/{m.release.tag_prefix}*",
-        "--format=%(refname) %(objectname)",
+    refs = ctx.memo(
+        "tag.refs",
+        lambda: _git(
+            ctx,
+            "for-each-ref",
+            f"refs/tags/{m.release.tag_prefix}*",
+            "--format=%(refname) %(objectname)",
+        ),
     )
     return {
         "releases": sha256_text("\n".join(described)),
         "tags": sha256_text(refs.stdout if refs.ok else ""),
-        "tree": content_fingerprint(m),
+        "tree": _tree(ctx),
         "lock": file_digest(m.root / "environment.lock"),
         "request": file_digest(m.resolve(m.schema.request)),
         "response": file_digest(m.resolve(m.schema.response)),
@@ -272,8 +282,14 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
     return CheckResult.passed(*evidence, *(f"{r} {d}" for r, d in recorded.items()))
 
 
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def _advisory_inputs(ctx: CheckContext) -> Inputs:
-    """The lock and the advisories (their files' sizes and times: a new export is new)."""
+    """The lock, the advisories (their files' sizes and times: a new export is new), and
+    today's date: the verdict depends on the advisories' age in days, so a pass measured on
+    a fresh export goes stale the next day and is measured again, never frozen at its age."""
     source = ctx.manifest.supply_chain.advisories
     path = ctx.manifest.resolve(source) if source else None
     listing = "none"
@@ -283,7 +299,11 @@ def _advisory_inputs(ctx: CheckContext) -> Inputs:
             "\n".join(f"{f} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)
         )
     lock = ctx.manifest.root / LOCK_NAME
-    return {"lock": file_digest(lock) if lock.exists() else "none", "advisories": listing}
+    return {
+        "lock": file_digest(lock) if lock.exists() else "none",
+        "advisories": listing,
+        "day": today(),
+    }
 
 
 @checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)

@@ -142,6 +142,9 @@ class PushInfo(Record):
     # digest of that signature manifest as the registry served it after signing
     signed: bool = False
     signature: str | None = None
+    # the SBOM and provenance attached as signed attestations (cosign's sha256-<hex>.att,
+    # with the SBOM at .sbom): the .att manifest's digest as the registry served it
+    attestations: str | None = None
 
 
 class QualityInfo(Record):

@@ -178,3 +178,53 @@ def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
     stamps.append(env_stamp(venv / "bin" / "python"))
     assert len(set(stamps)) == 4
     assert env_stamp(venv / "bin" / "python") == stamps[-1]  # nothing changed: the same
+
+
+def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
+    tmp_path: Path,
+) -> None:
+    """`predictor: mypkg.predict:Model` with src/mypkg installed editable: the snapshot
+    locks a wheel of it, so it goes into the image with the lock; the build refused it
+    ("put the module at the project's root"), a false failure."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.project.lockfile import write_snapshot
+    from workbench.project.records import (
+        PlatformInfo,
+        PythonInfo,
+        RuntimeEntry,
+        SnapshotRecord,
+        TargetInfo,
+    )
+    from workbench.steps.serve.sources import model_sources
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace(
+            "  flavor: sklearn\n", "  flavor: python\n  predictor: mypkg.predict:Model\n", 1
+        )
+    )
+    (project / "src" / "mypkg").mkdir(parents=True)
+    (project / "src" / "mypkg" / "predict.py").write_text("class Model: ...\n")
+    manifest = load_manifest(project)
+    with pytest.raises(WorkbenchError, match="is not in"):
+        model_sources(manifest)  # no snapshot says where it comes from: refused
+
+    def snapshot(source: str) -> SnapshotRecord:
+        return SnapshotRecord(
+            taken_at="2026-12-05T07:00:00Z",
+            python=PythonInfo(version="3.11.7"),
+            platform=PlatformInfo(system="Linux", machine="x86_64"),
+            target=TargetInfo(python="3.11", abi="cp311", machine="x86_64"),
+            runtime={
+                "mypkg": RuntimeEntry(
+                    version="0.1.0", why=["imported by the model (mypkg)"], source=source
+                )
+            },
+        )
+
+    write_snapshot(project, snapshot("editable"))
+    assert [relative for _, relative in model_sources(manifest)] == ["model/model.joblib"]
+    write_snapshot(project, snapshot("index"))  # a package from the index is not ours
+    with pytest.raises(WorkbenchError, match="is not in"):
+        model_sources(manifest)

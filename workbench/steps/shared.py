@@ -60,7 +60,7 @@ def model_inputs(ctx: CheckContext) -> Inputs:
         inputs[f"code:{code}"] = file_digest(m.resolve(code))
     if m.model.predictor:  # the module the predictor class is in, as the image takes it
         module = m.model.predictor.split(":")[0].split(".")[0]
-        for candidate in (m.root / f"{module}.py", m.root / module):
+        for candidate in (m.root / f"{module}.py", m.root / module, m.root / "src" / module):
             if candidate.exists():
                 inputs["predictor"] = file_digest(candidate)
                 break

@@ -228,3 +228,18 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
     write_snapshot(project, snapshot("index"))  # a package from the index is not ours
     with pytest.raises(WorkbenchError, match="is not in"):
         model_sources(manifest)
+
+
+@pytest.mark.parametrize("line", ["numpy==1.*", "numpy==1.2.* \\", "numpy>=1.2", "numpy"])
+def test_a_wildcard_or_a_range_is_not_a_pin(tmp_path: Path, line: str) -> None:
+    """snapshot.pinned reads the lock with `read_lock`: `==1.*` passed as pinned, and pip
+    installs it as a range."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.project.lockfile import read_lock
+
+    lock = tmp_path / "environment.lock"
+    lock.write_text(f"{line}\n    --hash=sha256:{'a' * 64}\n")
+    with pytest.raises(WorkbenchError, match="is not an exact `name==version` pin"):
+        read_lock(lock)
+    lock.write_text(f"numpy==1.2.3 \\\n    --hash=sha256:{'a' * 64}\n")
+    assert read_lock(lock)["numpy"].version == "1.2.3"

@@ -198,7 +198,7 @@ class Channel(Record):
 
 DeployTarget = Literal["swarm", "kubernetes"]
 DeployResult = Literal[
-    "created", "updated", "unchanged", "rolled back", "failed", "written", "applied"
+    "created", "updated", "scaled", "unchanged", "rolled back", "failed", "written", "applied"
 ]
 
 

@@ -32,12 +32,12 @@ from workbench.project.lockfile import (
 )
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
+from workbench.project.model_files import copy_into, copy_project_files, model_sources
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
 from workbench.steps.serve.secrets import scan as secret_scan
-from workbench.steps.serve.sources import copy_into, copy_project_files, model_sources
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 SERVING_DIR = runtime_dir()

@@ -1,13 +1,24 @@
-"""What of the project goes into the build context (the model's artifact, predictor module
-and code), and how it is copied: nothing from outside the project, no link loops, no
-devices; caches and virtual environments left out."""
+"""The model folder: what of the project the model gets (its artifact, predictor module and
+`model.code`), laid out the same in the image's build context and in the local checks, and
+how it is copied: nothing from outside the project, no link loops, no devices; caches and
+virtual environments left out.
+
+The local checks run the model against a staged copy of that folder (`staged_model`), so
+a predictor that reads a file the image will not hold fails here, naming it, instead of
+passing locally and failing in the image.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
 
 # Left out when a folder of the model's code is copied into the build context.
@@ -67,7 +78,12 @@ def refuse_unsafe(path: Path, root: Path) -> None:
         )
 
 
-def copy_project_files(source: Path, target: Path, root: Path) -> None:
+def copy_project_files(
+    source: Path,
+    target: Path,
+    root: Path,
+    copy: Callable[[str, str], object] = shutil.copy2,
+) -> None:
     """Copy a file or folder of the project into the build context, refusing (before any
     byte is read) every entry `refuse_unsafe` refuses, at any depth."""
     refuse_unsafe(source, root)
@@ -81,9 +97,9 @@ def copy_project_files(source: Path, target: Path, root: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
-        shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True)
+        shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True, copy_function=copy)
     else:
-        shutil.copy2(source, target)
+        copy(str(source), str(target))
 
 
 def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
@@ -107,3 +123,34 @@ def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
     for extra in m.code:
         items.append((manifest.resolve(extra), extra))
     return items
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link (instant, whatever the model's size), a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+# Where the image puts the model folder, under its working folder (/app/model).
+MODEL_FOLDER = "model"
+
+
+@contextmanager
+def staged_model(manifest: Manifest) -> Iterator[Path]:
+    """A private working folder laid out as the image's /app: `model/` holding exactly what
+    the build copies there (hard links, so a large artifact costs nothing), removed after.
+    The local checks load the model from it, with it as the working folder, as the image
+    does: `load(dir)` and relative paths see the same files in both places."""
+    scratch = scratch_dir(manifest.root, "model-view", what="the staged model folder")
+    app = Path(tempfile.mkdtemp(prefix="app-", dir=scratch))
+    try:
+        (app / MODEL_FOLDER).mkdir()
+        for source, relative in model_sources(manifest):
+            if not source.exists() and not source.is_symlink():
+                continue  # the load then fails on it, and the failure names it
+            copy_project_files(source, app / MODEL_FOLDER / relative, manifest.root, _link_or_copy)
+        yield app
+    finally:
+        shutil.rmtree(app, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Leftovers of issue #29: push progress never beyond 100%, a snapshot's excluded packages,
+init's pick of an example payload, the image's metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.steps.push.publish import layer_progress
+
+
+def test_push_progress_never_runs_past_the_whole_layer() -> None:
+    # What the engine said pushing a 4.4 MB layer: 4.6 MB "sent" of it.
+    said = {
+        "id": "a1b2c3",
+        "status": "Pushing",
+        "progressDetail": {"current": 4_600_000, "total": 4_400_000},
+    }
+    progress = layer_progress(said)
+    assert (progress.current, progress.total) == (4_400_000, 4_400_000)
+    halfway = layer_progress({**said, "progressDetail": {"current": 100, "total": 400}})
+    assert (halfway.current, halfway.total) == (100, 400)
+    pushed = layer_progress(
+        {"id": "a1b2c3", "status": "Pushed", "progressDetail": {"current": 10, "total": 400}}
+    )
+    assert pushed.current == 400
+    unknown = layer_progress({"id": "a1b2c3", "status": "Preparing"})
+    assert (unknown.current, unknown.total) == (0, 0)
+
+
+def _dist(name: str, *requires: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "version": "1.0",
+        "source": {"kind": "index"},
+        "requires": list(requires),
+        "top_level": [name.replace("-", "_")],
+    }
+
+
+ENV = {
+    "stdlib": ["os", "json"],
+    "dists": [
+        _dist("scikit-learn", "numpy"),
+        _dist("numpy"),
+        _dist("pandas", "numpy"),
+        _dist("psutil"),
+    ],
+}
+TARGET = {"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64"}
+
+
+def test_an_excluded_package_is_left_out_and_snapshot_yaml_says_why() -> None:
+    from workbench.steps.snapshot.resolve import find_runtime_set
+
+    found = find_runtime_set(
+        ENV,
+        dynamic_modules=["scikit_learn", "pandas", "psutil"],
+        static={},
+        local=set(),
+        target=TARGET,
+        exclude=("Pandas", "psutil"),
+    )
+    assert set(found.packages) == {"scikit-learn", "numpy"}
+    assert found.excluded["pandas"] == [
+        "imported by the model at run time (pandas)",
+        "left out by snapshot.exclude in workbench.yaml",
+    ]
+    assert set(found.excluded) == {"pandas", "psutil"}
+
+
+def test_a_package_the_set_requires_cannot_be_left_out() -> None:
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.steps.snapshot.resolve import find_runtime_set
+
+    with pytest.raises(WorkbenchError) as caught:
+        find_runtime_set(
+            ENV,
+            dynamic_modules=["scikit_learn"],
+            static={},
+            local=set(),
+            target=TARGET,
+            exclude=("numpy",),
+        )
+    assert "leaves out what the runtime set requires: numpy (required by scikit-learn" in str(
+        caught.value
+    )
+
+
+def test_an_excluded_package_the_model_imports_in_the_image_is_named() -> None:
+    from workbench.steps.serve.hints import load_hint
+
+    said = "ModuleNotFoundError: No module named 'pandas'"
+    excluded = {"pandas": ["imported by the model at run time (pandas)", "left out"]}
+    assert "`pandas` is left out of the image by snapshot.exclude" in load_hint(said, excluded)
+    assert "snapshot.exclude" not in load_hint(said, {})

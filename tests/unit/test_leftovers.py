@@ -3,6 +3,9 @@ init's pick of an example payload, the image's metadata."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from workbench.steps.push.publish import layer_progress
@@ -93,3 +96,48 @@ def test_an_excluded_package_the_model_imports_in_the_image_is_named() -> None:
     excluded = {"pandas": ["imported by the model at run time (pandas)", "left out"]}
     assert "`pandas` is left out of the image by snapshot.exclude" in load_hint(said, excluded)
     assert "snapshot.exclude" not in load_hint(said, {})
+
+
+def test_init_takes_an_obvious_example_payload_as_the_example_requests(tmp_path: Path) -> None:
+    from workbench.project.scaffold import init_project
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "sample_payload.json").write_text(
+        json.dumps({"instances": [{"age": 41, "plan": "gold"}, {"age": 23, "plan": "free"}]})
+    )
+    (tmp_path / "docs" / "example_config.json").write_text(json.dumps({"db": {"host": "x"}}))
+    (tmp_path / "package.json").write_text(json.dumps({"name": "site"}))
+    _, guess = init_project(tmp_path)
+    assert guess.payload == "docs/sample_payload.json"
+    examples = sorted((tmp_path / "schema" / "examples").iterdir())
+    assert [p.name for p in examples] == ["sample_payload-1.json", "sample_payload-2.json"]
+    assert json.loads(examples[0].read_text()) == {"age": 41, "plan": "gold"}
+
+
+def test_a_payload_is_request_records_not_any_json() -> None:
+    from workbench.project.scaffold import payload_records
+
+    assert payload_records({"age": 41}) == [{"age": 41}]
+    assert payload_records({"type": "object", "properties": {"age": {}}}) == []
+    assert payload_records([1, 2]) == []
+
+
+def test_init_never_replaces_example_requests_there_are(tmp_path: Path) -> None:
+    from workbench.project.scaffold import init_project
+
+    (tmp_path / "schema" / "examples").mkdir(parents=True)
+    (tmp_path / "sample_request.json").write_text(json.dumps({"age": 1}))
+    _, guess = init_project(tmp_path)
+    assert guess.payload is None and guess.examples_found
+    assert list((tmp_path / "schema" / "examples").iterdir()) == []
+
+
+def test_the_dockerfile_sets_the_build_time_the_metadata_route_says(tmp_path: Path) -> None:
+    from workbench.kernel.paths import asset
+
+    template = asset("templates", "Dockerfile").read_text()
+    last = template.strip().splitlines()
+    at = next(i for i, line in enumerate(last) if line.startswith("ENV WORKBENCH_IMAGE_CREATED"))
+    # After every layer that copies or runs: a new time never rebuilds a layer.
+    assert not any(line.startswith(("COPY", "RUN")) for line in last[at:])
+    assert "{created}" in last[at]

@@ -184,6 +184,7 @@ def assemble_context(
             base_image=base_image,
             port=manifest.serve.port,
             labels=label_text,
+            created=created,
             system_packages=SYSTEM_PACKAGES if debs else "",
         )
     )

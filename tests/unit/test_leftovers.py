@@ -141,3 +141,26 @@ def test_the_dockerfile_sets_the_build_time_the_metadata_route_says(tmp_path: Pa
     # After every layer that copies or runs: a new time never rebuilds a layer.
     assert not any(line.startswith(("COPY", "RUN")) for line in last[at:])
     assert "{created}" in last[at]
+
+
+def test_the_images_revision_is_dirty_only_for_the_projects_own_changes(git_repo: Path) -> None:
+    import subprocess
+
+    from workbench.steps.serve.build import git_revision
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=git_repo, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    (git_repo / "environment.lock").write_text("numpy==1\n")
+    (git_repo / "checklist.yaml").write_text("items: {}\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "model")
+    head = git("rev-parse", "HEAD")
+    # What the workbench writes before a release commits it: not a change of the image's source.
+    (git_repo / "environment.lock").write_text("numpy==2\n")
+    (git_repo / "checklist.yaml").write_text("items: {a: 1}\n")
+    assert git_revision(git_repo) == head
+    (git_repo / "README.md").write_text("# changed by hand\n")
+    assert git_revision(git_repo) == f"{head}-dirty"

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
@@ -33,6 +34,7 @@ from workbench.project.lockfile import (
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
 from workbench.project.model_files import copy_into, copy_project_files, model_sources
+from workbench.project.releases import BOOKKEEPING
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
@@ -126,12 +128,26 @@ def base_image_for(manifest: Manifest) -> str:
     )
 
 
+# The files the workbench writes itself (the release commits them, their hashes are in the
+# image's labels): uncommitted, they do not make the image's revision "-dirty".
+WORKBENCH_WRITES = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME, *BOOKKEEPING)
+
+
 def git_revision(root: Path) -> str:
+    """HEAD, with `-dirty` when the tree has uncommitted changes of the project's own files.
+    The workbench's own (snapshot, lock, checklist) do not count: a release commits them on
+    top of HEAD, so before, every released image said `-dirty`."""
     revision = git.output(root, "rev-parse", "HEAD")
     if not revision:
         return "unknown"
-    dirty = git.output(root, "status", "--porcelain", "--untracked-files=no")
-    return revision + ("-dirty" if dirty else "")
+    prefix = git.prefix(root)
+    status = git.git(root, "status", "--porcelain", "--untracked-files=no", strip=False)
+    for line in status.splitlines():
+        path = line[3:].strip().strip('"')
+        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
+        if not relative.startswith(WORKBENCH_WRITES):
+            return revision + "-dirty"
+    return revision
 
 
 def assemble_context(

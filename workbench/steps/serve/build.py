@@ -128,15 +128,12 @@ def base_image_for(manifest: Manifest) -> str:
     )
 
 
-# The files the workbench writes itself (the release commits them, their hashes are in the
-# image's labels): uncommitted, they do not make the image's revision "-dirty".
-WORKBENCH_WRITES = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME, *BOOKKEEPING)
+WORKBENCH_WRITES = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME, *BOOKKEEPING)  # the release commits
 
 
 def git_revision(root: Path) -> str:
-    """HEAD, with `-dirty` when the tree has uncommitted changes of the project's own files.
-    The workbench's own (snapshot, lock, checklist) do not count: a release commits them on
-    top of HEAD, so before, every released image said `-dirty`."""
+    """HEAD, `-dirty` when the project's own files have uncommitted changes: the workbench's
+    (snapshot, lock, checklist) do not count, the release commits them on top of HEAD."""
     revision = git.output(root, "rev-parse", "HEAD")
     if not revision:
         return "unknown"

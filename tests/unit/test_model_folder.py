@@ -203,3 +203,16 @@ def test_a_renamed_field_is_named_not_blamed_on_the_model(tmp_path: Path) -> Non
     assert "trained on the feature(s) `age`, which the request schema" in said
     assert "it has `years`, which the model does not know" in said
     assert "name the field in the request schema as the model knows it" in str(caught.value.fix)
+
+
+def test_a_stale_pickle_in_the_image_is_said_so_with_both_versions() -> None:
+    from workbench.steps.serve.hints import load_hint
+
+    log = (
+        "InconsistentVersionWarning: Trying to unpickle estimator LogisticRegression from "
+        "version 1.3.2 when using version 1.5.1. This might lead to breaking code or invalid "
+        "results. ValueError: node array from the pickle has an incompatible dtype"
+    )
+    said = load_hint(log)
+    assert "pickled by scikit-learn 1.3.2 and this environment has scikit-learn 1.5.1" in said
+    assert "pip install scikit-learn==" in said

@@ -21,6 +21,11 @@ SHIPPED = (
     "model.code, under /app/model (the folder the model is loaded from, with /app as the "
     "working folder); the local checks load it from a copy laid out the same way"
 )
+STALE_FIX = (
+    "save the model again with the installed scikit-learn, or install the version it was "
+    "saved with in the model's environment (pip install scikit-learn==<that version>) and "
+    "take the snapshot again"
+)
 STALE = re.compile(
     r"unpickle estimator (\w+) from version (\S+) when using version ([^\s.]+(?:\.[^\s.]+)*)"
 )
@@ -121,9 +126,7 @@ def model_failure(
         return WorkbenchError(
             f"{stage} failed in {interpreter}: {stale}; the pickle does not read with the "
             f"installed version ({error}).",
-            fix="save the model again with the installed scikit-learn, or install the version "
-            "it was saved with in the model's environment (pip install scikit-learn==<that "
-            "version>) and take the snapshot again.",
+            fix=STALE_FIX + ".",
         )
     returned = re.match(r"TypeError: (predict(?:_batch)?\(\)) returned (.*)", str(payload["error"]))
     if returned and manifest.model.predictor:

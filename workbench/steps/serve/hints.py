@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from workbench.project.model_failures import STALE_FIX, stale_pickle
+
 # What a load error usually means, and what to do about it.
 LOAD_HINTS = (
     (
@@ -61,9 +63,9 @@ def excluded_hint(error: str, excluded: dict[str, list[str]]) -> str | None:
 
 
 def load_hint(error: str, excluded: dict[str, list[str]] | None = None) -> str:
-    said = excluded_hint(error, excluded or {})
+    said = excluded_hint(error, excluded or {}) or stale_pickle([error])
     if said:
-        return said
+        return said if "snapshot.exclude" in said else f"{said}: {STALE_FIX}"
     for needles, hint in LOAD_HINTS:
         if any(needle in error for needle in needles):
             return hint

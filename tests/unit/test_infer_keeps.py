@@ -115,3 +115,15 @@ def test_a_latin1_csv_is_read_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout
     assert "Traceback" not in result.stdout
     assert json.loads((root / "schema" / "examples" / "one.json").read_text())["size"] == 120
+
+
+def test_a_sample_line_that_is_not_json_is_named_by_file_and_line(tmp_path: Path) -> None:
+    import pytest
+
+    from workbench.kernel.errors import WorkbenchError
+
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text('{"size": 1}\n\n{"size": five}\n')
+    with pytest.raises(WorkbenchError) as caught:
+        read_sample(sample)
+    assert str(caught.value).startswith(f"{sample}, line 3: not valid JSON")

@@ -221,6 +221,18 @@ def refuse_odd_cells(path: Path, rows: list[dict[str, str]]) -> None:
         )
 
 
+def _json(path: Path, text: str, line: int | None = None) -> Any:
+    """One JSON document of a sample; one that does not parse is named by file and line."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        where = f"line {line}" if line is not None else f"line {getattr(exc, 'lineno', '?')}"
+        raise WorkbenchError(
+            f"{path}, {where}: not valid JSON ({getattr(exc, 'msg', exc)}).",
+            fix="correct that line, or remove it from the sample.",
+        ) from None
+
+
 def _inside(path: Path, within: Path | None) -> Path:
     """Each file of a sample folder the project names stays in the project too."""
     return check_inside(within, path, what="the sample") if within is not None else path
@@ -244,7 +256,7 @@ def read_sample(
         check_inside(within, path, what="the sample", folder=path.is_dir())
     if path.is_dir():
         return [
-            json.loads(_text(read_bounded(_inside(p, within), limit=EXAMPLE_BYTES, what="record")))
+            _json(p, _text(read_bounded(_inside(p, within), limit=EXAMPLE_BYTES, what="record")))
             for p in sorted(path.glob("*.json"))
         ]
     suffix = path.suffix.lower()
@@ -271,10 +283,11 @@ def read_sample(
             ) from None
         return list(pq.read_table(path).slice(0, limit).to_pylist())
     if suffix == ".jsonl":
-        return [json.loads(line) for line in _lines(path)[0].splitlines() if line.strip()][:limit]
+        lines = _lines(path)[0].splitlines()
+        return [_json(path, line, n) for n, line in enumerate(lines, 1) if line.strip()][:limit]
     if suffix == ".json":
-        data = json.loads(
-            _text(read_bounded(path, limit=SAMPLE_BYTES, what="sample (one JSON document)"))
+        data = _json(
+            path, _text(read_bounded(path, limit=SAMPLE_BYTES, what="sample (one JSON document)"))
         )
         return data if isinstance(data, list) else [data]
     raise WorkbenchError(

@@ -216,3 +216,46 @@ def test_a_stale_pickle_in_the_image_is_said_so_with_both_versions() -> None:
     said = load_hint(log)
     assert "pickled by scikit-learn 1.3.2 and this environment has scikit-learn 1.5.1" in said
     assert "pip install scikit-learn==" in said
+
+
+def test_a_pickles_own_class_shipped_in_model_code_imports_locally_and_in_the_image(
+    tmp_path: Path,
+) -> None:
+    """A pipeline with a transformer of the project's own module: listed in model.code, it
+    is in the model folder, which is importable for the sklearn flavor too (as in the image,
+    /app/model); not listed, the error names the module and model.code."""
+    import subprocess
+
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "features.py").write_text(
+        "from sklearn.base import BaseEstimator, TransformerMixin\n\n"
+        "class Doubled(BaseEstimator, TransformerMixin):\n"
+        "    def fit(self, X, y=None):\n        return self\n\n"
+        "    def transform(self, X):\n        return X * 2\n"
+    )
+    train = (
+        "import joblib, numpy\nfrom sklearn.pipeline import make_pipeline\n"
+        "from sklearn.linear_model import LinearRegression\nfrom features import Doubled\n"
+        "X = numpy.array([[1.0], [2.0], [3.0]])\n"
+        "joblib.dump(make_pipeline(Doubled(), LinearRegression()).fit(X, [2, 4, 6]), "
+        "'models/m.joblib')\n"
+    )
+    subprocess.run([sys.executable, "-c", train], cwd=root, check=True)
+    (root / "schema").mkdir()
+    (root / "schema" / "request.yaml").write_text(
+        "type: object\nproperties:\n  x: {type: number}\n"
+    )
+    (root / "workbench.yaml").write_text(
+        f"name: doubled\npython: {sys.executable}\nmodel:\n  flavor: sklearn\n"
+        "  artifact: models/m.joblib\n"
+    )
+    with pytest.raises(WorkbenchError) as caught:
+        predict_in_model_env(load_manifest(root), [{"x": 2.0}])
+    assert "`features.py` is in the project but not in the model folder" in str(caught.value)
+
+    (root / "workbench.yaml").write_text(
+        (root / "workbench.yaml").read_text() + "  code: [features.py]\n"
+    )
+    answer = predict_in_model_env(load_manifest(root), [{"x": 2.0}]).answers[0]
+    assert answer["prediction"] == pytest.approx(4.0)

@@ -115,7 +115,8 @@ def model_failure(
         return _missing_file(manifest, app, str(payload["missing"]), where)
     module = str(payload.get("missing_module") or "").split(".")[0]
     for local in (f"{module}.py", module):
-        if module and (manifest.root / local).exists():
+        shipped = (app / "model" / local).exists()
+        if module and (manifest.root / local).exists() and not shipped:
             return WorkbenchError(
                 f"the model imports `{module}` (at {where}): `{local}` is in the project but "
                 f"not in the model folder, so the image could not import it: {SHIPPED}.",

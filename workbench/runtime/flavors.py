@@ -253,6 +253,8 @@ def load_predictor(
     if flavor == "sklearn":
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")
+        if str(root) not in sys.path:  # a pickle's own classes shipped in model.code import
+            sys.path.append(str(root))
         return SklearnPredictor(root / artifact, features, dtypes)
     if flavor == "python":
         if predictor is None:

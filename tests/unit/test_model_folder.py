@@ -259,3 +259,23 @@ def test_a_pickles_own_class_shipped_in_model_code_imports_locally_and_in_the_im
     )
     answer = predict_in_model_env(load_manifest(root), [{"x": 2.0}]).answers[0]
     assert answer["prediction"] == pytest.approx(4.0)
+
+
+def test_a_staged_folder_a_killed_run_left_is_swept_and_a_recent_one_kept(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from workbench.project.model_files import STALE_SECONDS, staged_model
+
+    root = project(tmp_path / "p", READS_VOCAB)
+    scratch = root / ".workbench" / "model-view"
+    (scratch / "app-killed" / "model").mkdir(parents=True)
+    (scratch / "app-running" / "model").mkdir(parents=True)
+    long_ago = (scratch / "app-killed").stat().st_mtime - STALE_SECONDS - 60
+    os.utime(scratch / "app-killed", (long_ago, long_ago))
+    with staged_model(load_manifest(root)) as app:
+        assert (app / "model" / "predict.py").read_text() == (root / "predict.py").read_text()
+    assert not (scratch / "app-killed").exists()
+    assert (scratch / "app-running").exists()
+    assert not app.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,6 +138,22 @@ def _link_or_copy(source: str, target: str) -> None:
 MODEL_FOLDER = "model"
 
 
+# A staged folder older than this was left by a killed run (a run lasts minutes at most).
+STALE_SECONDS = 3600
+
+
+def _sweep(scratch: Path) -> None:
+    """Remove the staged folders killed runs left (only this workbench's own `app-*`)."""
+    now = time.time()
+    for old in scratch.glob("app-*"):
+        try:
+            stale = now - old.lstat().st_mtime > STALE_SECONDS
+        except OSError:
+            continue
+        if stale and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @contextmanager
 def staged_model(manifest: Manifest) -> Iterator[Path]:
     """A private working folder laid out as the image's /app: `model/` holding exactly what
@@ -144,6 +161,7 @@ def staged_model(manifest: Manifest) -> Iterator[Path]:
     The local checks load the model from it, with it as the working folder, as the image
     does: `load(dir)` and relative paths see the same files in both places."""
     scratch = scratch_dir(manifest.root, "model-view", what="the staged model folder")
+    _sweep(scratch)
     app = Path(tempfile.mkdtemp(prefix="app-", dir=scratch))
     try:
         (app / MODEL_FOLDER).mkdir()

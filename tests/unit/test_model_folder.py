@@ -279,3 +279,14 @@ def test_a_staged_folder_a_killed_run_left_is_swept_and_a_recent_one_kept(
     assert not (scratch / "app-killed").exists()
     assert (scratch / "app-running").exists()
     assert not app.exists()
+
+
+def test_a_request_schema_whose_properties_are_a_list_is_named_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path / "p", READS_VOCAB, code="  code: [vocab.txt]\n")
+    (root / "vocab.txt").write_text("spam")
+    (root / "schema" / "request.yaml").write_text("type: object\nproperties: [word]\n")
+    with pytest.raises(WorkbenchError) as caught:
+        predict_in_model_env(load_manifest(root), [{"word": "spam"}])
+    assert "request.yaml: `properties` is a list, not a mapping" in str(caught.value)

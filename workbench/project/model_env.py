@@ -38,6 +38,14 @@ def _request_schema(manifest: Manifest) -> dict[str, Any]:
     if not path.exists():
         return {}
     schema = load_yaml(path, what="request schema")
+    if isinstance(schema, dict) and not isinstance(schema.get("properties", {}), dict):
+        raise WorkbenchError(
+            f"{path}: `properties` is a "
+            f"{'list' if isinstance(schema['properties'], list) else 'single value'}, "
+            "not a mapping of each field's name to its schema.",
+            fix="write `properties:` as `name: {type: ...}` lines, or infer the schema again "
+            "with `workbench schema infer --from SAMPLE --force`.",
+        )
     return schema if isinstance(schema, dict) else {}
 
 

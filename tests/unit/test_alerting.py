@@ -59,7 +59,7 @@ def test_the_scrape_configuration_finds_the_channels_tasks_on_its_network() -> N
     keep = job["relabel_configs"][0]
     assert keep["action"] == "keep" and keep["regex"] == "workbench-iris-net"
     targets = {r.get("target_label") for r in job["relabel_configs"]}
-    assert {"replica", "task_state", "image", "version", "channel"} <= targets
+    assert {"replica", "task_state", "digest", "version", "channel"} <= targets
 
 
 def test_the_rules_pass_their_tests_and_name_the_channels_digest(
@@ -94,7 +94,7 @@ BREAKS = {
     ALERTS[1]: ("* 1000 > 1000.0", "* 1000 > 100000.0"),
     ALERTS[2]: (">= 100", ">= 1000000"),
     ALERTS[3]: ("or vector(0)) < 2", "or vector(0)) < 1"),
-    ALERTS[4]: ('image!~".*@sha256', 'image=~".*@sha256'),
+    ALERTS[4]: ('digest!="sha256', 'digest="sha256'),
 }
 
 

@@ -6,7 +6,7 @@ Discovery is Prometheus's own Docker Swarm service discovery (role `tasks`): eve
 of the channel's service is a target on the service's overlay network, so it works
 without the routing mesh (the targets are the tasks' own addresses, never a VIP); the
 Prometheus that scrapes them runs on that network (it is attachable) with the engine's
-socket readable. Each target carries the task's slot, state and the image the service
+socket readable. Each target carries the task's slot, state and the digest the service
 runs, which is how the rules see a missing replica and a digest that is not the
 channel's.
 
@@ -98,7 +98,7 @@ def scrape_config(w: Watched, interval: str = "15s") -> dict[str, Any]:
         {"source_labels": [f"{meta}network_name"], "regex": w.network, "action": "keep"},
         {"source_labels": [f"{meta}task_slot"], "target_label": "replica"},
         {"source_labels": [f"{meta}task_state"], "target_label": "task_state"},
-        {"source_labels": [f"{meta}service_task_container_image"], "target_label": "image"},
+        {"source_labels": [f"{meta}service_label_io_workbench_digest"], "target_label": "digest"},
         {"source_labels": [f"{meta}service_label_io_workbench_version"], "target_label": "version"},
         {"target_label": "channel", "replacement": w.channel},
     ]
@@ -227,7 +227,7 @@ def rules(w: Watched) -> dict[str, Any]:
         ),
         alert(
             ALERTS[4],
-            f'count(up{{{job}, image!~".*@{w.digest}"}}) > 0',
+            f'count(up{{{job}, digest!="{w.digest}"}}) > 0',
             summaries[ALERTS[4]],
             **{DIGEST_LABEL: w.digest},
         ),
@@ -244,8 +244,8 @@ def rules(w: Watched) -> dict[str, Any]:
 
 
 def _up(w: Watched, replica: int, values: str, digest: str | None = None) -> dict[str, str]:
-    image = f"registry.invalid/model@{digest or w.digest}"
-    labels = f'job="{w.service}", replica="{replica}", task_state="running", image="{image}"'
+    labels = f'job="{w.service}", replica="{replica}", task_state="running", '
+    labels += f'digest="{digest or w.digest}"'
     return {"series": f"up{{{labels}}}", "values": values}
 
 

@@ -31,6 +31,7 @@ from workbench.steps.push.deploy import (
 from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
+DIGEST_LABEL = "io.workbench.digest"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 
 
@@ -172,7 +173,7 @@ def deploy(
             publish: (manifest.serve.port, "tcp", "host" if endpoint == "dnsrr" else "ingress")
         }
         endpoint_spec = types.EndpointSpec(mode=endpoint, ports=ports if publish else None)
-        labels = _service_labels(manifest, channel, version)
+        labels = _service_labels(manifest, channel, version, image)
         started = time.monotonic()
         service = find_service(client, name)
         if service is None:
@@ -255,8 +256,12 @@ def _monitoring(
     return prometheus.write(manifest, watched)
 
 
-def _service_labels(manifest: Manifest, channel: str, version: str) -> dict[str, str]:
+def _service_labels(manifest: Manifest, channel: str, version: str, image: str) -> dict[str, str]:
+    """The service's labels; the digest one is what Prometheus's discovery reads (its task
+    role carries the service's labels, not its image), and a rollback by the swarm puts
+    the previous spec back, labels and image together."""
     return {
+        DIGEST_LABEL: image.split("@", 1)[1],
         LABEL: "1",
         "io.workbench.project": manifest.name,
         PROJECT_ID_LABEL: manifest.project_id,

@@ -140,6 +140,8 @@ def swarm_channels(manifest: Manifest, only: list[str] | None = None) -> list[Ch
     from workbench.steps.push import swarm
 
     deployed = sorted({d.channel for d in load_deployments(manifest) if d.target == "swarm"})
+    if not deployed:
+        return []
     client = swarm.swarm_client()
     found = []
     for channel in [c for c in deployed if not only or c in only]:

@@ -95,7 +95,8 @@ def status(
     """How each deployed channel is doing, read from every replica's /metrics, /monitoring
     and /metadata: version and digest, replicas healthy of desired, requests per second,
     5xx share, p50/p99, drift per field; refreshed every --interval seconds with a short
-    history (Ctrl-C stops). With URLs, those replicas instead of the swarm's."""
+    history (Ctrl-C stops). With URLs, those replicas instead of the swarm's. --json exits 1
+    when a channel has fewer healthy replicas than desired."""
     from workbench.steps.push import status as reading
     from workbench.steps.serve.drift import Thresholds
 
@@ -114,6 +115,8 @@ def status(
         time.sleep(interval)
         out = [_as_json(reading.figures(c, before[c.name], c.read(), thresholds)) for c in channels]
         console.print_json(json.dumps({"interval": interval, "channels": out}))
+        if any(c["healthy"] < c["desired"] for c in out):
+            raise typer.Exit(1)  # for CI: a channel short of healthy replicas
         return
     _live(channels, before, thresholds, interval, count)
 

@@ -116,7 +116,8 @@ print(ok)
 
 
 def status_json(root: Path) -> dict[str, Any]:
-    """`workbench status --json` of the project's channels, as a user runs it."""
+    """`workbench status --json` of the project's channels, as a user runs it; exit 0 when
+    every replica is healthy, 1 when one is short."""
     done = subprocess.run(
         [
             str(Path(sys.executable).parent / "workbench"),
@@ -126,8 +127,11 @@ def status_json(root: Path) -> dict[str, Any]:
         text=True,
         timeout=300,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    short = any(c["healthy"] < c["desired"] for c in document["channels"])
+    assert done.returncode == (1 if short else 0), done.stdout + done.stderr
+    return document  # type: ignore[no-any-return]
 
 
 def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(

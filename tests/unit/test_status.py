@@ -82,3 +82,22 @@ def test_a_replica_that_restarted_has_no_rate_until_read_again() -> None:
 
 def test_sparkline_draws_the_history_with_gaps() -> None:
     assert status.sparkline([0.0, 5.0, 10.0, None]) == "▁▅█ "
+
+
+def test_status_json_exits_1_when_a_replica_does_not_answer() -> None:
+    """A listed replica where nothing listens: healthy 0 of 1, said, and exit 1 for CI."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from commands.main import app
+    from workbench.kernel.http import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    done = CliRunner().invoke(app, ["status", down, "--json", "--interval", "0.5"])
+    assert done.exit_code == 1, done.output
+    (channel,) = json.loads(done.output)["channels"]
+    assert (channel["healthy"], channel["desired"]) == (0, 1)
+    (replica,) = channel["replicas"]
+    assert replica["replica"] == down and not replica["answering"]
+    assert "ConnectionError" in replica["said"]

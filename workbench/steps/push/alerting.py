@@ -19,7 +19,7 @@ than deploy asked for; a service running a digest that is not the channel's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class Watched:
     drifted: float = DRIFTED
     hold: str = HOLD
     socket: str = "unix:///var/run/docker.sock"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def watched(

@@ -55,6 +55,19 @@ def deploy_swarm(
     )
     if result.result not in ("created", "updated", "scaled", "unchanged"):
         raise typer.Exit(1)
+    _monitoring_files(manifest, channel, result.monitoring, result.image)
+
+
+def _monitoring_files(manifest: Any, channel: str, written: list[Path], image: str) -> None:
+    """The Prometheus and Grafana files deploy wrote, and promtool's verdict on them."""
+    from workbench.steps.push import prometheus
+
+    for path in written:
+        console.print(f"wrote {path.relative_to(manifest.root)}")
+    verdict = prometheus.verify(manifest, channel, image.split("@", 1)[1])
+    colour = "green" if verdict.ok else "yellow"
+    for line in verdict.said:
+        console.print(f"  [{colour}]{escape(line)}[/]")
 
 
 @app.command("deploy")

@@ -11,7 +11,7 @@ from typer.core import TyperGroup, TyperOption
 ORDER = (
     *("snapshot", "schema", "build", "serve", "clean", "tag", "push", "promote", "rollback"),
     *("check", "tick", "confirm", "waive", "signoff", "report", "releases", "deploy"),
-    *("monitor", "init", "demo", "tui"),
+    *("status", "monitor", "init", "demo", "tui"),
 )
 
 

@@ -24,6 +24,7 @@ from commands import releases as releases_commands
 from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
+from commands import status as status_commands
 from commands import tag as tag_commands
 from commands.help_format import StepOrder, flags_without_type
 from commands.options import PairOption, ProjectOption, ReviewOption
@@ -52,6 +53,7 @@ app.add_typer(monitor_commands.app)
 app.add_typer(tag_commands.app)
 app.add_typer(push_commands.app)
 app.add_typer(deploy_commands.app)
+app.add_typer(status_commands.app)
 app.add_typer(releases_commands.app)
 app.add_typer(keys_commands.app)
 

@@ -46,6 +46,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("space", "do_next", "Do next", id="app.next_move", show=False),
         Binding("m", "monitor", "Monitor", id="app.monitor", show=False),
+        Binding("o", "channels", "Channels", id="app.channels", show=False),
         Binding("C", "commit", "Commit", id="app.commit", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
@@ -386,6 +387,11 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         from screens.monitor import MonitorScreen
 
         self.push_screen(MonitorScreen())
+
+    def action_channels(self) -> None:
+        from screens.channels import ChannelsScreen
+
+        self.push_screen(ChannelsScreen(self.manifest))
 
 
 if TYPE_CHECKING:

@@ -54,3 +54,8 @@ def workbench_commands(app: WorkbenchApp, screen: Screen[object]) -> Iterable[Sy
         "Drift of its inputs and predictions against the build's reference (PSI) (m)",
         app.action_monitor,
     )
+    yield SystemCommand(
+        "Deployed channels",
+        "Every replica of each channel, live: rps, 5xx, p99, drift, with history (o)",
+        app.action_channels,
+    )

@@ -125,6 +125,25 @@ def base_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
     return harness.DEFAULT_BASE_IMAGE
 
 
+def _tool(name: str, package: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        _unavailable(name, FileNotFoundError(f"not on PATH (Debian: apt-get install {package})"))
+    return str(found)
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """Prometheus's promtool (Debian's `prometheus` package; .ci/provision installs it)."""
+    return _tool("promtool", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> str:
+    """Debian's Prometheus server binary."""
+    return _tool("prometheus", "prometheus")
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[harness.Registry]:
     try:

@@ -58,7 +58,7 @@ def pass_gates(project: Path) -> Checklist:
     ctx = CheckContext(checklist.manifest)
     results = {e.item_id: e.view for e in checklist.run(ids, ctx) if isinstance(e, ItemFinished)}
     failing = {i: v.evidence for i, v in results.items() if v.status is not Status.PASS}
-    assert failing == {}
+    assert failing == {}, failing
     checklist.tick("snapshot.packages-expected", "yes", note="sklearn stack and the runtime")
     return checklist
 

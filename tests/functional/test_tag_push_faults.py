@@ -49,8 +49,9 @@ from workbench.project.records import (
 from workbench.project.releases import save_channels, save_deployments, save_release
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
-from workbench.steps.push import swarm
+from workbench.steps.push import alerting, prometheus, swarm
 from workbench.steps.push.attestations import attach
+from workbench.steps.serve.drift import bins_for
 from workbench.steps.tag.files import release_hashes
 from workbench.steps.tag.provenance import build_provenance
 from workbench.steps.tag.sbom import Inventory, build_sbom
@@ -491,6 +492,54 @@ def deployed(healthy: bool) -> Callable[[Path, Pushed], None]:
     return arrange
 
 
+def monitored(tampered: bool) -> Callable[[Path], None]:
+    """A channel deployed to the swarm as `workbench deploy` records it, with the
+    monitoring files deploy writes; or with its replicas rule edited by hand to compare
+    against one replica (its rule test then fails)."""
+
+    def arrange(folder: Path) -> None:
+        manifest = load_manifest(folder)
+        digest = "sha256:" + "c" * 64
+        move = ChannelMove(version="1.0.0", digest=digest, action="promote", at="t", by="Ana")
+        save_channels(
+            manifest, {"production": Channel(current="1.0.0", digest=digest, history=[move])}
+        )
+        name = swarm.service_name(manifest, "production")
+        deployment = Deployment(
+            channel="production",
+            target="swarm",
+            service=name,
+            version="1.0.0",
+            digest=digest,
+            at="t",
+            by="Ana",
+            result="created",
+        )
+        save_deployments(manifest, [deployment])
+        reference = {
+            "features": {"petal_length": bins_for([n / 10 for n in range(100)])},
+            "prediction": bins_for(["setosa"] * 40 + ["virginica"] * 60),
+        }
+        watched = alerting.watched(
+            manifest,
+            service=name,
+            channel="production",
+            version="1.0.0",
+            image=f"{manifest.registry or 'localhost:5000/iris'}@{digest}",
+            replicas=2,
+            network=swarm.network_name(manifest),
+            reference=reference,
+        )
+        prometheus.write(manifest, watched)
+        if tampered:
+            rules = folder / "deploy" / "monitoring" / "production" / "rules.yml"
+            text = rules.read_text()
+            assert "or vector(0)) < 2" in text
+            rules.write_text(text.replace("or vector(0)) < 2", "or vector(0)) < 1"))
+
+    return arrange
+
+
 @pytest.fixture
 def a_swarm(docker_engine: object) -> Iterator[None]:
     """A single-node swarm for the test if the engine is in none; our services removed
@@ -577,6 +626,13 @@ CASES: dict[str, Case] = {
         "0 of 1 replicas running and healthy",
         ("pushed", "a_swarm"),
     ),
+    "push.alerts-exist": Case(
+        monitored(tampered=False),
+        monitored(tampered=True),
+        "promtool test rules rules.test.yml failed: Unit Testing: rules.test.yml FAILED: "
+        "alertname: WorkbenchReplicasMissing",
+        ("promtool",),
+    ),
 }
 
 
@@ -587,7 +643,7 @@ def test_the_catalogue_covers_every_automated_item_of_tag_and_push() -> None:
 def marks(item_id: str) -> list[pytest.MarkDecorator]:
     """The tag cases need git only; the push cases the engine and a registry."""
     needs = CASES[item_id].needs if item_id in CASES else ("pushed",)
-    if not needs:
+    if "pushed" not in needs:
         return []
     found = [pytest.mark.docker, pytest.mark.registry]
     return [*found, pytest.mark.slow] if "a_swarm" in needs else found
@@ -599,7 +655,7 @@ def marks(item_id: str) -> list[pytest.MarkDecorator]:
 def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     case = CASES[item_id]
     parts = [request.getfixturevalue(name) for name in case.needs]
-    p: Pushed | None = parts[0] if parts else None
+    p: Pushed | None = parts[0] if "pushed" in case.needs else None
     registry = p.registry if p else None
     args = (p,) if p else ()
 

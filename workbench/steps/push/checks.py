@@ -266,3 +266,35 @@ def deployed_healthy(ctx: CheckContext) -> CheckResult:
             + f"; {healthy} of {wanted} replicas running and healthy"
         )
     return (CheckResult.failed if bad else CheckResult.passed)(*evidence)
+
+
+def _alerts_inputs(ctx: CheckContext) -> Inputs:
+    """The deployments, the channels, and every file of deploy/monitoring/."""
+    folder = ctx.manifest.root / "deploy" / "monitoring"
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    listed = [f"{p.relative_to(folder).as_posix()} {sha256_text(p.read_text())}" for p in files]
+    return {**_deploy_inputs(ctx), "monitoring": sha256_text("\n".join(listed))}
+
+
+@checks.auto("push.alerts-exist", inputs=_alerts_inputs)
+def alerts_exist(ctx: CheckContext) -> CheckResult:
+    """Each channel deployed to the swarm: its rules in deploy/monitoring/<channel>/ watch
+    the channel's digest and pass `promtool check config` and `promtool test rules`."""
+    from workbench.project.releases import load_channels, load_deployments
+    from workbench.steps.push.prometheus import verify
+
+    deployed = sorted({d.channel for d in load_deployments(ctx.manifest) if d.target == "swarm"})
+    if not deployed:
+        return CheckResult.skipped("no channel is deployed to a swarm (`workbench deploy`)")
+    channels = load_channels(ctx.manifest)
+    evidence, ok = [], True
+    for channel in deployed:
+        entry = channels.get(channel)
+        if entry is None or not entry.digest:
+            evidence.append(f"{channel}: the channel points at no release")
+            ok = False
+            continue
+        verdict = verify(ctx.manifest, channel, entry.digest)
+        evidence += verdict.said
+        ok = ok and verdict.ok
+    return (CheckResult.passed if ok else CheckResult.failed)(*evidence)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from workbench.kernel.docker import docker_client
@@ -30,6 +31,7 @@ from workbench.steps.push.deploy import (
 from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
+DIGEST_LABEL = "io.workbench.digest"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 
 
@@ -45,6 +47,7 @@ class Deployed:
     result: SwarmResult
     message: str
     seconds: float
+    monitoring: list[Path] = field(default_factory=list)  # deploy/monitoring/<channel>/
 
 
 def service_name(manifest: Manifest, channel: str) -> str:
@@ -181,20 +184,14 @@ def deploy(
             publish: (manifest.serve.port, "tcp", "host" if endpoint == "dnsrr" else "ingress")
         }
         endpoint_spec = types.EndpointSpec(mode=endpoint, ports=ports if publish else None)
-        labels = {
-            LABEL: "1",
-            "io.workbench.project": manifest.name,
-            PROJECT_ID_LABEL: manifest.project_id,
-            "io.workbench.channel": channel,
-            "io.workbench.version": version,
-        }
+        labels = _service_labels(manifest, channel, version, image)
         started = time.monotonic()
         result, message = _apply(
             client, name, image, replicas, publish, timeout, log,
             labels=labels, mode=types.ServiceMode("replicated", replicas=replicas),
             endpoint_spec=endpoint_spec, **spec,
         )  # fmt: skip
-        seconds = time.monotonic() - started
+        written = _monitoring(manifest, client, channel, version, image, replicas, result)
         record(
             manifest,
             channel=channel,
@@ -206,8 +203,55 @@ def deploy(
             result=result,
             message=message,
             unverified_reason=reason,
+            files=[p.relative_to(manifest.root).as_posix() for p in written],
         )
-        return Deployed(name, version, image, replicas, result, message, seconds)
+        seconds = time.monotonic() - started
+        return Deployed(name, version, image, replicas, result, message, seconds, written)
+
+
+def _monitoring(
+    manifest: Manifest,
+    client: Any,
+    channel: str,
+    version: str,
+    image: str,
+    replicas: int,
+    result: SwarmResult,
+) -> list[Path]:
+    """The channel's Prometheus scrape configuration, alert rules with their tests, and
+    Grafana dashboard, for what now runs (deploy/monitoring/<channel>/); nothing when
+    the deploy did not go through."""
+    from workbench.steps.push import alerting, prometheus
+
+    if result not in ("created", "updated", "scaled", "unchanged"):
+        return []
+
+    name = service_name(manifest, channel)
+    watched = alerting.watched(
+        manifest,
+        service=name,
+        channel=channel,
+        version=version,
+        image=image,
+        replicas=replicas,
+        network=network_name(manifest),
+        reference=prometheus.image_reference(client, name),
+    )
+    return prometheus.write(manifest, watched)
+
+
+def _service_labels(manifest: Manifest, channel: str, version: str, image: str) -> dict[str, str]:
+    """The service's labels; the digest one is what Prometheus's discovery reads (its task
+    role carries the service's labels, not its image), and a rollback by the swarm puts
+    the previous spec back, labels and image together."""
+    return {
+        DIGEST_LABEL: image.split("@", 1)[1],
+        LABEL: "1",
+        "io.workbench.project": manifest.name,
+        PROJECT_ID_LABEL: manifest.project_id,
+        "io.workbench.channel": channel,
+        "io.workbench.version": version,
+    }
 
 
 def _apply(

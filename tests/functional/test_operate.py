@@ -1,0 +1,257 @@
+"""Operating a deployed channel (issue #30) on the real engine: one swarm deploy of two
+replicas, the monitoring files deploy wrote (deploy/monitoring/production/) passing
+promtool, and Debian's own Prometheus reading that very configuration: both replicas
+scraped through the Docker Swarm task discovery (no routing mesh), then one replica
+killed and `WorkbenchReplicasMissing` seen firing.
+
+Prometheus runs as Debian's binary inside a container of the test's base image on the
+service's attachable overlay network (the tasks' addresses live there), its web port
+published on 127.0.0.1 only, the engine's socket mounted read-only for the discovery.
+Only the timing of the written files is shortened for the test (scrape and evaluation
+every second, alerts held 0 s instead of 1 min); the rules and the discovery are as
+written. Everything the test starts carries its project's id label and is removed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.functional.test_deploy import a_swarm  # noqa: F401  (the swarm fixture)
+from tests.helpers import git, pass_gates
+from workbench.demo import parts as harness
+from workbench.project.manifest import load_manifest
+from workbench.project.releases import load_channels, load_deployments
+from workbench.project.scaffold import copy_example
+from workbench.steps.push import prometheus as prometheus_files
+from workbench.steps.push import publish, swarm
+from workbench.steps.serve.run import PROJECT_ID_LABEL
+from workbench.steps.snapshot.take import run_snapshot
+from workbench.steps.tag import release as tagging
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+
+
+def released_and_deployed(root: Path, python: Path, registry: harness.Registry) -> Any:
+    text = (root / "workbench.yaml").read_text()
+    text = text.replace("python: .venv/bin/python", f"python: {python}", 1)
+    # its own service name: another run's deploy test may run iris-classifier-production
+    text = text.replace("name: iris-classifier", "name: iris-operate", 1)
+    text = text.replace("  memory_limit: 512m\n", "  memory_limit: 512m\n  ready_timeout: 60\n")
+    (root / "workbench.yaml").write_text(text + f"registry: {registry.host}/operate/iris\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Ana Tester")
+    git(root, "config", "user.email", "ana@example.com")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "the iris model")
+    manifest = load_manifest(root)
+    run_snapshot(manifest, lambda _: None)
+    tagging.create_release(pass_gates(root))
+    list(publish.push_release(manifest))
+    publish.promote(manifest, "1.0.0", "production", "Ana")
+    return manifest
+
+
+def for_the_test(folder: Path, into: Path) -> None:
+    """The written files with the test's timing: every second, alerts held 0 s."""
+    into.mkdir()
+    config = yaml.safe_load((folder / "prometheus.yml").read_text())
+    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    for job in config["scrape_configs"]:
+        for discovery in job["dockerswarm_sd_configs"]:
+            discovery["refresh_interval"] = "1s"
+    (into / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    rules = yaml.safe_load((folder / "rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                rule["for"] = "0s"
+    (into / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
+
+
+def query(port: int, promql: str) -> list[dict[str, Any]]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        document = json.loads(answer.read())
+    assert document["status"] == "success", document
+    return document["data"]["result"]  # type: ignore[no-any-return]
+
+
+def wait_for(
+    port: int, promql: str | Callable[[], str], enough: int, seconds: float
+) -> list[dict[str, Any]]:
+    """The query's result once it has `enough` series (`enough` 0: none at all); bounded,
+    the last result else."""
+    deadline, result = time.monotonic() + seconds, []
+    while time.monotonic() < deadline:
+        try:
+            result = query(port, promql() if callable(promql) else promql)
+        except OSError:  # Prometheus still starting
+            result = []
+        if (len(result) >= enough) if enough else not result:
+            return result
+        time.sleep(1)
+    return result
+
+
+PREDICT = """
+import sys, urllib.request
+ok = 0
+for _ in range(int(sys.argv[2])):
+    request = urllib.request.Request("http://127.0.0.1:8080/predict", data=sys.argv[1].encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        ok += answer.status == 200
+print(ok)
+"""
+
+
+def status_json(root: Path) -> dict[str, Any]:
+    """`workbench status --json` of the project's channels, as a user runs it; exit 0 when
+    every replica is healthy, 1 when one is short."""
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "workbench"),
+            *("status", "--json", "--interval", "1", "-p", str(root)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    short = any(c["healthy"] < c["desired"] for c in document["channels"])
+    assert done.returncode == (1 if short else 0), done.stdout + done.stderr
+    return document  # type: ignore[no-any-return]
+
+
+def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
+    tmp_path: Path,
+    example_python: Path,
+    registry: harness.Registry,
+    a_swarm: Any,  # noqa: F811
+    base_image: str,
+    prometheus: str,
+) -> None:
+    root = copy_example("iris", tmp_path / "iris")
+    manifest = released_and_deployed(root, example_python, registry)
+    deployed = swarm.deploy(manifest, "production", replicas=2, by="Ana")
+    assert deployed.result == "created", deployed.message
+    folder = root / "deploy" / "monitoring" / "production"
+    assert sorted(p.name for p in deployed.monitoring) == sorted(
+        ["prometheus.yml", "rules.yml", "rules.test.yml", "dashboard.json"]
+    )
+    assert load_deployments(manifest)[-1].files == [
+        f"deploy/monitoring/production/{p.name}" for p in deployed.monitoring
+    ]
+    digest = load_channels(manifest)["production"].digest or ""
+    verdict = prometheus_files.verify(manifest, "production", digest)
+    assert verdict.ok, verdict.said
+    # The drift reference came from the running image: the rules know its fields' bins.
+    assert "what: petal_length" in (folder / "rules.yml").read_text()
+
+    # `workbench status`: figures read from each of the two replicas themselves, after 60
+    # predictions sent to each (from inside its container: the tasks live on the overlay)
+    record = (root / "schema" / "examples" / "setosa.json").read_text()
+    tasks = a_swarm.containers.list(
+        filters={"label": f"com.docker.swarm.service.name={deployed.service}"}
+    )
+    assert len(tasks) == 2
+    for task in tasks:
+        code, output = task.exec_run(["python3", "-c", PREDICT, record, "60"])
+        assert code == 0 and output.decode().strip() == "60", output
+    (channel,) = status_json(root)["channels"]
+    assert (channel["channel"], channel["version"]) == ("production", "1.0.0")
+    assert channel["digest"] == digest and (channel["healthy"], channel["desired"]) == (2, 2)
+    replicas = channel["replicas"]
+    assert sorted(r["replica"] for r in replicas) == ["1", "2"], replicas
+    assert all(r["answering"] and r["version"] == "1.0.0" for r in replicas), replicas
+    assert all(r["rps"] is not None for r in replicas), replicas  # two readings apart
+    assert {d["what"] for d in channel["drift"]} <= {
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+        "prediction",
+    }
+    assert record  # (the example the replicas were built with)
+
+    config = tmp_path / "prometheus"
+    for_the_test(folder, config)
+    job = deployed.service
+    container = a_swarm.containers.run(
+        base_image,
+        [
+            "/usr/bin/prometheus",
+            "--config.file=/etc/workbench/prometheus.yml",
+            "--storage.tsdb.path=/tmp/data",
+            "--web.listen-address=0.0.0.0:9090",
+        ],
+        network=swarm.network_name(manifest),
+        volumes={
+            prometheus: {"bind": "/usr/bin/prometheus", "mode": "ro"},
+            str(config): {"bind": "/etc/workbench", "mode": "ro"},
+            "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
+        },
+        ports={"9090/tcp": ("127.0.0.1", None)},
+        labels={"io.workbench.test": "operate-prometheus", PROJECT_ID_LABEL: manifest.project_id},
+        detach=True,
+    )
+    try:
+        container.reload()
+        port = int(container.ports["9090/tcp"][0]["HostPort"])
+        up = wait_for(port, f'up{{job="{job}", task_state="running"}} == 1', 2, 120)
+        assert len(up) == 2, (up, container.logs()[-3000:])
+        assert {s["metric"]["replica"] for s in up} == {"1", "2"}
+        assert all(s["metric"]["digest"] == digest for s in up), up
+        assert all(s["metric"]["version"] == "1.0.0" for s in up), up
+        # figures of both replicas, read by Prometheus from each one's /metrics
+        served = wait_for(
+            port, f'sum by (replica) (workbench_requests_total{{job="{job}"}})', 2, 30
+        )
+        assert {s["metric"]["replica"] for s in served} == {"1", "2"}, served
+        firing = (
+            f'ALERTS{{alertname="WorkbenchReplicasMissing", alertstate="firing", service="{job}"}}'
+        )
+        # while Prometheus starts, fewer than two targets fire it: quiet once both are read
+        assert wait_for(port, firing, 0, 60) == []
+        # the 120 identical predictions: petal_length drifted, past the minimum of 100
+        drifted = (
+            f'ALERTS{{alertname="WorkbenchFieldDrifted", alertstate="firing", service="{job}"}}'
+        )
+        fields = wait_for(port, drifted, 1, 60)
+        assert "petal_length" in {s["metric"]["what"] for s in fields}, fields
+        others = "WorkbenchErrorRateOverBudget|WorkbenchP99OverBudget|WorkbenchDigestNotTheChannels"
+        assert query(port, f'ALERTS{{service="{job}", alertname=~"{others}"}}') == []
+
+        (victim, *_) = a_swarm.containers.list(
+            filters={"label": f"com.docker.swarm.service.name={job}", "status": "running"}
+        )
+        killed = time.time()
+        victim.kill()
+        # status says so: fewer healthy than desired, the killed slot not answering
+        for _ in range(30):  # bounded: the swarm notices within seconds
+            (channel,) = status_json(root)["channels"]
+            if channel["healthy"] < 2:
+                break
+        assert channel["healthy"] < channel["desired"] == 2, channel
+        assert (
+            any(not r["answering"] for r in channel["replicas"]) or len(channel["replicas"]) < 2
+        ), channel
+        # firing at some evaluation since the kill (the swarm may have healed since)
+        seen = wait_for(
+            port, lambda: f"max_over_time({firing}[{int(time.time() - killed) + 1}s])", 1, 120
+        )
+        assert len(seen) == 1, (seen, container.logs()[-3000:])
+        assert seen[0]["metric"]["channel"] == "production"
+    finally:
+        container.remove(force=True)

@@ -47,10 +47,10 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert "hand-written" not in (root / "workbench.yaml").read_text()
 
 
-def test_onnx_artifact_gets_the_python_flavor(tmp_path: Path) -> None:
+def test_onnx_artifact_gets_the_onnx_flavor(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"onnx")
     g = guess(tmp_path)
-    assert (g.flavor, g.artifact) == ("python", "model.onnx")
+    assert (g.flavor, g.artifact) == ("onnx", "model.onnx")
 
 
 def test_copy_example_gives_a_complete_project(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ MEMORY = re.compile(r"^\d+[kmgKMG]?$")
 DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
-Flavor = Literal["sklearn", "python"]
+Flavor = Literal["sklearn", "python", "onnx", "torch"]
 # Quality metrics (scikit-learn's implementations); higher is better unless in LOWER_IS_BETTER.
 Metric = Literal[
     "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"

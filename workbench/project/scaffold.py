@@ -124,7 +124,7 @@ def guess(root: Path) -> Guess:
     python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
     artifacts, not_models = rank_by_loading(root, python, find_artifacts(root))
     artifact = artifacts[0] if artifacts else None
-    flavor = "python" if artifact and artifact.endswith(".onnx") else "sklearn"
+    flavor = "onnx" if artifact and artifact.endswith(".onnx") else "sklearn"
     return Guess(
         name=image_name_for(root),
         artifact=artifact,
@@ -141,8 +141,8 @@ def render_manifest(g: Guess) -> str:
         if g.python
         else "# python: .venv/bin/python     # the model's environment: none found, create it"
     )
-    if g.artifact and g.flavor == "sklearn":
-        model = f"  flavor: sklearn\n  artifact: {g.artifact}"
+    if g.artifact and g.flavor in ("sklearn", "onnx"):
+        model = f"  flavor: {g.flavor}\n  artifact: {g.artifact}"
     elif g.artifact:
         model = (
             f"  flavor: python                # {g.artifact} needs your own predictor class\n"

@@ -67,7 +67,7 @@ def facts(model: object) -> dict[str, object]:
     with their API). A feature count of 0 is never believed (a pickled CatBoost model says
     0): its feature names, when it has them, count instead."""
     inner = getattr(model, "model", None)
-    n_features = getattr(inner, "n_features_in_", None)
+    n_features = getattr(model, "n_features_in", None) or getattr(inner, "n_features_in_", None)
     if not n_features:
         names = getattr(inner, "feature_names_", None)
         n_features = len(names) if names is not None and len(names) else None
@@ -77,6 +77,8 @@ def facts(model: object) -> dict[str, object]:
         "classes": getattr(model, "classes", None) or None,
         "has_proba": bool(getattr(model, "has_proba", False)),
         "categorical": getattr(model, "categorical", None) or [],
+        # A graph's own element types, as Open Inference Protocol v2 datatypes (onnx).
+        "datatypes": getattr(model, "datatypes", dict)(),
     }
 
 

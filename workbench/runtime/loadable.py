@@ -21,7 +21,7 @@ from flavors import load_model
 
 def verdict(path: Path) -> str:
     if path.suffix == ".onnx":
-        return "model"  # a graph, for the python flavor's own loader
+        return "model"  # a graph, for the onnx flavor (onnxruntime)
     try:
         loaded = load_model(path)
     except Exception as exc:

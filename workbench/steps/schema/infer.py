@@ -34,6 +34,10 @@ MIN_ROWS_FOR_BOUNDS = 30
 EXAMPLES_WRITTEN = 3
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
+# Flavors that answer {"prediction", "probabilities"} from what the model knows, and take
+# bare arrays in x-feature-order when the model does not name its features.
+ANSWERS_LIKE_SKLEARN = ("sklearn", "onnx", "torch")
+
 
 def _round(value: float, kind: str, *, down: bool) -> float | int:
     if kind == "integer":
@@ -269,6 +273,17 @@ def propose_cases(
     return cases
 
 
+def _graph_datatypes(request: dict[str, Any], datatypes: dict[str, str], notes: list[str]) -> None:
+    """Each field's tensor datatype as the graph declares it (`x-datatype`, for the Open
+    Inference Protocol v2 routes): what an ONNX model takes, FP32 rather than FP64."""
+    typed = [f for f in request["properties"] if f in datatypes]
+    for name in typed:
+        request["properties"][name]["x-datatype"] = datatypes[name]
+    if typed:
+        kinds = sorted({datatypes[f] for f in typed})
+        notes.append(f"tensor datatypes from the graph: {', '.join(kinds)} (x-datatype)")
+
+
 def _answer_shape(predictions: list[Any]) -> dict[str, Any]:
     """A regressor's prediction as its answers show it: a number (never an integer a
     float answer would break, never bounded by a few answers), else their shape."""
@@ -284,7 +299,7 @@ def _response(
     title = f"{manifest.name} response"
     classes = facts.get("classes")
     if (
-        manifest.model.flavor == "sklearn"
+        manifest.model.flavor in ANSWERS_LIKE_SKLEARN
         and answers
         and set(answers[0])
         <= {
@@ -346,7 +361,7 @@ def infer_contract(
         notes.append("categorical for the model, so strings: " + ", ".join(categorical))
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
-    arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")
+    arrays = manifest.model.flavor in ANSWERS_LIKE_SKLEARN and not facts.get("feature_names")
     order = fields if arrays else []
     refused, examples, answers, corner_answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
@@ -368,6 +383,7 @@ def infer_contract(
             "the model was trained on bare arrays: x-feature-order says which field is which "
             "column, whatever the order of the properties"
         )
+    _graph_datatypes(request, facts.get("datatypes") or {}, notes)
     response = _response(manifest, facts, answers)
     if target is not None:
         notes.append(f"`{target}` left out of the request: it is the target")

@@ -48,6 +48,7 @@ SERVING_FILES = (
     "batching.py",
     "core.py",
     "flavors.py",
+    "tensors.py",
     "monitoring.py",
     "openapi.py",
     "protocol.py",

@@ -19,7 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 # Modules of the serving runtime's own files, run beside the model.
-RUNTIME_OWN = {"flavors", "inprocess", "__main__"}
+RUNTIME_OWN = {"flavors", "tensors", "inprocess", "__main__"}
 
 DEV_TOOLS = {
     "ipykernel",

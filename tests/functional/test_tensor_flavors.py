@@ -1,0 +1,124 @@
+"""Beyond scikit-learn (issue #28): an ONNX graph converted from a scikit-learn pipeline with
+skl2onnx, trained by the test in seconds, taken through init, schema infer, snapshot, the
+checks, the serve test and tag on the real engine; its image answers as the scikit-learn
+model did (golden parity) and holds onnxruntime, never scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from tests.functional.test_corpus import (
+    CORPUS_REQUIREMENTS,
+    _venv,
+    assert_released,
+    new_project,
+    ship,
+)
+from workbench.kernel.docker import docker_client
+from workbench.project.manifest import load_manifest
+from workbench.steps import open_checklist
+from workbench.steps.serve import run
+from workbench.steps.serve.report import built_image
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+ONNX_REQUIREMENTS = (*CORPUS_REQUIREMENTS, "skl2onnx==1.20.0", "onnxruntime==1.31.1")
+
+ONNX_TRAIN = """\
+import csv, json, random
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skl2onnx import to_onnx
+from skl2onnx.common.data_types import FloatTensorType
+random.seed(3)
+rows = [[random.uniform(0, 10), random.uniform(0, 5), random.randint(1, 6), random.uniform(-1, 1)]
+        for _ in range(240)]
+labels = [0 if a + b < 6 else (1 if c < 4 else 2) for a, b, c, _ in rows]
+X = np.asarray(rows, dtype=np.float32)
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, labels)
+graph = to_onnx(model, initial_types=[("input", FloatTensorType([None, 4]))])
+with open("model.onnx", "wb") as handle:
+    handle.write(graph.SerializeToString())
+with open("sample.csv", "w", newline="") as handle:
+    out = csv.writer(handle)
+    out.writerow(["width", "depth", "rooms", "slope", "kind"])
+    out.writerows([[*r, k] for r, k in zip(rows, labels)])
+names = ["width", "depth", "rooms", "slope"]
+with open("sklearn_answers.json", "w") as handle:  # what the scikit-learn model said
+    json.dump([
+        {"record": dict(zip(names, r)), "prediction": int(p), "probabilities": q}
+        for r, p, q in zip(rows[:25], model.predict(X[:25]).tolist(),
+                           model.predict_proba(X[:25]).tolist())
+    ], handle)
+"""
+
+
+@pytest.fixture(scope="session")
+def onnx_env() -> Path:
+    return _venv("onnx", ONNX_REQUIREMENTS)
+
+
+def _image_packages(container: Any) -> list[str]:
+    """The distributions installed in the running image, read from inside it."""
+    python = container.attrs["Config"]["Entrypoint"][0]
+    script = (
+        "import importlib.metadata as m; "
+        "print('\\n'.join(d.metadata['Name'] for d in m.distributions()))"
+    )
+    code, output = container.exec_run([python, "-c", script])
+    assert code == 0, output
+    return sorted(line.strip().lower() for line in output.decode().splitlines() if line.strip())
+
+
+def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
+    tmp_path: Path, onnx_env: Path, base_image: str
+) -> None:
+    project = new_project(tmp_path, "plots", onnx_env, ONNX_TRAIN)
+    user = ship(project, tmp_path, sample="sample.csv", target="kind")
+    manifest = yaml.safe_load((project / "workbench.yaml").read_text())
+    assert manifest["model"] == {"flavor": "onnx", "artifact": "model.onnx"}  # init saw it
+    # The contract from the graph: one FP32 input of 4 columns, named by the sample.
+    request = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert request["x-feature-order"] == ["width", "depth", "rooms", "slope"]
+    assert {p["x-datatype"] for p in request["properties"].values()} == {"FP32"}
+    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    assert response["properties"]["prediction"]["enum"] == [0, 1, 2]  # the graph's classes
+    assert set(response["properties"]["probabilities"]["required"]) == {"0", "1", "2"}
+    # The runtime set is what the graph needs, not the library it was trained with.
+    lock = (project / "environment.lock").read_text()
+    assert "onnxruntime==1.31.1" in lock and "numpy==" in lock
+    assert "scikit-learn" not in lock and "skl2onnx" not in lock and "onnx==" not in lock
+    assert_released(user)
+
+    checklist = open_checklist(load_manifest(project))
+    built = built_image(checklist.state.results["serve.image-built"])
+    assert built is not None
+    print(f"onnx image: {built.size_mb} MB")  # the figure for the report
+    expected = json.loads((project / "sklearn_answers.json").read_text())
+    with run.running(docker_client(), built.image_id, load_manifest(project)) as live:
+        packages = _image_packages(live.container)
+        assert "onnxruntime" in packages and "scikit-learn" not in packages, packages
+        answered = requests.post(
+            f"{live.url}/predict/batch", json=[e["record"] for e in expected], timeout=30
+        )
+        assert answered.status_code == 200, answered.text
+        metadata = requests.get(f"{live.url}/v2/models/plots", timeout=10).json()
+    assert {i["datatype"] for i in metadata["inputs"]} == {"FP32"}  # the graph's own type
+    answers = answered.json()
+    answers = answers.get("predictions", answers) if isinstance(answers, dict) else answers
+    for want, got in zip(expected, answers, strict=True):
+        assert got["prediction"] == want["prediction"]
+        said = [got["probabilities"][str(c)] for c in range(3)]
+        assert all(
+            math.isclose(a, b, abs_tol=1e-5)
+            for a, b in zip(said, want["probabilities"], strict=True)
+        )

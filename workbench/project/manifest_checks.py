@@ -145,6 +145,13 @@ def check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
         problem = _predictor_problem(manifest.root, model.predictor)
         if problem:
             problems.add(line_at(data, "model", "predictor"), "model.predictor", problem)
+    if model.labels and model.flavor != "torch":
+        problems.add(
+            line_at(data, "model", "labels"),
+            "model.labels",
+            f"is only for flavor torch (the classes of its output columns); flavor "
+            f"{model.flavor} knows its classes itself: remove it",
+        )
     for line, field_path, relative in _project_paths(manifest, data):
         if not _inside(manifest.root, relative):
             problems.add(

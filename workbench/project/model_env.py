@@ -165,6 +165,7 @@ def predict_in_model_env(
         "root": str(manifest.root),
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
+        "labels": list(manifest.model.labels),
         "features": features if features is not None else request_features(manifest),
         "records": records,
         "tolerate": tolerate,

@@ -150,6 +150,7 @@ class Model:
                 artifact=self.config.get("artifact"),
                 predictor=self.config.get("predictor"),
                 features=feature_order(self.request_schema),
+                labels=self.config.get("labels"),
             )
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"

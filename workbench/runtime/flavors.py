@@ -233,6 +233,7 @@ def load_predictor(
     artifact: str | None,
     predictor: str | None,
     features: list[str],
+    labels: list[str] | None = None,
 ) -> Any:
     """The predictor of `flavor`: SklearnPredictor, ClassPredictor, or a tensor flavor's
     (`tensors.py`, imported only for those flavors)."""
@@ -242,7 +243,7 @@ def load_predictor(
         # A package inside the image (`.tensors`), a plain folder on sys.path beside it when
         # the model's own interpreter runs inprocess.py.
         tensors = importlib.import_module(f"{__package__}.tensors" if __package__ else "tensors")
-        return tensors.load(flavor, root / artifact, features)
+        return tensors.load(flavor, root / artifact, features, list(labels or []))
     if flavor == "sklearn":
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")

@@ -1,7 +1,8 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
-request: {"flavor", "root", "artifact", "predictor", "features", "records", "tolerate"}
+request: {"flavor", "root", "artifact", "predictor", "features", "labels", "records",
+          "tolerate"}
 answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
          or {"error": ...}, exit 1.
 
@@ -95,6 +96,7 @@ def main() -> int:
                 artifact=request.get("artifact"),
                 predictor=request.get("predictor"),
                 features=request.get("features", []),
+                labels=request.get("labels"),
             )
             stage = "predict"
             if request.get("tolerate"):

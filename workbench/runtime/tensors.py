@@ -148,8 +148,54 @@ class OnnxPredictor:
         return self.predict_many([record])[0]
 
 
-def load(flavor: str, artifact: Path, features: list[str]) -> OnnxPredictor:
+class TorchPredictor:
+    """A TorchScript module (`torch.jit.save`) on the CPU, in `eval()` mode, called under
+    `inference_mode`: the records become one float32 tensor [batch, fields] in `features`
+    order (`x-feature-order`), a batch in one call. With `labels` (the manifest's
+    `model.labels`) each output row is a classifier's logits: the answer is the most
+    likely label and every label's softmax probability; without, the row is the
+    prediction."""
+
+    def __init__(self, artifact: Path, features: list[str], labels: list[str]) -> None:
+        import torch
+
+        self.torch = torch
+        self.model = torch.jit.load(str(artifact), map_location="cpu")
+        self.model.eval()
+        self.features = list(features)
+        self.known_features = None  # a TorchScript module does not name its inputs
+        self.n_features_in: int | None = None
+        self.classes: list[Any] = list(labels)
+        self.has_proba = bool(labels)
+        self.categorical: list[str] = []
+
+    def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not records:
+            return []
+        torch = self.torch
+        rows = [[_cell(r.get(f), "float32") for f in self.features] for r in records]
+        with torch.inference_mode():
+            output = self.model(torch.tensor(rows, dtype=torch.float32))
+            if not self.classes:
+                return [{"prediction": _one(row)} for row in output.tolist()]
+            probabilities = torch.softmax(output, dim=1)
+            best = probabilities.argmax(dim=1).tolist()
+        labels = self.classes
+        return [
+            {"prediction": labels[b], "probabilities": dict(zip(labels, p, strict=True))}
+            for b, p in zip(best, probabilities.tolist(), strict=True)
+        ]
+
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]:
+        return self.predict_many([record])[0]
+
+
+def load(
+    flavor: str, artifact: Path, features: list[str], labels: list[str]
+) -> OnnxPredictor | TorchPredictor:
     """The predictor of a tensor flavor."""
     if flavor == "onnx":
         return OnnxPredictor(artifact, features)
+    if flavor == "torch":
+        return TorchPredictor(artifact, features, labels)
     raise ValueError(f"unknown tensor flavor {flavor!r}")

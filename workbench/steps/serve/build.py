@@ -280,6 +280,7 @@ def _serving_config(
         "flavor": manifest.model.flavor,
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
+        "labels": list(manifest.model.labels),
         "max_body_bytes": manifest.serve.max_body_bytes,
         "workers": manifest.serve.workers,
         "batching": asdict(manifest.serve.batching),

@@ -112,8 +112,8 @@ def test_wrong_type_names_the_field_and_what_was_expected(tmp_path: Path) -> Non
 def test_wrong_choice_suggests(tmp_path: Path) -> None:
     message = error_of(tmp_path, GOOD.replace("flavor: sklearn", "flavor: sklaern"))
     assert (
-        "`model.flavor`: `sklaern` is not one of sklearn, python, onnx, torch; did you mean `sklearn`?"
-        in message
+        "`model.flavor`: `sklaern` is not one of sklearn, python, onnx, torch; "
+        "did you mean `sklearn`?" in message
     )
 
 

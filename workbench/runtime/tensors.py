@@ -91,9 +91,10 @@ class OnnxPredictor:
         self.categorical: list[str] = []
 
     def datatypes(self) -> dict[str, str]:
-        """Each request field's Open Inference Protocol v2 datatype, from the graph."""
+        """Each input's Open Inference Protocol v2 datatype, from the graph, by field name;
+        under "" when the graph takes one matrix (every field is then of its type)."""
         if self.matrix:
-            return {name: self.inputs[0][1][1] for name in self.features}
+            return {"": self.inputs[0][1][1]}
         return {name: kinds[1] for name, kinds, _ in self.inputs}
 
     def _probe_classes(self) -> list[Any]:

@@ -276,11 +276,13 @@ def propose_cases(
 def _graph_datatypes(request: dict[str, Any], datatypes: dict[str, str], notes: list[str]) -> None:
     """Each field's tensor datatype as the graph declares it (`x-datatype`, for the Open
     Inference Protocol v2 routes): what an ONNX model takes, FP32 rather than FP64."""
-    typed = [f for f in request["properties"] if f in datatypes]
-    for name in typed:
-        request["properties"][name]["x-datatype"] = datatypes[name]
+    # "" stands for every column of a graph's one matrix input.
+    found = {f: datatypes.get(f) or datatypes.get("") for f in request["properties"]}
+    typed = {f: kind for f, kind in found.items() if kind}
+    for name, kind in typed.items():
+        request["properties"][name]["x-datatype"] = kind
     if typed:
-        kinds = sorted({datatypes[f] for f in typed})
+        kinds = sorted(set(typed.values()))
         notes.append(f"tensor datatypes from the graph: {', '.join(kinds)} (x-datatype)")
 
 

@@ -278,12 +278,29 @@ def _graph_datatypes(request: dict[str, Any], datatypes: dict[str, str], notes: 
     Inference Protocol v2 routes): what an ONNX model takes, FP32 rather than FP64."""
     # "" stands for every column of a graph's one matrix input.
     found = {f: datatypes.get(f) or datatypes.get("") for f in request["properties"]}
-    typed = {f: kind for f, kind in found.items() if kind}
+    typed = {
+        f: kind
+        for f, kind in found.items()
+        if kind and _fits(kind, request["properties"][f].get("type"))
+    }
     for name, kind in typed.items():
         request["properties"][name]["x-datatype"] = kind
     if typed:
         kinds = sorted(set(typed.values()))
         notes.append(f"tensor datatypes from the graph: {', '.join(kinds)} (x-datatype)")
+
+
+def _fits(datatype: str, kinds: Any) -> bool:
+    """A tensor datatype that a field of these JSON types can carry (an FP32 graph input
+    fed from an integer field keeps INT64 on the v2 routes: the contract says integer)."""
+    allowed = {
+        "number": ("FP", "INT", "UINT"),
+        "integer": ("INT", "UINT"),
+        "string": ("BYTES",),
+        "boolean": ("BOOL",),
+    }
+    kinds = [k for k in (kinds if isinstance(kinds, list) else [kinds]) if k != "null"]
+    return len(kinds) == 1 and datatype.startswith(allowed.get(str(kinds[0]), ("?",)))
 
 
 def _answer_shape(predictions: list[Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import yaml
 
 from tests.functional.test_corpus import (
     CORPUS_REQUIREMENTS,
+    User,
     _venv,
     assert_released,
     new_project,
@@ -130,3 +131,95 @@ def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
             math.isclose(a, b, abs_tol=1e-5)
             for a, b in zip(said, want["probabilities"], strict=True)
         )
+
+
+# pip finds torch's CPU build (2.13.0+cpu) in this machine's find-links folder; a CUDA
+# build would bring gigabytes of nvidia-* wheels, which snapshot.cpu-only refuses.
+TORCH_REQUIREMENTS = ("torch==2.13.0",)
+
+TORCH_TRAIN = """\
+import csv, json, random
+import torch
+torch.manual_seed(0)
+random.seed(4)
+rows = [[random.uniform(0, 1), random.uniform(0, 1), random.uniform(-1, 1)] for _ in range(300)]
+labels = [0 if a + b < 1 else 1 for a, b, _ in rows]
+X, y = torch.tensor(rows), torch.tensor(labels)
+net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+optimiser = torch.optim.Adam(net.parameters(), lr=0.05)
+for _ in range(150):
+    optimiser.zero_grad()
+    torch.nn.functional.cross_entropy(net(X), y).backward()
+    optimiser.step()
+net.eval()
+torch.jit.script(net).save("net.pt")
+names = ["near", "far", "tilt"]
+with open("sample.csv", "w", newline="") as handle:
+    out = csv.writer(handle)
+    out.writerow([*names, "size"])
+    out.writerows([[*r, ["small", "large"][k]] for r, k in zip(rows, labels)])
+with torch.inference_mode():
+    probabilities = torch.softmax(net(X[:25]), dim=1).tolist()
+with open("torch_answers.json", "w") as handle:  # what the model said in its own process
+    json.dump([{"record": dict(zip(names, r)), "probabilities": p}
+               for r, p in zip(rows[:25], probabilities)], handle)
+"""
+
+
+@pytest.fixture(scope="session")
+def torch_env() -> Path:
+    return _venv("torch", TORCH_REQUIREMENTS)
+
+
+def test_a_torchscript_classifier_ships_the_cpu_build_of_torch(
+    tmp_path: Path, torch_env: Path, base_image: str
+) -> None:
+    project = new_project(tmp_path, "sizes", torch_env, TORCH_TRAIN)
+    user = User(project, tmp_path)
+    user("init", ".")
+    manifest_file = project / "workbench.yaml"
+    text = manifest_file.read_text()
+    assert "flavor: torch" in text and "artifact: net.pt" in text, text
+    # The answer's shape is declared: the class of each output column (logits).
+    hint = next(line for line in text.splitlines() if "# labels:" in line)
+    manifest_file.write_text(text.replace(hint, "  labels: [small, large]"))
+    user("schema", "infer", "--from", "sample.csv", "--target", "size")
+    request = yaml.safe_load((project / "schema" / "request.yaml").read_text())
+    assert request["x-feature-order"] == ["near", "far", "tilt"]
+    response = yaml.safe_load((project / "schema" / "response.yaml").read_text())
+    assert response["properties"]["prediction"]["enum"] == ["small", "large"]
+    user.git("init", "-q", "-b", "main")
+    user.git("add", ".")
+    user.git("commit", "-qm", "the torch model")
+    user("snapshot")
+    lock = (project / "environment.lock").read_text()
+    pin = lock.index("torch==2.13.0+cpu \\\n    --hash=sha256:")  # the CPU build, by hash
+    assert pin >= 0 and "nvidia-" not in lock and "triton" not in lock
+    user("tick", "snapshot.packages-expected", "yes", "-m", "torch (CPU build) and its needs")
+    user("check", "-s", "schema")
+    user("serve", "--test")
+    user("tag")
+    assert_released(user)  # snapshot.cpu-only among the passing gates
+
+    checklist = open_checklist(load_manifest(project))
+    assert checklist.view("snapshot.cpu-only").status.value == "pass"
+    built = built_image(checklist.state.results["serve.image-built"])
+    assert built is not None
+    print(f"torch image: {built.size_mb} MB")  # the figure for the report
+    expected = json.loads((project / "torch_answers.json").read_text())
+    with run.running(docker_client(), built.image_id, load_manifest(project)) as live:
+        packages = _image_packages(live.container)
+        answered = requests.post(
+            f"{live.url}/predict/batch", json=[e["record"] for e in expected], timeout=30
+        )
+    assert "torch" in packages and not [p for p in packages if p.startswith("nvidia")]
+    assert answered.status_code == 200, answered.text
+    answers = answered.json()
+    answers = answers.get("predictions", answers) if isinstance(answers, dict) else answers
+    for want, got in zip(expected, answers, strict=True):
+        said = [got["probabilities"]["small"], got["probabilities"]["large"]]
+        assert all(
+            math.isclose(a, b, abs_tol=1e-5)
+            for a, b in zip(said, want["probabilities"], strict=True)
+        )
+        assert got["prediction"] == ["small", "large"][said.index(max(said))]

@@ -10,9 +10,12 @@ import json
 import math
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 import requests
+import tritonclient.http as triton
 import yaml
 
 from tests.functional.test_corpus import (
@@ -80,6 +83,25 @@ def _image_packages(container: Any) -> list[str]:
     return sorted(line.strip().lower() for line in output.decode().splitlines() if line.strip())
 
 
+def _triton_labels(url: str, records: list[dict[str, Any]], metadata: dict[str, Any]) -> list[Any]:
+    """The labels tritonclient gets for `records`, each field sent as one tensor of the
+    datatype the model's v2 metadata declares."""
+    client = triton.InferenceServerClient(url=urlparse(url).netloc)
+    inputs = []
+    for declared in metadata["inputs"]:
+        name, datatype = declared["name"], declared["datatype"]
+        values = np.array(
+            [r[name] for r in records], dtype=np.float32 if datatype == "FP32" else np.int64
+        )
+        tensor = triton.InferInput(name, [len(records)], datatype)
+        tensor.set_data_from_numpy(values, binary_data=False)
+        inputs.append(tensor)
+    result = client.infer(
+        "plots", inputs, outputs=[triton.InferRequestedOutput("prediction", binary_data=False)]
+    )
+    return [int(v) for v in result.as_numpy("prediction")]
+
+
 def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
     tmp_path: Path, onnx_env: Path, base_image: str
 ) -> None:
@@ -114,6 +136,7 @@ def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
         )
         assert answered.status_code == 200, answered.text
         metadata = requests.get(f"{live.url}/v2/models/plots", timeout=10).json()
+        triton_labels = _triton_labels(live.url, [e["record"] for e in expected], metadata)
     # The graph's own FP32 where the contract's number fields carry it; `rooms`, an integer
     # in the contract, stays INT64.
     assert {i["name"]: i["datatype"] for i in metadata["inputs"]} == {
@@ -124,6 +147,7 @@ def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
     }
     answers = answered.json()
     answers = answers.get("predictions", answers) if isinstance(answers, dict) else answers
+    assert triton_labels == [e["prediction"] for e in expected]  # a real v2 client, tensors
     for want, got in zip(expected, answers, strict=True):
         assert got["prediction"] == want["prediction"]
         said = [got["probabilities"][str(c)] for c in range(3)]

@@ -133,6 +133,17 @@ def git_revision(root: Path) -> str:
     return revision + ("-dirty" if dirty else "")
 
 
+def _drop_venv_tools(locked: dict[str, Any]) -> str:
+    """The venv's own pip and setuptools go, unless the lock pins them (torch requires
+    setuptools): what the image holds is then exactly the lock."""
+    tools = [tool for tool in ("pip", "setuptools") if tool not in locked]
+    return (
+        f"/opt/venv/bin/python -m pip uninstall --yes --quiet {' '.join(tools)}"
+        if tools
+        else "true"
+    )
+
+
 def assemble_context(
     manifest: Manifest,
     *,
@@ -184,6 +195,7 @@ def assemble_context(
             port=manifest.serve.port,
             labels=label_text,
             system_packages=SYSTEM_PACKAGES if debs else "",
+            drop_venv_tools=_drop_venv_tools(entries),
         )
     )
     files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())

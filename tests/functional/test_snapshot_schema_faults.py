@@ -93,6 +93,19 @@ def _dev_tool_pulled_in(data: dict) -> None:  # type: ignore[type-arg]
     }
 
 
+CUDA_PIN = (
+    "nvidia-cublas-cu12==12.4.5.8 \\\n    --hash=sha256:"
+    + "ab" * 32
+    + "\n    # required by torch\n"
+)
+
+
+def _cuda_wheel_locked(root: Path) -> None:
+    """A CUDA build of torch's wheels in the lock (what `pip install torch` brings)."""
+    with (root / LOCK_NAME).open("a") as lock:
+        lock.write(CUDA_PIN)
+
+
 def _model_garbled(root: Path) -> None:
     (root / "model" / "model.joblib").write_bytes(b"not a pickle at all")
 
@@ -141,6 +154,12 @@ FAULTS: dict[str, Fault] = {
         ),
         Status.FAIL,
         "requires numpy>=9 but 1.26 is installed",
+    ),
+    "snapshot.cpu-only": Fault(
+        _cuda_wheel_locked,
+        Status.FAIL,
+        "1 CUDA wheels in the lock and no GPU declared (serve.gpu): they add 0 MB of wheels "
+        "(1 not in the cache, not counted) to a CPU image: nvidia-cublas-cu12 12.4.5.8",
     ),
     "snapshot.model-loads": Fault(_model_garbled, Status.FAIL, "loading the model failed"),
     "snapshot.drift": Fault(_lock_version_changed, Status.WARN, "joblib"),
@@ -244,3 +263,17 @@ def test_fault(item_id: str, snapshotted: Path, tmp_path: Path) -> None:
     status, evidence = _run(project, item_id)
     assert status is fault.status, evidence
     assert fault.phrase in evidence, evidence
+
+
+def test_cuda_wheels_for_a_declared_gpu_are_skipped_with_the_reason(
+    snapshotted: Path, tmp_path: Path
+) -> None:
+    """serve.gpu declared: the CUDA wheels are for it, and on a machine without a GPU the
+    item says so and is skipped, never passed."""
+    project = _released_copy(snapshotted, tmp_path)
+    _cuda_wheel_locked(project)
+    _edit(project / "workbench.yaml", "serve:\n", "serve:\n  gpu: 1\n")
+    status, evidence = _run(project, "snapshot.cpu-only")
+    assert status is Status.SKIPPED, evidence
+    assert "serve.gpu asks for 1 GPU(s)" in evidence and "nvidia-cublas-cu12" in evidence
+    assert "not tried on a GPU here: no NVIDIA driver" in evidence  # this machine has none

@@ -8,7 +8,7 @@ import pytest
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
-from workbench.project.scaffold import copy_example, guess, init_project
+from workbench.project.scaffold import copy_example, guess, init_project, render_manifest
 
 
 def model_project(root: Path) -> Path:
@@ -47,10 +47,18 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert "hand-written" not in (root / "workbench.yaml").read_text()
 
 
-def test_onnx_artifact_gets_the_python_flavor(tmp_path: Path) -> None:
+def test_onnx_artifact_gets_the_onnx_flavor(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"onnx")
     g = guess(tmp_path)
-    assert (g.flavor, g.artifact) == ("python", "model.onnx")
+    assert (g.flavor, g.artifact) == ("onnx", "model.onnx")
+
+
+def test_a_torchscript_file_gets_the_torch_flavor_and_a_labels_hint(tmp_path: Path) -> None:
+    (tmp_path / "net.pt").write_bytes(b"torchscript")
+    g = guess(tmp_path)
+    assert (g.flavor, g.artifact) == ("torch", "net.pt")
+    rendered = render_manifest(g)
+    assert "flavor: torch" in rendered and "# labels: [no, yes]" in rendered
 
 
 def test_copy_example_gives_a_complete_project(tmp_path: Path) -> None:

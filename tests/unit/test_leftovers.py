@@ -146,7 +146,7 @@ def test_the_dockerfile_sets_the_build_time_the_metadata_route_says(tmp_path: Pa
 def test_the_images_revision_is_dirty_only_for_the_projects_own_changes(git_repo: Path) -> None:
     import subprocess
 
-    from workbench.steps.serve.build import git_revision
+    from workbench.steps.serve.image_labels import git_revision
 
     def git(*args: str) -> str:
         return subprocess.run(

@@ -112,8 +112,8 @@ def test_wrong_type_names_the_field_and_what_was_expected(tmp_path: Path) -> Non
 def test_wrong_choice_suggests(tmp_path: Path) -> None:
     message = error_of(tmp_path, GOOD.replace("flavor: sklearn", "flavor: sklaern"))
     assert (
-        "`model.flavor`: `sklaern` is not one of sklearn, python; did you mean `sklearn`?"
-        in message
+        "`model.flavor`: `sklaern` is not one of sklearn, python, onnx, torch; "
+        "did you mean `sklearn`?" in message
     )
 
 
@@ -180,3 +180,18 @@ def test_the_project_id_is_the_projects_folder_not_its_name(tmp_path: Path) -> N
     assert project_id(one) == project_id(same[0]) == project_id(same[1])
     assert project_id(one) != project_id(two)
     assert load_manifest(one).project_id == project_id(one)
+
+
+def test_the_tensor_flavors_need_their_file_and_labels_are_for_torch_only(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "name: net\nmodel:\n  flavor: torch\n")
+    assert "`model.artifact`: is missing; flavor torch needs the saved model file" in message
+    message = error_of(tmp_path, GOOD + "  labels: [no, yes]\n")
+    assert "`model.labels`: is only for flavor torch" in message and "line 5" in message
+
+
+def test_serve_gpu_is_a_count_of_gpus(tmp_path: Path) -> None:
+    assert load_manifest(project(tmp_path, GOOD)).serve.gpu == 0  # a CPU image by default
+    declared = load_manifest(project(tmp_path, GOOD + "serve:\n  gpu: 2\n"))
+    assert declared.serve.gpu == 2
+    message = error_of(tmp_path, GOOD + "serve:\n  gpu: -1\n")
+    assert "`serve.gpu`" in message

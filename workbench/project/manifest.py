@@ -31,7 +31,7 @@ MEMORY = re.compile(r"^\d+[kmgKMG]?$")
 DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
-Flavor = Literal["sklearn", "python"]
+Flavor = Literal["sklearn", "python", "onnx", "torch"]
 # Quality metrics (scikit-learn's implementations); higher is better unless in LOWER_IS_BETTER.
 Metric = Literal[
     "accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "rmse", "mae", "r2"
@@ -60,6 +60,13 @@ class ModelSpec:
     )
     code: tuple[str, ...] = field(
         default=(), metadata=key("extra files or folders of your code the predictor needs")
+    )
+    labels: tuple[str, ...] = field(
+        default=(),
+        metadata=key(
+            "flavor torch: the class of each output column, e.g. [setosa, versicolor, "
+            "virginica]; the answer is the likeliest class and each class's probability"
+        ),
     )
 
 
@@ -111,6 +118,16 @@ class ServeSpec:
             "seconds the container may take to load the model and become ready, e.g. 60",
             nullable=False,
             minimum=1,
+        ),
+    )
+    gpu: int = field(
+        default=0,
+        metadata=key(
+            "how many GPUs the image is for, e.g. 1 (0: a CPU image, which never carries "
+            "CUDA wheels)",
+            nullable=False,
+            minimum=0,
+            maximum=16,
         ),
     )
     engine_timeout: int = field(

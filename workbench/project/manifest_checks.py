@@ -114,6 +114,14 @@ def _check_evaluation(manifest: Manifest, data: Any, problems: Problems) -> None
         )
 
 
+# The flavors that load one saved file, and an example of its path.
+ARTIFACT_EXAMPLES = {
+    "sklearn": "models/model.joblib",
+    "onnx": "models/model.onnx",
+    "torch": "models/model.pt (TorchScript)",
+}
+
+
 def check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
     """Checks across fields and against the disk, once each field has the right type.
 
@@ -123,12 +131,13 @@ def check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
     """
     _check_evaluation(manifest, data, problems)
     model = manifest.model
-    if model.flavor == "sklearn":
+    if model.flavor in ARTIFACT_EXAMPLES:
         if not model.artifact:
             problems.add(
                 line_at(data, "model"),
                 "model.artifact",
-                "is missing; flavor sklearn needs the saved model file, e.g. models/model.joblib",
+                f"is missing; flavor {model.flavor} needs the saved model file, e.g. "
+                + ARTIFACT_EXAMPLES[model.flavor],
             )
     elif model.flavor == "python" and not model.predictor:
         problems.add(
@@ -140,6 +149,13 @@ def check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
         problem = _predictor_problem(manifest.root, model.predictor)
         if problem:
             problems.add(line_at(data, "model", "predictor"), "model.predictor", problem)
+    if model.labels and model.flavor != "torch":
+        problems.add(
+            line_at(data, "model", "labels"),
+            "model.labels",
+            f"is only for flavor torch (the classes of its output columns); flavor "
+            f"{model.flavor} knows its classes itself: remove it",
+        )
     for line, field_path, relative in _project_paths(manifest, data):
         if not _inside(manifest.root, relative):
             problems.add(

@@ -192,6 +192,7 @@ def _predict_staged(
         "root": str(model_dir),
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
+        "labels": list(manifest.model.labels),
         "features": features if features is not None else request_features(manifest),
         # The column types the image gives a DataFrame model: the same answers here (not
         # while inferring a schema: the fields' types are what is being learnt).

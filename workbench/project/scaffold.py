@@ -22,7 +22,9 @@ from workbench.kernel.paths import examples_dir, runtime_dir
 from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 from workbench.project.model_env import run_json_script
 
-ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm")
+ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts")
+# The flavor a model file's suffix says, where it is not a pickle for the sklearn flavor.
+FLAVOR_OF_SUFFIX = {".onnx": "onnx", ".pt": "torch", ".pts": "torch"}
 # Names that say data, not a model: X_test.pkl, y_train.joblib, features.pkl ...
 DATA_NAME = re.compile(
     r"^[xy]_|(^|[_-])(data|train|test|valid|sample|features?|holdout)([_-]|$)", re.I
@@ -187,7 +189,9 @@ def guess(root: Path) -> Guess:
     python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
     artifacts, not_models = rank_by_loading(root, python, find_artifacts(root))
     artifact = artifacts[0] if artifacts else None
-    flavor = "python" if artifact and artifact.endswith(".onnx") else "sklearn"
+    flavor = (
+        FLAVOR_OF_SUFFIX.get(Path(artifact).suffix.lower(), "sklearn") if artifact else "sklearn"
+    )
     examples = (root / "schema" / "examples").is_dir()
     payload, records = (None, []) if examples else find_payload(root)
     return Guess(
@@ -208,8 +212,13 @@ def render_manifest(g: Guess) -> str:
         if g.python
         else "# python: .venv/bin/python     # the model's environment: none found, create it"
     )
-    if g.artifact and g.flavor == "sklearn":
-        model = f"  flavor: sklearn\n  artifact: {g.artifact}"
+    if g.artifact and g.flavor in ("sklearn", "onnx"):
+        model = f"  flavor: {g.flavor}\n  artifact: {g.artifact}"
+    elif g.artifact and g.flavor == "torch":
+        model = (
+            f"  flavor: torch                 # TorchScript, on the CPU\n  artifact: {g.artifact}\n"
+            "  # labels: [no, yes]            # a classifier: the class of each output column"
+        )
     elif g.artifact:
         model = (
             f"  flavor: python                # {g.artifact} needs your own predictor class\n"

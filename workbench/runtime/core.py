@@ -151,6 +151,7 @@ class Model:
                 predictor=self.config.get("predictor"),
                 features=feature_order(self.request_schema),
                 dtypes=column_dtypes(self.request_schema),
+                labels=self.config.get("labels"),
             )
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"

@@ -255,7 +255,17 @@ def load_predictor(
     predictor: str | None,
     features: list[str],
     dtypes: dict[str, str] | None = None,
-) -> SklearnPredictor | ClassPredictor:
+    labels: list[str] | None = None,
+) -> Any:
+    """The predictor of `flavor`: SklearnPredictor, ClassPredictor, or a tensor flavor's
+    (`tensors.py`, imported only for those flavors)."""
+    if flavor in ("onnx", "torch"):
+        if artifact is None:
+            raise ValueError(f"flavor {flavor} needs an artifact")
+        # A package inside the image (`.tensors`), a plain folder on sys.path beside it when
+        # the model's own interpreter runs inprocess.py.
+        tensors = importlib.import_module(f"{__package__}.tensors" if __package__ else "tensors")
+        return tensors.load(flavor, root / artifact, features, list(labels or []))
     if flavor == "sklearn":
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")

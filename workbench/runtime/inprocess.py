@@ -1,7 +1,7 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
-request: {"flavor", "root", "artifact", "predictor", "features", "dtypes", "records",
+request: {"flavor", "root", "artifact", "predictor", "features", "dtypes", "labels", "records",
           "tolerate"}
 answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
          or {"error": ...}, exit 1.
@@ -68,7 +68,7 @@ def facts(model: object) -> dict[str, object]:
     with their API). A feature count of 0 is never believed (a pickled CatBoost model says
     0): its feature names, when it has them, count instead."""
     inner = getattr(model, "model", None)
-    n_features = getattr(inner, "n_features_in_", None)
+    n_features = getattr(model, "n_features_in", None) or getattr(inner, "n_features_in_", None)
     if not n_features:
         names = getattr(inner, "feature_names_", None)
         n_features = len(names) if names is not None and len(names) else None
@@ -78,6 +78,8 @@ def facts(model: object) -> dict[str, object]:
         "classes": getattr(model, "classes", None) or None,
         "has_proba": bool(getattr(model, "has_proba", False)),
         "categorical": getattr(model, "categorical", None) or [],
+        # A graph's own element types, as Open Inference Protocol v2 datatypes (onnx).
+        "datatypes": getattr(model, "datatypes", dict)(),
     }
 
 
@@ -103,6 +105,7 @@ def main() -> int:
                 predictor=request.get("predictor"),
                 features=request.get("features", []),
                 dtypes=request.get("dtypes"),
+                labels=request.get("labels"),
             )
             stage = "predict"
             if request.get("tolerate"):

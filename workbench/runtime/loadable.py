@@ -20,8 +20,8 @@ from flavors import load_model
 
 
 def verdict(path: Path) -> str:
-    if path.suffix == ".onnx":
-        return "model"  # a graph, for the python flavor's own loader
+    if path.suffix in (".onnx", ".pt", ".pts"):
+        return "model"  # a graph, for the onnx flavor (onnxruntime) or torch (TorchScript)
     try:
         loaded = load_model(path)
     except Exception as exc:

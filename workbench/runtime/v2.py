@@ -45,6 +45,10 @@ def _tensor_of(schema: dict[str, Any]) -> tuple[str, list[int], list[str] | None
     if kind == "object":  # e.g. probabilities per class: one FP64 column per key
         columns = [str(c) for c in schema.get("properties", {})]
         return "FP64", [-1, len(columns)], columns
+    # A graph's own element type where the schema says it (`x-datatype`: FP32 for ONNX).
+    declared = schema.get("x-datatype")
+    if isinstance(declared, str) and declared in ACCEPTED.get(kind, ()):
+        return declared, [-1], None
     return DECLARED.get(kind, "BYTES"), [-1], None
 
 

@@ -145,7 +145,7 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     known = answers.feature_names
     request = request_schema(ctx.manifest)
     fields = list(request.get("properties") or {})
-    if not known and ctx.manifest.model.flavor != "sklearn":
+    if not known and ctx.manifest.model.flavor not in ("sklearn", "onnx", "torch"):
         return CheckResult.skipped(
             "a predictor class receives each record as a mapping, by field name: the order of "
             "fields cannot change its answers"

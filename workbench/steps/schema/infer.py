@@ -34,6 +34,10 @@ MIN_ROWS_FOR_BOUNDS = 30
 EXAMPLES_WRITTEN = 3
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
+# Flavors that answer {"prediction", "probabilities"} from what the model knows, and take
+# bare arrays in x-feature-order when the model does not name its features.
+ANSWERS_LIKE_SKLEARN = ("sklearn", "onnx", "torch")
+
 
 def _round(value: float, kind: str, *, down: bool) -> float | int:
     if kind == "integer":
@@ -269,6 +273,36 @@ def propose_cases(
     return cases
 
 
+def _graph_datatypes(request: dict[str, Any], datatypes: dict[str, str], notes: list[str]) -> None:
+    """Each field's tensor datatype as the graph declares it (`x-datatype`, for the Open
+    Inference Protocol v2 routes): what an ONNX model takes, FP32 rather than FP64."""
+    # "" stands for every column of a graph's one matrix input.
+    found = {f: datatypes.get(f) or datatypes.get("") for f in request["properties"]}
+    typed = {
+        f: kind
+        for f, kind in found.items()
+        if kind and _fits(kind, request["properties"][f].get("type"))
+    }
+    for name, kind in typed.items():
+        request["properties"][name]["x-datatype"] = kind
+    if typed:
+        kinds = sorted(set(typed.values()))
+        notes.append(f"tensor datatypes from the graph: {', '.join(kinds)} (x-datatype)")
+
+
+def _fits(datatype: str, kinds: Any) -> bool:
+    """A tensor datatype that a field of these JSON types can carry (an FP32 graph input
+    fed from an integer field keeps INT64 on the v2 routes: the contract says integer)."""
+    allowed = {
+        "number": ("FP", "INT", "UINT"),
+        "integer": ("INT", "UINT"),
+        "string": ("BYTES",),
+        "boolean": ("BOOL",),
+    }
+    kinds = [k for k in (kinds if isinstance(kinds, list) else [kinds]) if k != "null"]
+    return len(kinds) == 1 and datatype.startswith(allowed.get(str(kinds[0]), ("?",)))
+
+
 def _answer_shape(predictions: list[Any]) -> dict[str, Any]:
     """A regressor's prediction as its answers show it: a number (never an integer a
     float answer would break, never bounded by a few answers), else their shape."""
@@ -284,7 +318,7 @@ def _response(
     title = f"{manifest.name} response"
     classes = facts.get("classes")
     if (
-        manifest.model.flavor == "sklearn"
+        manifest.model.flavor in ANSWERS_LIKE_SKLEARN
         and answers
         and set(answers[0])
         <= {
@@ -346,7 +380,7 @@ def infer_contract(
         notes.append("categorical for the model, so strings: " + ", ".join(categorical))
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
-    arrays = manifest.model.flavor == "sklearn" and not facts.get("feature_names")
+    arrays = manifest.model.flavor in ANSWERS_LIKE_SKLEARN and not facts.get("feature_names")
     order = fields if arrays else []
     refused, examples, answers, corner_answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
@@ -368,6 +402,7 @@ def infer_contract(
             "the model was trained on bare arrays: x-feature-order says which field is which "
             "column, whatever the order of the properties"
         )
+    _graph_datatypes(request, facts.get("datatypes") or {}, notes)
     response = _response(manifest, facts, answers)
     if target is not None:
         notes.append(f"`{target}` left out of the request: it is the target")

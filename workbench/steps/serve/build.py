@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.checklist.state import STATE_NAME
-from workbench.kernel import git
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
@@ -34,11 +32,15 @@ from workbench.project.lockfile import (
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
 from workbench.project.model_files import copy_into, copy_project_files, model_sources
-from workbench.project.releases import BOOKKEEPING
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
+from workbench.steps.serve.image_labels import (
+    LABEL_PREFIX,
+    git_revision,
+    image_labels,
+)
 from workbench.steps.serve.secrets import scan as secret_scan
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
@@ -50,6 +52,7 @@ SERVING_FILES = (
     "batching.py",
     "core.py",
     "flavors.py",
+    "tensors.py",
     "monitoring.py",
     "openapi.py",
     "protocol.py",
@@ -60,7 +63,6 @@ HOST_ONLY = (  # run the model in its own environment, never in the image
     "inprocess.py",
     "loadable.py",
 )
-LABEL_PREFIX = "io.workbench"
 
 
 class SecretsFound(WorkbenchError):
@@ -128,23 +130,15 @@ def base_image_for(manifest: Manifest) -> str:
     )
 
 
-WORKBENCH_WRITES = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME, *BOOKKEEPING)  # the release commits
-
-
-def git_revision(root: Path) -> str:
-    """HEAD, `-dirty` when the project's own files have uncommitted changes: the workbench's
-    (snapshot, lock, checklist) do not count, the release commits them on top of HEAD."""
-    revision = git.output(root, "rev-parse", "HEAD")
-    if not revision:
-        return "unknown"
-    prefix = git.prefix(root)
-    status = git.git(root, "status", "--porcelain", "--untracked-files=no", strip=False)
-    for line in status.splitlines():
-        path = line[3:].strip().strip('"')
-        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-        if not relative.startswith(WORKBENCH_WRITES):
-            return revision + "-dirty"
-    return revision
+def _drop_venv_tools(locked: dict[str, Any]) -> str:
+    """The venv's own pip and setuptools go, unless the lock pins them (torch requires
+    setuptools): what the image holds is then exactly the lock."""
+    tools = [tool for tool in ("pip", "setuptools") if tool not in locked]
+    return (
+        f"/opt/venv/bin/python -m pip uninstall --yes --quiet {' '.join(tools)}"
+        if tools
+        else "true"
+    )
 
 
 def assemble_context(
@@ -186,7 +180,7 @@ def assemble_context(
     created = now()
     config = _serving_config(manifest, version, revision, hashes, schemas["request"])
     (context / "serving.json").write_text(json.dumps(config, indent=1, sort_keys=True))
-    labels = _labels(manifest, version, str(config["revision"]), created, base_image, hashes)
+    labels = image_labels(manifest, version, str(config["revision"]), created, base_image, hashes)
     if debs:
         labels[f"{LABEL_PREFIX}.system-packages"] = describe_debs(debs)
     template = asset("templates", "Dockerfile").read_text()
@@ -199,6 +193,7 @@ def assemble_context(
             labels=label_text,
             created=created,
             system_packages=SYSTEM_PACKAGES if debs else "",
+            drop_venv_tools=_drop_venv_tools(entries),
         )
     )
     files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
@@ -299,6 +294,7 @@ def _serving_config(
         "flavor": manifest.model.flavor,
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
+        "labels": list(manifest.model.labels),
         "max_body_bytes": manifest.serve.max_body_bytes,
         "workers": manifest.serve.workers,
         "batching": asdict(manifest.serve.batching),
@@ -311,36 +307,6 @@ def _serving_config(
         },
         "hashes": hashes,
     }
-
-
-def _labels(
-    manifest: Manifest,
-    version: str,
-    revision: str,
-    created: str,
-    base_image: str,
-    hashes: dict[str, str],
-) -> dict[str, str]:
-    """The image's OCI labels and the workbench's own (the hashes a release checks)."""
-    return {
-        "org.opencontainers.image.title": manifest.name,
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.revision": revision,
-        "org.opencontainers.image.created": created,
-        "org.opencontainers.image.source": _source_url(manifest.root),
-        "org.opencontainers.image.base.name": base_image,
-        f"{LABEL_PREFIX}.project": manifest.name,
-        f"{LABEL_PREFIX}.lock-sha256": hashes["lock"],
-        f"{LABEL_PREFIX}.request-schema-sha256": hashes["request_schema"],
-        f"{LABEL_PREFIX}.response-schema-sha256": hashes["response_schema"],
-        f"{LABEL_PREFIX}.model-sha256": hashes["model"],
-    }
-
-
-def _source_url(root: Path) -> str:
-    url = git.output(root, "remote", "get-url", "origin")
-    # Never put credentials embedded in a remote URL into a label.
-    return re.sub(r"//[^/@]+@", "//", url) if url else str(root)
 
 
 def image_tag(manifest: Manifest, version: str = "dev") -> str:

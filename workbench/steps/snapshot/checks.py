@@ -20,8 +20,14 @@ from workbench.project.lockfile import (
 )
 from workbench.project.model_failures import stale_pickle
 from workbench.steps.shared import model_answers, model_inputs
+from workbench.steps.snapshot.cuda import (
+    NVIDIA_DRIVER,
+    cuda_wheels,
+    gpu_on_this_machine,
+    total_megabytes,
+)
 from workbench.steps.snapshot.drift import baseline_lock
-from workbench.steps.snapshot.resolve import DEV_TOOLS
+from workbench.steps.snapshot.resolve import DEV_TOOLS, kept_tool
 from workbench.steps.snapshot.take import probe_environment
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
@@ -169,17 +175,22 @@ def hashed(ctx: CheckContext) -> CheckResult:
 def no_dev_tools(ctx: CheckContext) -> CheckResult:
     runtime = read_snapshot(ctx.manifest.root).runtime
     tools = {n: i for n, i in runtime.items() if n in DEV_TOOLS}
-    pulled_in = [
+    pulled_in = [f"{n} ({'; '.join(i.why)})" for n, i in tools.items() if not kept_tool(n, i.why)]
+    imported = [n for n, i in tools.items() if any(w.startswith("imported by") for w in i.why)]
+    required = [
         f"{n} ({'; '.join(i.why)})"
         for n, i in tools.items()
-        if not any(w.startswith("imported by") for w in i.why)
+        if kept_tool(n, i.why) and n not in imported
     ]
-    imported = [n for n, i in tools.items() if any(w.startswith("imported by") for w in i.why)]
     if pulled_in:
         return CheckResult.failed(*(f"development tool in the runtime set: {p}" for p in pulled_in))
     evidence = ["no notebook kernel, test runner, linter or formatter in the runtime set"]
     if imported:
         evidence.append("imported by the predictor itself, so kept: " + ", ".join(imported))
+    if required:
+        evidence.append(
+            "a packaging tool a runtime library requires, so kept: " + ", ".join(required)
+        )
     return CheckResult.passed(*evidence)
 
 
@@ -240,4 +251,53 @@ def drift(ctx: CheckContext) -> CheckResult:
     return CheckResult.warned(
         f"{len(changes)} changes against {label}",
         *(f"{c.kind}: {c.name} {c.old or ''} -> {c.new or ''}" for c in changes),
+    )
+
+
+def _cuda_inputs(ctx: CheckContext) -> Inputs:
+    return {**_snapshot_inputs(ctx), "serve.gpu": str(ctx.manifest.serve.gpu)}
+
+
+@checks.auto("snapshot.cpu-only", inputs=_cuda_inputs)
+def cpu_only(ctx: CheckContext) -> CheckResult:
+    """CUDA wheels only where a GPU is declared: a CPU image never carries them."""
+    entries = read_lock(ctx.manifest.root / LOCK_NAME)
+    snap = read_snapshot(ctx.manifest.root)
+    folder = wheel_dir(Target(python=snap.target.python, machine=snap.target.machine))
+    found = cuda_wheels(entries, folder)
+    gpus = ctx.manifest.serve.gpu
+    builds = [f"{n} {e.version}" for n, e in entries.items() if "+" in e.version]
+    if not found and not gpus:
+        return CheckResult.passed(
+            f"no CUDA wheels (nvidia-*, triton) among the lock's {len(entries)} packages",
+            *([f"local builds: {', '.join(builds)}"] if builds else []),
+        )
+    if not found:
+        return CheckResult.warned(
+            f"serve.gpu asks for {gpus} GPU(s) but the lock holds no CUDA wheels "
+            "(nvidia-*, triton): the model's libraries will run on the CPU"
+        )
+    listing = ", ".join(w.describe() for w in found)
+    uncached = sum(w.megabytes is None for w in found)
+    weight = f"{total_megabytes(found):,.0f} MB of wheels" + (
+        f" ({uncached} not in the cache, not counted)" if uncached else ""
+    )
+    if not gpus:
+        return CheckResult.failed(
+            f"{len(found)} CUDA wheels in the lock and no GPU declared (serve.gpu): they add "
+            f"{weight} to a CPU image: {listing}",
+            "fix: install the CPU build in the model's environment (e.g. `pip install "
+            "torch==X+cpu` from PyTorch's `whl/cpu` index with `--index-url`, or from a "
+            "`--find-links` folder holding it), then `workbench snapshot`; or declare "
+            "`serve.gpu: 1` in workbench.yaml if the image is meant for a GPU",
+        )
+    driver = gpu_on_this_machine()
+    return CheckResult.skipped(
+        f"serve.gpu asks for {gpus} GPU(s) and the lock's {len(found)} CUDA wheels "
+        f"({weight}: {listing}) are for it; not tried on a GPU here: "
+        + (
+            f"the NVIDIA driver says {driver}"
+            if driver
+            else f"no NVIDIA driver ({NVIDIA_DRIVER} absent)"
+        )
     )

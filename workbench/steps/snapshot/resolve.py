@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from workbench.kernel.errors import WorkbenchError
 
 # Modules of the serving runtime's own files, run beside the model.
-RUNTIME_OWN = {"flavors", "inprocess", "__main__"}
+RUNTIME_OWN = {"flavors", "tensors", "inprocess", "__main__"}
 
 DEV_TOOLS = {
     "ipykernel",
@@ -316,10 +316,23 @@ def _marker_true(req: Requirement, environment: dict[str, str]) -> bool:
         return True
 
 
+# Packaging tools a runtime library may declare as its own requirement (torch requires
+# setuptools): kept then, since the library's metadata says it needs them.
+PACKAGING_TOOLS = {"setuptools", "wheel", "pip"}
+
+
+def kept_tool(name: str, why: list[str]) -> bool:
+    """A development tool with a reason to be in the runtime set: the predictor imports it,
+    or it is a packaging tool a runtime library requires."""
+    if any(w.startswith("imported by") for w in why):
+        return True
+    return name in PACKAGING_TOOLS and bool(why) and all(w.startswith("required by") for w in why)
+
+
 def dev_tools_without_reason(packages: dict[str, RuntimePackage]) -> list[str]:
-    """Development tools in the set that the predictor does not import itself."""
+    """Development tools in the set without a reason to be there (`kept_tool`)."""
     return [
         f"{p.name} ({'; '.join(p.why)})"
         for key, p in packages.items()
-        if key in DEV_TOOLS and not any(w.startswith("imported by") for w in p.why)
+        if key in DEV_TOOLS and not kept_tool(key, p.why)
     ]

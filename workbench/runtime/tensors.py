@@ -1,0 +1,202 @@
+"""Flavors whose model is a graph of tensors: ONNX (onnxruntime) and TorchScript (torch).
+
+Records become tensors: one matrix in `x-feature-order` when the graph takes one input of
+several columns, or one column per input when the graph names its inputs (its names are
+then the model's own feature names). A classifier's label and per-class probabilities are
+answered in the same shape as the sklearn flavor's: `{"prediction": label,
+"probabilities": {class: p}}`. Imports only numpy and the flavor's own library, lazily:
+this module runs inside the image and in the data scientist's interpreter alike.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+# ONNX element types as numpy dtypes, and as Open Inference Protocol v2 datatypes.
+ONNX_ELEMENTS: dict[str, tuple[str, str]] = {
+    "tensor(float)": ("float32", "FP32"),
+    "tensor(double)": ("float64", "FP64"),
+    "tensor(float16)": ("float16", "FP16"),
+    "tensor(int64)": ("int64", "INT64"),
+    "tensor(int32)": ("int32", "INT32"),
+    "tensor(int16)": ("int16", "INT16"),
+    "tensor(int8)": ("int8", "INT8"),
+    "tensor(uint8)": ("uint8", "UINT8"),
+    "tensor(bool)": ("bool", "BOOL"),
+    "tensor(string)": ("object", "BYTES"),
+}
+UNKNOWN = ("object", "BYTES")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _one(value: Any) -> Any:
+    """One answer per record: a row of one value is that value, never `[x]`."""
+    value = _plain(value)
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _width(shape: list[Any]) -> int | None:
+    """The number of columns of a [batch, columns] input, when the graph fixes it."""
+    return shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+
+
+def _cell(value: Any, dtype: str) -> Any:
+    """A missing number is NaN for a float input (what an imputer in the graph expects)."""
+    return math.nan if value is None and dtype.startswith("float") else value
+
+
+class OnnxPredictor:
+    """An ONNX graph served by onnxruntime on the CPU.
+
+    One input of several columns takes the records as a matrix in `features` order (the
+    request schema's `x-feature-order`); several inputs are the model's own named
+    features, one column each, typed as the graph declares them. Outputs: a label tensor
+    followed by a sequence of per-class maps (skl2onnx's classifiers) is a classifier;
+    one tensor is the prediction; otherwise each output is answered under its own name.
+    """
+
+    def __init__(self, artifact: Path, features: list[str]) -> None:
+        import numpy
+        import onnxruntime
+
+        self.numpy = numpy
+        self.session = onnxruntime.InferenceSession(
+            str(artifact), providers=["CPUExecutionProvider"]
+        )
+        inputs = self.session.get_inputs()
+        self.inputs = [(i.name, ONNX_ELEMENTS.get(i.type, UNKNOWN), i.shape) for i in inputs]
+        shape = inputs[0].shape
+        self.matrix = len(inputs) == 1 and len(shape) == 2 and _width(shape) != 1
+        self.known_features = None if self.matrix else [i.name for i in inputs]
+        self.n_features_in = _width(inputs[0].shape) if self.matrix else len(inputs)
+        self.features = list(features) if self.matrix else [i.name for i in inputs]
+        outputs = self.session.get_outputs()
+        self.output_names = [o.name for o in outputs]
+        self.classifier = (
+            len(outputs) == 2
+            and outputs[0].type.startswith("tensor(")
+            and outputs[1].type.startswith("seq(map(")
+        )
+        self.has_proba = self.classifier
+        self.classes: list[Any] = self._probe_classes() if self.classifier else []
+        self.categorical: list[str] = []
+
+    def datatypes(self) -> dict[str, str]:
+        """Each input's Open Inference Protocol v2 datatype, from the graph, by field name;
+        under "" when the graph takes one matrix (every field is then of its type)."""
+        if self.matrix:
+            return {"": self.inputs[0][1][1]}
+        return {name: kinds[1] for name, kinds, _ in self.inputs}
+
+    def _probe_classes(self) -> list[Any]:
+        """The classes, in the graph's order: the keys of the per-class map of one answer
+        to a record of zeros (empty strings for text); learnt from the first real answer
+        instead when the graph refuses that record."""
+        feeds = {}
+        for name, (dtype, _), shape in self.inputs:
+            dims = [1] + [d if isinstance(d, int) else 1 for d in shape[1:]]
+            feeds[name] = self.numpy.full(dims, "" if dtype == "object" else 0, dtype=dtype)
+        try:
+            maps = self.session.run([self.output_names[1]], feeds)[0]
+        except Exception:
+            return []
+        return [_plain(key) for key in maps[0]]
+
+    def feeds(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        numpy = self.numpy
+        if self.matrix:
+            name, (dtype, _), _ = self.inputs[0]
+            rows = [[_cell(r.get(f), dtype) for f in self.features] for r in records]
+            return {name: numpy.asarray(rows, dtype=dtype).reshape(len(records), -1)}
+        feeds = {}
+        for name, (dtype, _), shape in self.inputs:
+            column = numpy.asarray([_cell(r.get(name), dtype) for r in records], dtype=dtype)
+            feeds[name] = column.reshape(len(records), 1) if len(shape) == 2 else column
+        return feeds
+
+    def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not records:
+            return []
+        outputs = self.session.run(None, self.feeds(records))
+        if self.classifier:
+            labels, maps = outputs
+            if not self.classes and len(maps):
+                self.classes = [_plain(key) for key in maps[0]]
+            return [
+                {
+                    "prediction": _one(label),
+                    "probabilities": {str(_plain(k)): float(v) for k, v in probs.items()},
+                }
+                for label, probs in zip(labels, maps, strict=True)
+            ]
+        if len(outputs) == 1:
+            return [{"prediction": _one(row)} for row in outputs[0]]
+        return [
+            {name: _one(output[i]) for name, output in zip(self.output_names, outputs, strict=True)}
+            for i in range(len(records))
+        ]
+
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]:
+        return self.predict_many([record])[0]
+
+
+class TorchPredictor:
+    """A TorchScript module (`torch.jit.save`) on the CPU, in `eval()` mode, called under
+    `inference_mode`: the records become one float32 tensor [batch, fields] in `features`
+    order (`x-feature-order`), a batch in one call. With `labels` (the manifest's
+    `model.labels`) each output row is a classifier's logits: the answer is the most
+    likely label and every label's softmax probability; without, the row is the
+    prediction."""
+
+    def __init__(self, artifact: Path, features: list[str], labels: list[str]) -> None:
+        import torch
+
+        self.torch = torch
+        self.model = torch.jit.load(str(artifact), map_location="cpu")
+        self.model.eval()
+        self.features = list(features)
+        self.known_features = None  # a TorchScript module does not name its inputs
+        self.n_features_in: int | None = None
+        self.classes: list[Any] = list(labels)
+        self.has_proba = bool(labels)
+        self.categorical: list[str] = []
+
+    def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not records:
+            return []
+        torch = self.torch
+        rows = [[_cell(r.get(f), "float32") for f in self.features] for r in records]
+        with torch.inference_mode():
+            output = self.model(torch.tensor(rows, dtype=torch.float32))
+            if not self.classes:
+                return [{"prediction": _one(row)} for row in output.tolist()]
+            probabilities = torch.softmax(output, dim=1)
+            best = probabilities.argmax(dim=1).tolist()
+        labels = self.classes
+        return [
+            {"prediction": labels[b], "probabilities": dict(zip(labels, p, strict=True))}
+            for b, p in zip(best, probabilities.tolist(), strict=True)
+        ]
+
+    def predict(self, record: dict[str, Any]) -> dict[str, Any]:
+        return self.predict_many([record])[0]
+
+
+def load(
+    flavor: str, artifact: Path, features: list[str], labels: list[str]
+) -> OnnxPredictor | TorchPredictor:
+    """The predictor of a tensor flavor."""
+    if flavor == "onnx":
+        return OnnxPredictor(artifact, features)
+    if flavor == "torch":
+        return TorchPredictor(artifact, features, labels)
+    raise ValueError(f"unknown tensor flavor {flavor!r}")

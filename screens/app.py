@@ -83,6 +83,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         # Built in the first load worker: reading definitions must not delay the first paint.
         self._checklist: Checklist | None = None
         self.reviewer = reviewer
+        self.quitting = False  # `q` over running work cancels it first (screens/quitting.py)
         self._standing = Standing()  # nothing read yet: replaced whole, never written in
         self.release_line = ""
         self.release_rows: list[dict[str, Any]] = []
@@ -276,7 +277,10 @@ class WorkbenchApp(FoundScreenshots, App[None]):
             self.action_goto(STEPS[index])
 
     def action_quit(self) -> None:  # type: ignore[override]
-        self.unless_unsaved(self.exit)
+        from screens.quitting import quit_safely
+
+        if not quit_safely(self):
+            self.unless_unsaved(self.exit)
 
     def unless_unsaved(self, then: Callable[[], object]) -> None:
         """Run `then`, after a confirmation when the screen holds unsaved edits."""

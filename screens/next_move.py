@@ -49,6 +49,8 @@ def perform(app: WorkbenchApp, move: Move) -> None:
             "push": "action_push_release",
             "promote": "action_promote",
         }
+        if move.action in ("push", "promote"):
+            screen.select_newest_release()  # the move is about the latest release
         getattr(screen, actions[move.action])()
 
     app.call_after_refresh(start)

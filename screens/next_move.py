@@ -37,8 +37,7 @@ def perform(app: WorkbenchApp, move: Move) -> None:
             app.call_after_refresh(start)
             return
         if move.action in ("tick", "show") and move.item is not None:
-            table = screen.query_one("#items")
-            table.move_cursor(row=table.get_row_index(move.item))
+            screen.select_item(move.item)  # a filter (`/`) that hides it is cleared
             if move.action == "tick":
                 screen.action_answer()  # the evidence in view, no answer chosen for them
             return

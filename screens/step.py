@@ -15,13 +15,14 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from screens.answering import AnsweringScreen
 from screens.context import tones
 from screens.item_detail import item_detail
+from screens.item_filter import PLACEHOLDER, matches
 from screens.messages import (
     CheckFinished,
     CheckLog,
@@ -51,6 +52,7 @@ class StepScreen(AnsweringScreen):
         Binding("w", "waive", "Waive", id="step.waive", show=False),
         Binding("c", "confirm", "Confirm", id="step.confirm"),
         Binding("s", "sign_off", "Sign off", id="step.signoff"),
+        Binding("slash", "filter", "Filter", id="step.filter", show=False),
     ]
     # Actions that change the project: disabled in review mode. Steps add their own.
     EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
@@ -72,6 +74,7 @@ class StepScreen(AnsweringScreen):
         self.finished_ids: set[str] = set()
         # Items a long check (the serve test) answered on its way, stored when it ends.
         self.answered_ids: set[str] = set()
+        self.item_filter = ""  # `/`: the words an item must hold to be listed
         self.cancelled_ids: set[str] = set()  # the last run's unfinished items, until the next
 
     @property
@@ -81,7 +84,9 @@ class StepScreen(AnsweringScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="step-body"):
-            yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="items-pane"):
+                yield Input(placeholder=PLACEHOLDER, id="item-filter", compact=True)
+                yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail-pane"):
                 yield Static("", id="detail")
         yield Static("", id="progress")
@@ -99,6 +104,7 @@ class StepScreen(AnsweringScreen):
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
         self.query_one("#progress", Static).display = False
+        self.query_one("#item-filter", Input).display = False
         self.set_interval(0.5, self._show_progress)
         if self.workbench.loaded:
             self.update_from_checklist()
@@ -123,14 +129,65 @@ class StepScreen(AnsweringScreen):
         table = self.query_one("#items", DataTable)
         table.loading = False
         if table.row_count == 0:
-            for item in self.checklist.items:
-                if item.step == self.step:
-                    gate = " ⛨" if item.gate else ""
-                    table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
+            self._fill_rows()
         for view in views.values():
             if view.item.step == self.step and not self._running_now(view.item.id):
                 self._show_row(view)
         self._show_detail()
+
+    def _fill_rows(self) -> None:
+        """The step's items that pass the filter (`/`), in order; the cursor keeps its item."""
+        table = self.query_one("#items", DataTable)
+        kept = self.selected_id()
+        table.clear()
+        views = self.workbench.views
+        for item in self.checklist.items:
+            if item.step == self.step and matches(item, views.get(item.id), self.item_filter):
+                gate = " ⛨" if item.gate else ""
+                table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
+        if kept is not None and kept in table.rows:
+            table.move_cursor(row=table.get_row_index(kept))
+
+    def select_item(self, item_id: str) -> None:
+        """Put the cursor on an item, clearing a filter that hides it."""
+        table = self.query_one("#items", DataTable)
+        if item_id not in table.rows:
+            self._set_filter("")
+        if item_id in table.rows:
+            table.move_cursor(row=table.get_row_index(item_id))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#item-filter", Input)
+        box.display = True
+        box.focus()
+
+    def _set_filter(self, typed: str) -> None:
+        self.item_filter = typed
+        box = self.query_one("#item-filter", Input)
+        if not typed:
+            box.display = False
+            with box.prevent(Input.Changed):
+                box.value = ""
+        self._fill_rows()
+        for view in self.workbench.views.values():
+            if view.item.step == self.step:  # rows filtered out are skipped
+                self._show_row(view)
+        for item_id in self.answered_ids - self.finished_ids:
+            self._mark(item_id, "…", "dim", "answered")
+        if self._running_now(self.current_item):
+            self._mark(self.current_item, "⟳", self.tones.busy, "running")
+        self._show_detail()
+
+    @on(Input.Changed, "#item-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+        event.input.display = True  # an emptied box stays open until Esc or Enter
+
+    @on(Input.Submitted, "#item-filter")
+    def _filter_kept(self, _: Input.Submitted) -> None:
+        if not self.item_filter:
+            self.query_one("#item-filter", Input).display = False
+        self.query_one("#items", DataTable).focus()
 
     def _running_now(self, item_id: str) -> bool:
         """The check running now (and what a long one answered on its way) keeps its mark while
@@ -141,6 +198,8 @@ class StepScreen(AnsweringScreen):
 
     def _show_row(self, view: ItemView) -> None:
         table = self.query_one("#items", DataTable)
+        if view.item.id not in table.rows:
+            return  # filtered out (`/`)
         if view.item.id in self.cancelled_ids:
             table.update_cell(view.item.id, "icon", f"[{self.tones.warn}]⊘[/]")
             table.update_cell(view.item.id, "status", f"[{self.tones.warn}]cancelled[/]")
@@ -297,6 +356,8 @@ class StepScreen(AnsweringScreen):
 
     def _mark(self, item_id: str, icon: str, style: str, status: str) -> None:
         table = self.query_one("#items", DataTable)
+        if item_id not in table.rows:
+            return  # filtered out (`/`)
         table.update_cell(item_id, "icon", f"[{style}]{icon}[/]")
         table.update_cell(item_id, "status", f"[{style}]{status}[/]")
 
@@ -344,6 +405,10 @@ class StepScreen(AnsweringScreen):
         self.log_line(f"[{self.tones.bad}]error: {escape(text)}[/]")
 
     def action_back_or_cancel(self) -> None:
+        if self.query_one("#item-filter", Input).display:  # Esc first clears the filter
+            self._set_filter("")
+            self.query_one("#items", DataTable).focus()
+            return
         if self.running:
             self.cancel_event.set()
             self.log_line(f"[{self.tones.warn}]cancelling: the running check finishes its step[/]")

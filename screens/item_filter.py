@@ -1,0 +1,17 @@
+"""`/` in a step: the checklist narrowed to the items whose id, summary or status hold every
+word typed (`fail`, `gate`, `serve.lat`), as lazygit and k9s filter their lists."""
+
+from __future__ import annotations
+
+from workbench.checklist.definitions import Item
+from workbench.checklist.engine import ItemView
+
+PLACEHOLDER = "filter: words of the id, summary or status (Enter keeps it, Esc clears it)"
+
+
+def matches(item: Item, view: ItemView | None, typed: str) -> bool:
+    """Every word typed is in the item's id, summary, kind, status or `gate`."""
+    status = view.status.value if view is not None else "pending"
+    gate = "gate" if item.gate else ""
+    said = f"{item.id} {item.summary} {item.kind} {status} {gate}".lower()
+    return all(word in said for word in typed.lower().split())

@@ -47,6 +47,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         Binding("space", "do_next", "Do next", id="app.next_move", show=False),
         Binding("m", "monitor", "Monitor", id="app.monitor", show=False),
         Binding("C", "commit", "Commit", id="app.commit", show=False),
+        Binding("L", "commands", "Command log", id="app.commands", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
             Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
@@ -275,6 +276,12 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         index = STEPS.index(current) + delta if current in STEPS else (0 if delta > 0 else -1)
         if 0 <= index < len(STEPS) or current not in STEPS:
             self.action_goto(STEPS[index])
+
+    def action_commands(self) -> None:
+        from screens.command_log import toggle_commands
+
+        if not toggle_commands(self.screen):
+            self.notify("The command log is in every step (L there): open one (1-5).")
 
     def action_quit(self) -> None:  # type: ignore[override]
         from screens.quitting import quit_safely

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from screens.answering import AnsweringScreen
+from screens.command_log import CommandPane
 from screens.context import tones
 from screens.item_detail import item_detail
 from screens.item_filter import PLACEHOLDER, matches
@@ -91,6 +92,7 @@ class StepScreen(AnsweringScreen):
                 yield Static("", id="detail")
         yield Static("", id="progress")
         yield RichLog(id="log", max_lines=2000, markup=True, wrap=True)
+        yield CommandPane(id="commands")  # `L` swaps it for the log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

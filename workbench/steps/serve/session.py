@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
+from workbench.kernel import commands
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client, engine_lost
 from workbench.kernel.errors import UnavailableError, WorkbenchError
@@ -84,11 +85,13 @@ def _build(
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
     log(f"building {tag or default_tag(manifest)} from {context.base_image}")
     built: Built | None = None
-    for event in build_image(context, tag or default_tag(manifest), cancel=cancel, nocache=nocache):
-        if isinstance(event, BuildLog):
-            (detail or log)(event.text)
-        else:
-            built = event
+    name = tag or default_tag(manifest)
+    with commands.running(f"docker build --tag {name} {context.path}"):
+        for event in build_image(context, name, cancel=cancel, nocache=nocache):
+            if isinstance(event, BuildLog):
+                (detail or log)(event.text)
+            else:
+                built = event
     assert built is not None
     return built
 

@@ -18,7 +18,7 @@ import msgspec
 
 from workbench.checklist.checks import CheckResult
 from workbench.checklist.gate import Gatekeeper, GateReport
-from workbench.kernel import git
+from workbench.kernel import commands, git
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
@@ -304,7 +304,8 @@ def tag_image(image_id: str, image_ref: str) -> None:
 
     repository, _, tag = image_ref.rpartition(":")
     try:
-        docker_client().images.get(image_id).tag(repository, tag=tag)
+        with commands.running(f"docker tag {image_id[:19]} {image_ref}"):
+            docker_client().images.get(image_id).tag(repository, tag=tag)
     except DockerException as exc:
         raise WorkbenchError(f"tagging the image {image_ref} failed ({exc})") from None
 

@@ -3,10 +3,14 @@ word typed (`fail`, `gate`, `serve.lat`), as lazygit and k9s filter their lists.
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Input, Label
+
 from workbench.checklist.definitions import Item
 from workbench.checklist.engine import ItemView
 
-PLACEHOLDER = "filter: words of the id, summary or status (Enter keeps it, Esc clears it)"
+PLACEHOLDER = "words of the id, summary or status (Enter keeps it, Esc clears it)"
 
 
 def matches(item: Item, view: ItemView | None, typed: str) -> bool:
@@ -15,3 +19,17 @@ def matches(item: Item, view: ItemView | None, typed: str) -> bool:
     gate = "gate" if item.gate else ""
     said = f"{item.id} {item.summary} {item.kind} {status} {gate}".lower()
     return all(word in said for word in typed.lower().split())
+
+
+class FilterBox(Horizontal):
+    """The filter's line above the checklist: `/` and the words typed."""
+
+    DEFAULT_CSS = """
+    FilterBox { height: 1; margin-bottom: 1; }
+    FilterBox > Label { width: auto; padding-right: 1; color: $accent; text-style: bold; }
+    FilterBox > Input { width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("/ filter")
+        yield Input(placeholder=PLACEHOLDER, id="item-filter", compact=True)

@@ -36,6 +36,11 @@ def perform(app: WorkbenchApp, move: Move) -> None:
         if not screen.is_mounted or not app.loaded:
             app.call_after_refresh(start)
             return
+        if any(w.group == "load" and not w.is_finished for w in app.workers):
+            # A read of the checklist and the releases is under way (after a push, say):
+            # act on what it reads, not on the release rows from before it.
+            app.set_timer(0.05, start)
+            return
         if move.action in ("tick", "show") and move.item is not None:
             screen.select_item(move.item)  # a filter (`/`) that hides it is cleared
             if move.action == "tick":

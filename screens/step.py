@@ -23,7 +23,7 @@ from screens.answering import AnsweringScreen
 from screens.command_log import CommandPane
 from screens.context import tones
 from screens.item_detail import item_detail
-from screens.item_filter import PLACEHOLDER, matches
+from screens.item_filter import FilterBox, matches
 from screens.messages import (
     CheckFinished,
     CheckLog,
@@ -86,7 +86,7 @@ class StepScreen(AnsweringScreen):
         yield Header()
         with Horizontal(id="step-body"):
             with Vertical(id="items-pane"):
-                yield Input(placeholder=PLACEHOLDER, id="item-filter", compact=True)
+                yield FilterBox(id="filter-box")
                 yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail-pane"):
                 yield Static("", id="detail")
@@ -106,7 +106,7 @@ class StepScreen(AnsweringScreen):
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
         self.query_one("#progress", Static).display = False
-        self.query_one("#item-filter", Input).display = False
+        self.query_one(FilterBox).display = False
         self.set_interval(0.5, self._show_progress)
         if self.workbench.loaded:
             self.update_from_checklist()
@@ -159,15 +159,14 @@ class StepScreen(AnsweringScreen):
             table.move_cursor(row=table.get_row_index(item_id))
 
     def action_filter(self) -> None:
-        box = self.query_one("#item-filter", Input)
-        box.display = True
-        box.focus()
+        self.query_one(FilterBox).display = True
+        self.query_one("#item-filter", Input).focus()
 
     def _set_filter(self, typed: str) -> None:
         self.item_filter = typed
         box = self.query_one("#item-filter", Input)
         if not typed:
-            box.display = False
+            self.query_one(FilterBox).display = False
             with box.prevent(Input.Changed):
                 box.value = ""
         self._fill_rows()
@@ -183,12 +182,12 @@ class StepScreen(AnsweringScreen):
     @on(Input.Changed, "#item-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
         self._set_filter(event.value)
-        event.input.display = True  # an emptied box stays open until Esc or Enter
+        self.query_one(FilterBox).display = True  # emptied, it stays until Esc or Enter
 
     @on(Input.Submitted, "#item-filter")
     def _filter_kept(self, _: Input.Submitted) -> None:
         if not self.item_filter:
-            self.query_one("#item-filter", Input).display = False
+            self.query_one(FilterBox).display = False
         self.query_one("#items", DataTable).focus()
 
     def _running_now(self, item_id: str) -> bool:
@@ -407,7 +406,7 @@ class StepScreen(AnsweringScreen):
         self.log_line(f"[{self.tones.bad}]error: {escape(text)}[/]")
 
     def action_back_or_cancel(self) -> None:
-        if self.query_one("#item-filter", Input).display:  # Esc first clears the filter
+        if self.query_one(FilterBox).display:  # Esc first clears the filter
             self._set_filter("")
             self.query_one("#items", DataTable).focus()
             return

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
+from screens.item_filter import FilterBox
 from screens.step import StepScreen
 from tests.tui.test_app import make_app, settle
 
@@ -33,8 +34,8 @@ async def test_slash_filters_the_checklist_enter_keeps_it_escape_clears_it(
         assert len(everything) > 5
 
         await pilot.press("slash")
-        box = screen.query_one("#item-filter", Input)
-        assert box.display and app.focused is box
+        box = screen.query_one(FilterBox)
+        assert box.display and app.focused is screen.query_one("#item-filter", Input)
         await pilot.press(*"examples")  # words of ids and summaries; keys typed, not actions
         await pilot.pause()
         shown = rows(screen)

@@ -32,4 +32,10 @@ class FilterBox(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("/ filter")
-        yield Input(placeholder=PLACEHOLDER, id="item-filter", compact=True)
+        # Disabled while hidden: a hidden field must never take the keys meant for the list
+        # (a terminal's first focus found it, and `a` typed a filter instead of running).
+        yield Input(placeholder=PLACEHOLDER, id="item-filter", compact=True, disabled=True)
+
+    def shown(self, shown: bool) -> None:
+        self.display = shown
+        self.query_one(Input).disabled = not shown

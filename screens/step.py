@@ -55,6 +55,7 @@ class StepScreen(AnsweringScreen):
         Binding("s", "sign_off", "Sign off", id="step.signoff"),
         Binding("slash", "filter", "Filter", id="step.filter", show=False),
     ]
+    AUTO_FOCUS = "#items"  # the checklist takes the keys, never the hidden filter field
     # Actions that change the project: disabled in review mode. Steps add their own.
     EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
         {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
@@ -106,7 +107,7 @@ class StepScreen(AnsweringScreen):
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
         self.query_one("#progress", Static).display = False
-        self.query_one(FilterBox).display = False
+        self.query_one(FilterBox).shown(False)
         self.set_interval(0.5, self._show_progress)
         if self.workbench.loaded:
             self.update_from_checklist()
@@ -159,14 +160,14 @@ class StepScreen(AnsweringScreen):
             table.move_cursor(row=table.get_row_index(item_id))
 
     def action_filter(self) -> None:
-        self.query_one(FilterBox).display = True
+        self.query_one(FilterBox).shown(True)
         self.query_one("#item-filter", Input).focus()
 
     def _set_filter(self, typed: str) -> None:
         self.item_filter = typed
         box = self.query_one("#item-filter", Input)
         if not typed:
-            self.query_one(FilterBox).display = False
+            self.query_one(FilterBox).shown(False)
             with box.prevent(Input.Changed):
                 box.value = ""
         self._fill_rows()
@@ -182,12 +183,12 @@ class StepScreen(AnsweringScreen):
     @on(Input.Changed, "#item-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
         self._set_filter(event.value)
-        self.query_one(FilterBox).display = True  # emptied, it stays until Esc or Enter
+        self.query_one(FilterBox).shown(True)  # emptied, it stays until Esc or Enter
 
     @on(Input.Submitted, "#item-filter")
     def _filter_kept(self, _: Input.Submitted) -> None:
         if not self.item_filter:
-            self.query_one(FilterBox).display = False
+            self.query_one(FilterBox).shown(False)
         self.query_one("#items", DataTable).focus()
 
     def _running_now(self, item_id: str) -> bool:

@@ -41,15 +41,19 @@ def deploy_swarm(
         log=lambda line: console.print(f"  {escape(line)}"),
         unverified_reason=unverified_reason,
     )
-    colour = {"created": "green", "updated": "green", "unchanged": "green"}.get(
+    colour = {"created": "green", "updated": "green", "scaled": "green", "unchanged": "green"}.get(
         result.result, "red"
     )
     console.print(
         f"[{colour}]{result.result}[/]: {result.service} runs "
-        + (f"{result.version} " if result.result in ("created", "updated", "unchanged") else "")
+        + (
+            f"{result.version} "
+            if result.result in ("created", "updated", "scaled", "unchanged")
+            else ""
+        )
         + f"({escape(result.message)}; {result.seconds:.0f} s)"
     )
-    if result.result not in ("created", "updated", "unchanged"):
+    if result.result not in ("created", "updated", "scaled", "unchanged"):
         raise typer.Exit(1)
 
 

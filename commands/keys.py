@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,9 +20,9 @@ app.add_typer(keys_app, name="keys")
 def read_passphrase(*, confirm: bool) -> str:
     """The signing passphrase: WORKBENCH_SIGNING_PASSPHRASE, else a hidden prompt (never a
     command-line argument, never echoed or logged)."""
-    from workbench.steps.push.keys import PASSPHRASE_VARIABLE
+    from workbench.steps.push.keys import PASSPHRASE_VARIABLE, passphrase_from_environment
 
-    given = os.environ.get(PASSPHRASE_VARIABLE)
+    given = passphrase_from_environment()
     if given:
         return given
     if not sys.stdin.isatty():

@@ -63,6 +63,12 @@ def push(
                         else f"[yellow]not signed[/]: no signing key of yours for this "
                         f"project; {MAKE_ONE}, then `workbench push` signs it."
                     )
+                    if event.attestations:
+                        attached = event.digest.replace(":", "-", 1)
+                        console.print(
+                            f"attested (SBOM, provenance): {attached}.att is "
+                            f"{event.attestations}, the SBOM also at {attached}.sbom"
+                        )
         from commands.checklist import load_checklist, run_and_print
 
         checklist = load_checklist(manifest.root)

@@ -26,7 +26,10 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
         console.print("no release yet (`workbench tag`).")
         return
     table = Table(title="releases", title_justify="left")
-    columns = ("version", "quality", "tagged", "pushed", "signed", "digest", "channels", "created")
+    columns = (
+        "version", "quality", "tagged", "pushed", "signed", "attested", "digest", "channels",
+        "created",
+    )  # fmt: skip
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -36,6 +39,7 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
             "yes" if row["tagged"] else "no",
             "yes" if row["pushed"] else "[yellow]no[/]",
             "yes" if row["signed"] else "no",
+            "yes" if row["attested"] else "no",
             row["digest"] or "",
             ", ".join(row["channels"]),
             row["created"] or "",

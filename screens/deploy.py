@@ -61,7 +61,7 @@ class DeployAction(ActionStepScreen):
                 )
             finally:
                 batcher.flush()
-            if done.result not in ("created", "updated", "unchanged"):
+            if done.result not in ("created", "updated", "scaled", "unchanged"):
                 raise WorkbenchError(f"{done.service}: {done.result}: {done.message}")
             return f"{done.service}: {done.result}, {done.version} ({done.message})"
 

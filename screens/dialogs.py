@@ -23,10 +23,12 @@ class TextPrompt(ModalScreen[str | None]):
         value: str = "",
         required: str = "",
         select: bool = True,
+        secret: bool = False,
     ) -> None:
         """`value` prefills the field (selected, so typing replaces it, unless `select` is
         False: then the cursor waits after it); with `required`, Enter on an empty field
-        says it (a grey placeholder is only an example, never an answer)."""
+        says it (a grey placeholder is only an example, never an answer); `secret` masks
+        what is typed and keeps it as typed (a passphrase: never shown, never stripped)."""
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
@@ -34,6 +36,7 @@ class TextPrompt(ModalScreen[str | None]):
         self.value = value
         self.required = required
         self.select = select
+        self.secret = secret
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -43,6 +46,7 @@ class TextPrompt(ModalScreen[str | None]):
                 placeholder=self.placeholder,
                 id="prompt-input",
                 select_on_focus=self.select,
+                password=self.secret,
             )
             yield Label("", id="prompt-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -53,7 +57,8 @@ class TextPrompt(ModalScreen[str | None]):
         self.query_one(Input).focus()
 
     def _submit(self) -> None:
-        value = self.query_one(Input).value.strip()
+        typed = self.query_one(Input).value
+        value = typed if self.secret else typed.strip()
         if not value and self.required:
             self.query_one("#prompt-error", Label).update(self.required)
             return

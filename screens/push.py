@@ -3,6 +3,7 @@ releases in a table (and deploying, from screens.deploy)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from screens.deploy import DeployAction
-from screens.dialogs import Confirm, MoveChannel, PickChannel
+from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
 from screens.messages import LayerUpdate
 from screens.push_panel import PushPanel
 from screens.release_panel import ReleaseTable
@@ -73,10 +74,14 @@ class PushScreen(DeployAction):
         which = "the latest release" if row is self.workbench.release_rows[0] else version
         where = manifest.registry or "(no registry set: workbench.yaml `registry:`)"
 
-        def answered(yes: bool | None) -> None:
-            if yes and self.begin(f"pushing {which}"):
+        def start(passphrase: str | None) -> None:
+            if self.begin(f"pushing {which}"):
                 self.query_one(PushPanel).start(f"push {manifest.name}:{version} -> {where}")
-                self._push(version)
+                self._push(version, passphrase)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._with_passphrase(start)
 
         self.app.push_screen(
             Confirm(
@@ -88,14 +93,41 @@ class PushScreen(DeployAction):
             answered,
         )
 
+    def _with_passphrase(self, then: Callable[[str | None], None]) -> None:
+        """`then(passphrase)`: from WORKBENCH_SIGNING_PASSPHRASE, else typed into a masked
+        field when this user will sign; None when nothing will be signed. The passphrase is
+        handed to the push and kept nowhere (no log, no notice, no file)."""
+        from workbench.kernel.errors import WorkbenchError
+        from workbench.steps.push.keys import passphrase_from_environment
+        from workbench.steps.push.signing import key_to_sign_with
+
+        try:
+            key = key_to_sign_with(self.checklist.manifest)
+        except WorkbenchError:
+            key = None  # signing required and impossible: the push refuses and says why
+        given = passphrase_from_environment()
+        if key is None or given:
+            then(given)
+            return
+
+        def typed(answer: str | None) -> None:
+            if answer:
+                then(answer)
+            else:
+                self.notify("Push cancelled: no passphrase for the signing key.")
+
+        self.app.push_screen(
+            TextPrompt(
+                f"Passphrase of the signing key {key} (or set WORKBENCH_SIGNING_PASSPHRASE)",
+                secret=True,
+                required="The signing key needs its passphrase (Escape cancels the push).",
+            ),
+            typed,
+        )
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="release", description="pushing")
-    def _push(self, version: str) -> None:
-        import os
-
-        from workbench.steps.push.keys import PASSPHRASE_VARIABLE
+    def _push(self, version: str, passphrase: str | None) -> None:
         from workbench.steps.push.publish import LayerProgress, Pushed, push_release
-
-        passphrase = os.environ.get(PASSPHRASE_VARIABLE)  # signing: never typed into the TUI
 
         def push() -> str:
             text = "nothing pushed"
@@ -113,6 +145,7 @@ class PushScreen(DeployAction):
                         f"{event.version} {'was already' if event.already else 'pushed and'} "
                         f"verified: {event.digest}; "
                         + (f"signed ({event.signature})" if event.signature else "not signed")
+                        + (f", attested ({event.attestations})" if event.attestations else "")
                     )
             return text
 

@@ -1,6 +1,6 @@
 """The release panel, on home and in the Push step: every release with its quality, when
-and by whom, tagged, pushed, digest and channels (rows from `release_table`, read in the
-app's load worker)."""
+and by whom, tagged, pushed, signed and attested (as the push read them back), digest and
+channels (rows from `release_table`, read in the app's load worker)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from screens.tables import ListTable
 from workbench.project.manifest import Manifest
 
 # Channels right after the version: visible at every width (80 columns included).
-COLUMNS = ("version", "channels", "pushed", "digest", "quality", "released", "by", "tagged")
+COLUMNS = (
+    "version", "channels", "pushed", "signed", "attested", "digest", "quality", "released", "by",
+    "tagged",
+)  # fmt: skip
 
 
 class ReleaseTable(ListTable):
@@ -36,6 +39,8 @@ class ReleaseTable(ListTable):
                 row["version"],
                 ", ".join(row.get("channels") or []) or "-",
                 "yes" if row.get("pushed") else "no",
+                _read_back(row, "signed"),
+                _read_back(row, "attested"),
                 digest.removeprefix("sha256:")[:12] if digest else "-",
                 row.get("quality") or "-",
                 (row.get("created") or "")[:16].replace("T", " "),
@@ -52,6 +57,13 @@ class ReleaseTable(ListTable):
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return str(row_key.value)
+
+
+def _read_back(row: dict[str, Any], what: str) -> str:
+    """What the push read back from the registry: "-" for a release not pushed."""
+    if not row.get("pushed"):
+        return "-"
+    return "yes" if row.get(what) else "no"
 
 
 def release_state(manifest: Manifest) -> str:

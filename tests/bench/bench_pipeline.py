@@ -115,7 +115,9 @@ async def one(request: Request):
                          "probabilities": dict(zip(map(str, model.classes_), map(float, proba)))})
 async def many(request: Request):
     frame = pd.DataFrame(await request.json(), columns=FEATURES)
-    return JSONResponse([str(p) for p in model.predict(frame)])
+    names = list(map(str, model.classes_))
+    return JSONResponse([{"prediction": str(c), "probabilities": dict(zip(names, map(float, p)))}
+                         for c, p in zip(model.predict(frame), model.predict_proba(frame))])
 app = Starlette(routes=[Route("/one", one, methods=["POST"]),
                         Route("/many", many, methods=["POST"])])
 if __name__ == "__main__":

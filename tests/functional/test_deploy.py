@@ -20,6 +20,8 @@ import pytest
 from tests.helpers import git, pass_gates
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.http import free_port
 from workbench.project.manifest import load_manifest, project_id
 from workbench.project.records import ChannelMove
 from workbench.project.releases import (
@@ -247,3 +249,14 @@ def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
         ("1.0.1", "unchanged"),
         ("1.0.0", "updated"),
     ]
+    # A scale alone sets no update status on the service: judged by its tasks (it waited
+    # for a status that never came, and would have recorded "failed" after 600 s).
+    scaled = swarm.deploy(manifest, "production", replicas=1, by="Ana", timeout=120)
+    assert scaled.result == "scaled", scaled.message
+    assert len(swarm.healthy_tasks(a_swarm, first.service)) == 1
+    # A host-mode port binds once per node: two replicas on this one-node swarm would wait
+    # for ever. Refused before anything changes.
+    with pytest.raises(WorkbenchError, match="published in host mode, once per node") as no:
+        swarm.deploy(manifest, "production", replicas=2, by="Ana", publish=free_port())
+    assert "--replicas 1" in no.value.paragraph
+    assert [d.result for d in load_deployments(manifest)][-1] == "scaled"

@@ -307,3 +307,23 @@ def test_a_release_is_made_of_the_files_the_build_copies_folder_by_file(tmp_path
     assert {"lib/features.py", "lib/vocabulary.pkl", "model/model.joblib"} <= set(listed)
     assert not [name for name in listed if "__pycache__" in name]
     assert "train.py" not in listed  # not copied into the image
+
+
+def test_a_file_at_a_tag_is_read_as_a_checkout_writes_it_through_the_repositorys_filters(
+    git_repo: Path,
+) -> None:
+    """With `eol=crlf` the working tree (what the release hashed) has CRLF and the raw blob
+    LF: tag.manifest-complete read the raw blob and failed an intact release. Git LFS's
+    smudge filter is the same case (the raw blob is the pointer)."""
+    from workbench.kernel import git as kernel_git
+
+    (git_repo / ".gitattributes").write_text("*.csv text eol=crlf\n")
+    (git_repo / "data.csv").write_bytes(b"a,b\r\n1,2\r\n")
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-q", "-m", "data")
+    raw = subprocess.run(
+        ["git", "cat-file", "blob", "HEAD:data.csv"], cwd=git_repo, capture_output=True
+    ).stdout
+    assert raw == b"a,b\n1,2\n"  # what the old reading compared
+    assert kernel_git.blob(git_repo, "HEAD", "data.csv") == (git_repo / "data.csv").read_bytes()
+    assert kernel_git.blob(git_repo, "HEAD", "missing.csv") is None

@@ -203,6 +203,12 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         " ".join(pushed.stdout.split())
     )
     assert any("skopeo" in line and "--sign-passphrase-file" in line for line in watcher.seen)
+    # The SBOM and provenance attached to the digest where cosign puts them, read back.
+    attached = digest.replace(":", "-")
+    assert record.push.attestations == client_for(target).manifest_digest(attached + ".att")
+    sbom_blob = json.loads(client_for(target).get_manifest(attached + ".sbom")[0])["layers"][0]
+    assert sbom_blob["digest"] == record.hashes.files["releases/1.0.0.sbom.cdx.json"]
+    assert f"attested (SBOM, provenance): {attached}.att" in " ".join(pushed.stdout.split())
 
     # skopeo itself accepts it, by tag and by digest; so does `workbench verify`.
     for reference in (f"{target}:1.0.0", f"{target}@{digest}"):
@@ -214,6 +220,30 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     assert {f["what"]: f["ok"] for f in verdict["findings"]} == dict.fromkeys(
         ("digest", "image", "signature", "sbom", "provenance"), True
     )
+    evidence = {f["what"]: f["evidence"] for f in verdict["findings"]}
+    assert f"{attached}.sbom holds releases/1.0.0.sbom.cdx.json" in evidence["sbom"]
+    assert (
+        f"{attached}.att: a https://slsa.dev/provenance/v1 statement of {digest}"
+        in (evidence["provenance"])
+    )
+    # The .att replaced in the registry: verify refuses, and the next push attaches again.
+    registry_api = client_for(target)
+    body, media_type, _ = registry_api.get_manifest(attached + ".sbom")
+    registry_api.put_manifest(attached + ".att", body, media_type)  # no statement in it
+    broken = workbench(env, "verify", "1.0.0", "--json", "-p", str(project))
+    assert broken.returncode == 1, broken.stdout
+    found = {f["what"]: f for f in json.loads(broken.stdout)["findings"]}
+    assert not found["provenance"]["ok"]
+    assert (
+        f"{attached}.att holds no https://slsa.dev/provenance/v1"
+        in (found["provenance"]["evidence"])
+    )
+    again = workbench(env, "push", "-p", str(project))
+    assert again.returncode == 0, again.stdout + again.stderr
+    reattached = load_release(manifest, "1.0.0").push.attestations
+    assert reattached == registry_api.manifest_digest(attached + ".att")
+    assert reattached != record.push.attestations
+    assert workbench(env, "verify", "1.0.0", "-p", str(project)).returncode == 0
     # An air-gap bundle, verified with no network at all (a namespace without one).
     bundle = tmp_path / "doubler-1.0.0.tar"
     exported = workbench(env, "export", "1.0.0", "-o", str(bundle), "-p", str(project))
@@ -224,7 +254,9 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     )  # fmt: skip
     assert offline.returncode == 0, offline.stdout + offline.stderr
     findings = {f["what"]: f["ok"] for f in json.loads(offline.stdout)["findings"]}
-    assert findings == dict.fromkeys(("release", "digest", "signature", "sbom", "provenance"), True)
+    bundled = ("release", "digest", "signature", "sbom", "provenance")
+    attached_in_bundle = ("attached sbom", "attached provenance")  # its .att and .sbom
+    assert findings == dict.fromkeys((*bundled, *attached_in_bundle), True)
     tampered = tmp_path / "tampered.tar"
     with tarfile.open(bundle) as source, tarfile.open(tampered, "w") as copy:
         for member in source.getmembers():
@@ -249,12 +281,18 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         assert "imported and verified" in imported.stdout
         assert client_for(mirror).manifest_digest("1.0.0") == digest  # the same bytes
         assert client_for(mirror).manifest_digest(signature_tag) is not None
+        assert client_for(mirror).manifest_digest(attached + ".att") == reattached
+        said = " ".join(imported.stdout.split())
+        assert f"ok sbom: {attached}.sbom holds" in said  # read back in the mirror
+        assert f"ok provenance: {attached}.att: a https://slsa.dev/provenance/v1" in said
     finally:
         second.stop()
 
     promoted = workbench(env, "promote", "1.0.0", "-c", "production", "-p", str(project))
     assert promoted.returncode == 0, promoted.stderr
     assert "verified: signed" in " ".join(promoted.stdout.split())
+    by_channel = workbench(env, "verify", f"{target}:production", "--json", "-p", str(project))
+    assert by_channel.returncode == 0, by_channel.stdout + by_channel.stderr  # signed as 1.0.0
 
     # Another image under the release's tag: skopeo, verify and promote refuse it.
     other = push_another_image(f"{target}:1.0.0")

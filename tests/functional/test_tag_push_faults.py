@@ -50,6 +50,7 @@ from workbench.project.releases import save_channels, save_deployments, save_rel
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
 from workbench.steps.push import swarm
+from workbench.steps.push.attestations import attach
 from workbench.steps.tag.files import release_hashes
 from workbench.steps.tag.provenance import build_provenance
 from workbench.steps.tag.sbom import Inventory, build_sbom
@@ -281,16 +282,6 @@ def attestations(folder: Path, image_id: str, named: str | None = None) -> dict[
     return {"releases/1.0.0.sbom.cdx.json": sbom, "releases/1.0.0.provenance.json": provenance}
 
 
-def attested(folder: Path) -> None:
-    release(folder, "1.0.0", documents=attestations(folder, "sha256:i"))
-
-
-def attests_another_image(folder: Path) -> None:
-    """The provenance's subject is not the released image."""
-    other = "sha256:" + "2" * 64
-    release(folder, "1.0.0", documents=attestations(folder, "sha256:i", named=other))
-
-
 # --- the push cases: one tiny image in the test's registry --------------------------------
 
 
@@ -303,6 +294,8 @@ class Pushed:
     image_id: str  # its config digest: the local image id
     public_key: str  # the key the digest is signed with (skopeo, sigstore), PEM
     other_key: str  # a key it is not signed with
+    private_key: Path  # the private half of `public_key` (encrypted, SIGNING_PASSPHRASE)
+    other_private_key: Path  # the private half of `other_key`
 
     def push_record(self, digest: str | None = None) -> PushInfo:
         return PushInfo(pushed=True, digest=digest or self.digest, pushed_at="t", ref="r")
@@ -346,14 +339,16 @@ def pushed(
         digest = client_for(repository).manifest_digest("1.0.0")
         assert digest is not None
         private, public = skopeo.generate_key(SIGNING_PASSPHRASE)
-        _, other = skopeo.generate_key(SIGNING_PASSPHRASE)
-        key = tmp_path_factory.mktemp("key") / "cosign.key"
+        other_private, other = skopeo.generate_key(SIGNING_PASSPHRASE)
+        keys = tmp_path_factory.mktemp("key")
+        key, other_key = keys / "cosign.key", keys / "other.key"
         key.write_text(private)
+        other_key.write_text(other_private)
         ref = ImageRef.parse(repository)
         signed = skopeo.sign(ref, digest, "1.0.0", key, SIGNING_PASSPHRASE)
         assert signed.ok, signed.said
         image_id = str(client.images.get(f"{repository}:1.0.0").id)
-        yield Pushed(repository, digest, image_id, public, other)
+        yield Pushed(repository, digest, image_id, public, other, key, other_key)
     finally:
         client.images.remove(f"{repository}:1.0.0", force=True)
 
@@ -405,13 +400,35 @@ def signing_with(key: Callable[[Pushed], str]) -> Callable[[Path, Pushed], None]
     """The pushed release, in a project whose committed public key is `key(p)`."""
 
     def arrange(folder: Path, p: Pushed) -> None:
-        (folder / "signing").mkdir()
-        (folder / "signing" / "tiny.pub").write_text(key(p))
-        with (folder / "workbench.yaml").open("a") as manifest:
-            manifest.write("signing:\n  public_key: signing/tiny.pub\n")
-        git(folder, "add", ".")
-        git(folder, "commit", "-q", "-m", "the signing key")
+        commit_public_key(folder, key(p))
         pushed_release(folder, p)
+
+    return arrange
+
+
+def commit_public_key(folder: Path, pem: str) -> None:
+    (folder / "signing").mkdir()
+    (folder / "signing" / "tiny.pub").write_text(pem)
+    with (folder / "workbench.yaml").open("a") as manifest:
+        manifest.write("signing:\n  public_key: signing/tiny.pub\n")
+    git(folder, "add", ".")
+    git(folder, "commit", "-q", "-m", "the signing key")
+
+
+def attached_by(mine: bool) -> Callable[[Path, Pushed], None]:
+    """The pushed, signed release whose SBOM and provenance are attached in the registry
+    (cosign's `.att` and `.sbom` of its digest) as `workbench push` attaches them, signed
+    with the project's key, or (`mine=False`) with another key."""
+
+    def arrange(folder: Path, p: Pushed) -> None:
+        commit_public_key(folder, p.public_key)
+        documents = attestations(folder, p.image_id)
+        record = release(
+            folder, "1.0.0", push=p.push_record(), documents=documents, image_id=p.image_id
+        )
+        manifest = load_manifest(folder)
+        key, pem = (p.private_key, p.public_key) if mine else (p.other_private_key, p.other_key)
+        attach(manifest, client_for(p.registry), record, p.digest, (key, SIGNING_PASSPHRASE, pem))
 
     return arrange
 
@@ -549,7 +566,10 @@ CASES: dict[str, Case] = {
         PUSHED,
     ),
     "push.attested": Case(
-        attested, attests_another_image, "but its subject is the image sha256:2222"
+        attached_by(mine=True),
+        attached_by(mine=False),
+        "its DSSE signature is not the project's key's",
+        PUSHED,
     ),
     "push.deployed-healthy": Case(
         deployed(healthy=True),

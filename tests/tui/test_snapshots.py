@@ -54,6 +54,8 @@ RELEASES = [
         "by": "Ana",
         "tagged": True,
         "pushed": True,
+        "signed": True,
+        "attested": True,
         "digest": "sha256:" + "b" * 64,
         "channels": ["staging"],
         "quality": "accuracy 0.9667",
@@ -64,6 +66,8 @@ RELEASES = [
         "by": "Ben",
         "tagged": True,
         "pushed": True,
+        "signed": True,
+        "attested": False,  # pushed before releases were attested
         "digest": "sha256:" + "a" * 64,
         "channels": ["production"],
         "quality": "accuracy 0.9333",

@@ -161,6 +161,12 @@ def test_a_drop_beyond_the_tolerance_is_a_regression_and_only_that(tmp_path: Pat
     why = regression(manifest, info(0.95), info(0.90, "sha256:b"), "1.0.0")
     assert why is not None and "accuracy 0.9 against 0.95 for 1.0.0: lower by 0.05" in why
     assert "measured on other held-out data" in why
+    # Another metric is never "within the tolerance": nothing was compared (a release
+    # scored 0.95 by accuracy, the next 0.40 by f1_macro, passed as no regression before).
+    f1 = QualityInfo(metric="f1_macro", value=0.40, n=30, data="d.csv", data_sha256="sha256:a")
+    why = regression(manifest, info(0.95), f1, "1.0.0")
+    assert why is not None and "1.0.0 was measured by accuracy (0.95)" in why
+    assert "f1_macro (0.4)" in why and "cannot be compared" in why
 
 
 def test_a_waiver_counts_only_for_the_release_after_it() -> None:

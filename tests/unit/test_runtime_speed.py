@@ -310,3 +310,112 @@ def test_a_classifier_whose_predict_is_not_always_its_most_probable_class_keeps_
     assert predictor.class_from_proba is False
     said = [str(p) for p in model.predict(predictor.rows(records))]
     assert [str(a["prediction"]) for a in predictor.predict_many(records)] == said
+
+
+SCHEMA = {
+    "type": "object",
+    "required": ["plan", "age", "spend"],
+    "properties": {
+        "plan": {"type": "string", "enum": ["basic", "pro", "team"]},
+        "age": {"type": ["integer", "null"]},
+        "spend": {"type": "number"},
+    },
+}
+
+
+def test_the_schema_fixes_each_columns_dtype_whatever_the_records_batched_beside_it(
+    tmp_path: Path,
+) -> None:
+    """Without the schema's dtypes a record's columns depend on its neighbours: `spend: 40`
+    alone is int64, beside a `40.5` float64; `age: 30` alone int64, beside a null float64.
+    With them, the same record gets the same frame types alone and in any batch."""
+    from workbench.runtime.rules import column_dtypes
+
+    dtypes = column_dtypes(SCHEMA)
+    assert dtypes == {"age": "float64", "spend": "float64"}  # text is left to pandas
+    predictor, _, _ = _pipeline(tmp_path, LogisticRegression())
+    record = {"plan": "pro", "age": 30, "spend": 40}
+    neighbours = [{"plan": "team", "age": None, "spend": 40.5}]
+    untyped = (predictor.rows([record]).dtypes, predictor.rows([record, *neighbours]).dtypes)
+    assert list(map(str, untyped[0])) != list(map(str, untyped[1]))  # the flaw it fixes
+    typed = SklearnPredictor(tmp_path / "pipe.joblib", [], dtypes)
+    alone, batched = typed.rows([record]), typed.rows([record, *neighbours])
+    assert list(map(str, alone.dtypes))[1:] == ["float64", "float64"]
+    assert list(map(str, batched.dtypes)) == list(map(str, alone.dtypes))
+    assert typed.predict_many([record]) == typed.predict_many([record, *neighbours])[:1]
+
+
+def test_integer_fields_are_int64_only_when_required_and_never_null() -> None:
+    from workbench.runtime.rules import column_dtypes
+
+    schema = {
+        "required": ["count"],
+        "properties": {
+            "count": {"type": "integer"},
+            "optional_count": {"type": "integer"},
+            "nullable_count": {"type": ["integer", "null"]},
+            "day": {"type": "string", "format": "date"},
+            "either": {"type": ["string", "number"]},
+        },
+    }
+    assert column_dtypes(schema) == {
+        "count": "int64",
+        "optional_count": "float64",
+        "nullable_count": "float64",
+    }
+
+
+def test_a_multi_output_classifier_answers_its_predictions(tmp_path: Path) -> None:
+    """classes_ is one array per output and predict_proba a list: the answer was an
+    AttributeError ('list' object has no attribute 'tolist'), so snapshot.model-loads failed
+    a model that works."""
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+
+    x = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.stack([(x[:, 0] > 10).astype(int), (x[:, 1] > 20).astype(int)], axis=1)
+    joblib.dump(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y), tmp_path / "m")
+    predictor = SklearnPredictor(tmp_path / "m", ["a", "b"])
+    answers = predictor.predict_many([{"a": 0.0, "b": 1.0}, {"a": 30.0, "b": 31.0}])
+    assert answers == [{"prediction": [0, 0]}, {"prediction": [1, 1]}]
+
+
+FEATURES_MODULE = "def double(x):\n    return x * 2\n"
+
+
+def test_a_pipeline_pickled_with_a_function_of_the_projects_own_module_loads(
+    tmp_path: Path,
+) -> None:
+    """A FunctionTransformer over `features.double` (features.py at the project's root,
+    listed in model.code): unpickling imports `features`, which was on no path, so
+    snapshot.model-loads failed a model that loads in its own environment. Run in a fresh
+    interpreter, as the model's own environment and the image run it."""
+    import subprocess
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "features.py").write_text(FEATURES_MODULE)
+    train = (
+        "import sys, joblib, numpy as np\n"
+        f"sys.path.insert(0, {str(project)!r})\n"
+        "import features\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import FunctionTransformer\n"
+        "from sklearn.linear_model import LinearRegression\n"
+        "x = np.arange(10.0).reshape(-1, 1)\n"
+        "m = make_pipeline(FunctionTransformer(features.double), LinearRegression())\n"
+        f"joblib.dump(m.fit(x, x.ravel() * 4), {str(project / 'model.joblib')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", train], check=True)
+    load = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(runtime.__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from flavors import load_predictor\n"
+        f"p = load_predictor('sklearn', root=Path({str(project)!r}), artifact='model.joblib',"
+        " predictor=None, features=['x'])\n"
+        "print(round(p.predict({'x': 3.0})['prediction'], 6))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "12.0"

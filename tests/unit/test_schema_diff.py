@@ -349,3 +349,45 @@ def test_a_widening_through_anyof_says_what_was_accepted_before_and_after() -> N
         field(LEVELS["integer"]), field({"anyOf": [LEVELS["integer"], LEVEL_NAMES]}), "response"
     )
     assert [c.kind for c in response] == ["breaking"]  # a client may get a string now
+
+
+def test_a_bound_raised_in_defs_is_seen_where_the_field_uses_it() -> None:
+    """The field is `{$ref: "#/$defs/Age"}`: raising `$defs.Age.minimum` from 0 to 18 was
+    "no contract change" (a patch release) while the image refuses every age under 18."""
+    old = {
+        "type": "object",
+        "properties": {"age": {"$ref": "#/$defs/Age"}},
+        "$defs": {"Age": {"type": "integer", "minimum": 0}},
+    }
+    new = {**old, "$defs": {"Age": {"type": "integer", "minimum": 18}}}
+    changes = diff_schemas(old, new, "request")
+    assert [(c.kind, c.path, c.what) for c in changes] == [
+        ("breaking", "age", "narrowed: lower bound 0 -> 18")
+    ]
+    assert required_bump(changes) == "major"
+
+
+def test_a_keyword_the_diff_does_not_classify_is_breaking_never_no_change() -> None:
+    old = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "x": {"anyOf": [{"type": "array"}, {"type": "null"}]},
+        },
+    }
+    new = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "x": {"anyOf": [{"type": "array", "uniqueItems": True}, {"type": "null"}]},
+        },
+        "allOf": [{"required": ["tags"]}],
+        "x-log": False,  # the workbench's own marks are not the contract
+    }
+    changes = diff_schemas(old, new, "request")
+    assert {(c.kind, c.path, c.what.split(" (")[0]) for c in changes} == {
+        ("breaking", "$", "allOf changed"),
+        ("breaking", "tags", "uniqueItems changed"),
+        ("breaking", "x.anyOf[0]", "uniqueItems changed"),
+    }
+    assert diff_schemas(old, old, "request") == []

@@ -15,6 +15,7 @@ import enum
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -129,6 +130,9 @@ class AutoCheck:
     id: str
     run: Run
     inputs: Callable[[CheckContext], Inputs]
+    # Seconds a result stays fresh however its inputs look: for what the check reads from
+    # outside the project (a registry, a running service) or what ages (advisories).
+    max_age: float | None = None
 
 
 class CheckSet:
@@ -138,10 +142,14 @@ class CheckSet:
         self.checks: dict[str, AutoCheck] = {}
 
     def auto(
-        self, item_id: str, *, inputs: Callable[[CheckContext], Inputs]
+        self,
+        item_id: str,
+        *,
+        inputs: Callable[[CheckContext], Inputs],
+        max_age: float | None = None,
     ) -> Callable[[Run], Run]:
         def register(fn: Run) -> Run:
-            self.add(AutoCheck(item_id, fn, inputs))
+            self.add(AutoCheck(item_id, fn, inputs, max_age))
             return fn
 
         return register
@@ -160,3 +168,32 @@ def merge(sets: Iterable[CheckSet]) -> dict[str, AutoCheck]:
                 raise ValueError(f"two checks declare the item {check.id}")
             merged[check.id] = check
     return merged
+
+
+def too_old(checked_at: str, max_age: float | None, at: datetime | None = None) -> str | None:
+    """Why a result older than `max_age` seconds is stale (None while it is fresh): what a
+    registry or a service said, or an advisory database's age, is read again, never kept
+    green on an old reading."""
+    if max_age is None:
+        return None
+    try:
+        then = datetime.fromisoformat(checked_at.replace("Z", "+00:00"))
+    except ValueError:
+        return f"checked at an unreadable time ({checked_at!r}): read again"
+    age = ((at or datetime.now(UTC)) - then).total_seconds()
+    if age <= max_age:
+        return None
+    return (
+        f"read {_duration(age)} ago ({checked_at}); what it reads changes outside the "
+        f"project, so it is read again after {_duration(max_age)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    if seconds == 3600:
+        return "an hour"
+    return f"{max(seconds / 60, 1):.0f} minutes"

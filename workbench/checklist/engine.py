@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status
+from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status, too_old
 from workbench.checklist.definitions import STEPS, Item, load_definitions
 from workbench.checklist.events import (
     ItemFinished,
@@ -164,6 +164,7 @@ class Checklist:
             said = f"not checked now ({why})" if why else "not run yet"
             return ItemView(item, Status.PENDING, 0.0, True, [], said, waiver=waiver)
         status = Status(result.status)
+        stale: str | None
         if item.id in self._unchecked:  # asked now and could not: never shown as fresh
             stale = (
                 f"not checked now ({self._unchecked[item.id]}); the last result, "
@@ -172,7 +173,7 @@ class Checklist:
         elif result.fingerprint != self.current_fingerprint(item.id):
             stale = f"inputs changed since the check ran ({result.checked_at})"
         else:
-            stale = None
+            stale = too_old(result.checked_at, self.checks[item.id].max_age)
         if stale is not None:
             return ItemView(
                 item, Status.STALE, 0.0, True, result.evidence, stale, result=result, waiver=waiver

@@ -133,15 +133,23 @@ def show(root: Path, revision: str, relative: str) -> str | None:
 
 
 def blob(root: Path, revision: str, relative: str) -> bytes | None:
-    """A project file's bytes (path relative to `root`) as committed at `revision`, or None
-    when it is not in that commit. Bytes, not text: artifacts are binary, and a hash of
-    decoded text is not the hash of the file."""
+    """A project file's bytes (path relative to `root`) as a checkout of `revision` writes
+    them, or None when it is not in that commit. Through the repository's filters (Git LFS's
+    smudge, `eol=crlf`, `core.autocrlf`): the raw blob of an LFS file is its pointer, not the
+    file the release hashed. Bytes, not text: artifacts are binary, and a hash of decoded
+    text is not the hash of the file."""
+    name = f"{revision}:{prefix(root)}{relative}"
+    filtered = _cat_file(root, ["--filters", name])
+    return filtered if filtered is not None else _cat_file(root, ["blob", name])
+
+
+def _cat_file(root: Path, args: list[str]) -> bytes | None:
     import git as gitpython
 
     command = gitpython.Git(str(root))
     try:
         status, out, _ = command.execute(
-            ["git", "cat-file", "blob", f"{revision}:{prefix(root)}{relative}"],
+            ["git", "cat-file", *args],
             with_extended_output=True,
             with_exceptions=False,
             kill_after_timeout=TIMEOUT,

@@ -243,6 +243,39 @@ class RegistryClient:
             )
         return answer.header("docker-content-digest") or ""
 
+    def put_blob(self, data: bytes) -> str:
+        """Upload `data` as a blob (one monolithic upload) unless the registry has it; its
+        digest."""
+        import hashlib
+
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs = f"/v2/{self.ref.repository}/blobs"
+        if self._send("HEAD", f"{blobs}/{digest}").status == 200:
+            return digest
+        started = self._send("POST", f"{blobs}/uploads/")
+        location = urllib.parse.urlsplit(started.header("location") or "")
+        if started.status != 202 or not location.path:
+            raise WorkbenchError(
+                f"the registry {self.ref.host} refused a blob upload (HTTP {started.status})."
+            )
+        query = f"{location.query}&" if location.query else ""
+        target = f"{location.path}?{query}digest={urllib.parse.quote(digest)}"
+        headers = {"Content-Type": "application/octet-stream"}
+        answer = self._send("PUT", target, headers, data)
+        if answer.status not in (200, 201):
+            raise WorkbenchError(
+                f"the registry {self.ref.host} refused the blob {digest} (HTTP {answer.status})."
+            )
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        answer = self._send("GET", f"/v2/{self.ref.repository}/blobs/{digest}")
+        if answer.status != 200:
+            raise WorkbenchError(
+                f"the blob {digest} is not in {self.ref.name} (HTTP {answer.status})."
+            )
+        return answer.body
+
 
 def client_for(registry: str) -> RegistryClient:
     ref = ImageRef.parse(registry)

@@ -156,28 +156,74 @@ def generate_key(passphrase: str) -> tuple[str, str]:
         return (folder / "key.private").read_text(), (folder / "key.pub").read_text()
 
 
+def _copy(
+    source: str,
+    destination: str,
+    flags: list[str],
+    what: str,
+    sign_with: tuple[Path, str] | None = None,
+) -> Outcome:
+    """`skopeo copy --preserve-digests` under a policy that accepts anything (what is copied
+    is the workbench's own, verified elsewhere), sigstore signatures carried as attachments;
+    with `sign_with` (private key, passphrase), the destination is signed too."""
+    with private_folder() as private:
+        (private / "registries.d").mkdir()
+        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
+        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
+        signing: list[str] = []
+        if sign_with is not None:
+            secret = _secret_file(private, "passphrase", sign_with[1])
+            signing = [
+                "--sign-by-sigstore-private-key",
+                str(sign_with[0]),
+                "--sign-passphrase-file",
+                str(secret),
+            ]
+        return _run(
+            [
+                "--policy", str(private / "policy.json"),
+                "--registries.d", str(private / "registries.d"),
+                "copy", "--quiet", "--preserve-digests", *flags, *signing, source, destination,
+            ],
+            what,
+        )  # fmt: skip
+
+
 def sign(ref: ImageRef, digest: str, tag: str, private_key: Path, passphrase: str) -> Outcome:
     """Sign the manifest `digest` in the registry as `ref:tag` (sigstore format): skopeo
     copies the image onto itself by digest (`--preserve-digests`: nothing is rewritten; the
     registry already holds every blob) and stores the signature as `sha256-<hex>.sig`."""
-    with private_folder() as folder:
-        secret = _secret_file(folder, "passphrase", passphrase)
-        (folder / "registries.d").mkdir()
-        (folder / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
-        (folder / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
-        return _run(
-            [
-                "--policy", str(folder / "policy.json"),
-                "--registries.d", str(folder / "registries.d"),
-                "copy", "--quiet", "--preserve-digests",
-                *_tls(ref, "src-tls-verify"), *_tls(ref, "dest-tls-verify"),
-                *_auth("src-authfile"), *_auth("dest-authfile"),
-                "--sign-by-sigstore-private-key", str(private_key),
-                "--sign-passphrase-file", str(secret),
-                f"docker://{ref.name}@{digest}", f"docker://{ref.tagged(tag)}",
-            ],
-            "sign in the sigstore format",
-        )  # fmt: skip
+    flags = [*_tls(ref, "src-tls-verify"), *_tls(ref, "dest-tls-verify"),
+             *_auth("src-authfile"), *_auth("dest-authfile")]  # fmt: skip
+    return _copy(
+        f"docker://{ref.name}@{digest}",
+        f"docker://{ref.tagged(tag)}",
+        flags,
+        "sign in the sigstore format",
+        sign_with=(private_key, passphrase),
+    )
+
+
+def copy_out(ref: ImageRef, digest: str, folder: Path) -> Outcome:
+    """Copy `ref@digest` with its sigstore signatures into `folder` (skopeo's `dir:` layout:
+    the manifest, config and layers as files, each signature as `signature-N`)."""
+    return _copy(
+        f"docker://{ref.name}@{digest}",
+        f"dir:{folder}",
+        [*_tls(ref, "src-tls-verify"), *_auth("src-authfile")],
+        "copy the image and its signature out of the registry",
+    )
+
+
+def copy_in(folder: Path, ref: ImageRef, tag: str) -> Outcome:
+    """Push an image of a `dir:` folder, with its sigstore signatures, as `ref:tag` (its
+    digest kept)."""
+    return _copy(
+        f"dir:{folder}",
+        f"docker://{ref.tagged(tag)}",
+        [*_tls(ref, "dest-tls-verify"), *_auth("dest-authfile")],
+        "push the bundle's image and its signature",
+    )
 
 
 def policy_for(
@@ -204,14 +250,30 @@ def policy_for(
     }
 
 
+@contextmanager
+def thrown_away(scratch: Path) -> Iterator[Path]:
+    """A fresh folder inside `scratch` (the project's `.workbench/verify`, on the project's
+    disk rather than a small /tmp) for the copy skopeo makes when it accepts an image,
+    removed afterwards (even on Ctrl-C)."""
+    folder = Path(tempfile.mkdtemp(prefix="image-", dir=scratch))
+    try:
+        yield folder / "image"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def verify(
-    ref: ImageRef, reference: str, public_key_pem: str, signed_repository: str | None = None
+    ref: ImageRef,
+    reference: str,
+    public_key_pem: str,
+    scratch: Path,
+    signed_repository: str | None = None,
 ) -> Outcome:
     """Ask skopeo whether `ref` at `reference` (`@sha256:...` or `:tag`) satisfies a
     `sigstoreSigned` policy with this public key: it refuses before copying any layer when
-    the signature is missing or wrong, and copies the image into the private folder (thrown
-    away) when it accepts, which is how skopeo enforces a policy."""
-    with private_folder() as folder:
+    the signature is missing or wrong, and when it accepts copies the image (which is how
+    skopeo enforces a policy) into a folder of `scratch` that is removed afterwards."""
+    with private_folder() as folder, thrown_away(scratch) as image:
         key = folder / "key.pub"
         key.write_text(public_key_pem)
         (folder / "registries.d").mkdir()
@@ -223,35 +285,17 @@ def verify(
             [
                 "--policy", str(policy), "--registries.d", str(folder / "registries.d"),
                 "copy", "--quiet", *_tls(ref, "src-tls-verify"), *_auth("src-authfile"),
-                source, f"dir:{folder / 'image'}",
+                source, f"dir:{image}",
             ],
             "verify a sigstore signature",
         )  # fmt: skip
 
 
-def copy_out(ref: ImageRef, digest: str, folder: Path) -> Outcome:
-    """Copy `ref@digest` with its sigstore signatures into `folder` (skopeo's `dir:` layout:
-    the manifest, config and layers as files, each signature as `signature-N`)."""
-    with private_folder() as private:
-        (private / "registries.d").mkdir()
-        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
-        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
-        return _run(
-            [
-                "--policy", str(private / "policy.json"),
-                "--registries.d", str(private / "registries.d"),
-                "copy", "--quiet", "--preserve-digests",
-                *_tls(ref, "src-tls-verify"), *_auth("src-authfile"),
-                f"docker://{ref.name}@{digest}", f"dir:{folder}",
-            ],
-            "copy the image and its signature out of the registry",
-        )  # fmt: skip
-
-
-def verify_folder(folder: Path, repository: str, public_key_pem: str) -> Outcome:
+def verify_folder(folder: Path, repository: str, public_key_pem: str, scratch: Path) -> Outcome:
     """skopeo's verdict on an image in a `dir:` folder (no registry, no network): signed by
-    this key for `repository` (`exactRepository`: the folder itself names no repository)."""
-    with private_folder() as private:
+    this key for `repository` (`exactRepository`: the folder itself names no repository);
+    its copy goes into a folder of `scratch`, removed afterwards."""
+    with private_folder() as private, thrown_away(scratch) as image:
         key = private / "key.pub"
         key.write_text(public_key_pem)
         requirement = {
@@ -263,25 +307,6 @@ def verify_folder(folder: Path, repository: str, public_key_pem: str) -> Outcome
         (private / "policy.json").write_text(json.dumps(policy))
         return _run(
             ["--policy", str(private / "policy.json"), "copy", "--quiet", f"dir:{folder}",
-             f"dir:{private / 'image'}"],
+             f"dir:{image}"],
             "verify a sigstore signature",
-        )  # fmt: skip
-
-
-def copy_in(folder: Path, ref: ImageRef, tag: str) -> Outcome:
-    """Push an image of a `dir:` folder, with its sigstore signatures, as `ref:tag` (its
-    digest kept)."""
-    with private_folder() as private:
-        (private / "registries.d").mkdir()
-        (private / "registries.d" / "default.yaml").write_text(REGISTRIES_D)
-        (private / "policy.json").write_text(json.dumps(ACCEPT_ANYTHING))
-        return _run(
-            [
-                "--policy", str(private / "policy.json"),
-                "--registries.d", str(private / "registries.d"),
-                "copy", "--quiet", "--preserve-digests",
-                *_tls(ref, "dest-tls-verify"), *_auth("dest-authfile"),
-                f"dir:{folder}", f"docker://{ref.tagged(tag)}",
-            ],
-            "push the bundle's image and its signature",
         )  # fmt: skip

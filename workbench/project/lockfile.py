@@ -21,7 +21,8 @@ from workbench.project.records import SnapshotRecord, read_record, write_record
 
 LOCK_NAME = "environment.lock"
 SNAPSHOT_NAME = "snapshot.yaml"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
+# An exact pin: `==` and a version without wildcards (pip reads `==1.*` as a range).
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;*]+)(?=[\s\\;]|$)")
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
 

@@ -51,8 +51,12 @@ def _project_paths(manifest: Manifest, data: Any) -> list[tuple[int | None, str,
 def _predictor_problem(root: Path, reference: str) -> str | None:
     """Why `module:Class` names no class of the project (with a suggestion), or None."""
     module, _, name = reference.partition(":")
-    base = root / Path(*module.split("."))
-    source = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+    # At the root, or the project's own package in a src/ layout (installed editable, and
+    # locked as a wheel by the snapshot).
+    bases = [root / Path(*module.split(".")), root / "src" / Path(*module.split("."))]
+    source = next(
+        (p for b in bases for p in (b.with_suffix(".py"), b / "__init__.py") if p.is_file()), None
+    )
     if source is None:
         modules = sorted(p.stem for p in root.glob("*.py"))
         close = difflib.get_close_matches(module, modules, n=1, cutoff=0.5)

@@ -18,6 +18,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import runtime_dir
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest import Manifest
+from workbench.runtime.rules import column_dtypes
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,18 @@ class InProcessAnswers:
     module_files: dict[str, str] = field(default_factory=dict)
 
 
+def _request_schema(manifest: Manifest) -> dict[str, Any]:
+    path = manifest.resolve(manifest.schema.request)
+    if not path.exists():
+        return {}
+    schema = load_yaml(path, what="request schema")
+    return schema if isinstance(schema, dict) else {}
+
+
 def request_features(manifest: Manifest) -> list[str]:
     """The request's fields in the order a model trained on arrays takes them: the schema's
     `x-feature-order`, else the order of its properties (the runtime does the same)."""
-    path = manifest.resolve(manifest.schema.request)
-    if not path.exists():
-        return []
-    schema = load_yaml(path, what="request schema")
-    if not isinstance(schema, dict):
-        return []
+    schema = _request_schema(manifest)
     order = schema.get("x-feature-order")
     if isinstance(order, list):
         return [str(name) for name in order]
@@ -166,6 +170,9 @@ def predict_in_model_env(
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
         "features": features if features is not None else request_features(manifest),
+        # The column types the image gives a DataFrame model: the same answers here (not
+        # while inferring a schema: the fields' types are what is being learnt).
+        "dtypes": column_dtypes(_request_schema(manifest)) if features is None else None,
         "records": records,
         "tolerate": tolerate,
     }

@@ -142,6 +142,9 @@ class PushInfo(Record):
     # digest of that signature manifest as the registry served it after signing
     signed: bool = False
     signature: str | None = None
+    # the SBOM and provenance attached as signed attestations (cosign's sha256-<hex>.att,
+    # with the SBOM at .sbom): the .att manifest's digest as the registry served it
+    attestations: str | None = None
 
 
 class QualityInfo(Record):
@@ -195,7 +198,7 @@ class Channel(Record):
 
 DeployTarget = Literal["swarm", "kubernetes"]
 DeployResult = Literal[
-    "created", "updated", "unchanged", "rolled back", "failed", "written", "applied"
+    "created", "updated", "scaled", "unchanged", "rolled back", "failed", "written", "applied"
 ]
 
 

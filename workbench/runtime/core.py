@@ -23,7 +23,7 @@ from starlette.responses import Response
 from .batching import Batcher, calibrate, settings
 from .flavors import load_predictor
 from .monitoring import Monitor
-from .rules import CHECKED_FORMATS
+from .rules import CHECKED_FORMATS, column_dtypes
 
 log = logging.getLogger("workbench.runtime")
 
@@ -150,6 +150,7 @@ class Model:
                 artifact=self.config.get("artifact"),
                 predictor=self.config.get("predictor"),
                 features=feature_order(self.request_schema),
+                dtypes=column_dtypes(self.request_schema),
             )
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"

@@ -106,7 +106,9 @@ class SklearnPredictor:
     (written by `schema infer` for models trained on bare arrays).
     """
 
-    def __init__(self, artifact: Path, features: list[str]) -> None:
+    def __init__(
+        self, artifact: Path, features: list[str], dtypes: dict[str, str] | None = None
+    ) -> None:
         self.model = load_model(artifact)
         # What the model itself knows of its inputs (None when it was trained on bare arrays).
         self.known_features = own_features(self.model)
@@ -115,16 +117,31 @@ class SklearnPredictor:
         indices = getattr(self.model, "get_cat_feature_indices", None)
         self.categorical = [self.features[i] for i in indices()] if callable(indices) else []
         self.frame: Any = None
+        self.numpy: Any = None
         if getattr(self.model, "feature_names_in_", None) is not None or (
             self.known_features and _is_catboost(self.model)
         ):
-            try:  # fitted on a DataFrame: pandas is in its environment
+            try:  # fitted on a DataFrame: pandas (and so numpy) is in its environment
+                import numpy
                 from pandas import DataFrame
             except ImportError:
                 pass
             else:
-                self.frame = DataFrame
+                self.frame, self.numpy = DataFrame, numpy
+        # Each column's dtype as the schema implies it (never the batch's neighbours'); not
+        # CatBoost's categorical columns, which refuse floats.
+        self.dtypes = {
+            k: v
+            for k, v in (dtypes or {}).items()
+            if k in self.features and k not in self.categorical
+        }
         classes = getattr(self.model, "classes_", None)
+        # A multi-output classifier's classes_ is one array per output, and its predict_proba
+        # a list of arrays: its answers are its predictions alone.
+        if isinstance(classes, list) and any(
+            hasattr(c, "__len__") and not isinstance(c, str) for c in classes
+        ):
+            classes = None
         self.classes = [_plain(c) for c in classes] if classes is not None else []
         self.has_proba = hasattr(self.model, "predict_proba") and bool(self.classes)
         self.class_from_proba = False  # set by `prepare` once seen true on real records
@@ -154,7 +171,11 @@ class SklearnPredictor:
         one (so it sees the names it knows, and missing values as NaN), built column by
         column, else plain rows in feature order."""
         if self.frame is not None:
-            columns = {name: [record.get(name) for record in records] for name in self.features}
+            columns: dict[str, Any] = {}
+            for name in self.features:
+                values = [record.get(name) for record in records]
+                dtype = self.dtypes.get(name)
+                columns[name] = self.numpy.array(values, dtype=dtype) if dtype else values
             return self.frame(columns, columns=self.features).fillna(value=math.nan)
         rows = [[record.get(name) for name in self.features] for record in records]
         # All numbers: the array the model would make of them itself (numpy's own inference,
@@ -233,11 +254,17 @@ def load_predictor(
     artifact: str | None,
     predictor: str | None,
     features: list[str],
+    dtypes: dict[str, str] | None = None,
 ) -> SklearnPredictor | ClassPredictor:
     if flavor == "sklearn":
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")
-        return SklearnPredictor(root / artifact, features)
+        # A pipeline pickled with functions of the project's own modules (a
+        # FunctionTransformer over features.double) imports them when unpickled: from the
+        # project's root here, from the model folder (where model.code lands) in the image.
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        return SklearnPredictor(root / artifact, features, dtypes)
     if flavor == "python":
         if predictor is None:
             raise ValueError("flavor python needs a predictor reference")

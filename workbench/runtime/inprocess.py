@@ -1,7 +1,8 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
-request: {"flavor", "root", "artifact", "predictor", "features", "records", "tolerate"}
+request: {"flavor", "root", "artifact", "predictor", "features", "dtypes", "records",
+          "tolerate"}
 answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
          or {"error": ...}, exit 1.
 
@@ -93,6 +94,7 @@ def main() -> int:
                 artifact=request.get("artifact"),
                 predictor=request.get("predictor"),
                 features=request.get("features", []),
+                dtypes=request.get("dtypes"),
             )
             stage = "predict"
             if request.get("tolerate"):

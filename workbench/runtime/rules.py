@@ -32,3 +32,26 @@ def bin_of(spec: dict[str, Any], value: Any) -> str:
         return str(bisect.bisect_left(spec["edges"], value))
     text = label(value)
     return text if text in spec["categories"] else "(other)"
+
+
+def column_dtypes(schema: dict[str, Any]) -> dict[str, str]:
+    """The pandas dtype of each request field fed to a model fitted on a DataFrame, as its
+    schema implies it: `number` float64; `integer` int64, or float64 where it may be null
+    (pandas reads a column with missing values so). Fixed by the schema,
+    so a record's column types never depend on the records batched beside it (alone, `2`
+    is int64; beside a `2.5` or a null it would be float64). Other fields are left to pandas,
+    whose type for text does not depend on the neighbours (object, or pandas 3's str)."""
+    out: dict[str, str] = {}
+    required = set(schema.get("required") or [])
+    for name, field in (schema.get("properties") or {}).items():
+        if not isinstance(field, dict):
+            continue
+        kinds = field.get("type")
+        kinds = {kinds} if isinstance(kinds, str) else set(kinds or [])
+        nullable = "null" in kinds
+        kinds.discard("null")
+        if kinds == {"number"} or kinds == {"integer", "number"}:
+            out[str(name)] = "float64"
+        elif kinds == {"integer"}:
+            out[str(name)] = "int64" if name in required and not nullable else "float64"
+    return out

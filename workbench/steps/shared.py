@@ -58,6 +58,14 @@ def model_inputs(ctx: CheckContext) -> Inputs:
         inputs["artifact"] = file_digest(m.resolve(m.model.artifact))
     for code in m.model.code:
         inputs[f"code:{code}"] = file_digest(m.resolve(code))
+    if m.model.predictor:  # the module the predictor class is in, as the image takes it
+        module = m.model.predictor.split(":")[0].split(".")[0]
+        for candidate in (m.root / f"{module}.py", m.root / module, m.root / "src" / module):
+            if candidate.exists():
+                inputs["predictor"] = file_digest(candidate)
+                break
+        else:
+            inputs["predictor"] = f"{module} not at the project's root"
     return inputs
 
 

@@ -4,14 +4,18 @@ The bundle is one tar: `image/`, the pushed image by digest with its sigstore si
 as skopeo's `dir:` layout writes it (manifest, config and layers as files, the signature as
 `signature-1`; skopeo's `oci:` layout keeps no signatures), and `release/`: the release
 manifest, its SBOM, provenance and frozen checklist as the release's git tag holds them,
-plus `bundle.json` naming the repository and digest. Verifying it needs no registry and no
-network: skopeo checks the signature against the project's public key (the key inside
-a bundle would prove nothing), and the workbench hashes the manifest, SBOM and provenance
-against the release manifest.
+plus `bundle.json` naming the repository and digest; and, for a release attested in the
+registry, `attached/att/` and `attached/sbom/`: its `sha256-<hex>.att` and `.sbom` images
+(cosign's layout, `attestations.py`), copied the same way. Verifying it needs no registry
+and no network: skopeo checks the signature against the project's public key (the key
+inside a bundle would prove nothing), and the workbench hashes the manifest, SBOM and
+provenance against the release manifest, and reads the attached statements as `verify`
+reads them in a registry. `import` pushes the image, its signature and its attachments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import tarfile
@@ -28,14 +32,15 @@ from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import frozen_checklist_path, load_release, release_path
-from workbench.steps.push.keys import MAKE_ONE, public_key_pem
-from workbench.steps.push.verify import (
-    Finding,
-    Verdict,
-    at_tag,
-    provenance_finding,
-    sbom_finding,
+from workbench.steps.push.attestations import (
+    FolderAttachments,
+    attachment_tag,
+    provenance_in_registry,
+    sbom_in_registry,
 )
+from workbench.steps.push.documents import Finding, at_tag, provenance_finding, sbom_finding
+from workbench.steps.push.keys import MAKE_ONE, public_key_pem
+from workbench.steps.push.verify import Verdict, verify_scratch
 from workbench.steps.tag.provenance import provenance_path
 from workbench.steps.tag.sbom import sbom_path
 
@@ -46,6 +51,7 @@ class BundleInfo(msgspec.Struct):
     digest: str
     image_id: str
     files: list[str]  # under release/, relative to the project
+    attached: list[str] = []  # attachments under attached/: "att", "sbom"
 
 
 @dataclass(frozen=True)
@@ -71,14 +77,16 @@ def export_release(manifest: Manifest, version: str, out: Path) -> Exported:
         )
     ref = ImageRef.parse(manifest.registry)
     documents = _release_documents(manifest, record)
-    with skopeo.private_folder() as folder:
+    with skopeo.thrown_away(verify_scratch(manifest)) as folder:
+        folder.mkdir()
         copied = skopeo.copy_out(ref, digest, folder / "image")
         if not copied.ok:
             raise WorkbenchError(
                 f"skopeo could not copy {ref.name}@{digest} out of the registry: {copied.said}.",
                 fix="check that the registry is reachable, then export again.",
             )
-        info = BundleInfo(version, ref.name, digest, record.image.id, sorted(documents))
+        attached = _copy_attachments_out(ref, record, folder / "attached")
+        info = BundleInfo(version, ref.name, digest, record.image.id, sorted(documents), attached)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
         with tarfile.open(partial, "w") as bundle:
@@ -86,8 +94,43 @@ def export_release(manifest: Manifest, version: str, out: Path) -> Exported:
             for relative, text in documents.items():
                 _add(bundle, f"release/{relative}", text.encode())
             bundle.add(str(folder / "image"), arcname="image")
+            for kind in attached:
+                bundle.add(str(folder / "attached" / kind), arcname=f"attached/{kind}")
         partial.replace(out)
     return Exported(out, out.stat().st_size, digest)
+
+
+def _copy_attachments_out(ref: ImageRef, record: ReleaseRecord, into: Path) -> list[str]:
+    """The release's `.att` and `.sbom` images copied out of the registry into `into`; the
+    kinds copied (none for a release the push did not attest)."""
+    digest = str(record.push.digest)
+    if not record.push.attestations:
+        return []
+    registry = client_for(ref.name)
+    kinds = []
+    for kind in ("att", "sbom"):
+        tag = attachment_tag(digest, kind)
+        stored = registry.manifest_digest(tag)
+        if stored is None:
+            raise WorkbenchError(
+                f"the registry holds no {tag}, which the push of {record.version} attached.",
+                fix=f"run `workbench push {record.version}` again (it attaches them), then export.",
+            )
+        into.mkdir(exist_ok=True)
+        copied = skopeo.copy_out(ref, stored, into / kind)
+        if not copied.ok:
+            raise WorkbenchError(
+                f"skopeo could not copy {ref.name}:{tag} out of the registry: {copied.said}.",
+                fix="check that the registry is reachable, then export again.",
+            )
+        kinds.append(kind)
+    return kinds
+
+
+def bundled_attachments(folder: Path, info: BundleInfo) -> FolderAttachments:
+    return FolderAttachments(
+        {attachment_tag(info.digest, k): folder / "attached" / k for k in info.attached}
+    )
 
 
 def _add(bundle: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -133,13 +176,17 @@ def _safe_members(bundle: tarfile.TarFile, into: Path) -> None:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[tuple[Path, BundleInfo]]:
-    """The bundle unpacked into a private folder (removed afterwards), and what it names."""
-    with skopeo.private_folder() as folder:
+def _opened(manifest: Manifest, path: Path) -> Iterator[tuple[Path, BundleInfo]]:
+    """The bundle unpacked into a folder of the project's `.workbench/verify` (on the
+    project's disk, not a small /tmp; removed afterwards), and what it names."""
+    with skopeo.thrown_away(verify_scratch(manifest)) as folder:
+        folder.mkdir()
         try:
             with tarfile.open(path) as bundle:
                 _safe_members(bundle, folder)
             info = msgspec.json.decode((folder / "bundle.json").read_bytes(), type=BundleInfo)
+            if not set(info.attached) <= {"att", "sbom"}:
+                raise msgspec.DecodeError(f"unknown attachments {info.attached}")
         except (OSError, tarfile.TarError, msgspec.DecodeError) as exc:
             raise WorkbenchError(
                 f"{path} is not a workbench bundle ({exc}).",
@@ -161,7 +208,7 @@ def _key(manifest: Manifest) -> str:
 def verify_bundle(manifest: Manifest, path: Path) -> Verdict:
     """Verify a bundle with no registry and no network."""
     pem = _key(manifest)
-    with _opened(path) as (folder, info):
+    with _opened(manifest, path) as (folder, info):
         return _verify_opened(manifest, path, folder, info, pem)
 
 
@@ -178,9 +225,17 @@ def _verify_opened(
         _same_release(manifest, record),
         _manifest_digest(folder / "image", info, record),
         _signature(folder / "image", info.repository, pem, manifest),
-        sbom_finding(manifest, record, read),
-        provenance_finding(manifest, record, read),
     ]
+    findings += [sbom_finding(manifest, record, read), provenance_finding(manifest, record, read)]
+    if info.attached:  # the attached statements too, read as verify reads a registry's
+        attachments = bundled_attachments(folder, info)
+        findings += [
+            dataclasses.replace(f, what=f"attached {f.what}")
+            for f in (
+                sbom_in_registry(manifest, attachments, record, info.digest, pem),
+                provenance_in_registry(manifest, attachments, record, info.digest, pem, read),
+            )
+        ]
     return Verdict(info.version, f"{path.name}: {info.repository}@{info.digest}", tuple(findings))
 
 
@@ -190,24 +245,30 @@ def import_bundle(manifest: Manifest, path: Path, registry: str) -> Verdict:
     repository (a `remapIdentity` policy), and the registry serves the released digest."""
     pem = _key(manifest)
     target = ImageRef.parse(registry)
-    with _opened(path) as (folder, info):
+    with _opened(manifest, path) as (folder, info):
         before = _verify_opened(manifest, path, folder, info, pem)
         if not before.ok:
             raise WorkbenchError(
                 f"{path.name} does not verify ({before.failures()}); nothing was imported.",
                 fix="export the release again from the project that made it.",
             )
-        pushed = skopeo.copy_in(folder / "image", target, info.version)
-        if not pushed.ok:
-            raise WorkbenchError(
-                f"skopeo could not push the bundle to {target.tagged(info.version)}: "
-                f"{pushed.said}.",
-                fix="check the registry and your `docker login` to it, then import again.",
-            )
+        copies = {info.version: folder / "image"} | {
+            attachment_tag(info.digest, k): folder / "attached" / k for k in info.attached
+        }
+        for tag, source in copies.items():
+            pushed = skopeo.copy_in(source, target, tag)
+            if not pushed.ok:
+                raise WorkbenchError(
+                    f"skopeo could not push the bundle to {target.tagged(tag)}: {pushed.said}.",
+                    fix="check the registry and your `docker login` to it, then import again.",
+                )
+        record = _bundled_record(manifest, folder, info, path)
     served = client_for(registry).manifest_digest(info.version)
-    accepted = skopeo.verify(target, f":{info.version}", pem, signed_repository=info.repository)
+    accepted = skopeo.verify(
+        target, f":{info.version}", pem, verify_scratch(manifest), signed_repository=info.repository
+    )
     policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}"
-    findings = (
+    findings = [
         Finding(
             "digest",
             served == info.digest,
@@ -219,8 +280,14 @@ def import_bundle(manifest: Manifest, path: Path, registry: str) -> Verdict:
             f"{policy} (signed for {info.repository}): "
             + ("accepted" if accepted.ok else f"refused: {accepted.said}"),
         ),
-    )
-    return Verdict(info.version, target.tagged(info.version), before.findings + findings)
+    ]
+    if info.attached:  # read back from the registry it went to
+        client = client_for(registry)
+        findings += [
+            sbom_in_registry(manifest, client, record, info.digest, pem),
+            provenance_in_registry(manifest, client, record, info.digest, pem),
+        ]
+    return Verdict(info.version, target.tagged(info.version), before.findings + tuple(findings))
 
 
 def _bundled_record(
@@ -272,7 +339,7 @@ def _manifest_digest(image: Path, info: BundleInfo, record: ReleaseRecord) -> Fi
 
 
 def _signature(image: Path, repository: str, pem: str, manifest: Manifest) -> Finding:
-    outcome = skopeo.verify_folder(image, repository, pem)
+    outcome = skopeo.verify_folder(image, repository, pem, verify_scratch(manifest))
     policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}, no registry"
     if outcome.ok:
         return Finding("signature", True, f"{policy}: accepted the bundle's image")

@@ -11,20 +11,31 @@ from workbench.kernel.oci import ImageRef, client_for
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import load_release, releases
 from workbench.project.semver import SemVer
+from workbench.steps.push.attestations import (
+    provenance_in_registry,
+    recorded,
+    sbom_in_registry,
+)
+from workbench.steps.push.documents import provenance_finding, sbom_finding
 from workbench.steps.push.keys import MAKE_ONE, public_key_path, public_key_pem
 from workbench.steps.push.publish import config_digest
 from workbench.steps.push.signing import signature_tag
-from workbench.steps.push.verify import provenance_finding, sbom_finding, signs
+from workbench.steps.push.verify import signs, verify_scratch
 from workbench.steps.shared import of_latest_release
 
 checks = CheckSet()
+
+
+# What the registry or a running service says is read again after an hour (a tag
+# overwritten, a signature deleted, a replica gone): never green on an old reading.
+REMOTE = 3600.0
 
 
 def _inputs(ctx: CheckContext) -> Inputs:
     return {"registry": ctx.manifest.registry or "unset"}
 
 
-@checks.auto("push.registry-reachable", inputs=_inputs)
+@checks.auto("push.registry-reachable", inputs=_inputs, max_age=REMOTE)
 def registry_reachable(ctx: CheckContext) -> CheckResult:
     registry = ctx.manifest.registry
     if not registry:
@@ -37,6 +48,13 @@ def registry_reachable(ctx: CheckContext) -> CheckResult:
         answer = request("GET", url, timeout=10)
     except OSError as exc:
         return CheckResult.failed(f"{url} does not answer ({type(exc).__name__}: {exc})")
+    version = answer.header("docker-distribution-api-version") or ""
+    if answer.status in (200, 401) and not version.startswith("registry/2"):
+        return CheckResult.failed(
+            f"{url} answered {answer.status} without the header "
+            "Docker-Distribution-API-Version: registry/2.0: it is not a registry",
+            "check `registry:` in workbench.yaml points at the registry, not a web page",
+        )
     if answer.status == 200:
         return CheckResult.passed(f"{url} answers the distribution API (no login needed)")
     if answer.status == 401:
@@ -62,7 +80,7 @@ def _push_inputs(ctx: CheckContext) -> Inputs:
     return {"registry": ctx.manifest.registry or "unset", "pushes": sha256_text("\n".join(pushes))}
 
 
-@checks.auto("push.tag-free", inputs=_push_inputs)
+@checks.auto("push.tag-free", inputs=_push_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def tag_free(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     registry = client_for(ctx.manifest.registry or "")  # set: of_latest_release skips otherwise
@@ -77,7 +95,7 @@ def tag_free(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
     )
 
 
-@checks.auto("push.digest-verified", inputs=_push_inputs)
+@checks.auto("push.digest-verified", inputs=_push_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def digest_verified(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     if not document.push.pushed:
@@ -106,7 +124,7 @@ def _signing_inputs(ctx: CheckContext) -> Inputs:
     return {**_push_inputs(ctx), "key": key, "required": str(ctx.manifest.signing.required)}
 
 
-@checks.auto("push.signed", inputs=_signing_inputs)
+@checks.auto("push.signed", inputs=_signing_inputs, max_age=REMOTE)
 @of_latest_release("no release or no registry yet", needs_registry=True)
 def signed(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
     """skopeo's verdict on the pushed digest under a sigstoreSigned policy with the
@@ -124,7 +142,7 @@ def signed(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Check
             f"`signing.required: true` and no `signing.public_key` to verify with; {MAKE_ONE}"
         )
     ref = ImageRef.parse(ctx.manifest.registry or "")
-    outcome = skopeo.verify(ref, f"@{digest}", pem)
+    outcome = skopeo.verify(ref, f"@{digest}", pem, verify_scratch(ctx.manifest))
     policy = f"skopeo (sigstoreSigned policy, {ctx.manifest.signing.public_key})"
     if not outcome.ok:
         return CheckResult.failed(f"{policy} refused {ref.name}@{digest}: {outcome.said}")
@@ -136,22 +154,37 @@ def signed(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Check
 
 
 def _attested_inputs(ctx: CheckContext) -> Inputs:
-    """What the release manifest records of its SBOM and provenance (their hashes), and the
-    push records."""
+    """What the release manifest records of its SBOM and provenance (their hashes), the push
+    records (the attestations are read from the registry once pushed) and the public key."""
     files = [
-        f"{v} {r.image.id} {sorted(r.hashes.files.items())}"
+        f"{v} {r.image.id} {sorted(r.hashes.files.items())} {r.push.digest} {r.push.attestations}"
         for v in releases(ctx.manifest)
         for r in [load_release(ctx.manifest, v)]
     ]
-    return {"releases": sha256_text("\n".join(files))}
+    return {"releases": sha256_text("\n".join(files)), "key": _signing_inputs(ctx)["key"]}
 
 
 @checks.auto("push.attested", inputs=_attested_inputs)
 @of_latest_release("no release yet")
 def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> CheckResult:
-    """The release's SBOM and provenance, read at its tag: hashed as the manifest records
-    and naming the tested image (the config the pushed digest points at)."""
-    findings = [sbom_finding(ctx.manifest, document), provenance_finding(ctx.manifest, document)]
+    """Pushed and signed: the SBOM and provenance attached to the pushed digest, read back
+    from the registry (`.sbom` hashing as the release manifest records, signed `.att`
+    statements naming that digest). Not pushed yet, or made before releases were attested:
+    the files at the release's tag."""
+    pem = public_key_pem(ctx.manifest) if signs(ctx.manifest) else None
+    digest = document.push.digest
+    in_registry = document.push.pushed and digest and recorded(ctx.manifest, document)
+    if pem is not None and in_registry and digest and ctx.manifest.registry:
+        registry = client_for(ctx.manifest.registry)
+        findings = [
+            sbom_in_registry(ctx.manifest, registry, document, digest, pem),
+            provenance_in_registry(ctx.manifest, registry, document, digest, pem),
+        ]
+    else:
+        findings = [
+            sbom_finding(ctx.manifest, document),
+            provenance_finding(ctx.manifest, document),
+        ]
     evidence = [f"{f.what}: {f.evidence}" for f in findings]
     if all(f.ok for f in findings):
         return CheckResult.passed(*evidence)
@@ -160,10 +193,12 @@ def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
         return CheckResult.warned(
             *evidence, f"{version} was made before the workbench attested releases"
         )
-    return CheckResult.failed(*evidence)
+    missing = any(f.evidence.startswith("no readable sha256-") for f in findings)
+    fix = "run `workbench push` again: it attaches the attestations" if missing else ""
+    return CheckResult.failed(*evidence, *([fix] if fix else []))
 
 
-@checks.auto("push.previous-resolvable", inputs=_push_inputs)
+@checks.auto("push.previous-resolvable", inputs=_push_inputs, max_age=REMOTE)
 def previous_resolvable(ctx: CheckContext) -> CheckResult:
     pushed: list[tuple[str, str]] = []
     for release in releases(ctx.manifest):
@@ -196,7 +231,7 @@ def _deploy_inputs(ctx: CheckContext) -> Inputs:
     }
 
 
-@checks.auto("push.deployed-healthy", inputs=_deploy_inputs)
+@checks.auto("push.deployed-healthy", inputs=_deploy_inputs, max_age=REMOTE)
 def deployed_healthy(ctx: CheckContext) -> CheckResult:
     """Each channel deployed to the swarm: its service runs the channel's digest, and every
     replica of it is running and healthy."""

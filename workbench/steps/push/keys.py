@@ -35,6 +35,12 @@ class KeysMade:
     public: Path
 
 
+def passphrase_from_environment() -> str | None:
+    """The signing passphrase as the environment gives it (`WORKBENCH_SIGNING_PASSPHRASE`),
+    or None: the CLI then asks on the terminal, the TUI in a masked field."""
+    return os.environ.get(PASSPHRASE_VARIABLE) or None
+
+
 def private_key_path(manifest: Manifest) -> Path:
     return config_dir() / "keys" / manifest.name / "cosign.key"
 

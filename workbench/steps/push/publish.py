@@ -33,8 +33,9 @@ from workbench.project.releases import (
     save_release,
 )
 from workbench.project.semver import SemVer
+from workbench.steps.push.attestations import attachment_tag
 from workbench.steps.push.keys import signing_key
-from workbench.steps.push.signing import key_to_sign_with, sign_pushed
+from workbench.steps.push.signing import key_to_sign_with, sign_and_attest
 from workbench.steps.push.verify import require_verified
 
 
@@ -52,6 +53,7 @@ class Pushed:
     digest: str
     already: bool
     signature: str | None = None  # the sigstore signature's digest, read back; None: unsigned
+    attestations: str | None = None  # the .att digest, read back; None: none attached
 
 
 def _registry(manifest: Manifest) -> RegistryClient:
@@ -128,19 +130,29 @@ def _push_release(
     existing = registry.manifest_digest(version)
     recorded = record.push.digest
 
-    def sign(digest: str) -> str | None:
-        """The signature's digest; None where this user has no key (push says so)."""
+    def sign(digest: str) -> tuple[str | None, str | None]:
+        """The signature's and the attestations' digests; None where this user has no key
+        (push says so)."""
         if not passphrase or signing_key(manifest) is None:
-            return None
-        return sign_pushed(manifest, registry, str(version), digest, passphrase)
+            return None, None
+        return sign_and_attest(manifest, registry, record, digest, passphrase)
 
     if existing and recorded and existing == recorded:
         _commit_interrupted_record(manifest, version, existing)
-        signature = record.push.signature
-        if not record.push.signed and (signature := sign(existing)):
-            record.push.signed, record.push.signature = True, signature
-            _save_release(manifest, record, f"release {manifest.name} {version}: signed")
-        yield Pushed(version, existing, already=True, signature=signature)
+        attached = record.push.attestations
+        if attached and registry.manifest_digest(attachment_tag(existing, "att")) != attached:
+            record.push.attestations = None  # removed or replaced in the registry: again
+        if not record.push.signed or record.push.attestations is None:
+            signature, attestations = sign(existing)  # pushed before the key, or attestations
+            if signature is not None and (signature, attestations) != (
+                record.push.signature,
+                attached,
+            ):
+                record.push.signed, record.push.signature = True, signature
+                record.push.attestations = attestations
+                _save_release(manifest, record, f"release {manifest.name} {version}: signed")
+        push = record.push
+        yield Pushed(version, existing, True, push.signature, push.attestations)
         return
     client = docker_client()
     image = client.images.get(record.image.id)
@@ -161,7 +173,7 @@ def _push_release(
     with commands.running(f"docker push {ref.tagged(version)}"):
         pushed_digest = yield from _stream_push(client, ref, version, cancel)
     remote, config = _verify_pushed(registry, version, pushed_digest, record.image.id)
-    signature = sign(remote)
+    signature, attestations = sign(remote)
     record.push = PushInfo(
         pushed=True,
         digest=remote,
@@ -170,9 +182,10 @@ def _push_release(
         config_digest=config,
         signed=signature is not None,
         signature=signature,
+        attestations=attestations,
     )
     _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
-    yield Pushed(version, remote, already=False, signature=signature)
+    yield Pushed(version, remote, False, signature, attestations)
 
 
 def _commit_interrupted_record(manifest: Manifest, version: str, digest: str) -> None:
@@ -372,6 +385,7 @@ def release_table(manifest: Manifest) -> list[dict[str, Any]]:
                 "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
                 "pushed": bool(record and record.push.pushed),
                 "signed": bool(record and record.push.signed),
+                "attested": bool(record and record.push.attestations),
                 "digest": record.push.digest if record else None,
                 "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
                 "created": record.created if record else None,

@@ -14,12 +14,14 @@ from workbench.kernel import skopeo
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.oci import RegistryClient
 from workbench.project.manifest import Manifest
-from workbench.steps.push.keys import MAKE_ONE, public_key_path, signing_key
+from workbench.project.records import ReleaseRecord
+from workbench.steps.push.attestations import attach, attachment_tag
+from workbench.steps.push.keys import MAKE_ONE, public_key_path, public_key_pem, signing_key
 
 
 def signature_tag(digest: str) -> str:
     """The fallback tag of a manifest's sigstore signature: `sha256-<hex>.sig`."""
-    return digest.replace(":", "-", 1) + ".sig"
+    return attachment_tag(digest, "sig")
 
 
 def key_to_sign_with(manifest: Manifest) -> Path | None:
@@ -78,3 +80,22 @@ def sign_pushed(
             fix="check that the registry accepts pushes of new tags, then push again.",
         )
     return signature
+
+
+def sign_and_attest(
+    manifest: Manifest,
+    registry: RegistryClient,
+    record: ReleaseRecord,
+    digest: str,
+    passphrase: str,
+) -> tuple[str, str | None]:
+    """Sign `digest` (skopeo), then attach the release's SBOM and provenance to it as signed
+    attestations; the signature's and the `.att` manifest's digests (None: the release was
+    made before releases had both). A release already signed is not signed again."""
+    signature = record.push.signature if record.push.signed else None
+    if signature is None:
+        signature = sign_pushed(manifest, registry, record.version, digest, passphrase)
+    key, pem = signing_key(manifest), public_key_pem(manifest)
+    if key is None or pem is None:
+        return signature, None
+    return signature, attach(manifest, registry, record, digest, (key, passphrase, pem))

@@ -33,7 +33,7 @@ LABEL = "io.workbench.deploy"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
 
 
-SwarmResult = Literal["created", "updated", "unchanged", "rolled back", "failed"]
+SwarmResult = Literal["created", "updated", "scaled", "unchanged", "rolled back", "failed"]
 
 
 @dataclass
@@ -55,8 +55,16 @@ def network_name(manifest: Manifest) -> str:
     return f"workbench-{k8s_name(manifest, 'net')}"
 
 
-def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[str, Any]:
+def _spec(
+    manifest: Manifest, image: str, version: str, network: str, host_port: bool = False
+) -> dict[str, Any]:
+    """The service's spec. With a port published in host mode, a task holds that port on
+    its node: its replacement can only start once it stopped (stop-first), and callers of
+    that node's port see the swap; without one, the new task starts first (no failed
+    request)."""
     from docker import types  # the SDK only when deploying (import cost)
+
+    order = "stop-first" if host_port else "start-first"
 
     port = manifest.serve.port
     probe = (
@@ -97,14 +105,14 @@ def _spec(manifest: Manifest, image: str, version: str, network: str) -> dict[st
             failure_action="rollback",
             monitor=5 * SECOND,
             max_failure_ratio=0,
-            order="start-first",
+            order=order,
         ),
         "rollback_config": types.RollbackConfig(
             parallelism=1,
             delay=SECOND,
             failure_action="pause",
             monitor=5 * SECOND,
-            order="start-first",
+            order=order,
         ),
     }
 
@@ -160,12 +168,15 @@ def deploy(
     until the swarm says how it went; the outcome is recorded either way."""
     from docker import types
 
+    host_port = publish is not None and endpoint == "dnsrr"
+    if host_port:
+        refuse_unpublishable(swarm_client(), publish, replicas)
     version, image, reason = verified_channel_image(manifest, channel, unverified_reason)
     with project_lock(manifest.root, "release", f"deploying {channel}", wait=0):
         client = swarm_client()
         name, network = service_name(manifest, channel), network_name(manifest)
         _network(client, network, manifest)
-        spec = _spec(manifest, image, version, network)
+        spec = _spec(manifest, image, version, network, host_port)
         ports = {
             publish: (manifest.serve.port, "tcp", "host" if endpoint == "dnsrr" else "ingress")
         }
@@ -189,11 +200,16 @@ def deploy(
                 **spec,
             )
             result, message = _wait_created(client, name, replicas, timeout, log)
-        elif (
-            running_image(service).endswith(image.split("@", 1)[1])
-            and _replicas(service) == replicas
+        elif running_image(service).endswith(image.split("@", 1)[1]) and _same_ports(
+            service, publish
         ):
-            result, message = "unchanged", f"{name} already runs {image}"
+            if _replicas(service) == replicas:
+                result, message = "unchanged", f"{name} already runs {image}"
+            else:  # the swarm sets no update status for a scale: judged by the tasks
+                log(f"scaling {name} to {replicas} replicas of {image}")
+                service.scale(replicas)
+                result, message = _wait_created(client, name, replicas, timeout, log)
+                result = "scaled" if result == "created" else result
         else:
             log(f"updating {name} to {image}: one task at a time, the new one first")
             service.reload()
@@ -226,6 +242,30 @@ def deploy(
         return Deployed(name, version, image, replicas, result, message, seconds)
 
 
+def refuse_unpublishable(client: Any, port: int | None, replicas: int) -> None:
+    """A port published in host mode binds once per node: more replicas than ready nodes
+    would wait for ever for a node to put the rest on. Refused before anything changes."""
+    nodes = [
+        n
+        for n in client.nodes.list()
+        if n.attrs.get("Status", {}).get("State") == "ready"
+        and n.attrs.get("Spec", {}).get("Availability") == "active"
+    ]
+    if replicas > len(nodes):
+        raise WorkbenchError(
+            f"port {port} is published in host mode, once per node, and this swarm has "
+            f"{len(nodes)} ready node{'s' if len(nodes) != 1 else ''}: {replicas} replicas "
+            "would never all start.",
+            fix=f"deploy with `--replicas {max(len(nodes), 1)}`, add nodes to the swarm, or "
+            "leave out --publish (the service is then reached on its network).",
+        )
+
+
+def _same_ports(service: Any, publish: int | None) -> bool:
+    ports = service.attrs.get("Spec", {}).get("EndpointSpec", {}).get("Ports") or []
+    return [p.get("PublishedPort") for p in ports] == ([publish] if publish else [])
+
+
 def _replicas(service: Any) -> int:
     return int(service.attrs["Spec"].get("Mode", {}).get("Replicated", {}).get("Replicas", 0))
 
@@ -245,9 +285,14 @@ def _wait_created(
     client: Any, name: str, replicas: int, timeout: float, log: Callable[[str], None]
 ) -> tuple[SwarmResult, str]:
     deadline = time.monotonic() + timeout
+    said = -1
     while time.monotonic() < deadline:
         running = healthy_tasks(client, name)
-        if len(running) >= replicas:
+        if len(running) != said:  # progress, said when it moves
+            said = len(running)
+            left = deadline - time.monotonic()
+            log(f"{said} of {replicas} replicas running and healthy (waiting {left:.0f} s more)")
+        if len(running) == replicas:
             return "created", f"{len(running)} of {replicas} replicas running and healthy"
         time.sleep(1)
     return (

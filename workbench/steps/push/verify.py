@@ -5,35 +5,28 @@ Each finding says what was read back: the registry's digest for the release's ta
 the recorded one; the image config that manifest points at against the tested image's id;
 skopeo's own verdict on a `sigstoreSigned` policy holding the project's public key (the
 verifier people already run, so the workbench is not the judge of its own signatures); the
-SBOM and the provenance at the release's git tag, hashed against the release manifest and
-read for the image they name. `promote`, `rollback` and `deploy` ask `require_verified`
-first, and refuse unless a written reason is given (recorded where the move is).
+SBOM and the provenance attached to the pushed digest in the registry (`attestations.py`):
+hashed against the release manifest, signed by the project's key, naming that digest.
+`promote`, `rollback` and `deploy` ask `require_verified` first, and refuse unless a
+written reason is given (recorded where the move is).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from workbench.kernel import git, skopeo
+from workbench.kernel import skopeo
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import sha256_text
-from workbench.kernel.oci import ImageRef, RegistryClient, client_for
+from workbench.kernel.oci import RegistryClient, client_for
+from workbench.kernel.paths import scratch_dir
 from workbench.project.manifest import Manifest
-from workbench.project.records import ReleaseRecord
 from workbench.project.releases import load_channels, load_release, releases
 from workbench.project.semver import SemVer
+from workbench.steps.push.attestations import provenance_in_registry, sbom_in_registry
+from workbench.steps.push.documents import Finding, provenance_finding, sbom_finding
 from workbench.steps.push.keys import MAKE_ONE, public_key_pem
-from workbench.steps.tag.provenance import provenance_path, read_provenance
-from workbench.steps.tag.sbom import sbom_path
-
-
-@dataclass(frozen=True)
-class Finding:
-    what: str  # digest, image, signature, sbom, provenance
-    ok: bool
-    evidence: str
 
 
 @dataclass(frozen=True)
@@ -100,13 +93,22 @@ def verify_release(manifest: Manifest, target: str | None = None) -> Verdict:
     if not record.push.pushed or not recorded:
         finding = Finding("digest", False, f"release {version} is not pushed (`workbench push`)")
         return Verdict(version, shown, (finding,))
+    pem = public_key_pem(manifest)
+    # A channel's tag is signed as its version's: skopeo is asked about the recorded digest,
+    # which the digest finding shows the channel serves.
+    by_tag = reference.startswith(":") and reference[1:] == version
     findings = [
         _digest(registry, reference, recorded),
         _image(registry, recorded, record.image.id),
-        _signature(manifest, registry.ref, reference),
-        sbom_finding(manifest, record),
-        provenance_finding(manifest, record),
+        _signature(manifest, registry, reference if by_tag else f"@{recorded}", pem),
     ]
+    if pem is None:  # nothing in the registry can be checked: the tagged files are
+        findings += [sbom_finding(manifest, record), provenance_finding(manifest, record)]
+    else:
+        findings += [
+            sbom_in_registry(manifest, registry, record, recorded, pem),
+            provenance_in_registry(manifest, registry, record, recorded, pem),
+        ]
     return Verdict(version, shown, tuple(findings))
 
 
@@ -133,71 +135,25 @@ def _image(registry: RegistryClient, digest: str, image_id: str) -> Finding:
     return Finding("image", True, f"{digest} points at the tested image {config}")
 
 
-def _signature(manifest: Manifest, ref: ImageRef, reference: str) -> Finding:
-    pem = public_key_pem(manifest)
+def _signature(
+    manifest: Manifest, registry: RegistryClient, reference: str, pem: str | None
+) -> Finding:
     if pem is None:
         return Finding("signature", False, f"no `signing.public_key` in workbench.yaml: {MAKE_ONE}")
-    outcome = skopeo.verify(ref, reference, pem)
-    policy = f"skopeo, sigstoreSigned policy with {manifest.signing.public_key}"
+    ref = registry.ref
+    outcome = skopeo.verify(ref, reference, pem, verify_scratch(manifest))
+    policy = (
+        f"skopeo, sigstoreSigned policy with {manifest.signing.public_key} (its copy of the "
+        "image made in .workbench/verify and removed)"
+    )
     if outcome.ok:
         return Finding("signature", True, f"{policy}: accepted {ref.name}{reference}")
     return Finding("signature", False, f"{policy}: refused {ref.name}{reference}: {outcome.said}")
 
 
-Reader = Callable[[str], tuple[str | None, str]]  # relative path -> (its text, where from)
-
-
-def at_tag(manifest: Manifest, record: ReleaseRecord) -> Reader:
-    """Files as the release's git tag holds them."""
-
-    def read(relative: str) -> tuple[str | None, str]:
-        spec = f"{record.git.tag}:{git.prefix(manifest.root)}{relative}"
-        shown = git.run(manifest.root, "cat-file", "blob", spec, strip=False)
-        return (shown.stdout if shown.ok else None), f"the tagged commit {record.git.tag}"
-
-    return read
-
-
-def _document(record: ReleaseRecord, relative: str, read: Reader) -> tuple[str | None, str]:
-    """The file's text when its hash is the release manifest's; else why not."""
-    text, where = read(relative)
-    wanted = record.hashes.files.get(relative)
-    if text is None:
-        return None, f"{relative} is not in {where}"
-    if wanted is None:
-        return None, f"the release manifest has no hash of {relative}"
-    if sha256_text(text) != wanted:
-        return None, f"{relative} in {where} hashes {sha256_text(text)}, not {wanted}"
-    return text, f"{relative} in {where} hashes {wanted} as recorded"
-
-
-def sbom_finding(manifest: Manifest, record: ReleaseRecord, read: Reader | None = None) -> Finding:
-    relative = str(sbom_path(manifest, record.version).relative_to(manifest.root))
-    text, said = _document(record, relative, read or at_tag(manifest, record))
-    if text is None:
-        return Finding("sbom", False, said)
-    component = json.loads(text).get("metadata", {}).get("component", {})
-    named = {p.get("name"): p.get("value") for p in component.get("properties", [])}
-    image = named.get("io.workbench.image-id")
-    if image != record.image.id:
-        return Finding("sbom", False, f"{said}, but it names the image {image}")
-    return Finding("sbom", True, f"{said}; it names the image {image}")
-
-
-def provenance_finding(
-    manifest: Manifest, record: ReleaseRecord, read: Reader | None = None
-) -> Finding:
-    relative = str(provenance_path(manifest, record.version).relative_to(manifest.root))
-    text, said = _document(record, relative, read or at_tag(manifest, record))
-    if text is None:
-        return Finding("provenance", False, said)
-    try:
-        image = read_provenance(text, relative).image_id
-    except WorkbenchError as exc:
-        return Finding("provenance", False, exc.message)
-    if image != record.image.id:
-        return Finding("provenance", False, f"{said}, but its subject is the image {image}")
-    return Finding("provenance", True, f"{said}; its subject is the image {image}")
+def verify_scratch(manifest: Manifest) -> Path:
+    """Where skopeo's copy of an image it accepts goes (removed after each verify)."""
+    return scratch_dir(manifest.root, "verify", what="the verify scratch")
 
 
 def signs(manifest: Manifest) -> bool:

@@ -46,9 +46,13 @@ def valid(ctx: CheckContext) -> CheckResult:
 def closed(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
     request = request_schema(m)
-    open_objects = [
-        path for path, obj in walk_objects(request) if obj.get("additionalProperties") is not False
-    ]
+    open_objects = list(
+        dict.fromkeys(
+            path
+            for path, obj in walk_objects(request)
+            if obj.get("additionalProperties") is not False
+        )
+    )
     if open_objects:
         return CheckResult.failed(*(f"{path} accepts unknown fields" for path in open_objects))
     return CheckResult.passed("every request object sets additionalProperties: false")
@@ -59,7 +63,7 @@ def bounded(ctx: CheckContext) -> CheckResult:
     m = ctx.manifest
     request = request_schema(m)
     loose = []
-    for name, sub in walk_fields(request):
+    for name, sub in walk_fields(request, values=True):
         kinds = sub.get("type")
         kinds = kinds if isinstance(kinds, list) else [kinds]
         if {"number", "integer"} & set(kinds) and not (
@@ -70,7 +74,7 @@ def bounded(ctx: CheckContext) -> CheckResult:
         if "string" in kinds and not {"enum", "const", "pattern", "maxLength", "format"} & set(sub):
             loose.append(f"{name}: a string without enum, pattern or maxLength")
     if loose:
-        return CheckResult.warned(*loose)
+        return CheckResult.warned(*dict.fromkeys(loose))
     return CheckResult.passed("every number is bounded and every string constrained")
 
 
@@ -118,6 +122,10 @@ def responses_valid(ctx: CheckContext) -> CheckResult:
     response = response_schema(m)
     if schema_problems(response):
         return CheckResult.failed("the response schema is not valid; see schema.valid")
+    if not load_examples(m):
+        return CheckResult.failed(
+            f"no example requests in {m.schema.examples}, so no answer could be checked"
+        )
     names, answers = model_answers(ctx)
     errors = [
         f"answer to {name} {path}: {message}"

@@ -175,20 +175,94 @@ def validation_errors(schema: dict[str, Any], record: Any) -> list[tuple[str, st
     return out
 
 
-def walk_fields(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every named field of a schema, nested objects included, as (dotted name, subschema)."""
+MAX_WALK_DEPTH = 32  # a recursive $ref is followed this deep, no deeper
+
+
+def _is_object(sub: dict[str, Any]) -> bool:
+    kind = sub.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind) or "properties" in sub
+
+
+def _same_value(sub: dict[str, Any], defs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Subschemas that constrain the same value: a local `$ref`'s definition, each branch."""
+    ref = sub.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = defs.get(ref.removeprefix("#/$defs/"))
+        if isinstance(target, dict):
+            yield target
+    for key in ("anyOf", "oneOf", "allOf"):
+        yield from (b for b in sub.get(key) or [] if isinstance(b, dict))
+
+
+def _items(sub: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """An array's item schemas, as (suffix, schema)."""
+    if isinstance(sub.get("items"), dict):
+        yield "[]", sub["items"]
+    for i, item in enumerate(sub.get("prefixItems") or []):
+        if isinstance(item, dict):
+            yield f"[{i}]", item
+
+
+def walk_fields(
+    schema: dict[str, Any],
+    prefix: str = "",
+    *,
+    values: bool = False,
+    defs: dict[str, Any] | None = None,
+    depth: int = 0,
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every named field of a schema, nested objects included (inside arrays, branches and
+    local `$ref`s too), as (dotted name, subschema). With `values`, also each schema that
+    constrains a field's value: its `$ref` target, its branches and its array items
+    (`scores[]`), so a bound is looked for wherever it can be."""
+    defs = (schema.get("$defs") or {}) if defs is None else defs
+    if depth > MAX_WALK_DEPTH:
+        return
     for name, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, dict):
-            continue
-        dotted = f"{prefix}{name}"
-        yield dotted, sub
-        if sub.get("type") == "object":
-            yield from walk_fields(sub, dotted + ".")
+        if isinstance(sub, dict):
+            yield from _field(f"{prefix}{name}", sub, values, defs, depth + 1)
+    for same in _same_value(schema, defs):  # the object's own branches and $ref
+        yield from walk_fields(same, prefix, values=values, defs=defs, depth=depth + 1)
 
 
-def walk_objects(schema: dict[str, Any], path: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
-    if schema.get("type") == "object":
+def _field(
+    dotted: str, sub: dict[str, Any], values: bool, defs: dict[str, Any], depth: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield dotted, sub
+    if depth > MAX_WALK_DEPTH:
+        return
+    if _is_object(sub):
+        yield from walk_fields(sub, dotted + ".", values=values, defs=defs, depth=depth + 1)
+    for same in _same_value(sub, defs):
+        if values:
+            yield from _field(dotted, same, values, defs, depth + 1)
+        elif _is_object(same):
+            yield from walk_fields(same, dotted + ".", values=values, defs=defs, depth=depth + 1)
+    for suffix, item in _items(sub):
+        if values:
+            yield from _field(dotted + suffix, item, values, defs, depth + 1)
+        elif _is_object(item):
+            yield from walk_fields(item, dotted + suffix + ".", defs=defs, depth=depth + 1)
+
+
+def walk_objects(
+    schema: dict[str, Any],
+    path: str = "$",
+    *,
+    defs: dict[str, Any] | None = None,
+    depth: int = 0,
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every object a request can hold (nested, inside arrays, branches and local `$ref`s;
+    a type list with "object" included), as (path, subschema)."""
+    defs = (schema.get("$defs") or {}) if defs is None else defs
+    if depth > MAX_WALK_DEPTH:
+        return
+    if _is_object(schema):
         yield path, schema
     for name, sub in (schema.get("properties") or {}).items():
         if isinstance(sub, dict):
-            yield from walk_objects(sub, f"{path}.{name}")
+            yield from walk_objects(sub, f"{path}.{name}", defs=defs, depth=depth + 1)
+    for same in _same_value(schema, defs):
+        yield from walk_objects(same, path, defs=defs, depth=depth + 1)
+    for suffix, item in _items(schema):
+        yield from walk_objects(item, path + suffix, defs=defs, depth=depth + 1)

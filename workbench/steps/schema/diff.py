@@ -317,10 +317,66 @@ def _compare(
             changes.append(Change("cosmetic", where, path or "$", f"{key} changed"))
 
 
+# Keywords `_compare` classifies; any other keyword that changed is counted as breaking,
+# never as no change (uniqueItems, allOf, dependentRequired, not, if/then, ...).
+CLASSIFIED = {
+    "type", "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum",
+    "minLength", "minItems", "minProperties", "maxLength", "maxItems", "maxProperties",
+    "pattern", "multipleOf", "format", "const", "properties", "required", "items",
+    "additionalProperties", "x-feature-order", *COSMETIC_KEYS, *BRANCH_KEYS,
+}  # fmt: skip
+MAX_REF_DEPTH = 16
+
+
+def _resolved(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """`node` with each local `$ref` (#/$defs/NAME) replaced by its definition (siblings of
+    the `$ref` kept), so a bound raised in `$defs` is seen where the field uses it. A
+    recursive definition is left as a `$ref` past MAX_REF_DEPTH (then compared as written)."""
+    if isinstance(node, list):
+        return [_resolved(item, defs, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < MAX_REF_DEPTH:
+        target = defs.get(ref.removeprefix("#/$defs/"))
+        if isinstance(target, dict):
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            return _resolved({**target, **siblings}, defs, depth + 1)
+    return {k: v if k == "$defs" else _resolved(v, defs, depth) for k, v in node.items()}
+
+
+def _unclassified(old: dict[str, Any], new: dict[str, Any], where: Where) -> list[Change]:
+    """A changed keyword the diff does not classify, anywhere: breaking, said by name."""
+    out = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            return
+        for key in sorted(set(a) | set(b)):
+            if key in CLASSIFIED or key.startswith("x-") or key == "$defs":
+                continue
+            if a.get(key) != b.get(key):
+                what = f"{key} changed (a keyword the diff does not classify: counted as breaking)"
+                out.append(Change("breaking", where, path or "$", what))
+        for name in set(a.get("properties") or {}) & set(b.get("properties") or {}):
+            walk(a["properties"][name], b["properties"][name], f"{path}.{name}" if path else name)
+        walk(a.get("items"), b.get("items"), f"{path or '$'}[]")
+        for key in BRANCH_KEYS:  # branch by branch, where the branches line up
+            first, second = a.get(key), b.get(key)
+            if isinstance(first, list) and isinstance(second, list) and len(first) == len(second):
+                for i, (x, y) in enumerate(zip(first, second, strict=True)):
+                    walk(x, y, f"{path or '$'}.{key}[{i}]")
+
+    walk(old, new, "")
+    return out
+
+
 def diff_schemas(old: dict[str, Any], new: dict[str, Any], where: Where) -> list[Change]:
+    old = _resolved(old, old.get("$defs") or {})
+    new = _resolved(new, new.get("$defs") or {})
     changes: list[Change] = []
     _compare(old, new, where, "", changes)
-    return changes
+    return changes + _unclassified(old, new, where)
 
 
 def required_bump(changes: list[Change]) -> Level:

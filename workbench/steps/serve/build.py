@@ -84,6 +84,8 @@ class BuildContext:
     # Given to the engine with the build, not written in the Dockerfile: the image then
     # carries the project's id like the containers do (`workbench clean`, the tests' cleanup)
     project_id: str = ""
+    # What of the model's files the secret scan could not read ('<file>: <what> not scanned').
+    unscanned: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def assemble_context(
     shutil.rmtree(context, ignore_errors=True)
     context.mkdir()
     try:
-        _copy_model(manifest, context)  # first: scanned for secrets before anything else
+        unscanned = _copy_model(manifest, context)  # first: scanned before anything else
         _copy_wheels(lock_path, entries, target, context)
         wanted = manifest.serve.system_packages
         debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
@@ -195,18 +197,21 @@ def assemble_context(
         base_image=base_image,
         labels=labels,
         project_id=manifest.project_id,
+        unscanned=unscanned,
     )
 
 
-def _copy_model(manifest: Manifest, context: Path) -> None:
-    """The model's code and artifacts into model/, refused when they look like secrets."""
+def _copy_model(manifest: Manifest, context: Path) -> list[str]:
+    """The model's code and artifacts into model/, refused when they look like secrets;
+    what the scan could not read is returned."""
     for source, relative in model_sources(manifest):
         try:
             copy_project_files(source, context / "model" / relative, manifest.root)
         except WorkbenchError:
             shutil.rmtree(context, ignore_errors=True)
             raise
-    secrets = secret_scan(context / "model")
+    unscanned: list[str] = []
+    secrets = secret_scan(context / "model", unscanned)
     if secrets:
         raise SecretsFound(
             "refusing to build: what would be sent into the image looks like secrets: "
@@ -215,6 +220,7 @@ def _copy_model(manifest: Manifest, context: Path) -> None:
             fix="move these files out of the model's code and artifacts (model.code in "
             "workbench.yaml); pass secrets to the container at run time instead.",
         )
+    return unscanned
 
 
 def _copy_wheels(

@@ -106,7 +106,10 @@ _MAGIC = (
     (b"\x78\x5e", "zlib"),
     (b"\x78\x9c", "zlib"),
     (b"\x78\xda", "zlib"),
+    (b"\x5d\x00\x00", "lzma"),  # the "alone" format of joblib's compress='lzma'
 )
+# Compressions the scanner cannot open (no library for them here): said unscanned.
+_UNOPENED = ((b"\x04\x22\x4d\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
 def _chunks(read: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -144,6 +147,7 @@ def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
             "gzip": gzip.open,  # type: ignore[dict-item]
             "bz2": bz2.open,  # type: ignore[dict-item]
             "xz": lzma.open,  # type: ignore[dict-item]
+            "lzma": lzma.open,  # type: ignore[dict-item]
         }
         with openers[kind](path, "rb") as handle:
             while (block := handle.read(CHUNK)) and total <= MAX_INFLATED:
@@ -328,14 +332,48 @@ def _detect_secrets(path: Path) -> list[tuple[str, int]]:
     return sorted({(secret.type, secret.line_number) for _, secret in collection})
 
 
-def scan(folder: Path) -> list[str]:
-    """Every file under `folder` that looks like a secret, as '<file>[, line N]: <what>'."""
+def unscanned_parts(path: Path, head: bytes) -> str | None:
+    """What of this file the scan cannot read, in words (None when it reads all of it): a
+    compression it cannot open, or what lies past its bounds."""
+    unopened = next((k for magic, k in _UNOPENED if head.startswith(magic)), None)
+    if unopened is not None:
+        return f"{unopened} compression, which the scanner cannot open: its content"
+    size = path.stat().st_size
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None  # not a readable zip: its raw bytes were scanned
+        if len(members) > MAX_MEMBERS:
+            return f"its members past the first {MAX_MEMBERS:,}"
+        if sum(m.file_size for m in members) > MAX_INFLATED:
+            return f"its members past {MAX_INFLATED >> 20} MB uncompressed"
+        return None
+    compressed = any(head.startswith(magic) for magic, _ in _MAGIC)
+    if compressed and size > MAX_INFLATED // 8:  # may inflate past the bound: count it
+        kind = next(k for magic, k in _MAGIC if head.startswith(magic))
+        if sum(len(b) for b in _inflated_blocks(path, kind)) > MAX_INFLATED:
+            return f"what it inflates to past {MAX_INFLATED >> 20} MB"
+    if head[:1] == b"\x80" and size > MAX_PICKLE_BYTES:
+        return f"the strings of its pickle past the first {MAX_PICKLE_BYTES >> 20} MB"
+    return None
+
+
+def scan(folder: Path, unscanned: list[str] | None = None) -> list[str]:
+    """Every file under `folder` that looks like a secret, as '<file>[, line N]: <what>';
+    what could not be read is added to `unscanned` ('<file>: <what> not scanned')."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         if SECRET_NAMES.search(path.name):
             found.append(f"{relative}: a file named like a secret")
             continue
+        if unscanned is not None:
+            with open(path, "rb") as handle:
+                part = unscanned_parts(path, handle.read(8))
+            if part is not None:
+                unscanned.append(f"{relative}: {part} not scanned")
         own = list(_matches(_file_blocks(path)))
         lines = {_line_of(path, offset) for _, offset in own}
         for secret_type, line in _detect_secrets(path):

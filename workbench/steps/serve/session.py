@@ -255,12 +255,23 @@ def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str
     """The build's items, from the image as the engine has it (its size, its config)."""
     image = client.images.get(built.image_id)
     facts = ImageFacts(image_id=built.image_id, size_bytes=int(image.attrs["Size"]))
+    scanned = (
+        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
+        "no keys, tokens or credentials"
+    )
+    sent = "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files}))
+    secrets_free = (
+        CheckResult.warned(
+            f"{scanned} in what could be read; not all of it could:",
+            *context.unscanned,
+            "look inside these yourself, or save the model uncompressed (joblib compress=0)",
+            sent,
+        )
+        if context.unscanned
+        else CheckResult.passed(scanned, sent)
+    )
     return {
-        "serve.secrets-free": CheckResult.passed(
-            f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
-            "no keys, tokens or credentials",
-            "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files})),
-        ),
+        "serve.secrets-free": secrets_free,
         "serve.image-built": CheckResult.passed(
             f"{built.tag} {built.image_id[:19]}, {facts.size_mb or 0:.0f} MB, "
             f"built in {built.seconds:.1f} s",

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.project.lockfile import read_snapshot
 from workbench.project.manifest import Manifest
 
 # Left out when a folder of the model's code is copied into the build context.
@@ -99,6 +100,8 @@ def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
                 items.append((candidate, candidate.name))
                 break
         else:
+            if _locked_as_a_wheel(manifest, module):
+                return items + [(manifest.resolve(extra), extra) for extra in m.code]
             raise WorkbenchError(
                 f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
                 f"in {manifest.root}.",
@@ -107,3 +110,17 @@ def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
     for extra in m.code:
         items.append((manifest.resolve(extra), extra))
     return items
+
+
+def _locked_as_a_wheel(manifest: Manifest, module: str) -> bool:
+    """Whether the predictor's module comes from the project's own package, installed
+    editable or from a local path (a src/ layout) and locked as a wheel the snapshot built:
+    it goes into the image with the lock, nothing to copy."""
+    try:
+        snapshot = read_snapshot(manifest.root)
+    except WorkbenchError:
+        return False
+    return any(
+        entry.source in ("editable", "local") and any(w.endswith(f"({module})") for w in entry.why)
+        for entry in snapshot.runtime.values()
+    )

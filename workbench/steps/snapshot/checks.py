@@ -9,7 +9,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
-from workbench.kernel.hashing import file_digest, sha256_file
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest, sha256_file, sha256_text
 from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
@@ -26,11 +27,37 @@ from workbench.steps.snapshot.wheels import Target, wheel_dir
 checks = CheckSet()
 
 
+SITE_FOLDERS = ("lib/python*/site-packages", "lib/python3*/dist-packages", "local/lib/python3*/*")
+METADATA = ("*.dist-info", "*.egg-info", "*.pth", "*.egg-link")
+
+
 def env_stamp(interpreter: Path) -> str:
-    """Cheap fingerprint of what is installed: the names of the dist-info folders."""
+    """Cheap fingerprint of what is installed, read without starting the interpreter: the
+    interpreter itself (where its link resolves, its size and time: a venv made again on
+    another Python), its pyvenv.cfg, and the distributions' metadata names in every site
+    folder of its prefix and, for a venv that sees them, its base's (Debian's dist-packages,
+    egg-info installs and .pth files included)."""
     prefix = interpreter.parent.parent
-    names = sorted(p.name for p in prefix.glob("lib/python*/site-packages/*.dist-info"))
-    return hashlib.sha256("\n".join(names).encode()).hexdigest() if names else "none"
+    lines = []
+    try:
+        real = interpreter.resolve()
+        lines.append(f"{real} {real.stat().st_size} {real.stat().st_mtime_ns}")
+    except OSError:
+        lines.append(f"{interpreter} unreadable")
+    prefixes = [prefix]
+    config = prefix / "pyvenv.cfg"
+    if config.is_file():
+        text = config.read_text(errors="replace")
+        lines.append(text)
+        home = next((ln.split("=", 1)[1].strip() for ln in text.splitlines()
+                     if ln.split("=", 1)[0].strip() == "home" and "=" in ln), None)  # fmt: skip
+        if home and "include-system-site-packages = true" in text.replace("  ", " "):
+            prefixes.append(Path(home).parent)
+    for base in prefixes:
+        for folder in SITE_FOLDERS:
+            for pattern in METADATA:
+                lines += sorted(str(p) for p in base.glob(f"{folder}/{pattern}"))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _snapshot_inputs(ctx: CheckContext) -> Inputs:
@@ -103,7 +130,21 @@ def pinned(ctx: CheckContext) -> CheckResult:
     return CheckResult.passed(f"{len(entries)} packages pinned with ==")
 
 
-@checks.auto("snapshot.hashed", inputs=_snapshot_inputs)
+def _hashed_inputs(ctx: CheckContext) -> Inputs:
+    """The snapshot, the lock, and the wheel cache the check reads (each wheel's name, size
+    and time): a cleared cache or a replaced wheel makes the result stale, never green."""
+    inputs = _snapshot_inputs(ctx)
+    try:
+        snap = read_snapshot(ctx.manifest.root)
+    except WorkbenchError as exc:
+        return {**inputs, "wheels": f"unreadable snapshot: {exc.message}"}
+    folder = wheel_dir(Target(python=snap.target.python, machine=snap.target.machine))
+    wheels = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    listing = "\n".join(f"{w.name} {w.stat().st_size} {w.stat().st_mtime_ns}" for w in wheels)
+    return {**inputs, "wheels": sha256_text(f"{folder}\n{listing}")}
+
+
+@checks.auto("snapshot.hashed", inputs=_hashed_inputs)
 def hashed(ctx: CheckContext) -> CheckResult:
     entries = read_lock(ctx.manifest.root / LOCK_NAME)
     snap = read_snapshot(ctx.manifest.root)
@@ -183,8 +224,14 @@ def _drift_inputs(ctx: CheckContext) -> Inputs:
 def drift(ctx: CheckContext) -> CheckResult:
     current = read_lock(ctx.manifest.root / LOCK_NAME)
     label, before = baseline_lock(ctx.manifest)
-    if before is None:
+    if before is None and label.startswith("no release"):
         return CheckResult.passed(f"{len(current)} packages; {label}, so no drift to show")
+    if before is None:  # a release whose lock cannot be read: nothing was compared
+        return CheckResult.warned(
+            f"{len(current)} packages; the baseline is {label}: nothing to compare with, so "
+            "the drift since it is not known",
+            "check the release's tag holds environment.lock (`git show TAG:environment.lock`)",
+        )
     changes = diff_locks(before, current)
     if not changes:
         return CheckResult.passed(f"no change against {label}")

@@ -38,9 +38,15 @@ def _git(ctx: CheckContext, *args: str) -> git.Outcome:
     return git.run(ctx.manifest.root, *args)
 
 
+def _tree(ctx: CheckContext) -> str:
+    """The project's content fingerprint, measured once per measuring of the inputs (six tag
+    items depend on it; each measuring has its own context, so it is never stale)."""
+    return str(ctx.memo("tag.tree", lambda: content_fingerprint(ctx.manifest)))
+
+
 def _inputs(ctx: CheckContext) -> Inputs:
     # Content, not commits: the workbench's own release commits never make this stale.
-    return {"tree": content_fingerprint(ctx.manifest)}
+    return {"tree": _tree(ctx)}
 
 
 @checks.auto("tag.git-clean", inputs=_inputs)
@@ -77,16 +83,19 @@ def _release_inputs(ctx: CheckContext) -> Inputs:
         record = msgspec.to_builtins(load_release(m, version))
         record.pop("push", None)
         described.append(json.dumps(record, sort_keys=True))
-    refs = _git(
-        ctx,
-        "for-each-ref",
-        f"refs/tags/{m.release.tag_prefix}*",
-        "--format=%(refname) %(objectname)",
+    refs = ctx.memo(
+        "tag.refs",
+        lambda: _git(
+            ctx,
+            "for-each-ref",
+            f"refs/tags/{m.release.tag_prefix}*",
+            "--format=%(refname) %(objectname)",
+        ),
     )
     return {
         "releases": sha256_text("\n".join(described)),
         "tags": sha256_text(refs.stdout if refs.ok else ""),
-        "tree": content_fingerprint(m),
+        "tree": _tree(ctx),
         "lock": file_digest(m.root / "environment.lock"),
         "request": file_digest(m.resolve(m.schema.request)),
         "response": file_digest(m.resolve(m.schema.response)),
@@ -273,7 +282,9 @@ def manifest_complete(ctx: CheckContext, version: SemVer, document: ReleaseRecor
 
 
 def _advisory_inputs(ctx: CheckContext) -> Inputs:
-    """The lock and the advisories (their files' sizes and times: a new export is new)."""
+    """The lock and the advisories (their files' sizes and times: a new export is new). The
+    verdict also depends on the advisories' age in days: a result is kept one day at most
+    (max_age), so a pass on a fresh export turns into the 30-day warning as it ages."""
     source = ctx.manifest.supply_chain.advisories
     path = ctx.manifest.resolve(source) if source else None
     listing = "none"
@@ -283,10 +294,13 @@ def _advisory_inputs(ctx: CheckContext) -> Inputs:
             "\n".join(f"{f} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in files)
         )
     lock = ctx.manifest.root / LOCK_NAME
-    return {"lock": file_digest(lock) if lock.exists() else "none", "advisories": listing}
+    return {
+        "lock": file_digest(lock) if lock.exists() else "none",
+        "advisories": listing,
+    }
 
 
-@checks.auto("tag.vulnerabilities", inputs=_advisory_inputs)
+@checks.auto("tag.vulnerabilities", inputs=_advisory_inputs, max_age=86400.0)
 def vulnerabilities(ctx: CheckContext) -> CheckResult:
     from workbench.steps.tag.advisories import STALE_DAYS, describe, scan
 

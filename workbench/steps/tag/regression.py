@@ -28,10 +28,17 @@ def quality_from(result: HasDetails | None) -> QualityInfo | None:
 def regression(
     manifest: Manifest, before: QualityInfo, now: QualityInfo, previous: str
 ) -> str | None:
-    """Why `now` is worse than `before` beyond the tolerance, or None."""
+    """Why `now` is worse than `before` beyond the tolerance, or cannot be shown no worse
+    (another metric: nothing compared is never "within the tolerance"), or None."""
     evaluation = manifest.evaluation
-    if evaluation is None or before.metric != now.metric:
+    if evaluation is None:
         return None
+    if before.metric != now.metric:
+        return (
+            f"{previous} was measured by {before.metric} ({before.value:.4g}) and this one by "
+            f"{now.metric} ({now.value:.4g}): the two cannot be compared, so a regression "
+            "cannot be ruled out"
+        )
     lower = evaluation.lower_is_better
     drop = (now.value - before.value) if lower else (before.value - now.value)
     if drop <= evaluation.tolerance + 1e-12:

@@ -336,8 +336,11 @@ def _no_regression(
     waiver = report.waiver("tag.no-regression")
     if why and not waived_since(before, waiver.at if waiver else None):
         raise WorkbenchError(
-            f"release {version} would be worse than the release before it: {why}.",
-            fix="improve the model; or, if the trade is worth it, waive with a reason: "
+            f"release {version} would be worse than the release before it: {why}."
+            if before.quality.metric == quality.metric
+            else f"release {version} cannot be compared with the release before it: {why}.",
+            fix="improve the model (or measure it by the metric the last release used); or, "
+            "if the trade is worth it, waive with a reason: "
             '`workbench waive tag.no-regression --reason "why"` (it goes into the release '
             "manifest), then tag again.",
         )

@@ -1,0 +1,245 @@
+"""An automated item's inputs name everything its check reads: a result stays fresh only
+while what it read is as it was (the audit found checks that read more than they said)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from workbench.checklist.checks import CheckContext
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example
+from workbench.steps.snapshot import checks as snapshot_checks
+
+
+def test_snapshot_hashed_goes_stale_when_its_wheel_cache_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It hashes every cached wheel; its inputs were the snapshot and lock alone, so a
+    cleared cache left it green ("each with a sha256 and its wheel cached")."""
+    project = copy_example("iris", tmp_path / "iris")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "numpy-2.0-py3-none-any.whl").write_bytes(b"wheel")
+    target = SimpleNamespace(python="3.11", machine="x86_64")
+    monkeypatch.setattr(
+        snapshot_checks, "read_snapshot", lambda root: SimpleNamespace(target=target)
+    )
+    monkeypatch.setattr(snapshot_checks, "wheel_dir", lambda target: wheels)
+    ctx = CheckContext(load_manifest(project))
+    before = snapshot_checks._hashed_inputs(ctx)
+    assert snapshot_checks._hashed_inputs(ctx) == before
+    (wheels / "numpy-2.0-py3-none-any.whl").unlink()
+    assert snapshot_checks._hashed_inputs(ctx) != before
+
+
+def test_the_model_checks_go_stale_when_the_predictor_module_changes(tmp_path: Path) -> None:
+    """A python-flavor predictor's module (no `code:`) was not among the model checks'
+    inputs: snapshot.model-loads and schema.responses-valid stayed green after it broke."""
+    from workbench.steps.shared import model_inputs
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace(
+            "  flavor: sklearn\n", "  flavor: python\n  predictor: predict:Model\n", 1
+        )
+    )
+    (project / "predict.py").write_text("class Model:\n    pass\n")
+    ctx = CheckContext(load_manifest(project))
+    before = model_inputs(ctx)
+    assert before["predictor"].startswith("sha256:")
+    (project / "predict.py").write_text("class Model:\n    broken = 1 / 0\n")
+    assert model_inputs(ctx) != before
+
+
+def test_responses_valid_fails_on_no_examples_never_valid_answers_to_zero(
+    tmp_path: Path,
+) -> None:
+    from workbench.steps.schema.checks import responses_valid
+
+    project = copy_example("iris", tmp_path / "iris")
+    for example in (project / "schema" / "examples").iterdir():
+        example.unlink()
+    result = responses_valid(CheckContext(load_manifest(project)))
+    assert result.status == "fail"
+    assert result.evidence == [
+        "no example requests in schema/examples, so no answer could be checked"
+    ]
+
+
+def test_drift_against_a_release_whose_lock_cannot_be_read_is_not_a_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It passed with "release 1.0.0 (no lock at its tag), so no drift to show": nothing was
+    compared. Now a warning that says the drift is not known (the first release: a pass)."""
+    project = copy_example("iris", tmp_path / "iris")
+    (project / "environment.lock").write_text(
+        "numpy==2.1.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+    )
+    ctx = CheckContext(load_manifest(project))
+    monkeypatch.setattr(
+        snapshot_checks, "baseline_lock", lambda m: ("release 1.0.0 (no lock at its tag)", None)
+    )
+    result = snapshot_checks.drift(ctx)
+    assert result.status == "warn"
+    assert "the drift since it is not known" in result.evidence[0]
+    monkeypatch.setattr(
+        snapshot_checks, "baseline_lock", lambda m: ("no release before this lock", None)
+    )
+    assert snapshot_checks.drift(ctx).status == "pass"
+
+
+def test_a_web_page_answering_200_at_v2_is_not_a_registry(tmp_path: Path) -> None:
+    """Any 200 at /v2/ passed as "answers the distribution API": a registry says so in its
+    Docker-Distribution-API-Version header, which is now read."""
+    import http.server
+    import threading
+
+    from workbench.steps.push.checks import registry_reachable
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        project = copy_example("iris", tmp_path / "iris")
+        manifest_file = project / "workbench.yaml"
+        port = server.server_address[1]
+        manifest_file.write_text(manifest_file.read_text() + f"registry: 127.0.0.1:{port}/m\n")
+        result = registry_reachable(CheckContext(load_manifest(project)))
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert result.status == "fail"
+    assert "without the header Docker-Distribution-API-Version" in result.evidence[0]
+
+
+def test_what_the_registry_or_a_service_said_is_read_again_after_an_hour() -> None:
+    """Their inputs are the project's records; what the registry says changes outside it (a
+    tag overwritten, a signature deleted, a replica gone). A result older than its max_age
+    is stale, said with its age, so it is read again instead of kept green."""
+    from datetime import UTC, datetime
+
+    from workbench.checklist.checks import too_old
+    from workbench.steps import all_checks
+
+    remote = ["push.registry-reachable", "push.tag-free", "push.digest-verified"]
+    remote += ["push.signed", "push.previous-resolvable", "push.deployed-healthy"]
+    checks = all_checks()
+    assert {item: checks[item].max_age for item in remote} == dict.fromkeys(remote, 3600.0)
+    assert checks["tag.vulnerabilities"].max_age == 86400.0  # the advisories' age in days
+    assert checks["snapshot.pinned"].max_age is None  # the project's own files only
+    at = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    assert too_old("2026-12-05T08:30:00Z", 3600.0, at) is None
+    why = too_old("2026-12-05T07:30:00Z", 3600.0, at)
+    assert why is not None and why.startswith("read 90 minutes ago (2026-12-05T07:30:00Z)")
+    assert "read again after an hour" in why
+    assert too_old("2026-12-01T07:30:00Z", None, at) is None
+
+
+def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
+    tmp_path: Path,
+) -> None:
+    """snapshot.fresh's inputs: only `lib/python*/site-packages/*.dist-info` names were
+    read, so an egg-info install, Debian's dist-packages, or a venv made again on another
+    Python left the result fresh."""
+    from workbench.steps.snapshot.checks import env_stamp
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "numpy-2.1.0.dist-info").mkdir()
+    python311, python312 = tmp_path / "python3.11", tmp_path / "python3.12"
+    python311.write_bytes(b"3.11")
+    python312.write_bytes(b"3.12 interpreter")
+    (venv / "bin" / "python").symlink_to(python311)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    stamps = [env_stamp(venv / "bin" / "python")]
+    (site / "legacy-1.0-py3.11.egg-info").mkdir()
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    debian = venv / "lib" / "python3" / "dist-packages"
+    debian.mkdir(parents=True)
+    (debian / "requests-2.31.0.dist-info").mkdir()
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(python312)
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    assert len(set(stamps)) == 4
+    assert env_stamp(venv / "bin" / "python") == stamps[-1]  # nothing changed: the same
+
+
+def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
+    tmp_path: Path,
+) -> None:
+    """`predictor: mypkg.predict:Model` with src/mypkg installed editable: the snapshot
+    locks a wheel of it, so it goes into the image with the lock; the build refused it
+    ("put the module at the project's root"), a false failure."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.project.lockfile import write_snapshot
+    from workbench.project.records import (
+        PlatformInfo,
+        PythonInfo,
+        RuntimeEntry,
+        SnapshotRecord,
+        TargetInfo,
+    )
+    from workbench.steps.serve.sources import model_sources
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace(
+            "  flavor: sklearn\n", "  flavor: python\n  predictor: mypkg.predict:Model\n", 1
+        )
+    )
+    (project / "src" / "mypkg").mkdir(parents=True)
+    (project / "src" / "mypkg" / "predict.py").write_text("class Model: ...\n")
+    manifest = load_manifest(project)
+    with pytest.raises(WorkbenchError, match="is not in"):
+        model_sources(manifest)  # no snapshot says where it comes from: refused
+
+    def snapshot(source: str) -> SnapshotRecord:
+        return SnapshotRecord(
+            taken_at="2026-12-05T07:00:00Z",
+            python=PythonInfo(version="3.11.7"),
+            platform=PlatformInfo(system="Linux", machine="x86_64"),
+            target=TargetInfo(python="3.11", abi="cp311", machine="x86_64"),
+            runtime={
+                "mypkg": RuntimeEntry(
+                    version="0.1.0", why=["imported by the model (mypkg)"], source=source
+                )
+            },
+        )
+
+    write_snapshot(project, snapshot("editable"))
+    assert [relative for _, relative in model_sources(manifest)] == ["model/model.joblib"]
+    write_snapshot(project, snapshot("index"))  # a package from the index is not ours
+    with pytest.raises(WorkbenchError, match="is not in"):
+        model_sources(manifest)
+
+
+@pytest.mark.parametrize("line", ["numpy==1.*", "numpy==1.2.* \\", "numpy>=1.2", "numpy"])
+def test_a_wildcard_or_a_range_is_not_a_pin(tmp_path: Path, line: str) -> None:
+    """snapshot.pinned reads the lock with `read_lock`: `==1.*` passed as pinned, and pip
+    installs it as a range."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.project.lockfile import read_lock
+
+    lock = tmp_path / "environment.lock"
+    lock.write_text(f"{line}\n    --hash=sha256:{'a' * 64}\n")
+    with pytest.raises(WorkbenchError, match="is not an exact `name==version` pin"):
+        read_lock(lock)
+    lock.write_text(f"numpy==1.2.3 \\\n    --hash=sha256:{'a' * 64}\n")
+    assert read_lock(lock)["numpy"].version == "1.2.3"

@@ -58,7 +58,9 @@ class PushScreen(DeployAction):
         until a person moves to another with j / k)."""
         rows = {str(row["version"]): row for row in self.workbench.release_rows}
         version = self.query_one(ReleaseTable).selected_version()
-        return rows.get(version) if version is not None else None
+        if version is None:  # the table not drawn yet: the newest
+            return self.workbench.release_rows[0] if rows else None
+        return rows.get(version)
 
     def select_newest_release(self) -> None:
         """Space pushes and promotes the latest release, whichever row was selected."""
@@ -133,7 +135,7 @@ class PushScreen(DeployAction):
             text = "nothing pushed"
             manifest = self.checklist.manifest
             pushing = push_release(
-                manifest, version, cancel=self.cancel_event, passphrase=passphrase
+                manifest, version=version, cancel=self.cancel_event, passphrase=passphrase
             )
             for event in pushing:
                 if isinstance(event, LayerProgress):

@@ -119,6 +119,11 @@ def _say_guessed(target: Path, guess: Guess) -> None:
     console.print(
         f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
     )
+    if guess.payload:
+        console.print(
+            f"  examples  {guess.payload} ({len(guess.payload_records)} record(s)) copied "
+            "into schema/examples"
+        )
     for passed in guess.not_models:
         console.print(f"  [dim]passed over {escape(passed)}[/]")
     if guess.python:

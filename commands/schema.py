@@ -42,6 +42,7 @@ def infer(
     from workbench.project.manifest import load_manifest
     from workbench.project.model_env import load_examples
     from workbench.steps.schema.infer import infer_contract, read_sample, write_schema
+    from workbench.steps.schema.keep import earlier_request, keep_what_was_known
 
     manifest = load_manifest(project)
     request_path = manifest.resolve(manifest.schema.request)
@@ -54,8 +55,13 @@ def infer(
                 "to replace the schemas with inferred ones."
             )
     examples = load_examples(manifest, missing_ok=True)
-    records = read_sample(sample) if sample else [r for _, r in examples]
+    records = read_sample(sample, refuse_odd=True) if sample else [r for _, r in examples]
+    # The examples alone cannot re-derive enums and bounds: the earlier ones are kept.
+    earlier = None if sample else earlier_request(request_path, within=manifest.root)
     inferred = infer_contract(manifest, records, target=target)
+    if earlier is not None:
+        inferred.request, kept = keep_what_was_known(earlier, inferred.request, records)
+        inferred.notes[:0] = kept
     source = f"{sample.name}" if sample else "the example requests"
     write_schema(
         request_path,

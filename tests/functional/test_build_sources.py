@@ -12,8 +12,8 @@ import pytest
 from tests.doubler import make_project
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
+from workbench.project.model_files import copy_project_files
 from workbench.steps.serve.build import assemble_context
-from workbench.steps.serve.sources import copy_project_files
 
 
 @pytest.fixture

@@ -195,7 +195,7 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
         SnapshotRecord,
         TargetInfo,
     )
-    from workbench.steps.serve.sources import model_sources
+    from workbench.project.model_files import model_sources
 
     project = copy_example("iris", tmp_path / "iris")
     manifest_file = project / "workbench.yaml"

@@ -203,3 +203,20 @@ def test_corner_cases_are_proposed_at_each_numeric_fields_extremes() -> None:
         {"prediction": "yes"},
         {"prediction": [9.5, 10.5]},
     ]  # a corner the model fails on is not proposed
+
+
+def test_a_probability_metric_without_probabilities_says_so_not_install_scikit_learn(
+    tmp_path: Path,
+) -> None:
+    root = evaluation_manifest(
+        tmp_path,
+        "evaluation:\n  data: data/holdout.csv\n  target: y\n  metric: roc_auc\n",
+    )
+    manifest = load_manifest(root)
+    assert manifest.evaluation is not None
+    with pytest.raises(WorkbenchError) as caught:
+        quality.score(manifest, manifest.evaluation, ["a", "b"], [{"prediction": "a"}] * 2)
+    assert "roc_auc (evaluation.metric) scores class probabilities" in str(caught.value)
+    assert "a `probabilities` field" in str(caught.value)
+    assert "install scikit-learn" not in str(caught.value.fix)
+    assert "accuracy" in str(caught.value.fix)

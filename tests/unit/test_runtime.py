@@ -255,3 +255,11 @@ def test_every_module_of_the_runtime_goes_into_the_image() -> None:
 
     modules = {p.name for p in runtime_dir().glob("*.py")} - set(HOST_ONLY)
     assert set(SERVING_FILES) == modules  # a new module left out crashes the image at start
+
+
+def test_metadata_says_when_the_image_was_built(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/metadata").json()["created"] is None  # not an image: nothing to say
+    monkeypatch.setenv("WORKBENCH_IMAGE_CREATED", "2026-12-05T06:00:00Z")
+    assert client.get("/metadata").json()["created"] == "2026-12-05T06:00:00Z"

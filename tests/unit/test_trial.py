@@ -92,7 +92,7 @@ def test_the_built_image_evidence_says_what_the_image_config_holds() -> None:
 
 
 def test_a_missing_system_library_in_the_image_gets_its_own_fix() -> None:
-    from workbench.steps.serve.run import load_hint
+    from workbench.steps.serve.hints import load_hint
 
     said = (
         "OSError: libgomp.so.1: cannot open shared object file: No such file or directory "

@@ -163,6 +163,18 @@ class ChecklistSpec:
 
 
 @dataclass(frozen=True)
+class SnapshotSpec:
+    exclude: tuple[str, ...] = field(
+        default=(),
+        metadata=key(
+            "distributions left out of the runtime set although the model imported them "
+            "(an optional import it can do without), e.g. [pandas]; snapshot.yaml says why "
+            "each was wanted"
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class EvaluationSpec:
     data: str = field(
         metadata=key(
@@ -310,6 +322,10 @@ class Manifest:
     supply_chain: SupplyChainSpec = field(
         default_factory=SupplyChainSpec,
         metadata=key("what the release is checked against offline (advisories)"),
+    )
+    snapshot: SnapshotSpec = field(
+        default_factory=SnapshotSpec,
+        metadata=key("what the snapshot leaves out of the image's environment"),
     )
 
     @property

@@ -18,6 +18,8 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import runtime_dir
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest import Manifest
+from workbench.project.model_failures import model_failure
+from workbench.project.model_files import MODEL_FOLDER, staged_model
 from workbench.runtime.rules import column_dtypes
 
 
@@ -36,6 +38,14 @@ def _request_schema(manifest: Manifest) -> dict[str, Any]:
     if not path.exists():
         return {}
     schema = load_yaml(path, what="request schema")
+    if isinstance(schema, dict) and not isinstance(schema.get("properties", {}), dict):
+        raise WorkbenchError(
+            f"{path}: `properties` is a "
+            f"{'list' if isinstance(schema['properties'], list) else 'single value'}, "
+            "not a mapping of each field's name to its schema.",
+            fix="write `properties:` as `name: {type: ...}` lines, or infer the schema again "
+            "with `workbench schema infer --from SAMPLE --force`.",
+        )
     return schema if isinstance(schema, dict) else {}
 
 
@@ -163,10 +173,23 @@ def predict_in_model_env(
 ) -> InProcessAnswers:
     """The model's answers to `records`, computed by the model's own interpreter. With
     `tolerate`, a record the model fails on answers {"__error__": ...} instead."""
+    with staged_model(manifest) as app:
+        return _predict_staged(manifest, app, records, timeout, tolerate, features)
+
+
+def _predict_staged(
+    manifest: Manifest,
+    app: Path,
+    records: list[dict[str, Any]],
+    timeout: float,
+    tolerate: bool,
+    features: list[str] | None,
+) -> InProcessAnswers:
     interpreter = manifest.interpreter()
+    model_dir = app / MODEL_FOLDER
     request = {
         "flavor": manifest.model.flavor,
-        "root": str(manifest.root),
+        "root": str(model_dir),
         "artifact": manifest.model.artifact,
         "predictor": manifest.model.predictor,
         "features": features if features is not None else request_features(manifest),
@@ -181,14 +204,11 @@ def predict_in_model_env(
         runtime_dir() / "inprocess.py",
         json.dumps(request),
         timeout=timeout,
-        cwd=manifest.root,
+        cwd=app,
     )
     if "error" in payload:
-        what = "loading the model" if payload.get("stage") == "load" else "predicting"
-        raise WorkbenchError(
-            f"{what} failed in {interpreter}: {payload['error']} (at {payload.get('where')}).",
-            fix="make the model load and predict in its own environment first.",
-        )
+        fields = [] if features is not None else request_features(manifest)
+        raise model_failure(manifest, app, interpreter, payload, fields)
     return InProcessAnswers(
         answers=payload["answers"],
         modules=payload["modules"],

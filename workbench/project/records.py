@@ -68,6 +68,8 @@ class SnapshotRecord(Record):
     inconsistent: list[str] = []
     warnings: list[str] = []
     freeze: dict[str, str] = {}
+    # Left out by snapshot.exclude, each with why it would have been in the image.
+    excluded: dict[str, list[str]] = {}
 
 
 # --- releases/<version>.yaml ------------------------------------------------------------------

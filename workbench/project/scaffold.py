@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.errors import WorkbenchError
@@ -51,6 +52,9 @@ class Guess:
     python: str | None
     examples_found: bool
     not_models: tuple[str, ...] = ()  # "path: why", files passed over as not a model
+    # An example payload found in the project (docs/sample_payload.json), its records.
+    payload: str | None = None
+    payload_records: tuple[dict[str, Any], ...] = ()
 
 
 def image_name_for(folder: Path) -> str:
@@ -120,18 +124,81 @@ def rank_by_loading(
     return (models or candidates), others
 
 
+# A JSON file named like an example request (sample_payload.json, example_request.json).
+PAYLOAD_NAME = re.compile(r"(sample|example|payload|request|input)", re.IGNORECASE)
+PAYLOAD_BYTES = 1 << 20
+# Wrappers serving APIs put records in: {"instances": [...]} (TF Serving, KServe v1) and kin.
+PAYLOAD_WRAPPERS = ("instances", "records", "inputs", "data", "dataframe_records")
+
+
+def payload_records(data: Any) -> list[dict[str, Any]]:
+    """The request records in a JSON payload: one record, a list of them, or a list in one of
+    the usual wrappers; none when it is anything else (a config, a schema)."""
+    if isinstance(data, dict) and len(data) == 1:
+        ((key, inner),) = data.items()
+        if key in PAYLOAD_WRAPPERS and isinstance(inner, list):
+            data = inner
+    records = data if isinstance(data, list) else [data]
+    if not records or not all(isinstance(r, dict) and r for r in records):
+        return []
+    if any(isinstance(v, dict) for r in records for v in r.values()):
+        return []  # nested objects: more likely a config than a model's request
+    return records[:5]
+
+
+def find_payload(root: Path) -> tuple[str | None, list[dict[str, Any]]]:
+    """An obvious example payload in the project: the shallowest JSON file named like one
+    whose content reads as request records."""
+    named = [
+        p
+        for p in _walk(root)
+        if p.suffix.lower() == ".json" and PAYLOAD_NAME.search(p.stem) and not p.is_symlink()
+    ]
+    for path in sorted(named, key=lambda p: (len(p.relative_to(root).parts), str(p))):
+        try:
+            if path.stat().st_size > PAYLOAD_BYTES:
+                continue
+            records = payload_records(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+        if records:
+            return path.relative_to(root).as_posix(), records
+    return None, []
+
+
+def write_payload_examples(root: Path, g: Guess) -> list[Path]:
+    """The found payload's records as example requests in schema/examples (never over an
+    existing folder)."""
+    folder = root / "schema" / "examples"
+    if not g.payload or folder.exists():
+        return []
+    folder.mkdir(parents=True)
+    stem = Path(g.payload).stem
+    written = []
+    for number, record in enumerate(g.payload_records, start=1):
+        name = f"{stem}.json" if len(g.payload_records) == 1 else f"{stem}-{number}.json"
+        path = folder / name
+        write_text_atomic(path, json.dumps(record, indent=2) + "\n", within=root, what="an example")
+        written.append(path)
+    return written
+
+
 def guess(root: Path) -> Guess:
     python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
     artifacts, not_models = rank_by_loading(root, python, find_artifacts(root))
     artifact = artifacts[0] if artifacts else None
     flavor = "python" if artifact and artifact.endswith(".onnx") else "sklearn"
+    examples = (root / "schema" / "examples").is_dir()
+    payload, records = (None, []) if examples else find_payload(root)
     return Guess(
         name=image_name_for(root),
         artifact=artifact,
         flavor=flavor,
         python=python,
-        examples_found=(root / "schema" / "examples").is_dir(),
+        examples_found=examples,
         not_models=tuple(not_models),
+        payload=payload,
+        payload_records=tuple(records),
     )
 
 
@@ -193,6 +260,7 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
         )
     g = guess(root)
     write_text_atomic(target, render_manifest(g), within=root, what="the manifest")
+    write_payload_examples(root, g)
     ignore_scratch(root)
     return target, g
 

@@ -135,9 +135,12 @@ async def ready(_: Request) -> Response:
 
 async def metadata(_: Request) -> Response:
     config = model().config
-    keys = ("name", "version", "revision", "flavor", "hashes", "created")
-    # Batching as decided at load, with the timings it was decided on.
-    return json_response({**{k: config.get(k) for k in keys}, "batching": model().batching})
+    keys = ("name", "version", "revision", "flavor", "hashes")
+    # When the image was built (set by its Dockerfile); batching as decided at load.
+    created = os.environ.get("WORKBENCH_IMAGE_CREATED") or config.get("created")
+    return json_response(
+        {**{k: config.get(k) for k in keys}, "created": created, "batching": model().batching}
+    )
 
 
 async def openapi(_: Request) -> Response:

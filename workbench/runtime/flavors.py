@@ -260,10 +260,10 @@ def load_predictor(
         if artifact is None:
             raise ValueError("flavor sklearn needs an artifact")
         # A pipeline pickled with functions of the project's own modules (a
-        # FunctionTransformer over features.double) imports them when unpickled: from the
-        # project's root here, from the model folder (where model.code lands) in the image.
+        # FunctionTransformer over features.double, the module shipped in model.code)
+        # imports them when unpickled: from the model's folder, here and in the image.
         if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
+            sys.path.append(str(root))
         return SklearnPredictor(root / artifact, features, dtypes)
     if flavor == "python":
         if predictor is None:

@@ -81,6 +81,14 @@ def facts(model: object) -> dict[str, object]:
     }
 
 
+def model_frame(exc: BaseException, root: Path) -> str | None:
+    """The innermost frame of a file in the model folder: where the model's code failed."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(str(root) + "/"):
+            return f"{frame.filename}:{frame.lineno}"
+    return None
+
+
 def main() -> int:
     request = json.load(sys.stdin)
     stage = "load"
@@ -108,7 +116,19 @@ def main() -> int:
                     "error": f"{type(exc).__name__}: {exc}",
                     "stage": stage,
                     "where": f"{last.filename}:{last.lineno}",
+                    # The frame of the model's own code nearest the failure (not ours).
+                    "where_model": model_frame(exc, Path(request["root"])),
+                    "missing": getattr(exc, "filename", None)
+                    if isinstance(exc, FileNotFoundError)
+                    else None,
+                    "missing_module": getattr(exc, "name", None)
+                    if isinstance(exc, ModuleNotFoundError)
+                    else None,
                     "modules": imported_since(before),
+                    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+                    "known_features": getattr(model, "known_features", None)
+                    if stage == "predict"
+                    else None,
                 },
                 sys.stdout,
             )

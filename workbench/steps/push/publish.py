@@ -47,6 +47,19 @@ class LayerProgress:
     total: int
 
 
+def layer_progress(event: dict[str, Any]) -> LayerProgress:
+    """One layer's progress from the engine's push event. The engine counts the bytes it
+    sends (compressed, with the registry's framing) against the layer's size it knows, so
+    its count runs past its total (a 104% layer): what was sent is never shown beyond the
+    whole, and a layer the engine says is pushed is whole."""
+    progress = event.get("progressDetail") or {}
+    current, total = int(progress.get("current") or 0), int(progress.get("total") or 0)
+    if total:
+        current = total if event["status"] in ("Pushed", "Layer already exists") else current
+        current = min(current, total)
+    return LayerProgress(event["id"], event["status"], current, total)
+
+
 @dataclass(frozen=True)
 class Pushed:
     version: str
@@ -224,13 +237,7 @@ def _stream_push(
             if "aux" in event and "Digest" in event["aux"]:
                 pushed_digest = event["aux"]["Digest"]
             if "id" in event and "status" in event:
-                progress = event.get("progressDetail") or {}
-                yield LayerProgress(
-                    event["id"],
-                    event["status"],
-                    int(progress.get("current") or 0),
-                    int(progress.get("total") or 0),
-                )
+                yield layer_progress(event)
     except (APIError, DockerException, RequestException) as exc:  # the engine went away
         raise WorkbenchError(
             f"the push of {ref.tagged(version)} failed ({exc}); the release "

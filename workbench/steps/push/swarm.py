@@ -189,43 +189,11 @@ def deploy(
             "io.workbench.version": version,
         }
         started = time.monotonic()
-        service = find_service(client, name)
-        if service is None:
-            log(f"creating {name}: {replicas} replicas of {image}")
-            client.api.create_service(
-                name=name,
-                labels=labels,
-                mode=types.ServiceMode("replicated", replicas=replicas),
-                endpoint_spec=endpoint_spec,
-                **spec,
-            )
-            result, message = _wait_created(client, name, replicas, timeout, log)
-        elif running_image(service).endswith(image.split("@", 1)[1]) and _same_ports(
-            service, publish
-        ):
-            if _replicas(service) == replicas:
-                result, message = "unchanged", f"{name} already runs {image}"
-            else:  # the swarm sets no update status for a scale: judged by the tasks
-                log(f"scaling {name} to {replicas} replicas of {image}")
-                service.scale(replicas)
-                result, message = _wait_created(client, name, replicas, timeout, log)
-                result = "scaled" if result == "created" else result
-        else:
-            log(f"updating {name} to {image}: one task at a time, the new one first")
-            service.reload()
-            # The last update's outcome stays on the service until this one starts: never
-            # read a rollback of the previous deploy as this one's.
-            before = (service.attrs.get("UpdateStatus") or {}).get("StartedAt")
-            client.api.update_service(
-                service.id,
-                version=service.version,
-                name=name,
-                labels=labels,
-                mode=types.ServiceMode("replicated", replicas=replicas),
-                endpoint_spec=endpoint_spec,
-                **spec,
-            )
-            result, message = _wait_updated(client, name, timeout, log, before)
+        result, message = _apply(
+            client, name, image, replicas, publish, timeout, log,
+            labels=labels, mode=types.ServiceMode("replicated", replicas=replicas),
+            endpoint_spec=endpoint_spec, **spec,
+        )  # fmt: skip
         seconds = time.monotonic() - started
         record(
             manifest,
@@ -240,6 +208,40 @@ def deploy(
             unverified_reason=reason,
         )
         return Deployed(name, version, image, replicas, result, message, seconds)
+
+
+def _apply(
+    client: Any,
+    name: str,
+    image: str,
+    replicas: int,
+    publish: int | None,
+    timeout: float,
+    log: Callable[[str], None],
+    **settings: Any,
+) -> tuple[SwarmResult, str]:
+    """Create the service, scale it, or roll it to `image`; and wait until the swarm says
+    how it went."""
+    service = find_service(client, name)
+    if service is None:
+        log(f"creating {name}: {replicas} replicas of {image}")
+        client.api.create_service(name=name, **settings)
+        return _wait_created(client, name, replicas, timeout, log)
+    if running_image(service).endswith(image.split("@", 1)[1]) and _same_ports(service, publish):
+        if _replicas(service) == replicas:
+            return "unchanged", f"{name} already runs {image}"
+        # The swarm sets no update status for a scale: judged by the tasks.
+        log(f"scaling {name} to {replicas} replicas of {image}")
+        service.scale(replicas)
+        result, message = _wait_created(client, name, replicas, timeout, log)
+        return ("scaled" if result == "created" else result), message
+    log(f"updating {name} to {image}: one task at a time")
+    service.reload()
+    # The last update's outcome stays on the service until this one starts: never read a
+    # rollback of the previous deploy as this one's.
+    before = (service.attrs.get("UpdateStatus") or {}).get("StartedAt")
+    client.api.update_service(service.id, version=service.version, name=name, **settings)
+    return _wait_updated(client, name, timeout, log, before)
 
 
 def refuse_unpublishable(client: Any, port: int | None, replicas: int) -> None:

@@ -27,12 +27,15 @@ Schema = dict[str, Any]
 
 
 def _text(data: bytes) -> str:
-    """UTF-8 (with or without a byte-order mark), else Latin-1, which every byte sequence
-    is (spreadsheets export Latin-1 or Windows-1252)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """UTF-8 (with or without a byte-order mark), else Windows-1252 (what spreadsheets
+    export: its curly quotes and euro sign, where Latin-1 would give control characters),
+    else Latin-1, which every byte sequence is: never a decoding error."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
 
 
 def _lines(path: Path) -> tuple[str, bool]:
@@ -192,6 +195,44 @@ def _column_types(rows: list[dict[str, str]]) -> dict[str, Schema]:
     return out
 
 
+# A column is taken as numbers with a few bad cells (not as text) when at least this many of
+# its filled cells are numbers and at most one in ten is not.
+NUMERIC_CELLS_AT_LEAST = 10
+
+
+def refuse_odd_cells(path: Path, rows: list[dict[str, str]]) -> None:
+    """A column of numbers with a few cells that are not ("five", "n/a", "1,5") would be
+    inferred as free text, and the model fail on it later without a word of where: each such
+    cell is named by file, row and column, all at once."""
+    odd: list[str] = []
+    for name in rows[0] if rows else {}:
+        filled = [(i, row.get(name) or "") for i, row in enumerate(rows)]
+        filled = [(i, text) for i, text in filled if text.strip() != ""]
+        bad = [(i, text) for i, text in filled if _number(text) is None]
+        numbers = len(filled) - len(bad)
+        if bad and numbers >= NUMERIC_CELLS_AT_LEAST and len(bad) * 10 <= len(filled):
+            odd += [f"row {i + 1}, column `{name}`: {text!r}" for i, text in bad]
+    if odd:
+        shown = "; ".join(odd[:20]) + (f"; and {len(odd) - 20} more" if len(odd) > 20 else "")
+        raise WorkbenchError(
+            f"{path}: {len(odd)} value(s) are not numbers in columns of numbers (rows counted "
+            f"from the first after the header): {shown}.",
+            fix="correct those cells, or leave them empty (a missing value), and infer again.",
+        )
+
+
+def _json(path: Path, text: str, line: int | None = None) -> Any:
+    """One JSON document of a sample; one that does not parse is named by file and line."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        where = f"line {line}" if line is not None else f"line {getattr(exc, 'lineno', '?')}"
+        raise WorkbenchError(
+            f"{path}, {where}: not valid JSON ({getattr(exc, 'msg', exc)}).",
+            fix="correct that line, or remove it from the sample.",
+        ) from None
+
+
 def _inside(path: Path, within: Path | None) -> Path:
     """Each file of a sample folder the project names stays in the project too."""
     return check_inside(within, path, what="the sample") if within is not None else path
@@ -203,21 +244,26 @@ def read_sample(
     *,
     schema: Schema | None = None,
     within: Path | None = None,
+    refuse_odd: bool = False,
 ) -> list[dict[str, Any]]:
     """Records from a folder of JSON files, a .json/.jsonl file, a CSV or a Parquet file.
     A CSV's cells are typed by `schema` (the request schema) where it declares the column,
     else by their whole column. A file the project names (`within` its root) must stay in
-    it; a line-oriented file is read up to SAMPLE_BYTES (its first rows)."""
+    it; a line-oriented file is read up to SAMPLE_BYTES (its first rows). With `refuse_odd`
+    (inferring), a CSV column of numbers with a few cells that are not is refused, naming
+    each."""
     if within is not None:
         check_inside(within, path, what="the sample", folder=path.is_dir())
     if path.is_dir():
         return [
-            json.loads(_text(read_bounded(_inside(p, within), limit=EXAMPLE_BYTES, what="record")))
+            _json(p, _text(read_bounded(_inside(p, within), limit=EXAMPLE_BYTES, what="record")))
             for p in sorted(path.glob("*.json"))
         ]
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _csv_rows(path, limit)
+        if refuse_odd:
+            refuse_odd_cells(path, rows)
         properties = (schema or {}).get("properties") or {}
         by_column = _column_types(rows)
         return [
@@ -237,10 +283,11 @@ def read_sample(
             ) from None
         return list(pq.read_table(path).slice(0, limit).to_pylist())
     if suffix == ".jsonl":
-        return [json.loads(line) for line in _lines(path)[0].splitlines() if line.strip()][:limit]
+        lines = _lines(path)[0].splitlines()
+        return [_json(path, line, n) for n, line in enumerate(lines, 1) if line.strip()][:limit]
     if suffix == ".json":
-        data = json.loads(
-            _text(read_bounded(path, limit=SAMPLE_BYTES, what="sample (one JSON document)"))
+        data = _json(
+            path, _text(read_bounded(path, limit=SAMPLE_BYTES, what="sample (one JSON document)"))
         )
         return data if isinstance(data, list) else [data]
     raise WorkbenchError(

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
@@ -32,12 +33,13 @@ from workbench.project.lockfile import (
 )
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
+from workbench.project.model_files import copy_into, copy_project_files, model_sources
+from workbench.project.releases import BOOKKEEPING
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
 from workbench.steps.serve.drift import reference
 from workbench.steps.serve.secrets import scan as secret_scan
-from workbench.steps.serve.sources import copy_into, copy_project_files, model_sources
 from workbench.steps.snapshot.wheels import Target, wheel_dir
 
 SERVING_DIR = runtime_dir()
@@ -126,12 +128,23 @@ def base_image_for(manifest: Manifest) -> str:
     )
 
 
+WORKBENCH_WRITES = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME, *BOOKKEEPING)  # the release commits
+
+
 def git_revision(root: Path) -> str:
+    """HEAD, `-dirty` when the project's own files have uncommitted changes: the workbench's
+    (snapshot, lock, checklist) do not count, the release commits them on top of HEAD."""
     revision = git.output(root, "rev-parse", "HEAD")
     if not revision:
         return "unknown"
-    dirty = git.output(root, "status", "--porcelain", "--untracked-files=no")
-    return revision + ("-dirty" if dirty else "")
+    prefix = git.prefix(root)
+    status = git.git(root, "status", "--porcelain", "--untracked-files=no", strip=False)
+    for line in status.splitlines():
+        path = line[3:].strip().strip('"')
+        relative = path[len(prefix) :] if prefix and path.startswith(prefix) else path
+        if not relative.startswith(WORKBENCH_WRITES):
+            return revision + "-dirty"
+    return revision
 
 
 def assemble_context(
@@ -184,6 +197,7 @@ def assemble_context(
             base_image=base_image,
             port=manifest.serve.port,
             labels=label_text,
+            created=created,
             system_packages=SYSTEM_PACKAGES if debs else "",
         )
     )

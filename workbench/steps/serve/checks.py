@@ -12,10 +12,10 @@ from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.paths import asset, runtime_dir
 from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
+from workbench.project.model_files import model_sources
 from workbench.steps.serve.build import base_image_for
 from workbench.steps.serve.report import BaseImageFacts
 from workbench.steps.serve.session import SESSION_ITEMS, serve_session
-from workbench.steps.serve.sources import model_sources
 
 checks = CheckSet()
 SERVE_ITEMS = SESSION_ITEMS

@@ -33,6 +33,8 @@ TOLERANCE = 1e-6  # answers compared to this (golden parity, expectations)
 # Run by path in the model's interpreter: kept out of our packages, whose module names
 # (secrets.py beside this file) would shadow the standard library's there.
 SCRIPT = asset("scripts", "score.py")
+# The metrics scored on each answer's class probabilities, not its prediction.
+PROBABILITY_METRICS = ("roc_auc", "log_loss")
 
 
 @dataclass
@@ -119,6 +121,15 @@ def score(
     y_true = [_like(t, predictions[0]) for t in truths]
     labels = proba = None
     probabilities = answers[0].get("probabilities")
+    if evaluation.metric in PROBABILITY_METRICS and not isinstance(probabilities, dict):
+        raise WorkbenchError(
+            f"{evaluation.metric} (evaluation.metric) scores class probabilities, and the "
+            f"answers have none: record 0 answered {json.dumps(answers[0])[:200]}; it needs "
+            'a `probabilities` field, {"<class>": <probability>, ...}, in every answer.',
+            fix="return the probabilities from predict() (a scikit-learn classifier with "
+            "predict_proba gives them), or choose a metric of the prediction alone "
+            "(accuracy, balanced_accuracy, f1_macro).",
+        )
     if isinstance(probabilities, dict):
         labels = list(probabilities)
         proba = [[a["probabilities"][k] for k in labels] for a in answers]
@@ -140,9 +151,13 @@ def score(
         cwd=manifest.root,
     )
     if "error" in payload:
+        unscorable = "not importable" not in str(payload["error"])
         raise WorkbenchError(
             f"scoring {evaluation.metric} in {manifest.interpreter()} failed: {payload['error']}",
-            fix="the metric is scikit-learn's: install scikit-learn in the model's environment.",
+            fix=f"make the answers' `{evaluation.output}` (evaluation.output) of the kind the "
+            "truth column holds (README, Quality: the answer each metric needs)."
+            if unscorable
+            else "the metric is scikit-learn's: install scikit-learn in the model's environment.",
         )
     return payload
 

@@ -17,7 +17,9 @@ from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.confine import open_no_follow, scratch_path
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
+from workbench.project.lockfile import read_snapshot
 from workbench.project.manifest import Manifest
+from workbench.steps.serve.hints import load_hint
 
 RUN_LABEL = "io.workbench.run"
 SESSION_LABEL = "io.workbench.session"
@@ -131,51 +133,13 @@ def logs_for(
         time.sleep(0.1)
 
 
-# What a load error usually means, and what to do about it.
-LOAD_HINTS = (
-    (
-        ("cannot open shared object file",),
-        "a package needs a system library the base image lacks (LightGBM's wheel, for one, "
-        "needs libgomp.so.1 from Debian's libgomp1): list its Debian package in "
-        "serve.system_packages in workbench.yaml (e.g. [libgomp1]), or set serve.base_image "
-        "to an image that has it",
-    ),
-    (
-        ("UnpicklingError", "invalid load key", "EOFError", "not a zip file", "truncated"),
-        "the model file is not a loadable pickle/joblib file (corrupt, truncated, or saved by "
-        "another library): save the model again, or correct model.artifact",
-    ),
-    (
-        ("No module named",),
-        "the model needs a module the image lacks: import it in your predictor (or add the "
-        "package to the model's environment), then take the snapshot again",
-    ),
-    (
-        ("Can't get attribute", "has no attribute"),
-        "the pickle refers to code the image lacks or that changed: add that module to "
-        "model.code, or save the model again with the installed versions",
-    ),
-    (
-        ("InconsistentVersion", "incompatible", "dtype", "node array from the pickle"),
-        "the model was saved with other library versions than the snapshot's: retrain and "
-        "save it with the installed versions, or pin the versions it was saved with",
-    ),
-)
-
-
-def load_hint(error: str) -> str:
-    for needles, hint in LOAD_HINTS:
-        if any(needle in error for needle in needles):
-            return hint
-    return "make the model load in its own environment first (`workbench check -s snapshot`)"
-
-
 def wait_ready(
     container: Any,
     url: str,
     timeout: float = 60,
     cancel: threading.Event | None = None,
     memory_limit: str | None = None,
+    excluded: dict[str, list[str]] | None = None,
 ) -> float:
     """Seconds until the model answered ready; fails as soon as the model failed to load
     (the server says so), the container stopped, or `timeout` passed; `Cancelled` when
@@ -213,7 +177,7 @@ def wait_ready(
                 raise ModelLoadFailed(
                     f"the model failed to load in the container after "
                     f"{time.perf_counter() - started:.1f} s: {str(detail)[:300]}",
-                    fix=load_hint(str(detail) + logs_tail(container, 60)),
+                    fix=load_hint(str(detail) + logs_tail(container, 60), excluded),
                 )
         time.sleep(0.1)
     raise WorkbenchError(
@@ -328,13 +292,26 @@ def running(
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
         run.ready_seconds = wait_ready(
-            container, run.url, manifest.serve.ready_timeout, cancel, manifest.serve.memory_limit
+            container,
+            run.url,
+            manifest.serve.ready_timeout,
+            cancel,
+            manifest.serve.memory_limit,
+            _excluded(manifest.root),
         )
         yield run
     finally:
         name = container.short_id if container is not None else f"session {session[:12]}"
         with commands.running(f"docker rm --force {name}"):
             _clean_up(client, manifest.root, session, container, log_file)
+
+
+def _excluded(root: Path) -> dict[str, list[str]]:
+    """What snapshot.exclude left out of the image (none without a readable snapshot)."""
+    try:
+        return read_snapshot(root).excluded
+    except WorkbenchError:
+        return {}
 
 
 def _clean_up(client: Any, root: Path, session: str, container: Any, log_file: Path | None) -> None:

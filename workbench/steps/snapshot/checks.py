@@ -18,6 +18,7 @@ from workbench.project.lockfile import (
     read_lock,
     read_snapshot,
 )
+from workbench.project.model_failures import stale_pickle
 from workbench.steps.shared import model_answers, model_inputs
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS
@@ -202,6 +203,7 @@ def model_loads(ctx: CheckContext) -> CheckResult:
     mismatch = [w for w in answers.warnings if "InconsistentVersion" in w]
     if mismatch:
         return CheckResult.failed(
+            *([stale] if (stale := stale_pickle(mismatch)) else []),
             *mismatch,
             "retrain and save the model with the installed "
             "versions, or install the versions it was saved with",

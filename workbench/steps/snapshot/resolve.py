@@ -18,6 +18,8 @@ from packaging.markers import InvalidMarker, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from workbench.kernel.errors import WorkbenchError
+
 # Modules of the serving runtime's own files, run beside the model.
 RUNTIME_OWN = {"flavors", "inprocess", "__main__"}
 
@@ -73,6 +75,8 @@ class RuntimeSet:
     packages: dict[str, RuntimePackage]
     unresolved: dict[str, list[str]]
     inconsistent: list[str]
+    # Left out by snapshot.exclude: each with why it would have been in.
+    excluded: dict[str, list[str]] = field(default_factory=dict)
 
 
 def target_environment(python: dict[str, Any], machine: str) -> dict[str, str]:
@@ -109,6 +113,7 @@ def find_runtime_set(
     target: dict[str, str],
     module_files: dict[str, str] | None = None,
     project_root: str | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> RuntimeSet:
     dists: dict[str, dict[str, Any]] = {canonicalize_name(d["name"]): d for d in env["dists"]}
     packages: dict[str, RuntimePackage] = {}
@@ -120,10 +125,43 @@ def find_runtime_set(
     unresolved = _imported_distributions(
         env, dists, packages, reasons, local, module_files or {}, project_root
     )
+    excluded = _leave_out(packages, exclude)
     inconsistent = _close_over_requirements(dists, packages, target)
+    _require_left_out(packages, excluded)
     return RuntimeSet(
-        packages=dict(sorted(packages.items())), unresolved=unresolved, inconsistent=inconsistent
+        packages=dict(sorted(packages.items())),
+        unresolved=unresolved,
+        inconsistent=inconsistent,
+        excluded=excluded,
     )
+
+
+EXCLUDED_WHY = "left out by snapshot.exclude in workbench.yaml"
+
+
+def _leave_out(
+    packages: dict[str, RuntimePackage], exclude: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """Take the excluded distributions out of the runtime set, keeping why each was in."""
+    excluded: dict[str, list[str]] = {}
+    for name in sorted({canonicalize_name(n) for n in exclude}):
+        package = packages.pop(name, None)
+        why = package.why if package is not None else ["not in the runtime set anyway"]
+        excluded[name] = [*why, EXCLUDED_WHY]
+    return excluded
+
+
+def _require_left_out(packages: dict[str, RuntimePackage], excluded: dict[str, list[str]]) -> None:
+    """An excluded distribution another one in the set requires cannot be left out: the
+    image's install would refuse the lock for lacking it."""
+    back = {name: packages[name].why for name in excluded if name in packages}
+    if back:
+        said = "; ".join(f"{name} ({', '.join(why)})" for name, why in back.items())
+        raise WorkbenchError(
+            f"snapshot.exclude in workbench.yaml leaves out what the runtime set requires: {said}.",
+            fix="remove those from snapshot.exclude: only a package nothing else in the set "
+            "requires can be left out.",
+        )
 
 
 def _add(

@@ -189,6 +189,7 @@ def _runtime_set(
         target=resolve.target_environment(env["python"], machine),
         module_files=answers.module_files,
         project_root=str(manifest.root),
+        exclude=manifest.snapshot.exclude,
     )
     if runtime.unresolved:
         listed = "; ".join(f"{m} ({', '.join(w)})" for m, w in runtime.unresolved.items())
@@ -313,6 +314,7 @@ def _snapshot_record(
             + ("" if d["source"]["kind"] == "index" else f" ({d['source']['kind']})")
             for d in env["dists"]
         },
+        excluded=runtime.excluded,
     )
 
 

@@ -27,8 +27,8 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
 from workbench.project.manifest import Manifest
+from workbench.project.model_files import NOT_COPIED, model_sources
 from workbench.project.releases import BOOKKEEPING, load_deployments
-from workbench.steps.serve.sources import NOT_COPIED, model_sources
 
 # Written by the workbench and committed with each release.
 RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)

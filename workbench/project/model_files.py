@@ -1,13 +1,25 @@
-"""What of the project goes into the build context (the model's artifact, predictor module
-and code), and how it is copied: nothing from outside the project, no link loops, no
-devices; caches and virtual environments left out."""
+"""The model folder: what of the project the model gets (its artifact, predictor module and
+`model.code`), laid out the same in the image's build context and in the local checks, and
+how it is copied: nothing from outside the project, no link loops, no devices; caches and
+virtual environments left out.
+
+The local checks run the model against a staged copy of that folder (`staged_model`), so
+a predictor that reads a file the image will not hold fails here, naming it, instead of
+passing locally and failing in the image.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.paths import scratch_dir
 from workbench.project.lockfile import read_snapshot
 from workbench.project.manifest import Manifest
 
@@ -68,7 +80,12 @@ def refuse_unsafe(path: Path, root: Path) -> None:
         )
 
 
-def copy_project_files(source: Path, target: Path, root: Path) -> None:
+def copy_project_files(
+    source: Path,
+    target: Path,
+    root: Path,
+    copy: Callable[[str, str], object] = shutil.copy2,
+) -> None:
     """Copy a file or folder of the project into the build context, refusing (before any
     byte is read) every entry `refuse_unsafe` refuses, at any depth."""
     refuse_unsafe(source, root)
@@ -82,9 +99,9 @@ def copy_project_files(source: Path, target: Path, root: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
-        shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True)
+        shutil.copytree(source, target, ignore=checked, dirs_exist_ok=True, copy_function=copy)
     else:
-        shutil.copy2(source, target)
+        copy(str(source), str(target))
 
 
 def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
@@ -124,3 +141,51 @@ def _locked_as_a_wheel(manifest: Manifest, module: str) -> bool:
         entry.source in ("editable", "local") and any(w.endswith(f"({module})") for w in entry.why)
         for entry in snapshot.runtime.values()
     )
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link (instant, whatever the model's size), a copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+# Where the image puts the model folder, under its working folder (/app/model).
+MODEL_FOLDER = "model"
+
+
+# A staged folder older than this was left by a killed run (a run lasts minutes at most).
+STALE_SECONDS = 3600
+
+
+def _sweep(scratch: Path) -> None:
+    """Remove the staged folders killed runs left (only this workbench's own `app-*`)."""
+    now = time.time()
+    for old in scratch.glob("app-*"):
+        try:
+            stale = now - old.lstat().st_mtime > STALE_SECONDS
+        except OSError:
+            continue
+        if stale and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_model(manifest: Manifest) -> Iterator[Path]:
+    """A private working folder laid out as the image's /app: `model/` holding exactly what
+    the build copies there (hard links, so a large artifact costs nothing), removed after.
+    The local checks load the model from it, with it as the working folder, as the image
+    does: `load(dir)` and relative paths see the same files in both places."""
+    scratch = scratch_dir(manifest.root, "model-view", what="the staged model folder")
+    _sweep(scratch)
+    app = Path(tempfile.mkdtemp(prefix="app-", dir=scratch))
+    try:
+        (app / MODEL_FOLDER).mkdir()
+        for source, relative in model_sources(manifest):
+            if not source.exists() and not source.is_symlink():
+                continue  # the load then fails on it, and the failure names it
+            copy_project_files(source, app / MODEL_FOLDER / relative, manifest.root, _link_or_copy)
+        yield app
+    finally:
+        shutil.rmtree(app, ignore_errors=True)

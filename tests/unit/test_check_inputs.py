@@ -188,6 +188,7 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
     ("put the module at the project's root"), a false failure."""
     from workbench.kernel.errors import WorkbenchError
     from workbench.project.lockfile import write_snapshot
+    from workbench.project.model_files import model_sources
     from workbench.project.records import (
         PlatformInfo,
         PythonInfo,
@@ -195,7 +196,6 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
         SnapshotRecord,
         TargetInfo,
     )
-    from workbench.project.model_files import model_sources
 
     project = copy_example("iris", tmp_path / "iris")
     manifest_file = project / "workbench.yaml"

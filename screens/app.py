@@ -48,6 +48,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         Binding("m", "monitor", "Monitor", id="app.monitor", show=False),
         Binding("o", "channels", "Channels", id="app.channels", show=False),
         Binding("C", "commit", "Commit", id="app.commit", show=False),
+        Binding("L", "commands", "Command log", id="app.commands", show=False),
         # Steps from anywhere: digits, and [ ] for the previous and next step.
         *[
             Binding(str(n), f"goto('{step}')", STEP_TITLES[step], id=f"app.step{n}", show=False)
@@ -84,6 +85,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         # Built in the first load worker: reading definitions must not delay the first paint.
         self._checklist: Checklist | None = None
         self.reviewer = reviewer
+        self.quitting = False  # `q` over running work cancels it first (screens/quitting.py)
         self._standing = Standing()  # nothing read yet: replaced whole, never written in
         self.release_line = ""
         self.release_rows: list[dict[str, Any]] = []
@@ -276,8 +278,17 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         if 0 <= index < len(STEPS) or current not in STEPS:
             self.action_goto(STEPS[index])
 
+    def action_commands(self) -> None:
+        from screens.command_log import toggle_commands
+
+        if not toggle_commands(self.screen):
+            self.notify("The command log is in every step (L there): open one (1-5).")
+
     def action_quit(self) -> None:  # type: ignore[override]
-        self.unless_unsaved(self.exit)
+        from screens.quitting import quit_safely
+
+        if not quit_safely(self):
+            self.unless_unsaved(self.exit)
 
     def unless_unsaved(self, then: Callable[[], object]) -> None:
         """Run `then`, after a confirmation when the screen holds unsaved edits."""

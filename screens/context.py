@@ -26,6 +26,7 @@ class Workbench(Protocol):
 
     manifest: Manifest
     reviewer: str | None
+    quitting: bool  # `q` over running work: it is being cancelled; nothing new starts
     release_line: str
     release_rows: list[dict[str, Any]]
 

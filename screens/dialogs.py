@@ -175,12 +175,19 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
     ]
 
     def __init__(
-        self, versions: list[str], channels: dict[str, str | None], *, suggested: str = "production"
+        self,
+        versions: list[str],
+        channels: dict[str, str | None],
+        *,
+        suggested: str = "production",
+        chosen: str | None = None,
     ) -> None:
         super().__init__()
         self.versions = versions  # newest first
         self.channels = channels  # channel -> the version it points at now (None: new)
         self.suggested = suggested
+        # the release chosen first (the selected row of the releases table), else the newest
+        self.chosen = chosen if chosen in versions else versions[0]
 
     def compose(self) -> ComposeResult:
         names = sorted(set(self.channels) | {"production", "staging"})
@@ -189,7 +196,7 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
             yield Label("Release")
             yield Select(
                 [(v, v) for v in self.versions],
-                value=self.versions[0],
+                value=self.chosen,
                 allow_blank=False,
                 id="version",
             )

@@ -33,10 +33,12 @@ EVERYWHERE = (
     ("m", "drift of a running image (workbench monitor)"),
     ("C", "commit: what changed, the workbench's own files named, a message"),
     ("r", "run the selected check (in a step)"),
+    ("/", "filter a step's checklist (Esc clears it)"),
+    ("L", "the commands run (git, docker, skopeo) in place of a step's log"),
     *LIST_KEYS,
     ("? / F1", "this help"),
     ("Ctrl+P", "command palette"),
-    ("q", "quit (asks first if something is unsaved)"),
+    ("q", "quit (asks first if something is unsaved or running)"),
 )
 
 

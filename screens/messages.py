@@ -40,6 +40,25 @@ class CheckFinished(Message):
     view: ItemView
 
 
+# The stages a long action names that answer no item of their own (CheckContext.phase).
+STAGES = {
+    "start": "starting the container",
+    "attest": "reading the bill of materials, writing the provenance",
+    "commit": "committing the release, tagging git and the image",
+}
+
+
+@dataclass
+class PhaseStarted(Message):
+    """A long action moved on: `what` is the item it answers now, or a stage of STAGES."""
+
+    what: str
+
+    @property
+    def said(self) -> str:
+        return STAGES.get(self.what, self.what)
+
+
 @dataclass
 class CheckLog(Message):
     """Lines a running check logged, batched so a flood cannot swamp the interface."""

@@ -36,9 +36,13 @@ def perform(app: WorkbenchApp, move: Move) -> None:
         if not screen.is_mounted or not app.loaded:
             app.call_after_refresh(start)
             return
+        if any(w.group == "load" and not w.is_finished for w in app.workers):
+            # A read of the checklist and the releases is under way (after a push, say):
+            # act on what it reads, not on the release rows from before it.
+            app.set_timer(0.05, start)
+            return
         if move.action in ("tick", "show") and move.item is not None:
-            table = screen.query_one("#items")
-            table.move_cursor(row=table.get_row_index(move.item))
+            screen.select_item(move.item)  # a filter (`/`) that hides it is cleared
             if move.action == "tick":
                 screen.action_answer()  # the evidence in view, no answer chosen for them
             return
@@ -49,6 +53,8 @@ def perform(app: WorkbenchApp, move: Move) -> None:
             "push": "action_push_release",
             "promote": "action_promote",
         }
+        if move.action in ("push", "promote"):
+            screen.select_newest_release()  # the move is about the latest release
         getattr(screen, actions[move.action])()
 
     app.call_after_refresh(start)

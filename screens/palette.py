@@ -32,6 +32,17 @@ def workbench_commands(app: WorkbenchApp, screen: Screen[object]) -> Iterable[Sy
         yield SystemCommand(
             "Run the selected check", "Run the highlighted item (r)", screen.action_run_selected
         )
+    if isinstance(screen, StepScreen):
+        yield SystemCommand(
+            "Filter the checklist",
+            "Only the items holding the words typed (/)",
+            screen.action_filter,
+        )
+        yield SystemCommand(
+            "Command log",
+            "The commands run and how they ended, or back to the log (L)",
+            app.action_commands,
+        )
     yield SystemCommand("Pair mode", "Record a driver and a navigator", app.action_pair_mode)
     if app.pair:
         yield SystemCommand("Swap pair roles", "The navigator drives", app.action_swap_roles)

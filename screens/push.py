@@ -42,7 +42,9 @@ class PushScreen(DeployAction):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield ReleaseTable(id="releases")
+        table = ReleaseTable(id="releases")
+        table.border_subtitle = "p push · o promote · b roll back: the selected release"
+        yield table
         yield PushPanel(id="layers")
 
     def update_from_checklist(self) -> None:
@@ -51,19 +53,33 @@ class PushScreen(DeployAction):
 
     # --- push ---------------------------------------------------------------------------------
 
+    def selected_release(self) -> dict[str, Any] | None:
+        """The release the actions act on: the releases table's selected row (the newest
+        until a person moves to another with j / k)."""
+        rows = {str(row["version"]): row for row in self.workbench.release_rows}
+        version = self.query_one(ReleaseTable).selected_version()
+        if version is None:  # the table not drawn yet: the newest
+            return self.workbench.release_rows[0] if rows else None
+        return rows.get(version)
+
+    def select_newest_release(self) -> None:
+        """Space pushes and promotes the latest release, whichever row was selected."""
+        self.query_one(ReleaseTable).move_cursor(row=0, animate=False)
+
     def action_push_release(self) -> None:
         manifest = self.checklist.manifest
-        rows = self.workbench.release_rows
-        if not rows:
+        row = self.selected_release()
+        if row is None:
             self.notify("No release to push yet: tag one in step 4 (t).", severity="warning")
             return
-        version = rows[0]["version"]
+        version = row["version"]
+        which = "the latest release" if row is self.workbench.release_rows[0] else version
         where = manifest.registry or "(no registry set: workbench.yaml `registry:`)"
 
         def start(passphrase: str | None) -> None:
-            if self.begin("pushing the latest release"):
+            if self.begin(f"pushing {which}"):
                 self.query_one(PushPanel).start(f"push {manifest.name}:{version} -> {where}")
-                self._push(passphrase)
+                self._push(version, passphrase)
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -71,7 +87,7 @@ class PushScreen(DeployAction):
 
         self.app.push_screen(
             Confirm(
-                "Push the latest release",
+                f"Push {which}",
                 f"{manifest.name}:{version} -> {where}\nthen verify the digest the registry "
                 "reports against the tested image.",
                 yes="Push",
@@ -112,13 +128,16 @@ class PushScreen(DeployAction):
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="release", description="pushing")
-    def _push(self, passphrase: str | None) -> None:
+    def _push(self, version: str, passphrase: str | None) -> None:
         from workbench.steps.push.publish import LayerProgress, Pushed, push_release
 
         def push() -> str:
             text = "nothing pushed"
             manifest = self.checklist.manifest
-            for event in push_release(manifest, cancel=self.cancel_event, passphrase=passphrase):
+            pushing = push_release(
+                manifest, version=version, cancel=self.cancel_event, passphrase=passphrase
+            )
+            for event in pushing:
                 if isinstance(event, LayerProgress):
                     self.post_message(
                         LayerUpdate(event.layer, event.status, event.current, event.total)
@@ -148,9 +167,17 @@ class PushScreen(DeployAction):
         if not pushed:
             self.notify("Nothing to promote: push a release first (p).", severity="warning")
             return
+        row = self.selected_release()
+        if row is not None and not row["pushed"]:
+            self.notify(
+                f"{row['version']} is not pushed: push it first (p), or select a pushed one.",
+                severity="warning",
+            )
+            return
+        chosen = row["version"] if row else None
         self._channels_then(
             lambda channels: self.app.push_screen(
-                MoveChannel(pushed, {c: e.current for c, e in channels.items()}),
+                MoveChannel(pushed, {c: e.current for c, e in channels.items()}, chosen=chosen),
                 self._promote_chosen,
             )
         )
@@ -175,11 +202,15 @@ class PushScreen(DeployAction):
     def action_rollback(self) -> None:
         from workbench.steps.push.publish import rollback_target
 
+        row = self.selected_release()
+        # The selected release's channels, when it is on any; else every channel.
+        on = set(row.get("channels") or []) if row else set()
+
         def choose(channels: dict[str, Any]) -> None:
             moves = {}
             for name, entry in channels.items():
                 target = rollback_target(entry)
-                if target is not None:
+                if target is not None and (not on or name in on):
                     moves[name] = f"{entry.current} -> {target}"
             if not moves:
                 self.notify(

@@ -4,7 +4,10 @@ channels (rows from `release_table`, read in the app's load worker)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+from textual.widgets.data_table import RowDoesNotExist
 
 from screens.tables import ListTable
 from workbench.project.manifest import Manifest
@@ -25,6 +28,9 @@ class ReleaseTable(ListTable):
         self.add_columns(*COLUMNS)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
+        """Fill the table again; a release a person moved to stays selected (on the newest,
+        the selection follows the newest: a new release is selected when it comes)."""
+        kept = self.selected_version() if self.cursor_row > 0 else None
         self.clear()
         self.display = bool(rows)
         for row in rows:
@@ -42,6 +48,15 @@ class ReleaseTable(ListTable):
                 "yes" if row.get("tagged") else "no",
                 key=row["version"],
             )
+        if kept is not None:
+            with contextlib.suppress(RowDoesNotExist):  # that release is gone: the newest
+                self.move_cursor(row=self.get_row_index(kept), animate=False)
+
+    def selected_version(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return str(row_key.value)
 
 
 def _read_back(row: dict[str, Any], what: str) -> str:

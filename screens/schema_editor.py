@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Checkbox,
@@ -51,7 +52,9 @@ def _number(text: str) -> float | int | None:
 
 
 class FieldForm(ModalScreen[dict[str, Any] | None]):
-    """Add or change one field: name, type, required, bounds, enum, description."""
+    """Add or change one field: name, type, required, bounds, enum, description. Every field
+    has its label beside it; the cursor starts in the first one to fill (the name of a new
+    field, the minimum of an existing one); Enter in any text field is OK."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="field.cancel")]
 
@@ -66,45 +69,92 @@ class FieldForm(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         f = self.field
         kind = f.get("type") if f.get("type") in TYPES else "number"
-        with Vertical(classes="dialog"):
-            yield Label("Field" if self.field_name else "New field", classes="dialog-title")
-            yield Input(
-                self.field_name, placeholder="name", id="field-name", disabled=bool(self.field_name)
+        with Vertical(classes="dialog field-form"):
+            title = f"Field {self.field_name}" if self.field_name else "New field"
+            yield Label(title, classes="dialog-title")
+            yield from _row(
+                "Name",
+                Input(
+                    self.field_name, placeholder="e.g. petal_width", id="field-name", compact=True
+                ),
+                disabled=bool(self.field_name),
             )
-            yield Select([(t, t) for t in TYPES], value=kind, allow_blank=False, id="field-type")
-            yield Checkbox("required", self.required, id="field-required")
-            yield Input(str(f.get("minimum", "")), placeholder="minimum", id="field-min")
-            yield Input(str(f.get("maximum", "")), placeholder="maximum", id="field-max")
-            yield Input(
-                ", ".join(map(str, f.get("enum") or [])),
-                placeholder="allowed values, comma separated",
-                id="field-enum",
+            yield from _row(
+                "Type",
+                Select(
+                    [(t, t) for t in TYPES],
+                    value=kind,
+                    allow_blank=False,
+                    id="field-type",
+                    compact=True,
+                ),
             )
-            yield Input(
-                str(f.get("description", "")),
-                placeholder="description: unit, meaning, how a missing value is sent",
-                id="field-description",
+            yield from _row(
+                "Required",
+                Checkbox(
+                    "a request must carry it", self.required, id="field-required", compact=True
+                ),
+            )
+            yield from _row(
+                "Minimum",
+                Input(_text(f.get("minimum")), placeholder="none", id="field-min", compact=True),
+            )
+            yield from _row(
+                "Maximum",
+                Input(_text(f.get("maximum")), placeholder="none", id="field-max", compact=True),
+            )
+            yield from _row(
+                "Allowed",
+                Input(
+                    ", ".join(map(str, f.get("enum") or [])),
+                    placeholder="any value; or values, comma separated",
+                    id="field-enum",
+                    compact=True,
+                ),
+            )
+            yield from _row(
+                "Description",
+                Input(
+                    str(f.get("description", "")),
+                    placeholder="unit, meaning, how a missing value is sent",
+                    id="field-description",
+                    compact=True,
+                ),
             )
             yield Label("", id="field-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button("OK (Enter)", variant="primary", id="ok")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        first = "#field-min" if self.field_name else "#field-name"
+        self.query_one(first, Input).focus()
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id != "ok":
             self.dismiss(None)
             return
+        self.submit()
+
+    def submit(self) -> None:
         name = self._value("field-name").strip()
         if not name.isidentifier():
-            self.query_one("#field-error", Label).update("The name must be an identifier.")
+            self.query_one("#field-error", Label).update(
+                "The name must be an identifier (letters, digits, _; not starting with a digit)."
+            )
+            self.query_one("#field-name", Input).focus()
             return
         try:
             minimum, maximum = _number(self._value("field-min")), _number(self._value("field-max"))
         except ValueError:
-            self.query_one("#field-error", Label).update("Bounds must be numbers.")
+            self.query_one("#field-error", Label).update("Minimum and maximum must be numbers.")
             return
         kind = str(self.query_one("#field-type", Select).value)
         enum = [v.strip() for v in self._value("field-enum").split(",") if v.strip()]
@@ -124,6 +174,42 @@ class FieldForm(ModalScreen[dict[str, Any] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _constraints(sub: dict[str, Any]) -> str:
+    """A field's bounds said short, so the column shows them whole at 80 columns too:
+    `0 to 20`, `> 0`, `≤ 64 chars`, `one of a, b`."""
+    said = []
+    if "minimum" in sub and "maximum" in sub:
+        said.append(f"{sub['minimum']} to {sub['maximum']}")
+    else:
+        for key, sign in (
+            ("minimum", "≥"),
+            ("exclusiveMinimum", ">"),
+            ("maximum", "≤"),
+            ("exclusiveMaximum", "<"),
+        ):
+            if key in sub:
+                said.append(f"{sign} {sub[key]}")
+    if "maxLength" in sub:
+        said.append(f"≤ {sub['maxLength']} chars")
+    if "pattern" in sub:
+        said.append(f"pattern {sub['pattern']}")
+    if "enum" in sub:
+        said.append("one of " + ", ".join(map(str, sub["enum"])))
+    return "; ".join(said)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _row(label: str, widget: Widget, *, disabled: bool = False) -> ComposeResult:
+    """One line of the form: its label, then the widget (compact ones: it fits 80x24)."""
+    widget.disabled = disabled
+    with Horizontal(classes="form-row"):
+        yield Label(label, classes="form-label")
+        yield widget
 
 
 class SchemaEditor(Screen[None]):
@@ -183,24 +269,12 @@ class SchemaEditor(Screen[None]):
         table.clear()
         required = set(schema.get("required") or [])
         for name, sub in (schema.get("properties") or {}).items():
-            constraints = []
-            for key in (
-                "minimum",
-                "maximum",
-                "exclusiveMinimum",
-                "exclusiveMaximum",
-                "maxLength",
-                "pattern",
-            ):
-                if key in sub:
-                    constraints.append(f"{key} {sub[key]}")
-            if "enum" in sub:
-                constraints.append("one of " + ", ".join(map(str, sub["enum"])))
+            constraints = _constraints(sub)
             table.add_row(
                 name,
                 str(sub.get("type", "")),
                 "yes" if name in required else "",
-                "; ".join(constraints),
+                constraints,
                 str(sub.get("description", "")),
                 key=name,
             )
@@ -247,7 +321,11 @@ class SchemaEditor(Screen[None]):
     def _apply(self, answer: dict[str, Any] | None) -> None:
         if answer is None:
             return
+        before = dump_yaml(self.document)
         set_field(self.document, answer["name"], answer["updates"], answer["required"])
+        if dump_yaml(self.document) == before:  # OK on a form left as it was: no edit
+            self.notify(f"{answer['name']} is unchanged.")
+            return
         self.dirty = True
         self.refresh_view()
 
@@ -286,6 +364,9 @@ class SchemaEditor(Screen[None]):
         )
 
     def action_save(self) -> None:
+        if not self.dirty:
+            self.notify(f"Nothing to save: {self.manifest.schema.request} is as it was read.")
+            return
         try:
             write_yaml_atomic(self.path, self.document, within=self.manifest.root)
         except WorkbenchError as exc:  # a symlink out of the project, a full disk

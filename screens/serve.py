@@ -3,11 +3,7 @@ image by hand and answers `serve.tried-by-hand` from what they read."""
 
 from __future__ import annotations
 
-import contextlib
-
 from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
 
 from screens.step import StepScreen
 from screens.try_it import Answer, TryItScreen
@@ -36,9 +32,7 @@ class ServeScreen(StepScreen):
 
         def answered(answer: Answer | None) -> None:
             if answer is not None:
-                table = self.query_one("#items", DataTable)
-                with contextlib.suppress(RowDoesNotExist):  # a team may disable the item
-                    table.move_cursor(row=table.get_row_index(TRIED))
+                self.select_item(TRIED)  # a team may disable the item: then nothing moves
                 self._apply(lambda c: c.tick(TRIED, *answer))
 
         self.app.push_screen(

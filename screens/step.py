@@ -11,32 +11,37 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.console import Group
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 from textual.worker import Worker, WorkerState
 
-from screens.answer import open_answer
-from screens.context import Workbench, tones, workbench
-from screens.dialogs import TextPrompt
-from screens.messages import CheckFinished, CheckLog, ChecksDone, CheckStarted, StandingChanged
-from screens.pictures import picture
+from screens.answering import AnsweringScreen
+from screens.command_log import CommandPane
+from screens.context import tones
+from screens.item_detail import item_detail
+from screens.item_filter import FilterBox, matches
+from screens.messages import (
+    CheckFinished,
+    CheckLog,
+    ChecksDone,
+    CheckStarted,
+    PhaseStarted,
+    StandingChanged,
+)
 from screens.progress import LogBatcher
 from screens.tables import ListTable
 from screens.theme import Palette
 from workbench.checklist.checks import CheckContext
 from workbench.checklist.definitions import STEP_TITLES
-from workbench.checklist.engine import Checklist, ItemFinished, ItemStarted, ItemView, RunCancelled
+from workbench.checklist.engine import ItemFinished, ItemStarted, ItemView, RunCancelled
 from workbench.checklist.symbols import ICON
 
 
-class StepScreen(Screen[None]):
+class StepScreen(AnsweringScreen):
     BINDINGS = [
         Binding("escape", "back_or_cancel", "Back", id="step.back"),
         Binding("r", "run_selected", "Run", id="step.run", show=False),
@@ -48,7 +53,9 @@ class StepScreen(Screen[None]):
         Binding("w", "waive", "Waive", id="step.waive", show=False),
         Binding("c", "confirm", "Confirm", id="step.confirm"),
         Binding("s", "sign_off", "Sign off", id="step.signoff"),
+        Binding("slash", "filter", "Filter", id="step.filter", show=False),
     ]
+    AUTO_FOCUS = "#items"  # the checklist takes the keys, never the hidden filter field
     # Actions that change the project: disabled in review mode. Steps add their own.
     EDITING_ACTIONS: ClassVar[frozenset[str]] = frozenset(
         {"run_selected", "run_all", "tick_yes", "tick_no", "tick_na", "waive", "confirm"}
@@ -59,22 +66,18 @@ class StepScreen(Screen[None]):
         self.step = step
         self.cancel_event = threading.Event()
         self.running = False
-        # What runs now, for the progress line: the item, the phase (the last line the check
-        # logged; set from the worker thread) and when the action began.
+        # What runs now, for the progress line: the action, the item (or stage) it is at, the
+        # phase (the last line the check logged; set from the worker thread), when it began.
+        self.doing = ""
         self.current_item = ""
         self.phase = ""
         self.began = 0.0
         self.run_ids: list[str] = []
         self.finished_ids: set[str] = set()
+        # Items a long check (the serve test) answered on its way, stored when it ends.
+        self.answered_ids: set[str] = set()
+        self.item_filter = ""  # `/`: the words an item must hold to be listed
         self.cancelled_ids: set[str] = set()  # the last run's unfinished items, until the next
-
-    @property
-    def workbench(self) -> Workbench:
-        return workbench(self)
-
-    @property
-    def checklist(self) -> Checklist:
-        return self.workbench.checklist
 
     @property
     def tones(self) -> Palette:
@@ -83,11 +86,14 @@ class StepScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="step-body"):
-            yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="items-pane"):
+                yield FilterBox(id="filter-box")
+                yield ListTable(id="items", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail-pane"):
                 yield Static("", id="detail")
         yield Static("", id="progress")
         yield RichLog(id="log", max_lines=2000, markup=True, wrap=True)
+        yield CommandPane(id="commands")  # `L` swaps it for the log
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -101,6 +107,7 @@ class StepScreen(Screen[None]):
         table.focus()
         self.query_one("#log", RichLog).border_title = "log"
         self.query_one("#progress", Static).display = False
+        self.query_one(FilterBox).shown(False)
         self.set_interval(0.5, self._show_progress)
         if self.workbench.loaded:
             self.update_from_checklist()
@@ -109,7 +116,8 @@ class StepScreen(Screen[None]):
         line = self.query_one("#progress", Static)
         line.display = self.running
         if self.running:
-            what = " · ".join(p for p in (self.current_item, self.phase[:80]) if p)
+            said = (self.doing, self.current_item, self.phase[:80])
+            what = " · ".join(p for p in dict.fromkeys(said) if p)
             elapsed = time.monotonic() - self.began
             cancelling = "cancelling…" if self.cancel_event.is_set() else "Esc cancels"
             # The time and the way out first: a long phase (a path) is cut at the edge, never
@@ -124,22 +132,76 @@ class StepScreen(Screen[None]):
         table = self.query_one("#items", DataTable)
         table.loading = False
         if table.row_count == 0:
-            for item in self.checklist.items:
-                if item.step == self.step:
-                    gate = " ⛨" if item.gate else ""
-                    table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
+            self._fill_rows()
         for view in views.values():
             if view.item.step == self.step and not self._running_now(view.item.id):
                 self._show_row(view)
         self._show_detail()
 
+    def _fill_rows(self) -> None:
+        """The step's items that pass the filter (`/`), in order; the cursor keeps its item."""
+        table = self.query_one("#items", DataTable)
+        kept = self.selected_id()
+        table.clear()
+        views = self.workbench.views
+        for item in self.checklist.items:
+            if item.step == self.step and matches(item, views.get(item.id), self.item_filter):
+                gate = " ⛨" if item.gate else ""
+                table.add_row("…", f"{item.id}{gate}", "…", "", key=item.id)
+        if kept is not None and kept in table.rows:
+            table.move_cursor(row=table.get_row_index(kept))
+
+    def select_item(self, item_id: str) -> None:
+        """Put the cursor on an item, clearing a filter that hides it."""
+        table = self.query_one("#items", DataTable)
+        if item_id not in table.rows:
+            self._set_filter("")
+        if item_id in table.rows:
+            table.move_cursor(row=table.get_row_index(item_id))
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBox).shown(True)
+        self.query_one("#item-filter", Input).focus()
+
+    def _set_filter(self, typed: str) -> None:
+        self.item_filter = typed
+        box = self.query_one("#item-filter", Input)
+        if not typed:
+            self.query_one(FilterBox).shown(False)
+            with box.prevent(Input.Changed):
+                box.value = ""
+        self._fill_rows()
+        for view in self.workbench.views.values():
+            if view.item.step == self.step:  # rows filtered out are skipped
+                self._show_row(view)
+        for item_id in self.answered_ids - self.finished_ids:
+            self._mark(item_id, "…", "dim", "answered")
+        if self._running_now(self.current_item):
+            self._mark(self.current_item, "⟳", self.tones.busy, "running")
+        self._show_detail()
+
+    @on(Input.Changed, "#item-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+        self.query_one(FilterBox).shown(True)  # emptied, it stays until Esc or Enter
+
+    @on(Input.Submitted, "#item-filter")
+    def _filter_kept(self, _: Input.Submitted) -> None:
+        if not self.item_filter:
+            self.query_one(FilterBox).shown(False)
+        self.query_one("#items", DataTable).focus()
+
     def _running_now(self, item_id: str) -> bool:
-        """The check running now keeps its mark while standings arrive for earlier ones."""
-        running = self.running and item_id == self.current_item
-        return running and item_id in self.run_ids and item_id not in self.finished_ids
+        """The check running now (and what a long one answered on its way) keeps its mark while
+        standings arrive for earlier ones."""
+        marked = item_id == self.current_item or item_id in self.answered_ids
+        ours = item_id in self.run_ids and item_id not in self.finished_ids
+        return self.running and marked and ours
 
     def _show_row(self, view: ItemView) -> None:
         table = self.query_one("#items", DataTable)
+        if view.item.id not in table.rows:
+            return  # filtered out (`/`)
         if view.item.id in self.cancelled_ids:
             table.update_cell(view.item.id, "icon", f"[{self.tones.warn}]⊘[/]")
             table.update_cell(view.item.id, "status", f"[{self.tones.warn}]cancelled[/]")
@@ -163,48 +225,13 @@ class StepScreen(Screen[None]):
         views = self.workbench.views
         if item_id is None or item_id not in views:
             return
-        view = views[item_id]
-        item = view.item
-        status = view.status.value
-        cancelled = (
-            [
-                f"[{self.tones.warn}]⊘ cancelled: this run stopped before it answered; the "
-                "result below is the last one stored (r runs it again).[/]"
-            ]
-            if item.id in self.cancelled_ids
-            else []
+        shown = item_detail(
+            views[item_id],
+            self.tones,
+            cancelled=item_id in self.cancelled_ids,
+            memory_bytes=self.checklist.manifest.serve.memory_bytes,
         )
-        lines = [
-            f"[b]{escape(item.summary)}[/b]",
-            f"[dim]{escape(item.id)} · {item.kind}{' · gate' if item.gate else ''}[/]",
-            "",
-            *cancelled,
-            f"[{self.tones.status(status)}]{ICON[status]} {status}[/]  {escape(view.remark)}",
-            "",
-            f"[b]Question[/b]  {escape(item.question)}",
-            f"[b]Why[/b]  {escape(item.why)}",
-        ]
-        if item.reference:
-            lines.append(f"[dim]{escape(item.reference)}[/]")
-        if view.evidence:
-            lines += ["", "[b]Evidence[/b]", *(f"• {escape(e)}" for e in view.evidence[:20])]
-        if view.waiver:
-            lines += [
-                "",
-                f"[{self.tones.warn} b]Waived[/] by {escape(view.waiver.by)}: "
-                + escape(view.waiver.reason),
-            ]
-        if view.status.value == "fail":  # a fix only for what was found wanting
-            lines += ["", f"[b]How to fix[/b]  {escape(item.fix)}"]
-        elif view.status.value != "pass":
-            lines += ["", f"[b]Next[/b]  {escape(view.next_move)}"]
-        if item.is_auto:
-            lines += ["", "[dim]r runs this check, a runs all of this step's checks.[/]"]
-        else:
-            lines += ["", "[dim]y / n / x answers yes / no / not applicable.[/]"]
-        drawn = picture(item.id, view.result, self.checklist.manifest.serve.memory_bytes)
-        text = Text.from_markup("\n".join(lines))
-        self.query_one("#detail", Static).update(Group(drawn, text) if drawn else text)
+        self.query_one("#detail", Static).update(shown)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -242,14 +269,17 @@ class StepScreen(Screen[None]):
         self.start_checks(self.checklist.auto_ids(self.step))
 
     def begin(self, text: str) -> bool:
-        """Start one long action (checks, snapshot, release, push) unless one is running."""
+        """Start one long action (checks, snapshot, release, push) unless one is running, or
+        the app is quitting."""
+        if self.workbench.quitting:
+            return False
         if self.running:
             self.notify("Something is already running; Escape cancels it.", severity="warning")
             return False
         self.cancel_event = threading.Event()
         self.running = True
         self.began = time.monotonic()
-        self.current_item, self.phase = text, ""
+        self.doing, self.current_item, self.phase = text, "", ""
         self.log_line(f"[b]{text}[/b]")
         self._show_progress()
         return True
@@ -259,7 +289,7 @@ class StepScreen(Screen[None]):
             self.notify("This step has no automatic checks.")
             return
         if self.begin(f"running {len(ids)} check{'s' if len(ids) > 1 else ''}"):
-            self.run_ids, self.finished_ids = list(ids), set()
+            self.run_ids, self.finished_ids, self.answered_ids = list(ids), set(), set()
             previously_cancelled, self.cancelled_ids = self.cancelled_ids, set()
             for view in self.workbench.views.values():
                 if view.item.id in previously_cancelled:
@@ -275,13 +305,12 @@ class StepScreen(Screen[None]):
     )
     def run_checks(self, ids: list[str]) -> None:
         batcher = LogBatcher(self)
-
-        def log(line: str) -> None:
-            self.phase = line  # the check's own lines are its phases (tools' output is detail)
-            batcher(line)
-
         ctx = CheckContext(
-            self.checklist.manifest, cancel=self.cancel_event, log=log, detail=batcher
+            self.checklist.manifest,
+            cancel=self.cancel_event,
+            log=self.phase_log(batcher),
+            detail=batcher,
+            phase=self.phase_started,
         )
         cancelled = False
         for event in self.checklist.run(ids, ctx):
@@ -296,13 +325,43 @@ class StepScreen(Screen[None]):
         batcher.flush()
         self.post_message(ChecksDone(cancelled))
 
+    def phase_started(self, what: str) -> None:
+        """From a worker: the long action is at `what` now (an item id, or a stage)."""
+        self.post_message(PhaseStarted(what))
+
+    def phase_log(self, batcher: LogBatcher) -> Callable[[str], None]:
+        """A worker's log: each line is the running row's phase (tools' output is detail)."""
+
+        def log(line: str) -> None:
+            self.phase = line
+            batcher(line)
+
+        return log
+
     @on(CheckStarted)
     def _started(self, message: CheckStarted) -> None:
         self.current_item, self.phase = message.item_id, ""
-        table = self.query_one("#items", DataTable)
-        table.update_cell(message.item_id, "icon", f"[{self.tones.busy}]⟳[/]")
-        table.update_cell(message.item_id, "status", f"[{self.tones.busy}]running[/]")
+        self._mark(message.item_id, "⟳", self.tones.busy, "running")
         self.log_line(f"→ {message.item_id}")
+
+    @on(PhaseStarted)
+    def _phase_started(self, message: PhaseStarted) -> None:
+        """A long check moved on: the running row is the item it answers now; the one it
+        left is answered (stored with the others when the check ends)."""
+        left, self.current_item, self.phase = self.current_item, message.said, ""
+        if left != message.what and left in self.run_ids and left not in self.finished_ids:
+            self.answered_ids.add(left)
+            self._mark(left, "…", "dim", "answered")
+        if message.what in self.run_ids and message.what not in self.finished_ids:
+            self._mark(message.what, "⟳", self.tones.busy, "running")
+        self._show_progress()
+
+    def _mark(self, item_id: str, icon: str, style: str, status: str) -> None:
+        table = self.query_one("#items", DataTable)
+        if item_id not in table.rows:
+            return  # filtered out (`/`)
+        table.update_cell(item_id, "icon", f"[{style}]{icon}[/]")
+        table.update_cell(item_id, "status", f"[{style}]{status}[/]")
 
     @on(CheckLog)
     def _log(self, message: CheckLog) -> None:
@@ -348,73 +407,13 @@ class StepScreen(Screen[None]):
         self.log_line(f"[{self.tones.bad}]error: {escape(text)}[/]")
 
     def action_back_or_cancel(self) -> None:
+        if self.query_one(FilterBox).display:  # Esc first clears the filter
+            self._set_filter("")
+            self.query_one("#items", DataTable).focus()
+            return
         if self.running:
             self.cancel_event.set()
             self.log_line(f"[{self.tones.warn}]cancelling: the running check finishes its step[/]")
             self.notify("Cancelling the running checks.", severity="warning")
             return
         self.app.pop_screen()
-
-    # --- people's answers ------------------------------------------------------------------
-
-    def _manual_selected(self) -> str | None:
-        item_id = self.selected_id()
-        if item_id is None:
-            return None
-        if self.checklist.item(item_id).is_auto:
-            self.notify("The tool checks this item: r runs it (w waives it).", severity="warning")
-            return None
-        return item_id
-
-    def action_answer(self, answer: str | None = None) -> None:
-        """The answer dialog; `answer` is the one a key chose (None, from Space: none)."""
-        item_id = self._manual_selected()
-        if item_id is None:
-            return
-
-        def done(answered: tuple[str, str] | None) -> None:
-            if answered is not None:
-                self._apply(lambda c: c.tick(item_id, *answered))
-
-        view = self.workbench.views.get(item_id)
-        open_answer(self, self.checklist, view, item_id, answer, done)
-
-    def action_tick_yes(self) -> None:
-        self.action_answer("yes")
-
-    def action_tick_no(self) -> None:
-        self.action_answer("no")
-
-    def action_tick_na(self) -> None:
-        self.action_answer("n/a")
-
-    def action_waive(self) -> None:
-        item_id = self.selected_id()
-        if item_id is None:
-            return
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self._apply(lambda c: c.waive(item_id, reason))
-
-        self.app.push_screen(
-            TextPrompt(
-                f"Waive {item_id}: why is it safe to go on without it?",
-                "the reason goes into the release manifest",
-                min_length=10,
-            ),
-            done,
-        )
-
-    def action_confirm(self) -> None:
-        item_id = self._manual_selected()
-        navigator = self.checklist.navigator
-        if item_id is not None and navigator:
-            self._apply(lambda c: c.confirm(item_id, navigator))
-
-    def action_sign_off(self) -> None:
-        self.workbench.action_sign_off()
-
-    def _apply(self, change: Callable[[Checklist], object]) -> None:
-        """Tick, waive or confirm in a worker; the app redraws with the standing it answers."""
-        self.workbench.change_checklist(change)

@@ -55,7 +55,10 @@ class TagScreen(ActionStepScreen):
                 self.running = False
                 self.log_line(f"[{tones(self).warn}]tag cancelled[/]")
                 return
-            self._tag(answer or suggested, suggestion)
+            version = answer or suggested
+            # The running row says the release now, no longer the suggestion it came from.
+            self.doing, self.current_item, self.phase = f"releasing {version}", "", ""
+            self._tag(version, suggestion)
 
         prompt = TextPrompt(f"Release version (suggested {suggested}; {reason[:60]})", suggested)
         self.app.push_screen(prompt, done)
@@ -79,9 +82,10 @@ class TagScreen(ActionStepScreen):
                     gatekeeper(self.checklist),
                     version,
                     suggestion=suggestion,  # the one just shown: worked out once per tag
-                    log=batcher,
+                    log=self.phase_log(batcher),
                     detail=batcher,
                     cancel=self.cancel_event,
+                    phase=self.phase_started,
                 )
             finally:
                 batcher.flush()

@@ -28,9 +28,12 @@ from workbench.steps.snapshot.take import run_snapshot
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-def run_items(project: Path, ids: list[str]) -> tuple[Checklist, dict[str, Status]]:
+def run_items(
+    project: Path, ids: list[str], phases: list[str] | None = None
+) -> tuple[Checklist, dict[str, Status]]:
     checklist = open_checklist(load_manifest(project), user="Ana")
-    events = checklist.run(ids, CheckContext(checklist.manifest))
+    said = phases.append if phases is not None else lambda _: None
+    events = checklist.run(ids, CheckContext(checklist.manifest, phase=said))
     return checklist, {e.item_id: e.view.status for e in events if isinstance(e, ItemFinished)}
 
 
@@ -38,9 +41,13 @@ def test_the_example_builds_runs_and_passes_every_serve_check(
     tmp_path: Path, example_project: Path, base_image: str
 ) -> None:
     run_snapshot(load_manifest(example_project), lambda event: None)
-    checklist, statuses = run_items(example_project, ["serve.base-image", *SERVE_ITEMS])
+    phases: list[str] = []
+    checklist, statuses = run_items(example_project, ["serve.base-image", *SERVE_ITEMS], phases)
     failed = {i: checklist.view(i).evidence for i, s in statuses.items() if s is not Status.PASS}
     assert failed == {}
+    # The running row's stages, in the order the session reached them (the TUI shows each)
+    probe_items = [p.item_id for p in probes.PROBES]
+    assert phases == ["serve.secrets-free", "serve.image-built", "start", *probe_items]
     built = built_image(checklist.state.results["serve.image-built"])
     assert built is not None
     image = docker_client().images.get(built.image_id)

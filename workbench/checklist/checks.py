@@ -104,6 +104,10 @@ class CheckContext:
     log: Callable[[str], None] = lambda _line: None
     # A tool's own output (docker build, pip): a log file, or the screen when asked.
     detail: Callable[[str], None] = lambda _line: None
+    # What runs now, said as it starts: the id of the item being answered (a long check such
+    # as the serve test answers several items, one after another) or a stage with none
+    # ("start"). The interface shows it as the running row.
+    phase: Callable[[str], None] = lambda _what: None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def check_cancelled(self) -> None:

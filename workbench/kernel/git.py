@@ -8,9 +8,12 @@ leave a lock behind that makes the next commit fail.
 from __future__ import annotations
 
 import os
+import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.kernel import commands
 from workbench.kernel.errors import WorkbenchError
 
 # GitPython looks for the git program when imported; without one it must not fail
@@ -41,6 +44,7 @@ def run(root: Path, *args: str, timeout: float = TIMEOUT, strip: bool = True) ->
     if not Path(root).is_dir():
         return Outcome(128, "", f"{root} is not a folder")
     command = gitpython.Git(str(root))
+    began = time.monotonic()
     try:
         status, out, err = command.execute(
             ["git", *args],
@@ -51,9 +55,17 @@ def run(root: Path, *args: str, timeout: float = TIMEOUT, strip: bool = True) ->
             env=_ENV,
         )
     except (gitpython.GitCommandNotFound, OSError) as exc:
-        return Outcome(127, "", f"git cannot be run: {exc}")
+        return _recorded(args, began, Outcome(127, "", f"git cannot be run: {exc}"))
     stdout = out if isinstance(out, str) else out.decode(errors="replace")
-    return Outcome(int(status or 0), stdout.strip() if strip else stdout, str(err).strip())
+    done = Outcome(int(status or 0), stdout.strip() if strip else stdout, str(err).strip())
+    return _recorded(args, began, done)
+
+
+def _recorded(args: tuple[str, ...], began: float, done: Outcome) -> Outcome:
+    """The command in the command log (workbench.kernel.commands), with how it ended."""
+    said = "ok" if done.ok else f"exit {done.returncode}: {done.stderr or done.stdout}"
+    commands.record(shlex.join(["git", *args]), done.ok, said, time.monotonic() - began)
+    return done
 
 
 def output(root: Path, *args: str) -> str | None:

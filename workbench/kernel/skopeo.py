@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.kernel import commands
 from workbench.kernel.environ import without_secrets
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.oci import ImageRef, docker_config_path
@@ -81,6 +84,19 @@ def _last_line(text: str) -> str:
 
 
 def _run(argv: list[str], what: str) -> Outcome:
+    # argv holds paths of secret files and references, never a secret (those are in files)
+    line, began = shlex.join(["skopeo", *argv]), time.monotonic()
+    try:
+        outcome = _run_skopeo(argv, what)
+    except WorkbenchError as exc:
+        commands.record(line, False, f"failed: {exc.message}", time.monotonic() - began)
+        raise
+    said = "ok" if outcome.ok else f"failed: {outcome.said}"
+    commands.record(line, outcome.ok, said, time.monotonic() - began)
+    return outcome
+
+
+def _run_skopeo(argv: list[str], what: str) -> Outcome:
     try:
         done = subprocess.run(
             [binary(), *argv],

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.kernel import git
+from workbench.kernel import commands, git
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
@@ -181,8 +181,10 @@ def _push_release(
             fix="release a new version (`workbench tag`), or remove the foreign tag from the "
             "registry if it is a mistake.",
         )
-    image.tag(ref.name, tag=version)
-    pushed_digest = yield from _stream_push(client, ref, version, cancel)
+    with commands.running(f"docker tag {record.image.id[:19]} {ref.tagged(version)}"):
+        image.tag(ref.name, tag=version)
+    with commands.running(f"docker push {ref.tagged(version)}"):
+        pushed_digest = yield from _stream_push(client, ref, version, cancel)
     remote, config = _verify_pushed(registry, version, pushed_digest, record.image.id)
     signature, attestations = sign(remote)
     record.push = PushInfo(

@@ -112,7 +112,11 @@ def _session_check(item_id: str) -> None:
             session = ctx.memo(
                 "serve-session",
                 lambda: serve_session(
-                    ctx.manifest, log=ctx.log, detail=ctx.detail, cancel=ctx.cancel
+                    ctx.manifest,
+                    log=ctx.log,
+                    detail=ctx.detail,
+                    cancel=ctx.cancel,
+                    phase=ctx.phase,
                 ),
             )
         except UnavailableError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel import commands
 from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.confine import open_no_follow, scratch_path
 from workbench.kernel.errors import WorkbenchError
@@ -283,7 +284,10 @@ def running(
     container = None
     sweep_unremoved(client, manifest.root)  # what a run the engine dropped left behind
     try:
-        container = start(client, image, manifest, host_port=host_port, session=session, env=env)
+        with commands.running(f"docker run --read-only --cap-drop ALL {image[:19]}"):
+            container = start(
+                client, image, manifest, host_port=host_port, session=session, env=env
+            )
         container.reload()
         bound = container.attrs["NetworkSettings"]["Ports"][f"{manifest.serve.port}/tcp"][0]
         run = Running(container, int(bound["HostPort"]), 0.0)
@@ -297,7 +301,9 @@ def running(
         )
         yield run
     finally:
-        _clean_up(client, manifest.root, session, container, log_file)
+        name = container.short_id if container is not None else f"session {session[:12]}"
+        with commands.running(f"docker rm --force {name}"):
+            _clean_up(client, manifest.root, session, container, log_file)
 
 
 def _excluded(root: Path) -> dict[str, list[str]]:

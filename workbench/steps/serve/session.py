@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
+from workbench.kernel import commands
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import docker_client, engine_lost
 from workbench.kernel.errors import UnavailableError, WorkbenchError
@@ -56,37 +57,43 @@ def build(
     tag: str | None = None,
     nocache: bool = False,
     detail: Log | None = None,
+    phase: Log = lambda _: None,
 ) -> tuple[BuildContext, Built]:
     """Build the image; the engine's own output goes to `detail` (else to `log`). One build at
-    a time per project: a second one is refused clearly (they share .workbench/build)."""
+    a time per project: a second one is refused clearly (they share .workbench/build).
+    `phase` hears the item each part answers: the secret scan, then the build."""
     docker_client(timeout=30)  # no engine: say so before assembling anything
     with project_lock(manifest.root, "build", "building the image", wait=0):
-        return _build(
-            manifest, log, cancel, version=version, tag=tag, nocache=nocache, detail=detail
+        phase(BUILD_ITEMS[0])
+        context = assemble_context(manifest, version=version)
+        phase(BUILD_ITEMS[1])
+        return context, _build(
+            context, manifest, log, cancel, tag=tag, nocache=nocache, detail=detail
         )
 
 
 def _build(
+    context: BuildContext,
     manifest: Manifest,
     log: Log,
     cancel: threading.Event,
     *,
-    version: str,
     tag: str | None,
     nocache: bool,
     detail: Log | None,
-) -> tuple[BuildContext, Built]:
-    context = assemble_context(manifest, version=version)
+) -> Built:
     log(f"build context {context.path}: {len(context.files)} files (Dockerfile kept there)")
     log(f"building {tag or default_tag(manifest)} from {context.base_image}")
     built: Built | None = None
-    for event in build_image(context, tag or default_tag(manifest), cancel=cancel, nocache=nocache):
-        if isinstance(event, BuildLog):
-            (detail or log)(event.text)
-        else:
-            built = event
+    name = tag or default_tag(manifest)
+    with commands.running(f"docker build --tag {name} {context.path}"):
+        for event in build_image(context, name, cancel=cancel, nocache=nocache):
+            if isinstance(event, BuildLog):
+                (detail or log)(event.text)
+            else:
+                built = event
     assert built is not None
-    return context, built
+    return built
 
 
 def serve_session(
@@ -98,11 +105,13 @@ def serve_session(
     version: str = "0.0.0-dev",
     tag: str | None = None,
     detail: Log | None = None,
+    phase: Log = lambda _: None,
 ) -> Session:
     """Build the image (for `version`: the tag step tests its release candidate here) and
-    answer every item of the serve test on it. An engine lost or hung in the middle is an
-    `UnavailableError` (the items keep their last results, shown stale), never a failure of
-    what was being checked."""
+    answer every item of the serve test on it; `phase` hears each part as it starts (the
+    item it answers, or "start" for the container's start). An engine lost or hung in the
+    middle is an `UnavailableError` (the items keep their last results, shown stale), never
+    a failure of what was being checked."""
     try:
         return _serve_session(
             manifest,
@@ -112,6 +121,7 @@ def serve_session(
             version=version,
             tag=tag,
             detail=detail,
+            phase=phase,
         )
     except Busy as exc:  # another command builds: nothing was checked, nothing failed
         raise UnavailableError(f"another command holds the project: {exc.message}") from None
@@ -158,13 +168,16 @@ def _serve_session(
     version: str,
     tag: str | None,
     detail: Log | None,
+    phase: Log,
 ) -> Session:
     """The serve test itself; `serve_session` (its only caller) holds the defaults and says
     what an outage of the engine means."""
     cancel = cancel or threading.Event()
     session = Session()
     try:
-        context, built = build(manifest, log, cancel, version=version, tag=tag, detail=detail)
+        context, built = build(
+            manifest, log, cancel, version=version, tag=tag, detail=detail, phase=phase
+        )
         log(f"built {built.image_id[:19]} in {built.seconds:.1f} s")
     except (UnavailableError, Busy):
         raise  # no engine, or another command builds: the items keep their last results
@@ -183,6 +196,7 @@ def _serve_session(
     if cancel.is_set():
         raise Cancelled()
 
+    phase("start")
     log(
         "starting the container (read-only, no capabilities, no-new-privileges, "
         f"memory {manifest.serve.memory_limit})"
@@ -193,22 +207,7 @@ def _serve_session(
             client, built.image_id, manifest, host_port=host_port, log_file=log_file, cancel=cancel
         ) as live:
             log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
-            probing = Probing(manifest, live, context, log)
-            for probe in PROBES:
-                if cancel.is_set():
-                    raise Cancelled()
-                try:
-                    session.results[probe.item_id] = probe.run(probing)
-                except OSError as exc:
-                    if (lost := engine_lost(exc)) is not None:
-                        raise lost from None  # the engine went, not the container
-                    if (gone := _removed_from_outside(live.container, exc)) is not None:
-                        raise gone from None  # someone removed it: not the image's failure
-                    log(f"{probe.item_id}: the container stopped answering ({exc})")
-                    session.results[probe.item_id] = CheckResult.failed(
-                        f"the container stopped answering: {exc}; its logs: "
-                        + run.logs_tail(live.container, 10).replace("\n", " | ")
-                    )
+            _probe_all(Probing(manifest, live, context, log), session, log, cancel, phase)
     except UnavailableError:
         raise
     except WorkbenchError as exc:
@@ -227,6 +226,29 @@ def _serve_session(
                 f"not reached: the container never became ready (the cause is in {first})"
             )
     return session
+
+
+def _probe_all(
+    probing: Probing, session: Session, log: Log, cancel: threading.Event, phase: Log
+) -> None:
+    """Every probe in turn on the live container, each said to `phase` as it starts."""
+    for probe in PROBES:
+        if cancel.is_set():
+            raise Cancelled()
+        phase(probe.item_id)
+        try:
+            session.results[probe.item_id] = probe.run(probing)
+        except OSError as exc:
+            if (lost := engine_lost(exc)) is not None:
+                raise lost from None  # the engine went, not the container
+            container = probing.live.container
+            if (gone := _removed_from_outside(container, exc)) is not None:
+                raise gone from None  # someone removed it: not the image's failure
+            log(f"{probe.item_id}: the container stopped answering ({exc})")
+            session.results[probe.item_id] = CheckResult.failed(
+                f"the container stopped answering: {exc}; its logs: "
+                + run.logs_tail(container, 10).replace("\n", " | ")
+            )
 
 
 def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str, CheckResult]:

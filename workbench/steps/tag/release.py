@@ -18,7 +18,7 @@ import msgspec
 
 from workbench.checklist.checks import CheckResult
 from workbench.checklist.gate import Gatekeeper, GateReport
-from workbench.kernel import git
+from workbench.kernel import commands, git
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
@@ -83,6 +83,7 @@ def create_release(
     log: Callable[[str], None] = lambda _: None,
     cancel: threading.Event | None = None,
     detail: Callable[[str], None] | None = None,
+    phase: Callable[[str], None] = lambda _: None,
 ) -> Release:
     """Release the image that was tested: check the gates, build the release candidate and
     run the whole serve test on it, freeze the checklist, then write releases/<version>.yaml,
@@ -90,14 +91,16 @@ def create_release(
     at a time per project: two tags at once would both record the same `previous`.
 
     `suggestion` is the one the caller already showed (it is worked out once per tag),
-    unless a release a killed command left half made is finished or undone first."""
+    unless a release a killed command left half made is finished or undone first. `phase`
+    hears each part as it starts: the serve test's items on the candidate, then "attest"
+    and "commit"."""
     recovered = recover_release(gate.manifest)
     if recovered:
         log(recovered)
         suggestion = None  # the last release may have changed: suggested again
     with project_lock(gate.manifest.root, "release", "tagging a release", wait=0):
         return _create_release(
-            gate, version_text, suggestion, log=log, cancel=cancel, detail=detail
+            gate, version_text, suggestion, log=log, cancel=cancel, detail=detail, phase=phase
         )
 
 
@@ -109,6 +112,7 @@ def _create_release(
     log: Callable[[str], None],
     cancel: threading.Event | None,
     detail: Callable[[str], None] | None,
+    phase: Callable[[str], None],
 ) -> Release:
     manifest = gate.manifest
     if not git.is_repository(manifest.root):
@@ -134,6 +138,7 @@ def _create_release(
         version=str(version),
         tag=f"workbench/{manifest.name}:{version}",
         detail=detail,
+        phase=phase,
     )
     gate.record(session.results)
     gate.require(("serve",), f"release {version}: the release candidate image")
@@ -143,9 +148,11 @@ def _create_release(
     candidate = _candidate(manifest, version, session.image_id, quality)
     _require_unchanged(manifest, before)
     facts = GitFacts(revision=git.git(manifest.root, "rev-parse", "HEAD"), created=now())
+    phase("attest")
     log("reading the tested image for its bill of materials; writing its provenance")
     documents, hashes = _attestations(manifest, str(version), candidate, facts, started)
     built = build_release(manifest, version, suggestion, report, candidate, facts, hashes)
+    phase("commit")
     path = _commit_transaction(manifest, built, suggestion.reason, documents)
     log(
         f"committed {git.prefix(manifest.root)}{path.relative_to(manifest.root)}, tagged "
@@ -297,7 +304,8 @@ def tag_image(image_id: str, image_ref: str) -> None:
 
     repository, _, tag = image_ref.rpartition(":")
     try:
-        docker_client().images.get(image_id).tag(repository, tag=tag)
+        with commands.running(f"docker tag {image_id[:19]} {image_ref}"):
+            docker_client().images.get(image_id).tag(repository, tag=tag)
     except DockerException as exc:
         raise WorkbenchError(f"tagging the image {image_ref} failed ({exc})") from None
 

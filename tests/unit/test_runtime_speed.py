@@ -419,3 +419,13 @@ def test_a_pipeline_pickled_with_a_function_of_the_projects_own_module_loads(
     done = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "12.0"
+
+
+def test_an_integer_past_int64_is_left_to_pandas_never_a_failed_answer(tmp_path: Path) -> None:
+    """A required integer field without a maximum accepts 2**70: typed int64 it would
+    overflow and the request would fail on a correct model."""
+    _pipeline(tmp_path, LogisticRegression())
+    typed = SklearnPredictor(tmp_path / "pipe.joblib", [], {"age": "int64", "spend": "float64"})
+    frame = typed.rows([{"plan": "pro", "age": 2**70, "spend": 40.0}])
+    assert frame["age"].iloc[0] == 2**70 and str(frame["spend"].dtype) == "float64"
+    assert str(typed.rows([{"plan": "pro", "age": 30, "spend": 40}])["age"].dtype) == "int64"

@@ -174,8 +174,7 @@ class SklearnPredictor:
             columns: dict[str, Any] = {}
             for name in self.features:
                 values = [record.get(name) for record in records]
-                dtype = self.dtypes.get(name)
-                columns[name] = self.numpy.array(values, dtype=dtype) if dtype else values
+                columns[name] = self._typed(values, self.dtypes.get(name))
             return self.frame(columns, columns=self.features).fillna(value=math.nan)
         rows = [[record.get(name) for name in self.features] for record in records]
         # All numbers: the array the model would make of them itself (numpy's own inference,
@@ -187,6 +186,16 @@ class SklearnPredictor:
         except (ImportError, TypeError, ValueError):
             return rows
         return array if array.dtype.kind in "fiu" else rows
+
+    def _typed(self, values: list[Any], dtype: str | None) -> Any:
+        """One column as the schema types it; left to pandas when it does not fit (an
+        integer past int64, which the schema allows without a maximum)."""
+        if dtype is None:
+            return values
+        try:
+            return self.numpy.array(values, dtype=dtype)
+        except (OverflowError, TypeError, ValueError):
+            return values
 
     def predict_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows = self.rows(records)

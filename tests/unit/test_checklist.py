@@ -321,3 +321,32 @@ def test_a_serve_setting_does_not_make_the_models_checks_stale(tmp_path: Path) -
         (project / "model" / "model.joblib").read_bytes()
     )
     assert model_inputs(CheckContext(load_manifest(project))) != before  # the model's own section
+
+
+def test_a_result_older_than_its_max_age_is_stale_with_its_age_a_skip_never(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item reading outside the project (a registry) declares a max_age: its result is
+    stale after that, said with its age; a skip (for a reason its inputs hold) stays."""
+    from workbench.checklist import checks as checks_module
+
+    outcome = {"result": CheckResult.passed("the registry answered")}
+    reads = AutoCheck("schema.closed", lambda c: outcome["result"], lambda c: {}, max_age=3600.0)
+    c = Checklist(load_manifest(project), {**all_checks(), "schema.closed": reads})
+    assert run(c, "schema.closed") == {"schema.closed": Status.PASS}
+    assert c.view("schema.closed").status is Status.PASS  # fresh: just read
+    real = checks_module.datetime
+
+    class Later(real):  # type: ignore[misc, valid-type]
+        @classmethod
+        def now(cls, tz: object = None) -> real:  # type: ignore[override, valid-type]
+            return real.now(tz) + __import__("datetime").timedelta(hours=2)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checks_module, "datetime", Later)
+    view = c.view("schema.closed")
+    assert view.status is Status.STALE and view.remark.startswith("read 2 hours ago")
+    monkeypatch.setattr(checks_module, "datetime", real)
+    outcome["result"] = CheckResult.skipped("nothing deployed")
+    assert run(c, "schema.closed") == {"schema.closed": Status.SKIPPED}
+    monkeypatch.setattr(checks_module, "datetime", Later)
+    assert c.view("schema.closed").status is Status.SKIPPED

@@ -172,6 +172,8 @@ class Checklist:
             )
         elif result.fingerprint != self.current_fingerprint(item.id):
             stale = f"inputs changed since the check ran ({result.checked_at})"
+        elif status is Status.SKIPPED:  # skipped for a reason its inputs hold (no deploy)
+            stale = None
         else:
             stale = too_old(result.checked_at, self.checks[item.id].max_age)
         if stale is not None:

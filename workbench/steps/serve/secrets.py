@@ -334,7 +334,7 @@ def _detect_secrets(path: Path) -> list[tuple[str, int]]:
 
 def unscanned_parts(path: Path, head: bytes) -> str | None:
     """What of this file the scan cannot read, in words (None when it reads all of it): a
-    compression it cannot open, or what lies past its bounds."""
+    compression it cannot open, or what lies past its bounds once inflated."""
     unopened = next((k for magic, k in _UNOPENED if head.startswith(magic)), None)
     if unopened is not None:
         return f"{unopened} compression, which the scanner cannot open: its content"
@@ -355,8 +355,8 @@ def unscanned_parts(path: Path, head: bytes) -> str | None:
         kind = next(k for magic, k in _MAGIC if head.startswith(magic))
         if sum(len(b) for b in _inflated_blocks(path, kind)) > MAX_INFLATED:
             return f"what it inflates to past {MAX_INFLATED >> 20} MB"
-    if head[:1] == b"\x80" and size > MAX_PICKLE_BYTES:
-        return f"the strings of its pickle past the first {MAX_PICKLE_BYTES >> 20} MB"
+    # A large plain pickle is whole: its raw bytes are all scanned (protocol 2+ keeps its
+    # strings as they are); only its strings' second reading stops at MAX_PICKLE_BYTES.
     return None
 
 

@@ -110,3 +110,18 @@ def test_a_lock_git_left_when_it_was_killed_is_removed_but_never_a_live_ones(
     remove_stale_index_lock(project)  # nobody holds it: left by a killed git
     assert not lock.exists()
     git(project, "status")  # git works again
+
+
+def test_the_temporary_files_a_killed_write_left_are_removed_and_named(tmp_path: Path) -> None:
+    """A push killed inside the atomic write of releases/1.0.2.yaml left
+    `.1.0.2.yaml.hyrydpq_.tmp`, untracked, for ever; the next push (under the release lock,
+    which every writer of releases/ takes) removes it."""
+    from workbench.kernel.atomic import remove_stray_temps, write_text_atomic
+
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    write_text_atomic(folder / "1.0.2.yaml", "version: 1.0.2\n")
+    (folder / ".1.0.2.yaml.hyrydpq_.tmp").write_text("version: 1.0")
+    assert remove_stray_temps(folder) == [".1.0.2.yaml.hyrydpq_.tmp"]
+    assert sorted(p.name for p in folder.iterdir()) == ["1.0.2.yaml"]
+    assert remove_stray_temps(tmp_path / "missing") == []

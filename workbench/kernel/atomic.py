@@ -61,3 +61,15 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def remove_stray_temps(folder: Path) -> list[str]:
+    """Remove what a killed atomic write left in `folder` (`.NAME.RANDOM.tmp` beside NAME),
+    and return their names. Only where the caller holds the lock every writer of the folder
+    takes: a writer at work would lose its temporary file."""
+    removed = []
+    for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel import commands, git
+from workbench.kernel.atomic import remove_stray_temps
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
@@ -25,6 +26,7 @@ from workbench.kernel.oci import ImageRef, RegistryClient, client_for
 from workbench.project.manifest import Manifest
 from workbench.project.records import Channel, ChannelMove, PushInfo, ReleaseRecord
 from workbench.project.releases import (
+    RELEASES,
     load_channels,
     load_release,
     release_path,
@@ -118,6 +120,7 @@ def push_release(
             fix="set WORKBENCH_SIGNING_PASSPHRASE, or run `workbench push` in a terminal.",
         )
     with project_lock(manifest.root, "release", "pushing a release", wait=0):
+        remove_stray_temps(manifest.root / RELEASES)  # a killed push's half-written record
         yield from _push_release(manifest, version, cancel=cancel, passphrase=passphrase)
 
 

@@ -10,6 +10,7 @@ this module runs inside the image and in the data scientist's interpreter alike.
 
 from __future__ import annotations
 
+import importlib
 import math
 from pathlib import Path
 from typing import Any
@@ -30,18 +31,10 @@ ONNX_ELEMENTS: dict[str, tuple[str, str]] = {
 UNKNOWN = ("object", "BYTES")
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _one(value: Any) -> Any:
-    """One answer per record: a row of one value is that value, never `[x]`."""
-    value = _plain(value)
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
+# The sklearn flavor's answer helpers, one definition for both: `flavors` is a package
+# module in the image and a top-level one beside inprocess.py (it imports this module).
+_flavors = importlib.import_module(f"{__package__}.flavors" if __package__ else "flavors")
+_plain, _one = _flavors._plain, _flavors._one
 
 
 def _width(shape: list[Any]) -> int | None:

@@ -104,6 +104,14 @@ def copy_project_files(
         copy(str(source), str(target))
 
 
+def predictor_module(manifest: Manifest) -> tuple[str, Path | None]:
+    """The predictor class's top-level module, and its file or folder at the project's root
+    (what the build copies), None when it is not there."""
+    module = (manifest.model.predictor or "").split(":")[0].split(".")[0]
+    root = manifest.root
+    return module, next((c for c in (root / f"{module}.py", root / module) if c.exists()), None)
+
+
 def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
     """(source, path under model/) for the predictor code and the artifacts."""
     items: list[tuple[Path, str]] = []
@@ -111,14 +119,10 @@ def model_sources(manifest: Manifest) -> list[tuple[Path, str]]:
     if m.artifact:
         items.append((manifest.resolve(m.artifact), m.artifact))
     if m.predictor:
-        module = m.predictor.split(":")[0].split(".")[0]
-        for candidate in (manifest.root / f"{module}.py", manifest.root / module):
-            if candidate.exists():
-                items.append((candidate, candidate.name))
-                break
-        else:
-            if _locked_as_a_wheel(manifest, module):
-                return items + [(manifest.resolve(extra), extra) for extra in m.code]
+        module, found = predictor_module(manifest)
+        if found is not None:
+            items.append((found, found.name))
+        elif not _locked_as_a_wheel(manifest, module):
             raise WorkbenchError(
                 f"the predictor module `{module}` (model.predictor in workbench.yaml) is not "
                 f"in {manifest.root}.",

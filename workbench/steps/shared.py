@@ -11,6 +11,7 @@ from workbench.checklist.checks import CheckContext, CheckResult, Inputs
 from workbench.kernel.hashing import file_digest
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import InProcessAnswers, load_examples, predict_in_model_env
+from workbench.project.model_files import predictor_module
 from workbench.project.records import ReleaseRecord
 from workbench.project.releases import latest_release as project_latest_release
 from workbench.project.semver import SemVer
@@ -58,14 +59,12 @@ def model_inputs(ctx: CheckContext) -> Inputs:
         inputs["artifact"] = file_digest(m.resolve(m.model.artifact))
     for code in m.model.code:
         inputs[f"code:{code}"] = file_digest(m.resolve(code))
-    if m.model.predictor:  # the module the predictor class is in, as the image takes it
-        module = m.model.predictor.split(":")[0].split(".")[0]
-        for candidate in (m.root / f"{module}.py", m.root / module, m.root / "src" / module):
-            if candidate.exists():
-                inputs["predictor"] = file_digest(candidate)
-                break
-        else:
-            inputs["predictor"] = f"{module} not at the project's root"
+    if m.model.predictor:  # the module the predictor class is in (at the root, or src/)
+        module, found = predictor_module(m)
+        src = m.root / "src" / module
+        where = found or (src if src.exists() else None)
+        missing = f"{module} not at the project's root"
+        inputs["predictor"] = file_digest(where) if where else missing
     return inputs
 
 

@@ -94,3 +94,24 @@ def test_an_archive_past_the_member_bound_is_said_partly_scanned(
     unscanned: list[str] = []
     scan(tmp_path, unscanned)
     assert unscanned == ["weights.npz: its members past the first 3 not scanned"]
+
+
+def test_a_file_inflating_past_the_bound_is_said_partly_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.steps.serve import secrets
+
+    monkeypatch.setattr(secrets, "MAX_INFLATED", 1 << 20)
+    for method in ("zlib", "gzip"):
+        folder = tmp_path / method
+        folder.mkdir()
+        joblib.dump({"weights": b"\0" * (3 << 20)}, folder / "model.joblib", compress=(method, 3))
+        unscanned: list[str] = []
+        scan(folder, unscanned)
+        assert unscanned == ["model.joblib: what it inflates to past 1 MB not scanned"], method
+        small = tmp_path / f"{method}-small"
+        small.mkdir()
+        joblib.dump({"weights": b"\0" * 1000}, small / "model.joblib", compress=(method, 3))
+        unscanned = []
+        scan(small, unscanned)
+        assert unscanned == []

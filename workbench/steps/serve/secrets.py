@@ -128,8 +128,9 @@ def _file_blocks(path: Path) -> Iterator[bytes]:
             yield block
 
 
-def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
-    """The decompressed stream of a compressed file, bounded; nothing when it is not one."""
+def _inflated_blocks(path: Path, kind: str, cut: list[bool] | None = None) -> Iterator[bytes]:
+    """The decompressed stream of a compressed file, bounded; nothing when it is not one.
+    Stopped at the bound, it says so in `cut`."""
     total = 0
     try:
         if kind == "zlib":
@@ -140,6 +141,8 @@ def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
                     total += len(data)
                     yield data
                     if total > MAX_INFLATED:
+                        if cut is not None:
+                            cut.append(True)
                         return
                     data = inflater.decompress(inflater.unconsumed_tail, CHUNK)
             return
@@ -153,6 +156,8 @@ def _inflated_blocks(path: Path, kind: str) -> Iterator[bytes]:
             while (block := handle.read(CHUNK)) and total <= MAX_INFLATED:
                 total += len(block)
                 yield block
+            if total > MAX_INFLATED and cut is not None:
+                cut.append(True)
     except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
         return  # not really compressed: the raw bytes were scanned anyway
 
@@ -334,11 +339,11 @@ def _detect_secrets(path: Path) -> list[tuple[str, int]]:
 
 def unscanned_parts(path: Path, head: bytes) -> str | None:
     """What of this file the scan cannot read, in words (None when it reads all of it): a
-    compression it cannot open, or what lies past its bounds once inflated."""
+    compression it cannot open, or a zip's members past its bounds (what a compressed file
+    inflates to past the bound is said by `scan`, which counts it as it reads)."""
     unopened = next((k for magic, k in _UNOPENED if head.startswith(magic)), None)
     if unopened is not None:
         return f"{unopened} compression, which the scanner cannot open: its content"
-    size = path.stat().st_size
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -350,11 +355,6 @@ def unscanned_parts(path: Path, head: bytes) -> str | None:
         if sum(m.file_size for m in members) > MAX_INFLATED:
             return f"its members past {MAX_INFLATED >> 20} MB uncompressed"
         return None
-    compressed = any(head.startswith(magic) for magic, _ in _MAGIC)
-    if compressed and size > MAX_INFLATED // 8:  # may inflate past the bound: count it
-        kind = next(k for magic, k in _MAGIC if head.startswith(magic))
-        if sum(len(b) for b in _inflated_blocks(path, kind)) > MAX_INFLATED:
-            return f"what it inflates to past {MAX_INFLATED >> 20} MB"
     # A large plain pickle is whole: its raw bytes are all scanned (protocol 2+ keeps its
     # strings as they are); only its strings' second reading stops at MAX_PICKLE_BYTES.
     return None
@@ -392,10 +392,14 @@ def scan(folder: Path, unscanned: list[str] | None = None) -> list[str]:
                 found.append(f"{relative} (member {member}): {finding}")
         kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
         if kind is not None:
-            inside = set()
-            for what, _ in _matches(_inflated_blocks(path, kind)):
+            inside: set[str] = set()
+            cut: list[bool] = []
+            for what, _ in _matches(_inflated_blocks(path, kind, cut)):
                 inside.add(what)
                 found.append(f"{relative} (inside its {kind} compression): contains {what}")
+            if cut and unscanned is not None:
+                past = MAX_INFLATED >> 20
+                unscanned.append(f"{relative}: what it inflates to past {past} MB not scanned")
             for what, _ in _matches(_pickle_strings(_inflated_blocks(path, kind))):
                 if what not in inside:
                     found.append(

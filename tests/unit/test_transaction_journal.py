@@ -100,16 +100,44 @@ def test_a_lock_git_left_when_it_was_killed_is_removed_but_never_a_live_ones(
 ) -> None:
     """A `git commit` killed with the release leaves .git/index.lock and every later git
     command fails (the undo then left files staged while saying it had undone them)."""
-    from workbench.kernel.git import remove_stale_index_lock
+    from workbench.kernel.git import remove_stale_git_locks
 
     project = _project(tmp_path)
     lock = project / ".git" / "index.lock"
     with lock.open("w"):  # a git that is running holds it open: left alone
-        remove_stale_index_lock(project)
+        remove_stale_git_locks(project)
         assert lock.exists()
-    remove_stale_index_lock(project)  # nobody holds it: left by a killed git
+    assert remove_stale_git_locks(project) == ["index.lock"]  # nobody holds it: a killed git's
     assert not lock.exists()
     git(project, "status")  # git works again
+
+
+def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_runs_there(
+    tmp_path: Path,
+) -> None:
+    """CI saw `cannot lock ref 'HEAD': .git/HEAD.lock: File exists` on the release after a
+    `git commit` killed between writing HEAD.lock and renaming it (never held open then, so
+    an open-file test alone cannot tell it from a live git's: a git running in the
+    repository keeps every lock)."""
+    from workbench.kernel.git import remove_stale_git_locks
+
+    project = _project(tmp_path)
+    branch = git(project, "symbolic-ref", "--short", "HEAD")
+    left = [project / ".git" / "HEAD.lock", project / ".git" / "refs" / "heads" / f"{branch}.lock"]
+    for lock in left:
+        lock.write_text("0" * 40 + "\n")
+    blocked = subprocess.run(
+        ["git", "commit", "--allow-empty", "-m", "blocked"], cwd=project, capture_output=True
+    )
+    assert blocked.returncode != 0 and b"HEAD.lock" in blocked.stderr
+    live = subprocess.Popen(["git", "cat-file", "--batch"], cwd=project, stdin=subprocess.PIPE)
+    try:
+        assert remove_stale_git_locks(project) == []  # a git works here: nothing touched
+        assert all(lock.exists() for lock in left)
+    finally:
+        live.communicate(b"", timeout=10)
+    assert sorted(remove_stale_git_locks(project)) == ["HEAD.lock", f"refs/heads/{branch}.lock"]
+    git(project, "commit", "--allow-empty", "-m", "commits again")
 
 
 def test_the_temporary_files_a_killed_write_left_are_removed_and_named(tmp_path: Path) -> None:

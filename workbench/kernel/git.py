@@ -87,10 +87,10 @@ def git(root: Path, *args: str, check: bool = True, strip: bool = True) -> str:
 
 
 def _fix_for(stderr: str) -> str:
-    if "index.lock" in stderr:
+    if ".lock" in stderr and "exists" in stderr:
         return (
-            "another git process is running, or one was killed and left .git/index.lock "
-            "behind; when no git command is running, delete that file and try again."
+            "another git process is running, or one was killed and left the lock file "
+            "named above behind; when no git command is running, delete that file and try again."
         )
     if "Please tell me who you are" in stderr or "user.email" in stderr:
         return (
@@ -173,19 +173,58 @@ def config(root: Path, key: str) -> str | None:
     return output(root, "config", key)
 
 
-def remove_stale_index_lock(root: Path) -> None:
-    """A `git commit` killed with the release leaves `.git/index.lock`, and every git command
-    after it fails. Removed only when no process has it open (Linux /proc): a live git's
-    lock is never touched."""
+def remove_stale_git_locks(root: Path) -> list[str]:
+    """A `git commit` or `git tag` killed with the release leaves its lock files behind
+    (`index.lock`, `HEAD.lock`, `refs/heads/BRANCH.lock`, `packed-refs.lock`), and every
+    later commit fails. They are removed only when no git runs in this repository and no
+    process holds one open (Linux /proc): a live git's lock is never touched. Returns the
+    locks removed, relative to the git folder."""
     git_dir = output(root, "rev-parse", "--absolute-git-dir")
-    lock = Path(git_dir, "index.lock") if git_dir else None
-    if lock is None or not lock.exists() or not Path("/proc/self/fd").is_dir():
-        return
-    target = str(lock)
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+    if not git_dir or not Path("/proc/self/fd").is_dir():
+        return []
+    folder = Path(git_dir)
+    locks = [
+        lock
+        for lock in [
+            folder / "index.lock",
+            folder / "HEAD.lock",
+            folder / "packed-refs.lock",
+            *folder.joinpath("refs").rglob("*.lock"),
+        ]
+        if lock.is_file() and not lock.is_symlink()
+    ]
+    if not locks or _git_running_in(root, folder):
+        return []
+    held = _open_files()
+    removed = []
+    for lock in locks:
+        if str(lock) not in held:
+            lock.unlink(missing_ok=True)
+            removed.append(str(lock.relative_to(folder)))
+    return removed
+
+
+def _git_running_in(root: Path, git_dir: Path) -> bool:
+    """Whether a git process (other than ours, which has ended) works in this repository:
+    its working folder is inside the project or its git folder."""
+    places = (str(root.resolve()), str(git_dir.resolve()))
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if any(os.readlink(fd) == target for fd in fd_dir.iterdir()):
-                return  # a git is running and holds it
+            if not proc.joinpath("comm").read_text().startswith("git"):
+                continue
+            cwd = os.readlink(proc / "cwd")
         except OSError:
             continue  # a process that ended meanwhile, or not ours to read
-    lock.unlink(missing_ok=True)
+        if any(cwd == place or cwd.startswith(place + os.sep) for place in places):
+            return True
+    return False
+
+
+def _open_files() -> set[str]:
+    held: set[str] = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            held.update(os.readlink(fd) for fd in fd_dir.iterdir())
+        except OSError:
+            continue  # a process that ended meanwhile, or not ours to read
+    return held

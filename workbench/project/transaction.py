@@ -117,7 +117,7 @@ def undo(manifest: Manifest, journal: Journal) -> None:
     root = manifest.root
     if journal.tag != f"{manifest.release.tag_prefix}{journal.version}":
         return
-    git.remove_stale_index_lock(root)
+    git.remove_stale_git_locks(root)
     if git.run(root, "rev-parse", "-q", "--verify", f"refs/tags/{journal.tag}").ok and (
         _is_release_commit(manifest, f"{journal.tag}^{{commit}}", journal.version)
     ):

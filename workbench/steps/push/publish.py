@@ -95,7 +95,7 @@ def _save_release(manifest: Manifest, record: ReleaseRecord, message: str) -> No
 def _commit_only(manifest: Manifest, path: Path, message: str) -> None:
     """Commit this one file of the workbench's, never what the user had staged (after a
     push killed mid-commit, the lock its git left is removed first when nobody holds it)."""
-    git.remove_stale_index_lock(manifest.root)
+    git.remove_stale_git_locks(manifest.root)
     relative = str(path.relative_to(manifest.root))
     git.git(manifest.root, "add", "--", relative)
     git.git(manifest.root, "commit", "--quiet", "-m", message, "--only", "--", relative)

@@ -262,7 +262,7 @@ def _commit_transaction(
     leaves a journal that the next command uses to finish or undo the release
     (workbench.project.transaction)."""
     root, record = manifest.root, built.record
-    git.remove_stale_index_lock(root)  # a git killed earlier (a status, a commit) left it
+    git.remove_stale_git_locks(root)  # a git killed earlier (a status, a commit) left it
     journal = transaction.Journal(
         version=record.version,
         tag=record.git.tag,

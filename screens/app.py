@@ -260,6 +260,15 @@ class WorkbenchApp(FoundScreenshots, App[None]):
         self._to_home()
         self.push_screen(step_screen(step))
 
+    def open_release(self, version: str | None, action: str | None) -> None:
+        """The Push step on this release, then `action` on it as if chosen there."""
+        from screens.push import PushScreen
+
+        self.open_step("push")
+        screen = self.screen
+        if isinstance(screen, PushScreen):
+            screen.call_after_refresh(screen.act_on_release, version, action)
+
     def action_home(self) -> None:
         self.unless_unsaved(self._to_home)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.markup import escape
@@ -69,6 +69,26 @@ class StepCard(Static, can_focus=True):
         self.post_message(self.Selected(self.step))
 
 
+class HomeReleases(ReleaseTable):
+    """The releases on home: Enter opens the Push step on the selected release; p, o and b
+    push, promote or roll back that release there, as the same keys do in the Push step
+    (elsewhere on home `o` still opens the channels)."""
+
+    BINDINGS = [
+        Binding("enter", "act('')", "Open in Push", id="home.release_open", show=False),
+        Binding("p", "act('push_release')", "Push", id="home.release_push"),
+        Binding("o", "act('promote')", "Promote", id="home.release_promote"),
+        Binding("b", "act('rollback')", "Roll back", id="home.release_rollback"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.border_subtitle = "Enter opens in Push · p push · o promote · b roll back"
+
+    def action_act(self, action: str) -> None:
+        workbench(self).open_release(self.selected_version(), action or None)
+
+
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("left", "app.focus_previous", "Previous step", id="home.prev", show=False),
@@ -96,7 +116,7 @@ class HomeScreen(Screen[None]):
                 "Space does what blocks next; 1-5 or Enter open a step; ? lists every key.",
                 id="hint",
             )
-            yield ReleaseTable(id="home-releases")
+            yield HomeReleases(id="home-releases")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -117,7 +137,7 @@ class HomeScreen(Screen[None]):
         self.query_one("#next", Static).update(
             "Next: nothing left" if move.action == "none" else f"Next: {escape(move.says)}"
         )
-        self.query_one(ReleaseTable).show(workbench(self).release_rows)
+        self.query_one(HomeReleases).show(workbench(self).release_rows)
 
     @on(StepCard.Selected)
     def _open(self, event: StepCard.Selected) -> None:

@@ -3,12 +3,14 @@ releases in a table (and deploying, from screens.deploy)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets.data_table import RowDoesNotExist
 
 from screens.deploy import DeployAction
 from screens.dialogs import Confirm, MoveChannel, PickChannel, TextPrompt
@@ -65,6 +67,20 @@ class PushScreen(DeployAction):
     def select_newest_release(self) -> None:
         """Space pushes and promotes the latest release, whichever row was selected."""
         self.query_one(ReleaseTable).move_cursor(row=0, animate=False)
+
+    def act_on_release(self, version: str | None, action: str | None) -> None:
+        """Select this release's row (opened from home's release table), then act on it."""
+        table = self.query_one(ReleaseTable)
+        if version is not None:
+            with contextlib.suppress(RowDoesNotExist):
+                table.move_cursor(row=table.get_row_index(version), animate=False)
+        table.focus()
+        if not action:
+            return
+        if self.check_action(action, ()):
+            getattr(self, f"action_{action}")()
+        else:  # a reviewer's session: releases are read, not moved
+            self.notify(f"Not in a review: {action.replace('_', ' ')} is for the releaser.")
 
     def action_push_release(self) -> None:
         manifest = self.checklist.manifest

@@ -161,3 +161,46 @@ async def test_q_during_the_serve_test_asks_then_cancels_it_and_quits_once_stopp
     assert exits == [True]  # closed, and only after the serve test had stopped
     assert session.reached == ["serve.secrets-free"]  # it went no further
     assert any("closes when it has stopped" in n.message for n in app._notifications)
+
+
+async def test_the_release_table_on_home_opens_push_on_the_selected_release_and_acts_on_it(
+    example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Home's release table: Enter opens the Push step on the selected row, and p / o / b
+    act on that release there (its confirmation first), as in the Push step (#25)."""
+    from screens.home import HomeReleases, HomeScreen
+
+    monkeypatch.setattr(releases, "load_channels", lambda _manifest: CHANNELS)
+    app = make_app(example_project)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        app.release_rows = RELEASES
+        home.update_from_checklist()
+        table = home.query_one(HomeReleases)
+        table.focus()
+        await pilot.pause()
+        await pilot.press("j", "o")  # production's 1.0.0, promoted from home
+        await settle(pilot)
+        promote = app.screen
+        assert isinstance(promote, MoveChannel)
+        assert promote.query_one("#version", Select).value == "1.0.0"
+        await pilot.press("escape")
+        await pilot.pause()
+        push = app.screen
+        assert isinstance(push, PushScreen)
+        row = push.selected_release()
+        assert row is not None and row["version"] == "1.0.0"  # the row chosen on home
+
+        await pilot.press("h")
+        await settle(pilot)
+        assert app.screen is home
+        table.focus()
+        await pilot.press("g", "enter")  # the newest: opened in Push, nothing started
+        await settle(pilot)
+        push = app.screen
+        assert isinstance(push, PushScreen) and not push.running
+        row = push.selected_release()
+        assert row is not None and row["version"] == "1.1.0"
+        assert push.focused is push.query_one(ReleaseTable)

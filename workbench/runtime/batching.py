@@ -4,7 +4,9 @@ A model with a fixed cost per call (a scikit-learn Pipeline with a ColumnTransfo
 milliseconds for one row and barely more for thirty) answers concurrent clients faster when
 their records go through it together. Requests are validated one by one on the event loop,
 as without batching; the valid records wait in a bounded queue for the one model thread,
-which takes whatever is queued (up to `max_batch`, waiting at most `max_wait_ms` for more),
+which takes whatever is queued (up to `max_batch`, waiting at most `max_wait_ms` for more,
+but only while requests come together: after a call of one record it waits for nothing, so
+a lone client pays no wait),
 calls the model once and hands each request its own answer. When the coalesced call raises,
 the batch is answered record by record, so only the record that fails gets its 500. Each
 request keeps its own id, log line, response check and monitoring counts. A full queue
@@ -121,6 +123,7 @@ class Batcher:
         self.max_wait = float(chosen["max_wait_ms"]) / 1000
         self.waiting: queue.Queue[Waiting] = queue.Queue(maxsize=int(chosen["max_queue"]))
         self.batches = 0
+        self.last_size = 0  # records in the last call: one means nobody came together
         self.thread = threading.Thread(target=self._serve, name="model", daemon=True)
         self.thread.start()
 
@@ -135,7 +138,8 @@ class Batcher:
 
     def _gather(self) -> list[Waiting]:
         batch = [self.waiting.get()]
-        deadline = time.monotonic() + self.max_wait
+        # Waiting pays only under concurrency: after a lone record, take what is queued now.
+        deadline = time.monotonic() + (self.max_wait if self.last_size > 1 else 0.0)
         while len(batch) < self.max_batch:
             try:  # what is queued already, then what arrives before the deadline
                 batch.append(self.waiting.get_nowait())
@@ -149,6 +153,7 @@ class Batcher:
                 batch.append(self.waiting.get(timeout=left))
             except queue.Empty:
                 break
+        self.last_size = len(batch)
         return batch
 
     def _serve(self) -> None:

@@ -20,7 +20,7 @@ import pytest
 import xgboost as xgb
 
 from workbench.project.manifest import load_manifest
-from workbench.project.scaffold import find_artifacts
+from workbench.project.scaffold import find_artifacts, rank_by_loading
 from workbench.runtime.boosters import NativeBooster
 from workbench.runtime.flavors import load_predictor
 from workbench.steps.schema.infer import infer_contract
@@ -197,6 +197,10 @@ def test_init_finds_booster_files_by_their_first_bytes(tmp_path: Path) -> None:
     (tmp_path / "sample_request.json").write_text(json.dumps({"a": 1, "b": 2}))
     (tmp_path / "model.ubj").write_bytes(b"{")
     assert find_artifacts(tmp_path) == ["lgb.txt", "model.ubj", "xgb.json"]
+    # Then ranked by what loads as a model in the model's interpreter: not that `.ubj`.
+    models, passed = rank_by_loading(tmp_path, sys.executable, find_artifacts(tmp_path))
+    assert models == ["lgb.txt", "xgb.json"]
+    assert passed == [passed[0]] and passed[0].startswith("model.ubj: does not load: ")
 
 
 def test_the_request_schema_takes_the_models_categories(tmp_path: Path) -> None:

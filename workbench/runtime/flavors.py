@@ -59,9 +59,8 @@ def _boosters() -> Any:
 def own_categories(model: Any) -> dict[str, list[Any]]:
     """The categories a LightGBM or XGBoost model was trained on (pandas `category`
     columns), by feature: each request's value becomes the code it had in training."""
-    known = getattr(model, "categories", None)
-    if isinstance(known, dict):  # a native booster read them already
-        return known
+    if type(model).__name__ == "NativeBooster":  # it read them already
+        return dict(model.categories)
     if type(model).__module__.split(".")[0] in BOOSTER_LIBRARIES:
         return dict(_boosters().categories_of(model))
     return {}

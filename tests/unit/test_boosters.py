@@ -23,7 +23,8 @@ from workbench.project.manifest import load_manifest
 from workbench.project.scaffold import find_artifacts, rank_by_loading
 from workbench.runtime.boosters import NativeBooster
 from workbench.runtime.flavors import load_predictor
-from workbench.steps.schema.infer import infer_contract
+from workbench.steps.schema.categories import categories_as_enums, model_typed_rows
+from workbench.steps.schema.infer import infer_contract, infer_record
 
 
 def churn(rows: int = 240) -> tuple[pd.DataFrame, pd.Series]:
@@ -222,3 +223,21 @@ def test_the_request_schema_takes_the_models_categories(tmp_path: Path) -> None:
     assert fields["tenure"]["type"] == "integer"
     assert inferred.response["properties"]["prediction"]["enum"] == [0, 1]
     assert any("trained on: plan (3), region (3)" in note for note in inferred.notes)
+
+
+def test_categorical_fields_are_typed_and_limited_as_the_model_knows_them() -> None:
+    facts = {"categorical": ["store"], "categories": {"code": ["10", "20"], "size": [1, 2, 3]}}
+    rows = [{"store": 645, "code": 10, "size": 2}, {"store": None, "code": None, "size": 3}]
+    notes: list[str] = []
+    typed = model_typed_rows(rows, ["store", "code", "size"], facts, notes)
+    # CatBoost's categorical `store` and the text categories of `code` become text:
+    assert typed == [{"store": "645", "code": "10", "size": 2}, {**rows[1], "size": 3}]
+    request = infer_record(typed)
+    categories_as_enums(request, facts, notes)
+    code, size = request["properties"]["code"], request["properties"]["size"]
+    assert code == {"type": ["string", "null"], "enum": ["10", "20", None], "description": ""}
+    assert size == {"type": "integer", "enum": [1, 2, 3], "description": ""}
+    assert notes == [
+        "categorical for the model, so strings: store, code",
+        "limited to the categories the model was trained on: code (2), size (3)",
+    ]

@@ -116,6 +116,8 @@ def test_an_xgboost_booster_file_answers_as_its_objective_says(tmp_path: Path, s
         classifier.predict_proba(typed)[:, 1].tolist()
     )
     assert [a["prediction"] for a in answers] == classifier.predict(typed).tolist()
+    config = json.loads(model.model.booster.save_config())["learner"]["generic_param"]
+    assert config["nthread"] == "1"  # one thread per prediction (the server has processes)
 
 
 def test_bare_array_boosters_multiclass_regression_and_classes_without_probabilities(

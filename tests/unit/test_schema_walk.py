@@ -75,6 +75,7 @@ def test_a_closed_and_bounded_nested_request_passes_both(tmp_path: Path) -> None
                 },
             },
             "age": {"$ref": "#/$defs/Age"},
+            "region": {"type": "integer", "enum": [10, 20, 645]},  # a model's categories
         },
         "$defs": {"Age": {"type": "integer", "minimum": 0, "maximum": 130}},
     }

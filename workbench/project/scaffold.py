@@ -22,7 +22,11 @@ from workbench.kernel.paths import examples_dir, runtime_dir
 from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 from workbench.project.model_env import run_json_script
 
-ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts")
+ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts", ".ubj")
+# Suffixes most files of which are no model: a candidate only when its first bytes are a
+# native booster's (LightGBM's `save_model` text opens with "tree", XGBoost's JSON with
+# its "learner"), never a requirements.txt or an example request.
+SNIFFED = {".txt": re.compile(rb"\Atree\r?\n"), ".json": re.compile(rb'\A\s*\{\s*"learner"\s*:')}
 # The flavor a model file's suffix says, where it is not a pickle for the sklearn flavor.
 FLAVOR_OF_SUFFIX = {".onnx": "onnx", ".pt": "torch", ".pts": "torch"}
 # Names that say data, not a model: X_test.pkl, y_train.joblib, features.pkl ...
@@ -67,7 +71,7 @@ def image_name_for(folder: Path) -> str:
 def find_artifacts(root: Path, limit: int = 20) -> list[str]:
     found: list[str] = []
     for path in sorted(_walk(root)):
-        if path.suffix.lower() in ARTIFACT_SUFFIXES:
+        if path.suffix.lower() in ARTIFACT_SUFFIXES or _booster_file(path):
             found.append(path.relative_to(root).as_posix())
             if len(found) >= limit:
                 break
@@ -82,6 +86,18 @@ def find_artifacts(root: Path, limit: int = 20) -> list[str]:
             p,
         ),
     )
+
+
+def _booster_file(path: Path) -> bool:
+    """A `.txt` or `.json` file whose first bytes are a native booster's."""
+    head = SNIFFED.get(path.suffix.lower())
+    if head is None or path.is_symlink():
+        return False
+    try:
+        with path.open("rb") as handle:
+            return head.match(handle.read(64)) is not None
+    except OSError:
+        return False
 
 
 def _walk(root: Path) -> list[Path]:

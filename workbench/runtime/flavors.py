@@ -45,12 +45,42 @@ def own_features(model: Any) -> list[str] | None:
 
 
 CATBOOST_CLASSIFIER_LOSSES = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
+# Native booster files: LightGBM's `save_model` text, XGBoost's JSON and UBJSON.
+BOOSTER_SUFFIXES = (".txt", ".json", ".ubj")
+BOOSTER_LIBRARIES = ("lightgbm", "xgboost")
+
+
+def _boosters() -> Any:
+    """boosters.py, imported only for LightGBM and XGBoost models: a package inside the
+    image, a plain module beside this one in the model's own interpreter."""
+    return importlib.import_module(f"{__package__}.boosters" if __package__ else "boosters")
+
+
+def own_categories(model: Any) -> dict[str, list[Any]]:
+    """The categories a LightGBM or XGBoost model was trained on (pandas `category`
+    columns), by feature: each request's value becomes the code it had in training."""
+    if type(model).__name__ == "NativeBooster":  # it read them already
+        return dict(model.categories)
+    if type(model).__module__.split(".")[0] in BOOSTER_LIBRARIES:
+        return dict(_boosters().categories_of(model))
+    return {}
 
 
 def load_model(artifact: Path) -> Any:
     """A saved model: a CatBoost native `.cbm` as the classifier or regressor its loss says
-    it is (so it answers classes and probabilities), `.pkl`/`.pickle` with pickle, anything
-    else with joblib."""
+    it is (so it answers classes and probabilities), a LightGBM `.txt` or XGBoost `.json` /
+    `.ubj` Booster as its objective says (boosters.py), `.pkl`/`.pickle` with pickle,
+    anything else with joblib (a pickled Booster given the same face as its file)."""
+    if artifact.suffix.lower() in BOOSTER_SUFFIXES:
+        return _boosters().load(artifact)
+    loaded = _load_file(artifact)
+    if type(loaded).__module__.split(".")[0] in BOOSTER_LIBRARIES:
+        return _boosters().native(loaded)
+    return loaded
+
+
+def _load_file(artifact: Path) -> Any:
+    """CatBoost's `.cbm`, a pickle, or a joblib file."""
     if artifact.suffix == ".cbm":
         from catboost import CatBoost, CatBoostClassifier, CatBoostRegressor
 
@@ -116,24 +146,31 @@ class SklearnPredictor:
         # CatBoost's categorical features (by index), sent as strings as it was trained.
         indices = getattr(self.model, "get_cat_feature_indices", None)
         self.categorical = [self.features[i] for i in indices()] if callable(indices) else []
+        # LightGBM's and XGBoost's pandas categories, each column made one with them.
+        self.categories = {
+            k: v for k, v in own_categories(self.model).items() if k in self.features
+        }
         self.frame: Any = None
         self.numpy: Any = None
-        if getattr(self.model, "feature_names_in_", None) is not None or (
-            self.known_features and _is_catboost(self.model)
+        self.category: Any = None
+        if (
+            getattr(self.model, "feature_names_in_", None) is not None
+            or (self.known_features and _is_catboost(self.model))
+            or self.categories
         ):
             try:  # fitted on a DataFrame: pandas (and so numpy) is in its environment
                 import numpy
-                from pandas import DataFrame
+                from pandas import Categorical, DataFrame
             except ImportError:
                 pass
             else:
-                self.frame, self.numpy = DataFrame, numpy
+                self.frame, self.numpy, self.category = DataFrame, numpy, Categorical
         # Each column's dtype as the schema implies it (never the batch's neighbours'); not
-        # CatBoost's categorical columns, which refuse floats.
+        # CatBoost's categorical columns, which refuse floats, nor pandas categories.
         self.dtypes = {
             k: v
             for k, v in (dtypes or {}).items()
-            if k in self.features and k not in self.categorical
+            if k in self.features and k not in self.categorical and k not in self.categories
         }
         classes = getattr(self.model, "classes_", None)
         # A multi-output classifier's classes_ is one array per output, and its predict_proba
@@ -153,7 +190,8 @@ class SklearnPredictor:
         scaling or a subclass), and then checked on every example record, values and types."""
         final = self.model[-1] if hasattr(self.model, "steps") else self.model
         kind = type(final)
-        if (kind.__module__.split(".")[0], kind.__name__) not in ARGMAX_CLASSIFIERS:
+        argmax = getattr(final, "predict_is_argmax", False) is True  # a native booster's
+        if (kind.__module__.split(".")[0], kind.__name__) not in ARGMAX_CLASSIFIERS and not argmax:
             return
         if not self.has_proba or not examples:
             return
@@ -174,7 +212,13 @@ class SklearnPredictor:
             columns: dict[str, Any] = {}
             for name in self.features:
                 values = [record.get(name) for record in records]
-                columns[name] = self._typed(values, self.dtypes.get(name))
+                if name in self.categories:  # the training categories, so the same codes
+                    known = self.categories[name]
+                    # A value training never saw is missing to the model (as it codes one).
+                    seen = [v if v in known else None for v in values]
+                    columns[name] = self.category(seen, categories=known)
+                else:
+                    columns[name] = self._typed(values, self.dtypes.get(name))
             return self.frame(columns, columns=self.features).fillna(value=math.nan)
         rows = [[record.get(name) for name in self.features] for record in records]
         # All numbers: the array the model would make of them itself (numpy's own inference,

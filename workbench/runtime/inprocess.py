@@ -78,6 +78,8 @@ def facts(model: object) -> dict[str, object]:
         "classes": getattr(model, "classes", None) or None,
         "has_proba": bool(getattr(model, "has_proba", False)),
         "categorical": getattr(model, "categorical", None) or [],
+        # LightGBM's and XGBoost's training categories, by feature (pandas `category`).
+        "categories": getattr(model, "categories", None) or {},
         # A graph's own element types, as Open Inference Protocol v2 datatypes (onnx).
         "datatypes": getattr(model, "datatypes", dict)(),
     }

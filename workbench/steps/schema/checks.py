@@ -66,9 +66,13 @@ def bounded(ctx: CheckContext) -> CheckResult:
     for name, sub in walk_fields(request, values=True):
         kinds = sub.get("type")
         kinds = kinds if isinstance(kinds, list) else [kinds]
+        # A number limited to a list (a model's integer categories) is bounded by it.
         if {"number", "integer"} & set(kinds) and not (
-            {"minimum", "exclusiveMinimum"} & set(sub)
-            and {"maximum", "exclusiveMaximum"} & set(sub)
+            (
+                {"minimum", "exclusiveMinimum"} & set(sub)
+                and {"maximum", "exclusiveMaximum"} & set(sub)
+            )
+            or {"enum", "const"} & set(sub)
         ):
             loose.append(f"{name}: a number without minimum and maximum")
         if "string" in kinds and not {"enum", "const", "pattern", "maxLength", "format"} & set(sub):

@@ -25,6 +25,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import predict_in_model_env
+from workbench.steps.schema.categories import categories_as_enums, model_typed_rows
 from workbench.steps.schema.contract import json_type
 from workbench.steps.schema.sample import read_sample as read_sample  # re-exported
 
@@ -371,19 +372,16 @@ def infer_contract(
     notes: list[str] = []
     facts = predict_in_model_env(manifest, []).facts
     fields, target = _fields(_columns(records), facts, target, notes)
-    rows = [{f: r.get(f) for f in fields} for r in records]
-    # Categorical features the model declares (CatBoost's) are strings, whatever they look
-    # like in the sample: the model hashes their text, and a CSV's "645" must stay "645".
-    categorical = [f for f in facts.get("categorical") or [] if f in fields]
-    if categorical:
-        rows = [{**r, **{f: str(r[f]) for f in categorical if r[f] is not None}} for r in rows]
-        notes.append("categorical for the model, so strings: " + ", ".join(categorical))
+    # Categorical features typed as the model takes them (CatBoost's text, a CSV's "645"
+    # kept "645"; LightGBM's and XGBoost's categories as they were in training).
+    rows = model_typed_rows([{f: r.get(f) for f in fields} for r in records], fields, facts, notes)
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor in ANSWERS_LIKE_SKLEARN and not facts.get("feature_names")
     order = fields if arrays else []
     refused, examples, answers, corner_answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
+    categories_as_enums(request, facts, notes)
     for name, why in refused.items():
         schema = request["properties"][name]
         kinds = schema.get("type")

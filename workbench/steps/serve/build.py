@@ -53,6 +53,7 @@ SERVING_FILES = (
     "core.py",
     "flavors.py",
     "tensors.py",
+    "boosters.py",
     "monitoring.py",
     "openapi.py",
     "protocol.py",

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from workbench.kernel.errors import WorkbenchError
 
 # Modules of the serving runtime's own files, run beside the model.
-RUNTIME_OWN = {"flavors", "tensors", "inprocess", "__main__"}
+RUNTIME_OWN = {"flavors", "tensors", "boosters", "inprocess", "__main__"}
 
 DEV_TOOLS = {
     "ipykernel",

@@ -83,8 +83,9 @@ def test_a_gpu_image_is_built_and_sized_but_not_run_without_a_gpu(
     for probe in probes.PROBES:
         view = checklist.view(probe.item_id)
         assert view.status is Status.SKIPPED, (probe.item_id, view.evidence)
-        assert "asks for 1 GPU(s) and there is no GPU on this machine (nvidia runtime absent" in (
-            view.evidence[0]
+        assert (
+            "asks for 1 GPU(s) and there is no GPU on this machine (nvidia runtime absent"
+            in (view.evidence[0])
         )
         assert view.evidence[0].endswith("the image was built, not run")
     assert not containers_of(example_project)

@@ -120,8 +120,20 @@ def test_a_match_is_skipped_without_a_gpu_and_passed_with_one(tmp_path: Path) ->
     assert skipped.evidence[0].endswith(f"not run on a GPU here: {NO_GPU}")
     assert "is CUDA 12, as the lock's CUDA wheels" in skipped.evidence[0]
     assert _item(tmp_path, GPU, CU12, None).status is Status.PASS
-    cpu = _item(tmp_path, GOOD + "serve:\n  base_image: python:3.11-slim\n", CU12, None)
-    assert cpu.status is Status.SKIPPED and "serve.gpu is 0" in cpu.evidence[0]
+
+
+def test_a_cpu_image_passes_on_a_base_naming_no_cuda_and_warns_on_a_cuda_one(
+    tmp_path: Path,
+) -> None:
+    cpu = _item(tmp_path, GOOD + "serve:\n  base_image: python:3.11-slim\n", {}, None)
+    assert cpu.status is Status.PASS
+    assert cpu.evidence == [
+        "serve.gpu is 0 and the base image python:3.11-slim names no CUDA version: a CPU image"
+    ]
+    heavy = GOOD + "serve:\n  base_image: nvidia/cuda:12.4.1-runtime-ubuntu22.04\n"
+    warned = _item(tmp_path, heavy, {}, None)
+    assert warned.status is Status.WARN
+    assert "is CUDA 12: a CPU image carrying CUDA libraries it never uses" in warned.evidence[0]
 
 
 class FakeClient:

@@ -42,15 +42,22 @@ def test_the_largest_layers_come_from_the_history_shortened() -> None:
         {"CreatedBy": "/bin/sh -c #(nop)  ENV PORT=8080", "Size": 0},
         {"CreatedBy": "COPY /opt/venv /opt/venv # buildkit", "Size": 310_000_000},
         {"CreatedBy": "|1 X=1 /bin/sh -c python3 -m compileall -q /app", "Size": 20_000},
-        {"CreatedBy": "/bin/sh -c #(nop) ADD file:abc in / ", "Size": 176_000_000},
+        {"CreatedBy": "", "Size": 176_300_000},  # `docker import`: no command
+        {
+            "CreatedBy": "/bin/sh -c #(nop) COPY dir:" + "bd873731dbdf91c4" * 4 + " in /opt/venv",
+            "Size": 20_000_000,
+        },
     ]
     layers = image_size.largest_layers(history)
     assert [layer.describe() for layer in layers] == [
         "310.0 MB COPY /opt/venv /opt/venv # buildkit",
-        "176.0 MB ADD file:abc in /",
-        "0.0 MB RUN python3 -m compileall -q /app",
+        "176.3 MB (no command recorded: an imported layer)",
+        "20.0 MB COPY dir:bd873731dbdf in /opt/venv",
     ]
     assert len(image_size.step_of("RUN " + "x" * 200)) == 90
+    assert image_size.step_of("/bin/sh -c python3 -m compileall /app") == (
+        "RUN python3 -m compileall /app"
+    )
 
 
 def test_the_line_names_the_largest_and_the_whole() -> None:

@@ -76,16 +76,31 @@ def device_requests(gpus: int) -> list[Any]:
     return [DeviceRequest(count=gpus, capabilities=[["gpu"]])]
 
 
+def _cpu_image(base: str, image_major: int | None) -> CheckResult:
+    """A CPU image (serve.gpu 0) on a base whose name says CUDA carries its libraries for
+    nothing."""
+    if image_major is None:
+        return CheckResult.passed(
+            f"serve.gpu is 0 and the base image {base} names no CUDA version: a CPU image"
+        )
+    return CheckResult.warned(
+        f"serve.gpu is 0 but the base image {base} is CUDA {image_major}: a CPU image carrying "
+        "CUDA libraries it never uses",
+        "fix: leave serve.base_image unset (the python image of the snapshot's version), or "
+        "set serve.gpu if the image is meant for a GPU",
+    )
+
+
 def gpu_image(
     manifest: Manifest, entries: dict[str, LockEntry], base: str, absent: str | None
 ) -> CheckResult:
     """`serve.gpu-image`: the CUDA major of the base image is the lock's CUDA wheels'.
     Checked offline; a match is skipped with `absent` (why no GPU here), never passed, as
-    nothing was run on a GPU."""
+    nothing was run on a GPU. A CPU image passes on a base that names no CUDA."""
     gpus = manifest.serve.gpu
-    if not gpus:
-        return CheckResult.skipped(f"serve.gpu is 0: a CPU image on {base}, no GPU to serve on")
     image_major = cuda_of_image(base)
+    if not gpus:
+        return _cpu_image(base, image_major)
     locked = cuda_of_lock(entries)
     said = "; ".join(f"CUDA {m}: {', '.join(names)}" for m, names in sorted(locked.items()))
     if image_major is None:

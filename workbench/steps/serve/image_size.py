@@ -6,14 +6,17 @@ feeds `serve.budget.image_mb`: a size over budget names what to cut."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
 from workbench.project.manifest import Manifest
 from workbench.steps.serve.report import LayerSize, PackageSize
-from workbench.steps.serve.run import hardening, labels_of, logs_tail, remove
+from workbench.steps.serve.run import hardening, labels_of, logs_tail, remove, remove_session
 
-SHOWN = 5  # packages and layers named, largest first
+SHOWN = 5  # packages named, largest first
+SHOWN_LAYERS = 3
+HASHED = re.compile(r"((?:dir|file|sha256):)([0-9a-f]{13,})")
 READ_SECONDS = 60  # the reading container's bound
 # Run by the image's own interpreter (the venv's, first on PATH): each distribution's
 # recorded files, plus the __pycache__ bytecode of its .py files (compiled at build time,
@@ -53,15 +56,17 @@ def package_sizes(client: Any, image_id: str, manifest: Manifest) -> list[Packag
     """Every installed distribution of the image with its size, read in a throwaway
     container (no network, read-only, no capabilities, labelled as the serve test's, and
     removed whatever happens)."""
-    container = client.containers.create(
-        image_id,
-        entrypoint=["python3", "-c", SCRIPT],
-        command=[],
-        network_disabled=True,
-        **hardening(manifest),
-        labels=labels_of(manifest, f"size-{uuid.uuid4().hex}"),
-    )
+    session = f"size-{uuid.uuid4().hex}"
+    container = None
     try:
+        container = client.containers.create(
+            image_id,
+            entrypoint=["python3", "-c", SCRIPT],
+            command=[],
+            network_disabled=True,
+            **hardening(manifest),
+            labels=labels_of(manifest, session),
+        )
         container.start()
         ended = container.wait(timeout=READ_SECONDS)
         if ended.get("StatusCode") != 0:
@@ -70,18 +75,23 @@ def package_sizes(client: Any, image_id: str, manifest: Manifest) -> list[Packag
                 + logs_tail(container, 3).replace("\n", " | ")
             )
         return read_packages(container.logs(stdout=True, stderr=False).decode())
-    finally:
-        remove(container)
+    finally:  # by its label too: an interrupt can land between its creation and `container`
+        if container is not None:
+            remove(container)
+        remove_session(client, session)
 
 
 def step_of(created_by: str) -> str:
-    """A history entry's command as a person reads it, shortened."""
+    """A history entry's command as a person reads it, shortened (content hashes to 12
+    digits); an imported layer records none."""
     text = " ".join(created_by.split())
-    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
-        text = text.removeprefix(prefix)
-    if text.startswith("|"):  # BuildKit's `RUN |2 ARG=.. /bin/sh -c ...`: the command
-        text = text.split("/bin/sh -c ", 1)[-1]
-        text = "RUN " + text
+    if text.startswith("/bin/sh -c #(nop) "):  # the classic builder's COPY, ENV ...
+        text = text.removeprefix("/bin/sh -c #(nop) ").strip()
+    elif text.startswith(("/bin/sh -c ", "|")):  # its RUN; BuildKit's `RUN |2 ARG=..`
+        text = "RUN " + text.split("/bin/sh -c ", 1)[-1]
+    text = HASHED.sub(lambda found: found.group(1) + found.group(2)[:12], text)
+    if not text:
+        return "(no command recorded: an imported layer)"
     return text if len(text) <= 90 else text[:89] + "…"
 
 
@@ -92,7 +102,7 @@ def largest_layers(history: list[dict[str, Any]]) -> list[LayerSize]:
         for entry in history
         if int(entry.get("Size") or 0) > 0
     ]
-    return sorted(layers, key=lambda layer: -layer.size_bytes)[:SHOWN]
+    return sorted(layers, key=lambda layer: -layer.size_bytes)[:SHOWN_LAYERS]
 
 
 def describe(packages: list[PackageSize], count: int = SHOWN) -> str:

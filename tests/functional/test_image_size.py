@@ -88,4 +88,16 @@ def test_a_gpu_image_is_built_and_sized_but_not_run_without_a_gpu(
             in (view.evidence[0])
         )
         assert view.evidence[0].endswith("the image was built, not run")
+    # `workbench serve` builds, then refuses to run it, in one paragraph with the fix
+    done = subprocess.run(
+        [WORKBENCH, "serve", "-p", str(example_project)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())
+    assert "serve.gpu asks for 1 GPU(s) and there is no GPU on this machine (nvidia runtime" in said
+    assert "Fix: run it on a machine with an NVIDIA GPU" in said and "Traceback" not in said
     assert not containers_of(example_project)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from commands.options import ProjectOption, VerboseOption
 from commands.output import Transcript, console, fail
+
+if TYPE_CHECKING:
+    from workbench.steps.serve.report import LayerSize, PackageSize
 
 app = typer.Typer()
 
@@ -116,6 +120,7 @@ def _serve_test(project: Path, verbose: bool) -> None:
     from workbench.checklist.engine import ItemView
     from workbench.checklist.symbols import COLOUR as STYLE
     from workbench.steps.serve.checks import SERVE_ITEMS
+    from workbench.steps.serve.report import built_image
 
     def started(item_id: str) -> None:
         if item_id == "serve.secrets-free":
@@ -124,10 +129,16 @@ def _serve_test(project: Path, verbose: bool) -> None:
     def status_line(item_id: str, view: ItemView) -> list[str]:
         status = view.status.value
         first = view.evidence[0] if view.evidence else ""
-        return [f"[{STYLE[status]}]{status:7}[/] {item_id}: {escape(first)}"]
+        lines = [f"[{STYLE[status]}]{status:7}[/] {item_id}: {escape(first)}"]
+        image = built_image(view.result) if item_id == "serve.image-built" else None
+        if image is not None and image.packages:  # the size report, read from the image
+            lines.append("        largest packages: " + escape(_listed(image.packages)))
+        if image is not None and image.layers:
+            lines.append("        largest layers: " + escape(_listed(image.layers)))
+        return lines
 
     checklist = load_checklist(project)
-    ids = ["serve.base-image", *SERVE_ITEMS]
+    ids = ["serve.base-image", "serve.gpu-image", *SERVE_ITEMS]
     transcript = Transcript(checklist.manifest.root, "serve-test", verbose=verbose)
     ctx = CheckContext(checklist.manifest, log=transcript.note, detail=transcript.detail)
     try:
@@ -143,6 +154,10 @@ def _serve_test(project: Path, verbose: bool) -> None:
                 "the serve test failed: " + ", ".join(blocked) + " (details: "
                 f"`workbench check --no-run -s serve`; the whole output: {transcript.path})."
             )
+
+
+def _listed(sizes: Sequence[PackageSize | LayerSize]) -> str:
+    return ", ".join(size.describe() for size in sizes)
 
 
 @app.command("clean")

@@ -18,6 +18,8 @@ from workbench.steps.serve.report import (
     ExpectationsMissed,
     Figures,
     ImageFacts,
+    LayerSize,
+    PackageSize,
     QualityFigures,
     built_image,
     quality_figures,
@@ -126,7 +128,7 @@ def test_no_keyed_read_of_check_details_outside_the_steps_reports_and_the_engine
 # The keys each item wrote before its report was typed: files already committed hold them.
 KEYS_ON_DISK = {
     "serve.base-image": ["image_id"],
-    "serve.image-built": ["image_id", "size_bytes"],
+    "serve.image-built": ["image_id", "size_bytes", "packages", "layers"],
     "serve.performance": [
         "p50_ms",
         "p95_ms",
@@ -144,7 +146,12 @@ KEYS_ON_DISK = {
 }
 SAMPLES = {
     "serve.base-image": BaseImageFacts(image_id="sha256:base"),
-    "serve.image-built": ImageFacts(image_id="sha256:abc", size_bytes=150_000_000),
+    "serve.image-built": ImageFacts(
+        image_id="sha256:abc",
+        size_bytes=150_000_000,
+        packages=[PackageSize(name="numpy", version="2.1.3", size_bytes=40_000_000)],
+        layers=[LayerSize(step="COPY /opt/venv /opt/venv # buildkit", size_bytes=90_000_000)],
+    ),
     "serve.performance": Figures(
         p50_ms=1.5,
         p95_ms=2.5,

@@ -19,7 +19,9 @@ from typing import Literal
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest_checks import check_meaning
-from workbench.project.manifest_serve import SHARE, BatchingSpec, BudgetSpec
+from workbench.project.manifest_serve import SHARE, ServeSpec
+from workbench.project.manifest_serve import BatchingSpec as BatchingSpec  # read from here
+from workbench.project.manifest_serve import BudgetSpec as BudgetSpec
 from workbench.project.manifest_shape import Problems, build, check_values, key, type_name
 
 MANIFEST_NAME = "workbench.yaml"
@@ -27,8 +29,6 @@ MANIFEST_NAME = "workbench.yaml"
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 PREDICTOR_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 REGISTRY_REF = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$")
-MEMORY = re.compile(r"^\d+[kmgKMG]?$")
-DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 TAG_PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
 
 Flavor = Literal["sklearn", "python", "onnx", "torch"]
@@ -84,89 +84,6 @@ class SchemaSpec:
         default="schema/examples",
         metadata=key("the folder of example request JSON files", nullable=False),
     )
-
-
-@dataclass(frozen=True)
-class ServeSpec:
-    base_image: str | None = field(
-        default=None, metadata=key("the base image, e.g. python:3.11-slim")
-    )
-    system_packages: tuple[str, ...] = field(
-        default=(),
-        metadata=key(
-            "Debian packages your libraries need in the image, e.g. [libgomp1] (LightGBM's); "
-            "fetched on this host with apt-get download",
-            pattern=DEB_PACKAGE,
-        ),
-    )
-    port: int = field(
-        default=8080,
-        metadata=key(
-            "the port the server listens on inside the container, e.g. 8080",
-            nullable=False,
-            minimum=1,
-            maximum=65535,
-        ),
-    )
-    max_body_bytes: int = field(
-        default=1_048_576,
-        metadata=key("the largest request body accepted, in bytes", nullable=False, minimum=1),
-    )
-    ready_timeout: int = field(
-        default=60,
-        metadata=key(
-            "seconds the container may take to load the model and become ready, e.g. 60",
-            nullable=False,
-            minimum=1,
-        ),
-    )
-    gpu: int = field(
-        default=0,
-        metadata=key(
-            "how many GPUs the image is for, e.g. 1 (0: a CPU image, which never carries "
-            "CUDA wheels)",
-            nullable=False,
-            minimum=0,
-            maximum=16,
-        ),
-    )
-    engine_timeout: int = field(
-        default=60,
-        metadata=key(
-            "seconds one call to the Docker engine may take before it is said to hang, e.g. 60",
-            nullable=False,
-            minimum=1,
-        ),
-    )
-    workers: int | None = field(
-        default=None,
-        metadata=key(
-            "server processes in the container, e.g. 2 (default: its CPU quota, at most 4)",
-            minimum=1,
-            maximum=64,
-        ),
-    )
-    memory_limit: str = field(
-        default="1g",
-        metadata=key(
-            "the container's memory limit, e.g. 512m or 1g", pattern=MEMORY, nullable=False
-        ),
-    )
-    batching: BatchingSpec = field(
-        default_factory=BatchingSpec,
-        metadata=key("micro-batching of concurrent single requests (default: auto)"),
-    )
-    budget: BudgetSpec = field(
-        default_factory=BudgetSpec,
-        metadata=key("what the serve test's measurements may be at most (the performance gate)"),
-    )
-
-    @property
-    def memory_bytes(self) -> int:
-        """`memory_limit` in bytes (its shape is checked on load: digits, then k, m or g)."""
-        text = self.memory_limit.strip().lower()
-        unit = text[-1] if text[-1:] in ("k", "m", "g") else ""
-        return int(text.rstrip("kmg")) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from workbench.project.releases import (
 GRACEFUL_STOP_SECONDS = 10  # the runtime's timeout_graceful_shutdown (runtime/__main__.py)
 TERMINATION_GRACE_SECONDS = GRACEFUL_STOP_SECONDS + 5  # and the endpoints' removal
 UID = 10001  # the image's user (assets/templates/Dockerfile)
+GPU_LIMIT = "nvidia.com/gpu"  # the NVIDIA device plugin's extended resource
 
 
 def channel_image(manifest: Manifest, channel: str) -> tuple[str, str]:
@@ -134,14 +135,34 @@ def manifests(
         "workbench/channel": channel,
     }
     container = _container(manifest, image)
+    placement = gpu_placement(manifest)
     documents: dict[str, dict[str, Any]] = {
-        "deployment.yaml": _deployment(name, labels, replicas, container),
+        "deployment.yaml": _deployment(name, labels, replicas, container, placement),
         "service.yaml": _service(name, labels),
         "hpa.yaml": _autoscaler(name, labels, replicas),
     }
     if kserve:
-        documents["inferenceservice.yaml"] = _inference_service(name, labels, replicas, container)
+        documents["inferenceservice.yaml"] = _inference_service(
+            name, labels, replicas, container, placement
+        )
     return documents
+
+
+def gpu_placement(manifest: Manifest) -> dict[str, Any]:
+    """Where a GPU pod may run: serve.gpu_node_selector (key=value) and the taints of
+    serve.gpu_tolerations it tolerates; nothing for a CPU image."""
+    if not manifest.serve.gpu:
+        return {}
+    placement: dict[str, Any] = {}
+    if manifest.serve.gpu_node_selector:
+        pairs = (label.split("=", 1) for label in manifest.serve.gpu_node_selector)
+        placement["nodeSelector"] = {label: value for label, value in pairs}
+    if manifest.serve.gpu_tolerations:
+        placement["tolerations"] = [
+            {"key": taint, "operator": "Exists", "effect": "NoSchedule"}
+            for taint in manifest.serve.gpu_tolerations
+        ]
+    return placement
 
 
 def _container(manifest: Manifest, image: str) -> dict[str, Any]:
@@ -157,7 +178,9 @@ def _container(manifest: Manifest, image: str) -> dict[str, Any]:
         "env": [{"name": "PORT", "value": str(port)}],
         "resources": {
             "requests": {"cpu": "500m", "memory": memory},
-            "limits": {"memory": memory},
+            # serve.gpu: whole GPUs from the NVIDIA device plugin (a limit is its request)
+            "limits": {"memory": memory}
+            | ({GPU_LIMIT: str(manifest.serve.gpu)} if manifest.serve.gpu else {}),
         },
         # Ready only once the model is loaded; alive as soon as the server answers; the
         # start-up probe gives the model serve.ready_timeout to load.
@@ -192,7 +215,11 @@ def _container(manifest: Manifest, image: str) -> dict[str, Any]:
 
 
 def _deployment(
-    name: str, labels: dict[str, str], replicas: int, container: dict[str, Any]
+    name: str,
+    labels: dict[str, str],
+    replicas: int,
+    container: dict[str, Any],
+    placement: dict[str, Any],
 ) -> dict[str, Any]:
     """A rolling update that never takes a replica away before its successor is ready."""
     pod_spec = {
@@ -201,6 +228,7 @@ def _deployment(
         "securityContext": {"runAsNonRoot": True, "fsGroup": UID},
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+        **placement,
     }
     return {
         "apiVersion": "apps/v1",
@@ -255,7 +283,11 @@ def _autoscaler(name: str, labels: dict[str, str], replicas: int) -> dict[str, A
 
 
 def _inference_service(
-    name: str, labels: dict[str, str], replicas: int, container: dict[str, Any]
+    name: str,
+    labels: dict[str, str],
+    replicas: int,
+    container: dict[str, Any],
+    placement: dict[str, Any],
 ) -> dict[str, Any]:
     """KServe: the same container, speaking the Open Inference Protocol v2."""
     return {
@@ -276,6 +308,7 @@ def _inference_service(
                     | {"name": "kserve-container"}
                 ],
                 "protocolVersion": "v2",
+                **placement,
             }
         },
     }

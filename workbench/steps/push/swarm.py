@@ -33,6 +33,7 @@ from workbench.steps.serve.run import PROJECT_ID_LABEL
 LABEL = "io.workbench.deploy"
 DIGEST_LABEL = "io.workbench.digest"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
+GPU_RESOURCE = "NVIDIA-GPU"  # the generic resource `docker service create --generic-resource` names
 
 
 SwarmResult = Literal["created", "updated", "scaled", "unchanged", "rolled back", "failed"]
@@ -94,9 +95,13 @@ def _spec(
             PROJECT_ID_LABEL: manifest.project_id,
         },
     )
+    gpus = manifest.serve.gpu  # reserved per task: scheduled only on nodes that advertise it
     template = types.TaskTemplate(
         container_spec=container,
-        resources=types.Resources(mem_limit=manifest.serve.memory_bytes),
+        resources=types.Resources(
+            mem_limit=manifest.serve.memory_bytes,
+            generic_resources={GPU_RESOURCE: gpus} if gpus else None,
+        ),
         restart_policy=types.RestartPolicy(condition="on-failure", delay=2 * SECOND),
         networks=[types.NetworkAttachmentConfig(network)],
     )
@@ -174,6 +179,8 @@ def deploy(
     host_port = publish is not None and endpoint == "dnsrr"
     if host_port:
         refuse_unpublishable(swarm_client(), publish, replicas)
+    if manifest.serve.gpu:
+        refuse_without_gpus(swarm_client(), manifest.serve.gpu)
     version, image, reason = verified_channel_image(manifest, channel, unverified_reason)
     with project_lock(manifest.root, "release", f"deploying {channel}", wait=0):
         client = swarm_client()
@@ -304,6 +311,31 @@ def refuse_unpublishable(client: Any, port: int | None, replicas: int) -> None:
             "would never all start.",
             fix=f"deploy with `--replicas {max(len(nodes), 1)}`, add nodes to the swarm, or "
             "leave out --publish (the service is then reached on its network).",
+        )
+
+
+def advertised_gpus(node: dict[str, Any]) -> int:
+    """The NVIDIA-GPU generic resources a node advertises (each named GPU counts one)."""
+    found = (node.get("Description") or {}).get("Resources", {}).get("GenericResources") or []
+    named = [r["NamedResourceSpec"] for r in found if "NamedResourceSpec" in r]
+    discrete = [r["DiscreteResourceSpec"] for r in found if "DiscreteResourceSpec" in r]
+    return sum(1 for r in named if r.get("Kind") == GPU_RESOURCE) + sum(
+        int(r.get("Value") or 0) for r in discrete if r.get("Kind") == GPU_RESOURCE
+    )
+
+
+def refuse_without_gpus(client: Any, gpus: int) -> None:
+    """A task reserving GPUs waits for ever where no node advertises them: refused before
+    anything changes, saying what the nodes advertise."""
+    most = max((advertised_gpus(n.attrs) for n in client.nodes.list()), default=0)
+    if most < gpus:
+        raise WorkbenchError(
+            f"serve.gpu asks for {gpus} GPU(s) per replica and no node of this swarm "
+            f"advertises that many {GPU_RESOURCE} generic resources (the most: {most}); "
+            "nothing was deployed.",
+            fix=f"advertise each node's GPUs (dockerd `--node-generic-resource "
+            f"{GPU_RESOURCE}=GPU-<uuid>`, with the nvidia runtime as the default runtime), "
+            "or set serve.gpu to 0 for a CPU image.",
         )
 
 

@@ -115,14 +115,20 @@ IMAGE_REFERENCE = re.compile(
 
 
 def base_image_for(manifest: Manifest) -> str:
-    if manifest.serve.base_image:
-        if not IMAGE_REFERENCE.match(manifest.serve.base_image):
+    """serve.base_image; else, for a GPU (serve.gpu), serve.cuda_image; else the python
+    image of the snapshot's version."""
+    named = [("serve.base_image", manifest.serve.base_image)]
+    if manifest.serve.gpu:
+        named.append(("serve.cuda_image", manifest.serve.cuda_image))
+    for key, image in named:
+        if not image:
+            continue
+        if not IMAGE_REFERENCE.match(image):
             raise WorkbenchError(
-                f"{manifest.path}: serve.base_image `{manifest.serve.base_image}` is not an "
-                "image reference Docker can read.",
+                f"{manifest.path}: {key} `{image}` is not an image reference Docker can read.",
                 fix="write it as [registry/]name[:tag], in lower case, e.g. python:3.11-slim.",
             )
-        return manifest.serve.base_image
+        return image
     if (manifest.root / SNAPSHOT_NAME).exists():
         return f"python:{read_snapshot(manifest.root).target.python}-slim"
     raise WorkbenchError(

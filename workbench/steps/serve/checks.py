@@ -10,12 +10,14 @@ from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError, WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.paths import asset, runtime_dir
-from workbench.project.lockfile import LOCK_NAME
+from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import Manifest
 from workbench.project.model_files import model_sources
 from workbench.steps.serve.build import base_image_for
+from workbench.steps.serve.gpu import gpu_absent, gpu_image
 from workbench.steps.serve.report import BaseImageFacts
 from workbench.steps.serve.session import SESSION_ITEMS, serve_session
+from workbench.steps.snapshot.cuda import gpu_on_this_machine
 
 checks = CheckSet()
 SERVE_ITEMS = SESSION_ITEMS
@@ -62,6 +64,35 @@ def base_image(ctx: CheckContext) -> CheckResult:
         f"{ref} present: {image.id[:19]} ({size_mb:.0f} MB)",
         report=BaseImageFacts(image_id=str(image.id)),
     )
+
+
+def _gpu_inputs(ctx: CheckContext) -> Inputs:
+    m = ctx.manifest
+    try:
+        base = base_image_for(m)
+    except WorkbenchError as exc:
+        base = f"unknown: {exc.message}"
+    return {
+        "serve.gpu": str(m.serve.gpu),
+        "base_image": base,
+        "lock": file_digest(m.root / LOCK_NAME),
+        "nvidia_driver": gpu_on_this_machine() or "absent",
+    }
+
+
+@checks.auto("serve.gpu-image", inputs=_gpu_inputs)
+def gpu_image_matches(ctx: CheckContext) -> CheckResult:
+    """The CUDA base image of a GPU image matches the lock's CUDA wheels (read offline);
+    skipped with the reason on a machine without a GPU."""
+    m = ctx.manifest
+    base = base_image_for(m)
+    if not m.serve.gpu:
+        return gpu_image(m, {}, base, None)
+    try:
+        absent = gpu_absent(docker_client(timeout=30))
+    except UnavailableError:
+        absent = gpu_absent(None)  # the host's driver still says whether a GPU is here
+    return gpu_image(m, read_lock(m.root / LOCK_NAME), base, absent)
 
 
 def served_settings(manifest: Manifest) -> str:

@@ -15,7 +15,7 @@ from workbench.project.manifest import BudgetSpec
 from workbench.project.model_env import load_examples
 from workbench.steps.serve import run
 from workbench.steps.serve.probing import Probing, exec_in, post
-from workbench.steps.serve.report import Figures
+from workbench.steps.serve.report import Figures, ImageFacts
 
 LATENCY_REQUESTS = 300
 
@@ -119,6 +119,25 @@ def _rounded(exact: Figures) -> Figures:
     )
 
 
+def _largest(image: ImageFacts | None) -> str:
+    """The image's largest packages and layer, as the build read them (nothing when the
+    build could not read them)."""
+    if image is None or not image.packages:
+        return ""
+    said = "; largest packages " + ", ".join(p.describe() for p in image.packages[:3])
+    return said + (f"; largest layer {image.layers[0].describe()}" if image.layers else "")
+
+
+def size_fix(image: ImageFacts) -> str:
+    """What to cut when the image is over its size budget: its biggest packages, named."""
+    return (
+        "fix the size: the biggest packages are "
+        + ", ".join(p.describe() for p in image.packages[:3])
+        + "; leave out what the model does not import (snapshot.exclude), take lighter "
+        "builds (torch's +cpu, no CUDA wheels), or raise serve.budget.image_mb"
+    )
+
+
 def batching_in_force(url: str) -> str:
     """The image's own batching decision as its /metadata says it (read back, not assumed
     from the manifest: `auto` is decided by timing the model at load)."""
@@ -196,9 +215,11 @@ def performance(p: Probing) -> CheckResult:
         f"peak memory {peak_mb:.0f} MB ({peak_source}); budget {peak_budget:.0f} MB "
         f"of the {p.manifest.serve.memory_limit} limit",
         f"cold start to ready {p.live.ready_seconds:.2f} s; budget {budget.cold_start_s:g} s",
-        f"image {image_mb:.0f} MB; budget {budget.image_mb:g} MB",
+        f"image {image_mb:.0f} MB; budget {budget.image_mb:g} MB" + _largest(p.image),
     ]
     report = _rounded(exact)
     if over:
+        if image_mb > budget.image_mb and p.image is not None and p.image.packages:
+            evidence.append(size_fix(p.image))
         return CheckResult.failed("over budget: " + "; ".join(over), *evidence, report=report)
     return CheckResult.passed(*evidence, report=report)

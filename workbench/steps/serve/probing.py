@@ -13,6 +13,7 @@ from workbench.kernel.http import Response, request
 from workbench.project.manifest import Manifest
 from workbench.steps.serve import run
 from workbench.steps.serve.build import BuildContext
+from workbench.steps.serve.report import ImageFacts
 
 Log = Callable[[str], None]
 
@@ -25,6 +26,7 @@ class Probing:
     live: run.Running
     context: BuildContext
     log: Log
+    image: ImageFacts | None = None  # what the build measured of the image (its size report)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ frozen checklist still reads (what it never measured reads as None).
 
 from __future__ import annotations
 
+import msgspec
+
 from workbench.checklist.checks import HasDetails, Report, report_of
 
 
@@ -21,11 +23,36 @@ class BaseImageFacts(Report, frozen=True, kw_only=True):
     image_id: str
 
 
+class PackageSize(msgspec.Struct, frozen=True, kw_only=True):
+    """One installed distribution of the image and the bytes its files take there (its
+    bytecode included), read in the image."""
+
+    name: str
+    version: str
+    size_bytes: int
+
+    def describe(self) -> str:
+        return f"{self.name} {self.version} ({self.size_bytes / 1e6:,.1f} MB)"
+
+
+class LayerSize(msgspec.Struct, frozen=True, kw_only=True):
+    """One layer of the image, as the engine's history has it: the step that made it."""
+
+    step: str
+    size_bytes: int
+
+    def describe(self) -> str:
+        return f"{self.size_bytes / 1e6:,.1f} MB {self.step}"
+
+
 class ImageFacts(Report, frozen=True, kw_only=True):
-    """serve.image-built: the image the serve test built and tested (the one released)."""
+    """serve.image-built: the image the serve test built and tested (the one released),
+    and what makes it big: its largest packages and layers, largest first."""
 
     image_id: str
     size_bytes: int | None = None
+    packages: list[PackageSize] = []
+    layers: list[LayerSize] = []
 
     @property
     def size_mb(self) -> float | None:

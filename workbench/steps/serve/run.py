@@ -19,6 +19,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
 from workbench.project.lockfile import read_snapshot
 from workbench.project.manifest import Manifest
+from workbench.steps.serve.gpu import device_requests, gpu_absent
 from workbench.steps.serve.hints import load_hint
 
 RUN_LABEL = "io.workbench.run"
@@ -74,6 +75,8 @@ def start(
     port = host_port or free_port()
     container = None
     labels = labels_of(manifest, session)
+    # serve.gpu: the devices `docker run --gpus N` asks for (none for a CPU image)
+    gpus = {"device_requests": device_requests(manifest.serve.gpu)} if manifest.serve.gpu else {}
     try:
         container = client.containers.create(
             image,
@@ -82,6 +85,7 @@ def start(
             **hardening(manifest),
             labels=labels,
             environment=env or {},
+            **gpus,
         )
         container.start()
         return container
@@ -282,6 +286,14 @@ def running(
     removed too, so no container is ever left behind."""
     session = uuid.uuid4().hex
     container = None
+    if manifest.serve.gpu and (absent := gpu_absent(client)):
+        raise WorkbenchError(
+            f"serve.gpu asks for {manifest.serve.gpu} GPU(s) and there is {absent}; the image "
+            "was not run.",
+            fix="run it on a machine with an NVIDIA GPU, its driver and the NVIDIA Container "
+            "Toolkit (the engine then lists the nvidia runtime), or set serve.gpu to 0 for a "
+            "CPU image.",
+        )
     sweep_unremoved(client, manifest.root)  # what a run the engine dropped left behind
     try:
         with commands.running(f"docker run --read-only --cap-drop ALL {image[:19]}"):

@@ -30,8 +30,10 @@ from workbench.steps.serve.build import (
     build_image,
 )
 from workbench.steps.serve.build import image_tag as default_tag
+from workbench.steps.serve.gpu import gpu_absent
+from workbench.steps.serve.image_size import SHOWN, describe, largest_layers, package_sizes
 from workbench.steps.serve.probes import PROBES, Probing
-from workbench.steps.serve.report import ImageFacts
+from workbench.steps.serve.report import ImageFacts, LayerSize, PackageSize, built_image
 
 Log = Callable[[str], None]
 BUILD_ITEMS = ("serve.secrets-free", "serve.image-built")
@@ -192,9 +194,18 @@ def _serve_session(
         return session
     session.image_id = built.image_id
     client = docker_client(timeout=manifest.serve.engine_timeout)
-    session.results.update(_build_results(client, context, built))
+    session.results.update(_build_results(client, manifest, context, built, log))
     if cancel.is_set():
         raise Cancelled()
+    if manifest.serve.gpu and (absent := gpu_absent(client)):
+        log(f"serve.gpu asks for {manifest.serve.gpu} GPU(s): {absent}; not run")
+        for probe in PROBES:  # nothing was asked of the image: skipped, never passed
+            session.results[probe.item_id] = CheckResult.skipped(
+                f"serve.gpu asks for {manifest.serve.gpu} GPU(s) and there is {absent}: the "
+                "image was built, not run"
+            )
+        return session
+    facts = built_image(session.results["serve.image-built"])
 
     phase("start")
     log(
@@ -207,7 +218,8 @@ def _serve_session(
             client, built.image_id, manifest, host_port=host_port, log_file=log_file, cancel=cancel
         ) as live:
             log(f"ready after {live.ready_seconds:.2f} s at {live.url}")
-            _probe_all(Probing(manifest, live, context, log), session, log, cancel, phase)
+            probing = Probing(manifest, live, context, log, facts)
+            _probe_all(probing, session, log, cancel, phase)
     except UnavailableError:
         raise
     except WorkbenchError as exc:
@@ -251,10 +263,40 @@ def _probe_all(
             )
 
 
-def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str, CheckResult]:
-    """The build's items, from the image as the engine has it (its size, its config)."""
+def _size_report(
+    client: Any, manifest: Manifest, image: Any, log: Log
+) -> tuple[list[PackageSize], list[LayerSize], list[str]]:
+    """The image's largest packages (read in it) and layers (its history), and what the
+    evidence says of them; a reading that fails is said, never filled in."""
+    said = []
+    layers = largest_layers(image.history())
+    try:
+        packages = package_sizes(client, image.id, manifest)
+    except Exception as exc:  # the image's python could not say: the build still stands
+        if (lost := engine_lost(exc)) is not None:
+            raise lost from None
+        log(f"the image's packages could not be measured: {exc}")
+        packages, said = [], [f"package sizes not read: {str(exc)[:200]}"]
+    if packages:
+        said.append("largest packages (read in the image): " + describe(packages))
+    if layers:
+        said.append("largest layers: " + "; ".join(layer.describe() for layer in layers))
+    return packages[:SHOWN], layers, said
+
+
+def _build_results(
+    client: Any, manifest: Manifest, context: BuildContext, built: Built, log: Log
+) -> dict[str, CheckResult]:
+    """The build's items, from the image as the engine has it (its size, its config, its
+    largest packages and layers)."""
     image = client.images.get(built.image_id)
-    facts = ImageFacts(image_id=built.image_id, size_bytes=int(image.attrs["Size"]))
+    packages, layers, sizes = _size_report(client, manifest, image, log)
+    facts = ImageFacts(
+        image_id=built.image_id,
+        size_bytes=int(image.attrs["Size"]),
+        packages=packages,
+        layers=layers,
+    )
     scanned = (
         f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
         "no keys, tokens or credentials"
@@ -276,6 +318,7 @@ def _build_results(client: Any, context: BuildContext, built: Built) -> dict[str
             f"{built.tag} {built.image_id[:19]}, {facts.size_mb or 0:.0f} MB, "
             f"built in {built.seconds:.1f} s",
             f"base {context.base_image}; " + image_facts(image.attrs.get("Config") or {}),
+            *sizes,
             report=facts,
         ),
     }

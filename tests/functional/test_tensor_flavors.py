@@ -158,8 +158,11 @@ def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
 
 
 # pip finds torch's CPU build (2.13.0+cpu) in this machine's find-links folder; a CUDA
-# build would bring gigabytes of nvidia-* wheels, which snapshot.cpu-only refuses.
-TORCH_REQUIREMENTS = ("torch==2.13.0",)
+# build would bring gigabytes of nvidia-* wheels, which snapshot.cpu-only refuses. One
+# environment for every torch project: onnxscript (with onnx) is what torch.onnx.export
+# needs, onnxruntime what a graph exported from torch is served with; none of them reaches
+# a torch project's lock, which holds only what loading and predicting imported.
+TORCH_REQUIREMENTS = ("torch==2.13.0", "onnxscript==0.7.2", "onnxruntime==1.31.1")
 
 TORCH_TRAIN = """\
 import csv, json, random

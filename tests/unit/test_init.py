@@ -51,6 +51,7 @@ def test_onnx_artifact_gets_the_onnx_flavor(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"onnx")
     g = guess(tmp_path)
     assert (g.flavor, g.artifact) == ("onnx", "model.onnx")
+    assert "  # labels: [no, yes]" in render_manifest(g)  # for a graph of logits
 
 
 def test_a_torchscript_file_gets_the_torch_flavor_and_a_labels_hint(tmp_path: Path) -> None:

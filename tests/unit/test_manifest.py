@@ -182,11 +182,16 @@ def test_the_project_id_is_the_projects_folder_not_its_name(tmp_path: Path) -> N
     assert load_manifest(one).project_id == project_id(one)
 
 
-def test_the_tensor_flavors_need_their_file_and_labels_are_for_torch_only(tmp_path: Path) -> None:
+def test_the_tensor_flavors_need_their_file_and_labels_are_for_torch_and_onnx(
+    tmp_path: Path,
+) -> None:
     message = error_of(tmp_path, "name: net\nmodel:\n  flavor: torch\n")
     assert "`model.artifact`: is missing; flavor torch needs the saved model file" in message
     message = error_of(tmp_path, GOOD + "  labels: [no, yes]\n")
-    assert "`model.labels`: is only for flavor torch" in message and "line 5" in message
+    assert "`model.labels`: is only for flavors torch and onnx" in message and "line 5" in message
+    onnx = "name: net\nmodel:\n  flavor: onnx\n  artifact: m.onnx\n  labels: [no, yes]\n"
+    (tmp_path / "m.onnx").write_bytes(b"")
+    assert load_manifest(project(tmp_path, onnx)).model.labels == ("no", "yes")
 
 
 def test_serve_gpu_is_a_count_of_gpus(tmp_path: Path) -> None:

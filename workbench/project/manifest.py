@@ -64,8 +64,9 @@ class ModelSpec:
     labels: tuple[str, ...] = field(
         default=(),
         metadata=key(
-            "flavor torch: the class of each output column, e.g. [setosa, versicolor, "
-            "virginica]; the answer is the likeliest class and each class's probability"
+            "flavor torch, or onnx with one output: the class of each column of its logits, "
+            "e.g. [setosa, versicolor, virginica]; the answer is the likeliest class and each "
+            "class's probability"
         ),
     )
 

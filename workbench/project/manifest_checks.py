@@ -118,7 +118,7 @@ def _check_evaluation(manifest: Manifest, data: Any, problems: Problems) -> None
 ARTIFACT_EXAMPLES = {
     "sklearn": "models/model.joblib",
     "onnx": "models/model.onnx",
-    "torch": "models/model.pt (TorchScript)",
+    "torch": "models/model.pt (TorchScript) or models/model.pt2 (torch.export)",
 }
 
 
@@ -149,12 +149,12 @@ def check_meaning(manifest: Manifest, data: Any, problems: Problems) -> None:
         problem = _predictor_problem(manifest.root, model.predictor)
         if problem:
             problems.add(line_at(data, "model", "predictor"), "model.predictor", problem)
-    if model.labels and model.flavor != "torch":
+    if model.labels and model.flavor not in ("torch", "onnx"):
         problems.add(
             line_at(data, "model", "labels"),
             "model.labels",
-            f"is only for flavor torch (the classes of its output columns); flavor "
-            f"{model.flavor} knows its classes itself: remove it",
+            f"is only for flavors torch and onnx (the class of each column of an output of "
+            f"logits); flavor {model.flavor} knows its classes itself: remove it",
         )
     for line, field_path, relative in _project_paths(manifest, data):
         if not _inside(manifest.root, relative):

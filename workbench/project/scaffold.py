@@ -22,13 +22,14 @@ from workbench.kernel.paths import examples_dir, runtime_dir
 from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 from workbench.project.model_env import run_json_script
 
-ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts", ".ubj")
+ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts", ".pt2", ".ubj")
 # Suffixes most files of which are no model: a candidate only when its first bytes are a
 # native booster's (LightGBM's `save_model` text opens with "tree", XGBoost's JSON with
 # its "learner"), never a requirements.txt or an example request.
 SNIFFED = {".txt": re.compile(rb"\Atree\r?\n"), ".json": re.compile(rb'\A\s*\{\s*"learner"\s*:')}
-# The flavor a model file's suffix says, where it is not a pickle for the sklearn flavor.
-FLAVOR_OF_SUFFIX = {".onnx": "onnx", ".pt": "torch", ".pts": "torch"}
+# The flavor a model file's suffix says, where it is not a pickle for the sklearn flavor
+# (`.pt2`: a torch.export program; which torch format a file holds is read from its content).
+FLAVOR_OF_SUFFIX = {".onnx": "onnx", ".pt": "torch", ".pts": "torch", ".pt2": "torch"}
 # Names that say data, not a model: X_test.pkl, y_train.joblib, features.pkl ...
 DATA_NAME = re.compile(
     r"^[xy]_|(^|[_-])(data|train|test|valid|sample|features?|holdout)([_-]|$)", re.I
@@ -228,11 +229,18 @@ def render_manifest(g: Guess) -> str:
         if g.python
         else "# python: .venv/bin/python     # the model's environment: none found, create it"
     )
-    if g.artifact and g.flavor in ("sklearn", "onnx"):
+    if g.artifact and g.flavor == "sklearn":
         model = f"  flavor: {g.flavor}\n  artifact: {g.artifact}"
+    elif g.artifact and g.flavor == "onnx":
+        model = (
+            f"  flavor: onnx\n  artifact: {g.artifact}\n"
+            "  # labels: [no, yes]            # a graph of one output of logits (exported from "
+            "a network): the class of each column"
+        )
     elif g.artifact and g.flavor == "torch":
         model = (
-            f"  flavor: torch                 # TorchScript, on the CPU\n  artifact: {g.artifact}\n"
+            f"  flavor: torch                 # TorchScript or torch.export, on the CPU\n"
+            f"  artifact: {g.artifact}\n"
             "  # labels: [no, yes]            # a classifier: the class of each output column"
         )
     elif g.artifact:

@@ -17,11 +17,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flavors import load_model
+from tensors import torch_format
+
+TORCH_SUFFIXES = (".pt", ".pts", ".pt2")
 
 
 def verdict(path: Path) -> str:
-    if path.suffix in (".onnx", ".pt", ".pts"):
-        return "model"  # a graph, for the onnx flavor (onnxruntime) or torch (TorchScript)
+    if path.suffix in TORCH_SUFFIXES and torch_format(path) == "weights":
+        return (
+            "not a model: a torch.save file (a state_dict, or a module pickled with its class); "
+            "save the model with torch.jit.save or torch.export.save"
+        )
+    if path.suffix == ".onnx" or path.suffix in TORCH_SUFFIXES:
+        return "model"  # a graph, for the onnx flavor (onnxruntime) or torch (TorchScript, export)
     try:
         loaded = load_model(path)
     except Exception as exc:

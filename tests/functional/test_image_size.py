@@ -88,6 +88,8 @@ def test_a_gpu_image_is_built_and_sized_but_not_run_without_a_gpu(
             in (view.evidence[0])
         )
         assert view.evidence[0].endswith("the image was built, not run")
+        # never passed: a gate skipped so blocks the release until someone waives it
+        assert view.unverified and view.blocks == view.item.gate
     # `workbench serve` builds, then refuses to run it, in one paragraph with the fix
     done = subprocess.run(
         [WORKBENCH, "serve", "-p", str(example_project)],

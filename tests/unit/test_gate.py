@@ -154,3 +154,33 @@ def test_measuring_inputs_never_holds_the_lock_and_standings_are_ordered(project
     assert ticked.views["schema.descriptions-complete"].status is Status.PASS
     assert ticked.newer_than(first)
     assert next(s for s in ticked.summaries if s.step == "schema").score == 0.5
+
+
+def test_a_gate_skipped_as_not_tried_here_blocks_until_waived_and_a_plain_skip_does_not(
+    project: Path,
+) -> None:
+    """A GPU image on a machine without a GPU is built, never run: its serve items are
+    skipped. Counted as passing, such a skip let an image nobody ran be tagged; a skip
+    because nothing applies (no release yet, nothing deployed) still lets it through."""
+    checklist = open_checklist(load_manifest(project), user="Ana")
+    gate = gatekeeper(checklist)
+    ids = [v.item.id for v in gate.gate_report(("schema",)).blockers]
+    not_tried, does_not_apply = ids[0], ids[1]
+    results = {i: CheckResult(Status.PASS, ["measured here"]) for i in ids}
+    results[not_tried] = CheckResult.skipped("no GPU on this machine: not run", unverified=True)
+    results[does_not_apply] = CheckResult.skipped("nothing to check here")
+    gate.record(results)
+    report = gate.gate_report(("schema",))
+    assert [v.item.id for v in report.blockers] == [not_tried]
+    view = report.view(not_tried)
+    assert view is not None and view.status is Status.SKIPPED and view.unverified
+    assert "workbench waive" in view.next_move
+    with pytest.raises(WorkbenchError, match=not_tried):
+        report.require("tag")
+    checklist.waive(not_tried, "run on the GPU host by Ben: answers equal")
+    after = gate.require(("schema",), "tag")  # nothing blocks now
+    waived = after.view(not_tried)
+    assert waived is not None and waived.shown == "waived"
+    # Read back from checklist.yaml by a new engine: the flag is kept.
+    again = open_checklist(load_manifest(project)).view(not_tried)
+    assert again.unverified and again.waiver is not None

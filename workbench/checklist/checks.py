@@ -52,6 +52,9 @@ class CheckResult:
     status: Status
     evidence: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # a `Report` as plain data
+    # Skipped because it could not be tried here (a GPU image on a machine without one),
+    # not because it does not apply: a gate skipped so blocks until a person waives it.
+    unverified: bool = False
 
     @classmethod
     def passed(cls, *evidence: str, report: Report | None = None) -> CheckResult:
@@ -66,8 +69,11 @@ class CheckResult:
         return cls(Status.WARN, list(evidence), _plain(report))
 
     @classmethod
-    def skipped(cls, reason: str) -> CheckResult:
-        return cls(Status.SKIPPED, [reason])
+    def skipped(cls, reason: str, *, unverified: bool = False) -> CheckResult:
+        """Skipped: not applicable (no release yet, nothing deployed), or, `unverified`, not
+        tried because it cannot be here; never passed, and as a gate it then blocks until
+        waived (by someone who tried it where it can run)."""
+        return cls(Status.SKIPPED, [reason], unverified=unverified)
 
 
 class HasDetails(Protocol):

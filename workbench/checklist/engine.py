@@ -305,6 +305,7 @@ class Checklist:
                     checked_at=now(),
                     evidence=result.evidence,
                     details=result.details,
+                    unverified=result.unverified,
                 )
         return [self.view(item_id) for item_id in results]
 

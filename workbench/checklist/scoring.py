@@ -37,7 +37,7 @@ class ItemView:
     def shown(self) -> str:
         """What a reader is shown: `waived` for a waived item that does not pass (its
         check's or answer's own status stays in `status`), else the status."""
-        if self.waiver is not None and self.status not in PASSING:
+        if self.waiver is not None and (self.status not in PASSING or self.unverified):
             return "waived"
         return self.status.value
 
@@ -49,6 +49,11 @@ class ItemView:
             return self.item.fix
         if self.status is Status.STALE:
             return f"{self.remark}: run `workbench check --step {self.item.step}`"
+        if self.unverified:
+            return (
+                "not tried here (its evidence says why): try it where it can run, then "
+                f"`workbench waive {self.item.id} --reason 'what was tried, where'`"
+            )
         if not self.item.is_auto:
             if self.tick is not None:  # ticked, awaiting the navigator's confirmation
                 return self.remark
@@ -56,9 +61,16 @@ class ItemView:
         return f"not run yet: run `workbench check --step {self.item.step}`"
 
     @property
+    def unverified(self) -> bool:
+        """Skipped because it could not be tried here (not because it does not apply)."""
+        return self.status is Status.SKIPPED and bool(self.result and self.result.unverified)
+
+    @property
     def blocks(self) -> bool:
-        """A gate item that is not fresh and passing, and not waived."""
-        return self.item.gate and self.status not in PASSING and self.waiver is None
+        """A gate item that is not fresh and passing (a gate skipped as not tried here is
+        not passing), and not waived."""
+        failing = self.status not in PASSING or self.unverified
+        return self.item.gate and failing and self.waiver is None
 
 
 @dataclass(frozen=True)

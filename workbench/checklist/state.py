@@ -36,6 +36,7 @@ class StoredResult(_Entry):
     checked_at: str
     evidence: list[str] = []
     details: dict[str, Any] = {}
+    unverified: bool = False  # skipped, not tried here: a gate so skipped blocks (unwaived)
 
 
 class ManualTick(_Entry):

@@ -129,5 +129,5 @@ def gpu_image(
         "(no nvidia-*-cuNN wheel, no +cuNNN build) to compare with"
     )
     if absent:
-        return CheckResult.skipped(f"{matched}; not run on a GPU here: {absent}")
+        return CheckResult.skipped(f"{matched}; not run on a GPU here: {absent}", unverified=True)
     return CheckResult.passed(matched, f"serve.gpu {gpus}: the engine lists the nvidia runtime")

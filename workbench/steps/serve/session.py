@@ -202,7 +202,8 @@ def _serve_session(
         for probe in PROBES:  # nothing was asked of the image: skipped, never passed
             session.results[probe.item_id] = CheckResult.skipped(
                 f"serve.gpu asks for {manifest.serve.gpu} GPU(s) and there is {absent}: the "
-                "image was built, not run"
+                "image was built, not run",
+                unverified=True,  # never passed: a gate so skipped blocks until waived
             )
         return session
     facts = built_image(session.results["serve.image-built"])

@@ -104,6 +104,45 @@ def test_without_a_schema_a_column_is_typed_as_a_whole(tmp_path: Path) -> None:
     assert [r["urgent"] for r in rows] == [False, None, True]
 
 
+# What a spreadsheet in a French or German locale exports as "CSV": semicolons between
+# cells, a decimal comma, Windows-1252. Read with commas, the whole header was one column
+# and `--target label` was refused with "its columns: subject;amount;label" and the fix
+# "name one of those columns" (the trial of a ticket classifier, src layout).
+EUROPEAN = (
+    "subject;amount;rooms;label\n"
+    "Ticket #922 locked out;16,48;3;Zugangsprobleme für Konto\n"
+    '"Refund; charged twice";-5,5;;Réclamation – urgent\n'
+    "invoice 1,5 missing;70;2;Billing issue\n"
+)
+
+
+@pytest.mark.parametrize("schema", [None, {"properties": {"amount": {"type": "number"}}}])
+def test_a_semicolon_csv_with_decimal_commas_is_read_by_its_own_delimiter(
+    tmp_path: Path, schema: dict[str, Any] | None
+) -> None:
+    csv = tmp_path / "holdout.csv"
+    csv.write_bytes(EUROPEAN.encode("cp1252"))
+    rows = read_sample(csv, schema=schema)
+    assert list(rows[0]) == ["subject", "amount", "rooms", "label"]
+    assert [r["amount"] for r in rows] == [16.48, -5.5, 70]
+    assert [r["rooms"] for r in rows] == [3, None, 2]
+    assert [r["subject"] for r in rows] == [
+        "Ticket #922 locked out",
+        "Refund; charged twice",
+        "invoice 1,5 missing",  # text keeps its comma
+    ]
+    assert rows[1]["label"] == "Réclamation – urgent"
+
+
+def test_a_tab_separated_csv_is_read_and_a_comma_csv_keeps_its_commas(tmp_path: Path) -> None:
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_text("a\tb\n1,5\tx;y\n")
+    assert read_sample(tabbed) == [{"a": "1,5", "b": "x;y"}]  # no decimal comma but with ;
+    plain = tmp_path / "plain.csv"
+    plain.write_text('a;b,c\n"1,5",x;y\n')
+    assert read_sample(plain) == [{"a;b": "1,5", "c": "x;y"}]
+
+
 PREDICTOR = """\
 class Spam:
     def load(self, artifacts_dir):

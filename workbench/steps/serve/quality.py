@@ -223,6 +223,33 @@ def close(a: Any, b: Any, tolerance: float = TOLERANCE) -> bool:
     return bool(a == b)
 
 
+def difference(image: Any, local: Any, path: str = "") -> str | None:
+    """Where two answers first differ (beyond `close`), said as `path`: both values; None
+    when they agree. Evidence names the field, whatever its depth in a long answer."""
+    where = f"`{path or '(top)'}`"
+    if isinstance(image, dict) and isinstance(local, dict):
+        for key in [*image, *(k for k in local if k not in image)]:
+            at = f"{path}.{key}" if path else str(key)
+            if key not in image or key not in local:
+                said = [json.dumps(d[key]) if key in d else "(absent)" for d in (image, local)]
+                return f"`{at}`: the image {said[0]}, in process {said[1]}"
+            found = difference(image[key], local[key], at)
+            if found:
+                return found
+        return None
+    if isinstance(image, list) and isinstance(local, list):
+        if len(image) != len(local):
+            return f"{where}: the image {len(image)} items, in process {len(local)} items"
+        for i, (a, b) in enumerate(zip(image, local, strict=True)):
+            found = difference(a, b, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if close(image, local):
+        return None
+    return f"{where}: the image {json.dumps(image)}, in process {json.dumps(local)}"
+
+
 def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:
     evaluation = manifest.evaluation
     if evaluation is None:

@@ -5,6 +5,7 @@ serve.quality failed a correct model)."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,34 @@ def test_held_out_records_built_for_the_container_are_accepted_by_the_runtime(
         answer = client.post("/predict/batch", json=holdout.records)
     assert answer.status_code == 200, answer.text
     assert [a["prediction"] for a in answer.json()] == ["ham", "ham", "spam"]
+
+
+def test_the_true_answers_are_typed_by_the_response_schema(tmp_path: Path) -> None:
+    """Classes written as codes (`"01"`, `"02"`, `"10"`): the target column is not a request
+    field, so it was typed by its looks, as the integers 1, 2, 10, then compared as "1", "2",
+    "10" with the model's "01", "02", "10": a correct classifier scored 1/3 and
+    serve.quality failed it. The response schema says what the prediction is."""
+    (tmp_path / "project").mkdir()
+    root = project(
+        tmp_path / "project",
+        GOOD
+        + f"python: {sys.executable}\n"
+        + "evaluation:\n  data: data/holdout.csv\n  target: label\n  metric: accuracy\n",
+    )
+    (root / "data").mkdir()
+    (root / "data" / "holdout.csv").write_text("x,label\n1,01\n2,02\n3,10\n")
+    (root / "schema").mkdir()
+    (root / "schema" / "request.yaml").write_text(
+        json.dumps({"type": "object", "properties": {"x": {"type": "integer"}}})
+    )
+    (root / "schema" / "response.yaml").write_text(
+        json.dumps({"type": "object", "properties": {"prediction": {"enum": ["01", "02", "10"]}}})
+    )
+    manifest = load_manifest(root)
+    assert manifest.evaluation is not None
+    holdout = quality.load_holdout(manifest, manifest.evaluation)
+    assert holdout.truths == ["01", "02", "10"]
+    assert holdout.records == [{"x": 1}, {"x": 2}, {"x": 3}]
+    answers = [{"prediction": t} for t in ("01", "02", "10")]
+    scored = quality.score(manifest, manifest.evaluation, holdout.truths, answers)
+    assert scored["value"] == 1.0

@@ -22,7 +22,7 @@ from workbench.kernel.paths import asset
 from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
-from workbench.steps.schema.contract import request_schema
+from workbench.steps.schema.contract import request_schema, response_schema
 from workbench.steps.schema.sample import read_sample
 from workbench.steps.serve.report import ExpectationsMissed, QualityFigures
 
@@ -45,12 +45,33 @@ class Holdout:
     dropped: list[str]  # columns that are not request fields (ids and the like)
 
 
+def _with_target(manifest: Manifest, schema: dict[str, Any]) -> dict[str, Any]:
+    """The request schema to read held-out data by, with the target column declared as
+    the response declares `evaluation.output` (when the request has no field of that name
+    and the response schema says it)."""
+    evaluation = manifest.evaluation
+    properties = schema.get("properties")
+    if evaluation is None or not isinstance(properties, dict) or evaluation.target in properties:
+        return schema
+    try:
+        answer = response_schema(manifest).get("properties") or {}
+    except WorkbenchError:
+        return schema
+    spec = answer.get(evaluation.output) if isinstance(answer, dict) else None
+    if not isinstance(spec, dict):
+        return schema
+    return {**schema, "properties": {**properties, evaluation.target: spec}}
+
+
 def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     path = manifest.resolve(evaluation.data)
     schema = request_schema(manifest)
     # Typed by the request schema, column by column: an SMS text "645" is sent as the
-    # string it is, not as the integer it looks like.
-    rows = read_sample(path, limit=MAX_RECORDS, schema=schema, within=manifest.root)
+    # string it is, not as the integer it looks like; the target as the response schema
+    # says the prediction is (classes "01", "02" stay text, not the integers 1, 2).
+    rows = read_sample(
+        path, limit=MAX_RECORDS, schema=_with_target(manifest, schema), within=manifest.root
+    )
     if not rows:
         raise WorkbenchError(
             f"{evaluation.data} holds no records.", fix="save held-out records there."

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.unit.test_manifest import GOOD, project
+from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.runtime import app as runtime
 from workbench.steps.schema.contract import validation_errors
@@ -231,3 +232,16 @@ def test_the_true_answers_are_typed_by_the_response_schema(tmp_path: Path) -> No
     answers = [{"prediction": t} for t in ("01", "02", "10")]
     scored = quality.score(manifest, manifest.evaluation, holdout.truths, answers)
     assert scored["value"] == 1.0
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused_naming_its_line(
+    tmp_path: Path,
+) -> None:
+    """An unquoted comma in a text cell shifts the row: its extra cell was dropped without a
+    word and the row's values went to the wrong columns (scored or inferred as such)."""
+    csv = tmp_path / "holdout.csv"
+    csv.write_text("text,length,label\nhello,5,ham\nWIN, cash now,12,spam\nok,2,ham\n")
+    with pytest.raises(WorkbenchError) as caught:
+        read_sample(csv)
+    text = caught.value.paragraph
+    assert "holdout.csv, line 3: 4 cells where the header names 3" in text, text

@@ -83,7 +83,13 @@ def _csv_rows(path: Path, limit: int) -> list[dict[str, str]]:
     for number, row in enumerate(reader):
         if number >= limit:
             break
-        rows.append({k: v for k, v in row.items() if k is not None})
+        if None in row:  # cells past the header's: a row shifted by an unquoted delimiter
+            raise WorkbenchError(
+                f"{path}, line {reader.line_num}: {len(row) - 1 + len(row[None])} cells where "
+                f"the header names {len(row) - 1}.",
+                fix="quote the cells that hold the delimiter, or correct that line.",
+            )
+        rows.append(row)
     if cut and len(rows) < limit and rows:
         rows.pop()  # the last row may be one a quoted newline spread past the cut
     if delimiter == ";":

@@ -54,13 +54,10 @@ def _with_target(manifest: Manifest, schema: dict[str, Any]) -> dict[str, Any]:
     if evaluation is None or not isinstance(properties, dict) or evaluation.target in properties:
         return schema
     try:
-        answer = response_schema(manifest).get("properties") or {}
-    except WorkbenchError:
+        spec = (response_schema(manifest).get("properties") or {}).get(evaluation.output)
+    except (WorkbenchError, AttributeError):  # no response schema yet, or no mapping
         return schema
-    spec = answer.get(evaluation.output) if isinstance(answer, dict) else None
-    if not isinstance(spec, dict):
-        return schema
-    return {**schema, "properties": {**properties, evaluation.target: spec}}
+    return {**schema, "properties": {**properties, evaluation.target: spec}} if spec else schema
 
 
 def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
@@ -254,18 +251,14 @@ def difference(image: Any, local: Any, path: str = "") -> str | None:
             if key not in image or key not in local:
                 said = [json.dumps(d[key]) if key in d else "(absent)" for d in (image, local)]
                 return f"`{at}`: the image {said[0]}, in process {said[1]}"
-            found = difference(image[key], local[key], at)
-            if found:
+            if found := difference(image[key], local[key], at):
                 return found
         return None
     if isinstance(image, list) and isinstance(local, list):
         if len(image) != len(local):
             return f"{where}: the image {len(image)} items, in process {len(local)} items"
-        for i, (a, b) in enumerate(zip(image, local, strict=True)):
-            found = difference(a, b, f"{path}[{i}]")
-            if found:
-                return found
-        return None
+        pairs = enumerate(zip(image, local, strict=True))
+        return next((f for i, (a, b) in pairs if (f := difference(a, b, f"{path}[{i}]"))), None)
     if close(image, local):
         return None
     return f"{where}: the image {json.dumps(image)}, in process {json.dumps(local)}"

@@ -220,3 +220,22 @@ def test_a_probability_metric_without_probabilities_says_so_not_install_scikit_l
     assert "a `probabilities` field" in str(caught.value)
     assert "install scikit-learn" not in str(caught.value.fix)
     assert "accuracy" in str(caught.value.fix)
+
+
+def test_a_parity_failure_names_where_the_answers_differ() -> None:
+    """The trial of a scorer whose `flag` read a threshold from the environment: the image
+    and the model in-process differed in one field of a nested answer, and the evidence gave
+    both answers cut at 120 characters, so a difference past the cut was not shown at all."""
+    container = {"risk": 0.52, "detail": {"z": 0.1, "parts": [1.2, -0.6]}, "flag": True}
+    local = {"risk": 0.52, "detail": {"z": 0.1, "parts": [1.2, -0.6]}, "flag": False}
+    assert quality.difference(container, local) == "`flag`: the image true, in process false"
+    deep = {**local, "flag": True, "detail": {"z": 0.1, "parts": [1.2, -0.7]}}
+    assert quality.difference(container, deep) == (
+        "`detail.parts[1]`: the image -0.6, in process -0.7"
+    )
+    assert quality.difference({"a": 1}, {"a": 1, "b": 2}) == (
+        "`b`: the image (absent), in process 2"
+    )
+    assert quality.difference([1, 2], [1]) == "`(top)`: the image 2 items, in process 1 items"
+    assert quality.difference(container, dict(container)) is None
+    assert quality.difference({"p": 0.1 + 1e-9}, {"p": 0.1}) is None  # within the tolerance

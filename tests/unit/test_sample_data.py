@@ -5,6 +5,7 @@ serve.quality failed a correct model)."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.unit.test_manifest import GOOD, project
+from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.runtime import app as runtime
 from workbench.steps.schema.contract import validation_errors
@@ -104,6 +106,45 @@ def test_without_a_schema_a_column_is_typed_as_a_whole(tmp_path: Path) -> None:
     assert [r["urgent"] for r in rows] == [False, None, True]
 
 
+# What a spreadsheet in a French or German locale exports as "CSV": semicolons between
+# cells, a decimal comma, Windows-1252. Read with commas, the whole header was one column
+# and `--target label` was refused with "its columns: subject;amount;label" and the fix
+# "name one of those columns" (the trial of a ticket classifier, src layout).
+EUROPEAN = (
+    "subject;amount;rooms;label\n"
+    "Ticket #922 locked out;16,48;3;Zugangsprobleme für Konto\n"
+    '"Refund; charged twice";-5,5;;Réclamation – urgent\n'
+    "invoice 1,5 missing;70;2;Billing issue\n"
+)
+
+
+@pytest.mark.parametrize("schema", [None, {"properties": {"amount": {"type": "number"}}}])
+def test_a_semicolon_csv_with_decimal_commas_is_read_by_its_own_delimiter(
+    tmp_path: Path, schema: dict[str, Any] | None
+) -> None:
+    csv = tmp_path / "holdout.csv"
+    csv.write_bytes(EUROPEAN.encode("cp1252"))
+    rows = read_sample(csv, schema=schema)
+    assert list(rows[0]) == ["subject", "amount", "rooms", "label"]
+    assert [r["amount"] for r in rows] == [16.48, -5.5, 70]
+    assert [r["rooms"] for r in rows] == [3, None, 2]
+    assert [r["subject"] for r in rows] == [
+        "Ticket #922 locked out",
+        "Refund; charged twice",
+        "invoice 1,5 missing",  # text keeps its comma
+    ]
+    assert rows[1]["label"] == "Réclamation – urgent"
+
+
+def test_a_tab_separated_csv_is_read_and_a_comma_csv_keeps_its_commas(tmp_path: Path) -> None:
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_text("a\tb\n1,5\tx;y\n")
+    assert read_sample(tabbed) == [{"a": "1,5", "b": "x;y"}]  # no decimal comma but with ;
+    plain = tmp_path / "plain.csv"
+    plain.write_text('a;b,c\n"1,5",x;y\n')
+    assert read_sample(plain) == [{"a;b": "1,5", "c": "x;y"}]
+
+
 PREDICTOR = """\
 class Spam:
     def load(self, artifacts_dir):
@@ -160,3 +201,47 @@ def test_held_out_records_built_for_the_container_are_accepted_by_the_runtime(
         answer = client.post("/predict/batch", json=holdout.records)
     assert answer.status_code == 200, answer.text
     assert [a["prediction"] for a in answer.json()] == ["ham", "ham", "spam"]
+
+
+def test_the_true_answers_are_typed_by_the_response_schema(tmp_path: Path) -> None:
+    """Classes written as codes (`"01"`, `"02"`, `"10"`): the target column is not a request
+    field, so it was typed by its looks, as the integers 1, 2, 10, then compared as "1", "2",
+    "10" with the model's "01", "02", "10": a correct classifier scored 1/3 and
+    serve.quality failed it. The response schema says what the prediction is."""
+    (tmp_path / "project").mkdir()
+    root = project(
+        tmp_path / "project",
+        GOOD
+        + f"python: {sys.executable}\n"
+        + "evaluation:\n  data: data/holdout.csv\n  target: label\n  metric: accuracy\n",
+    )
+    (root / "data").mkdir()
+    (root / "data" / "holdout.csv").write_text("x,label\n1,01\n2,02\n3,10\n")
+    (root / "schema").mkdir()
+    (root / "schema" / "request.yaml").write_text(
+        json.dumps({"type": "object", "properties": {"x": {"type": "integer"}}})
+    )
+    (root / "schema" / "response.yaml").write_text(
+        json.dumps({"type": "object", "properties": {"prediction": {"enum": ["01", "02", "10"]}}})
+    )
+    manifest = load_manifest(root)
+    assert manifest.evaluation is not None
+    holdout = quality.load_holdout(manifest, manifest.evaluation)
+    assert holdout.truths == ["01", "02", "10"]
+    assert holdout.records == [{"x": 1}, {"x": 2}, {"x": 3}]
+    answers = [{"prediction": t} for t in ("01", "02", "10")]
+    scored = quality.score(manifest, manifest.evaluation, holdout.truths, answers)
+    assert scored["value"] == 1.0
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused_naming_its_line(
+    tmp_path: Path,
+) -> None:
+    """An unquoted comma in a text cell shifts the row: its extra cell was dropped without a
+    word and the row's values went to the wrong columns (scored or inferred as such)."""
+    csv = tmp_path / "holdout.csv"
+    csv.write_text("text,length,label\nhello,5,ham\nWIN, cash now,12,spam\nok,2,ham\n")
+    with pytest.raises(WorkbenchError) as caught:
+        read_sample(csv)
+    text = caught.value.paragraph
+    assert "holdout.csv, line 3: 4 cells where the header names 3" in text, text

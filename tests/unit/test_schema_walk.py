@@ -82,3 +82,24 @@ def test_a_closed_and_bounded_nested_request_passes_both(tmp_path: Path) -> None
     ctx = _ctx(tmp_path, request)
     assert closed(ctx).status == "pass"
     assert bounded(ctx).status == "pass"
+
+
+def test_a_format_the_image_does_not_check_is_no_constraint(tmp_path: Path) -> None:
+    """The trial of a regressor fed a timestamp: `format: date-time` made schema.bounded
+    pass ("every string constrained"), but the image checks only date, email, ipv4, ipv6
+    and uuid: it takes any string there, and the model failed with a 500 on it."""
+    request = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "sold_at": {"type": "string", "format": "date-time"},
+            "day": {"type": "string", "format": "date"},
+            "site": {"type": "string", "format": "uri", "maxLength": 200},
+        },
+    }
+    result = bounded(_ctx(tmp_path, request))
+    assert result.status == "warn", result.evidence
+    assert result.evidence == [
+        "sold_at: a string without enum, pattern or maxLength (its format date-time is not "
+        "checked by the image, which checks date, email, ipv4, ipv6, uuid: any string is taken)"
+    ]

@@ -7,6 +7,7 @@ runs inside the image and in the data scientist's interpreter alike.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -18,11 +19,19 @@ class Predictor(Protocol):
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars and arrays to JSON-ready Python values."""
+    """numpy scalars and arrays to JSON-ready Python values, at any depth of an answer's
+    objects and lists (a NaN anywhere is null, a key that is not text is written as JSON
+    writes it), so the image and the model's own environment see the same values."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str) else json.dumps(_plain(k)): _plain(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return value
 
 

@@ -18,10 +18,12 @@ meanwhile (such as scikit-learn's InconsistentVersionWarning).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -93,7 +95,18 @@ def model_frame(exc: BaseException, root: Path) -> str | None:
     return None
 
 
+def answers_channel() -> TextIO:
+    """The real stdout, kept for the JSON answer alone: from here on file descriptor 1 (a
+    model's `print()`, a C library's output) goes to stderr, so a chatty model cannot hide
+    its answers (the image sends the same lines to its log)."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    return channel
+
+
 def main() -> int:
+    out = answers_channel()
     request = json.load(sys.stdin)
     stage = "load"
     before = set(sys.modules)
@@ -135,8 +148,9 @@ def main() -> int:
                     if stage == "predict"
                     else None,
                 },
-                sys.stdout,
+                out,
             )
+            out.flush()
             return 1
     seen = [f"{w.category.__name__}: {w.message}" for w in caught]
     json.dump(
@@ -148,8 +162,9 @@ def main() -> int:
             "feature_names": getattr(model, "known_features", None),
             "facts": facts(model),
         },
-        sys.stdout,
+        out,
     )
+    out.flush()
     return 0
 
 

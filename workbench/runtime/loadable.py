@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flavors import load_model
+from inprocess import answers_channel
 from tensors import torch_format
 
 TORCH_SUFFIXES = (".pt", ".pts", ".pt2")
@@ -40,8 +41,10 @@ def verdict(path: Path) -> str:
 
 
 def main() -> int:
+    out = answers_channel()  # a pickle that prints while it loads cannot hide the verdicts
     request = json.load(sys.stdin)
-    json.dump({"verdicts": {p: verdict(Path(p)) for p in request["paths"]}}, sys.stdout)
+    json.dump({"verdicts": {p: verdict(Path(p)) for p in request["paths"]}}, out)
+    out.flush()
     return 0
 
 

@@ -8,6 +8,7 @@ from workbench.checklist.checks import CheckContext, CheckResult, CheckSet
 from workbench.project.model_env import load_examples
 from workbench.project.releases import baseline_version, file_at_release, last_version, tag_name
 from workbench.steps.schema.contract import (
+    CHECKED_FORMATS,
     request_schema,
     response_schema,
     schema_problems,
@@ -75,8 +76,19 @@ def bounded(ctx: CheckContext) -> CheckResult:
             or {"enum", "const"} & set(sub)
         ):
             loose.append(f"{name}: a number without minimum and maximum")
-        if "string" in kinds and not {"enum", "const", "pattern", "maxLength", "format"} & set(sub):
-            loose.append(f"{name}: a string without enum, pattern or maxLength")
+        checked = sub.get("format") in CHECKED_FORMATS  # another format: any string passes
+        if (
+            "string" in kinds
+            and not checked
+            and not {"enum", "const", "pattern", "maxLength"} & set(sub)
+        ):
+            unchecked = (
+                f" (its format {sub['format']} is not checked by the image, which checks "
+                f"{', '.join(CHECKED_FORMATS)}: any string is taken)"
+                if "format" in sub
+                else ""
+            )
+            loose.append(f"{name}: a string without enum, pattern or maxLength{unchecked}")
     if loose:
         return CheckResult.warned(*dict.fromkeys(loose))
     return CheckResult.passed("every number is bounded and every string constrained")

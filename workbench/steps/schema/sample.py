@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,52 @@ def _lines(path: Path) -> tuple[str, bool]:
     return _text(data), cut
 
 
+# A cell written with a decimal comma (`16,48`), as spreadsheets in many locales export.
+DECIMAL_COMMA = re.compile(r"[+-]?\d+(,\d+)?")
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter a CSV's header line shows: a comma whenever it has one, else the
+    semicolon, tab or bar it has most of (locales with a decimal comma export `;`)."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    counts = {d: header.count(d) for d in ";\t|"}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _decimal_commas(rows: list[dict[str, str]]) -> None:
+    """In a semicolon-separated file, a column whose every filled cell is a number written
+    with a decimal comma (`16,48`, `70`) holds numbers: read as `16.48` (text keeps its
+    commas: one cell that is not such a number leaves the column alone)."""
+    for name in rows[0] if rows else {}:
+        filled = [row[name] for row in rows if row.get(name)]
+        if any("," in c for c in filled) and all(DECIMAL_COMMA.fullmatch(c) for c in filled):
+            for row in rows:
+                if row.get(name):
+                    row[name] = row[name].replace(",", ".")
+
+
 def _csv_rows(path: Path, limit: int) -> list[dict[str, str]]:
     text, cut = _lines(path)
+    delimiter = _delimiter(text)
     rows: list[dict[str, str]] = []
-    for number, row in enumerate(csv.DictReader(io.StringIO(text, newline=""))):
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for number, row in enumerate(reader):
         if number >= limit:
             break
-        rows.append({k: v for k, v in row.items() if k is not None})
+        if None in row:  # cells past the header's: a row shifted by an unquoted delimiter
+            raise WorkbenchError(
+                f"{path}, line {reader.line_num}: {len(row) - 1 + len(row[None])} cells where "
+                f"the header names {len(row) - 1}.",
+                fix="quote the cells that hold the delimiter, or correct that line.",
+            )
+        rows.append(row)
     if cut and len(rows) < limit and rows:
         rows.pop()  # the last row may be one a quoted newline spread past the cut
+    if delimiter == ";":
+        _decimal_commas(rows)
     return rows
 
 

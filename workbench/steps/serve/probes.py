@@ -22,7 +22,7 @@ from workbench.steps.serve import quality, run
 from workbench.steps.serve.confinement import hardened, non_root
 from workbench.steps.serve.performance import performance
 from workbench.steps.serve.probing import Probe, Probing, exec_in, post
-from workbench.steps.serve.quality import TOLERANCE, close
+from workbench.steps.serve.quality import TOLERANCE, close, difference
 
 GRACE_SECONDS = 10
 
@@ -52,8 +52,9 @@ def examples(p: Probing) -> CheckResult:
             problems.append(f"{name}: response breaks the schema at {errors[0][0]}: {errors[0][1]}")
         elif not close(body, expected):
             problems.append(
-                f"{name}: container answered {json.dumps(body)[:120]}, the model "
-                f"in-process {json.dumps(expected)[:120]}"
+                f"{name}: the image and the model in-process differ at "
+                f"{difference(body, expected) or 'the whole answer'}; the container answered "
+                f"{json.dumps(body)[:120]}, the model in-process {json.dumps(expected)[:120]}"
             )
         else:
             evidence.append(f"{name}: 200, valid, equal to the in-process answer")

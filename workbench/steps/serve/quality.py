@@ -22,7 +22,7 @@ from workbench.kernel.paths import asset
 from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
-from workbench.steps.schema.contract import request_schema
+from workbench.steps.schema.contract import request_schema, response_schema
 from workbench.steps.schema.sample import read_sample
 from workbench.steps.serve.report import ExpectationsMissed, QualityFigures
 
@@ -45,12 +45,30 @@ class Holdout:
     dropped: list[str]  # columns that are not request fields (ids and the like)
 
 
+def _with_target(manifest: Manifest, schema: dict[str, Any]) -> dict[str, Any]:
+    """The request schema to read held-out data by, with the target column declared as
+    the response declares `evaluation.output` (when the request has no field of that name
+    and the response schema says it)."""
+    evaluation = manifest.evaluation
+    properties = schema.get("properties")
+    if evaluation is None or not isinstance(properties, dict) or evaluation.target in properties:
+        return schema
+    try:
+        spec = (response_schema(manifest).get("properties") or {}).get(evaluation.output)
+    except (WorkbenchError, AttributeError):  # no response schema yet, or no mapping
+        return schema
+    return {**schema, "properties": {**properties, evaluation.target: spec}} if spec else schema
+
+
 def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     path = manifest.resolve(evaluation.data)
     schema = request_schema(manifest)
     # Typed by the request schema, column by column: an SMS text "645" is sent as the
-    # string it is, not as the integer it looks like.
-    rows = read_sample(path, limit=MAX_RECORDS, schema=schema, within=manifest.root)
+    # string it is, not as the integer it looks like; the target as the response schema
+    # says the prediction is (classes "01", "02" stay text, not the integers 1, 2).
+    rows = read_sample(
+        path, limit=MAX_RECORDS, schema=_with_target(manifest, schema), within=manifest.root
+    )
     if not rows:
         raise WorkbenchError(
             f"{evaluation.data} holds no records.", fix="save held-out records there."
@@ -221,6 +239,29 @@ def close(a: Any, b: Any, tolerance: float = TOLERANCE) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(close(x, y, tolerance) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+def difference(image: Any, local: Any, path: str = "") -> str | None:
+    """Where two answers first differ (beyond `close`), said as `path`: both values; None
+    when they agree. Evidence names the field, whatever its depth in a long answer."""
+    where = f"`{path or '(top)'}`"
+    if isinstance(image, dict) and isinstance(local, dict):
+        for key in [*image, *(k for k in local if k not in image)]:
+            at = f"{path}.{key}" if path else str(key)
+            if key not in image or key not in local:
+                said = [json.dumps(d[key]) if key in d else "(absent)" for d in (image, local)]
+                return f"`{at}`: the image {said[0]}, in process {said[1]}"
+            if found := difference(image[key], local[key], at):
+                return found
+        return None
+    if isinstance(image, list) and isinstance(local, list):
+        if len(image) != len(local):
+            return f"{where}: the image {len(image)} items, in process {len(local)} items"
+        pairs = enumerate(zip(image, local, strict=True))
+        return next((f for i, (a, b) in pairs if (f := difference(a, b, f"{path}[{i}]"))), None)
+    if close(image, local):
+        return None
+    return f"{where}: the image {json.dumps(image)}, in process {json.dumps(local)}"
 
 
 def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:

@@ -182,14 +182,39 @@ def _pip_failure(lines: list[str], target: Target, *, offline: bool) -> str:
     )
 
 
+def _has_pip(python: Path) -> bool:
+    """Whether an interpreter can run pip (`uv venv` makes environments without it)."""
+    probe = subprocess.run(
+        [str(python), "-m", "pip", "--version"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+def _pip_wheel(builder: Path, location: str, wheels: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(builder), "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir"]
+    return subprocess.run(
+        [*command, str(wheels), location], capture_output=True, text=True, check=False
+    )
+
+
+def _pure(wheel: Path) -> bool:
+    """A wheel any interpreter of the target installs (py3-none-any), whoever built it."""
+    tags = parse_wheel_filename(wheel.name)[3]
+    return all(tag.abi == "none" and tag.platform == "any" for tag in tags)
+
+
 def build_local_wheel(
     python: Path,
     source: str,
     name: str,
     log: Log = lambda _: None,
 ) -> Path:
-    """A wheel built from a local, editable or VCS source, cached by the source's content."""
+    """A wheel built from a local, editable or VCS source, cached by the source's content.
+    Built by the model's own pip; where its environment has none (`uv venv`), by the
+    workbench's, which is right only for a pure-Python wheel (a platform wheel is refused,
+    saying to give the environment pip)."""
     location = source[len("file://") :] if source.startswith("file://") else source
+    origin = location
     key = hashlib.sha256(location.encode()).hexdigest()[:12]
     if Path(location).is_dir():
         key = file_digest(Path(location)).split(":")[-1][:16]
@@ -199,6 +224,7 @@ def build_local_wheel(
         log(f"using the cached wheel of {name} built from {location}: {existing[0].name}")
         return existing[0]
     log(f"building a wheel of {name} from {location}")
+    builder = python if _has_pip(python) else Path(sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
         if Path(location).is_dir():
             # Build from a copy: a build backend writes build/ and *.egg-info into the source
@@ -213,29 +239,22 @@ def build_local_wheel(
             )
             location = str(copy)
         wheels = Path(tmp) / "wheels"
-        result = subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--quiet",
-                "--wheel-dir",
-                str(wheels),
-                location,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = _pip_wheel(builder, location, wheels)
         built = sorted(wheels.glob("*.whl"))
         if result.returncode != 0 or not built:
             tail = " / ".join(result.stderr.strip().splitlines()[-3:])
             raise WorkbenchError(
-                f"{name} is installed from {location} and no wheel can be built from it "
+                f"{name} is installed from {origin} and no wheel can be built from it "
                 f"({tail or 'no wheel produced'}).",
                 fix="make the package buildable (a pyproject.toml), or install it from an index.",
+            )
+        if builder != python and not _pure(built[0]):
+            raise WorkbenchError(
+                f"{name} is installed from {origin} and builds a platform wheel "
+                f"({built[0].name}), which only the model's own interpreter can build, and "
+                f"the model's environment ({python}) has no pip (`uv venv` makes none).",
+                fix=f"give it pip (`uv pip install --python {python} pip`), then take the "
+                "snapshot again.",
             )
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built[0], out / built[0].name)

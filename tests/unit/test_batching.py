@@ -128,3 +128,25 @@ def test_a_lone_client_pays_no_wait_and_concurrent_ones_are_gathered() -> None:
     batcher.waiting.put(Waiting(5, "5", None))  # type: ignore[arg-type]
     threading.Thread(target=later, args=(6,)).start()
     assert [w.record for w in batcher._gather()] == [5, 6]  # gathered within the wait
+
+
+def test_the_workers_of_one_server_share_the_first_decision_and_a_later_server_decides_anew(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial on a busy machine saw the two workers of one image decide opposite ways
+    (timings are noisy while both load) while the serve test reported one of them as the
+    image's decision. The first worker's decision now stands for all of them."""
+    from workbench.runtime import batching
+
+    on = {"mode": "auto", "enabled": True, "why": "a record costs less in a batch"}
+    off = {"mode": "auto", "enabled": False, "why": "a record costs about as much"}
+    assert batching.agreed(on, str(tmp_path)) == on  # the first worker: published
+    second = batching.agreed(off, str(tmp_path))  # a second worker timed it otherwise
+    assert second["enabled"] is True
+    assert second["why"] == "a record costs less in a batch (the server's first worker timed it)"
+    assert batching.agreed({**off, "mode": "off"}, str(tmp_path))["enabled"] is False  # forced
+    monkeypatch.setattr(batching, "_server_key", lambda: "4242-99")  # another server
+    assert batching.agreed(off, str(tmp_path)) == off
+    assert not [p for p in tmp_path.iterdir() if not p.name.endswith(".json")]  # no scratch
+    unwritable = tmp_path / "nowhere"
+    assert batching.agreed(off, str(unwritable)) == off  # nothing to share: its own

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .batching import Batcher, calibrate, settings
+from .batching import Batcher, agreed, calibrate, settings
 from .flavors import load_predictor
 from .monitoring import Monitor
 from .rules import CHECKED_FORMATS, column_dtypes
@@ -180,7 +180,7 @@ class Model:
         if hasattr(predictor, "prepare"):  # what it can learn from real records (sklearn)
             predictor.prepare(examples)
         self.batching = {
-            **calibrate(predictor.predict_many, examples, chosen, INLINE_SECONDS),
+            **agreed(calibrate(predictor.predict_many, examples, chosen, INLINE_SECONDS)),
             "max_wait_ms": chosen["max_wait_ms"],
             "max_queue": chosen["max_queue"],
         }

@@ -1,6 +1,7 @@
-"""The `serve:` sub-sections of `workbench.yaml` that tune the image rather than describe it:
-the performance budget the serve test judges by, and micro-batching (declared here, read
-through `workbench.project.manifest`)."""
+"""The sections of `workbench.yaml` that tune the image rather than describe it: the
+performance budget the serve test judges by, micro-batching, and `monitoring:` (what the
+image records about its traffic, and the agreement a replay of it must reach); declared
+here, read through `workbench.project.manifest`."""
 
 from __future__ import annotations
 
@@ -77,5 +78,33 @@ class BatchingSpec:
         metadata=key(
             "records waiting for the model before the server answers 503 with Retry-After",
             minimum=1,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    log_predictions: bool = field(
+        default=False,
+        metadata=key("true to log every prediction's inputs and outputs (default false)"),
+    )
+    sample: float = field(
+        default=1.0,
+        metadata=key(
+            "the share of predictions logged, 0-1, e.g. 0.1", minimum=0, maximum=1, above=SHARE
+        ),
+    )
+    drift: bool = field(
+        default=True,
+        metadata=key("false to stop counting inputs and predictions for drift (default true)"),
+    )
+    replay_min_agreement: float | None = field(
+        default=None,
+        metadata=key(
+            "the least share of replayed production requests the candidate must answer as "
+            "production did, 0-1, e.g. 0.98 (`workbench replay`; default: none, a warning)",
+            minimum=0,
+            maximum=1,
+            above=SHARE,
         ),
     )

@@ -192,3 +192,46 @@ def test_percentiles_and_hidden_fields() -> None:
     assert replay.percentile([3.0, 1.0, 2.0], 50) == 2.0
     schema = {"properties": {"a": {"type": "string", "x-log": False}, "b": {"type": "number"}}}
     assert replay.hidden(schema) == frozenset({"a"})
+
+
+def test_promote_says_what_the_last_replay_said_of_the_release(tmp_path: Path) -> None:
+    from commands.output import console
+    from commands.replay import show_replay
+    from tests.helpers import hand_made_release
+
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    hand_made_release(manifest, "1.0.0", [])  # released 2026-11-24T10:00:00Z
+    hand_made_release(manifest, "1.1.0", [])
+    with console.capture() as captured:
+        show_replay(manifest, "1.1.0", "production")
+    assert "1.1.0 was never replayed against production's traffic" in captured.get()
+    replay.save(manifest, report(agreed=180))
+    with console.capture() as captured:
+        show_replay(manifest, "1.1.0", "production")
+    said = " ".join(captured.get().split())
+    assert "replay: fail" in said and "prediction: disagreed on 20 of 200" in said
+    assert replay.headlines(manifest, ["1.1.0", "1.0.0", "9.9.9"]) == {
+        ("1.1.0", "production"): "replay: fail, 180 of 200 answered as production (90.0%); "
+        "prediction disagreed on 20",
+        ("1.0.0", "production"): "replay: stale (it ran 1.1.0; replay this release)",
+    }
+
+
+def test_a_file_of_log_lines_is_read_and_an_empty_one_says_why_nothing_replays(
+    tmp_path: Path,
+) -> None:
+    from workbench.steps.push.replaying import file_lines, replay_candidate
+
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    logs = tmp_path / "production.jsonl"
+    logs.write_text(prediction("a", {"x": 1}, {"y": 1}) + "\n" + access("a", "/predict", 2.0))
+    lines, where = file_lines(logs)
+    assert where == str(logs) and [f.latency_ms for f in replay.parse(lines)] == [2.0]
+    with pytest.raises(WorkbenchError, match=r"missing\.jsonl cannot be read"):
+        file_lines(tmp_path / "missing.jsonl")
+    logs.write_text(access("a", "/predict", 2.0) + "\n")
+    with pytest.raises(WorkbenchError) as nothing:
+        replay_candidate(manifest, "production", "1.0.0", source=logs)
+    said = nothing.value.paragraph
+    assert "no prediction is logged" in said and "monitoring.log_predictions is off" in said
+    assert replay.recorded(manifest) == []  # nothing replayed, nothing recorded

@@ -321,3 +321,38 @@ def latency(report: ReplayReport) -> str:
         f"{mine}; production's p50 {ms(report.production_p50_ms)}, "
         f"p99 {ms(report.production_p99_ms)}"
     )
+
+
+def headline(report: ReplayReport, verdict: Verdict) -> str:
+    """The replay in one line (the TUI's promote confirmation)."""
+    if verdict == "stale":
+        return f"replay: stale (it ran {report.candidate}; replay this release)"
+    disagreeing = [
+        f"{f.field} disagreed on {f.compared - f.agreed}"
+        for f in report.fields
+        if not f.absent and f.agreed < f.compared
+    ]
+    errors = f", {len(report.errors)} errors" if report.errors else ""
+    return (
+        f"replay: {verdict}, {report.agreed} of {report.sent} answered as production "
+        f"({(report.agreement or 0.0):.1%}){errors}"
+        + (f"; {', '.join(disagreeing)}" if disagreeing else "")
+    )
+
+
+def headlines(manifest: Manifest, versions: list[str]) -> dict[tuple[str, str], str]:
+    """Each (version, channel) with a recorded replay of that channel: its one-line verdict."""
+    from workbench.project.releases import load_release
+
+    created = {}
+    for version in versions:
+        try:
+            created[version] = load_release(manifest, version).created
+        except WorkbenchError:
+            continue
+    found = {}
+    for report in recorded(manifest):
+        for version, at in created.items():
+            verdict, _ = judge(report, version, at)
+            found[(version, report.channel)] = headline(report, verdict)
+    return found

@@ -72,7 +72,7 @@ def replay(
     except (KeyboardInterrupt, Cancelled):
         cancel.set()
         fail("replay interrupted; nothing was recorded (the container is removed).", code=130)
-    verdict, lines = judge(report, candidate, created)
+    verdict, lines = judge(report, candidate, created, manifest.monitoring.replay_min_agreement)
     if as_json:
         document = msgspec.to_builtins(report)
         console.print_json(json.dumps({**document, "verdict": verdict}))
@@ -111,7 +111,8 @@ def show_replay(manifest: Any, version: str, channel: str) -> None:
             f"--candidate {escape(version)}`)"
         )
         return
-    verdict, lines = judge(report, version, load_release(manifest, version).created)
+    created = load_release(manifest, version).created
+    verdict, lines = judge(report, version, created, manifest.monitoring.replay_min_agreement)
     colour = {"pass": "green", "warn": "yellow", "fail": "red", "stale": "yellow"}[verdict]
     console.print(f"[{colour}]replay: {verdict}[/]")
     for line in lines:

@@ -144,20 +144,22 @@ def report(agreed: int = 200, **changes: object) -> ReplayReport:
 
 
 def test_under_the_minimum_the_replay_fails_naming_the_field_and_its_count() -> None:
-    verdict, lines = replay.judge(report(agreed=180), "1.1.0", "2026-12-05T09:00:00Z")
+    verdict, lines = replay.judge(report(agreed=180), "1.1.0", "2026-12-05T09:00:00Z", 0.95)
     assert verdict == "fail"
     said = "\n".join(lines)
     assert "prediction: disagreed on 20 of 200" in said
     assert "probabilities: agreed on 200 of 200" in said
     assert "agreement 90.0% is under the team's minimum 95.0%" in said
     assert "production's is not known" in said  # no access line: said, not guessed
-    assert replay.judge(report(agreed=195), "1.1.0", "2026-12-05T09:00:00Z")[0] == "pass"
+    assert replay.judge(report(agreed=195), "1.1.0", "2026-12-05T09:00:00Z", 0.95)[0] == "pass"
+    # the minimum as workbench.yaml says it now, not as it was when the replay ran
+    assert replay.judge(report(agreed=195), "1.1.0", "2026-12-05T09:00:00Z", 0.99)[0] == "fail"
 
 
 def test_a_replay_of_another_or_an_older_candidate_is_stale() -> None:
-    verdict, lines = replay.judge(report(), "1.2.0", "2026-12-05T09:00:00Z")
+    verdict, lines = replay.judge(report(), "1.2.0", "2026-12-05T09:00:00Z", 0.95)
     assert verdict == "stale" and "the candidate is 1.2.0" in lines[0]
-    verdict, lines = replay.judge(report(), "1.1.0", "2026-12-05T11:00:00Z")
+    verdict, lines = replay.judge(report(), "1.1.0", "2026-12-05T11:00:00Z", 0.95)
     assert verdict == "stale" and "released 2026-12-05T11:00:00Z" in lines[0]
 
 
@@ -166,6 +168,7 @@ def test_without_a_minimum_a_disagreement_warns_and_latency_is_compared_when_log
         report(agreed=199, minimum=None, production_p50_ms=1.0, production_p99_ms=2.0),
         "1.1.0",
         "2026-12-05T09:00:00Z",
+        None,
     )
     assert verdict == "warn"
     said = "\n".join(lines)
@@ -199,7 +202,10 @@ def test_promote_says_what_the_last_replay_said_of_the_release(tmp_path: Path) -
     from commands.replay import show_replay
     from tests.helpers import hand_made_release
 
-    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    root = copy_example("iris", tmp_path / "iris")
+    with (root / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("monitoring:\n  replay_min_agreement: 0.95\n")
+    manifest = load_manifest(root)
     hand_made_release(manifest, "1.0.0", [])  # released 2026-11-24T10:00:00Z
     hand_made_release(manifest, "1.1.0", [])
     with console.capture() as captured:

@@ -344,7 +344,8 @@ def replayed(ctx: CheckContext) -> CheckResult:
             f"{version} was never replayed against {', '.join(deployed)}: "
             f"`workbench replay --channel {deployed[0]} --candidate {version}`"
         )
-    verdicts = [judge(r, str(version), record.created) for r in found]
+    minimum = ctx.manifest.monitoring.replay_min_agreement
+    verdicts = [judge(r, str(version), record.created, minimum) for r in found]
     evidence = [line for _, lines in verdicts for line in lines]
     report = Replays(replays=found)
     worst = {v for v, _ in verdicts}

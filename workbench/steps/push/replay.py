@@ -250,10 +250,12 @@ def recorded(manifest: Manifest) -> list[ReplayReport]:
 Verdict = Literal["pass", "warn", "fail", "stale"]
 
 
-def judge(report: ReplayReport, candidate: str, created: str) -> tuple[Verdict, list[str]]:
+def judge(
+    report: ReplayReport, candidate: str, created: str, minimum: float | None
+) -> tuple[Verdict, list[str]]:
     """What a replay says of the candidate `candidate` (released at `created`): stale when
-    it replayed another release or ran before this one was made; under the minimum, a
-    failure naming each disagreeing field and its count."""
+    it replayed another release or ran before this one was made; under the team's `minimum`
+    (as workbench.yaml says it now), a failure naming each disagreeing field and its count."""
     said = summary(report)
     if report.candidate != candidate or report.replayed_at < created:
         return "stale", [
@@ -264,15 +266,15 @@ def judge(report: ReplayReport, candidate: str, created: str) -> tuple[Verdict, 
     if not report.sent:
         return "warn", [*said, f"{report.channel}: nothing was replayed: no prediction logged"]
     agreement = report.agreement or 0.0
-    if report.minimum is None:
+    if minimum is None:
         verdict: Verdict = "pass" if report.agreed == report.sent else "warn"
         note = "no minimum set (`monitoring.replay_min_agreement` makes this a gate)"
         return verdict, [*said, note]
-    if agreement < report.minimum:
+    if agreement < minimum:
         return "fail", [
             *said,
             f"{report.channel}: agreement {agreement:.1%} is under the team's minimum "
-            f"{report.minimum:.1%} (monitoring.replay_min_agreement)",
+            f"{minimum:.1%} (monitoring.replay_min_agreement)",
         ]
     return "pass", said
 
@@ -353,6 +355,6 @@ def headlines(manifest: Manifest, versions: list[str]) -> dict[tuple[str, str], 
     found = {}
     for report in recorded(manifest):
         for version, at in created.items():
-            verdict, _ = judge(report, version, at)
+            verdict, _ = judge(report, version, at, manifest.monitoring.replay_min_agreement)
             found[(version, report.channel)] = headline(report, verdict)
     return found

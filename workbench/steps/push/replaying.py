@@ -16,7 +16,7 @@ import orjson
 
 from workbench.kernel.cancel import raise_if_cancelled
 from workbench.kernel.clock import now
-from workbench.kernel.docker import docker_client
+from workbench.kernel.docker import docker_client, short_error
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import request
 from workbench.project.manifest import Manifest
@@ -90,7 +90,15 @@ def candidate_image(manifest: Manifest, version: str) -> str:
         pass
     if record.push.pushed and record.push.digest and manifest.registry:
         reference = f"{manifest.registry}@{record.push.digest}"
-        client.images.pull(reference)
+        try:
+            client.images.pull(reference)
+        except Exception as exc:  # the registry away, the digest gone, no credentials
+            raise WorkbenchError(
+                f"the image of {version} is not on this engine, and pulling {reference} "
+                f"failed: {short_error(exc)}",
+                fix="check that the registry answers (`workbench check -s push`), or replay "
+                "where the release was built.",
+            ) from None
         return reference
     raise WorkbenchError(
         f"the image of {version} ({record.image.id[:19]}) is not on this engine, and the "

@@ -11,7 +11,7 @@ from typer.core import TyperGroup, TyperOption
 ORDER = (
     *("snapshot", "schema", "build", "serve", "clean", "tag", "push", "promote", "rollback"),
     *("check", "tick", "confirm", "waive", "signoff", "report", "releases", "deploy"),
-    *("status", "monitor", "init", "demo", "tui"),
+    *("status", "replay", "monitor", "init", "demo", "tui"),
 )
 
 

@@ -21,6 +21,7 @@ from commands import keys as keys_commands
 from commands import monitor as monitor_commands
 from commands import push as push_commands
 from commands import releases as releases_commands
+from commands import replay as replay_commands
 from commands import schema as schema_commands
 from commands import serve as serve_commands
 from commands import snapshot as snapshot_commands
@@ -54,6 +55,7 @@ app.add_typer(tag_commands.app)
 app.add_typer(push_commands.app)
 app.add_typer(deploy_commands.app)
 app.add_typer(status_commands.app)
+app.add_typer(replay_commands.app)
 app.add_typer(releases_commands.app)
 app.add_typer(keys_commands.app)
 

@@ -11,6 +11,7 @@ import typer
 from commands.keys import verified_note
 from commands.options import ProjectOption, UnverifiedOption
 from commands.output import console, fail
+from commands.replay import show_replay
 
 app = typer.Typer()
 
@@ -96,6 +97,7 @@ def promote(
     from workbench.steps.push.publish import promote as promote_release
 
     manifest = load_manifest(project)
+    show_replay(manifest, version, channel)  # what the traffic replay said (push.replay)
     digest = promote_release(
         manifest, version, channel, current_user(manifest.root), unverified_reason
     )

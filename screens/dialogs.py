@@ -181,8 +181,11 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
         *,
         suggested: str = "production",
         chosen: str | None = None,
+        replays: dict[tuple[str, str], str] | None = None,
     ) -> None:
         super().__init__()
+        # (version, channel) -> what the last replay of the channel said of the version
+        self.replays = replays
         self.versions = versions  # newest first
         self.channels = channels  # channel -> the version it points at now (None: new)
         self.suggested = suggested
@@ -208,6 +211,8 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
                 id="channel",
             )
             yield Label("", id="move-summary")
+            if self.replays is not None:
+                yield Label("", id="move-replay")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Promote", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
@@ -231,6 +236,11 @@ class MoveChannel(ModalScreen[tuple[str, str] | None]):
         change = f"{now} -> {version}" if now else f"(new channel) -> {version}"
         same = " (already there: nothing moves)" if now == version else ""
         self.query_one("#move-summary", Label).update(f"{channel}: {change}{same}")
+        if self.replays is not None:
+            said = self.replays.get((version, channel)) or (
+                f"replay: none of {version} against {channel} (`workbench replay`)"
+            )
+            self.query_one("#move-replay", Label).update(said)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":

@@ -191,12 +191,29 @@ class PushScreen(DeployAction):
             )
             return
         chosen = row["version"] if row else None
+        replays = self._replays(pushed)
         self._channels_then(
             lambda channels: self.app.push_screen(
-                MoveChannel(pushed, {c: e.current for c, e in channels.items()}, chosen=chosen),
+                MoveChannel(
+                    pushed,
+                    {c: e.current for c, e in channels.items()},
+                    chosen=chosen,
+                    replays=replays,
+                ),
                 self._promote_chosen,
             )
         )
+
+    def _replays(self, versions: list[str]) -> dict[tuple[str, str], str] | None:
+        """What the last replay of each channel said of each version (promote shows it)."""
+        from workbench.kernel.errors import WorkbenchError
+        from workbench.steps.push.replay import headlines
+
+        try:
+            return headlines(self.checklist.manifest, versions)
+        except WorkbenchError as exc:  # a replay record that does not read: said, not hidden
+            self.notify(exc.paragraph, severity="warning", timeout=10)
+            return None
 
     def _promote_chosen(self, choice: tuple[str, str] | None) -> None:
         if choice and self.begin(f"promoting {choice[0]} to {choice[1]}"):

@@ -27,6 +27,7 @@ from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
 from workbench.kernel import skopeo
+from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
 from workbench.kernel.hashing import sha256_text
 from workbench.kernel.oci import ImageRef, client_for
@@ -49,8 +50,9 @@ from workbench.project.records import (
 from workbench.project.releases import save_channels, save_deployments, save_release
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
-from workbench.steps.push import alerting, prometheus, swarm
+from workbench.steps.push import alerting, prometheus, replay, swarm
 from workbench.steps.push.attestations import attach
+from workbench.steps.push.report import FieldAgreement, ReplayReport
 from workbench.steps.serve.drift import bins_for
 from workbench.steps.tag.files import release_hashes
 from workbench.steps.tag.provenance import build_provenance
@@ -540,6 +542,41 @@ def monitored(tampered: bool) -> Callable[[Path], None]:
     return arrange
 
 
+def replayed(disagreeing: int) -> Callable[[Path], None]:
+    """The candidate 1.1.0 replayed against 200 of production's logged requests, as
+    `workbench replay` records it, under a team minimum of 95%: every answer as production's,
+    or `disagreeing` predictions different."""
+
+    def arrange(folder: Path) -> None:
+        with (folder / "workbench.yaml").open("a") as manifest_file:
+            manifest_file.write("monitoring:\n  log_predictions: true\n")
+            manifest_file.write("  replay_min_agreement: 0.95\n")
+        release(folder, "1.0.0")
+        release(folder, "1.1.0", previous="1.0.0")
+        manifest = load_manifest(folder)
+        agreed = 200 - disagreeing
+        fields = [
+            FieldAgreement(field="prediction", agreed=agreed, compared=200),
+            FieldAgreement(field="probabilities", agreed=200, compared=200),
+        ]
+        report = ReplayReport(
+            channel="production",
+            candidate="1.1.0",
+            production="1.0.0",
+            source="2 replicas of the service iris-classifier-production",
+            replayed_at=now(),
+            logged=400,
+            sent=200,
+            answered=200,
+            agreed=agreed,
+            fields=fields,
+            minimum=0.95,
+        )
+        replay.save(manifest, report)
+
+    return arrange
+
+
 @pytest.fixture
 def a_swarm(docker_engine: object) -> Iterator[None]:
     """A single-node swarm for the test if the engine is in none; our services removed
@@ -594,6 +631,11 @@ CASES: dict[str, Case] = {
         advisories("0.24.0"),
         advisories("1.5.2"),
         "scikit-learn 1.5.2 is named by GHSA-test-0001 (PYSEC-2026-1), fixed in 1.5.3",
+    ),
+    "push.replay": Case(
+        replayed(disagreeing=0),
+        replayed(disagreeing=12),
+        "prediction: disagreed on 12 of 200",
     ),
     "push.registry-reachable": Case(
         reachable, unreachable, "http://127.0.0.1:9/v2/ does not answer", PUSHED

@@ -122,6 +122,24 @@ async def test_promote_chooses_a_real_version_and_channel_and_says_from_where_to
     assert app.answer == ("1.1.0", "production")
 
 
+async def test_promote_shows_what_the_replay_said_of_the_chosen_release() -> None:
+    said = "replay: fail, 180 of 200 answered as production (90.0%); prediction disagreed on 20"
+    replays = {("1.1.0", "production"): said}
+    dialog = MoveChannel(["1.1.0", "1.0.0"], {"production": "1.0.0"}, replays=replays)
+    app = Host(dialog)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        line = dialog.query_one("#move-replay", Label)
+        assert str(line.render()) == said
+        from textual.widgets import Select
+
+        dialog.query_one("#channel", Select).value = "staging"
+        await pilot.pause()
+        assert str(line.render()) == "replay: none of 1.1.0 against staging (`workbench replay`)"
+        await pilot.press("escape")
+    assert app.answer is None
+
+
 async def test_roll_back_offers_only_channels_with_an_earlier_release() -> None:
     dialog = PickChannel({"production": "1.1.0 -> 1.0.0"})
     app = Host(dialog)

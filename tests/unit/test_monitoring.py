@@ -123,6 +123,27 @@ def test_predictions_are_logged_without_the_fields_marked_x_log_false(
     assert "ana@example.com" not in json.dumps(lines)
 
 
+def test_the_images_own_log_lines_read_back_for_a_replay(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`workbench replay` reads what the image writes: each logged prediction, and the
+    latency of a single request from its access line (a batch's is not one record's)."""
+    from workbench.steps.push.replay import parse
+
+    capsys.readouterr()
+    single = client.post("/predict", json={"size": 7, "colour": "r", "email": "a@b.c"})
+    client.post("/predict/batch", json=[{"size": 1, "colour": "g"}, {"size": 9, "colour": "b"}])
+    found = parse(capsys.readouterr().out.splitlines())
+    assert [(f.inputs, f.outputs, f.version) for f in found] == [
+        ({"size": 7, "colour": "r"}, {"prediction": "big"}, "2.1.0"),
+        ({"size": 1, "colour": "g"}, {"prediction": "small"}, "2.1.0"),
+        ({"size": 9, "colour": "b"}, {"prediction": "big"}, "2.1.0"),
+    ]
+    assert found[0].request_id == single.headers["x-request-id"]
+    assert found[0].latency_ms is not None and found[0].latency_ms >= 0
+    assert [f.latency_ms for f in found[1:]] == [None, None]
+
+
 def test_the_drift_metrics_stay_bounded_whatever_is_sent(client: TestClient) -> None:
     before = drift.parse_counts(client.get("/metrics").text)  # one registry per process
     rng = random.Random(2)

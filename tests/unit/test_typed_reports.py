@@ -225,3 +225,61 @@ def test_details_that_do_not_read_as_the_report_name_the_item() -> None:
     edited = StoredResult(status="pass", fingerprint="f", checked_at="t", details={"value": 1})
     with pytest.raises(WorkbenchError, match=r"serve\.quality.*QualityFigures.*metric"):
         quality_figures(edited)
+
+
+# The replay (`push.replay`): the keys it is stored under, pinned (new fields at the end).
+REPLAY_KEYS = [
+    "channel",
+    "candidate",
+    "production",
+    "source",
+    "replayed_at",
+    "logged",
+    "sent",
+    "answered",
+    "agreed",
+    "fields",
+    "absent_inputs",
+    "candidate_p50_ms",
+    "candidate_p99_ms",
+    "production_p50_ms",
+    "production_p99_ms",
+    "errors",
+    "minimum",
+]
+
+
+def test_the_replay_is_stored_under_pinned_keys_and_reads_back_typed() -> None:
+    from workbench.steps.push.report import (
+        FieldAgreement,
+        ReplayError,
+        ReplayReport,
+        Replays,
+        replays_of,
+    )
+
+    replay = ReplayReport(
+        channel="production",
+        candidate="1.1.0",
+        production="1.0.0",
+        source="a file",
+        replayed_at="t",
+        logged=3,
+        sent=2,
+        answered=1,
+        agreed=1,
+        fields=[FieldAgreement(field="prediction", agreed=1, compared=1)],
+        errors=[ReplayError(status=422, request_id="c", production_request_id="p", message="m")],
+        minimum=0.9,
+    )
+    details = CheckResult.passed("replayed", report=Replays(replays=[replay])).details
+    assert list(details) == ["replays"]
+    (stored,) = details["replays"]
+    assert list(stored) == REPLAY_KEYS
+    assert list(stored["fields"][0]) == ["field", "agreed", "compared", "absent"]
+    assert list(stored["errors"][0]) == ["status", "request_id", "production_request_id", "message"]
+    read = replays_of(StoredResult(status="pass", fingerprint="f", checked_at="t", details=details))
+    assert read == Replays(replays=[replay]) and read.replays[0].agreement == 0.5
+    edited = StoredResult(status="pass", fingerprint="f", checked_at="t", details={"replays": 1})
+    with pytest.raises(WorkbenchError, match=r"push\.replay.*Replays"):
+        replays_of(edited)

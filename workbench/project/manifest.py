@@ -19,9 +19,9 @@ from typing import Literal
 from workbench.kernel.errors import ManifestError
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest_checks import check_meaning
-from workbench.project.manifest_serve import SHARE, ServeSpec
 from workbench.project.manifest_serve import BatchingSpec as BatchingSpec  # read from here
 from workbench.project.manifest_serve import BudgetSpec as BudgetSpec
+from workbench.project.manifest_serve import MonitoringSpec, ServeSpec
 from workbench.project.manifest_shape import Problems, build, check_values, key, type_name
 
 MANIFEST_NAME = "workbench.yaml"
@@ -148,24 +148,6 @@ class EvaluationSpec:
     @property
     def bound(self) -> float | None:
         return self.maximum if self.lower_is_better else self.minimum
-
-
-@dataclass(frozen=True)
-class MonitoringSpec:
-    log_predictions: bool = field(
-        default=False,
-        metadata=key("true to log every prediction's inputs and outputs (default false)"),
-    )
-    sample: float = field(
-        default=1.0,
-        metadata=key(
-            "the share of predictions logged, 0-1, e.g. 0.1", minimum=0, maximum=1, above=SHARE
-        ),
-    )
-    drift: bool = field(
-        default=True,
-        metadata=key("false to stop counting inputs and predictions for drift (default true)"),
-    )
 
 
 @dataclass(frozen=True)

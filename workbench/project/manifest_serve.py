@@ -1,6 +1,8 @@
 """The `serve:` section of `workbench.yaml` (how the image is built and run, GPU settings
-included) and its sub-sections that tune the image: the performance budget the serve test
-judges by, and micro-batching (declared here, read through `workbench.project.manifest`)."""
+included) and the sections that tune the image: the performance budget the serve test
+judges by, micro-batching, and `monitoring:` (what the image records about its traffic,
+and the agreement a replay of it must reach); declared here, read through
+`workbench.project.manifest`."""
 
 from __future__ import annotations
 
@@ -199,3 +201,31 @@ class ServeSpec:
         text = self.memory_limit.strip().lower()
         unit = text[-1] if text[-1:] in ("k", "m", "g") else ""
         return int(text.rstrip("kmg")) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    log_predictions: bool = field(
+        default=False,
+        metadata=key("true to log every prediction's inputs and outputs (default false)"),
+    )
+    sample: float = field(
+        default=1.0,
+        metadata=key(
+            "the share of predictions logged, 0-1, e.g. 0.1", minimum=0, maximum=1, above=SHARE
+        ),
+    )
+    drift: bool = field(
+        default=True,
+        metadata=key("false to stop counting inputs and predictions for drift (default true)"),
+    )
+    replay_min_agreement: float | None = field(
+        default=None,
+        metadata=key(
+            "the least share of replayed production requests the candidate must answer as "
+            "production did, 0-1, e.g. 0.98 (`workbench replay`; default: none, a warning)",
+            minimum=0,
+            maximum=1,
+            above=SHARE,
+        ),
+    )

@@ -298,3 +298,61 @@ def alerts_exist(ctx: CheckContext) -> CheckResult:
         evidence += verdict.said
         ok = ok and verdict.ok
     return (CheckResult.passed if ok else CheckResult.failed)(*evidence)
+
+
+def _replay_inputs(ctx: CheckContext) -> Inputs:
+    """The recorded replays, the releases (a new candidate makes a replay old), the deployments
+    and the monitoring settings."""
+    from workbench.steps.push.replay import recorded
+
+    replays = [f"{r.channel} {r.candidate} {r.replayed_at}" for r in recorded(ctx.manifest)]
+    monitoring = ctx.manifest.monitoring
+    return {
+        **_deploy_inputs(ctx),
+        "replays": sha256_text("\n".join(replays)),
+        "releases": " ".join(str(v) for v in releases(ctx.manifest)),
+        "monitoring": f"{monitoring.log_predictions} {monitoring.replay_min_agreement}",
+    }
+
+
+@checks.auto("push.replay", inputs=_replay_inputs)
+def replayed(ctx: CheckContext) -> CheckResult:
+    """The candidate (the latest release) replayed against production's logged traffic:
+    under the team's minimum agreement it fails, naming each field that disagreed."""
+    from workbench.checklist.checks import Status
+    from workbench.project.releases import latest_release, load_deployments
+    from workbench.steps.push.replay import judge, recorded
+    from workbench.steps.push.report import Replays
+
+    latest = latest_release(ctx.manifest)
+    if latest is None:
+        return CheckResult.skipped("no release yet: no candidate to replay")
+    version, record = latest
+    found = recorded(ctx.manifest)
+    if not found:
+        deployed = sorted({d.channel for d in load_deployments(ctx.manifest)})
+        if not deployed:
+            return CheckResult.skipped(
+                "nothing is deployed (`workbench deploy`): no production traffic to replay"
+            )
+        if not ctx.manifest.monitoring.log_predictions:
+            return CheckResult.warned(
+                "prediction logging is off (`monitoring.log_predictions: false`): production "
+                "keeps no requests to replay; set it to true, release and deploy"
+            )
+        return CheckResult.warned(
+            f"{version} was never replayed against {', '.join(deployed)}: "
+            f"`workbench replay --channel {deployed[0]} --candidate {version}`"
+        )
+    minimum = ctx.manifest.monitoring.replay_min_agreement
+    verdicts = [judge(r, str(version), record.created, minimum) for r in found]
+    evidence = [line for _, lines in verdicts for line in lines]
+    report = Replays(replays=found)
+    worst = {v for v, _ in verdicts}
+    if "stale" in worst:
+        return CheckResult(Status.STALE, evidence)
+    if "fail" in worst:
+        return CheckResult.failed(*evidence, report=report)
+    if "warn" in worst:
+        return CheckResult.warned(*evidence, report=report)
+    return CheckResult.passed(*evidence, report=report)

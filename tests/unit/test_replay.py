@@ -241,3 +241,49 @@ def test_a_file_of_log_lines_is_read_and_an_empty_one_says_why_nothing_replays(
     said = nothing.value.paragraph
     assert "no prediction is logged" in said and "monitoring.log_predictions is off" in said
     assert replay.recorded(manifest) == []  # nothing replayed, nothing recorded
+
+
+def test_a_team_minimum_makes_the_replay_a_gate_on_promote_of_a_deployed_channel(
+    tmp_path: Path,
+) -> None:
+    """`a team can make it a gate with a minimum agreement`: with the minimum set and the
+    channel serving from a swarm, promote refuses a release never replayed, replayed stale,
+    or under the minimum; a passing replay, or no traffic to replay, lets it through."""
+    from tests.helpers import hand_made_release
+    from workbench.project.records import Deployment
+    from workbench.project.releases import save_deployments
+
+    root = copy_example("iris", tmp_path / "iris")
+    with (root / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("monitoring:\n  replay_min_agreement: 0.95\n")
+    manifest = load_manifest(root)
+    hand_made_release(manifest, "1.0.0", [])
+    hand_made_release(manifest, "1.1.0", [])
+    replay.require_replay(manifest, "1.1.0", "production")  # nothing deployed: no traffic
+    save_deployments(
+        manifest,
+        [
+            Deployment(
+                channel="production", target="swarm", service="iris-production",
+                version="1.0.0", digest="sha256:a", at="2026-12-05T08:00:00Z", by="Ana",
+                result="created",
+            )
+        ],
+    )  # fmt: skip
+    with pytest.raises(WorkbenchError, match="1.1.0 was never replayed against production"):
+        replay.require_replay(manifest, "1.1.0", "production")
+    from workbench.steps.push import publish
+
+    with pytest.raises(WorkbenchError, match="never replayed"):  # promote asks it first
+        publish.promote(manifest, "1.1.0", "production", "Ana")
+    replay.save(manifest, report(agreed=180))
+    with pytest.raises(WorkbenchError, match=r"refused: its replay is fail: .*disagreed on 20"):
+        replay.require_replay(manifest, "1.1.0", "production")
+    with pytest.raises(WorkbenchError, match="its replay is stale"):
+        replay.require_replay(manifest, "1.0.0", "production")  # the replay ran 1.1.0
+    replay.save(manifest, report(agreed=199))
+    replay.require_replay(manifest, "1.1.0", "production")  # 99.5%: promoted
+    relaxed = load_manifest(root)
+    object.__setattr__(relaxed.monitoring, "replay_min_agreement", None)
+    replay.save(relaxed, report(agreed=10))
+    replay.require_replay(relaxed, "1.1.0", "production")  # no minimum: shown, not a gate

@@ -349,7 +349,10 @@ def promote(
     by: str,
     unverified_reason: str | None = None,
 ) -> str:
+    from workbench.steps.push.replay import require_replay
+
     SemVer.parse(version)
+    require_replay(manifest, version, channel)  # the team's minimum agreement, when set
     return _point(manifest, channel, version, "promote", by, unverified_reason)
 
 

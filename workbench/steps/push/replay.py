@@ -358,3 +358,36 @@ def headlines(manifest: Manifest, versions: list[str]) -> dict[tuple[str, str], 
             verdict, _ = judge(report, version, at, manifest.monitoring.replay_min_agreement)
             found[(version, report.channel)] = headline(report, verdict)
     return found
+
+
+def require_replay(manifest: Manifest, version: str, channel: str) -> None:
+    """The team's gate on promote: with `monitoring.replay_min_agreement` set and the channel
+    serving traffic from a swarm deployment, `version` is promoted only once a replay of
+    that traffic, fresh for it, passed. Without a minimum, or with nothing deployed (no
+    traffic to replay), promote only shows what the replay said."""
+    from workbench.project.releases import load_deployments, load_release
+
+    minimum = manifest.monitoring.replay_min_agreement
+    deployed = any(d.channel == channel and d.target == "swarm" for d in load_deployments(manifest))
+    if minimum is None or not deployed:
+        return
+    report = load(manifest, channel)
+    fix = (
+        f"replay the channel's traffic against it (`workbench replay --channel {channel} "
+        f"--candidate {version}`); if the team agrees to promote on less, lower "
+        "monitoring.replay_min_agreement in workbench.yaml (a committed change)"
+    )
+    if report is None:
+        raise WorkbenchError(
+            f"{version} was never replayed against {channel}'s traffic, and the team asks "
+            f"for {minimum:.1%} agreement before a promote (monitoring.replay_min_agreement).",
+            fix=fix,
+        )
+    verdict, lines = judge(report, version, load_release(manifest, version).created, minimum)
+    if verdict != "pass":
+        raise WorkbenchError(
+            f"promoting {version} to {channel} is refused: its replay is {verdict}: "
+            + "; ".join(line.strip() for line in lines[:4])
+            + ".",
+            fix=fix,
+        )

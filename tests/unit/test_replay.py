@@ -270,7 +270,7 @@ def test_a_team_minimum_makes_the_replay_a_gate_on_promote_of_a_deployed_channel
             )
         ],
     )  # fmt: skip
-    with pytest.raises(WorkbenchError, match="1.1.0 was never replayed against production"):
+    with pytest.raises(WorkbenchError, match=r"1\.1\.0 was never replayed against production"):
         replay.require_replay(manifest, "1.1.0", "production")
     from workbench.steps.push import publish
 

@@ -209,6 +209,12 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     sbom_blob = json.loads(client_for(target).get_manifest(attached + ".sbom")[0])["layers"][0]
     assert sbom_blob["digest"] == record.hashes.files["releases/1.0.0.sbom.cdx.json"]
     assert f"attested (SBOM, provenance): {attached}.att" in " ".join(pushed.stdout.split())
+    # Debian's registry has no OCI referrers API: the fallback tags, chosen, recorded, said.
+    asked = f"GET /v2/supply/doubler/referrers/{digest}"
+    assert client_for(target).referrers(digest) == (None, f"{asked} answered 404")
+    no_api = f"fallback tags: the registry has no referrers API ({asked} answered 404)"
+    assert (record.push.attached_by, record.push.attached_why) == ("tags", no_api)
+    assert no_api in " ".join(pushed.stdout.split())
 
     # skopeo itself accepts it, by tag and by digest; so does `workbench verify`.
     for reference in (f"{target}:1.0.0", f"{target}@{digest}"):

@@ -22,6 +22,7 @@ import pytest
 from tests.unit.test_attestations import PASSPHRASE, _key_pair, release  # noqa: F401
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.oci import MAX_REFERRER_PAGES, ImageRef, RegistryClient
+from workbench.project.manifest import load_manifest
 from workbench.project.records import ReleaseRecord
 from workbench.steps.push import signing
 from workbench.steps.push.attestations import (
@@ -355,3 +356,52 @@ def test_an_answer_that_is_not_an_oci_index_means_no_api() -> None:
     assert oci._next_page('<http://x/v2/a/referrers/d?n=1&last=2>; rel="next"') == (
         "/v2/a/referrers/d?n=1&last=2"
     )
+
+
+def test_verify_reads_a_release_pushed_through_the_referrers_api_from_its_list(
+    doubles: list[RegistryDouble],
+    release: tuple[Any, ReleaseRecord],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`workbench verify` on a release whose push recorded `attached_by: referrers`: the SBOM
+    and provenance are found in the referrers list (skopeo's verdict on the `.sig` stubbed:
+    it needs a real registry and is tested in the functional supply-chain test)."""
+    from workbench.kernel import skopeo
+    from workbench.project.releases import save_release
+    from workbench.steps.push import verify
+
+    manifest, record = release
+    double = RegistryDouble()
+    doubles.append(double)
+    client = double.client()
+    digest = _pushed_image(client)
+    key, pem = _key_pair(tmp_path)
+    _sign_with_a_fake_skopeo(monkeypatch, key, pem)
+    record.push.digest = digest
+    signed = signing.sign_and_attest(manifest, client, record, digest, PASSPHRASE)
+    record.push.signed, record.push.signature = True, signed.signature
+    record.push.attestations, record.push.attached_by = signed.attestations, "referrers"
+    save_release(manifest, record)
+    with manifest.path.open("a") as manifest_file:
+        manifest_file.write(f"registry: {double.ref.name}\n")
+    manifest = load_manifest(manifest.root)
+    monkeypatch.setattr(verify, "client_for", lambda _registry: client)
+    monkeypatch.setattr(verify, "public_key_pem", lambda _m: pem)
+    monkeypatch.setattr(skopeo, "verify", lambda *_a, **_k: skopeo.Outcome(True, "ok"))
+    verdict = verify.verify_release(manifest, "1.0.0")
+    found = {f.what: f.ok for f in verdict.findings}
+    # the double's image config is not the fixture's image id (its SBOM names `sha256:i`)
+    assert found == {"digest": True, "image": False, "signature": True, "sbom": True,
+                     "provenance": True}  # fmt: skip
+    evidence = {f.what: f.evidence for f in verdict.findings}
+    assert (
+        f"the referrer {signed.attestations} (listed by the referrers API"
+        in (evidence["provenance"])
+    )
+    record.push.attached_by = "tags"  # read where the push did not put them: refused
+    save_release(manifest, record)
+    refused = verify.verify_release(manifest, "1.0.0")
+    failed = {f.what for f in refused.findings if not f.ok}
+    assert failed == {"image", "sbom", "provenance"}
+    assert "provenance: no readable sha256-" in refused.failures()

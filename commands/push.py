@@ -64,11 +64,19 @@ def push(
                         else f"[yellow]not signed[/]: no signing key of yours for this "
                         f"project; {MAKE_ONE}, then `workbench push` signs it."
                     )
-                    if event.attestations:
+                    if event.attestations and event.attached_by == "referrers":
+                        console.print(
+                            f"attested (SBOM, provenance) through the {event.attached_why}: "
+                            f"artifacts referring to {event.digest}, the attestations "
+                            f"{event.attestations}; the signature also under its .sig tag, "
+                            "where skopeo reads it"
+                        )
+                    elif event.attestations:
                         attached = event.digest.replace(":", "-", 1)
                         console.print(
                             f"attested (SBOM, provenance): {attached}.att is "
-                            f"{event.attestations}, the SBOM also at {attached}.sbom"
+                            f"{event.attestations}, the SBOM also at {attached}.sbom; "
+                            f"{event.attached_why or 'fallback tags'}"
                         )
         from commands.checklist import load_checklist, run_and_print
 

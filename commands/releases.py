@@ -15,11 +15,12 @@ app = typer.Typer()
 @app.command("releases")
 def list_releases(project: ProjectOption = Path(".")) -> None:
     """Every release and where it stands: its quality on held-out data, tagged, pushed,
-    digest, channels (roll back to the better model: `workbench rollback`)."""
+    signed, attested, the advisories it was tagged under, digest, channels (roll back to the
+    better model: `workbench rollback`)."""
     from rich.table import Table
 
     from workbench.project.manifest import load_manifest
-    from workbench.steps.push.publish import release_table
+    from workbench.steps.push.release_rows import release_table
 
     rows = release_table(load_manifest(project))
     if not rows:
@@ -27,8 +28,8 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
         return
     table = Table(title="releases", title_justify="left")
     columns = (
-        "version", "quality", "tagged", "pushed", "signed", "attested", "digest", "channels",
-        "created",
+        "version", "quality", "tagged", "pushed", "signed", "attested", "advisories", "digest",
+        "channels", "created",
     )  # fmt: skip
     for column in columns:
         table.add_column(column)
@@ -40,6 +41,7 @@ def list_releases(project: ProjectOption = Path(".")) -> None:
             "yes" if row["pushed"] else "[yellow]no[/]",
             "yes" if row["signed"] else "no",
             "yes" if row["attested"] else "no",
+            row["advisories"] or "-",
             row["digest"] or "",
             ", ".join(row["channels"]),
             row["created"] or "",

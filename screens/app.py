@@ -164,7 +164,7 @@ class WorkbenchApp(FoundScreenshots, App[None]):
             self._checklist = Checklist(self.manifest, checks, pair=self.pair, user=self.user)
         # Inputs are measured outside the engine's lock: a tick meanwhile does not wait.
         standing = self._checklist.standing(remeasure=True)
-        from workbench.steps.push.publish import release_table
+        from workbench.steps.push.release_rows import release_table
 
         try:
             rows = release_table(self.manifest)

@@ -20,6 +20,12 @@ from screens.release_panel import ReleaseTable
 from screens.step import StepScreen
 from workbench.checklist.engine import current_user
 
+# Where the push put the signature, SBOM and provenance (`Pushed.attached_by`).
+ATTACHED = {
+    "referrers": "through the registry's referrers API",
+    "tags": "under cosign's fallback tags: the registry has no referrers API",
+}
+
 
 class PushScreen(DeployAction):
     """Push, promote and roll back, with the releases in a table: version, when and by whom,
@@ -163,7 +169,13 @@ class PushScreen(DeployAction):
                         f"{event.version} {'was already' if event.already else 'pushed and'} "
                         f"verified: {event.digest}; "
                         + (f"signed ({event.signature})" if event.signature else "not signed")
-                        + (f", attested ({event.attestations})" if event.attestations else "")
+                        + (
+                            f", attested ({event.attestations}, {ATTACHED[event.attached_by]})"
+                            if event.attestations and event.attached_by in ATTACHED
+                            else f", attested ({event.attestations})"
+                            if event.attestations
+                            else ""
+                        )
                     )
             return text
 

@@ -1,6 +1,7 @@
 """The release panel, on home and in the Push step: every release with its quality, when
-and by whom, tagged, pushed, signed and attested (as the push read them back), digest and
-channels (rows from `release_table`, read in the app's load worker)."""
+and by whom, tagged, pushed, signed and attested (as the push read them back), the advisory
+verdict it was tagged under (`tag.vulnerabilities`), digest and channels (rows from
+`release_table`, read in the app's load worker)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from workbench.project.manifest import Manifest
 
 # Channels right after the version: visible at every width (80 columns included).
 COLUMNS = (
-    "version", "channels", "pushed", "signed", "attested", "digest", "quality", "released", "by",
-    "tagged",
+    "version", "channels", "pushed", "signed", "attested", "advisories", "digest", "quality",
+    "released", "by", "tagged",
 )  # fmt: skip
 
 
@@ -41,6 +42,7 @@ class ReleaseTable(ListTable):
                 "yes" if row.get("pushed") else "no",
                 _read_back(row, "signed"),
                 _read_back(row, "attested"),
+                row.get("advisories") or "-",
                 digest.removeprefix("sha256:")[:12] if digest else "-",
                 row.get("quality") or "-",
                 (row.get("created") or "")[:16].replace("T", " "),

@@ -144,6 +144,20 @@ def prometheus() -> str:
     return _tool("prometheus", "prometheus")
 
 
+SIGSTORE_JS = Path(os.environ.get("WORKBENCH_SIGSTORE_JS", "/opt/workbench/sigstore-js"))
+
+
+@pytest.fixture(scope="session")
+def sigstore_js() -> tuple[str, Path]:
+    """node and the folder of sigstore-js's modules (`.ci/provision` installs them, pinned
+    by tests/sigstore_js/package-lock.json): a DSSE verifier the workbench did not write."""
+    node = _tool("node", "nodejs")
+    modules = SIGSTORE_JS / "node_modules"
+    if not (modules / "@sigstore" / "verify").is_dir():
+        _unavailable("sigstore-js", FileNotFoundError(f"{modules} (run `bash .ci/provision`)"))
+    return node, modules
+
+
 @pytest.fixture(scope="session")
 def registry() -> Iterator[harness.Registry]:
     try:

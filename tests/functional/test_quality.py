@@ -15,7 +15,7 @@ from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
 from workbench.kernel.errors import WorkbenchError
 from workbench.project import releases
-from workbench.steps.push.publish import release_table
+from workbench.steps.push.release_rows import release_table
 from workbench.steps.serve.checks import SERVE_ITEMS
 from workbench.steps.tag import release as tagging
 

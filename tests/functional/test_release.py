@@ -21,6 +21,7 @@ from workbench.project.records import People
 from workbench.steps import open_checklist
 from workbench.steps.push import publish as pushing
 from workbench.steps.push.publish import LayerProgress, Pushed
+from workbench.steps.push.release_rows import release_table
 from workbench.steps.tag import release as tagging
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
@@ -104,7 +105,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     client.images.remove(f"{target}:1.0.0", force=True)
     pulled = client.images.pull(f"{target}@{digest}")
     assert f"{target}@{digest}" in pulled.attrs["RepoDigests"]
-    rows = pushing.release_table(manifest)
+    rows = release_table(manifest)
     assert [(r["version"], r["pushed"], r["channels"]) for r in rows] == [
         ("2.0.0", True, []),
         ("1.0.0", True, ["production"]),

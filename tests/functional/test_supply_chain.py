@@ -9,6 +9,7 @@ the logs and the argv of every process that ran during the push."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -124,6 +125,35 @@ def push_another_image(target: str) -> str:
     return str(client.images.get(target).id)
 
 
+def sigstore_js_says(
+    sigstore_js: tuple[str, Path], envelope: bytes, public_key: Path, folder: Path
+) -> subprocess.CompletedProcess[str]:
+    """sigstore-js's verdict on one DSSE envelope with this public key (offline)."""
+    node, modules = sigstore_js
+    path = folder / f"envelope-{os.urandom(4).hex()}.json"
+    path.write_bytes(envelope)
+    script = ROOT / "tests" / "sigstore_js" / "verify-dsse.js"
+    return subprocess.run(
+        [node, str(script), str(path), str(public_key)],
+        env={**os.environ, "NODE_PATH": str(modules)}, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def another_public_key(folder: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = folder / "another.pub"
+    path.write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
 def texts_under(folder: Path) -> dict[str, bytes]:
     return {
         str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts
@@ -131,7 +161,10 @@ def texts_under(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_takes_its_tag(
-    tmp_path: Path, registry: harness.Registry, base_image: str
+    tmp_path: Path,
+    registry: harness.Registry,
+    base_image: str,
+    sigstore_js: tuple[str, Path],
 ) -> None:
     project, recorded = ready_to_release(tmp_path)
     target = f"{registry.host}/supply/doubler"
@@ -209,6 +242,12 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
     sbom_blob = json.loads(client_for(target).get_manifest(attached + ".sbom")[0])["layers"][0]
     assert sbom_blob["digest"] == record.hashes.files["releases/1.0.0.sbom.cdx.json"]
     assert f"attested (SBOM, provenance): {attached}.att" in " ".join(pushed.stdout.split())
+    # Debian's registry has no OCI referrers API: the fallback tags, chosen, recorded, said.
+    asked = f"GET /v2/supply/doubler/referrers/{digest}"
+    assert client_for(target).referrers(digest) == (None, f"{asked} answered 404")
+    no_api = f"fallback tags: the registry has no referrers API ({asked} answered 404)"
+    assert (record.push.attached_by, record.push.attached_why) == ("tags", no_api)
+    assert no_api in " ".join(pushed.stdout.split())
 
     # skopeo itself accepts it, by tag and by digest; so does `workbench verify`.
     for reference in (f"{target}:1.0.0", f"{target}@{digest}"):
@@ -226,6 +265,27 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         f"{attached}.att: a https://slsa.dev/provenance/v1 statement of {digest}"
         in (evidence["provenance"])
     )
+    # sigstore-js, a second verifier the workbench did not write, accepts each DSSE envelope
+    # of the .att with the project's public key, and refuses another key and an edited one.
+    att = json.loads(client_for(target).get_manifest(attached + ".att")[0])
+    envelopes = [client_for(target).get_blob(layer["digest"]) for layer in att["layers"]]
+    assert len(envelopes) == 2  # the provenance and the SBOM statements
+    for envelope in envelopes:
+        said = sigstore_js_says(sigstore_js, envelope, public, tmp_path)
+        assert (said.returncode, said.stdout.strip()) == (0, "verified"), said.stderr
+    other_key = another_public_key(tmp_path)
+    foreign = sigstore_js_says(sigstore_js, envelopes[0], other_key, tmp_path)
+    assert (foreign.returncode, foreign.stdout.strip()) == (
+        1,
+        "refused: signature verification failed",
+    )
+    edited = json.loads(envelopes[0])
+    statement = base64.b64decode(edited["payload"])
+    hexed = digest.removeprefix("sha256:").encode()
+    assert hexed in statement  # the subject: another digest in its place
+    edited["payload"] = base64.b64encode(statement.replace(hexed, b"0" * 64)).decode()
+    tampered_att = sigstore_js_says(sigstore_js, json.dumps(edited).encode(), public, tmp_path)
+    assert tampered_att.stdout.strip() == "refused: signature verification failed"
     # The .att replaced in the registry: verify refuses, and the next push attaches again.
     registry_api = client_for(target)
     body, media_type, _ = registry_api.get_manifest(attached + ".sbom")

@@ -44,7 +44,8 @@ async def test_the_passphrase_is_asked_masked_and_handed_to_the_push_as_typed(
 
     def push_release(manifest: Any, **kwargs: Any) -> Iterator[Any]:
         given.append(kwargs.get("passphrase"))
-        yield from ()
+        digest, signature, attestations = ("sha256:" + c * 64 for c in "bcd")
+        yield publish.Pushed("1.1.0", digest, False, signature, attestations, "tags", "why")
 
     monkeypatch.setattr(publish, "push_release", push_release)
     app = WorkbenchApp(load_manifest(signing_project))
@@ -70,6 +71,10 @@ async def test_the_passphrase_is_asked_masked_and_handed_to_the_push_as_typed(
         assert given == [TYPED]
         said = " ".join(n.message for n in app._notifications)
         assert TYPED.strip() not in said
+        # where the push put the attachments, as it recorded: the fallback tags here
+        assert f"attested (sha256:{'d' * 64}, under cosign's fallback tags: the registry has " in (
+            " ".join(said.split())
+        )
 
 
 async def test_escape_at_the_passphrase_pushes_nothing(

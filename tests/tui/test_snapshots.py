@@ -56,6 +56,7 @@ RELEASES = [
         "pushed": True,
         "signed": True,
         "attested": True,
+        "advisories": "none of 12",
         "digest": "sha256:" + "b" * 64,
         "channels": ["staging"],
         "quality": "accuracy 0.9667",
@@ -68,6 +69,7 @@ RELEASES = [
         "pushed": True,
         "signed": True,
         "attested": False,  # pushed before releases were attested
+        "advisories": "none configured",
         "digest": "sha256:" + "a" * 64,
         "channels": ["production"],
         "quality": "accuracy 0.9333",

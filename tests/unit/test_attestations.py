@@ -156,7 +156,8 @@ def test_attached_attestations_read_back_in_cosigns_layout(
     registry = MemoryRegistry()
     key, pem = _key_pair(tmp_path)
     made = attach(manifest, registry, record, DIGEST, (key, PASSPHRASE, pem))  # type: ignore[arg-type]
-    assert made == registry.manifest_digest(attachment_tag(DIGEST, "att"))
+    assert made["att"] == registry.manifest_digest(attachment_tag(DIGEST, "att"))
+    assert made["sbom"] == registry.manifest_digest(attachment_tag(DIGEST, "sbom"))
     att = json.loads(registry.manifests[attachment_tag(DIGEST, "att")])
     kinds = [layer["annotations"]["predicateType"] for layer in att["layers"]]
     assert kinds == ["https://slsa.dev/provenance/v1", "https://cyclonedx.org/bom"]

@@ -21,6 +21,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import Response, request
@@ -33,6 +34,8 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
 )
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MAX_REFERRER_PAGES = 20  # pages of a referrers list followed through `Link` (spec 1.1)
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,38 @@ class RegistryClient:
             )
         return answer.header("docker-content-digest") or ""
 
+    def referrers(self, digest: str) -> tuple[list[dict[str, Any]] | None, str]:
+        """The descriptors the OCI referrers API (distribution spec 1.1) lists for the
+        manifest `digest`, following its `Link` pages (at most MAX_REFERRER_PAGES); None when
+        the registry has no such API (Debian's registry answers 404). With what it answered."""
+        path = f"/v2/{self.ref.repository}/referrers/{digest}"
+        asked = f"GET {path}"
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_REFERRER_PAGES):
+            answer = self._send("GET", path, {"Accept": OCI_INDEX})
+            if answer.status != 200:
+                return None, f"{asked} answered {answer.status}"
+            try:
+                index = json.loads(answer.body)
+            except ValueError:
+                index = None
+            listed = index.get("manifests") if isinstance(index, dict) else None
+            if not isinstance(index, dict) or index.get("mediaType") != OCI_INDEX:
+                return None, f"{asked} answered 200, but not with an OCI image index"
+            if not isinstance(listed, list):
+                return None, f"{asked} answered an OCI image index without `manifests`"
+            found += [d for d in listed if isinstance(d, dict)]
+            following = _next_page(answer.header("link"))
+            if following is None:
+                said = f"{asked} answered an OCI image index ({len(found)} referrers)"
+                return found, said
+            path = following
+        raise WorkbenchError(
+            f"the registry {self.ref.host} lists more than {MAX_REFERRER_PAGES} pages of "
+            f"referrers of {digest}; they were not all read.",
+            fix="remove the stray referrers of that image from the registry.",
+        )
+
     def put_blob(self, data: bytes) -> str:
         """Upload `data` as a blob (one monolithic upload) unless the registry has it; its
         digest."""
@@ -275,6 +310,19 @@ class RegistryClient:
                 f"the blob {digest} is not in {self.ref.name} (HTTP {answer.status})."
             )
         return answer.body
+
+
+def _next_page(link: str | None) -> str | None:
+    """The path (and query) of the `rel="next"` page a `Link` header names; only the path is
+    kept, so a page is always asked of the same registry."""
+    if not link:
+        return None
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") and target.strip().startswith("<"):
+            url = urllib.parse.urlsplit(target.strip()[1:].rstrip(">"))
+            return url.path + (f"?{url.query}" if url.query else "")
+    return None
 
 
 def client_for(registry: str) -> RegistryClient:

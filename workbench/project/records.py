@@ -147,6 +147,11 @@ class PushInfo(Record):
     # the SBOM and provenance attached as signed attestations (cosign's sha256-<hex>.att,
     # with the SBOM at .sbom): the .att manifest's digest as the registry served it
     attestations: str | None = None
+    # where the signature, SBOM and provenance were put: "referrers" (the OCI referrers API,
+    # artifacts whose subject is `digest`) or "tags" (cosign's fallback tags); None: pushed
+    # before the choice was recorded (tags). `attached_why`: what the registry answered.
+    attached_by: Literal["referrers", "tags"] | None = None
+    attached_why: str | None = None
 
 
 class QualityInfo(Record):
@@ -158,6 +163,17 @@ class QualityInfo(Record):
     data: str
     data_sha256: str
     bound: float | None = None
+
+
+class AdvisoriesAtRelease(Record):
+    """The offline advisory check (`tag.vulnerabilities`) as it stood when the release was
+    tagged; `source` None: no advisories were configured."""
+
+    source: str | None = None
+    advisories: int = 0  # how many were read from `source`
+    named: list[str] = []  # locked versions an advisory names (tagged only under a waiver)
+    age_days: int | None = None  # of the newest advisory's `modified`
+    waived: bool = False
 
 
 class ReleaseRecord(Record, kw_only=True):
@@ -174,6 +190,7 @@ class ReleaseRecord(Record, kw_only=True):
     quality: QualityInfo | None = None
     released_by: People
     push: PushInfo = msgspec.field(default_factory=PushInfo)
+    advisories: AdvisoriesAtRelease | None = None  # None: tagged before it was recorded
 
 
 # --- releases/channels.yaml -------------------------------------------------------------------

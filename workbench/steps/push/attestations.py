@@ -14,6 +14,10 @@ attachments under fallback tags named after its digest, as cosign does:
   `application/vnd.cyclonedx+json` (`cosign attach sbom`'s layout), so its blob digest is the
   hash the release manifest records.
 
+Registries with the OCI referrers API get the same two images as artifacts whose `subject`
+is the pushed digest, by digest and with no tag (`referrers.py`); verify reads them from
+the referrers list.
+
 The blobs and manifests go through the distribution API (`kernel/oci.py`), the envelopes
 through securesystemslib (`kernel/dsse.py`).
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +37,12 @@ from workbench.kernel.oci import RegistryClient
 from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
 from workbench.steps.push.documents import Finding, Reader, at_tag, tagged_document
+from workbench.steps.push.referrers import (
+    attachment_tag,
+    put_artifact,
+    references,
+    subject_of,
+)
 from workbench.steps.tag.provenance import provenance_path
 from workbench.steps.tag.sbom import sbom_path
 
@@ -49,6 +60,8 @@ class Attachments(Protocol):
     def get_manifest(self, reference: str) -> tuple[bytes, str, str]: ...
 
     def get_blob(self, digest: str) -> bytes: ...
+
+    def referrers(self, digest: str) -> tuple[list[dict[str, Any]] | None, str]: ...
 
 
 @dataclass(frozen=True)
@@ -71,10 +84,11 @@ class FolderAttachments:
                 return path.read_bytes()
         raise WorkbenchError(f"the bundle holds no blob {digest}")
 
+    def referrers(self, digest: str) -> tuple[list[dict[str, Any]] | None, str]:
+        return None, "a bundle keeps its attachments by their fallback tags"
 
-def attachment_tag(digest: str, kind: str) -> str:
-    """cosign's fallback tag for an attachment of `digest`: `sha256-<hex>.att|.sbom|.sig`."""
-    return digest.replace(":", "-", 1) + "." + kind
+
+__all__ = ["Attachments", "FolderAttachments", "attach", "attachment_tag", "recorded"]
 
 
 def _relative(manifest: Manifest, path: Path) -> str:
@@ -99,9 +113,15 @@ def _statement(name: str, digest: str, predicate_type: str, predicate: Any) -> b
     return json.dumps(statement, sort_keys=True).encode()
 
 
-def _put_image(registry: RegistryClient, tag: str, layers: list[tuple[bytes, str, str]]) -> str:
-    """An OCI image of `layers` (data, media type, predicate type or "") tagged `tag`; the
-    digest the registry serves for it afterwards."""
+def _put_image(
+    registry: RegistryClient,
+    tag: str,
+    layers: list[tuple[bytes, str, str]],
+    subject: dict[str, Any] | None = None,
+) -> str:
+    """An OCI image of `layers` (data, media type, predicate type or "") tagged `tag`, or,
+    with `subject`, put as the artifact of `tag`'s kind referring to it; the digest the
+    registry serves for it afterwards."""
     descriptors: list[dict[str, Any]] = []
     for data, media_type, predicate_type in layers:
         descriptor: dict[str, Any] = {
@@ -126,6 +146,8 @@ def _put_image(registry: RegistryClient, tag: str, layers: list[tuple[bytes, str
         "config": {"mediaType": OCI_CONFIG, "size": len(config), "digest": stored},
         "layers": descriptors,
     }
+    if subject is not None:
+        return put_artifact(registry, body, subject, tag.rsplit(".", 1)[1])
     registry.put_manifest(tag, json.dumps(body).encode(), OCI_MANIFEST)
     served = registry.manifest_digest(tag)
     if served is None:
@@ -143,24 +165,30 @@ def attach(
     record: ReleaseRecord,
     digest: str,
     signing: tuple[Path, str, str],
-) -> str | None:
+    by: str = "tags",
+) -> dict[str, str]:
     """Attach the tagged SBOM and provenance to `digest`, signed with `signing` (private
-    key, its passphrase, the public key's PEM); the `.att` digest the registry serves, or
-    None for a release made before releases had both (nothing to attach)."""
+    key, its passphrase, the public key's PEM), under the fallback tags or (`by`
+    "referrers") as artifacts referring to it; the digests the registry serves ("att",
+    "sbom"), none for a release made before releases had both (nothing to attach)."""
     read = at_tag(manifest, record)
     files = (sbom_path(manifest, record.version), provenance_path(manifest, record.version))
     sbom, provenance = (tagged_document(record, _relative(manifest, f), read)[0] for f in files)
     if sbom is None or provenance is None:
-        return None
+        return {}
     predicate = json.loads(provenance)
     kinds = [(predicate["predicateType"], predicate["predicate"]), (CYCLONEDX, json.loads(sbom))]
     statements = [_statement(registry.ref.name, digest, kind, body) for kind, body in kinds]
     private_key, passphrase, pem = signing
     signed = dsse.sign_statements(statements, private_key, pem, passphrase)
     envelopes = [(e, DSSE_LAYER, kind) for e, (kind, _) in zip(signed, kinds, strict=True)]
-    attestations = _put_image(registry, attachment_tag(digest, "att"), envelopes)
-    _put_image(registry, attachment_tag(digest, "sbom"), [(sbom.encode(), SBOM_LAYER, "")])
-    return attestations
+    subject = subject_of(registry, digest) if by == "referrers" else None
+    attestations = _put_image(registry, attachment_tag(digest, "att"), envelopes, subject)
+    sbom_layers = [(sbom.encode(), SBOM_LAYER, "")]
+    return {
+        "att": attestations,
+        "sbom": _put_image(registry, attachment_tag(digest, "sbom"), sbom_layers, subject),
+    }
 
 
 def _layers(registry: Attachments, tag: str) -> tuple[list[tuple[dict[str, Any], bytes]], str]:
@@ -179,10 +207,39 @@ def _layers(registry: Attachments, tag: str) -> tuple[list[tuple[dict[str, Any],
     return layers, f"read {tag}"
 
 
-def _attested(registry: Attachments, digest: str, pem: str, kind: str) -> tuple[Any, str]:
-    """The predicate of the signed `kind` attestation of `digest` in its `.att`, or None and
-    why not."""
-    tag = attachment_tag(digest, "att")
+Found = tuple[Any, str]  # (what was read, or None; the evidence)
+
+
+def _first_good(
+    registry: Attachments, digest: str, kind: str, by: str | None, read: Callable[[str], Found]
+) -> Found:
+    """`read` of each place the `kind` attachment of `digest` is (one fallback tag, or each
+    referrer of its artifactType: one another pusher added cannot hide ours): the first
+    that reads well, else the last failure."""
+    places, where = references(registry, digest, kind, by)
+    if not places:
+        return None, f"no readable {kind} attachment of {digest}: none {where}"
+    outcome: Found = None, ""
+    for place in places:
+        shown = place if by != "referrers" else f"the referrer {place} ({where})"
+        value, said = read(place)
+        outcome = value, said.replace(place, shown, 1)
+        if value is not None:
+            return outcome
+    return outcome
+
+
+def _attested(
+    registry: Attachments, digest: str, pem: str, kind: str, by: str | None = None
+) -> Found:
+    """The predicate of the signed `kind` attestation of `digest` in its `.att` (or its
+    attestation referrers), or None and why not."""
+    return _first_good(
+        registry, digest, "att", by, lambda place: _statement_in(registry, place, digest, pem, kind)
+    )
+
+
+def _statement_in(registry: Attachments, tag: str, digest: str, pem: str, kind: str) -> Found:
     layers, said = _layers(registry, tag)
     if not layers:
         return None, said
@@ -205,13 +262,35 @@ def _attested(registry: Attachments, digest: str, pem: str, kind: str) -> tuple[
 
 
 def sbom_in_registry(
-    manifest: Manifest, registry: Attachments, record: ReleaseRecord, digest: str, pem: str
+    manifest: Manifest,
+    registry: Attachments,
+    record: ReleaseRecord,
+    digest: str,
+    pem: str,
+    by: str | None = None,
 ) -> Finding:
-    """The `.sbom` blob hashes as the release manifest records, names the tested image, and
-    the signed CycloneDX attestation carries that same SBOM."""
+    """The `.sbom` blob (or SBOM referrer's) hashes as the release manifest records, names
+    the tested image, and the signed CycloneDX attestation carries that same SBOM."""
+
+    def read(place: str) -> Found:
+        finding = _sbom_at(manifest, registry, record, digest, pem, place, by)
+        return (finding if finding.ok else None), finding.evidence
+
+    found, evidence = _first_good(registry, digest, "sbom", by, read)
+    return Finding("sbom", found is not None, evidence)
+
+
+def _sbom_at(
+    manifest: Manifest,
+    registry: Attachments,
+    record: ReleaseRecord,
+    digest: str,
+    pem: str,
+    tag: str,
+    by: str | None,
+) -> Finding:
     relative = _relative(manifest, sbom_path(manifest, record.version))
     wanted = record.hashes.files.get(relative)
-    tag = attachment_tag(digest, "sbom")
     layers, said = _layers(registry, tag)
     if not layers:
         return Finding("sbom", False, said)
@@ -224,7 +303,7 @@ def sbom_in_registry(
     image = named.get("io.workbench.image-id")
     if image != record.image.id:
         return Finding("sbom", False, f"{tag} hashes as released but names the image {image}")
-    predicate, how = _attested(registry, digest, pem, CYCLONEDX)
+    predicate, how = _attested(registry, digest, pem, CYCLONEDX, by)
     if predicate != document:
         detail = how if predicate is None else f"{how}, but it carries another SBOM"
         return Finding("sbom", False, detail)
@@ -243,6 +322,7 @@ def provenance_in_registry(
     digest: str,
     pem: str,
     read: Reader | None = None,
+    by: str | None = None,
 ) -> Finding:
     """The signed SLSA attestation of `digest` carries the predicate of the provenance the
     release's tag (or `read`: a bundle) holds, hashed as the release manifest records."""
@@ -251,7 +331,7 @@ def provenance_in_registry(
     if text is None:
         return Finding("provenance", False, said)
     tagged = json.loads(text)
-    predicate, how = _attested(registry, digest, pem, str(tagged.get("predicateType")))
+    predicate, how = _attested(registry, digest, pem, str(tagged.get("predicateType")), by)
     if predicate is None:
         return Finding("provenance", False, how)
     if predicate != tagged.get("predicate"):

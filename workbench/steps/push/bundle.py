@@ -6,11 +6,13 @@ as skopeo's `dir:` layout writes it (manifest, config and layers as files, the s
 manifest, its SBOM, provenance and frozen checklist as the release's git tag holds them,
 plus `bundle.json` naming the repository and digest; and, for a release attested in the
 registry, `attached/att/` and `attached/sbom/`: its `sha256-<hex>.att` and `.sbom` images
-(cosign's layout, `attestations.py`), copied the same way. Verifying it needs no registry
-and no network: skopeo checks the signature against the project's public key (the key
-inside a bundle would prove nothing), and the workbench hashes the manifest, SBOM and
-provenance against the release manifest, and reads the attached statements as `verify`
-reads them in a registry. `import` pushes the image, its signature and its attachments.
+(cosign's layout, `attestations.py`; from a registry with the referrers API, the artifacts
+referring to the digest), copied the same way, and imported under the fallback tags.
+Verifying it needs no registry and no network: skopeo checks the signature against the
+project's public key (the key inside a bundle would prove nothing), and the workbench hashes
+the manifest, SBOM and provenance against the release manifest, and reads the attached
+statements as `verify` reads them in a registry. `import` pushes the image, its signature
+and its attachments.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from workbench.steps.push.attestations import (
 )
 from workbench.steps.push.documents import Finding, at_tag, provenance_finding, sbom_finding
 from workbench.steps.push.keys import MAKE_ONE, public_key_pem
+from workbench.steps.push.referrers import references
 from workbench.steps.push.verify import Verdict, verify_scratch
 from workbench.steps.tag.provenance import provenance_path
 from workbench.steps.tag.sbom import sbom_path
@@ -108,12 +111,19 @@ def _copy_attachments_out(ref: ImageRef, record: ReleaseRecord, into: Path) -> l
         return []
     registry = client_for(ref.name)
     kinds = []
+    by = record.push.attached_by
     for kind in ("att", "sbom"):
         tag = attachment_tag(digest, kind)
-        stored = registry.manifest_digest(tag)
+        places, _ = references(registry, digest, kind, by)
+        if by == "referrers":  # the artifacts referring to the digest: the recorded .att first
+            places.sort(key=lambda place: place != record.push.attestations)
+            stored = places[0] if places else None
+        else:
+            stored = registry.manifest_digest(tag)
         if stored is None:
             raise WorkbenchError(
-                f"the registry holds no {tag}, which the push of {record.version} attached.",
+                f"the registry holds no {tag if by != 'referrers' else kind + ' referrer'} of "
+                f"{digest}, which the push of {record.version} attached.",
                 fix=f"run `workbench push {record.version}` again (it attaches them), then export.",
             )
         into.mkdir(exist_ok=True)

@@ -157,7 +157,8 @@ def _attested_inputs(ctx: CheckContext) -> Inputs:
     """What the release manifest records of its SBOM and provenance (their hashes), the push
     records (the attestations are read from the registry once pushed) and the public key."""
     files = [
-        f"{v} {r.image.id} {sorted(r.hashes.files.items())} {r.push.digest} {r.push.attestations}"
+        f"{v} {r.image.id} {sorted(r.hashes.files.items())} {r.push.digest} "
+        f"{r.push.attestations} {r.push.attached_by}"
         for v in releases(ctx.manifest)
         for r in [load_release(ctx.manifest, v)]
     ]
@@ -176,9 +177,10 @@ def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
     in_registry = document.push.pushed and digest and recorded(ctx.manifest, document)
     if pem is not None and in_registry and digest and ctx.manifest.registry:
         registry = client_for(ctx.manifest.registry)
+        by = document.push.attached_by
         findings = [
-            sbom_in_registry(ctx.manifest, registry, document, digest, pem),
-            provenance_in_registry(ctx.manifest, registry, document, digest, pem),
+            sbom_in_registry(ctx.manifest, registry, document, digest, pem, by),
+            provenance_in_registry(ctx.manifest, registry, document, digest, pem, by=by),
         ]
     else:
         findings = [
@@ -193,7 +195,7 @@ def attested(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -> Che
         return CheckResult.warned(
             *evidence, f"{version} was made before the workbench attested releases"
         )
-    missing = any(f.evidence.startswith("no readable sha256-") for f in findings)
+    missing = any(f.evidence.startswith("no readable") for f in findings)
     fix = "run `workbench push` again: it attaches the attestations" if missing else ""
     return CheckResult.failed(*evidence, *([fix] if fix else []))
 

@@ -35,9 +35,9 @@ from workbench.project.releases import (
     save_release,
 )
 from workbench.project.semver import SemVer
-from workbench.steps.push.attestations import attachment_tag
 from workbench.steps.push.keys import signing_key
-from workbench.steps.push.signing import key_to_sign_with, sign_and_attest
+from workbench.steps.push.referrers import still_attached
+from workbench.steps.push.signing import Signed, key_to_sign_with, sign_and_attest
 from workbench.steps.push.verify import require_verified
 
 
@@ -69,6 +69,8 @@ class Pushed:
     already: bool
     signature: str | None = None  # the sigstore signature's digest, read back; None: unsigned
     attestations: str | None = None  # the .att digest, read back; None: none attached
+    attached_by: str | None = None  # "referrers" (the OCI referrers API) or "tags" (fallback)
+    attached_why: str | None = None  # what the registry answered when asked for referrers
 
 
 def _registry(manifest: Manifest) -> RegistryClient:
@@ -146,29 +148,28 @@ def _push_release(
     existing = registry.manifest_digest(version)
     recorded = record.push.digest
 
-    def sign(digest: str) -> tuple[str | None, str | None]:
-        """The signature's and the attestations' digests; None where this user has no key
-        (push says so)."""
+    def sign(digest: str) -> Signed | None:
+        """The signature, the attestations and where they went; None where this user has no
+        key (push says so)."""
         if not passphrase or signing_key(manifest) is None:
-            return None, None
+            return None
         return sign_and_attest(manifest, registry, record, digest, passphrase)
 
     if existing and recorded and existing == recorded:
         _commit_interrupted_record(manifest, version, existing)
-        attached = record.push.attestations
-        if attached and registry.manifest_digest(attachment_tag(existing, "att")) != attached:
-            record.push.attestations = None  # removed or replaced in the registry: again
-        if not record.push.signed or record.push.attestations is None:
-            signature, attestations = sign(existing)  # pushed before the key, or attestations
-            if signature is not None and (signature, attestations) != (
-                record.push.signature,
-                attached,
-            ):
-                record.push.signed, record.push.signature = True, signature
-                record.push.attestations = attestations
-                _save_release(manifest, record, f"release {manifest.name} {version}: signed")
         push = record.push
-        yield Pushed(version, existing, True, push.signature, push.attestations)
+        if push.attestations and not still_attached(
+            registry, existing, push.attached_by, push.attestations
+        ):
+            push.attestations = None  # removed or replaced in the registry: again
+        if not push.signed or push.attestations is None:
+            done = sign(existing)  # pushed before the key, or the attestations are gone
+            if done is not None and _record_signed(record, done):
+                _save_release(manifest, record, f"release {manifest.name} {version}: signed")
+        yield Pushed(
+            version, existing, True, push.signature, push.attestations, push.attached_by,
+            push.attached_why,
+        )  # fmt: skip
         return
     client = docker_client()
     image = client.images.get(record.image.id)
@@ -189,19 +190,28 @@ def _push_release(
     with commands.running(f"docker push {ref.tagged(version)}"):
         pushed_digest = yield from _stream_push(client, ref, version, cancel)
     remote, config = _verify_pushed(registry, version, pushed_digest, record.image.id)
-    signature, attestations = sign(remote)
+    done = sign(remote)
     record.push = PushInfo(
-        pushed=True,
-        digest=remote,
-        pushed_at=now(),
-        ref=f"{ref.name}@{remote}",
+        pushed=True, digest=remote, pushed_at=now(), ref=f"{ref.name}@{remote}",
         config_digest=config,
-        signed=signature is not None,
-        signature=signature,
-        attestations=attestations,
-    )
+    )  # fmt: skip
+    if done is not None:
+        _record_signed(record, done)
     _save_release(manifest, record, f"release {manifest.name} {version}: pushed {remote}")
-    yield Pushed(version, remote, False, signature, attestations)
+    push = record.push
+    yield Pushed(
+        version, remote, False, push.signature, push.attestations, push.attached_by,
+        push.attached_why,
+    )  # fmt: skip
+
+
+def _record_signed(record: ReleaseRecord, done: Signed) -> bool:
+    """Record the signature, the attestations and where they went; whether that changed."""
+    push = record.push
+    before = (push.signed, push.signature, push.attestations, push.attached_by)
+    push.signed, push.signature, push.attestations = True, done.signature, done.attestations
+    push.attached_by, push.attached_why = done.placement.by, done.placement.said
+    return before != (push.signed, push.signature, push.attestations, push.attached_by)
 
 
 def _commit_interrupted_record(manifest: Manifest, version: str, digest: str) -> None:
@@ -381,33 +391,3 @@ def rollback_target(entry: Channel | None) -> str | None:
         return None
     earlier = [h.version for h in entry.history if h.version != entry.current]
     return earlier[-1] if earlier else None
-
-
-def release_table(manifest: Manifest) -> list[dict[str, Any]]:
-    channels = load_channels(manifest)
-    rows = []
-    tags = set(git.tags(manifest.root, f"{manifest.release.tag_prefix}*"))
-    for version in reversed(releases(manifest)):
-        try:
-            record: ReleaseRecord | None = load_release(manifest, str(version))
-        except WorkbenchError:
-            record = None
-        rows.append(
-            {
-                "version": str(version),
-                "tagged": f"{manifest.release.tag_prefix}{version}" in tags,
-                "pushed": bool(record and record.push.pushed),
-                "signed": bool(record and record.push.signed),
-                "attested": bool(record and record.push.attestations),
-                "digest": record.push.digest if record else None,
-                "channels": sorted(c for c, e in channels.items() if e.current == str(version)),
-                "created": record.created if record else None,
-                "by": record.released_by.driver if record else None,
-                "quality": (
-                    f"{record.quality.metric} {record.quality.value:.4g}"
-                    if record and record.quality
-                    else None
-                ),
-            }
-        )
-    return rows

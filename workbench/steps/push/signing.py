@@ -1,13 +1,15 @@
 """Signing a pushed release: skopeo signs the verified manifest digest in the sigstore
 format, and the signature is read back from the registry before the release says so.
 
-Registries without the OCI referrers API (Debian's `docker-registry`) keep the signature
-under the fallback tag `sha256-<hex>.sig`; skopeo writes it there because the private
-`registries.d` it is given says `use-sigstore-attachments: true`.
+skopeo keeps the signature under the fallback tag `sha256-<hex>.sig` (the private
+`registries.d` it is given says `use-sigstore-attachments: true`), where skopeo and cosign
+read it; on a registry with the OCI referrers API it is also put as a referrer of the
+digest, with the SBOM and provenance (`referrers.py`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.kernel import skopeo
@@ -17,6 +19,7 @@ from workbench.project.manifest import Manifest
 from workbench.project.records import ReleaseRecord
 from workbench.steps.push.attestations import attach, attachment_tag
 from workbench.steps.push.keys import MAKE_ONE, public_key_path, public_key_pem, signing_key
+from workbench.steps.push.referrers import Placement, choose, confirm_listed, mirror_signature
 
 
 def signature_tag(digest: str) -> str:
@@ -82,20 +85,33 @@ def sign_pushed(
     return signature
 
 
+@dataclass(frozen=True)
+class Signed:
+    signature: str  # the `.sig` manifest's digest, read back
+    attestations: str | None  # the `.att` (or attestation artifact's) digest; None: none
+    placement: Placement  # the referrers API or the fallback tags, and why
+
+
 def sign_and_attest(
     manifest: Manifest,
     registry: RegistryClient,
     record: ReleaseRecord,
     digest: str,
     passphrase: str,
-) -> tuple[str, str | None]:
+) -> Signed:
     """Sign `digest` (skopeo), then attach the release's SBOM and provenance to it as signed
-    attestations; the signature's and the `.att` manifest's digests (None: the release was
-    made before releases had both). A release already signed is not signed again."""
+    attestations, through the referrers API where the registry has it and under the fallback
+    tags where it does not. A release already signed is not signed again."""
+    placement = choose(registry, digest)
     signature = record.push.signature if record.push.signed else None
     if signature is None:
         signature = sign_pushed(manifest, registry, record.version, digest, passphrase)
     key, pem = signing_key(manifest), public_key_pem(manifest)
-    if key is None or pem is None:
-        return signature, None
-    return signature, attach(manifest, registry, record, digest, (key, passphrase, pem))
+    put: dict[str, str] = {}
+    if placement.by == "referrers":
+        put["sig"] = mirror_signature(registry, digest, signature)
+    if key is not None and pem is not None:
+        put |= attach(manifest, registry, record, digest, (key, passphrase, pem), placement.by)
+    if placement.by == "referrers":
+        confirm_listed(registry, digest, put)
+    return Signed(signature, put.get("att"), placement)

@@ -105,9 +105,10 @@ def verify_release(manifest: Manifest, target: str | None = None) -> Verdict:
     if pem is None:  # nothing in the registry can be checked: the tagged files are
         findings += [sbom_finding(manifest, record), provenance_finding(manifest, record)]
     else:
+        by = record.push.attached_by  # the referrers API, or the fallback tags (None: tags)
         findings += [
-            sbom_in_registry(manifest, registry, record, recorded, pem),
-            provenance_in_registry(manifest, registry, record, recorded, pem),
+            sbom_in_registry(manifest, registry, record, recorded, pem, by),
+            provenance_in_registry(manifest, registry, record, recorded, pem, by=by),
         ]
     return Verdict(version, shown, tuple(findings))
 

@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import Manifest
+from workbench.project.records import AdvisoriesAtRelease
 
 STALE_DAYS = 30
 MAX_FILES = 200_000
@@ -160,14 +161,14 @@ def scan(manifest: Manifest, source: str) -> Scan:
     return Scan(source, count, newest, tuple(sorted(set(hits), key=lambda h: h.package)))
 
 
-def require_no_advisories(manifest: Manifest, waived: bool) -> None:
+def require_no_advisories(manifest: Manifest, waived: bool) -> AdvisoriesAtRelease:
     """Refuse to tag while an advisory names a locked version, unless `tag.vulnerabilities`
-    was waived (its reason goes into the release manifest)."""
+    was waived (its reason goes into the release manifest); what the release records of it."""
     source = manifest.supply_chain.advisories
-    if source is None or waived:
-        return
+    if source is None:
+        return AdvisoriesAtRelease()
     found = scan(manifest, source)
-    if found.hits:
+    if found.hits and not waived:
         raise WorkbenchError(
             "advisories name locked versions: "
             + "; ".join(describe(h) for h in found.hits)
@@ -177,6 +178,13 @@ def require_no_advisories(manifest: Manifest, waived: bool) -> None:
             '`workbench waive tag.vulnerabilities --reason "why"` (it goes into the release '
             "manifest).",
         )
+    return AdvisoriesAtRelease(
+        source=source,
+        advisories=found.advisories,
+        named=[describe(h) for h in found.hits],
+        age_days=found.age_days,
+        waived=waived,
+    )
 
 
 def describe(hit: Hit) -> str:

@@ -17,6 +17,7 @@ from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.project.lockfile import LOCK_NAME
 from workbench.project.manifest import Manifest
 from workbench.project.records import (
+    AdvisoriesAtRelease,
     BaseImageInfo,
     BumpInfo,
     ChecklistAtRelease,
@@ -94,6 +95,7 @@ def build_release(
     candidate: Candidate,
     facts: GitFacts,
     hashes: Hashes,
+    advisories: AdvisoriesAtRelease | None = None,
 ) -> Built:
     """The release record and its frozen checklist; nothing is read or written here."""
     people = People(driver=report.driver, navigator=report.navigator)
@@ -131,6 +133,7 @@ def build_release(
         quality=candidate.quality,
         released_by=people,
         push=PushInfo(),
+        advisories=advisories,
     )
     message = (
         f"{manifest.name} {version}\n\n{suggestion.reason}\nimage {candidate.image_ref} "

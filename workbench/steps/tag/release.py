@@ -121,7 +121,7 @@ def _create_release(
             fix="`git init`, commit the project, then tag.",
         )
     waived = gate.gate_report(GATED_STEPS).require("tag a release").waiver("tag.vulnerabilities")
-    require_no_advisories(manifest, waived is not None)
+    advisories = require_no_advisories(manifest, waived is not None)
     _require_committed(manifest)
     suggestion = suggestion or suggest(manifest)
     registry_tags = client_for(manifest.registry).manifest_digest if manifest.registry else None
@@ -151,7 +151,9 @@ def _create_release(
     phase("attest")
     log("reading the tested image for its bill of materials; writing its provenance")
     documents, hashes = _attestations(manifest, str(version), candidate, facts, started)
-    built = build_release(manifest, version, suggestion, report, candidate, facts, hashes)
+    built = build_release(
+        manifest, version, suggestion, report, candidate, facts, hashes, advisories
+    )
     phase("commit")
     path = _commit_transaction(manifest, built, suggestion.reason, documents)
     log(

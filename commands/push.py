@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from commands.keys import verified_note
 from commands.options import ProjectOption, UnverifiedOption
 from commands.output import console, fail
+
+if TYPE_CHECKING:
+    from workbench.checklist.checks import CheckResult
+    from workbench.project.manifest import Manifest
 
 app = typer.Typer()
 
@@ -96,10 +101,34 @@ def promote(
     from workbench.steps.push.publish import promote as promote_release
 
     manifest = load_manifest(project)
+    rehearsed = rehearse_way_back(manifest, channel, version)
     digest = promote_release(
         manifest, version, channel, current_user(manifest.root), unverified_reason
     )
     console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, channel)}")
+    record_rehearsal(manifest, rehearsed)
+
+
+def rehearse_way_back(manifest: Manifest, channel: str, version: str) -> CheckResult:
+    """Before the promote: the version a rollback would then return to, pulled by digest,
+    started and asked once (`push.rollback-rehearsed`)."""
+    from workbench.steps.push.rehearsal import rehearse_all
+
+    with console.status(f"rehearsing the way back of {channel} after {version}", spinner="dots"):
+        return rehearse_all(manifest, (channel, version))
+
+
+def record_rehearsal(manifest: Manifest, result: CheckResult) -> None:
+    """After the promote: the rehearsal is the item's result (stamped with the channel as it
+    now is), and said. A way back that fails does not stop a promote (the current version
+    may be what is being fixed): it is said in red and fails the item."""
+    from commands.checklist import load_checklist
+    from workbench.steps.push.rehearsal import ITEM
+
+    (view,) = load_checklist(manifest.root).record({ITEM: result})
+    colour = {"pass": "green", "fail": "red"}.get(view.status.value, "yellow")
+    for line in result.evidence:
+        console.print(f"[{colour}]way back {view.status.value}[/]: {escape(line)}")
 
 
 @app.command("rollback")

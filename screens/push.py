@@ -191,11 +191,15 @@ class PushScreen(DeployAction):
     )
     def _promote(self, version: str, channel: str) -> None:
         from workbench.steps.push.publish import promote
+        from workbench.steps.push.rehearsal import ITEM, rehearse_all
 
         def go() -> str:
             manifest = self.checklist.manifest
+            rehearsed = rehearse_all(manifest, (channel, version))  # the way back, before
             digest = promote(manifest, version, channel, current_user(manifest.root))
-            return f"{channel} -> {version} ({digest})"
+            (view,) = self.checklist.record({ITEM: rehearsed})
+            way_back = f"way back {view.status.value}: {rehearsed.evidence[0]}"
+            return f"{channel} -> {version} ({digest}); {way_back}"
 
         self.report(go)
 

@@ -218,3 +218,39 @@ def test_details_that_do_not_read_as_the_report_name_the_item() -> None:
     edited = StoredResult(status="pass", fingerprint="f", checked_at="t", details={"value": 1})
     with pytest.raises(WorkbenchError, match=r"serve\.quality.*QualityFigures.*metric"):
         quality_figures(edited)
+
+
+def test_the_rollback_rehearsal_is_stored_under_its_keys() -> None:
+    """push.rollback-rehearsed's report (workbench/steps/push/rehearsal.py): its keys on disk,
+    new fields appended at the end, and read back typed."""
+    from workbench.steps.push.rehearsal import Rehearsal, Rehearsals
+
+    sample = Rehearsals(
+        rehearsals=[
+            Rehearsal(
+                channels=["production"],
+                version="1.0.0",
+                digest="sha256:d",
+                image_id="sha256:i",
+                ready_seconds=1.5,
+                example="setosa.json",
+                status=200,
+                answer='{"prediction": "setosa"}',
+            )
+        ]
+    )
+    details = CheckResult.passed("rehearsed", report=sample).details
+    assert list(details) == ["rehearsals"]
+    assert list(details["rehearsals"][0]) == [
+        "channels",
+        "version",
+        "digest",
+        "image_id",
+        "ready_seconds",
+        "example",
+        "status",
+        "answer",
+        "cause",
+    ]
+    read = report_of(CheckResult.passed(report=sample), Rehearsals, "push.rollback-rehearsed")
+    assert read == sample

@@ -107,6 +107,7 @@ def promote(
     )
     console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, channel)}")
     record_rehearsal(manifest, rehearsed)
+    say_followed(manifest, channel)
 
 
 def rehearse_way_back(manifest: Manifest, channel: str, version: str) -> CheckResult:
@@ -131,6 +132,16 @@ def record_rehearsal(manifest: Manifest, result: CheckResult) -> None:
         console.print(f"[{colour}]way back {view.status.value}[/]: {escape(line)}")
 
 
+def say_followed(manifest: Manifest, channel: str) -> None:
+    """A deployed channel's monitoring files follow its move (`push.alerts-exist`)."""
+    from workbench.steps.push.follow import follow
+
+    followed = follow(manifest, channel)
+    if followed is not None:
+        colour = "green" if followed.written else "yellow"
+        console.print(f"[{colour}]monitoring[/]: {escape(followed.said)}")
+
+
 @app.command("rollback")
 def rollback(
     channel: Annotated[str, typer.Option("--channel", "-c", help="e.g. production")],
@@ -149,6 +160,7 @@ def rollback(
     console.print(
         f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
     )
+    say_followed(manifest, channel)
     from workbench.project.releases import load_deployments
 
     deployed = [d for d in load_deployments(manifest) if d.channel == channel]

@@ -199,9 +199,16 @@ class PushScreen(DeployAction):
             digest = promote(manifest, version, channel, current_user(manifest.root))
             (view,) = self.checklist.record({ITEM: rehearsed})
             way_back = f"way back {view.status.value}: {rehearsed.evidence[0]}"
-            return f"{channel} -> {version} ({digest}); {way_back}"
+            return f"{channel} -> {version} ({digest}); {way_back}" + self._followed(channel)
 
         self.report(go)
+
+    def _followed(self, channel: str) -> str:
+        """What became of a deployed channel's monitoring files (nothing when undeployed)."""
+        from workbench.steps.push.follow import follow
+
+        done = follow(self.checklist.manifest, channel)
+        return f"; monitoring: {done.said}" if done is not None else ""
 
     def action_rollback(self) -> None:
         from workbench.steps.push.publish import rollback_target
@@ -242,6 +249,6 @@ class PushScreen(DeployAction):
         def go() -> str:
             manifest = self.checklist.manifest
             version, digest = rollback(manifest, channel, current_user(manifest.root))
-            return f"{channel} rolled back to {version} ({digest})"
+            return f"{channel} rolled back to {version} ({digest})" + self._followed(channel)
 
         self.report(go)

@@ -54,6 +54,7 @@ from workbench.steps import open_checklist
 from workbench.steps.push import alerting, prometheus, swarm
 from workbench.steps.push.attestations import attach
 from workbench.steps.serve.drift import bins_for
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 from workbench.steps.tag.files import release_hashes
 from workbench.steps.tag.provenance import build_provenance
 from workbench.steps.tag.sbom import Inventory, build_sbom
@@ -785,8 +786,24 @@ def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 def test_a_way_back_that_answers_outside_its_schema_fails_saying_where(
     tmp_path: Path, answering: Answering
 ) -> None:
-    """The rollback target pulls and starts, but its answer to an example is not what its
-    response schema accepts: the rehearsal fails, naming where the answer breaks it."""
+    """The way back that works says what was read back: the version, the digest pulled,
+    the image it is, the example sent and the answer. One that pulls and starts but answers
+    an example outside its response schema fails, naming where the answer breaks it."""
+    fine = project(tmp_path / "fine", answering.good.registry)
+    way_back(lambda a: a.good.digest)(fine, answering)
+    status, evidence = status_of(fine, "push.rollback-rehearsed")
+    assert status is Status.PASS, evidence
+    (said,) = evidence
+    assert said.startswith(
+        f"production: rollback target 1.0.0 pulled by digest {answering.good.digest} "
+        f"(image {answering.good.image_id[:19]}), ready in "
+    ), said
+    assert "POST /predict setosa.json answered 200, valid against its response schema: " in said
+    assert '"prediction": "setosa"' in said
+    assert not docker_client().containers.list(
+        all=True, filters={"label": f"{PROJECT_ID_LABEL}={load_manifest(fine).project_id}"}
+    )  # the rehearsal's container is gone
+
     folder = project(tmp_path / "iris", answering.good.registry)
     way_back(lambda a: a.bad.digest)(folder, answering)
     status, evidence = status_of(folder, "push.rollback-rehearsed")

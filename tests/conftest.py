@@ -145,6 +145,12 @@ def prometheus() -> str:
 
 
 @pytest.fixture(scope="session")
+def alertmanager() -> str:
+    """Debian's Alertmanager binary (`prometheus-alertmanager`; .ci/provision installs it)."""
+    return _tool("prometheus-alertmanager", "prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
 def registry() -> Iterator[harness.Registry]:
     try:
         reg = harness.start_registry()

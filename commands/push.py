@@ -110,22 +110,30 @@ def promote(
     say_followed(manifest, channel)
 
 
-def rehearse_way_back(manifest: Manifest, channel: str, version: str) -> CheckResult:
+def rehearse_way_back(manifest: Manifest, channel: str, version: str) -> CheckResult | None:
     """Before the promote: the version a rollback would then return to, pulled by digest,
-    started and asked once (`push.rollback-rehearsed`)."""
+    started and asked once (`push.rollback-rehearsed`); None, said, with no engine here
+    (a promote needs only the registry)."""
+    from workbench.kernel.errors import UnavailableError
     from workbench.steps.push.rehearsal import rehearse_all
 
-    with console.status(f"rehearsing the way back of {channel} after {version}", spinner="dots"):
-        return rehearse_all(manifest, (channel, version))
+    try:
+        with console.status(f"rehearsing the way back of {channel}", spinner="dots"):
+            return rehearse_all(manifest, (channel, version))
+    except UnavailableError as exc:
+        console.print(f"[yellow]way back not rehearsed[/]: {escape(exc.message)}")
+        return None
 
 
-def record_rehearsal(manifest: Manifest, result: CheckResult) -> None:
+def record_rehearsal(manifest: Manifest, result: CheckResult | None) -> None:
     """After the promote: the rehearsal is the item's result (stamped with the channel as it
     now is), and said. A way back that fails does not stop a promote (the current version
     may be what is being fixed): it is said in red and fails the item."""
     from commands.checklist import load_checklist
     from workbench.steps.push.rehearsal import ITEM
 
+    if result is None:
+        return
     (view,) = load_checklist(manifest.root).record({ITEM: result})
     colour = {"pass": "green", "fail": "red"}.get(view.status.value, "yellow")
     for line in result.evidence:

@@ -190,15 +190,20 @@ class PushScreen(DeployAction):
         thread=True, exclusive=True, exit_on_error=False, group="release", description="promoting"
     )
     def _promote(self, version: str, channel: str) -> None:
+        from workbench.kernel.errors import UnavailableError
         from workbench.steps.push.publish import promote
         from workbench.steps.push.rehearsal import ITEM, rehearse_all
 
         def go() -> str:
             manifest = self.checklist.manifest
-            rehearsed = rehearse_all(manifest, (channel, version))  # the way back, before
+            try:  # the way back, before the move; a promote needs no engine, only a registry
+                rehearsed = rehearse_all(manifest, (channel, version))
+            except UnavailableError as exc:
+                rehearsed, way_back = None, f"way back not rehearsed: {exc.message}"
             digest = promote(manifest, version, channel, current_user(manifest.root))
-            (view,) = self.checklist.record({ITEM: rehearsed})
-            way_back = f"way back {view.status.value}: {rehearsed.evidence[0]}"
+            if rehearsed is not None:
+                (view,) = self.checklist.record({ITEM: rehearsed})
+                way_back = f"way back {view.status.value}: {rehearsed.evidence[0]}"
             return f"{channel} -> {version} ({digest}); {way_back}" + self._followed(channel)
 
         self.report(go)

@@ -41,11 +41,12 @@ def follow(manifest: Manifest, channel: str) -> Followed | None:
     folder = folder_of(manifest, channel)
     if not deployed or deployed[-1].target != "swarm" or not folder.is_dir():
         return None
-    version, image = channel_image(manifest, channel)
-    digest = image.split("@", 1)[1]
     where = folder.relative_to(manifest.root).as_posix()
     name = swarm.service_name(manifest, channel)
+    version, digest = "the channel's release", "?"
     try:
+        version, image = channel_image(manifest, channel)
+        digest = image.split("@", 1)[1]
         client = swarm.swarm_client()
         service = swarm.find_service(client, name)
         if service is None:

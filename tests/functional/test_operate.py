@@ -109,6 +109,7 @@ def wait_for(
     return result
 
 
+TEMPLATES = "/usr/share/prometheus/alertmanager"  # its default.tmpl (prometheus-alertmanager)
 ALERTMANAGER = {
     "route": {
         "receiver": "test",
@@ -141,6 +142,7 @@ def start_alertmanager(
         network=network,
         volumes={
             binary: {"bind": "/usr/bin/alertmanager", "mode": "ro"},
+            TEMPLATES: {"bind": TEMPLATES, "mode": "ro"},  # Debian's build reads it from there
             str(into): {"bind": "/etc/workbench", "mode": "ro"},
         },
         ports={"9093/tcp": ("127.0.0.1", None)},

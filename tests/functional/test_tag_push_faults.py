@@ -731,7 +731,7 @@ CASES: dict[str, Case] = {
     "push.rollback-rehearsed": Case(
         way_back(lambda a: a.good.digest),
         way_back(lambda a: NOWHERE),
-        f"the way back to 1.0.0 ({NOWHERE}) fails: ",
+        f"/faults/tiny@{NOWHERE} cannot be pulled from the registry: ",
         ("answering", "pushed"),
     ),
     "push.alerts-exist": Case(

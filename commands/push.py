@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from commands.keys import verified_note
 from commands.options import ProjectOption, UnverifiedOption
 from commands.output import console, fail
 from commands.replay import show_replay
+
+if TYPE_CHECKING:
+    from workbench.checklist.checks import CheckResult
+    from workbench.project.manifest import Manifest
 
 app = typer.Typer()
 
@@ -106,10 +111,53 @@ def promote(
 
     manifest = load_manifest(project)
     show_replay(manifest, version, channel)  # what the traffic replay said (push.replay)
+    rehearsed = rehearse_way_back(manifest, channel, version)
     digest = promote_release(
         manifest, version, channel, current_user(manifest.root), unverified_reason
     )
     console.print(f"{channel} -> {version} ({digest}); {verified_note(manifest, channel)}")
+    record_rehearsal(manifest, rehearsed)
+    say_followed(manifest, channel)
+
+
+def rehearse_way_back(manifest: Manifest, channel: str, version: str) -> CheckResult | None:
+    """Before the promote: the version a rollback would then return to, pulled by digest,
+    started and asked once (`push.rollback-rehearsed`); None, said, with no engine here
+    (a promote needs only the registry)."""
+    from workbench.kernel.errors import UnavailableError
+    from workbench.steps.push.rehearsal import rehearse_all
+
+    try:
+        with console.status(f"rehearsing the way back of {channel}", spinner="dots"):
+            return rehearse_all(manifest, (channel, version))
+    except UnavailableError as exc:
+        console.print(f"[yellow]way back not rehearsed[/]: {escape(exc.message)}")
+        return None
+
+
+def record_rehearsal(manifest: Manifest, result: CheckResult | None) -> None:
+    """After the promote: the rehearsal is the item's result (stamped with the channel as it
+    now is), and said. A way back that fails does not stop a promote (the current version
+    may be what is being fixed): it is said in red and fails the item."""
+    from commands.checklist import load_checklist
+    from workbench.steps.push.rehearsal import ITEM
+
+    if result is None:
+        return
+    (view,) = load_checklist(manifest.root).record({ITEM: result})
+    colour = {"pass": "green", "fail": "red"}.get(view.status.value, "yellow")
+    for line in result.evidence:
+        console.print(f"[{colour}]way back {view.status.value}[/]: {escape(line)}")
+
+
+def say_followed(manifest: Manifest, channel: str) -> None:
+    """A deployed channel's monitoring files follow its move (`push.alerts-exist`)."""
+    from workbench.steps.push.follow import follow
+
+    followed = follow(manifest, channel)
+    if followed is not None:
+        colour = "green" if followed.written else "yellow"
+        console.print(f"[{colour}]monitoring[/]: {escape(followed.said)}")
 
 
 @app.command("rollback")
@@ -130,6 +178,7 @@ def rollback(
     console.print(
         f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
     )
+    say_followed(manifest, channel)
     from workbench.project.releases import load_deployments
 
     deployed = [d for d in load_deployments(manifest) if d.channel == channel]

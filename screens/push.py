@@ -235,14 +235,30 @@ class PushScreen(DeployAction):
         thread=True, exclusive=True, exit_on_error=False, group="release", description="promoting"
     )
     def _promote(self, version: str, channel: str) -> None:
+        from workbench.kernel.errors import UnavailableError
         from workbench.steps.push.publish import promote
+        from workbench.steps.push.rehearsal import ITEM, rehearse_all
 
         def go() -> str:
             manifest = self.checklist.manifest
+            try:  # the way back, before the move; a promote needs no engine, only a registry
+                rehearsed = rehearse_all(manifest, (channel, version))
+            except UnavailableError as exc:
+                rehearsed, way_back = None, f"way back not rehearsed: {exc.message}"
             digest = promote(manifest, version, channel, current_user(manifest.root))
-            return f"{channel} -> {version} ({digest})"
+            if rehearsed is not None:
+                (view,) = self.checklist.record({ITEM: rehearsed})
+                way_back = f"way back {view.status.value}: {rehearsed.evidence[0]}"
+            return f"{channel} -> {version} ({digest}); {way_back}" + self._followed(channel)
 
         self.report(go)
+
+    def _followed(self, channel: str) -> str:
+        """What became of a deployed channel's monitoring files (nothing when undeployed)."""
+        from workbench.steps.push.follow import follow
+
+        done = follow(self.checklist.manifest, channel)
+        return f"; monitoring: {done.said}" if done is not None else ""
 
     def action_rollback(self) -> None:
         from workbench.steps.push.publish import rollback_target
@@ -283,6 +299,6 @@ class PushScreen(DeployAction):
         def go() -> str:
             manifest = self.checklist.manifest
             version, digest = rollback(manifest, channel, current_user(manifest.root))
-            return f"{channel} rolled back to {version} ({digest})"
+            return f"{channel} rolled back to {version} ({digest})" + self._followed(channel)
 
         self.report(go)

@@ -159,6 +159,12 @@ def sigstore_js() -> tuple[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def alertmanager() -> str:
+    """Debian's Alertmanager binary (`prometheus-alertmanager`; .ci/provision installs it)."""
+    return _tool("prometheus-alertmanager", "prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
 def registry() -> Iterator[harness.Registry]:
     try:
         reg = harness.start_registry()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import git, pass_gates
+from workbench.checklist.checks import report_of
+from workbench.checklist.state import load_state
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
@@ -32,7 +35,8 @@ from workbench.project.releases import (
     save_release,
 )
 from workbench.project.scaffold import copy_example
-from workbench.steps.push import publish, swarm
+from workbench.steps.push import prometheus, publish, swarm
+from workbench.steps.push.rehearsal import Rehearsals
 from workbench.steps.serve import run
 from workbench.steps.snapshot.take import run_snapshot
 from workbench.steps.tag import release as tagging
@@ -144,6 +148,39 @@ def broken_image(client: Any, base: str, target: str) -> str:
     return str(pushed.id)
 
 
+def way_back_rehearsed_and_monitoring_followed(root: Path, manifest: Any) -> None:
+    """`workbench promote 1.0.1` of production, deployed at 1.0.0: before the move, 1.0.0
+    (the way back after it) is pulled by digest, started and asked once, recorded as
+    push.rollback-rehearsed; after it, the channel's monitoring files watch 1.0.1 while the
+    service still runs 1.0.0 (until the deploy below)."""
+    first = load_release(manifest, "1.0.0").push.digest or ""
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "workbench"),
+            *("promote", "1.0.1", "-c", "production", "-p", str(root)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert f"way back pass: production: rollback target 1.0.0 pulled by digest {first}" in said
+    assert "answered 200, valid against its response schema" in said, said
+    stored = load_state(root).results["push.rollback-rehearsed"]
+    assert stored.status == "pass", stored.evidence
+    report = report_of(stored, Rehearsals, "push.rollback-rehearsed")
+    assert report is not None
+    (rehearsal,) = report.rehearsals
+    assert (rehearsal.version, rehearsal.digest, rehearsal.status) == ("1.0.0", first, 200)
+    second = load_channels(manifest)["production"].digest or ""
+    assert f"monitoring: deploy/monitoring/production now watches 1.0.1 ({second[:19]})" in said
+    assert f"the service still runs {first[:19]}" in said, said
+    verdict = prometheus.verify(manifest, "production", second)
+    assert verdict.ok, verdict.said
+
+
 def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
     tmp_path: Path,
     example_python: Path,
@@ -181,7 +218,7 @@ def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
     second = tagging.create_release(checklist)
     assert str(second.version) == "1.0.1"
     list(publish.push_release(manifest))
-    publish.promote(manifest, "1.0.1", "production", "Ana")
+    way_back_rehearsed_and_monitoring_followed(root, manifest)
 
     record = (root / "schema" / "examples" / "setosa.json").read_text()
     caller = start_client(a_swarm, swarm.network_name(manifest), first.service, record)

@@ -2,11 +2,13 @@
 replicas, the monitoring files deploy wrote (deploy/monitoring/production/) passing
 promtool, and Debian's own Prometheus reading that very configuration: both replicas
 scraped through the Docker Swarm task discovery (no routing mesh), then one replica
-killed and `WorkbenchReplicasMissing` seen firing.
+killed and `WorkbenchReplicasMissing` seen firing, and arriving in Debian's Alertmanager
+(read through its v2 API), as the drift alert did before it.
 
-Prometheus runs as Debian's binary inside a container of the test's base image on the
-service's attachable overlay network (the tasks' addresses live there), its web port
-published on 127.0.0.1 only, the engine's socket mounted read-only for the discovery.
+Prometheus and Alertmanager run as Debian's binaries inside containers of the test's base
+image on the service's attachable overlay network (the tasks' addresses live there; so
+does Alertmanager, which Prometheus is configured to send to), their web ports published
+on 127.0.0.1 only, the engine's socket mounted read-only for the discovery.
 Only the timing of the written files is shortened for the test (scrape and evaluation
 every second, alerts held 0 s instead of 1 min); the rules and the discovery are as
 written. Everything the test starts carries its project's id label and is removed."""
@@ -16,10 +18,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +65,13 @@ def released_and_deployed(root: Path, python: Path, registry: harness.Registry) 
     return manifest
 
 
-def for_the_test(folder: Path, into: Path) -> None:
-    """The written files with the test's timing: every second, alerts held 0 s."""
+def for_the_test(folder: Path, into: Path, alertmanager: str) -> None:
+    """The written files with the test's timing (every second, alerts held 0 s), and the
+    test's Alertmanager (`host:port`) to send alerts to."""
     into.mkdir()
     config = yaml.safe_load((folder / "prometheus.yml").read_text())
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     for job in config["scrape_configs"]:
         for discovery in job["dockerswarm_sd_configs"]:
             discovery["refresh_interval"] = "1s"
@@ -101,6 +107,88 @@ def wait_for(
             return result
         time.sleep(1)
     return result
+
+
+TEMPLATES = "/usr/share/prometheus/alertmanager"  # its default.tmpl (prometheus-alertmanager)
+ALERTMANAGER = {
+    "route": {
+        "receiver": "test",
+        "group_by": ["alertname", "service"],
+        "group_wait": "1s",
+        "group_interval": "1s",
+        "repeat_interval": "1h",
+    },
+    "receivers": [{"name": "test"}],  # no notification goes anywhere: the API is read
+}
+
+
+def start_alertmanager(
+    client: Any, base_image: str, binary: str, network: str, into: Path, labels: dict[str, str]
+) -> tuple[Any, str, int]:
+    """Debian's Alertmanager in a container of the base image on the service's network (where
+    Prometheus reaches it), clustering off, its API published on 127.0.0.1 only: the
+    container, its address on the network, and its port on loopback."""
+    into.mkdir()
+    (into / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER, sort_keys=False))
+    container = client.containers.run(
+        base_image,
+        [
+            "/usr/bin/alertmanager",
+            "--config.file=/etc/workbench/alertmanager.yml",
+            "--storage.path=/tmp/alertmanager",
+            "--web.listen-address=0.0.0.0:9093",
+            "--cluster.listen-address=",
+        ],
+        network=network,
+        volumes={
+            binary: {"bind": "/usr/bin/alertmanager", "mode": "ro"},
+            TEMPLATES: {"bind": TEMPLATES, "mode": "ro"},  # Debian's build reads it from there
+            str(into): {"bind": "/etc/workbench", "mode": "ro"},
+        },
+        ports={"9093/tcp": ("127.0.0.1", None)},
+        labels=labels,
+        detach=True,
+    )
+    container.reload()
+    address = container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    return container, address, int(container.ports["9093/tcp"][0]["HostPort"])
+
+
+def alerts_in(port: int, alertname: str, service: str) -> list[dict[str, Any]]:
+    """The alerts Alertmanager holds as active (its v2 API) of that name and service."""
+    query = urllib.parse.urlencode(
+        [("filter", f'alertname="{alertname}"'), ("filter", f'service="{service}"')]
+    )
+    url = f"http://127.0.0.1:{port}/api/v2/alerts?{query}"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+class Watching(threading.Thread):
+    """Reads Alertmanager's alerts of one name every 0.2 s until stopped (bounded): an alert
+    the swarm's healing resolves within seconds is seen all the same."""
+
+    def __init__(self, port: int, alertname: str, service: str, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.args_ = (port, alertname, service)
+        self.deadline = time.monotonic() + seconds
+        self.seen: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set() and time.monotonic() < self.deadline:
+            try:
+                self.seen += alerts_in(*self.args_)
+            except OSError:
+                pass
+            if self.seen:
+                return
+            self.stopping.wait(0.2)
+
+    def stop(self) -> list[dict[str, Any]]:
+        self.stopping.set()
+        self.join(timeout=10)
+        return self.seen
 
 
 PREDICT = """
@@ -141,6 +229,7 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
     a_swarm: Any,  # noqa: F811
     base_image: str,
     prometheus: str,
+    alertmanager: str,
 ) -> None:
     root = copy_example("iris", tmp_path / "iris")
     manifest = released_and_deployed(root, example_python, registry)
@@ -185,27 +274,36 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
     }
     assert record  # (the example the replicas were built with)
 
-    config = tmp_path / "prometheus"
-    for_the_test(folder, config)
-    job = deployed.service
-    container = a_swarm.containers.run(
-        base_image,
-        [
-            "/usr/bin/prometheus",
-            "--config.file=/etc/workbench/prometheus.yml",
-            "--storage.tsdb.path=/tmp/data",
-            "--web.listen-address=0.0.0.0:9090",
-        ],
-        network=swarm.network_name(manifest),
-        volumes={
-            prometheus: {"bind": "/usr/bin/prometheus", "mode": "ro"},
-            str(config): {"bind": "/etc/workbench", "mode": "ro"},
-            "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
-        },
-        ports={"9090/tcp": ("127.0.0.1", None)},
-        labels={"io.workbench.test": "operate-prometheus", PROJECT_ID_LABEL: manifest.project_id},
-        detach=True,
+    labels = {"io.workbench.test": "operate-prometheus", PROJECT_ID_LABEL: manifest.project_id}
+    network = swarm.network_name(manifest)
+    manager, address, manager_port = start_alertmanager(
+        a_swarm, base_image, alertmanager, network, tmp_path / "alertmanager", labels
     )
+    config = tmp_path / "prometheus"
+    for_the_test(folder, config, f"{address}:9093")
+    job = deployed.service
+    try:
+        container = a_swarm.containers.run(
+            base_image,
+            [
+                "/usr/bin/prometheus",
+                "--config.file=/etc/workbench/prometheus.yml",
+                "--storage.tsdb.path=/tmp/data",
+                "--web.listen-address=0.0.0.0:9090",
+            ],
+            network=network,
+            volumes={
+                prometheus: {"bind": "/usr/bin/prometheus", "mode": "ro"},
+                str(config): {"bind": "/etc/workbench", "mode": "ro"},
+                "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
+            },
+            ports={"9090/tcp": ("127.0.0.1", None)},
+            labels=labels,
+            detach=True,
+        )
+    except BaseException:
+        manager.remove(force=True)
+        raise
     try:
         container.reload()
         port = int(container.ports["9090/tcp"][0]["HostPort"])
@@ -230,12 +328,22 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
         )
         fields = wait_for(port, drifted, 1, 60)
         assert "petal_length" in {s["metric"]["what"] for s in fields}, fields
+        # ... and Prometheus sent it to Alertmanager, which holds it (bounded wait)
+        held = Watching(manager_port, "WorkbenchFieldDrifted", job, 60)
+        held.start()
+        held.join(timeout=65)
+        arrived = held.stop()
+        assert arrived, manager.logs()[-3000:]
+        assert {a["labels"]["what"] for a in arrived} >= {"petal_length"}, arrived
+        assert all(a["status"]["state"] == "active" for a in arrived), arrived
         others = "WorkbenchErrorRateOverBudget|WorkbenchP99OverBudget|WorkbenchDigestNotTheChannels"
         assert query(port, f'ALERTS{{service="{job}", alertname=~"{others}"}}') == []
 
         (victim, *_) = a_swarm.containers.list(
             filters={"label": f"com.docker.swarm.service.name={job}", "status": "running"}
         )
+        watching = Watching(manager_port, "WorkbenchReplicasMissing", job, 180)
+        watching.start()  # from before the kill: the alert lasts only until the swarm heals
         killed = time.time()
         victim.kill()
         # status says so: fewer healthy than desired, the killed slot not answering
@@ -253,5 +361,19 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
         )
         assert len(seen) == 1, (seen, container.logs()[-3000:])
         assert seen[0]["metric"]["channel"] == "production"
+        # Alertmanager received it from Prometheus (its v2 API read while it was active)
+        for _ in range(60):  # bounded: the watcher reads every 0.2 s, for at most 180 s
+            if watching.seen or not watching.is_alive():
+                break
+            time.sleep(1)
+        received = watching.stop()
+        assert received, manager.logs()[-3000:]
+        (alert,) = received[:1]
+        assert alert["labels"]["channel"] == "production", alert
+        assert alert["labels"]["severity"] == "page", alert
+        assert alert["status"]["state"] == "active", alert
+        started = datetime.fromisoformat(alert["startsAt"]).timestamp()
+        assert started >= killed - 1, (alert, killed)  # this failure's, not start-up's
     finally:
         container.remove(force=True)
+        manager.remove(force=True)

@@ -89,6 +89,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
         "push.deployed-healthy": Status.SKIPPED,
         "push.alerts-exist": Status.SKIPPED,  # no channel deployed: no rules to check yet
         "push.replay": Status.SKIPPED,  # nothing deployed: no production traffic to replay
+        "push.rollback-rehearsed": Status.SKIPPED,  # no channel yet: no way back to rehearse
         "push.signed": Status.WARN,  # the project signs nothing (no `workbench keys init`)
         "tag.vulnerabilities": Status.WARN,  # no advisories configured
     }

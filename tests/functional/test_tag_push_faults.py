@@ -10,13 +10,15 @@ afterwards; a swarm is made for the test only where the engine is in none)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docker.types import EndpointSpec, Healthcheck, ServiceMode
@@ -54,6 +56,7 @@ from workbench.steps.push import alerting, prometheus, replay, swarm
 from workbench.steps.push.attestations import attach
 from workbench.steps.push.report import FieldAgreement, ReplayReport
 from workbench.steps.serve.drift import bins_for
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 from workbench.steps.tag.files import release_hashes
 from workbench.steps.tag.provenance import build_provenance
 from workbench.steps.tag.sbom import Inventory, build_sbom
@@ -577,6 +580,104 @@ def replayed(disagreeing: int) -> Callable[[Path], None]:
     return arrange
 
 
+SERVER = """
+import http.server, json, os
+BAD = os.environ.get("ANSWER") == "bad"
+GOOD = {"prediction": "setosa", "probabilities": {"setosa": 1.0, "versicolor": 0.0,
+                                                  "virginica": 0.0}}
+class Model(http.server.BaseHTTPRequestHandler):
+    def send(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.send(200 if self.path.startswith("/health") else 404, {"status": "ready"})
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send(200, {"prediction": "rose"} if BAD else GOOD)
+port = int(os.environ.get("PORT", "8080"))
+http.server.ThreadingHTTPServer(("0.0.0.0", port), Model).serve_forever()
+"""
+
+
+def _build_and_push(client: Any, repository: str, tag: str, files: dict[str, str]) -> str:
+    """A build context of `files`, built as `repository:tag` and pushed; its digest."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    client.images.build(
+        fileobj=context, custom_context=True, tag=f"{repository}:{tag}", pull=False, rm=True
+    )
+    for line in client.api.push(repository, tag=tag, stream=True, decode=True):
+        assert "error" not in line, line
+    digest = client_for(repository).manifest_digest(tag)
+    assert digest is not None
+    return digest
+
+
+@dataclass(frozen=True)
+class Answering:
+    """Two images that answer like a model, pushed beside the tiny one: `good` answers
+    what the iris response schema accepts, `bad` an answer it refuses."""
+
+    good: Pushed
+    bad: Pushed
+
+
+@pytest.fixture(scope="module")
+def answering(pushed: Pushed, base_image: str) -> Iterator[Answering]:
+    client = docker_client()
+    repository = pushed.registry
+    try:
+        dockerfile = (
+            f"FROM {base_image}\nCOPY server.py /srv/server.py\nLABEL io.workbench.test={RUN}\n"
+            'ENTRYPOINT ["python3", "/srv/server.py"]\n'
+        )
+        good = _build_and_push(
+            client, repository, "answering", {"Dockerfile": dockerfile, "server.py": SERVER}
+        )
+        bad = _build_and_push(
+            client,
+            repository,
+            "answering-bad",
+            {"Dockerfile": f"FROM {repository}:answering\nENV ANSWER=bad\n"},
+        )
+        tags = ("answering", "answering-bad")
+        ids = [str(client.images.get(f"{repository}:{tag}").id) for tag in tags]
+        yield Answering(
+            replace(pushed, digest=good, image_id=ids[0]),
+            replace(pushed, digest=bad, image_id=ids[1]),
+        )
+    finally:
+        for tag in ("answering-bad", "answering"):
+            with contextlib.suppress(Exception):
+                client.images.remove(f"{repository}:{tag}", force=True)
+
+
+def way_back(to: Callable[[Answering], str]) -> Callable[[Path, Answering], None]:
+    """production at 1.1.0, promoted after 1.0.0: its way back is 1.0.0, pushed as `to`."""
+
+    def arrange(folder: Path, a: Answering) -> None:
+        release(folder, "1.0.0", push=a.good.push_record(to(a)), image_id=a.good.image_id)
+        release(folder, "1.1.0", previous="1.0.0", push=a.good.push_record(), image_id="x")
+        moves = [
+            ChannelMove(version=v, digest=a.good.digest, action="promote", at="t", by="Ana")
+            for v in ("1.0.0", "1.1.0")
+        ]
+        channel = Channel(current="1.1.0", digest=a.good.digest, history=moves)
+        save_channels(load_manifest(folder), {"production": channel})
+
+    return arrange
+
+
 @pytest.fixture
 def a_swarm(docker_engine: object) -> Iterator[None]:
     """A single-node swarm for the test if the engine is in none; our services removed
@@ -610,7 +711,8 @@ class Case:
     fine: Callable[..., None]
     broken: Callable[..., None]
     cause: str
-    needs: tuple[str, ...] = ()  # fixtures: pushed, a_swarm
+    needs: tuple[str, ...] = ()  # fixtures: pushed, a_swarm, answering (first: the cases'
+    # argument)
 
 
 PUSHED = ("pushed",)
@@ -668,6 +770,12 @@ CASES: dict[str, Case] = {
         "0 of 1 replicas running and healthy",
         ("pushed", "a_swarm"),
     ),
+    "push.rollback-rehearsed": Case(
+        way_back(lambda a: a.good.digest),
+        way_back(lambda a: NOWHERE),
+        f"/faults/tiny@{NOWHERE} cannot be pulled from the registry: ",
+        ("answering", "pushed"),
+    ),
     "push.alerts-exist": Case(
         monitored(tampered=False),
         monitored(tampered=True),
@@ -697,8 +805,8 @@ def marks(item_id: str) -> list[pytest.MarkDecorator]:
 def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     case = CASES[item_id]
     parts = [request.getfixturevalue(name) for name in case.needs]
-    p: Pushed | None = parts[0] if "pushed" in case.needs else None
-    registry = p.registry if p else None
+    p: Any = parts[0] if "pushed" in case.needs else None
+    registry = (p.good if isinstance(p, Answering) else p).registry if p else None
     args = (p,) if p else ()
 
     fine = project(tmp_path / "fine", registry)
@@ -713,3 +821,35 @@ def test_fault(item_id: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     assert case.cause in " ".join(evidence), evidence
     if item_id == "push.signed":  # skopeo's own words for a signature by another key
         assert "cryptographic signature verification failed" in " ".join(evidence), evidence
+
+
+@pytest.mark.docker
+@pytest.mark.registry
+def test_a_way_back_that_answers_outside_its_schema_fails_saying_where(
+    tmp_path: Path, answering: Answering
+) -> None:
+    """The way back that works says what was read back: the version, the digest pulled,
+    the image it is, the example sent and the answer. One that pulls and starts but answers
+    an example outside its response schema fails, naming where the answer breaks it."""
+    fine = project(tmp_path / "fine", answering.good.registry)
+    way_back(lambda a: a.good.digest)(fine, answering)
+    status, evidence = status_of(fine, "push.rollback-rehearsed")
+    assert status is Status.PASS, evidence
+    (said,) = evidence
+    assert said.startswith(
+        f"production: rollback target 1.0.0 pulled by digest {answering.good.digest} "
+        f"(image {answering.good.image_id[:19]}), ready in "
+    ), said
+    assert "POST /predict setosa.json answered 200, valid against its response schema: " in said
+    assert '"prediction": "setosa"' in said
+    assert not docker_client().containers.list(
+        all=True, filters={"label": f"{PROJECT_ID_LABEL}={load_manifest(fine).project_id}"}
+    )  # the rehearsal's container is gone
+
+    folder = project(tmp_path / "iris", answering.good.registry)
+    way_back(lambda a: a.bad.digest)(folder, answering)
+    status, evidence = status_of(folder, "push.rollback-rehearsed")
+    assert status is Status.FAIL, evidence
+    said = " ".join(evidence)
+    assert f"the way back to 1.0.0 ({answering.bad.digest}) fails" in said, evidence
+    assert "breaks its response schema at $: 'probabilities' is a required property" in said

@@ -69,14 +69,17 @@ async def test_a_tick_lands_alone_and_while_a_reload_runs(example_project: Path)
     app = make_app(example_project, checks=checks)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("5")  # Push: three questions a person answers
+        await pilot.press("5")  # Push: the question a person answers there
         await settle(pilot)
         assert isinstance(app.screen, StepScreen)
         screen = await answer(pilot, "push.rollback-known")
         alone = await enter(pilot, screen, "push.rollback-known")
         await settle(pilot)
 
-        screen = await answer(pilot, "push.rollback-rehearsed")
+        await pilot.press("4")  # Tag: the release note, another question a person answers
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen)
+        screen = await answer(pilot, "tag.release-note")
         loaded_before = app.standing.serial
         app.reload_checklist()
         for _ in range(500):
@@ -85,7 +88,7 @@ async def test_a_tick_lands_alone_and_while_a_reload_runs(example_project: Path)
             await pilot.pause(0.002)
         assert reloading(app)
         await pilot.pause(0.1)  # well into measuring the inputs
-        during = await enter(pilot, screen, "push.rollback-rehearsed")
+        during = await enter(pilot, screen, "tag.release-note")
         reload_still_running = reloading(app)
         await settle(pilot)  # the reload ends: its standing must keep the tick
         print(
@@ -94,10 +97,10 @@ async def test_a_tick_lands_alone_and_while_a_reload_runs(example_project: Path)
             f"{'still' if reload_still_running else 'no longer'} running when it showed)"
         )
         assert app.standing.serial > loaded_before
-        for item_id in ("push.rollback-known", "push.rollback-rehearsed"):
+        for item_id in ("push.rollback-known", "tag.release-note"):
             assert app.views[item_id].status is Status.PASS
         ticks = load_state(example_project).ticks
-    assert {i: ticks[i].answer for i in ("push.rollback-known", "push.rollback-rehearsed")} == {
+    assert {i: ticks[i].answer for i in ("push.rollback-known", "tag.release-note")} == {
         "push.rollback-known": "yes",
-        "push.rollback-rehearsed": "yes",
+        "tag.release-note": "yes",
     }

@@ -136,6 +136,7 @@ def test_what_the_registry_or_a_service_said_is_read_again_after_an_hour() -> No
 
     remote = ["push.registry-reachable", "push.tag-free", "push.digest-verified"]
     remote += ["push.signed", "push.previous-resolvable", "push.deployed-healthy"]
+    remote += ["push.rollback-rehearsed"]
     checks = all_checks()
     assert {item: checks[item].max_age for item in remote} == dict.fromkeys(remote, 3600.0)
     assert checks["tag.vulnerabilities"].max_age == 86400.0  # the advisories' age in days

@@ -47,11 +47,11 @@ def test_after_a_full_release_next_is_what_limits_readiness_and_says_so() -> Non
     assert move.action == "tick" and move.item == PUSH_QUESTIONS[0]
     assert all(q in move.says for q in PUSH_QUESTIONS)
     assert move.command.startswith(f"workbench tick {PUSH_QUESTIONS[0]} ")
-    assert limit_reason(summaries, views) == f"Push: {len(PUSH_QUESTIONS)} questions not answered"
+    asked = f"{len(PUSH_QUESTIONS)} question{'s' if len(PUSH_QUESTIONS) != 1 else ''}"
+    assert limit_reason(summaries, views) == f"Push: {asked} not answered"
     said = headline(RELEASED, views)
     assert said == (
-        f"1.0.0 pushed and on production; {len(PUSH_QUESTIONS)} questions for a person left: "
-        + ", ".join(PUSH_QUESTIONS)
+        f"1.0.0 pushed and on production; {asked} for a person left: " + ", ".join(PUSH_QUESTIONS)
     )
 
 
@@ -60,7 +60,7 @@ def test_nothing_left_when_every_question_is_answered_though_answers_count_half(
     move = decide(views, summaries, RELEASED)
     assert move == NONE
     assert readiness(summaries).percent < 100  # answers by a person count half
-    assert "answers by a person (count half)" in limit_reason(summaries, views)
+    assert "by a person (count half)" in limit_reason(summaries, views)
     assert headline(RELEASED, views) == "1.0.0 pushed and on production; nothing left"
 
 

@@ -283,3 +283,39 @@ def test_the_replay_is_stored_under_pinned_keys_and_reads_back_typed() -> None:
     edited = StoredResult(status="pass", fingerprint="f", checked_at="t", details={"replays": 1})
     with pytest.raises(WorkbenchError, match=r"push\.replay.*Replays"):
         replays_of(edited)
+
+
+def test_the_rollback_rehearsal_is_stored_under_its_keys() -> None:
+    """push.rollback-rehearsed's report (workbench/steps/push/rehearsal.py): its keys on disk,
+    new fields appended at the end, and read back typed."""
+    from workbench.steps.push.rehearsal import Rehearsal, Rehearsals
+
+    sample = Rehearsals(
+        rehearsals=[
+            Rehearsal(
+                channels=["production"],
+                version="1.0.0",
+                digest="sha256:d",
+                image_id="sha256:i",
+                ready_seconds=1.5,
+                example="setosa.json",
+                status=200,
+                answer='{"prediction": "setosa"}',
+            )
+        ]
+    )
+    details = CheckResult.passed("rehearsed", report=sample).details
+    assert list(details) == ["rehearsals"]
+    assert list(details["rehearsals"][0]) == [
+        "channels",
+        "version",
+        "digest",
+        "image_id",
+        "ready_seconds",
+        "example",
+        "status",
+        "answer",
+        "cause",
+    ]
+    read = report_of(CheckResult.passed(report=sample), Rehearsals, "push.rollback-rehearsed")
+    assert read == sample

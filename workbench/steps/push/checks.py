@@ -222,6 +222,30 @@ def previous_resolvable(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _rehearsal_inputs(ctx: CheckContext) -> Inputs:
+    """The registry, and each way back: the version a rollback of each channel would return
+    to and the digest its release was pushed as."""
+    from workbench.steps.push.rehearsal import targets
+
+    ways = []
+    for version, channels in sorted(targets(ctx.manifest).items()):
+        try:
+            digest = load_release(ctx.manifest, version).push.digest
+        except WorkbenchError:
+            digest = "unreadable"
+        ways.append(f"{version} {digest} {' '.join(channels)}")
+    return {"registry": ctx.manifest.registry or "unset", "ways": sha256_text("\n".join(ways))}
+
+
+@checks.auto("push.rollback-rehearsed", inputs=_rehearsal_inputs, max_age=REMOTE)
+def rollback_rehearsed(ctx: CheckContext) -> CheckResult:
+    """Each channel's way back pulled by digest, started hardened and answered once
+    (`workbench promote` records the same, rehearsed before it moves the channel)."""
+    from workbench.steps.push.rehearsal import rehearse_all
+
+    return rehearse_all(ctx.manifest, cancel=ctx.cancel, log=ctx.log)
+
+
 def _deploy_inputs(ctx: CheckContext) -> Inputs:
     from workbench.project.releases import deployments_path, load_channels
 

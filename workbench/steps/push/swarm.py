@@ -198,7 +198,7 @@ def deploy(
             labels=labels, mode=types.ServiceMode("replicated", replicas=replicas),
             endpoint_spec=endpoint_spec, **spec,
         )  # fmt: skip
-        written = _monitoring(manifest, client, channel, version, image, replicas, result)
+        written = monitoring_files(manifest, client, channel, version, image, replicas, result)
         record(
             manifest,
             channel=channel,
@@ -216,7 +216,7 @@ def deploy(
         return Deployed(name, version, image, replicas, result, message, seconds, written)
 
 
-def _monitoring(
+def monitoring_files(
     manifest: Manifest,
     client: Any,
     channel: str,

@@ -2,7 +2,7 @@
 
 An item scores 1 when the tool verified it (a warning scores 0.5), 0.5 when a
 person ticked it with a note, 0 otherwise; skipped and not-applicable items
-leave the step's maximum. Steps have different numbers of items (5 to 13), so
+leave the step's maximum. Steps have different numbers of items (8 to 17), so
 raw sums cannot be compared: a step scores the fraction of its maximum, and
 readiness is the lowest step fraction, named with the step that limits it.
 """

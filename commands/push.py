@@ -108,9 +108,11 @@ def promote(
     from workbench.checklist.engine import current_user
     from workbench.project.manifest import load_manifest
     from workbench.steps.push.publish import promote as promote_release
+    from workbench.steps.push.replay import require_replay
 
     manifest = load_manifest(project)
     show_replay(manifest, version, channel)  # what the traffic replay said (push.replay)
+    require_replay(manifest, version, channel)  # the team's gate, before any rehearsal
     rehearsed = rehearse_way_back(manifest, channel, version)
     digest = promote_release(
         manifest, version, channel, current_user(manifest.root), unverified_reason

@@ -238,9 +238,11 @@ class PushScreen(DeployAction):
         from workbench.kernel.errors import UnavailableError
         from workbench.steps.push.publish import promote
         from workbench.steps.push.rehearsal import ITEM, rehearse_all
+        from workbench.steps.push.replay import require_replay
 
         def go() -> str:
             manifest = self.checklist.manifest
+            require_replay(manifest, version, channel)  # the team's gate, before a rehearsal
             try:  # the way back, before the move; a promote needs no engine, only a registry
                 rehearsed = rehearse_all(manifest, (channel, version))
             except UnavailableError as exc:

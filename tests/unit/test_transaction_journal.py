@@ -130,12 +130,18 @@ def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_run
         ["git", "commit", "--allow-empty", "-m", "blocked"], cwd=project, capture_output=True
     )
     assert blocked.returncode != 0 and b"HEAD.lock" in blocked.stderr
-    live = subprocess.Popen(["git", "cat-file", "--batch"], cwd=project, stdin=subprocess.PIPE)
-    try:
-        assert remove_stale_git_locks(project) == []  # a git works here: nothing touched
-        assert all(lock.exists() for lock in left)
-    finally:
-        live.communicate(b"", timeout=10)
+    # A git working anywhere keeps every lock: git leaves a lock unheld between writing and
+    # renaming it, and may run from the repository's top when the project is a subfolder
+    # (a reviewer saw a user's `git commit -a` waiting on its editor lose its index.lock).
+    elsewhere = tmp_path / "elsewhere"
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    for cwd in (project, elsewhere):
+        live = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE)
+        try:
+            assert remove_stale_git_locks(project) == []  # a git works: nothing touched
+            assert all(lock.exists() for lock in left)
+        finally:
+            live.communicate(b"", timeout=10)
     assert sorted(remove_stale_git_locks(project)) == ["HEAD.lock", f"refs/heads/{branch}.lock"]
     git(project, "commit", "--allow-empty", "-m", "commits again")
 

@@ -176,46 +176,50 @@ def config(root: Path, key: str) -> str | None:
 def remove_stale_git_locks(root: Path) -> list[str]:
     """A `git commit` or `git tag` killed with the release leaves its lock files behind
     (`index.lock`, `HEAD.lock`, `refs/heads/BRANCH.lock`, `packed-refs.lock`), and every
-    later commit fails. They are removed only when no git runs in this repository and no
-    process holds one open (Linux /proc): a live git's lock is never touched. Returns the
-    locks removed, relative to the git folder."""
-    git_dir = output(root, "rev-parse", "--absolute-git-dir")
-    if not git_dir or not Path("/proc/self/fd").is_dir():
+    later commit fails. They are removed only when no git process runs on this machine at
+    all and no process holds one open (Linux /proc): git leaves a lock unheld between
+    writing and renaming it, and may run from anywhere in the working tree (the project can
+    be a subfolder) or from another worktree, so a live git's lock is never told from a
+    dead one's by where it runs. Returns the locks removed, relative to the git folder."""
+    found = output(root, "rev-parse", "--absolute-git-dir", "--git-common-dir")
+    if not found or not Path("/proc/self/fd").is_dir():
         return []
-    folder = Path(git_dir)
+    git_dir, common = found.splitlines()[0], found.splitlines()[-1]
+    folder, shared = Path(git_dir), (root / common).resolve()
     locks = [
         lock
-        for lock in [
+        for lock in {
             folder / "index.lock",
             folder / "HEAD.lock",
-            folder / "packed-refs.lock",
+            shared / "packed-refs.lock",
+            *shared.joinpath("refs").rglob("*.lock"),
             *folder.joinpath("refs").rglob("*.lock"),
-        ]
+        }
         if lock.is_file() and not lock.is_symlink()
     ]
-    if not locks or _git_running_in(root, folder):
+    if not locks or _git_running():
         return []
     held = _open_files()
     removed = []
-    for lock in locks:
+    for lock in sorted(locks):
         if str(lock) not in held:
             lock.unlink(missing_ok=True)
-            removed.append(str(lock.relative_to(folder)))
+            removed.append(os.path.relpath(lock, folder))
     return removed
 
 
-def _git_running_in(root: Path, git_dir: Path) -> bool:
-    """Whether a git process (other than ours, which has ended) works in this repository:
-    its working folder is inside the project or its git folder."""
-    places = (str(root.resolve()), str(git_dir.resolve()))
+def _git_running() -> bool:
+    """Whether any git process (other than ours, which have ended) is alive on this
+    machine: a zombie waiting for its parent is not."""
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if not proc.joinpath("comm").read_text().startswith("git"):
-                continue
-            cwd = os.readlink(proc / "cwd")
-        except OSError:
-            continue  # a process that ended meanwhile, or not ours to read
-        if any(cwd == place or cwd.startswith(place + os.sep) for place in places):
+            name = proc.joinpath("comm").read_bytes()
+            if not name.startswith(b"git") or name.startswith(b"git-credential"):
+                continue  # not git, or a credential helper's cache daemon (it locks nothing)
+            state = proc.joinpath("stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if state != b"Z":
             return True
     return False
 

@@ -287,3 +287,63 @@ def test_a_team_minimum_makes_the_replay_a_gate_on_promote_of_a_deployed_channel
     object.__setattr__(relaxed.monitoring, "replay_min_agreement", None)
     replay.save(relaxed, report(agreed=10))
     replay.require_replay(relaxed, "1.1.0", "production")  # no minimum: shown, not a gate
+
+
+def test_a_replay_that_compared_nothing_or_too_few_is_no_agreement() -> None:
+    """A reviewer's finding: with every answer field `x-log: false` nothing was compared,
+    and 2 wrong answers of 2 counted as 100% agreement (passing the gate on promote); so
+    did `--limit 1` with one agreeing request of 1,000 logged."""
+    hidden = [FieldAgreement(field="prediction", agreed=0, compared=0, absent="x-log: false")]
+    verdict, lines = replay.judge(
+        report(agreed=200, fields=hidden), "1.1.0", "2026-12-05T09:00:00Z", 0.95
+    )
+    assert verdict == "warn" and "no answer field could be compared" in lines[-1]
+    few = report(agreed=1, sent=1, answered=1, logged=1000)
+    few = ReplayReport(
+        **{**{f: getattr(few, f) for f in few.__struct_fields__}, "fields": [
+            FieldAgreement(field="prediction", agreed=1, compared=1)
+        ]}
+    )  # fmt: skip
+    verdict, lines = replay.judge(few, "1.1.0", "2026-12-05T09:00:00Z", 0.95)
+    assert verdict == "warn" and "only 1 of 1000 logged requests" in lines[-1]
+    # all there is: 30 logged, 30 replayed, judged
+    whole = ReplayReport(
+        **{**{f: getattr(few, f) for f in few.__struct_fields__}, "logged": 30, "sent": 30,
+           "answered": 30, "agreed": 30,
+           "fields": [FieldAgreement(field="prediction", agreed=30, compared=30)]}
+    )  # fmt: skip
+    assert replay.judge(whole, "1.1.0", "2026-12-05T09:00:00Z", 0.95)[0] == "pass"
+
+
+def test_a_channel_that_is_no_tag_name_is_refused_before_it_becomes_a_file(
+    tmp_path: Path,
+) -> None:
+    """`--channel ../../../schema/examples/setosa` wrote over an example request."""
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    with pytest.raises(WorkbenchError, match="is not a channel name"):
+        replay.save(manifest, report(channel="../../../schema/examples/setosa"))
+    with pytest.raises(WorkbenchError, match="is not a channel name"):
+        replay.load(manifest, "a/b")
+
+
+def test_a_service_of_the_same_name_from_another_project_is_not_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Service names can collide (project `churn`, channel `model-prod`; project
+    `churn-model`, channel `prod`): another project's logs must never gate this promote."""
+    from types import SimpleNamespace
+
+    from workbench.steps.push import replaying, swarm
+    from workbench.steps.serve.run import PROJECT_ID_LABEL
+
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    name = swarm.service_name(manifest, "production")
+    spec = {"TaskTemplate": {"ContainerSpec": {"Labels": {PROJECT_ID_LABEL: "someone-else"}}}}
+    service = SimpleNamespace(name=name, attrs={"Spec": spec}, tasks=lambda **_: [])
+    client = SimpleNamespace(services=SimpleNamespace(list=lambda **_: [service]))
+    monkeypatch.setattr(swarm, "swarm_client", lambda: client)
+    with pytest.raises(WorkbenchError, match="was not deployed by this project"):
+        replaying.service_lines(manifest, "production")
+    spec["TaskTemplate"]["ContainerSpec"]["Labels"][PROJECT_ID_LABEL] = manifest.project_id
+    with pytest.raises(WorkbenchError, match=r"no replica of .* runs on this engine"):
+        replaying.service_lines(manifest, "production")  # ours: read (none runs here)

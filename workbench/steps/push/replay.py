@@ -214,6 +214,13 @@ def hidden(schema: dict[str, Any]) -> frozenset[str]:
 
 
 def _path(manifest: Manifest, channel: str) -> Any:
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", channel):
+        raise WorkbenchError(
+            f"{channel!r} is not a channel name (it becomes a registry tag and a file name).",
+            fix="name a channel as a tag: letters, digits, _ . - (e.g. production).",
+        )
     return scratch_path(manifest.root, "push", f"replay-{channel}.json", what="the replay")
 
 
@@ -265,6 +272,20 @@ def judge(
         ]
     if not report.sent:
         return "warn", [*said, f"{report.channel}: nothing was replayed: no prediction logged"]
+    if not any(f.compared for f in report.fields if not f.absent):
+        return "warn", [
+            *said,
+            f"{report.channel}: no answer field could be compared (each is x-log: false, or "
+            "none was logged): an agreement of nothing is no agreement",
+        ]
+    enough = min(LIMIT, report.logged)
+    if minimum is not None and report.sent < enough:
+        return "warn", [
+            *said,
+            f"{report.channel}: only {report.sent} of {report.logged} logged requests were "
+            f"replayed; the team's minimum is judged on at least {enough} (replay without "
+            "a smaller --limit)",
+        ]
     agreement = report.agreement or 0.0
     if minimum is None:
         verdict: Verdict = "pass" if report.agreed == report.sent else "warn"

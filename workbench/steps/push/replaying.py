@@ -42,6 +42,17 @@ def service_lines(manifest: Manifest, channel: str) -> tuple[list[str], str]:
             fix=f"deploy it (`workbench deploy --channel {channel}`), or replay its logs from a "
             "file with `--from FILE` (one JSON line per log line).",
         )
+    from workbench.steps.serve.run import PROJECT_ID_LABEL
+
+    spec = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]
+    owner = (spec.get("Labels") or {}).get(PROJECT_ID_LABEL)
+    if owner != manifest.project_id:  # the same name, made by another project: not its logs
+        raise WorkbenchError(
+            f"the swarm service {name} was not deployed by this project (its containers' "
+            f"{PROJECT_ID_LABEL} is {owner!r}): its traffic is not this channel's.",
+            fix=f"deploy this project's channel (`workbench deploy --channel {channel}`), or "
+            "replay its logs from a file with `--from FILE`.",
+        )
     lines: list[str] = []
     read, elsewhere = 0, 0
     for task in service.tasks(filters={"desired-state": "running"}):

@@ -76,3 +76,21 @@ def test_the_release_records_the_verdict_it_was_tagged_under(tmp_path: Path) -> 
         "requests 2.32.3 is named by PYSEC-2, fixed in 2.33.0"
     ]
     assert advisories_verdict(waived) == "1 of 1 apply, waived"
+
+
+def test_a_waiver_lets_a_release_through_when_the_advisories_cannot_be_read(
+    tmp_path: Path,
+) -> None:
+    """A reviewer's finding: the scan ran even under a waiver, and raised when the folder was
+    missing (exactly when a team waives the item), refusing a properly waived release. Now
+    unread advisories refuse only without a waiver, and the release records why."""
+    project = copy_example("iris", tmp_path / "iris")
+    (project / "environment.lock").write_text("requests==2.32.3\n")
+    with (project / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write("supply_chain:\n  advisories: advisories\n")
+    manifest = load_manifest(project)
+    with pytest.raises(WorkbenchError, match="does not exist"):
+        require_no_advisories(manifest, waived=False)
+    waived = require_no_advisories(manifest, waived=True)
+    assert waived.waived and waived.unread is not None and "does not exist" in waived.unread
+    assert advisories_verdict(waived) == "not read, waived"

@@ -174,6 +174,7 @@ class AdvisoriesAtRelease(Record):
     named: list[str] = []  # locked versions an advisory names (tagged only under a waiver)
     age_days: int | None = None  # of the newest advisory's `modified`
     waived: bool = False
+    unread: str | None = None  # why `source` could not be read (tagged only under a waiver)
 
 
 class ReleaseRecord(Record, kw_only=True):

@@ -22,6 +22,8 @@ def advisories_verdict(advisories: AdvisoriesAtRelease | None) -> str | None:
         return None
     if advisories.source is None:
         return "none configured"
+    if advisories.unread is not None:
+        return "not read, waived"
     count = advisories.advisories
     if advisories.named:
         return f"{len(advisories.named)} of {count} apply, waived"

@@ -175,6 +175,16 @@ def test_a_gate_skipped_as_not_tried_here_blocks_until_waived_and_a_plain_skip_d
     view = report.view(not_tried)
     assert view is not None and view.status is Status.SKIPPED and view.unverified
     assert "workbench waive" in view.next_move
+    from workbench.checklist.scoring import summarise
+
+    passing = report.view(ids[2])
+    assert passing is not None and passing.status is Status.PASS
+    summary = summarise("schema", [passing, view])  # not green while it waits for a person
+    assert (summary.status, summary.score, summary.max_score) == (Status.PENDING, 1.0, 2)
+    skipped = report.view(does_not_apply)
+    assert skipped is not None  # a skip that does not apply leaves the maximum, green
+    plain = summarise("schema", [passing, skipped])
+    assert (plain.status, plain.score, plain.max_score) == (Status.PASS, 1.0, 1)
     with pytest.raises(WorkbenchError, match=not_tried):
         report.require("tag")
     checklist.waive(not_tried, "run on the GPU host by Ben: answers equal")

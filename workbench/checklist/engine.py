@@ -181,7 +181,8 @@ class Checklist:
                 item, Status.STALE, 0.0, True, result.evidence, stale, result=result, waiver=waiver
             )
         score = {Status.PASS: 1.0, Status.WARN: 0.5}.get(status, 0.0)
-        counted = status is not Status.SKIPPED
+        # a skip counts against the step only when the item was not tried here (unverified)
+        counted = status is not Status.SKIPPED or result.unverified
         return ItemView(
             item,
             status,

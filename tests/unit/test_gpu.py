@@ -120,6 +120,11 @@ def test_a_match_is_skipped_without_a_gpu_and_passed_with_one(tmp_path: Path) ->
     assert skipped.evidence[0].endswith(f"not run on a GPU here: {NO_GPU}")
     assert "is CUDA 12, as the lock's CUDA wheels" in skipped.evidence[0]
     assert _item(tmp_path, GPU, CU12, None).status is Status.PASS
+    # a GPU machine, but no CUDA build in the lock: the model would run on the CPU (a
+    # reviewer's finding: it passed with nothing to compare)
+    cpu_only = _item(tmp_path, GPU, {}, None)
+    assert cpu_only.status is Status.WARN
+    assert "no locked package is a CUDA build" in cpu_only.evidence[-1]
 
 
 def test_a_cpu_image_passes_on_a_base_naming_no_cuda_and_warns_on_a_cuda_one(

@@ -130,4 +130,11 @@ def gpu_image(
     )
     if absent:
         return CheckResult.skipped(f"{matched}; not run on a GPU here: {absent}", unverified=True)
+    if not locked:  # nothing in the lock uses CUDA: the model would run on the CPU
+        return CheckResult.warned(
+            matched,
+            f"serve.gpu {gpus}: the engine lists the nvidia runtime, but no locked package is "
+            "a CUDA build: the model may run on the CPU of a GPU machine (install the CUDA "
+            "build in the model's environment, or set serve.gpu: 0)",
+        )
     return CheckResult.passed(matched, f"serve.gpu {gpus}: the engine lists the nvidia runtime")

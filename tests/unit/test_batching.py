@@ -135,18 +135,24 @@ def test_the_workers_of_one_server_share_the_first_decision_and_a_later_server_d
 ) -> None:
     """A trial on a busy machine saw the two workers of one image decide opposite ways
     (timings are noisy while both load) while the serve test reported one of them as the
-    image's decision. The first worker's decision now stands for all of them."""
+    image's decision. The first worker's decision now stands for all of them, in the folder
+    the server makes for its workers at start (a new one per server)."""
     from workbench.runtime import batching
 
     on = {"mode": "auto", "enabled": True, "why": "a record costs less in a batch"}
     off = {"mode": "auto", "enabled": False, "why": "a record costs about as much"}
-    assert batching.agreed(on, str(tmp_path)) == on  # the first worker: published
-    second = batching.agreed(off, str(tmp_path))  # a second worker timed it otherwise
+    server = tmp_path / "server-1"
+    server.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(server))
+    assert batching.agreed(on) == on  # the first worker: published
+    second = batching.agreed(off)  # a second worker timed it otherwise
     assert second["enabled"] is True
     assert second["why"] == "a record costs less in a batch (the server's first worker timed it)"
-    assert batching.agreed({**off, "mode": "off"}, str(tmp_path))["enabled"] is False  # forced
-    monkeypatch.setattr(batching, "_server_key", lambda: "4242-99")  # another server
-    assert batching.agreed(off, str(tmp_path)) == off
-    assert not [p for p in tmp_path.iterdir() if not p.name.endswith(".json")]  # no scratch
-    unwritable = tmp_path / "nowhere"
-    assert batching.agreed(off, str(unwritable)) == off  # nothing to share: its own
+    assert batching.agreed({**off, "mode": "off"})["enabled"] is False  # switched off: as said
+    later = tmp_path / "server-2"  # another server start: its own folder, its own decision
+    later.mkdir()
+    assert batching.agreed(off, str(later)) == off
+    assert sorted(p.name for p in server.iterdir()) == ["workbench-batching.json"]  # no scratch
+    assert batching.agreed(off, str(tmp_path / "gone")) == off  # nothing to share: its own
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    assert batching.agreed(off) == off  # one worker: nothing shared

@@ -92,17 +92,16 @@ def agreed(decision: dict[str, Any], folder: str | None = None) -> dict[str, Any
     """One decision for every worker of this server. Each worker times the model while the
     others load, and noisy timings split them (one batching, one not, while /metadata
     answers for whichever worker it reached). The first `auto` decision is published in the
-    temporary folder under the server process's id and start time (never an earlier
-    server's); a later worker adopts it. Where nothing can be written, each keeps its own."""
-    if decision.get("mode") != "auto":
+    folder the server made for its workers at start (PROMETHEUS_MULTIPROC_DIR, new for each
+    server: never an earlier server's); a later worker adopts it. One worker, or no shared
+    folder, keeps its own."""
+    folder = folder or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if decision.get("mode") != "auto" or not folder:
         return decision
-    import tempfile
-
-    folder = folder or tempfile.gettempdir()
-    path = os.path.join(folder, f"workbench-batching-{_server_key()}.json")
+    path = os.path.join(folder, "workbench-batching.json")
     scratch = f"{path}.{os.getpid()}"
     try:
-        with open(scratch, "wb") as out:
+        with open(scratch, "xb") as out:
             out.write(orjson.dumps(decision))
         os.link(scratch, path)  # whole or not at all: the first worker's stands
         return decision
@@ -113,25 +112,13 @@ def agreed(decision: dict[str, Any], folder: str | None = None) -> dict[str, Any
         except (OSError, ValueError):
             return decision
         return {**first, "why": f"{first.get('why')} (the server's first worker timed it)"}
-    except OSError:  # no writable temporary folder: this worker's own decision
+    except OSError:  # the folder is gone or not writable: this worker's own decision
         return decision
     finally:
         try:
             os.unlink(scratch)
         except OSError:
             pass
-
-
-def _server_key() -> str:
-    """The server these workers belong to: its process id and start time (a pid reused by
-    a later server has another start time)."""
-    parent = os.getppid()
-    try:
-        with open(f"/proc/{parent}/stat", "rb") as stat:
-            started = stat.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        started = "0"
-    return f"{parent}-{started}"
 
 
 def _series(

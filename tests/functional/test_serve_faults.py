@@ -147,7 +147,8 @@ def checked_in_project(
 
 # item id -> how it is broken and the phrase its evidence must then carry
 FROM_THE_FAULTY_SESSION = {
-    "serve.examples-parity": 'two.json: container answered {"y": 5.0}, the model in-process',
+    "serve.examples-parity": "two.json: the image and the model in-process differ at `y`: "
+    "the image 5.0, in process",
     # Only the boundary payload reaches the fault: random values in [0, 10] never hit 10.
     "serve.valid-accepted": "(x at its maximum 10): HTTP 500 (request id",
     "serve.quality": "bound >= 0.9: NOT met",

@@ -164,7 +164,9 @@ def test_an_onnx_graph_from_a_scikit_learn_pipeline_ships_without_scikit_learn(
 # a torch project's lock, which holds only what loading and predicting imported.
 TORCH_REQUIREMENTS = ("torch==2.13.0", "onnxscript==0.7.2", "onnxruntime==1.31.1")
 
-TORCH_TRAIN = """\
+# Trains the network; `save` writes it in one format (TorchScript here, torch.export and
+# ONNX in test_torch_export). Golden answers: what the network said in its own process.
+TORCH_TRAIN_AND = """\
 import csv, json, random
 import torch
 torch.manual_seed(0)
@@ -179,8 +181,7 @@ for _ in range(150):
     torch.nn.functional.cross_entropy(net(X), y).backward()
     optimiser.step()
 net.eval()
-torch.jit.script(net).save("net.pt")
-names = ["near", "far", "tilt"]
+{save}names = ["near", "far", "tilt"]
 with open("sample.csv", "w", newline="") as handle:
     out = csv.writer(handle)
     out.writerow([*names, "size"])
@@ -188,9 +189,10 @@ with open("sample.csv", "w", newline="") as handle:
 with torch.inference_mode():
     probabilities = torch.softmax(net(X[:25]), dim=1).tolist()
 with open("torch_answers.json", "w") as handle:  # what the model said in its own process
-    json.dump([{"record": dict(zip(names, r)), "probabilities": p}
+    json.dump([{{"record": dict(zip(names, r)), "probabilities": p}}
                for r, p in zip(rows[:25], probabilities)], handle)
 """
+TORCH_TRAIN = TORCH_TRAIN_AND.format(save='torch.jit.script(net).save("net.pt")\n')
 
 
 @pytest.fixture(scope="session")

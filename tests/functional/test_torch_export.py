@@ -20,7 +20,11 @@ import requests
 import yaml
 
 from tests.functional.test_corpus import User, assert_released, new_project
-from tests.functional.test_tensor_flavors import _image_packages, torch_env  # noqa: F401
+from tests.functional.test_tensor_flavors import (  # noqa: F401
+    TORCH_TRAIN_AND,
+    _image_packages,
+    torch_env,
+)
 from workbench.kernel.docker import docker_client
 from workbench.kernel.paths import runtime_dir
 from workbench.project.manifest import load_manifest
@@ -31,41 +35,13 @@ from workbench.steps.serve.report import built_image
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 LABELS = ["small", "large"]
 
-# Trains the network; SAVE (below) writes it in one format. Golden answers: what the
-# network itself said, in its own process.
-TRAIN = """\
-import csv, json, random
-import torch
-torch.manual_seed(0)
-random.seed(5)
-rows = [[random.uniform(0, 1), random.uniform(0, 1), random.uniform(-1, 1)] for _ in range(300)]
-labels = [0 if a + b < 1 else 1 for a, b, _ in rows]
-X, y = torch.tensor(rows), torch.tensor(labels)
-net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
-optimiser = torch.optim.Adam(net.parameters(), lr=0.05)
-for _ in range(150):
-    optimiser.zero_grad()
-    torch.nn.functional.cross_entropy(net(X), y).backward()
-    optimiser.step()
-net.eval()
-batch = torch.export.Dim("batch")  # any number of records in one call
-{save}
-names = ["near", "far", "tilt"]
-with open("sample.csv", "w", newline="") as handle:
-    out = csv.writer(handle)
-    out.writerow([*names, "size"])
-    out.writerows([[*r, ["small", "large"][k]] for r, k in zip(rows, labels)])
-with torch.inference_mode():
-    probabilities = torch.softmax(net(X[:25]), dim=1).tolist()
-with open("torch_answers.json", "w") as handle:
-    json.dump([{{"record": dict(zip(names, r)), "probabilities": p}}
-               for r, p in zip(rows[:25], probabilities)], handle)
-"""
 EXPORT = """\
+batch = torch.export.Dim("batch")  # any number of records in one call
 program = torch.export.export(net, (X[:4],), dynamic_shapes=({0: batch},))
 torch.export.save(program, "net.pt2")
 """
 ONNX = """\
+batch = torch.export.Dim("batch")
 torch.onnx.export(net, (X[:4],), "net.onnx", input_names=["input"], output_names=["logits"],
                   dynamic_shapes=({0: batch},), dynamo=True)
 """
@@ -139,7 +115,7 @@ def test_a_torch_export_program_ships_on_the_cpu_build_of_torch(
     torch_env: Path,  # noqa: F811
     base_image: str,
 ) -> None:
-    project = new_project(tmp_path, "export", torch_env, TRAIN.format(save=EXPORT))
+    project = new_project(tmp_path, "export", torch_env, TORCH_TRAIN_AND.format(save=EXPORT))
     user = _ship_with_labels(project, tmp_path, SLOW_START)
     manifest = yaml.safe_load((project / "workbench.yaml").read_text())
     assert manifest["model"] == {"flavor": "torch", "artifact": "net.pt2", "labels": LABELS}
@@ -159,7 +135,7 @@ def test_an_onnx_graph_exported_from_torch_ships_without_torch(
     torch_env: Path,  # noqa: F811
     base_image: str,
 ) -> None:
-    project = new_project(tmp_path, "onnx-net", torch_env, TRAIN.format(save=ONNX))
+    project = new_project(tmp_path, "onnx-net", torch_env, TORCH_TRAIN_AND.format(save=ONNX))
     _ship_with_labels(project, tmp_path)
     manifest = yaml.safe_load((project / "workbench.yaml").read_text())
     assert manifest["model"] == {"flavor": "onnx", "artifact": "net.onnx", "labels": LABELS}

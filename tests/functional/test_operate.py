@@ -45,18 +45,28 @@ from workbench.steps.tag import release as tagging
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
 
-def released_and_deployed(root: Path, python: Path, registry: harness.Registry) -> Any:
+def released_and_deployed(
+    root: Path,
+    python: Path,
+    registry: harness.Registry,
+    name: str = "operate",
+    settings: str = "",
+    message: str = "the iris model",
+) -> Any:
+    """The iris example as `iris-NAME` (its own service name: another run's deploy test may
+    run iris-classifier-production), with `settings` added to workbench.yaml, committed,
+    released as 1.0.0, pushed to the registry under NAME/iris and promoted to production."""
     text = (root / "workbench.yaml").read_text()
     text = text.replace("python: .venv/bin/python", f"python: {python}", 1)
-    # its own service name: another run's deploy test may run iris-classifier-production
-    text = text.replace("name: iris-classifier", "name: iris-operate", 1)
+    text = text.replace("name: iris-classifier", f"name: iris-{name}", 1)
     text = text.replace("  memory_limit: 512m\n", "  memory_limit: 512m\n  ready_timeout: 60\n")
-    (root / "workbench.yaml").write_text(text + f"registry: {registry.host}/operate/iris\n")
+    text += settings + f"registry: {registry.host}/{name}/iris\n"
+    (root / "workbench.yaml").write_text(text)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Ana Tester")
     git(root, "config", "user.email", "ana@example.com")
     git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "the iris model")
+    git(root, "commit", "-q", "-m", message)
     manifest = load_manifest(root)
     run_snapshot(manifest, lambda _: None)
     tagging.create_release(pass_gates(root))

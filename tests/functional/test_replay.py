@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.functional.test_deploy import a_swarm  # noqa: F401  (the swarm fixture)
-from tests.helpers import git, pass_gates
+from tests.functional.test_operate import released_and_deployed
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
@@ -30,10 +30,8 @@ from workbench.project.manifest import Manifest, load_manifest
 from workbench.project.releases import load_release, save_release
 from workbench.project.scaffold import copy_example
 from workbench.steps import open_checklist
-from workbench.steps.push import publish, swarm
+from workbench.steps.push import swarm
 from workbench.steps.serve import run
-from workbench.steps.snapshot.take import run_snapshot
-from workbench.steps.tag import release as tagging
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
@@ -77,22 +75,14 @@ def flowers(n: int) -> list[dict[str, float]]:
 
 
 def deployed_with_logging(root: Path, python: Path, registry: harness.Registry) -> Manifest:
-    text = (root / "workbench.yaml").read_text()
-    text = text.replace("python: .venv/bin/python", f"python: {python}", 1)
-    text = text.replace("name: iris-classifier", "name: iris-replay", 1)
-    text = text.replace("  memory_limit: 512m\n", "  memory_limit: 512m\n  ready_timeout: 60\n")
-    text += "monitoring:\n  log_predictions: true\n  replay_min_agreement: 0.99\n"
-    (root / "workbench.yaml").write_text(text + f"registry: {registry.host}/replay/iris\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Ana Tester")
-    git(root, "config", "user.email", "ana@example.com")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "the iris model, its predictions logged")
-    manifest = load_manifest(root)
-    run_snapshot(manifest, lambda _: None)
-    tagging.create_release(pass_gates(root))
-    list(publish.push_release(manifest))
-    publish.promote(manifest, "1.0.0", "production", "Ana")
+    manifest: Manifest = released_and_deployed(
+        root,
+        python,
+        registry,
+        name="replay",
+        settings="monitoring:\n  log_predictions: true\n  replay_min_agreement: 0.99\n",
+        message="the iris model, its predictions logged",
+    )
     return manifest
 
 

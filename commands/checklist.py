@@ -114,11 +114,27 @@ def outlook_lines(standing: Standing) -> list[str]:
     return lines
 
 
+EVIDENCE_WIDTH = 110
+FAILED_LINES = 4  # evidence lines a failed item shows: its cause, not only its heading
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= EVIDENCE_WIDTH else line[: EVIDENCE_WIDTH - 1] + "…"
+
+
 def first_evidence(item_id: str, view: ItemView) -> list[str]:
-    """An item as one line: icon, status, id and the first line of its evidence."""
+    """An item as one line: icon, status, id and the first line of its evidence; a failed
+    item also shows the next lines of its evidence (what failed), and how many are left."""
     s = view.shown
     first = view.evidence[0] if view.evidence else ""
-    return [f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {item_id}: {escape(first[:110])}"]
+    lines = [f"[{STYLE[s]}]{ICON[s]} {s:7}[/] {item_id}: {escape(_clip(first))}"]
+    if s == "fail":
+        more = view.evidence[1:FAILED_LINES]
+        lines += [f"      {escape(_clip(line))}" for line in more]
+        left = len(view.evidence) - 1 - len(more)
+        if left > 0:
+            lines.append(f"      … {left} more (all in `workbench report -f json`)")
+    return lines
 
 
 def run_checks(
@@ -148,12 +164,14 @@ def run_checks(
     return finished
 
 
-def run_and_print(checklist: Checklist, ids: list[str], heading: str) -> None:
+def run_and_print(
+    checklist: Checklist, ids: list[str], heading: str, ctx: CheckContext | None = None
+) -> None:
     """Run `ids` and print one line per item (the commands that change a step re-check it)."""
     if not ids:
         return
     console.print(f"[bold]·[/] {heading}")
-    run_checks(checklist, ids)
+    run_checks(checklist, ids, ctx)
 
 
 def _stale_said(item_id: str, view: ItemView) -> list[str]:

@@ -117,7 +117,8 @@ def _say_guessed(target: Path, guess: Guess) -> None:
     console.print(f"Wrote {target}.")
     console.print(f"  name      {guess.name}")
     console.print(
-        f"  model     {guess.artifact or '(none found: set model.artifact)'} [{guess.flavor}]"
+        f"  model     {escape(guess.artifact or '(none found: set model.artifact)')} "
+        f"{escape(f'[{guess.flavor}]')}"
     )
     if guess.payload:
         console.print(
@@ -125,7 +126,15 @@ def _say_guessed(target: Path, guess: Guess) -> None:
             "into schema/examples"
         )
     for passed in guess.not_models:
-        console.print(f"  [dim]passed over {escape(passed)}[/]")
+        taken, _, why = passed.partition(": ")
+        if taken == guess.artifact:  # no candidate loads: the first is taken all the same
+            console.print(
+                f"  [yellow]warning[/]: {escape(taken)} does not load in {guess.python}: "
+                f"{escape(why.removeprefix('does not load: '))}. Fix: make it load there (or "
+                "set model.artifact to the file that does), then `workbench snapshot`."
+            )
+        else:
+            console.print(f"  [dim]passed over {escape(passed)}[/]")
     if guess.python:
         console.print(f"  python    {guess.python}")
     else:

@@ -58,7 +58,12 @@ def infer(
     records = read_sample(sample, refuse_odd=True) if sample else [r for _, r in examples]
     # The examples alone cannot re-derive enums and bounds: the earlier ones are kept.
     earlier = None if sample else earlier_request(request_path, within=manifest.root)
-    inferred = infer_contract(manifest, records, target=target)
+    inferred = infer_contract(
+        manifest,
+        records,
+        target=target,
+        reread=(lambda declared: read_sample(sample, schema=declared)) if sample else None,
+    )
     if earlier is not None:
         inferred.request, kept = keep_what_was_known(earlier, inferred.request, records)
         inferred.notes[:0] = kept

@@ -86,9 +86,13 @@ def snapshot(
         console.print(f"[red]inconsistent:[/] {escape(problem)}")
     console.print(f"wrote {result.lock_path.name} and {result.snapshot_path.name}")
     from commands.checklist import load_checklist, run_and_print
+    from workbench.checklist.checks import CheckContext
 
     checklist = load_checklist(manifest.root)
-    run_and_print(checklist, checklist.auto_ids("snapshot"), "checking the snapshot's items")
+    ctx_read = result.seeded(CheckContext(manifest))  # what the snapshot read: not read twice
+    run_and_print(
+        checklist, checklist.auto_ids("snapshot"), "checking the snapshot's items", ctx_read
+    )
     manual = [
         v.item.id
         for v in checklist.views("snapshot")

@@ -155,13 +155,13 @@ class WorkbenchApp(FoundScreenshots, App[None]):
     )
     def _load_checklist(self) -> None:
         if self._checklist is None:
-            # In the worker, not at the top: these imports are slow and the first paint
-            # must not wait for them.
+            # In the worker, not at the top: these imports are slow (the first paint first).
             from workbench.checklist.engine import Checklist
             from workbench.steps import all_checks
+            from workbench.steps import question_subject as asks
 
             checks = self.checks if self.checks is not None else all_checks()
-            self._checklist = Checklist(self.manifest, checks, pair=self.pair, user=self.user)
+            self._checklist = Checklist(self.manifest, checks, self.pair, self.user, asks)
         # Inputs are measured outside the engine's lock: a tick meanwhile does not wait.
         standing = self._checklist.standing(remeasure=True)
         from workbench.steps.push.release_rows import release_table

@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git
+from tests.helpers import cached_env, git
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError
-from workbench.kernel.paths import cache_dir, examples_dir
+from workbench.kernel.paths import examples_dir
 from workbench.project import scaffold as project_init
 from workbench.project.manifest import project_id
 
 REQUIRE_REAL_PARTS = os.environ.get("WORKBENCH_REQUIRE_REAL_PARTS") == "1"
+SWARM_TEST_TIMEOUT = 2400  # seconds: its own run and the swarm tests ahead of it
 _MISSING: list[str] = []
 
 
@@ -34,6 +35,29 @@ def _unavailable(what: str, exc: Exception) -> None:
         pytest.fail(message, pytrace=False)
     _MISSING.append(message)
     pytest.skip(message)
+
+
+def _turn(item: pytest.Item) -> int:
+    """When a test starts in a parallel run: the swarm tests first (they take turns, one
+    after another, so they are the run's longest chain), then the slow ones on the engine,
+    the quick ones last (they fill the workers' ends evenly)."""
+    swarm_fault = item.name == "test_fault[push.deployed-healthy]"  # by getfixturevalue
+    if "a_swarm" in getattr(item, "fixturenames", ()) or swarm_fault:
+        return 0
+    engine = {"docker_engine", "base_image", "registry", "auth_registry", "example_python"}
+    if item.get_closest_marker("slow") or engine & set(getattr(item, "fixturenames", ())):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the engine's swarm may wait for its turn (`swarm_turn`) behind the
+    other swarm tests running in other workers: its time limit counts that wait too. The
+    order is `_turn`'s (a stable sort: the same on every worker, as xdist requires)."""
+    for item in items:
+        if "a_swarm" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(SWARM_TEST_TIMEOUT))
+    items.sort(key=_turn)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -65,6 +89,7 @@ def _no_kubernetes_cluster(_empty_kubeconfig: Path, monkeypatch: pytest.MonkeyPa
 
 
 IMAGE_OF_PROJECT = "io.workbench.project-id"  # every image the workbench builds carries it
+SOURCE_LABEL = "org.opencontainers.image.source"  # the project's folder, from the Dockerfile
 
 
 def _session_project_ids(base: Path) -> set[str]:
@@ -83,7 +108,8 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield
     from docker.errors import APIError, NotFound
 
-    ours = _session_project_ids(tmp_path_factory.getbasetemp())
+    base = tmp_path_factory.getbasetemp()
+    ours = _session_project_ids(base)
     if not ours:
         return
     try:
@@ -92,9 +118,21 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # of images), no inspection per image. Untagged (dangling) top-level images are in
         # it; the layers under an image go with it.
         listed = client.api.images(filters={"label": IMAGE_OF_PROJECT})
+        # A build killed by a test (the interrupt tests) goes on in the engine and can leave
+        # its last step's image, which has the Dockerfile's labels (the project's folder as
+        # its source) but not the project id the finished build adds: ours too.
+        listed += client.api.images(filters={"label": SOURCE_LABEL, "dangling": True})
     except (UnavailableError, APIError):
         return  # no engine: no images either
-    mine = [i["Id"] for i in listed if (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours]
+    inside = f"{base}{os.sep}"
+    mine = list(
+        {
+            i["Id"]: None
+            for i in listed
+            if (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours
+            or str((i.get("Labels") or {}).get(SOURCE_LABEL, "")).startswith(inside)
+        }
+    )
     left: dict[str, str] = {}
     for image_id in mine:
         try:
@@ -203,15 +241,10 @@ def example_python() -> Path:
     """The iris example's own environment, made once per requirements and cached."""
     requirements = examples_dir() / "iris" / "requirements.txt"
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv_root = cache_dir() / "test-envs" / f"iris-{digest}"
-    interpreter = venv_root / "bin" / "python"
-    marker = venv_root / ".complete"
-    if not marker.exists():
-        shutil.rmtree(venv_root, ignore_errors=True)
-        venv_root.mkdir(parents=True)
-        project_init.make_example_env(requirements.parent, venv=venv_root)
-        marker.touch()
-    return interpreter
+    made = cached_env(
+        f"iris-{digest}", lambda root: project_init.make_example_env(requirements.parent, venv=root)
+    )
+    return made / "bin" / "python"
 
 
 @pytest.fixture

@@ -7,9 +7,13 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from workbench.project.manifest import load_manifest
 from workbench.steps.snapshot.take import run_snapshot
+
+if TYPE_CHECKING:
+    from workbench.checklist.engine import Checklist
 
 GOOD_PREDICTOR = """\
 class Model:
@@ -141,3 +145,25 @@ def ready_to_release(tmp_path: Path) -> tuple[Path, Path]:
     recorded = tmp_path / "session.pickle"
     recorded.write_bytes(pickle.dumps(session))
     return project, recorded
+
+
+def release_ready_doubler(tmp_path: Path, registry: str, monkeypatch: Any) -> Checklist:
+    """The good doubler, every gate passing, pushing to `registry` (committed); `tag` in this
+    process answers its candidate's serve test with the session recorded for 1.0.0, as
+    `tests.release_driver` does: for the tests of what comes after the serve test (the
+    release transaction, the registry), which need a real image and repository but not a
+    second serve test of the same inputs. The serve test of a release candidate itself is
+    tested on the real path (tests/functional/test_release.py's first test, test_quality)."""
+    import pickle
+
+    from tests.helpers import git
+    from workbench.steps import open_checklist
+    from workbench.steps.tag import release
+
+    project, recorded = ready_to_release(tmp_path)
+    with (project / "workbench.yaml").open("a") as manifest_file:
+        manifest_file.write(f"registry: {registry}\n")
+    git(project, "commit", "-q", "-am", "the registry")
+    session = pickle.loads(recorded.read_bytes())
+    monkeypatch.setattr(release, "serve_session", lambda *_args, **_kwargs: session)
+    return open_checklist(load_manifest(project), user="Ana")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
 from workbench.kernel.hashing import sha256_text
+from workbench.kernel.lock import cache_lock
+from workbench.kernel.paths import cache_dir
+from workbench.project.lockfile import write_snapshot
 from workbench.project.manifest import Manifest, load_manifest, project_id
 from workbench.project.records import (
     BaseImageInfo,
@@ -19,7 +24,12 @@ from workbench.project.records import (
     Hashes,
     ImageInfo,
     People,
+    PlatformInfo,
+    PythonInfo,
     ReleaseRecord,
+    RuntimeEntry,
+    SnapshotRecord,
+    TargetInfo,
 )
 from workbench.project.releases import frozen_checklist_path, save_release
 from workbench.project.scaffold import copy_example
@@ -125,3 +135,38 @@ def containers_of(project: Path) -> list[Any]:
     from workbench.steps.serve import run
 
     return run.containers_of(docker_client(), project_id(project))
+
+
+def cached_env(name: str, make: Callable[[Path], None]) -> Path:
+    """A model environment made once (by `make(root)`) in the user's cache and kept: the
+    folder `test-envs/<name>`. Parallel workers (and two runs) wait for the one making it
+    (the cache's own lock), then find it complete; a half-made one is made again."""
+    root = cache_dir() / "test-envs" / name
+    with cache_lock(f"test-env-{name}", f"making the test environment {name}"):
+        if not (root / ".complete").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            make(root)
+            (root / ".complete").touch()
+    return root
+
+
+def swarm_turn() -> Any:
+    """This test's turn at the engine's swarm (init, leave, services named by project and
+    channel, their networks): one test at a time on the machine, whichever worker runs it
+    (pytest-xdist's groups are not honoured by pytest 9). A flock: a killed test lets go."""
+    return cache_lock("test-swarm", "using the engine's swarm in a test", wait=3600)
+
+
+def write_runtime_set(project: Path, runtime: dict[str, RuntimeEntry]) -> None:
+    """A snapshot.yaml of CPython 3.11 on x86_64 with this runtime set (nothing fetched)."""
+    write_snapshot(
+        project,
+        SnapshotRecord(
+            taken_at="2026-12-05T07:00:00Z",
+            python=PythonInfo(version="3.11.7"),
+            platform=PlatformInfo(system="Linux", machine="x86_64"),
+            target=TargetInfo(python="3.11", abi="cp311", machine="x86_64"),
+            runtime=runtime,
+        ),
+    )

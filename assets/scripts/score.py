@@ -3,12 +3,92 @@
 Reads {"metric", "y_true", "y_pred", "labels", "proba"} as JSON on stdin and prints
 {"value", "n", and a confusion matrix or a residual summary} (or {"error"}) as JSON.
 Only the standard library and scikit-learn/NumPy, which the model's environment has
-whenever it trains with scikit-learn; stated clearly when it does not.
+whenever it trains with scikit-learn. Without them (a predictor class on NumPy alone, an ONNX
+or torch model), the metrics of the prediction alone are computed here by their definitions
+(the same figures); the probability metrics (log_loss, roc_auc) say scikit-learn is needed.
 """
 
 import json
 import math
 import sys
+
+
+def _percentile(values: list, share: float) -> float:
+    """NumPy's default (linear) percentile."""
+    ordered = sorted(values)
+    at = (len(ordered) - 1) * share
+    low = math.floor(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+
+
+def _regression(metric: str, truth: list, pred: list) -> tuple:
+    errors = [p - t for t, p in zip(truth, pred)]
+    mean = sum(truth) / len(truth)
+    total = sum((t - mean) ** 2 for t in truth)
+    squares = sum(e * e for e in errors)
+    value = {
+        "rmse": math.sqrt(squares / len(errors)),
+        "mae": sum(abs(e) for e in errors) / len(errors),
+        "r2": (1 - squares / total) if total else (1.0 if squares == 0 else 0.0),
+    }[metric]
+    absolute = [abs(e) for e in errors]
+    residuals = {
+        "mean_abs": sum(absolute) / len(absolute),
+        "p95_abs": _percentile(absolute, 0.95),
+        "max_abs": max(absolute),
+        "mean_signed": sum(errors) / len(errors),
+    }
+    return value, residuals
+
+
+def _label(value: object) -> str:
+    """A class label compared as scikit-learn compares values: the number 1, 1.0 and True
+    are one label (a predictor answering floats against a CSV's integer classes), text is
+    itself."""
+    if isinstance(value, (bool, int, float)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _classes(metric: str, y_true: list, y_pred: list) -> float:
+    pairs = list(zip(map(_label, y_true), map(_label, y_pred)))
+    if metric == "accuracy":
+        return sum(t == p for t, p in pairs) / len(pairs)
+    recalls, f1s = [], []
+    for label in sorted({t for t, _ in pairs} | {p for _, p in pairs}):
+        hit = sum(t == p == label for t, p in pairs)
+        actual = sum(t == label for t, _ in pairs)
+        said = sum(p == label for _, p in pairs)
+        if actual:
+            recalls.append(hit / actual)
+        f1s.append(2 * hit / (actual + said) if actual + said else 0.0)
+    return sum(recalls) / len(recalls) if metric == "balanced_accuracy" else sum(f1s) / len(f1s)
+
+
+PLAIN = ("rmse", "mae", "r2", "accuracy", "balanced_accuracy", "f1_macro")
+
+
+def plain(request: dict) -> dict:
+    """A metric of the prediction alone, by its definition, with no scikit-learn."""
+    metric, y_true, y_pred = request["metric"], request["y_true"], request["y_pred"]
+    out: dict = {"n": len(y_true)}
+    try:
+        if metric in ("rmse", "mae", "r2"):
+            truth, pred = [float(t) for t in y_true], [float(p) for p in y_pred]
+            value, out["residuals"] = _regression(metric, truth, pred)
+        else:
+            value = _classes(metric, y_true, y_pred)
+            seen = sorted({*map(_label, y_true), *map(_label, y_pred)})
+            index = {label: i for i, label in enumerate(seen)}
+            matrix = [[0] * len(seen) for _ in seen]
+            for t, p in zip(map(_label, y_true), map(_label, y_pred)):
+                matrix[index[t]][index[p]] += 1
+            out["confusion"] = {"labels": seen, "matrix": matrix}
+    except Exception as exc:  # reported as the item's evidence
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    out["value"] = float(value)
+    return out
 
 
 def main() -> int:
@@ -17,7 +97,10 @@ def main() -> int:
         import numpy as np
         from sklearn import metrics
     except ImportError as exc:
-        print(json.dumps({"error": f"scikit-learn is not importable here ({exc})"}))
+        if request["metric"] in PLAIN:
+            print(json.dumps(plain(request)))
+        else:
+            print(json.dumps({"error": f"scikit-learn is not importable here ({exc})"}))
         return 0
     metric = request["metric"]
     y_true, y_pred = request["y_true"], request["y_pred"]

@@ -50,12 +50,13 @@ from tests.bench.servers import (  # noqa: E402
     bench_env,
     concurrent,
     process,
+    removing_images_of,
     wait_answer,
 )
+from tests.helpers import cached_env  # noqa: E402
 from workbench.demo.parts import ensure_base_image  # noqa: E402
 from workbench.kernel.docker import docker_client  # noqa: E402
 from workbench.kernel.http import free_port  # noqa: E402
-from workbench.kernel.paths import cache_dir  # noqa: E402
 from workbench.project.manifest import load_manifest  # noqa: E402
 from workbench.steps.serve import run  # noqa: E402
 from workbench.steps.serve.session import build  # noqa: E402
@@ -149,14 +150,13 @@ class Churn:
 def model_env() -> Path:
     """The model's environment (shared with the corpus tests' cache when it exists)."""
     digest = hashlib.sha256("\n".join(LIBRARIES).encode()).hexdigest()[:12]
-    root = cache_dir() / "test-envs" / f"corpus-{digest}"
-    if not (root / ".complete").exists():
-        shutil.rmtree(root, ignore_errors=True)
+
+    def make(root: Path) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
         pip = [str(root / "bin" / "python"), "-m", "pip", "install", "-q", *LIBRARIES]
         subprocess.run(pip, check=True)
-        (root / ".complete").touch()
-    return root / "bin" / "python"
+
+    return cached_env(f"corpus-{digest}", make) / "bin" / "python"  # the corpus tests' lock
 
 
 def project(tmp: Path, python: Path) -> tuple[Path, str]:
@@ -371,14 +371,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         folder, expected = project(tmp, model_env())
-        _, built = build(load_manifest(folder), lambda _: None, threading.Event())
-        try:
+        with removing_images_of(folder):
+            _, built = build(load_manifest(folder), lambda _: None, threading.Event())
             rows = [
                 measure(server, expected, seconds, clients)
                 for server in servers(tmp, folder, built.image_id, args.smoke)
             ]
-        finally:
-            docker_client().images.remove(built.image_id, force=True)
     print(f"pipeline model, one worker each, {seconds} s per load (wrk):")
     print(table(rows, clients))
     by_name = {row["name"]: row for row in rows if "failed" not in row}

@@ -38,7 +38,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,7 @@ from tests.bench.servers import (  # noqa: E402
     mlflow_endpoints,
     mlflow_model,
     process,
+    removing_images_of,
 )
 from workbench.demo.parts import ensure_base_image  # noqa: E402
 from workbench.kernel.docker import docker_client  # noqa: E402
@@ -208,8 +209,9 @@ def main() -> None:
         raise SystemExit("bench_serve needs wrk for the p99 under 8 clients: apt-get install wrk")
     ensure_base_image()
     client = docker_client()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         project = copy_example("iris", Path(tmp) / "iris")
+        stack.enter_context(removing_images_of(project))
         if args.python:
             manifest_file = project / "workbench.yaml"
             manifest_file.write_text(

@@ -286,3 +286,25 @@ def mlflow_endpoints() -> tuple[Endpoint, Endpoint]:
         return {"dataframe_split": {"columns": FEATURES, "data": [list(RECORD.values())] * rows}}
 
     return Endpoint("/invocations", frame(1)), Endpoint("/invocations", frame(BATCH))
+
+
+@contextmanager
+def removing_images_of(project: Path) -> Iterator[None]:
+    """Afterwards, every image the benchmark built for `project` (each build of it, by the
+    project-id label every workbench image carries) is removed: a bench run leaves nothing
+    dangling on the engine (the suite runs the benchmarks in smoke mode)."""
+    from docker.errors import NotFound
+
+    from workbench.kernel.docker import docker_client
+    from workbench.project.manifest import project_id
+
+    label = f"io.workbench.project-id={project_id(project)}"
+    try:
+        yield
+    finally:
+        client = docker_client()
+        for image in client.images.list(filters={"label": label}):  # its layers go with it
+            try:
+                client.images.remove(image.id, force=True)
+            except NotFound:
+                continue  # went with another tag of the same image

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,9 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workbench.kernel.paths import cache_dir
+from tests.helpers import cached_env
+from workbench.kernel.hashing import sha256_file
+from workbench.project.lockfile import read_lock
 from workbench.project.manifest import load_manifest
 from workbench.steps import open_checklist
+from workbench.steps.snapshot.wheels import local_wheels
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -31,16 +33,15 @@ CORPUS_REQUIREMENTS = ("scikit-learn==1.9.1", "joblib==1.6.0", "pandas==2.3.3")
 def _venv(name: str, requirements: tuple[str, ...]) -> Path:
     """A model environment made once per requirements and cached (like the example's)."""
     digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
-    root = cache_dir() / "test-envs" / f"{name}-{digest}"
-    if not (root / ".complete").exists():
-        shutil.rmtree(root, ignore_errors=True)
+
+    def make(root: Path) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
         subprocess.run(
             [str(root / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
             check=True,
         )
-        (root / ".complete").touch()
-    return root
+
+    return cached_env(f"{name}-{digest}", make)
 
 
 @pytest.fixture(scope="session")
@@ -436,6 +437,50 @@ def test_a_predictor_class_importing_a_local_package_installed_editable(
     assert "wheel of scoring" in (project / ".workbench/logs/snapshot.log").read_text()
     user("tick", "snapshot.packages-expected", "yes", "-m", "our scoring package")
     user("check", "-s", "schema")
-    user("serve", "--test")
+    first = user("serve", "--test")
+    # The package's wheel is the project's code: scanned for secrets like the model, even
+    # when pip put a copy of it in the wheel cache (on its first snapshot).
+    assert "wheels built from the project's own code (scoring-0.1.0-" in first.stdout
     user("tag")
     assert_released(user)
+
+    # Its code changes and its version does not: the next snapshot pins the wheel built from
+    # the new code, and the image runs it. pip finds the earlier build of scoring 0.1.0 in
+    # the wheel cache first: the lock kept its hash, the image the old code, and only the
+    # examples' answers showed it (a new user's trial).
+    pinned = read_lock(project / "environment.lock")["scoring"].hashes
+    (package / "src" / "scoring" / "__init__.py").write_text(
+        "def score(x: float) -> float:\n    return round(3.5 * x + 1.0, 6)\n"
+    )
+    user.git("commit", "-qam", "a steeper score")
+    # Before the next snapshot, the lock pins the old code: snapshot.fresh says so, naming
+    # the file (it stayed green, and so did every gate, until the snapshot was taken again).
+    stale = user("check", "-s", "snapshot", ok=False)
+    said = " ".join(stale.stdout.split())
+    assert gates(user)["snapshot.fresh"] == "fail", said[-3000:]
+    assert "scoring/src/scoring/__init__.py changed" in said, said[-3000:]
+    user("snapshot")
+    user("check", "-s", "snapshot", ok=False)  # the question about packages may be asked again
+    assert gates(user)["snapshot.fresh"] == "pass"
+    repinned = read_lock(project / "environment.lock")["scoring"].hashes
+    assert repinned != pinned
+    built = [w for w in local_wheels() if w.name.startswith("scoring-0.1.0-")]
+    assert repinned[0] in {sha256_file(w) for w in built}
+    served = user("serve", "--test")  # examples-parity: the image answers 3.5 x + 1 too
+    assert gates(user)["serve.examples-parity"] == "pass", "\n".join(user.transcript)[-4000:]
+    wheel = built[0].name
+    assert f"wheels built from the project's own code ({wheel})" in served.stdout
+
+    # A key in the package's code is in a wheel sent to the build: refused like one in the
+    # model's files, naming the wheel and its member.
+    (package / "src" / "scoring" / "keys.py").write_text(
+        'AWS_ACCESS_KEY_ID = "AKIA' + "Q" * 16 + '"\n'
+    )
+    user.git("add", ".")
+    user.git("commit", "-qm", "a key, by mistake")
+    user("snapshot")
+    refused = user("serve", "--test", ok=False)
+    assert refused.returncode != 0
+    assert gates(user)["serve.secrets-free"] == "fail"
+    said = " ".join(refused.stdout.split())
+    assert "(member scoring/keys.py)" in said and "AWS" in said, said[-3000:]

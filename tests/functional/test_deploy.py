@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import git, pass_gates
+from tests.helpers import git, pass_gates, swarm_turn
 from workbench.checklist.checks import report_of
 from workbench.checklist.state import load_state
 from workbench.demo import parts as harness
@@ -77,37 +77,43 @@ def a_swarm(docker_engine: object, tmp_path: Path) -> Iterator[Any]:
     this test's own projects (those under its tmp_path, by their id label) deployed is
     removed: the engine is shared with other runs, whose services, networks and
     containers are never touched."""
-    client = docker_client()
-    was = client.info()["Swarm"]["LocalNodeState"]
-    networks = {n.name for n in client.networks.list()}
-    if was != "active":
-        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
-    try:
-        yield client
-    finally:
-        ours = [
-            f"{run.PROJECT_ID_LABEL}={project_id(found.parent)}"
-            for found in tmp_path.rglob("workbench.yaml")
-        ]
-        for label in ours:
-            for service in client.services.list(filters={"label": label}):
-                service.remove()
-        for _ in range(90):  # the tasks' containers go (asynchronously) before the network
-            if not any(client.containers.list(all=True, filters={"label": x}) for x in ours):
-                break
-            time.sleep(1)
-        for label in ours:
-            for network in client.networks.list(filters={"label": label}):
-                network.remove()
-        if was != "active" and not client.services.list():  # nobody else uses the swarm
-            client.swarm.leave(force=True)
-            for network in client.networks.list(names=["docker_gwbridge"]):
-                if network.name not in networks:  # swarm init made it
+    with swarm_turn():
+        client = docker_client()
+        was = client.info()["Swarm"]["LocalNodeState"]
+        networks = {n.name for n in client.networks.list()}
+        if was != "active":
+            client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+        try:
+            yield client
+        finally:
+            ours = [
+                f"{run.PROJECT_ID_LABEL}={project_id(found.parent)}"
+                for found in tmp_path.rglob("workbench.yaml")
+            ]
+            for label in ours:
+                for service in client.services.list(filters={"label": label}):
+                    service.remove()
+            for _ in range(90):  # the tasks' containers go (asynchronously) before the network
+                if not any(
+                    client.containers.list(ignore_removed=True, all=True, filters={"label": x})
+                    for x in ours
+                ):
+                    break
+                time.sleep(1)
+            for label in ours:
+                for network in client.networks.list(filters={"label": label}):
                     network.remove()
-            assert client.info()["Swarm"]["LocalNodeState"] == was
-        for label in ours:
-            assert not client.containers.list(all=True, filters={"label": label})
-            assert not client.networks.list(filters={"label": label})
+            if was != "active" and not client.services.list():  # nobody else uses the swarm
+                client.swarm.leave(force=True)
+                for network in client.networks.list(names=["docker_gwbridge"]):  # contains
+                    if network.name == "docker_gwbridge" and network.name not in networks:
+                        network.remove()
+                assert client.info()["Swarm"]["LocalNodeState"] == was
+            for label in ours:
+                assert not client.containers.list(
+                    ignore_removed=True, all=True, filters={"label": label}
+                )
+                assert not client.networks.list(filters={"label": label})
 
 
 def start_client(client: Any, network: str, host: str, record: str) -> Any:

@@ -41,7 +41,9 @@ def _containers_of_session_left(project: Path) -> list[str]:
     return [
         c.name
         for s in sessions
-        for c in client.containers.list(all=True, filters={"label": f"{run.SESSION_LABEL}={s}"})
+        for c in client.containers.list(
+            ignore_removed=True, all=True, filters={"label": f"{run.SESSION_LABEL}={s}"}
+        )
     ]
 
 
@@ -110,7 +112,12 @@ def test_a_hung_engine_is_said_to_hang_within_its_timeout(
     run.sweep_unremoved(docker_client(), project)  # (the held removal may land first)
     label = f"{run.SESSION_LABEL}={remembered[0]}"
     for _ in range(50):  # a removal already under way ends within seconds (bounded wait)
-        if not docker_client().containers.list(all=True, filters={"label": label}):
+        if not docker_client().containers.list(
+            ignore_removed=True, all=True, filters={"label": label}
+        ):
             break
         time.sleep(0.2)
-    assert docker_client().containers.list(all=True, filters={"label": label}) == []
+    assert (
+        docker_client().containers.list(ignore_removed=True, all=True, filters={"label": label})
+        == []
+    )

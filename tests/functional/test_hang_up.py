@@ -31,7 +31,7 @@ def _sleepers(marker: str) -> list[str]:
     counted."""
     return [
         c.id
-        for c in docker_client().containers.list(all=True)
+        for c in docker_client().containers.list(ignore_removed=True, all=True)
         if marker in " ".join(c.attrs["Config"].get("Cmd") or [])
     ]
 

@@ -262,7 +262,7 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
     # predictions sent to each (from inside its container: the tasks live on the overlay)
     record = (root / "schema" / "examples" / "setosa.json").read_text()
     tasks = a_swarm.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={deployed.service}"}
+        ignore_removed=True, filters={"label": f"com.docker.swarm.service.name={deployed.service}"}
     )
     assert len(tasks) == 2
     for task in tasks:
@@ -350,7 +350,8 @@ def test_prometheus_scrapes_both_replicas_and_a_killed_one_fires_its_alert(
         assert query(port, f'ALERTS{{service="{job}", alertname=~"{others}"}}') == []
 
         (victim, *_) = a_swarm.containers.list(
-            filters={"label": f"com.docker.swarm.service.name={job}", "status": "running"}
+            ignore_removed=True,
+            filters={"label": f"com.docker.swarm.service.name={job}", "status": "running"},
         )
         watching = Watching(manager_port, "WorkbenchReplicasMissing", job, 180)
         watching.start()  # from before the kill: the alert lasts only until the swarm heals

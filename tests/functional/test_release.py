@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.doubler import release_ready_doubler
 from tests.helpers import git, pass_gates, release_ready
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
@@ -116,17 +117,17 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
 
 def test_auth_registry_refuses_anonymous_accepts_credentials_and_never_leaks_them(
     tmp_path: Path,
-    example_python: Path,
     auth_registry: harness.Registry,
     monkeypatch: pytest.MonkeyPatch,
     docker_engine: object,
+    base_image: str,
 ) -> None:
-    target = f"{auth_registry.host}/team/iris"
+    target = f"{auth_registry.host}/team/doubler"
     docker_config = tmp_path / "docker-config"
     docker_config.mkdir()
     (docker_config / "config.json").write_text("{}")
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
-    checklist = release_ready(tmp_path / "iris", example_python, target)
+    checklist = release_ready_doubler(tmp_path, target, monkeypatch)
     manifest = checklist.manifest
     with pytest.raises(WorkbenchError, match="refused anonymous access: it needs credentials"):
         tagging.create_release(checklist)  # checks the registry for the version first
@@ -171,14 +172,16 @@ def test_auth_registry_refuses_anonymous_accepts_credentials_and_never_leaks_the
 
 def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_completes_it(
     tmp_path: Path,
-    example_python: Path,
+    monkeypatch: pytest.MonkeyPatch,
     docker_engine: object,
+    base_image: str,
 ) -> None:
     storage = tmp_path / "registry-data"
     registry = harness.start_registry(root=storage)
     port = registry.port
     try:
-        checklist = release_ready(tmp_path / "iris", example_python, f"{registry.host}/team/iris")
+        target = f"{registry.host}/team/doubler"
+        checklist = release_ready_doubler(tmp_path, target, monkeypatch)
         manifest = checklist.manifest
         tagging.create_release(checklist)
         cancel = threading.Event()
@@ -203,12 +206,13 @@ def test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_comp
 
 def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagged_one(
     tmp_path: Path,
-    example_python: Path,
     registry: harness.Registry,
+    monkeypatch: pytest.MonkeyPatch,
     docker_engine: object,
+    base_image: str,
 ) -> None:
     target = f"{registry.host}/team/atomic"
-    checklist = release_ready(tmp_path / "iris", example_python, target)
+    checklist = release_ready_doubler(tmp_path, target, monkeypatch)
     manifest = checklist.manifest
     root = manifest.root
     lock = root / ".git" / "index.lock"
@@ -220,7 +224,7 @@ def test_a_release_that_cannot_commit_leaves_nothing_and_push_refuses_an_untagge
     assert not (root / "releases" / "1.0.0.yaml").exists()
     assert not (root / "releases" / "1.0.0.checklist.json").exists()
     assert git(root, "tag", "--list") == ""
-    assert git(root, "log", "--format=%s") == "the iris model"
+    assert git(root, "log", "--format=%s") == "the registry\nthe doubler"
     assert not docker_client().images.list(name=target)
     assert lock.exists()  # a live git's lock is never removed
     # Once nobody holds it, it is what a killed git left: the retry removes it, is the same

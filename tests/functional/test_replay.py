@@ -144,7 +144,7 @@ def test_a_replay_of_200_logged_requests_reports_the_candidates_disagreement(
 
     sent = flowers(200)
     tasks = a_swarm.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={deployed.service}"}
+        ignore_removed=True, filters={"label": f"com.docker.swarm.service.name={deployed.service}"}
     )
     assert len(tasks) == 2
     for task, half in zip(tasks, (sent[:100], sent[100:]), strict=True):

@@ -62,7 +62,9 @@ def test_a_container_removed_from_outside_mid_test_is_said_so(
     def remove_once_ready(line: str) -> None:
         if line.startswith("ready after"):
             for container in docker_client().containers.list(
-                all=True, filters={"label": f"{run.PROJECT_ID_LABEL}={manifest.project_id}"}
+                ignore_removed=True,
+                all=True,
+                filters={"label": f"{run.PROJECT_ID_LABEL}={manifest.project_id}"},
             ):  # this test's own project only, never another run's doubler
                 if container.labels.get(run.SESSION_LABEL) not in (None, "none"):
                     container.remove(force=True)  # `docker rm -f` by someone else

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import cached_env
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.paths import cache_dir
 from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_lock
 from workbench.project.manifest import load_manifest
 from workbench.project.scaffold import copy_example, make_example_env
@@ -39,14 +38,13 @@ def pointing_at(project: Path, python: Path) -> Path:
 @pytest.fixture(scope="session")
 def dev_env_python(example_python: Path) -> Path:
     """The example's environment plus development tools, made once and cached."""
-    root = cache_dir() / "test-envs" / "iris-with-dev-tools"
-    python = root / "bin" / "python"
-    if not (root / ".complete").exists():
-        shutil.rmtree(root, ignore_errors=True)
+
+    def make(root: Path) -> None:
         make_example_env(Path(__file__).parents[2] / "assets" / "examples" / "iris", venv=root)
+        python = root / "bin" / "python"
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", *DEV_TOOLS], check=True)
-        (root / ".complete").touch()
-    return python
+
+    return cached_env("iris-with-dev-tools", make) / "bin" / "python"
 
 
 def test_example_with_dev_tools_gets_a_minimal_lock_that_installs_offline(

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from docker.types import EndpointSpec, Healthcheck, ServiceMode
 
-from tests.helpers import git
+from tests.helpers import git, swarm_turn
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
@@ -682,25 +682,27 @@ def way_back(to: Callable[[Answering], str]) -> Callable[[Path, Answering], None
 def a_swarm(docker_engine: object) -> Iterator[None]:
     """A single-node swarm for the test if the engine is in none; our services removed
     afterwards, and the swarm left if we made it."""
-    client = docker_client()
-    was = client.info()["Swarm"]["LocalNodeState"]
-    networks = {n.name for n in client.networks.list()}
-    if was != "active":
-        client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
-    try:
-        yield
-    finally:
-        for service in client.services.list(filters={"label": f"io.workbench.test={RUN}"}):
-            service.remove()
-        for _ in range(60):  # the tasks' containers go, asynchronously
-            if not client.containers.list(all=True, filters={"label": f"io.workbench.test={RUN}"}):
-                break
-            time.sleep(1)
+    with swarm_turn():
+        client = docker_client()
+        was = client.info()["Swarm"]["LocalNodeState"]
+        networks = {n.name for n in client.networks.list()}
         if was != "active":
-            client.swarm.leave(force=True)
-            for network in client.networks.list():  # swarm init made docker_gwbridge
-                if network.name not in networks:
-                    network.remove()
+            client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+        try:
+            yield
+        finally:
+            mine = {"label": f"io.workbench.test={RUN}"}
+            for service in client.services.list(filters=mine):
+                service.remove()
+            for _ in range(60):  # the tasks' containers go, asynchronously
+                if not client.containers.list(ignore_removed=True, all=True, filters=mine):
+                    break
+                time.sleep(1)
+            if was != "active" and not client.services.list():  # nobody else uses it
+                client.swarm.leave(force=True)
+                for network in client.networks.list(names=["docker_gwbridge"]):  # contains
+                    if network.name == "docker_gwbridge" and network.name not in networks:
+                        network.remove()
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -796,7 +798,9 @@ def marks(item_id: str) -> list[pytest.MarkDecorator]:
     if "pushed" not in needs:
         return []
     found = [pytest.mark.docker, pytest.mark.registry]
-    return [*found, pytest.mark.slow] if "a_swarm" in needs else found
+    if "a_swarm" in needs:  # it may wait for its turn at the swarm (tests/helpers.swarm_turn)
+        return [*found, pytest.mark.slow, pytest.mark.timeout(2400)]
+    return found
 
 
 @pytest.mark.parametrize(
@@ -843,7 +847,9 @@ def test_a_way_back_that_answers_outside_its_schema_fails_saying_where(
     assert "POST /predict setosa.json answered 200, valid against its response schema: " in said
     assert '"prediction": "setosa"' in said
     assert not docker_client().containers.list(
-        all=True, filters={"label": f"{PROJECT_ID_LABEL}={load_manifest(fine).project_id}"}
+        ignore_removed=True,
+        all=True,
+        filters={"label": f"{PROJECT_ID_LABEL}={load_manifest(fine).project_id}"},
     )  # the rehearsal's container is gone
 
     folder = project(tmp_path / "iris", answering.good.registry)

@@ -11,21 +11,25 @@ import pytest
 from workbench.checklist.checks import CheckContext
 from workbench.project.manifest import load_manifest
 from workbench.project.scaffold import copy_example
+from workbench.steps import open_checklist
 from workbench.steps.snapshot import checks as snapshot_checks
 
 
 def test_snapshot_hashed_goes_stale_when_its_wheel_cache_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It hashes every cached wheel; its inputs were the snapshot and lock alone, so a
+    """It hashes the lock's cached wheels; its inputs were the snapshot and lock alone, so a
     cleared cache left it green ("each with a sha256 and its wheel cached")."""
     project = copy_example("iris", tmp_path / "iris")
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     (wheels / "numpy-2.0-py3-none-any.whl").write_bytes(b"wheel")
     target = SimpleNamespace(python="3.11", machine="x86_64")
+    locked = {"numpy": SimpleNamespace(wheel="numpy-2.0-py3-none-any.whl")}
     monkeypatch.setattr(
-        snapshot_checks, "read_snapshot", lambda root: SimpleNamespace(target=target)
+        snapshot_checks,
+        "read_snapshot",
+        lambda root: SimpleNamespace(target=target, runtime=locked, serving={}),
     )
     monkeypatch.setattr(snapshot_checks, "wheel_dir", lambda target: wheels)
     ctx = CheckContext(load_manifest(project))
@@ -87,7 +91,9 @@ def test_drift_against_a_release_whose_lock_cannot_be_read_is_not_a_pass(
     assert result.status == "warn"
     assert "the drift since it is not known" in result.evidence[0]
     monkeypatch.setattr(
-        snapshot_checks, "baseline_lock", lambda m: ("no release before this lock", None)
+        snapshot_checks,
+        "baseline_lock",
+        lambda m: ("no release before 1.0.0, which was made from this lock", None),
     )
     assert snapshot_checks.drift(ctx).status == "pass"
 
@@ -187,16 +193,10 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
     """`predictor: mypkg.predict:Model` with src/mypkg installed editable: the snapshot
     locks a wheel of it, so it goes into the image with the lock; the build refused it
     ("put the module at the project's root"), a false failure."""
+    from tests.helpers import write_runtime_set
     from workbench.kernel.errors import WorkbenchError
-    from workbench.project.lockfile import write_snapshot
     from workbench.project.model_files import model_sources
-    from workbench.project.records import (
-        PlatformInfo,
-        PythonInfo,
-        RuntimeEntry,
-        SnapshotRecord,
-        TargetInfo,
-    )
+    from workbench.project.records import RuntimeEntry
 
     project = copy_example("iris", tmp_path / "iris")
     manifest_file = project / "workbench.yaml"
@@ -211,22 +211,13 @@ def test_a_predictor_from_the_projects_own_src_package_is_not_refused_at_build(
     with pytest.raises(WorkbenchError, match="is not in"):
         model_sources(manifest)  # no snapshot says where it comes from: refused
 
-    def snapshot(source: str) -> SnapshotRecord:
-        return SnapshotRecord(
-            taken_at="2026-12-05T07:00:00Z",
-            python=PythonInfo(version="3.11.7"),
-            platform=PlatformInfo(system="Linux", machine="x86_64"),
-            target=TargetInfo(python="3.11", abi="cp311", machine="x86_64"),
-            runtime={
-                "mypkg": RuntimeEntry(
-                    version="0.1.0", why=["imported by the model (mypkg)"], source=source
-                )
-            },
-        )
+    def snapshot(source: str) -> None:
+        why = ["imported by the model (mypkg)"]
+        write_runtime_set(project, {"mypkg": RuntimeEntry(version="0.1.0", why=why, source=source)})
 
-    write_snapshot(project, snapshot("editable"))
+    snapshot("editable")
     assert [relative for _, relative in model_sources(manifest)] == ["model/model.joblib"]
-    write_snapshot(project, snapshot("index"))  # a package from the index is not ours
+    snapshot("index")  # a package from the index is not ours
     with pytest.raises(WorkbenchError, match="is not in"):
         model_sources(manifest)
 
@@ -244,3 +235,82 @@ def test_a_wildcard_or_a_range_is_not_a_pin(tmp_path: Path, line: str) -> None:
         read_lock(lock)
     lock.write_text(f"numpy==1.2.3 \\\n    --hash=sha256:{'a' * 64}\n")
     assert read_lock(lock)["numpy"].version == "1.2.3"
+
+
+def test_an_import_added_to_the_code_since_the_snapshot_fails_naming_it(tmp_path: Path) -> None:
+    """A new user's trial: `import requests` added to a helper of the predictor, committed,
+    no new snapshot: every Snapshot gate stayed green and only the image failed to start
+    (`ModuleNotFoundError`). The code is the check's input, read again by its scan."""
+    from tests.helpers import write_runtime_set
+    from workbench.project.lockfile import read_snapshot, write_snapshot
+    from workbench.project.records import RuntimeEntry
+
+    project = copy_example("iris", tmp_path / "iris")
+    manifest_file = project / "workbench.yaml"
+    manifest_file.write_text(
+        manifest_file.read_text().replace(
+            "  flavor: sklearn\n",
+            "  flavor: python\n  predictor: predict:Model\n  code: [helpers]\n",
+            1,
+        )
+    )
+    (project / "predict.py").write_text(
+        "import json\nimport numpy\nfrom helpers import r\n\n\nclass Model:\n    pass\n"
+    )
+    (project / "helpers").mkdir()
+    (project / "helpers" / "__init__.py").write_text("def r(x):\n    return round(x)\n")
+    write_runtime_set(project, {"numpy": RuntimeEntry(version="2.1.0", why=["imported"])})
+    snap = read_snapshot(project)
+    snap.imports = ["helpers", "json", "numpy"]
+    write_snapshot(project, snap)
+    checklist = open_checklist(load_manifest(project))
+
+    def run() -> tuple[str, list[str]]:
+        ctx = CheckContext(load_manifest(project))
+        list(checklist.run(["snapshot.imports-resolved"], ctx))
+        view = checklist.view("snapshot.imports-resolved")
+        return view.status.value, view.evidence
+
+    assert run()[0] == "pass"
+    # A module the snapshot accounts for (numpy: in the runtime set) is no new import, and a
+    # file declaring its encoding is read as it says.
+    (project / "helpers" / "__init__.py").write_bytes(
+        b"# coding: latin-1\nimport numpy.linalg\n\ndef r(x):  # \xe9t\xe9\n    return x\n"
+    )
+    assert run()[0] == "pass"
+    (project / "helpers" / "__init__.py").write_text(
+        "import os\nimport requests\n\ndef r(x):\n    return round(x)\n"
+    )
+    status, evidence = run()  # the code is an input: re-run, not kept green
+    assert status == "fail" and "requests: imported by helpers/__init__.py" in evidence, evidence
+    assert not any(line.startswith("os:") for line in evidence)  # the standard library's
+    snap.imports = None  # a snapshot from before imports were recorded: not compared, said
+    write_snapshot(project, snap)
+    status, evidence = run()
+    assert status == "warn" and "not compared" in evidence[0], evidence
+
+
+def test_the_snapshot_accounts_for_what_the_runtime_set_provides() -> None:
+    """A new `from sklearn.base import ...` or `import scipy.special` in a helper is not an
+    unresolved import when the runtime set already has scikit-learn and scipy (a reviewer's
+    case: the check failed a correct project): the snapshot records, beside the code's own
+    imports, the modules the runtime set's packages provide and those imported at run time."""
+    from workbench.project.model_env import InProcessAnswers
+    from workbench.steps.snapshot.resolve import RuntimePackage, RuntimeSet
+    from workbench.steps.snapshot.take import _known_modules
+
+    env = {
+        "dists": [
+            {"name": "scikit-learn", "top_level": ["sklearn"]},
+            {"name": "scipy", "top_level": ["scipy"]},
+            {"name": "requests", "top_level": ["requests"]},
+        ]
+    }
+    runtime = RuntimeSet(
+        packages={n: RuntimePackage(n, "1") for n in ("scikit-learn", "scipy")},
+        unresolved={},
+        inconsistent=[],
+    )
+    answers = InProcessAnswers(answers=[], modules=["joblib.numpy_pickle"], warnings=[])
+    known = _known_modules(env, runtime, answers, {"helpers": ["predict.py"]})
+    assert known == ["helpers", "joblib", "scipy", "sklearn"]  # not requests: not in the set

@@ -141,6 +141,38 @@ def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None
         c.tick("schema.valid", "yes")
 
 
+def test_a_yes_about_the_runtime_set_goes_stale_when_a_package_arrives(project: Path) -> None:
+    """`snapshot.packages-expected` is answered about the runtime set of that moment: a
+    package added since is one nobody looked at, so the answer is asked again (a new user's
+    trial: the yes stayed green over a new package and the release went ahead)."""
+    from tests.helpers import write_runtime_set
+    from workbench.project.records import RuntimeEntry
+
+    def snapshot(*names: str) -> None:
+        write_runtime_set(project, {n: RuntimeEntry(version="1.0") for n in names})
+
+    snapshot("numpy", "scikit-learn")
+    c = checklist(project)
+    assert c.tick("snapshot.packages-expected", "yes", note="numpy, sklearn").status is Status.PASS
+    snapshot("numpy", "scikit-learn")  # taken again, the same packages: the answer holds
+    assert checklist(project).view("snapshot.packages-expected").status is Status.PASS
+
+    snapshot("numpy", "scikit-learn", "requests")
+    stale = checklist(project).view("snapshot.packages-expected")
+    assert stale.status is Status.STALE and stale.blocks
+    assert "1 new (requests)" in stale.remark, stale.remark
+    assert "answer again" in stale.next_move and "workbench check" not in stale.next_move
+    c = checklist(project)
+    c.tick("snapshot.packages-expected", "yes", note="requests: the client of our API")
+    assert checklist(project).view("snapshot.packages-expected").status is Status.PASS
+    # In pair mode the navigator cannot confirm an answer about an earlier runtime set.
+    paired = checklist(project, pair=("Ana", "Ben"))
+    paired.tick("snapshot.packages-expected", "yes", note="the three of them")
+    snapshot("numpy", "scikit-learn")
+    with pytest.raises(WorkbenchError, match="has changed since"):
+        checklist(project, pair=("Ana", "Ben")).confirm("snapshot.packages-expected", "Ben")
+
+
 def test_a_crashing_check_becomes_a_failed_item(project: Path) -> None:
     def boom(ctx: CheckContext) -> CheckResult:
         raise KeyError("surprise")

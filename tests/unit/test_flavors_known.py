@@ -65,3 +65,24 @@ def test_by_name_a_model_folder_first_and_data_pickles_last(tmp_path: Path) -> N
         "features.pkl",
         "y_train.joblib",
     ]
+
+
+def test_a_model_saved_by_joblib_under_a_pkl_name_loads(tmp_path: Path) -> None:
+    """`joblib.dump(model, "model.pkl")` is the commonest way a model is saved, and plain
+    pickle cannot read the numpy arrays joblib writes beside its pickle stream: the flavor
+    refused a working model (snapshot: `UnpicklingError: STACK_GLOBAL requires str`)."""
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    from workbench.runtime.flavors import load_model
+
+    model = LinearRegression().fit(np.arange(20.0).reshape(10, 2), np.arange(10.0))
+    saved = tmp_path / "my models" / "price model.pkl"
+    saved.parent.mkdir()
+    joblib.dump(model, saved)
+    loaded = load_model(saved)
+    assert loaded.predict([[2.0, 3.0]]).tolist() == model.predict([[2.0, 3.0]]).tolist()
+    plain = tmp_path / "plain.pkl"
+    plain.write_bytes(pickle.dumps({"predict": "a plain pickle"}))
+    assert load_model(plain) == {"predict": "a plain pickle"}

@@ -347,3 +347,36 @@ def test_a_service_of_the_same_name_from_another_project_is_not_replayed(
     spec["TaskTemplate"]["ContainerSpec"]["Labels"][PROJECT_ID_LABEL] = manifest.project_id
     with pytest.raises(WorkbenchError, match=r"no replica of .* runs on this engine"):
         replaying.service_lines(manifest, "production")  # ours: read (none runs here)
+
+
+@pytest.mark.parametrize("pulled", [True, False])
+def test_an_image_pulled_for_the_replay_is_removed_after_it_and_a_local_one_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pulled: bool
+) -> None:
+    """The candidate's image pulled from the registry only to replay against it was left on
+    the engine; the tested image already there is the user's and stays."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from workbench.steps.push import replaying
+
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    logs = tmp_path / "production.jsonl"
+    logs.write_text(prediction("a", {"x": 1}, {"y": 1}) + "\n")
+    image = "127.0.0.1:5000/iris@sha256:" + "a" * 64 if pulled else "sha256:" + "b" * 64
+    removed: list[str] = []
+    engine = SimpleNamespace(images=SimpleNamespace(remove=removed.append))
+
+    @contextlib.contextmanager
+    def running(_client: object, ran: str, *_args: object, **_kwargs: object):  # type: ignore[no-untyped-def]
+        assert ran == image
+        yield SimpleNamespace(url="http://127.0.0.1:1", container=None)
+
+    monkeypatch.setattr(replaying, "candidate_image", lambda *_: (image, pulled))
+    monkeypatch.setattr(replaying, "docker_client", lambda: engine)
+    monkeypatch.setattr(replaying.run, "running", running)
+    monkeypatch.setattr(replaying, "_ask", lambda _url, _item: Answer(200, {"y": 1}, "r", None))
+    monkeypatch.setattr(replaying, "_with_latency", lambda _container, answers: answers)
+    report = replaying.replay_candidate(manifest, "production", "1.0.0", source=logs)
+    assert report.sent == 1 and report.answered == 1
+    assert removed == ([image] if pulled else [])

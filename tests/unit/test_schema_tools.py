@@ -37,6 +37,11 @@ def test_from_enough_rows_bounds_are_widened_and_said_so() -> None:
     assert (x["minimum"], x["maximum"]) == (0, 68.5)  # widened by half the span, floor at 0
     assert (n["type"], n["minimum"], n["maximum"]) == ("integer", 0, 69)
     assert "confirm or correct them" in x["$comment"]
+    # The floor is said as it is: the range was not widened below 0 (a new user's trial
+    # read "widened by half its span" over a minimum of 0).
+    assert "the minimum held at 0: never seen negative" in x["$comment"]
+    lower = infer_record([{"x": float(v)} for v in range(100, 140)])["properties"]["x"]
+    assert lower["minimum"] == 80.5 and "held at 0" not in lower["$comment"]
     response = infer_record(rows, bounds=False)  # a response: types only, never bounds
     assert set(response["properties"]["x"]) == {"type", "description"}
 

@@ -118,7 +118,7 @@ def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_run
     """CI saw `cannot lock ref 'HEAD': .git/HEAD.lock: File exists` on the release after a
     `git commit` killed between writing HEAD.lock and renaming it (never held open then, so
     an open-file test alone cannot tell it from a live git's: a git running in the
-    repository keeps every lock)."""
+    repository keeps every lock; a git elsewhere, as parallel tests run them, does not)."""
     from workbench.kernel.git import remove_stale_git_locks
 
     project = _project(tmp_path)
@@ -130,19 +130,36 @@ def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_run
         ["git", "commit", "--allow-empty", "-m", "blocked"], cwd=project, capture_output=True
     )
     assert blocked.returncode != 0 and b"HEAD.lock" in blocked.stderr
-    # A git working anywhere keeps every lock: git leaves a lock unheld between writing and
-    # renaming it, and may run from the repository's top when the project is a subfolder
-    # (a reviewer saw a user's `git commit -a` waiting on its editor lose its index.lock).
-    elsewhere = tmp_path / "elsewhere"
-    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
-    for cwd in (project, elsewhere):
-        live = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE)
+    # A git working in the repository keeps every lock: git leaves a lock unheld between
+    # writing and renaming it, and may run from the repository's top when the project is a
+    # subfolder (a reviewer saw a user's `git commit -a` waiting on its editor lose its
+    # index.lock), from a subfolder, from another worktree (refs are shared), or from
+    # anywhere with `-C`.
+    (project / "sub").mkdir()
+    other_tree = tmp_path / "other-tree"
+    git(project, "worktree", "add", "-q", "--detach", str(other_tree))
+    batch = ["git", "cat-file", "--batch"]
+    for cwd, command in (
+        (project, batch),
+        (project / "sub", batch),
+        (other_tree, batch),
+        (tmp_path, ["git", "-C", "iris", "cat-file", "--batch"]),
+        (tmp_path, ["git", f"--git-dir={project / '.git'}", "cat-file", "--batch"]),
+    ):
+        live = subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE)
         try:
-            assert remove_stale_git_locks(project) == []  # a git works: nothing touched
+            assert remove_stale_git_locks(project) == [], command  # a git works here
             assert all(lock.exists() for lock in left)
         finally:
             live.communicate(b"", timeout=10)
-    assert sorted(remove_stale_git_locks(project)) == ["HEAD.lock", f"refs/heads/{branch}.lock"]
+    # A git of another repository (another project, a test beside this one) keeps nothing.
+    elsewhere = tmp_path / "elsewhere"
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    live = subprocess.Popen(batch, cwd=elsewhere, stdin=subprocess.PIPE)
+    try:
+        assert sorted(remove_stale_git_locks(project)) == ["HEAD.lock", f"refs/heads/{branch}.lock"]
+    finally:
+        live.communicate(b"", timeout=10)
     git(project, "commit", "--allow-empty", "-m", "commits again")
 
 
@@ -159,3 +176,28 @@ def test_the_temporary_files_a_killed_write_left_are_removed_and_named(tmp_path:
     assert remove_stray_temps(folder) == [".1.0.2.yaml.hyrydpq_.tmp"]
     assert sorted(p.name for p in folder.iterdir()) == ["1.0.2.yaml"]
     assert remove_stray_temps(tmp_path / "missing") == []
+
+
+def test_a_git_that_ends_while_it_is_looked_at_is_not_taken_for_a_live_one(
+    tmp_path: Path,
+) -> None:
+    """CI (tests in parallel, gits ending all the time in other workers) saw a killed git's
+    index.lock kept: a git read as running that ended before its folder was read (a zombie
+    has no cwd) was counted as working in every repository."""
+    import os
+    import time
+
+    from workbench.kernel import git as kernel_git
+
+    ended = subprocess.Popen(["git", "--version"], cwd=tmp_path, stdout=subprocess.DEVNULL)
+    proc = Path(f"/proc/{ended.pid}")
+    for _ in range(100):  # bounded: `git --version` ends at once; not reaped, it stays a zombie
+        if kernel_git._state(proc) == b"Z":
+            break
+        time.sleep(0.05)
+    try:
+        assert kernel_git._state(proc) == b"Z"
+        assert not kernel_git._works_in(proc, {os.path.realpath(tmp_path)})
+    finally:
+        ended.wait(timeout=10)
+    assert kernel_git._state(proc) is None  # reaped: gone, and not counted either

@@ -75,6 +75,8 @@ class Checklist:
     checks: dict[str, AutoCheck]
     pair: tuple[str, str] | None = None
     user: str | None = None
+    # What a manual item's question is about now (None: not bound to anything).
+    subject: Callable[[Manifest, str], list[str] | None] = lambda manifest, item_id: None
     items: list[Item] = field(init=False)
     state: ChecklistState = field(init=False)
     _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
@@ -195,7 +197,9 @@ class Checklist:
         )
 
     def _manual_view(self, item: Item, waiver: Waiver | None) -> ItemView:
-        return manual_view(item, self.state.ticks.get(item.id), waiver)
+        tick = self.state.ticks.get(item.id)
+        about = self.subject(self.manifest, item.id) if tick and tick.about is not None else None
+        return manual_view(item, tick, waiver, about)
 
     @_locked
     def views(self, step: str | None = None) -> list[ItemView]:
@@ -347,6 +351,7 @@ class Checklist:
                 at=now(),
                 note=(note or "").strip() or None,
                 navigator=self.navigator,
+                about=self.subject(self.manifest, item_id),
             )
         return self.view(item_id)
 
@@ -357,6 +362,12 @@ class Checklist:
             tick = self.state.ticks.get(item_id)
             if tick is None:
                 raise WorkbenchError(f"`{item_id}` has not been answered yet; nothing to confirm.")
+            if self._manual_view(self.item(item_id), None).status is Status.STALE:
+                raise WorkbenchError(
+                    f"`{item_id}` was answered about something that has changed since; "
+                    "there is nothing current to confirm.",
+                    fix=f"the driver answers it again (`workbench tick {item_id} ...`).",
+                )
             if tick.navigator and by != tick.navigator:
                 raise WorkbenchError(
                     f"`{item_id}` waits for {tick.navigator}'s confirmation, not {by}'s.",

@@ -8,12 +8,27 @@ from workbench.checklist.scoring import ItemView
 from workbench.checklist.state import ManualTick, Waiver
 
 
-def manual_view(item: Item, tick: ManualTick | None, waiver: Waiver | None) -> ItemView:
-    """How a manual item stands, from its tick: a gate answered without a note does not pass."""
+def changed_subject(before: list[str], now: list[str]) -> str:
+    added = sorted(set(now) - set(before))
+    gone = sorted(set(before) - set(now))
+    said = [f"{len(added)} new ({', '.join(added[:5])})" if added else "",
+            f"{len(gone)} gone ({', '.join(gone[:5])})" if gone else ""]  # fmt: skip
+    return "; ".join(s for s in said if s) or "its order or content changed"
+
+
+def manual_view(
+    item: Item, tick: ManualTick | None, waiver: Waiver | None, about: list[str] | None = None
+) -> ItemView:
+    """How a manual item stands, from its tick: a gate answered without a note does not pass;
+    an answer given about something else than what the question is about now (`about`, as
+    the tick recorded it then) is stale."""
     if tick is None:
         return ItemView(item, Status.PENDING, 0.0, True, [], "not answered yet", waiver=waiver)
     evidence = [f"{tick.note}"] if tick.note else []
     who = f"answered {tick.answer} by {tick.by} ({tick.at})"
+    if about is not None and tick.about is not None and about != tick.about:
+        said = f"{who} about what it was then; since, {changed_subject(tick.about, about)}"
+        return ItemView(item, Status.STALE, 0.0, True, evidence, said, tick=tick, waiver=waiver)
     if tick.navigator:
         who += f", navigator {tick.navigator}"
     if item.gate and tick.answer != "no" and not tick.note:  # written before the rule

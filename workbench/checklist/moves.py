@@ -102,7 +102,7 @@ def questions_left(views: Mapping[str, ItemView]) -> list[str]:
     return [
         v.item.id
         for v in views.values()
-        if not v.item.is_auto and v.status is Status.PENDING and v.waiver is None
+        if not v.item.is_auto and v.status in UNRUN and v.waiver is None
     ]
 
 
@@ -205,7 +205,7 @@ def limit_reason(summaries: Sequence[StepSummary], views: Mapping[str, ItemView]
     asked = [v for v in mine if not v.item.is_auto]
     counts = (
         ("check", "checks", "not run or stale", sum(v.status in UNRUN for v in auto)),
-        ("question", "questions", "not answered", sum(v.status is Status.PENDING for v in asked)),
+        ("question", "questions", "not answered", sum(v.status in UNRUN for v in asked)),
         ("item", "items", "failing", sum(v.status is Status.FAIL for v in mine)),
         ("warning", "warnings", "(count half)", sum(v.status is Status.WARN for v in mine)),
         ("answer by a person", "answers by a person", "(count half)",

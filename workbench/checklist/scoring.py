@@ -47,6 +47,8 @@ class ItemView:
         or pending item has not been found wanting, it needs running (or answering)."""
         if self.status is Status.FAIL:
             return self.item.fix
+        if self.status is Status.STALE and not self.item.is_auto:
+            return f"{self.remark}: answer again (`workbench tick {self.item.id} ...`)"
         if self.status is Status.STALE:
             return f"{self.remark}: run `workbench check --step {self.item.step}`"
         if self.unverified:

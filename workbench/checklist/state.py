@@ -47,6 +47,9 @@ class ManualTick(_Entry):
     navigator: str | None = None
     confirmed_by: str | None = None
     confirmed_at: str | None = None
+    # What the question was about when answered (the runtime set's packages): once that
+    # changes, the answer is about something else and is asked again.
+    about: list[str] | None = None
 
 
 class Waiver(_Entry):

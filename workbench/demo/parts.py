@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.kernel.docker import docker_client, short_error
 from workbench.kernel.errors import UnavailableError
 from workbench.kernel.http import free_port, port_free
+from workbench.kernel.lock import cache_lock
 from workbench.kernel.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -110,11 +111,21 @@ def ensure_base_image(
     ref: str = DEFAULT_BASE_IMAGE, progress: Progress = _quiet, *, try_pull: bool = True
 ) -> str:
     """Make `ref` present locally; returns its image id."""
-    from docker.errors import DockerException  # the SDK only when used (import cost)
-
     client = ensure_engine(progress)
     if image_exists(client, ref):
         return str(client.images.get(ref).id)
+    # one maker at a time (two commands or parallel tests): the other waits, then finds it
+    with cache_lock("base-image", f"making the base image {ref}"):
+        if image_exists(client, ref):
+            return str(client.images.get(ref).id)
+        return _pull_or_build(client, ref, progress, try_pull=try_pull)
+
+
+def _pull_or_build(
+    client: docker.DockerClient, ref: str, progress: Progress, *, try_pull: bool
+) -> str:
+    from docker.errors import DockerException  # the SDK only when used (import cost)
+
     if try_pull:
         progress(f"pulling {ref}")
         try:

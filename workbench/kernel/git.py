@@ -176,11 +176,14 @@ def config(root: Path, key: str) -> str | None:
 def remove_stale_git_locks(root: Path) -> list[str]:
     """A `git commit` or `git tag` killed with the release leaves its lock files behind
     (`index.lock`, `HEAD.lock`, `refs/heads/BRANCH.lock`, `packed-refs.lock`), and every
-    later commit fails. They are removed only when no git process runs on this machine at
-    all and no process holds one open (Linux /proc): git leaves a lock unheld between
-    writing and renaming it, and may run from anywhere in the working tree (the project can
-    be a subfolder) or from another worktree, so a live git's lock is never told from a
-    dead one's by where it runs. Returns the locks removed, relative to the git folder."""
+    later commit fails. They are removed only when no git process works in this repository
+    and no process holds one open (Linux /proc): git leaves a lock unheld between writing
+    and renaming it, so a live git's lock is told from a dead one's only by the gits that
+    run. A git works here when it runs anywhere in one of the repository's worktrees or its
+    git folder (the project can be a subfolder; worktrees share refs), or names a path in
+    them (`-C`, `--git-dir`, `GIT_DIR`...), or cannot be read; gits of other repositories
+    (another project's, a test's beside it) keep nothing. Returns the locks removed,
+    relative to the git folder."""
     found = output(root, "rev-parse", "--absolute-git-dir", "--git-common-dir")
     if not found or not Path("/proc/self/fd").is_dir():
         return []
@@ -197,7 +200,7 @@ def remove_stale_git_locks(root: Path) -> list[str]:
         }
         if lock.is_file() and not lock.is_symlink()
     ]
-    if not locks or _git_running():
+    if not locks or _git_running({folder, shared, *_worktrees(root)}):
         return []
     held = _open_files()
     removed = []
@@ -208,18 +211,57 @@ def remove_stale_git_locks(root: Path) -> list[str]:
     return removed
 
 
-def _git_running() -> bool:
-    """Whether any git process (other than ours, which have ended) is alive on this
-    machine: a zombie waiting for its parent is not."""
+def _worktrees(root: Path) -> list[Path]:
+    """The top folder of every worktree of the repository at `root`."""
+    listed = output(root, "worktree", "list", "--porcelain") or ""
+    return [Path(line[9:]) for line in listed.splitlines() if line.startswith("worktree ")]
+
+
+def _git_running(places: set[Path]) -> bool:
+    """Whether a git process (other than ours, which have ended) is alive and works in one
+    of `places`: a zombie waiting for its parent is not, nor a credential helper's daemon."""
+    inside = {os.path.realpath(place) for place in places}
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             name = proc.joinpath("comm").read_bytes()
             if not name.startswith(b"git") or name.startswith(b"git-credential"):
                 continue  # not git, or a credential helper's cache daemon (it locks nothing)
-            state = proc.joinpath("stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
+        except OSError:
             continue  # a process that ended meanwhile
-        if state != b"Z":
+        if _state(proc) not in (None, b"Z") and _works_in(proc, inside):
+            return True
+    return False
+
+
+def _state(proc: Path) -> bytes | None:
+    """The process's state letter (`Z` for a zombie), None when it is gone."""
+    try:
+        return proc.joinpath("stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _works_in(proc: Path, inside: set[str]) -> bool:
+    """Whether the git process `proc` runs in, or names a path in, one of the folders
+    `inside` (real paths); True when it cannot be read (counted, never guessed away)."""
+    try:
+        cwd = os.readlink(proc / "cwd")
+        args = proc.joinpath("cmdline").read_bytes().split(b"\0")[1:]
+        environ = proc.joinpath("environ").read_bytes().split(b"\0")
+        env = [v.partition(b"=")[2] for v in environ if v.startswith(b"GIT_")]
+    except PermissionError:
+        return True  # alive and not ours to read: counted, never guessed away
+    except OSError:  # it ended meanwhile (a zombie has no cwd): counted only if still alive
+        return _state(proc) not in (None, b"Z")
+    named = [
+        part
+        for raw in (*args, *(v for v in env if v))
+        for part in raw.decode(errors="replace").split("=")
+        if part
+    ]
+    for candidate in (cwd, *(os.path.join(cwd, part) for part in named)):
+        real = os.path.realpath(candidate)
+        if any(real == place or real.startswith(place + os.sep) for place in inside):
             return True
     return False
 

@@ -15,10 +15,11 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.confine import open_no_follow, scratch_path
 from workbench.kernel.errors import WorkbenchError
@@ -49,17 +50,40 @@ def project_lock(root: Path, resource: str, what: str, *, wait: float = 30) -> I
     """Hold `resource` of the project at `root` (e.g. "state", "build", "release") while
     doing `what`; wait up to `wait` seconds for another holder, then a clear error."""
     path = scratch_path(Path(root).resolve(), f"{resource}.lock", what=f"the {resource} lock")
+    with _hold(path, what, wait, busy=f"another task of this workbench is {what} in {root}"):
+        yield
+
+
+@dataclass
+class Waiting:
+    """How a wait for a cache lock shows itself and ends early: `said` hears once who holds
+    it (after a second), `cancel` set stops the wait (Cancelled)."""
+
+    said: Callable[[str], None] = lambda _: None
+    cancel: threading.Event | None = None
+
+
+@contextlib.contextmanager
+def _hold(
+    path: Path,
+    what: str,
+    wait: float,
+    *,
+    busy: str,
+    cache: bool = False,
+    waiting: Waiting | None = None,
+) -> Iterator[None]:
+    """The flock on `path`, re-entrant within this process (a thread lock in front)."""
     held = _entry(path)
     deadline = time.monotonic() + wait
     if not held.thread_lock.acquire(timeout=max(wait, 0.001)):
         raise Busy(
-            f"another task of this workbench is {what} in {root}; it did not finish within "
-            f"{wait:.0f} s.",
+            f"{busy}; it did not finish within {wait:.0f} s.",
             fix="wait for it to finish (Escape cancels it in the TUI), then try again.",
         )
     try:
         if held.depth == 0:
-            held.handle = _acquire(path, what, deadline)
+            held.handle = _acquire(path, what, deadline, cache=cache, waiting=waiting)
         held.depth += 1
         try:
             yield
@@ -73,19 +97,33 @@ def project_lock(root: Path, resource: str, what: str, *, wait: float = 30) -> I
         held.thread_lock.release()
 
 
-def _acquire(path: Path, what: str, deadline: float) -> int:
+def _acquire(
+    path: Path, what: str, deadline: float, *, cache: bool = False, waiting: Waiting | None = None
+) -> int:
     handle = open_no_follow(path, os.O_RDWR | os.O_CREAT, what=f"the {path.stem} lock")
+    said_at = time.monotonic() + 1.0
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
+            if waiting is not None and waiting.cancel is not None and waiting.cancel.is_set():
+                os.close(handle)
+                raise Cancelled() from None
+            if waiting is not None and said_at and time.monotonic() >= said_at:
+                waiting.said(f"waiting for another workbench command ({_holder(handle)})")
+                said_at = 0.0
             if time.monotonic() >= deadline:
                 holder = _holder(handle)
                 os.close(handle)
                 raise Busy(
-                    f"another workbench command ({holder}) is changing this project "
-                    f"({path.stem}); {what} was not started.",
+                    f"another workbench command ({holder}) is "
+                    + (
+                        f"filling the cache ({path})"
+                        if cache
+                        else f"changing this project ({path.stem})"
+                    )
+                    + f"; {what} was not started.",
                     fix="wait for it to finish, then run the command again.",
                 ) from None
             time.sleep(0.05)
@@ -100,3 +138,26 @@ def _holder(handle: int) -> str:
         return os.read(handle, 200).decode(errors="replace").strip() or "unknown"
     except OSError:
         return "unknown"
+
+
+@contextlib.contextmanager
+def cache_lock(
+    name: str, what: str, *, wait: float = 1800, waiting: Waiting | None = None
+) -> Iterator[None]:
+    """Hold the user's cache entry `name` (the wheel cache of one target, the .deb cache,
+    the stand-in base image) while filling it: two commands building at once (two
+    projects, two terminals, parallel tests) would otherwise download the same wheel into
+    the same file or build the base image twice. Waits (a fetch can be long)."""
+    from workbench.kernel.paths import cache_dir
+
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _hold(
+        folder / f"{name}.lock",
+        what,
+        wait,
+        busy=f"another workbench is {what}",
+        cache=True,
+        waiting=waiting,
+    ):
+        yield

@@ -77,7 +77,8 @@ def load_examples(
     if not folder.is_dir():
         raise WorkbenchError(
             f"{folder}: the examples folder (schema.examples in workbench.yaml) does not exist.",
-            fix="create it with one JSON file per example request.",
+            fix="let `workbench schema infer --from SAMPLE` write three from a data sample (a "
+            "CSV, Parquet or JSON(L) file), or create it with one JSON file per example request.",
         )
     examples = []
     for path in sorted(folder.glob("*.json")):

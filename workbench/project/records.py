@@ -45,11 +45,22 @@ class TargetInfo(Record):
     wheels: str = ""
 
 
+class LocalSource(Record):
+    """An editable install's folder (relative to the project when in it) and, of the wheel
+    the snapshot built from it, each member's file there with its sha256, and the modules
+    under its package folders the build left out: snapshot.fresh reads the folder again."""
+
+    location: str
+    files: dict[str, str] = {}
+    left_out: list[str] = []
+
+
 class RuntimeEntry(Record):
     version: str
     why: list[str] = []
     source: str = "index"
     wheel: str | None = None
+    local: LocalSource | None = None  # an editable install: what its wheel was built from
 
 
 class ServingEntry(Record):
@@ -70,6 +81,10 @@ class SnapshotRecord(Record):
     freeze: dict[str, str] = {}
     # Left out by snapshot.exclude, each with why it would have been in the image.
     excluded: dict[str, list[str]] = {}
+    # The top-level modules the snapshot accounts for (the code's imports, the model's at
+    # run time, those the runtime set provides): an import of another one added since was
+    # never resolved (None: not recorded, older files).
+    imports: list[str] | None = None
 
 
 # --- releases/<version>.yaml ------------------------------------------------------------------

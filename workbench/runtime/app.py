@@ -195,23 +195,32 @@ class RequestLog:
         scope.setdefault("state", {})["request_id"] = request_id
         core.REQUEST_ID.set(request_id)  # this request's task (and its threads) only
         started = time.perf_counter()
-        status = {"code": 500}
+        status: dict[str, Any] = {"code": 500, "elapsed": None}
 
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
+        def count() -> None:
+            if status["elapsed"] is not None:
+                return
+            status["elapsed"] = elapsed = time.perf_counter() - started
             # Label by route template only: a raw path per unknown URL would grow the
             # metrics without bound (25,000 distinct 404s used to exhaust 512 MiB).
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             REQUESTS.labels(route, str(status["code"])).inc()
             LATENCY.labels(route).observe(elapsed)
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                count()  # before the last byte leaves: a client that has its answer sees it counted
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            count()  # no complete response (an error, a client gone): counted here
+            elapsed = status["elapsed"]
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
             if route != "/metrics":
                 sys.stdout.write(
                     orjson.dumps(

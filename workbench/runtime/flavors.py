@@ -53,6 +53,53 @@ def own_features(model: Any) -> list[str] | None:
     return None
 
 
+def encoded_columns(model: Any) -> list[tuple[str, list[Any], bool]]:
+    """Each column a fitted scikit-learn ColumnTransformer hands to an encoder (OneHotEncoder,
+    OrdinalEncoder, TargetEncoder: anything with `categories_`): its categories (None and
+    NaN left out, numpy scalars as Python's) and whether the encoder fails on any other
+    value (`handle_unknown="error"`, OneHotEncoder's and OrdinalEncoder's default)."""
+    found: list[tuple[str, list[Any], bool]] = []
+
+    def walk(step: Any, columns: list[str] | None, depth: int) -> None:
+        if step is None or depth > 8:
+            return
+        steps = getattr(step, "steps", None)
+        if isinstance(steps, list):  # a Pipeline: its first step sees the columns as sent;
+            for _, inner in steps:  # the next ones only past an imputer (it keeps text text):
+                walk(inner, columns, depth + 1)  # a FunctionTransformer may make numbers text
+                if type(inner).__name__ != "SimpleImputer":
+                    break
+            return
+        transformers = getattr(step, "transformers_", None)
+        if isinstance(transformers, list):
+            for entry in transformers:
+                picked: Any = entry[2] if len(entry) > 2 else None
+                picked = [picked] if isinstance(picked, str) else picked
+                names = list(picked) if hasattr(picked, "__iter__") else []
+                if names and all(isinstance(n, str) for n in names):
+                    walk(entry[1], names, depth + 1)
+            return
+        categories = getattr(step, "categories_", None)
+        if columns and isinstance(categories, list) and len(categories) == len(columns):
+            strict = getattr(step, "handle_unknown", None) == "error"
+            for column, values in zip(columns, categories, strict=True):
+                seen = [v.item() if hasattr(v, "item") else v for v in values]
+                found.append((column, [v for v in seen if v is not None and v == v], strict))
+
+    walk(model, None, 0)
+    return found
+
+
+def text_encoded(model: Any) -> list[str]:
+    """The columns an encoder took as text (all its categories text): a code such as
+    `02110` must reach it as text, never as the number 2110."""
+    found: list[str] = []
+    for column, seen, _ in encoded_columns(model):
+        if seen and all(isinstance(v, str) for v in seen) and column not in found:
+            found.append(column)
+    return found
+
+
 CATBOOST_CLASSIFIER_LOSSES = ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll")
 # Native booster files: LightGBM's `save_model` text, XGBoost's JSON and UBJSON.
 BOOSTER_SUFFIXES = (".txt", ".json", ".ubj")
@@ -97,13 +144,29 @@ def _load_file(artifact: Path) -> Any:
         kind = CatBoostClassifier if loss in CATBOOST_CLASSIFIER_LOSSES else CatBoostRegressor
         return kind().load_model(str(artifact))
     if artifact.suffix in (".pkl", ".pickle"):
-        import pickle
-
-        with open(artifact, "rb") as handle:
-            return pickle.load(handle)
+        return _load_pickle(artifact)
     import joblib
 
     return joblib.load(artifact)
+
+
+def _load_pickle(artifact: Path) -> Any:
+    """A pickle, or what `joblib.dump(model, "model.pkl")` wrote under that name: plain
+    pickle cannot read the numpy arrays joblib writes beside its stream, so joblib (which
+    reads plain pickles too) is asked when pickle fails; its import then puts it in the
+    runtime set, as the image needs it. Neither loading: pickle's own error is raised."""
+    import pickle
+
+    try:
+        with open(artifact, "rb") as handle:
+            return pickle.load(handle)
+    except Exception as pickle_error:
+        try:
+            import joblib
+
+            return joblib.load(artifact)
+        except Exception:
+            raise pickle_error from None
 
 
 # Classifiers whose `predict` is the argmax of `predict_proba` by construction (their own
@@ -155,6 +218,16 @@ class SklearnPredictor:
         # CatBoost's categorical features (by index), sent as strings as it was trained.
         indices = getattr(self.model, "get_cat_feature_indices", None)
         self.categorical = [self.features[i] for i in indices()] if callable(indices) else []
+        # scikit-learn encoders fitted on text: such columns are strings too (`02110`).
+        self.categorical += [
+            f for f in text_encoded(self.model) if f in self.features and f not in self.categorical
+        ]
+        # What each encoder knows of its column, for the contract (`schema infer`): a
+        # strict one's (it fails on anything else) where two encoders take the column.
+        self.encoder_categories: dict[str, dict[str, Any]] = {}
+        for c, v, strict in encoded_columns(self.model):
+            if c in self.features and not self.encoder_categories.get(c, {}).get("strict"):
+                self.encoder_categories[c] = {"values": v, "strict": strict}
         # LightGBM's and XGBoost's pandas categories, each column made one with them.
         self.categories = {
             k: v for k, v in own_categories(self.model).items() if k in self.features

@@ -82,6 +82,8 @@ def facts(model: object) -> dict[str, object]:
         "categorical": getattr(model, "categorical", None) or [],
         # LightGBM's and XGBoost's training categories, by feature (pandas `category`).
         "categories": getattr(model, "categories", None) or {},
+        # A scikit-learn encoder's categories per column, and whether it fails on others.
+        "encoder_categories": getattr(model, "encoder_categories", None) or {},
         # A graph's own element types, as Open Inference Protocol v2 datatypes (onnx).
         "datatypes": getattr(model, "datatypes", dict)(),
     }

@@ -43,7 +43,18 @@ def open_checklist(
     """The project's checklist, with the built-in checks of every step."""
     from workbench.checklist.engine import Checklist  # see all_checks
 
-    return Checklist(manifest, all_checks(), pair=pair, user=user)
+    return Checklist(manifest, all_checks(), pair=pair, user=user, subject=question_subject)
+
+
+def question_subject(manifest: Manifest, item_id: str) -> list[str] | None:
+    """What a manual item's answer is about, recorded with it: the answer is stale once
+    this changes (`snapshot.packages-expected`: the runtime set's package names, so a yes
+    given before a new package arrived does not vouch for it). None: not bound."""
+    if item_id == "snapshot.packages-expected":
+        from workbench.steps.snapshot.questions import runtime_names
+
+        return runtime_names(manifest)
+    return None
 
 
 def gatekeeper(checklist: Checklist) -> Gatekeeper:

@@ -63,7 +63,8 @@ def image_reference(client: Any, service: str) -> dict[str, Any] | None:
     """The drift reference of a running task's image (its /app/serving.json), or None when
     no task of the service runs on this engine or its image counts no drift."""
     containers = client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service}", "status": "running"}
+        ignore_removed=True,
+        filters={"label": f"com.docker.swarm.service.name={service}", "status": "running"},
     )
     for container in containers:
         try:

@@ -6,6 +6,7 @@ removed), its answers compared with production's, the replay recorded for `push.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -89,14 +90,14 @@ def file_lines(path: Path) -> tuple[list[str], str]:
     return list(kept), str(path)
 
 
-def candidate_image(manifest: Manifest, version: str) -> str:
+def candidate_image(manifest: Manifest, version: str) -> tuple[str, bool]:
     """The candidate's image: the tested image id when this engine has it, else the pushed
-    digest, pulled."""
+    digest, pulled (True: pulled for the replay, to be removed after it)."""
     record = load_release(manifest, version)
     client = docker_client()
     try:
         client.images.get(record.image.id)
-        return record.image.id
+        return record.image.id, False
     except Exception:
         pass
     if record.push.pushed and record.push.digest and manifest.registry:
@@ -110,7 +111,7 @@ def candidate_image(manifest: Manifest, version: str) -> str:
                 fix="check that the registry answers (`workbench check -s push`), or replay "
                 "where the release was built.",
             ) from None
-        return reference
+        return reference, True
     raise WorkbenchError(
         f"the image of {version} ({record.image.id[:19]}) is not on this engine, and the "
         "release was not pushed.",
@@ -176,15 +177,20 @@ def replay_candidate(
             "`monitoring.sample`), release and deploy it; replay once it has answered traffic.",
         )
     chosen = replay.sample(logged, limit)
-    image = candidate_image(manifest, candidate)
+    image, pulled = candidate_image(manifest, candidate)
     log(f"replaying {len(chosen)} of {len(logged)} logged predictions against {candidate}")
     client = docker_client()
-    with run.running(client, image, manifest, cancel=cancel) as live:
-        answers = []
-        for item in chosen:
-            raise_if_cancelled(cancel)
-            answers.append(_ask(live.url, item))
-        answers = _with_latency(live.container, answers)
+    try:
+        with run.running(client, image, manifest, cancel=cancel) as live:
+            answers = []
+            for item in chosen:
+                raise_if_cancelled(cancel)
+                answers.append(_ask(live.url, item))
+            answers = _with_latency(live.container, answers)
+    finally:
+        if pulled:  # pulled for this replay only: the reference goes again (as rehearsals do)
+            with contextlib.suppress(Exception):  # in use elsewhere, or gone already
+                client.images.remove(image)
     return _report(manifest, channel, candidate, where, logged, chosen, answers)
 
 

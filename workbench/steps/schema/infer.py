@@ -16,6 +16,7 @@ value goes to which column.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import dump_yaml
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import predict_in_model_env
-from workbench.steps.schema.categories import categories_as_enums, model_typed_rows
+from workbench.steps.schema import categories as cats
+from workbench.steps.schema import corners
 from workbench.steps.schema.contract import json_type
 from workbench.steps.schema.sample import read_sample as read_sample  # re-exported
 
@@ -59,13 +61,13 @@ def infer_value(values: list[Any], *, bounds: bool = True) -> dict[str, Any]:
         if bounds and rows >= MIN_ROWS_FOR_BOUNDS:
             span = (high - low) or abs(high) or 1.0
             floor = low - span / 2
-            if low >= 0 > floor:
-                floor = 0  # a quantity never seen negative stays non-negative
-            schema["minimum"] = _round(floor, kind, down=True)
+            clipped = low >= 0 > floor  # a quantity never seen negative stays non-negative
+            schema["minimum"] = _round(0 if clipped else floor, kind, down=True)
             schema["maximum"] = _round(high + span / 2, kind, down=False)
+            held = " (the minimum held at 0: never seen negative)" if clipped else ""
             schema["$comment"] = (
                 f"sample of {rows} rows ranged {low} to {high}; the bounds are that range "
-                "widened by half its span: confirm or correct them"
+                f"widened by half its span{held}: confirm or correct them"
             )
         elif bounds:
             schema["$comment"] = (
@@ -195,13 +197,17 @@ def _fields(
     return fields, target
 
 
+# (name, request) at each numeric field's extremes, and the model's answers there.
+Corners = tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]
+
+
 def _ask_model(
     manifest: Manifest, fields: list[str], rows: list[dict[str, Any]], order: list[str]
-) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]], Corners]:
     """One run of the model's interpreter for two questions: for each field with missing
     values in the sample, why the model refuses a missing value there (absent when it
-    answers it); its answers to a few complete rows, the example requests; and its answers
-    at each numeric field's extremes, the proposed corner cases."""
+    answers it); its answers to a few complete rows, the example requests; and each
+    numeric field's extremes with its answers there, the proposed corner cases."""
     candidates = [f for f in fields if any(r.get(f) is None for r in rows)]
     complete = [r for r in rows if all(r.get(f) is not None for f in fields)]
     examples = complete[:EXAMPLES_WRITTEN]
@@ -212,11 +218,14 @@ def _ask_model(
             fix="use a sample with some complete rows.",
         )
     probes = [{**examples[0], name: None} for name in candidates]
-    corners = [request for _, request in corner_requests(fields, rows, examples[0])]
+    at_corners = corners.corner_requests(fields, rows, examples[0])
     answers = predict_in_model_env(
-        manifest, probes + examples + corners, tolerate=True, features=order
+        manifest,
+        probes + examples + [request for _, request in at_corners],
+        tolerate=True,
+        features=order,
     ).answers
-    corner_answers = answers[len(probes) + len(examples) :]
+    corner_answers = (at_corners, answers[len(probes) + len(examples) :])
     answers = answers[: len(probes) + len(examples)]
     refused = {
         name: str(answer["__error__"])
@@ -231,47 +240,6 @@ def _ask_model(
             fix="make the model answer the sample's rows in its own environment first.",
         )
     return refused, examples, replies, corner_answers
-
-
-CORNER_FIELDS = 4  # numeric fields whose extremes are proposed as cases
-
-
-def corner_requests(
-    fields: list[str], rows: list[dict[str, Any]], base: dict[str, Any]
-) -> list[tuple[str, dict[str, Any]]]:
-    """(name, request): a complete sample row with one numeric field at its lowest, then at
-    its highest value in the sample."""
-    out = []
-    for name in fields:
-        values = [r.get(name) for r in rows]
-        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-        if not numbers or len(numbers) < len([v for v in values if v is not None]):
-            continue
-        out.append((f"{name} at its lowest in the sample", {**base, name: min(numbers)}))
-        out.append((f"{name} at its highest in the sample", {**base, name: max(numbers)}))
-        if len(out) >= 2 * CORNER_FIELDS:
-            break
-    return out
-
-
-def propose_cases(
-    corners: list[tuple[str, dict[str, Any]]], answers: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Cases pinning today's answer at each corner: the exact class for a classifier, within
-    5% for a number. Proposals a person reviews, never the contract by themselves."""
-    cases = []
-    for (name, request), answer in zip(corners, answers, strict=False):
-        if "__error__" in answer or "prediction" not in answer:
-            continue
-        value = answer["prediction"]
-        case: dict[str, Any] = {"name": name, "request": request}
-        if isinstance(value, float):
-            margin = max(abs(value) * 0.05, 1e-6)
-            case["within"] = {"prediction": [round(value - margin, 6), round(value + margin, 6)]}
-        else:
-            case["expect"] = {"prediction": value}
-        cases.append(case)
-    return cases
 
 
 def _graph_datatypes(request: dict[str, Any], datatypes: dict[str, str], notes: list[str]) -> None:
@@ -360,9 +328,14 @@ def _response(
 
 
 def infer_contract(
-    manifest: Manifest, records: list[dict[str, Any]], *, target: str | None = None
+    manifest: Manifest,
+    records: list[dict[str, Any]],
+    *,
+    target: str | None = None,
+    reread: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> Inferred:
-    """The request and response schemas of this model, from itself and a sample."""
+    """The request and response schemas of this model, from itself and a sample (`reread`:
+    the sample read again with some columns declared, see `reread_as_text`)."""
     if not records:
         raise WorkbenchError(
             "there is nothing to infer the contract from: no sample and no example requests.",
@@ -372,16 +345,21 @@ def infer_contract(
     notes: list[str] = []
     facts = predict_in_model_env(manifest, []).facts
     fields, target = _fields(_columns(records), facts, target, notes)
+    records = cats.reread_as_text(records, fields, facts, reread)
     # Categorical features typed as the model takes them (CatBoost's text, a CSV's "645"
     # kept "645"; LightGBM's and XGBoost's categories as they were in training).
-    rows = model_typed_rows([{f: r.get(f) for f in fields} for r in records], fields, facts, notes)
+    rows = cats.model_typed_rows(
+        [{f: r.get(f) for f in fields} for r in records], fields, facts, notes
+    )
+    rows = cats.known_rows(rows, facts, notes)
     # Bare arrays: an sklearn model that does not know its feature names. A predictor class
     # gets records by field name, so the order cannot matter there.
     arrays = manifest.model.flavor in ANSWERS_LIKE_SKLEARN and not facts.get("feature_names")
     order = fields if arrays else []
     refused, examples, answers, corner_answers = _ask_model(manifest, fields, rows, order or fields)
     request = infer_record(rows, title=f"{manifest.name} request")
-    categories_as_enums(request, facts, notes)
+    cats.categories_as_enums(request, facts, notes)
+    cats.encoder_enums(request, facts, notes)
     for name, why in refused.items():
         schema = request["properties"][name]
         kinds = schema.get("type")
@@ -405,5 +383,9 @@ def infer_contract(
     if target is not None:
         notes.append(f"`{target}` left out of the request: it is the target")
     notes.append(f"{len(rows)} sample rows, {len(fields)} fields")
-    cases = propose_cases(corner_requests(fields, rows, examples[0]), corner_answers)
+    # A regression's integer answers (counts) are numbers, not classes: no classes known,
+    # and a regression metric declared (else an integer class of 20 would get a range).
+    metric = manifest.evaluation.metric if manifest.evaluation else None
+    numeric = not facts.get("classes") and metric in corners.REGRESSION_METRICS
+    cases = corners.propose_cases(corner_answers[0], corner_answers[1], numeric)
     return Inferred(request, response, examples, notes, cases)

@@ -20,7 +20,7 @@ from typing import Any
 from workbench.kernel.clock import now
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest, sha256_file
+from workbench.kernel.hashing import file_digest
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
 from workbench.project.lockfile import (
     LOCK_NAME,
@@ -32,6 +32,7 @@ from workbench.project.lockfile import (
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import load_examples
 from workbench.project.model_files import copy_into, copy_project_files, model_sources
+from workbench.project.records import SnapshotRecord
 from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
@@ -42,7 +43,7 @@ from workbench.steps.serve.image_labels import (
     image_labels,
 )
 from workbench.steps.serve.secrets import scan as secret_scan
-from workbench.steps.snapshot.wheels import Target, wheel_dir
+from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir
 
 SERVING_DIR = runtime_dir()
 SERVING_FILES = (
@@ -91,6 +92,8 @@ class BuildContext:
     project_id: str = ""
     # What of the model's files the secret scan could not read ('<file>: <what> not scanned').
     unscanned: list[str] = field(default_factory=list)
+    # The wheels built from the project's own packages (scanned for secrets like the model).
+    own_wheels: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,8 @@ def assemble_context(
     context.mkdir()
     try:
         unscanned = _copy_model(manifest, context)  # first: scanned before anything else
-        _copy_wheels(lock_path, entries, target, context)
+        own = _copy_wheels(lock_path, entries, target, context, own_packages(snapshot))
+        _refuse_secrets(secret_scan(context / "wheels", unscanned, own))
         wanted = manifest.serve.system_packages
         debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
         for deb in debs:
@@ -214,6 +218,7 @@ def assemble_context(
         labels=labels,
         project_id=manifest.project_id,
         unscanned=unscanned,
+        own_wheels=own,
     )
 
 
@@ -227,27 +232,42 @@ def _copy_model(manifest: Manifest, context: Path) -> list[str]:
             shutil.rmtree(context, ignore_errors=True)
             raise
     unscanned: list[str] = []
-    secrets = secret_scan(context / "model", unscanned)
+    _refuse_secrets(secret_scan(context / "model", unscanned))
+    return unscanned
+
+
+def _refuse_secrets(secrets: list[str]) -> None:
     if secrets:
         raise SecretsFound(
             "refusing to build: what would be sent into the image looks like secrets: "
             + "; ".join(secrets)
             + ".",
             fix="move these files out of the model's code and artifacts (model.code in "
-            "workbench.yaml); pass secrets to the container at run time instead.",
+            "workbench.yaml) and out of the project's own packages; pass secrets to the "
+            "container at run time instead.",
         )
-    return unscanned
+
+
+def own_packages(snapshot: SnapshotRecord) -> set[str]:
+    """The packages the snapshot found installed from the project's own folders (editable or
+    a local path): their wheels are the project's code, scanned for secrets like the model.
+    Not a git or URL install (someone else's code, like a wheel from the index)."""
+    return {n for n, e in snapshot.runtime.items() if e.source in ("editable", "local")}
 
 
 def _copy_wheels(
-    lock_path: Path, entries: dict[str, LockEntry], target: Target, context: Path
-) -> None:
-    """The wheels named by the lock, each checked against its hashes, and the lock."""
-    folder = wheel_dir(target)
-    cached = {sha256_file(p): p for p in (folder.glob("*.whl") if folder.is_dir() else [])}
+    lock_path: Path,
+    entries: dict[str, LockEntry],
+    target: Target,
+    context: Path,
+    own: set[str],
+) -> list[str]:
+    """The wheels named by the lock, each checked against its hashes, and the lock; the names
+    of the wheels of the project's `own` packages, for the secret scan."""
+    found = cached_wheels(wheel_dir(target), entries)
     (context / "wheels").mkdir()
     for name, entry in entries.items():
-        wheel = next((cached[h] for h in entry.hashes if h in cached), None)
+        wheel = found.get(name)
         if wheel is None:
             raise WorkbenchError(
                 f"no cached wheel matches the hash of {name}=={entry.version}.",
@@ -255,6 +275,7 @@ def _copy_wheels(
             )
         copy_into(wheel, context / "wheels" / wheel.name)
     copy_into(lock_path, context / LOCK_NAME)
+    return sorted(found[name].name for name in own if name in found)
 
 
 def _write_schemas(manifest: Manifest, context: Path) -> dict[str, Any]:

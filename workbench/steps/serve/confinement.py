@@ -65,7 +65,7 @@ def hardened(p: Probing) -> CheckResult:
     status = process_status(p.live)
     if isinstance(status, str):
         return CheckResult.failed(status)
-    wrote = exec_in(p.live, ["python3", "-c", ROOT_WRITE_PROBE])[1]
+    wrote = exec_in(p.live, ["python3", "-c", ROOT_WRITE_PROBE])[1] or "nothing (no output)"
     limit = int(host.get("Memory") or 0)
     wanted = p.manifest.serve.memory_bytes
     checks = [

@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.kernel.docker import short_error
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.lock import cache_lock
 from workbench.kernel.paths import cache_dir
 
 
@@ -114,7 +115,13 @@ def fetch(names: tuple[str, ...], image: Any) -> list[Path]:
         )
     folder = cache_dir() / "debs" / f"{wanted.codename}-{wanted.architecture}"
     folder.mkdir(parents=True, exist_ok=True)
-    missing = [name for name in names if not _cached(folder, name)]
+    with cache_lock(f"debs-{wanted.codename}-{wanted.architecture}", "fetching .deb files"):
+        _fill(folder, [name for name in names if not _cached(folder, name)])
+    return [found for name in names if (found := _cached(folder, name)) is not None]
+
+
+def _fill(folder: Path, missing: list[str]) -> None:
+    """apt-get download the packages `missing` from `folder`'s cache into it."""
     if missing:
         if shutil.which("apt-get") is None:
             raise WorkbenchError(
@@ -145,7 +152,6 @@ def fetch(names: tuple[str, ...], image: Any) -> list[Path]:
                 fix="check each name (`apt-cache policy NAME` on this host) and that the "
                 "package lists are current (`apt-get update`).",
             )
-    return [found for name in names if (found := _cached(folder, name)) is not None]
 
 
 def _cached(folder: Path, name: str) -> Path | None:

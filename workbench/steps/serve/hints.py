@@ -30,8 +30,10 @@ LOAD_HINTS = (
     ),
     (
         ("No module named",),
-        "the model needs a module the image lacks: import it in your predictor (or add the "
-        "package to the model's environment), then take the snapshot again",
+        "the model needs a module the image lacks: take the snapshot again (an import added "
+        "since the last one is not in the lock); if the module is imported only at run time "
+        "in a way the snapshot cannot see, import it in your predictor (and install its "
+        "package in the model's environment) first",
     ),
     (
         ("Can't get attribute", "has no attribute"),

@@ -4,6 +4,7 @@ it over HTTP, and a way to run a command in it."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,19 @@ def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
     return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
 
 
+EXEC_TRIES = 3
+
+
 def exec_in(live: run.Running, command: list[str]) -> tuple[int, str]:
-    result = live.container.exec_run(command, demux=False)
-    return int(result.exit_code), result.output.decode(errors="replace").strip()
+    """Run a probe that always prints something inside the container: its exit code and
+    output. An empty answer is asked again (at most EXEC_TRIES times): on a busy engine an
+    exec's output can be lost before it is attached (CI saw a write probe answer nothing, and
+    `serve.hardened` call a read-only root missing); an answer still empty is returned so."""
+    code, out = 0, ""
+    for attempt in range(EXEC_TRIES):
+        result = live.container.exec_run(command, demux=False)
+        code, out = int(result.exit_code), result.output.decode(errors="replace").strip()
+        if out:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    return code, out

@@ -35,6 +35,8 @@ TOLERANCE = 1e-6  # answers compared to this (golden parity, expectations)
 SCRIPT = asset("scripts", "score.py")
 # The metrics scored on each answer's class probabilities, not its prediction.
 PROBABILITY_METRICS = ("roc_auc", "log_loss")
+MODEL_FAILED = "make the model answer them (the error names the cause), or the schema refuse them."
+DATA_REFUSED = "make the held-out data follow the request schema (the evidence names the field)."
 
 
 @dataclass
@@ -103,12 +105,13 @@ def ask_container(url: str, records: list[dict[str, Any]]) -> list[dict[str, Any
             timeout=120,
         )
         if answer.status != 200:
-            raise WorkbenchError(
-                f"the image answered {answer.status} to held-out records {start}-"
-                f"{start + len(chunk) - 1}: {answer.body[:300].decode(errors='replace')}",
-                fix="make the held-out data follow the request schema (the evidence names the "
-                "field), or fix the schema.",
-            )
+            said = answer.body[:300].decode(errors="replace")
+            said = f"held-out records {start}-{start + len(chunk) - 1} ({answer.status}: {said})"
+            if answer.status == 500:  # records the request schema accepts; the model failed
+                raise WorkbenchError(f"the model failed on {said}", fix=MODEL_FAILED)
+            if answer.status < 500:
+                raise WorkbenchError(f"the image refused {said}", fix=DATA_REFUSED)
+            raise WorkbenchError(f"the image did not answer {said}", fix="read .workbench/logs/.")
         answers.extend(json.loads(answer.body))
     return answers
 

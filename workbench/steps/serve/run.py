@@ -248,7 +248,7 @@ def sweep_unremoved(client: Any, root: Path) -> list[str]:
     for session in dict.fromkeys(sessions):
         try:
             found = client.containers.list(
-                all=True, filters={"label": f"{SESSION_LABEL}={session}"}
+                ignore_removed=True, all=True, filters={"label": f"{SESSION_LABEL}={session}"}
             )
         except Exception:
             left.append(session)
@@ -358,7 +358,7 @@ def remove_session(client: Any, session: str) -> bool:
     when the engine could not be asked."""
     try:
         leftovers = client.containers.list(
-            all=True, filters={"label": f"{SESSION_LABEL}={session}"}
+            ignore_removed=True, all=True, filters={"label": f"{SESSION_LABEL}={session}"}
         )
     except Exception:
         return False
@@ -369,7 +369,9 @@ def containers_of(client: Any, project: str) -> list[Any]:
     """The containers the workbench started for the project whose id is `project`."""
     return list(
         client.containers.list(
-            all=True, filters={"label": [RUN_LABEL, f"{PROJECT_ID_LABEL}={project}"]}
+            ignore_removed=True,
+            all=True,
+            filters={"label": [RUN_LABEL, f"{PROJECT_ID_LABEL}={project}"]},
         )
     )
 
@@ -385,12 +387,14 @@ def clean(client: Any, project: str | None) -> Cleaned:
     (by label), running or not; with `project=None`, every workbench container on the
     engine, other projects' included."""
     if project is None:
-        mine = client.containers.list(all=True, filters={"label": RUN_LABEL})
+        mine = client.containers.list(ignore_removed=True, all=True, filters={"label": RUN_LABEL})
     else:
         mine = containers_of(client, project)
     removed = []
     for container in mine:
         removed.append(container.name)
         remove(container)
-    others = len(client.containers.list(all=True, filters={"label": RUN_LABEL}))
+    others = len(
+        client.containers.list(ignore_removed=True, all=True, filters={"label": RUN_LABEL})
+    )
     return Cleaned(removed, others)

@@ -23,7 +23,7 @@ import pickletools
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -360,11 +360,14 @@ def unscanned_parts(path: Path, head: bytes) -> str | None:
     return None
 
 
-def scan(folder: Path, unscanned: list[str] | None = None) -> list[str]:
-    """Every file under `folder` that looks like a secret, as '<file>[, line N]: <what>';
-    what could not be read is added to `unscanned` ('<file>: <what> not scanned')."""
+def scan(
+    folder: Path, unscanned: list[str] | None = None, names: Collection[str] | None = None
+) -> list[str]:
+    """Every file under `folder` (of `names` only, if given) that looks like a secret, as
+    '<file>[, line N]: <what>'; what could not be read is added to `unscanned`."""
     found = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = (p for p in folder.rglob("*") if p.is_file() and (names is None or p.name in names))
+    for path in sorted(files):
         relative = path.relative_to(folder).as_posix()
         if SECRET_NAMES.search(path.name):
             found.append(f"{relative}: a file named like a secret")

@@ -298,9 +298,11 @@ def _build_results(
         packages=packages,
         layers=layers,
     )
+    own = context.own_wheels
     scanned = (
-        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files: "
-        "no keys, tokens or credentials"
+        f"scanned {sum(1 for f in context.files if f.startswith('model/'))} model files"
+        + (f" and the wheels built from the project's own code ({', '.join(own)})" if own else "")
+        + ": no keys, tokens or credentials"
     )
     sent = "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files}))
     secrets_free = (

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest, sha256_file, sha256_text
+from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
@@ -19,7 +21,9 @@ from workbench.project.lockfile import (
     read_snapshot,
 )
 from workbench.project.model_failures import stale_pickle
+from workbench.project.records import LocalSource, SnapshotRecord
 from workbench.steps.shared import model_answers, model_inputs
+from workbench.steps.snapshot import imports, sources
 from workbench.steps.snapshot.cuda import (
     NVIDIA_DRIVER,
     cuda_wheels,
@@ -28,8 +32,8 @@ from workbench.steps.snapshot.cuda import (
 )
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS, kept_tool
-from workbench.steps.snapshot.take import probe_environment
-from workbench.steps.snapshot.wheels import Target, wheel_dir
+from workbench.steps.snapshot.take import code_paths, probe_environment
+from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir, wheels_called
 
 checks = CheckSet()
 
@@ -75,17 +79,79 @@ def _snapshot_inputs(ctx: CheckContext) -> Inputs:
     }
 
 
-def _fresh_inputs(ctx: CheckContext) -> Inputs:
+def environment(ctx: CheckContext) -> dict[str, Any]:
+    """The model's environment as its interpreter describes it, read once per run."""
+    found: dict[str, Any] = ctx.memo("env", lambda: probe_environment(ctx.manifest.interpreter()))
+    return found
+
+
+def _env_inputs(ctx: CheckContext) -> Inputs:
     return {**_snapshot_inputs(ctx), "env": env_stamp(ctx.manifest.interpreter())}
 
 
-@checks.auto("snapshot.python-known", inputs=_fresh_inputs)
+def _editables(root: Path, snap: SnapshotRecord) -> list[tuple[str, LocalSource, Path]]:
+    """The runtime packages installed editable: name, what the snapshot kept of their
+    source, and their folder."""
+    out = []
+    for name, info in sorted(snap.runtime.items()):
+        if info.local is not None:
+            where = Path(info.local.location)
+            out.append((name, info.local, where if where.is_absolute() else root / where))
+    return out
+
+
+def _fresh_inputs(ctx: CheckContext) -> Inputs:
+    """The environment, and the files of its editable packages (their names, sizes, times)."""
+    inputs = _env_inputs(ctx)
+    try:
+        snap = read_snapshot(ctx.manifest.root)
+    except WorkbenchError as exc:
+        return {**inputs, "sources": f"unreadable snapshot: {exc.message}"}
+    stamps = [
+        f"{name} {sources.stamp(kept, folder)}"
+        for name, kept, folder in _editables(ctx.manifest.root, snap)
+    ]
+    return {**inputs, "sources": sha256_text("\n".join(stamps))}
+
+
+def _source_drift(
+    root: Path, snap: SnapshotRecord, dists: list[dict[str, Any]]
+) -> tuple[list[str], list[str], bool]:
+    """What changed in the folders editable packages run from since the snapshot built their
+    wheels (problems), what was compared (evidence), and whether one could not be."""
+    running: dict[str, str] = {
+        canonicalize_name(d["name"]): sources.path_of(d["source"].get("url", ""))
+        for d in dists
+        if d["source"].get("kind") == "editable"
+    }
+    problems, compared, uncompared = [], [], False
+    for name, kept, folder in _editables(root, snap):
+        where = kept.location
+        now = running.get(name)
+        if now and Path(now).resolve() != folder.resolve():
+            problems.append(f"{name} runs from {now} now, from {where} at the snapshot")
+            continue
+        seen = sources.compare(kept, folder)
+        problems += [
+            f"{name}: {where}/{p} changed; the image has it as it was" for p in seen.changed
+        ]
+        problems += [f"{name}: {where}/{p} is gone; the image still has it" for p in seen.removed]
+        problems += [f"{name}: {where}/{p} is new; the image does not have it" for p in seen.added]
+        if seen.compared:
+            compared.append(f"{name}: {seen.compared} files of its wheel read back from {where}")
+        else:
+            uncompared = True
+            compared.append(f"{name}: not compared: no member of its wheel had a file in {where}")
+    return problems, compared, uncompared
+
+
+@checks.auto("snapshot.python-known", inputs=_env_inputs)
 def python_known(ctx: CheckContext) -> CheckResult:
     snap = read_snapshot(ctx.manifest.root)
     py, platform = snap.python, snap.platform
     if not py.version or not platform.machine:
         return CheckResult.failed("snapshot.yaml does not record python and platform")
-    env = probe_environment(ctx.manifest.interpreter())
+    env = environment(ctx)
     if env["python"]["version"] != py.version:
         return CheckResult.failed(
             f"snapshot.yaml says Python {py.version} but the "
@@ -100,34 +166,78 @@ def python_known(ctx: CheckContext) -> CheckResult:
 @checks.auto("snapshot.fresh", inputs=_fresh_inputs)
 def fresh(ctx: CheckContext) -> CheckResult:
     snap = read_snapshot(ctx.manifest.root)
-    env = probe_environment(ctx.manifest.interpreter())
+    env = environment(ctx)
     installed: dict[str, str] = {canonicalize_name(d["name"]): d["version"] for d in env["dists"]}
     drift = [
         f"{name}: snapshot {info.version}, installed {installed.get(name, 'nothing')}"
         for name, info in snap.runtime.items()
         if installed.get(name) != info.version
     ]
-    if drift:
+    changed, compared, uncompared = _source_drift(ctx.manifest.root, snap, env["dists"])
+    if drift or changed:
         return CheckResult.failed(
-            "the environment changed since the snapshot",
+            "the environment changed since the snapshot: take it again (`workbench snapshot`)",
             *drift,
-            "take the snapshot again: `workbench snapshot`",
+            *changed,
         )
-    return CheckResult.passed(
-        f"the {len(snap.runtime)} runtime packages are installed at the snapshot's versions"
-    )
+    said = f"the {len(snap.runtime)} runtime packages are installed at the snapshot's versions"
+    if uncompared:
+        return CheckResult.warned(said, *compared)
+    return CheckResult.passed(said, *(f"{line}: the same" for line in compared))
 
 
-@checks.auto("snapshot.imports-resolved", inputs=_snapshot_inputs)
+def _imports_inputs(ctx: CheckContext) -> Inputs:
+    """The snapshot, and the model's code (each Python file of it, by content)."""
+    files = imports.python_files(code_paths(ctx.manifest))
+    code = "\n".join(f"{path} {file_digest(path)}" for path in files)
+    return {**_snapshot_inputs(ctx), "code": sha256_text(code)}
+
+
+def _imports_added(ctx: CheckContext, snap: SnapshotRecord) -> dict[str, list[str]]:
+    """The modules the model's code imports now that the snapshot did not account for (the
+    model's standard library and the project's own left out), with the files importing
+    them."""
+    paths = code_paths(ctx.manifest)
+    now = imports.static_imports(paths, ctx.manifest.root)
+    own = imports.local_modules(paths) if paths else set()
+    seen = set(snap.imports or [])
+    try:  # the model's standard library (it may be another Python than the workbench's)
+        stdlib = set(environment(ctx).get("stdlib") or sys.stdlib_module_names)
+    except WorkbenchError:  # its interpreter does not answer: snapshot.fresh says so
+        stdlib = set(sys.stdlib_module_names)
+    return {
+        module: files
+        for module, files in now.items()
+        if module not in seen | own | stdlib and not module.startswith("_")
+    }
+
+
+@checks.auto("snapshot.imports-resolved", inputs=_imports_inputs)
 def imports_resolved(ctx: CheckContext) -> CheckResult:
     snap = read_snapshot(ctx.manifest.root)
     unresolved = snap.unresolved
     if unresolved:
         return CheckResult.failed(*(f"{m}: {', '.join(w)}" for m, w in unresolved.items()))
     runtime = snap.runtime
+    evidence = [f"{n} {i.version}: {'; '.join(i.why)}" for n, i in runtime.items()]
+    if snap.imports is None:
+        return CheckResult.warned(
+            f"every import maps to one of {len(runtime)} distributions, as the snapshot "
+            "found them; imports added to the code since are not compared (snapshot.yaml "
+            "records none: take the snapshot again)",
+            *evidence,
+        )
+    added = _imports_added(ctx, snap)
+    if added:
+        return CheckResult.failed(
+            "the model's code imports what the snapshot did not resolve: take it again "
+            "(`workbench snapshot`)",
+            *(f"{module}: imported by {', '.join(files)}" for module, files in added.items()),
+        )
     return CheckResult.passed(
-        f"every import maps to one of {len(runtime)} distributions",
-        *(f"{n} {i.version}: {'; '.join(i.why)}" for n, i in runtime.items()),
+        f"every import maps to one of {len(runtime)} distributions; the code's imports "
+        f"read again: the {len(snap.imports)} the snapshot saw",
+        *evidence,
     )
 
 
@@ -138,15 +248,18 @@ def pinned(ctx: CheckContext) -> CheckResult:
 
 
 def _hashed_inputs(ctx: CheckContext) -> Inputs:
-    """The snapshot, the lock, and the wheel cache the check reads (each wheel's name, size
-    and time): a cleared cache or a replaced wheel makes the result stale, never green."""
+    """The snapshot, the lock, and the cached wheels the snapshot locked (each one's name,
+    size and time): a cleared cache or a replaced wheel makes the result stale, never green.
+    Only those files: another project filling the shared cache with its own wheels (other
+    packages, other versions) changes nothing here (it made every gate of this one stale)."""
     inputs = _snapshot_inputs(ctx)
     try:
         snap = read_snapshot(ctx.manifest.root)
     except WorkbenchError as exc:
         return {**inputs, "wheels": f"unreadable snapshot: {exc.message}"}
     folder = wheel_dir(Target(python=snap.target.python, machine=snap.target.machine))
-    wheels = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    locked = {e.wheel for e in snap.runtime.values()} | {e.wheel for e in snap.serving.values()}
+    wheels = wheels_called(folder, {name for name in locked if name})
     listing = "\n".join(f"{w.name} {w.stat().st_size} {w.stat().st_mtime_ns}" for w in wheels)
     return {**inputs, "wheels": sha256_text(f"{folder}\n{listing}")}
 
@@ -157,12 +270,12 @@ def hashed(ctx: CheckContext) -> CheckResult:
     snap = read_snapshot(ctx.manifest.root)
     target = Target(python=snap.target.python, machine=snap.target.machine)
     folder = wheel_dir(target)
-    cached = {sha256_file(p): p.name for p in folder.glob("*.whl")} if folder.is_dir() else {}
+    cached = cached_wheels(folder, entries)
     problems = []
     for name, entry in entries.items():
         if not entry.hashes:
             problems.append(f"{name} has no hash")
-        elif not any(h in cached for h in entry.hashes):
+        elif name not in cached:
             problems.append(f"{name} {entry.version}: no wheel with its hash in {folder}")
     if problems:
         return CheckResult.failed(*problems, "take the snapshot again to fetch the wheels")
@@ -227,9 +340,12 @@ def model_loads(ctx: CheckContext) -> CheckResult:
 
 
 def _drift_inputs(ctx: CheckContext) -> Inputs:
+    """The lock and its baseline; "no release before this lock" whether or not the first
+    release has been made from it since (releasing never makes drift stale)."""
+    label, before = baseline_lock(ctx.manifest)
     return {
         "lock": file_digest(ctx.manifest.root / LOCK_NAME),
-        "baseline": baseline_lock(ctx.manifest)[0],
+        "baseline": "none" if before is None and label.startswith("no release") else label,
     }
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 from workbench.kernel.hashing import file_digest
 from workbench.project.lockfile import LOCK_NAME, LockEntry, parse_lock, read_lock
 from workbench.project.manifest import Manifest
-from workbench.project.releases import baseline_version, file_at_release, tag_name
+from workbench.project.releases import (
+    baseline_version,
+    file_at_release,
+    last_version,
+    tag_name,
+)
 
 
 def baseline_lock(
@@ -21,7 +26,10 @@ def baseline_lock(
     current = file_digest(manifest.root / LOCK_NAME)
     version = baseline_version(manifest, lambda r: r.hashes.lock == current)
     if version is None:
-        return "no release before this lock", None
+        first = last_version(manifest)
+        if first is None:
+            return "no release yet", None
+        return f"no release before {first}, which was made from this lock", None
     text = file_at_release(manifest, version, LOCK_NAME)
     if text is None:
         return f"release {version} (no lock at its tag)", None

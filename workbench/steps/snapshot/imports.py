@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tokenize
 from pathlib import Path
 
 from workbench.kernel.errors import WorkbenchError
@@ -40,11 +41,17 @@ def static_imports(paths: list[Path], root: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for file in python_files(paths):
         try:
-            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+            with tokenize.open(file) as handle:  # its `# coding:` line, else UTF-8
+                tree = ast.parse(handle.read(), filename=str(file))
         except SyntaxError as exc:
             raise WorkbenchError(
                 f"{file}, line {exc.lineno}: the predictor's code does not parse ({exc.msg}).",
                 fix="correct the syntax error, then take the snapshot again.",
+            ) from None
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise WorkbenchError(
+                f"{file} cannot be read as Python source ({exc}).",
+                fix="save it as UTF-8, or declare its encoding (`# coding: latin-1`).",
             ) from None
         relative = file.relative_to(root).as_posix() if file.is_relative_to(root) else str(file)
         for node in ast.walk(tree):

@@ -27,3 +27,11 @@ def runtime_set(manifest: Manifest) -> tuple[str, list[str]]:
     count = len(record.runtime)
     heading = f"The runtime set: {count} package{'s' if count != 1 else ''} (snapshot.yaml)"
     return heading, lines
+
+
+def runtime_names(manifest: Manifest) -> list[str]:
+    """The runtime set's package names (none when there is no readable snapshot)."""
+    try:
+        return sorted(read_snapshot(manifest.root).runtime)
+    except WorkbenchError:
+        return []

@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from workbench.checklist.checks import CheckContext
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
@@ -36,6 +37,7 @@ from workbench.project.model_env import (
     run_json_script,
 )
 from workbench.project.records import (
+    LocalSource,
     PlatformInfo,
     PythonInfo,
     RuntimeEntry,
@@ -43,7 +45,7 @@ from workbench.project.records import (
     SnapshotRecord,
     TargetInfo,
 )
-from workbench.steps.snapshot import imports, resolve, wheels
+from workbench.steps.snapshot import imports, resolve, sources, wheels
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
 SERVING_REQUIREMENTS = runtime_dir() / "requirements.in"
@@ -81,6 +83,18 @@ class SnapshotResult:
     warnings: list[str]
     freeze_count: int
     entries: list[LockEntry] = field(default_factory=list)
+    # What the snapshot read, for the checks run right after it (`seeded`): the
+    # environment, and the model's answers to the examples (None without examples).
+    env: dict[str, Any] = field(default_factory=dict)
+    answers: tuple[list[str], InProcessAnswers] | None = None
+
+    def seeded(self, ctx: CheckContext) -> CheckContext:
+        """`ctx` holding what the snapshot just read, so that its checks do not start the
+        model's interpreter again to read the same (`probe_environment`, `model_answers`)."""
+        ctx.cache["env"] = self.env
+        if self.answers is not None:
+            ctx.cache["model-answers"] = self.answers
+        return ctx
 
 
 Event = Stage | Log | Detail | SnapshotResult
@@ -138,7 +152,8 @@ def take_snapshot(
     examples = load_examples(manifest, missing_ok=True)
     answers = predict_in_model_env(manifest, [record for _, record in examples])
     yield Log(f"{len(answers.modules)} modules imported while loading and predicting")
-    runtime = _runtime_set(manifest, env, answers, machine)
+    static = imports.static_imports(code_paths(manifest), manifest.root)  # read once
+    runtime = _runtime_set(manifest, env, answers, machine, static)
     yield Log(f"runtime set: {len(runtime.packages)} of {len(env['dists'])} distributions")
     if cancel.is_set():
         raise Cancelled()
@@ -152,7 +167,10 @@ def take_snapshot(
 
     yield Stage("writing environment.lock and snapshot.yaml")
     lock_path = manifest.root / LOCK_NAME
-    record = _snapshot_record(env, target, runtime, entries, serving, answers.warnings)
+    record = _snapshot_record(
+        env, target, runtime, entries, serving, answers.warnings, manifest.root, found
+    )
+    record.imports = _known_modules(env, runtime, answers, static)
     write_snapshot(manifest.root, record)
     write_text_atomic(
         lock_path,
@@ -172,11 +190,35 @@ def take_snapshot(
         warnings=answers.warnings,
         freeze_count=len(env["dists"]),
         entries=entries,
+        env=env,
+        answers=([name for name, _ in examples], answers) if examples else None,
     )
 
 
+def _known_modules(
+    env: dict[str, Any],
+    runtime: resolve.RuntimeSet,
+    answers: InProcessAnswers,
+    static: dict[str, list[str]],
+) -> list[str]:
+    """The top-level modules this snapshot accounts for: those the code imports and the
+    model imported while answering (each resolved), and those the runtime set's packages
+    provide (the image has them): an import of anything else added since is unresolved."""
+    provided = {
+        module
+        for module, owners in resolve.module_owners(env["dists"]).items()
+        if any(owner in runtime.packages for owner in owners)
+    }
+    dynamic = {m.split(".")[0] for m in answers.modules}
+    return sorted(provided | dynamic | set(static))
+
+
 def _runtime_set(
-    manifest: Manifest, env: dict[str, Any], answers: InProcessAnswers, machine: str
+    manifest: Manifest,
+    env: dict[str, Any],
+    answers: InProcessAnswers,
+    machine: str,
+    static: dict[str, list[str]],
 ) -> resolve.RuntimeSet:
     """What the model needs at run time: the distributions behind the modules it imported
     while answering, plus those its code imports (a static scan); every import resolved."""
@@ -184,7 +226,7 @@ def _runtime_set(
     runtime = resolve.find_runtime_set(
         env,
         dynamic_modules=answers.modules,
-        static=imports.static_imports(paths, manifest.root),
+        static=static,
         local=imports.local_modules(paths) if paths else set(),
         target=resolve.target_environment(env["python"], machine),
         module_files=answers.module_files,
@@ -217,12 +259,14 @@ def _fetch_wheels(
             yield Detail(logs.pop(0))
 
     local_wheels: list[Path] = []
+    built_here: dict[str, Path] = {}
     for package in runtime.packages.values():
         if package.source.get("kind") in ("editable", "local", "vcs", "url"):
             built = wheels.build_local_wheel(
                 interpreter, package.source["url"], package.name, logs.append
             )
             local_wheels.append(built.parent)
+            built_here[canonicalize_name(package.name)] = built
             yield from drain()
     pins = [f"{p.name}=={p.version}" for p in runtime.packages.values()]
     serving_requirements = [
@@ -239,7 +283,10 @@ def _fetch_wheels(
         offline_only=offline,
     )
     yield from drain()
-    return found
+    # A local package's wheel is the one built from its source now: pip finds an older
+    # build of the same name and version in the cache first (a source changed without a
+    # new version), and the lock would pin, and the image install, the old code.
+    return {**found, **built_here}
 
 
 def _lock_entries(
@@ -273,6 +320,22 @@ def _lock_entries(
     return entries, serving
 
 
+def _local(source: dict[str, str], wheel: Path | None, root: Path) -> LocalSource | None:
+    """What an editable install's wheel was built from (None for any other install: a
+    non-editable one runs its installed copy, not its folder)."""
+    url = source.get("url", "")
+    folder = Path(sources.path_of(url))
+    if source.get("kind") != "editable" or not url.startswith("file:") or wheel is None:
+        return None
+    if not folder.is_dir():
+        return None
+    try:  # relative when in the project: the same on every clone
+        location = folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        location = str(folder)
+    return sources.record(wheel, folder, location)
+
+
 def _snapshot_record(
     env: dict[str, Any],
     target: wheels.Target,
@@ -280,6 +343,8 @@ def _snapshot_record(
     entries: list[LockEntry],
     serving: list[str],
     warnings: list[str],
+    root: Path,
+    found: dict[str, Path],
 ) -> SnapshotRecord:
     py = env["python"]
     by_name = {e.name: e for e in entries}
@@ -299,6 +364,7 @@ def _snapshot_record(
                 why=p.why,
                 source=p.source.get("kind", "index"),
                 wheel=by_name[canonicalize_name(p.name)].wheel,
+                local=_local(p.source, found.get(canonicalize_name(p.name)), root),
             )
             for p in runtime.packages.values()
         },

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,11 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.hashing import sha256_file
+from workbench.kernel.lock import Waiting, cache_lock
 from workbench.kernel.paths import cache_dir
+from workbench.project.lockfile import LockEntry
+from workbench.steps.snapshot import sources
 
 Log = Callable[[str], None]
 MACHINES = ("x86_64", "aarch64")
@@ -134,14 +137,18 @@ def fetch(
             req_file,
         ]
         log(f"looking in the wheel cache {folder} (no network)")
-        code, lines = _pip([*base, "--no-index"], lambda _: None, cancel)
-        if code != 0:
-            if offline_only:
-                raise WorkbenchError(_pip_failure(lines, target, offline=True))
-            log("not all wheels are cached; fetching the missing ones from the index")
-            code, lines = _pip(base, log, cancel)
+        # one filler of this target's cache at a time (two builds at once would write the
+        # same wheel file); the other waits, then finds the wheels cached
+        waiting = Waiting(said=log, cancel=cancel)
+        with cache_lock(f"wheels-{target.key}", "filling the wheel cache", waiting=waiting):
+            code, lines = _pip([*base, "--no-index"], lambda _: None, cancel)
             if code != 0:
-                raise WorkbenchError(_pip_failure(lines, target, offline=False))
+                if offline_only:
+                    raise WorkbenchError(_pip_failure(lines, target, offline=True))
+                log("not all wheels are cached; fetching the missing ones from the index")
+                code, lines = _pip(base, log, cancel)
+                if code != 0:
+                    raise WorkbenchError(_pip_failure(lines, target, offline=False))
     finally:
         Path(req_file).unlink(missing_ok=True)
     wheels: dict[str, Path] = {}
@@ -213,11 +220,11 @@ def build_local_wheel(
     Built by the model's own pip; where its environment has none (`uv venv`), by the
     workbench's, which is right only for a pure-Python wheel (a platform wheel is refused,
     saying to give the environment pip)."""
-    location = source[len("file://") :] if source.startswith("file://") else source
+    location = sources.path_of(source)
     origin = location
     key = hashlib.sha256(location.encode()).hexdigest()[:12]
     if Path(location).is_dir():
-        key = file_digest(Path(location)).split(":")[-1][:16]
+        key = sources.key(Path(location))[:16]
     out = cache_dir() / "local-wheels" / f"{canonicalize_name(name)}-{key}"
     existing = sorted(out.glob("*.whl")) if out.is_dir() else []
     if existing:
@@ -230,12 +237,9 @@ def build_local_wheel(
             # Build from a copy: a build backend writes build/ and *.egg-info into the source
             # folder, and the user's project must not change under a snapshot.
             copy = Path(tmp) / "source"
+            top = location
             shutil.copytree(
-                location,
-                copy,
-                ignore=shutil.ignore_patterns(
-                    ".git", "build", "*.egg-info", "__pycache__", ".venv", ".workbench"
-                ),
+                location, copy, ignore=lambda folder, names: sources.skipped(folder, names, top)
             )
             location = str(copy)
         wheels = Path(tmp) / "wheels"
@@ -257,5 +261,53 @@ def build_local_wheel(
                 "snapshot again.",
             )
         out.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(built[0], out / built[0].name)
+        # Whole or absent: another build of the same source (same key) takes any *.whl here.
+        partial = out / f".{built[0].name}.{os.getpid()}.part"
+        shutil.copy2(built[0], partial)
+        os.replace(partial, out / built[0].name)
     return out / built[0].name
+
+
+def local_wheels() -> list[Path]:
+    """The wheels built from local sources, each in its folder keyed by the source's content
+    (`build_local_wheel`): a lock pins the one built from the source it saw."""
+    return sorted((cache_dir() / "local-wheels").glob("*/*.whl"))
+
+
+def _candidates(folder: Path) -> list[Path]:
+    """The wheels in `folder`, then those built from local sources."""
+    return (sorted(folder.glob("*.whl")) if folder.is_dir() else []) + local_wheels()
+
+
+def wheels_called(folder: Path, files: Collection[str]) -> list[Path]:
+    """The wheels in `folder`, and among those built from local sources, whose file names
+    are among `files` (the snapshot's wheel of each package): what a lock is read from."""
+    return [path for path in _candidates(folder) if path.name in files]
+
+
+def cached_wheels(folder: Path, entries: dict[str, LockEntry]) -> dict[str, Path]:
+    """The cached wheel of each lock entry (in `folder` or among the wheels built from local
+    sources), one whose sha256 is among the entry's hashes. The wheels whose file name is
+    the entry's package are hashed first; only when none of them has the hash is every
+    wheel hashed (once) to find one: a cache shared by many projects (torch, CatBoost:
+    gigabytes) is not read whole at every build."""
+    wheels = _candidates(folder)
+    named: dict[str, list[Path]] = {}
+    for path in wheels:
+        try:
+            named.setdefault(parse_wheel_filename(path.name)[0], []).append(path)
+        except ValueError:  # not a wheel's name: only the full scan looks at it
+            continue
+    found: dict[str, Path] = {}
+    everything: dict[str, Path] | None = None
+    for name, entry in entries.items():
+        wheel: Path | None = next(
+            (w for w in named.get(name, []) if sha256_file(w) in entry.hashes), None
+        )
+        if wheel is None:
+            if everything is None:
+                everything = {sha256_file(p): p for p in wheels}
+            wheel = next((everything[h] for h in entry.hashes if h in everything), None)
+        if wheel is not None:
+            found[name] = wheel
+    return found

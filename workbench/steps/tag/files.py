@@ -1,7 +1,8 @@
 """The project files a release is made of, and what git holds of the project.
 
 Every file the image build copies from the project (the model's artifact, its
-predictor module and `model.code` files and folders, the lock, the schemas) and
+predictor module and `model.code` files and folders, the lock, the schemas, the source
+files of the project's own packages that their locked wheels were built from) and
 every file that decides what the serve test measured and what the image learns
 of its traffic (the example requests, the held-out data, the expectations) is
 hashed in the release manifest, one hash per file, and must be in the tagged
@@ -25,10 +26,11 @@ from workbench.checklist.state import STATE_NAME
 from workbench.kernel import git
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
-from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME
+from workbench.project.lockfile import LOCK_NAME, SNAPSHOT_NAME, read_snapshot
 from workbench.project.manifest import Manifest
 from workbench.project.model_files import NOT_COPIED, model_sources
 from workbench.project.releases import BOOKKEEPING, load_deployments
+from workbench.steps.snapshot.sources import within
 
 # Written by the workbench and committed with each release.
 RELEASE_INPUTS = (STATE_NAME, SNAPSHOT_NAME, LOCK_NAME)
@@ -52,6 +54,27 @@ def _files_under(folder: Path) -> list[Path]:
     return out
 
 
+def package_files(manifest: Manifest) -> list[Path]:
+    """The files of the project's own packages (installed editable from a folder in the
+    project) that the snapshot found their wheels built from: the image runs them as much
+    as the model's files (a git-ignored module of the package shipped in no commit)."""
+    try:
+        snap = read_snapshot(manifest.root)
+    except WorkbenchError:
+        return []  # the snapshot's own checks say why
+    out: list[Path] = []
+    for entry in snap.runtime.values():
+        folder = within(manifest.root, entry.local.location) if entry.local else None
+        if entry.local is not None and folder is not None:
+            out += [p for r in entry.local.files if (p := within(folder, r)) is not None]
+    return out
+
+
+def package_relatives(manifest: Manifest) -> set[str]:
+    """`package_files`, relative to the project."""
+    return {_relative(manifest, path) for path in package_files(manifest)}
+
+
 def release_files(manifest: Manifest) -> dict[str, Path]:
     """Every project file a release is made of, by its path relative to the project (a
     folder is listed file by file); files that do not exist are left out (the checks that
@@ -59,6 +82,7 @@ def release_files(manifest: Manifest) -> dict[str, Path]:
     m = manifest
     paths = [m.root / LOCK_NAME, m.resolve(m.schema.request), m.resolve(m.schema.response)]
     paths += [source for source, _ in model_sources(m)]
+    paths += package_files(m)
     paths.append(m.resolve(m.schema.examples))
     if m.evaluation is not None:
         paths.append(m.resolve(m.evaluation.data))
@@ -147,6 +171,29 @@ def files_not_in_git(manifest: Manifest) -> dict[str, str]:
     own = _own(manifest)
     relatives = [r for r in release_files(manifest) if not own(r)]
     return not_in_git(manifest, relatives)
+
+
+def commit_problem(manifest: Manifest) -> WorkbenchError | None:
+    """Why a release could not point at a commit holding every file of the image (its
+    uncommitted changes, or files git ignores or never added), or None: what `tag` refuses
+    before it builds anything, and `tag --dry-run` says the same."""
+    dirty = dirty_files(manifest)
+    if dirty:
+        return WorkbenchError(
+            "the git tree has uncommitted changes: " + ", ".join(dirty[:10]) + ".",
+            fix="commit or stash them; a release points at a commit.",
+        )
+    outside = files_not_in_git(manifest)
+    if outside:
+        return WorkbenchError(
+            "files the release is made of (what the image is built from, what its tests "
+            "read) are in no commit: "
+            + "; ".join(f"{r} is {why}" for r, why in list(outside.items())[:10])
+            + ".",
+            fix="add them to git (`git add -f FILE` for an ignored one) and commit; a release "
+            "must be rebuildable from its tag.",
+        )
+    return None
 
 
 def content_fingerprint(manifest: Manifest) -> str:

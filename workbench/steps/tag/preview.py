@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 from workbench.checklist.checks import Status
 from workbench.checklist.gate import Gatekeeper, GateReport
+from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
 from workbench.project.releases import latest_release
 from workbench.steps.serve.session import SESSION_ITEMS
+from workbench.steps.tag.files import commit_problem
 from workbench.steps.tag.record import GATED_STEPS
 from workbench.steps.tag.regression import quality_from, regression, waived_since
 
@@ -39,6 +41,12 @@ def preview(gate: Gatekeeper) -> Preview:
     """What `workbench tag` would say now, from the same gate report it asks for first."""
     report = gate.gate_report(GATED_STEPS)
     out = Preview()
+    try:  # refused by `tag` before anything is built; no repository at all is one too
+        uncommitted = commit_problem(gate.manifest)
+    except WorkbenchError as exc:
+        uncommitted = exc
+    if uncommitted is not None:
+        out.blocking.append(f"git: {uncommitted.paragraph}")
     for view in report.views:
         if view.blocks:
             out.blocking.append(f"{view.item.id} is {view.status.value}: {view.next_move}")

@@ -38,7 +38,7 @@ from workbench.project.releases import (
 from workbench.project.semver import SemVer
 from workbench.steps.serve.session import serve_session
 from workbench.steps.tag.advisories import require_no_advisories
-from workbench.steps.tag.files import RELEASE_INPUTS, dirty_files, files_not_in_git
+from workbench.steps.tag.files import RELEASE_INPUTS, commit_problem
 from workbench.steps.tag.provenance import build_provenance, provenance_path
 from workbench.steps.tag.record import (
     GATED_STEPS,
@@ -220,21 +220,9 @@ def _require_unchanged(manifest: Manifest, before: Hashes) -> None:
 
 def _require_committed(manifest: Manifest) -> None:
     """A release points at a commit that holds every file of the image."""
-    dirty = dirty_files(manifest)
-    if dirty:
-        raise WorkbenchError(
-            "the git tree has uncommitted changes: " + ", ".join(dirty[:10]) + ".",
-            fix="commit or stash them; a release points at a commit.",
-        )
-    outside = files_not_in_git(manifest)
-    if outside:
-        raise WorkbenchError(
-            "files that go into the image are in no commit: "
-            + "; ".join(f"{r} is {why}" for r, why in list(outside.items())[:10])
-            + ".",
-            fix="add them to git (`git add -f FILE` for an ignored one) and commit; a release "
-            "must be rebuildable from its tag.",
-        )
+    problem = commit_problem(manifest)
+    if problem is not None:
+        raise problem
 
 
 def _candidate(
@@ -337,12 +325,13 @@ def _no_regression(
     why = regression(manifest, before.quality, quality, str(previous))
     waiver = report.waiver("tag.no-regression")
     if why and not waived_since(before, waiver.at if waiver else None):
+        comparable = (before.quality.metric, before.quality.data_sha256 or quality.data_sha256)
         raise WorkbenchError(
             f"release {version} would be worse than the release before it: {why}."
-            if before.quality.metric == quality.metric
+            if comparable == (quality.metric, quality.data_sha256)
             else f"release {version} cannot be compared with the release before it: {why}.",
-            fix="improve the model (or measure it by the metric the last release used); or, "
-            "if the trade is worth it, waive with a reason: "
+            fix="improve the model (or measure it by the metric, on the held-out data, the "
+            "last release used); or, if the trade is worth it, waive with a reason: "
             '`workbench waive tag.no-regression --reason "why"` (it goes into the release '
             "manifest), then tag again.",
         )

@@ -1,0 +1,50 @@
+"""`workbench snapshot` runs the Snapshot step's checks right after taking it: they read
+the environment and the model's answers the snapshot has just read, instead of starting
+the model's interpreter twice more for the same (about 1.5 s each, on every snapshot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.checklist.checks import CheckContext
+from workbench.project.manifest import load_manifest
+from workbench.project.model_env import InProcessAnswers
+from workbench.project.scaffold import copy_example
+from workbench.steps import shared
+from workbench.steps.snapshot import checks as snapshot_checks
+from workbench.steps.snapshot.take import SnapshotResult
+
+
+def test_the_checks_after_a_snapshot_read_what_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    answers = InProcessAnswers(answers=[{"prediction": "setosa"}], modules=[], warnings=[])
+    env = {"python": {"version": "3.11.7"}, "dists": []}
+    result = SnapshotResult(
+        lock_path=tmp_path / "environment.lock",
+        snapshot_path=tmp_path / "snapshot.yaml",
+        runtime={},
+        serving=[],
+        unresolved={},
+        inconsistent=[],
+        warnings=[],
+        freeze_count=0,
+        env=env,
+        answers=(["one.json"], answers),
+    )
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model's interpreter was started again")
+
+    monkeypatch.setattr(shared, "predict_in_model_env", started)
+    monkeypatch.setattr(snapshot_checks, "probe_environment", started)
+    ctx = result.seeded(CheckContext(manifest))
+    assert shared.model_answers(ctx) == (["one.json"], answers)
+    assert snapshot_checks.environment(ctx) is env
+    # Without examples the snapshot asked the model nothing: the check asks (and says why).
+    bare = SnapshotResult(**{**result.__dict__, "answers": None}).seeded(CheckContext(manifest))
+    with pytest.raises(AssertionError, match="started again"):
+        shared.model_answers(bare)

@@ -258,6 +258,7 @@ def test_rolling_update_without_a_failed_request_then_an_automatic_rollback(
     time.sleep(3)
     counts = stop_client(caller)
     assert failed_update.result == "rolled back", failed_update.message
+    assert "2 of 2 replicas running and healthy on the previous image" in failed_update.message
     assert counts["failed"] == 0 and counts["versions"] == ["1.0.1"], counts
     service = swarm.find_service(a_swarm, first.service)
     assert swarm.running_image(service).endswith(good)

@@ -17,7 +17,7 @@ from workbench.checklist.checks import Status
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.lockfile import LockEntry
 from workbench.project.manifest import load_manifest
-from workbench.steps.push import deploy, swarm
+from workbench.steps.push import deploy, nodes, swarm
 from workbench.steps.serve import gpu, run
 from workbench.steps.serve.build import base_image_for
 
@@ -232,10 +232,10 @@ def test_a_swarm_without_advertised_gpus_is_refused_before_anything_changes() ->
     named = {"NamedResourceSpec": {"Kind": "NVIDIA-GPU", "Value": "GPU-1"}}
     other = {"DiscreteResourceSpec": {"Kind": "SSD", "Value": 4}}
     discrete = {"DiscreteResourceSpec": {"Kind": "NVIDIA-GPU", "Value": 2}}
-    assert swarm.advertised_gpus(Node(named, named, other).attrs) == 2
-    swarm.refuse_without_gpus(Nodes(Node(), Node(discrete)), 2)  # one node has two
+    assert nodes.advertised_gpus(Node(named, named, other).attrs) == 2
+    nodes.refuse_without_gpus(Nodes(Node(), Node(discrete)), 2)  # one node has two
     with pytest.raises(WorkbenchError) as refused:
-        swarm.refuse_without_gpus(Nodes(Node(other), Node(named)), 2)
+        nodes.refuse_without_gpus(Nodes(Node(other), Node(named)), 2)
     said = str(refused.value)
     assert "advertises that many NVIDIA-GPU generic resources (the most: 1)" in said
     assert "--node-generic-resource NVIDIA-GPU=GPU-<uuid>" in said

@@ -28,12 +28,12 @@ from workbench.steps.push.deploy import (
     record,
     verified_channel_image,
 )
+from workbench.steps.push.nodes import GPU_RESOURCE, refuse_unpublishable, refuse_without_gpus
 from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
 DIGEST_LABEL = "io.workbench.digest"
 SECOND = 1_000_000_000  # the Engine API counts durations in nanoseconds
-GPU_RESOURCE = "NVIDIA-GPU"  # the generic resource `docker service create --generic-resource` names
 
 
 SwarmResult = Literal["created", "updated", "scaled", "unchanged", "rolled back", "failed"]
@@ -295,50 +295,6 @@ def _apply(
     return _wait_updated(client, name, timeout, log, before)
 
 
-def refuse_unpublishable(client: Any, port: int | None, replicas: int) -> None:
-    """A port published in host mode binds once per node: more replicas than ready nodes
-    would wait for ever for a node to put the rest on. Refused before anything changes."""
-    nodes = [
-        n
-        for n in client.nodes.list()
-        if n.attrs.get("Status", {}).get("State") == "ready"
-        and n.attrs.get("Spec", {}).get("Availability") == "active"
-    ]
-    if replicas > len(nodes):
-        raise WorkbenchError(
-            f"port {port} is published in host mode, once per node, and this swarm has "
-            f"{len(nodes)} ready node{'s' if len(nodes) != 1 else ''}: {replicas} replicas "
-            "would never all start.",
-            fix=f"deploy with `--replicas {max(len(nodes), 1)}`, add nodes to the swarm, or "
-            "leave out --publish (the service is then reached on its network).",
-        )
-
-
-def advertised_gpus(node: dict[str, Any]) -> int:
-    """The NVIDIA-GPU generic resources a node advertises (each named GPU counts one)."""
-    found = (node.get("Description") or {}).get("Resources", {}).get("GenericResources") or []
-    named = [r["NamedResourceSpec"] for r in found if "NamedResourceSpec" in r]
-    discrete = [r["DiscreteResourceSpec"] for r in found if "DiscreteResourceSpec" in r]
-    return sum(1 for r in named if r.get("Kind") == GPU_RESOURCE) + sum(
-        int(r.get("Value") or 0) for r in discrete if r.get("Kind") == GPU_RESOURCE
-    )
-
-
-def refuse_without_gpus(client: Any, gpus: int) -> None:
-    """A task reserving GPUs waits for ever where no node advertises them: refused before
-    anything changes, saying what the nodes advertise."""
-    most = max((advertised_gpus(n.attrs) for n in client.nodes.list()), default=0)
-    if most < gpus:
-        raise WorkbenchError(
-            f"serve.gpu asks for {gpus} GPU(s) per replica and no node of this swarm "
-            f"advertises that many {GPU_RESOURCE} generic resources (the most: {most}); "
-            "nothing was deployed.",
-            fix=f"advertise each node's GPUs (dockerd `--node-generic-resource "
-            f"{GPU_RESOURCE}=GPU-<uuid>`, with the nvidia runtime as the default runtime), "
-            "or set serve.gpu to 0 for a CPU image.",
-        )
-
-
 def _same_ports(service: Any, publish: int | None) -> bool:
     ports = service.attrs.get("Spec", {}).get("EndpointSpec", {}).get("Ports") or []
     return [p.get("PublishedPort") for p in ports] == ([publish] if publish else [])
@@ -397,11 +353,30 @@ def _wait_updated(
         if state == "completed":
             return "updated", text or "every task replaced, healthy"
         if state == "rollback_completed":
-            return "rolled back", f"the new tasks failed; the swarm rolled back: {text}"
+            return "rolled back", _after_rollback(client, name, deadline, text, log)
         if state in ("paused", "rollback_paused"):
             return "failed", f"the update {state.replace('_', ' ')}: {text}"
         time.sleep(1)
     return "failed", f"the update did not finish within {timeout:.0f} s (last state: {last})"
+
+
+def _after_rollback(
+    client: Any, name: str, deadline: float, text: str, log: Callable[[str], None]
+) -> str:
+    """The swarm says a rollback completed when the previous spec is back, not when its
+    replacement tasks are healthy: wait for them (within the deploy's time) and say how
+    many were read back healthy."""
+    service = find_service(client, name)
+    replicas = _replicas(service) if service else 0
+    healthy = healthy_tasks(client, name)
+    while len(healthy) < replicas and time.monotonic() < deadline:
+        time.sleep(1)
+        healthy = healthy_tasks(client, name)
+    log(f"{len(healthy)} of {replicas} replicas running and healthy after the rollback")
+    return (
+        f"the new tasks failed; the swarm rolled back ({text}); {len(healthy)} of {replicas} "
+        "replicas running and healthy on the previous image"
+    )
 
 
 def remove(manifest: Manifest, channel: str) -> bool:

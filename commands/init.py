@@ -120,6 +120,9 @@ def _say_guessed(target: Path, guess: Guess) -> None:
         f"  model     {escape(guess.artifact or '(none found: set model.artifact)')} "
         f"{escape(f'[{guess.flavor}]')}"
     )
+    if guess.predictor:
+        also = f", with {', '.join(guess.code)}" if guess.code else ""
+        console.print(f"  predictor {escape(guess.predictor + also)} (found in its code)")
     if guess.payload:
         console.print(
             f"  examples  {guess.payload} ({len(guess.payload_records)} record(s)) copied "

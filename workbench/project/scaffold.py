@@ -21,6 +21,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import examples_dir, runtime_dir
 from workbench.project.manifest import MANIFEST_NAME, REGISTRY_REF
 from workbench.project.model_env import run_json_script
+from workbench.project.predictor_guess import find_predictor
 
 ARTIFACT_SUFFIXES = (".joblib", ".pkl", ".pickle", ".onnx", ".cbm", ".pt", ".pts", ".pt2", ".ubj")
 # Suffixes most files of which are no model: a candidate only when its first bytes are a
@@ -62,6 +63,9 @@ class Guess:
     # An example payload found in the project (docs/sample_payload.json), its records.
     payload: str | None = None
     payload_records: tuple[dict[str, Any], ...] = ()
+    # A predictor class found at the project's root (module:Class), and what it needs.
+    predictor: str | None = None
+    code: tuple[str, ...] = ()
 
 
 def image_name_for(folder: Path) -> str:
@@ -204,11 +208,16 @@ def write_payload_examples(root: Path, g: Guess) -> list[Path]:
 
 def guess(root: Path) -> Guess:
     python = next((p for p in VENV_INTERPRETERS if (root / p).exists()), None)
-    artifacts, not_models = rank_by_loading(root, python, find_artifacts(root))
-    artifact = artifacts[0] if artifacts else None
-    flavor = (
-        FLAVOR_OF_SUFFIX.get(Path(artifact).suffix.lower(), "sklearn") if artifact else "sklearn"
-    )
+    candidates = find_artifacts(root)
+    found = find_predictor(root, candidates)
+    not_models: list[str] = []
+    if found:  # its class loads the files: none has to load as a model by itself
+        artifact, flavor = found.artifact, "python"
+    else:
+        artifacts, not_models = rank_by_loading(root, python, candidates)
+        artifact = artifacts[0] if artifacts else None
+        suffix = Path(artifact).suffix.lower() if artifact else ""
+        flavor = FLAVOR_OF_SUFFIX.get(suffix, "sklearn")
     examples = (root / "schema" / "examples").is_dir()
     payload, records = (None, []) if examples else find_payload(root)
     return Guess(
@@ -220,6 +229,8 @@ def guess(root: Path) -> Guess:
         not_models=tuple(not_models),
         payload=payload,
         payload_records=tuple(records),
+        predictor=found.predictor if found else None,
+        code=found.code if found else (),
     )
 
 
@@ -242,6 +253,13 @@ def render_manifest(g: Guess) -> str:
             f"  flavor: torch                 # TorchScript or torch.export, on the CPU\n"
             f"  artifact: {g.artifact}\n"
             "  # labels: [no, yes]            # a classifier: the class of each output column"
+        )
+    elif g.predictor:
+        code = f"\n  code: {json.dumps(list(g.code))}" if g.code else ""
+        model = (
+            "  flavor: python                # your class: load(dir) once, predict(record)\n"
+            + (f"  artifact: {g.artifact}\n" if g.artifact else "")
+            + f"  predictor: {g.predictor}{code}"
         )
     elif g.artifact:
         model = (

@@ -58,6 +58,67 @@ def imported_since(before: set[str]) -> list[str]:
     return sorted(names)
 
 
+WHOLE = object()  # the record was read as a whole (iterated, copied, listed)
+
+
+class ReadRecord(dict):
+    """A record that notes which fields a predictor class read (local checks only, never
+    in the image): by key (`record["x"]`, `.get`, `in`), or whole (iterated, `.items()`,
+    `dict(record)`, a DataFrame of it), so a field no code path read can be named."""
+
+    def __init__(self, data: dict, reads: set) -> None:
+        super().__init__(data)
+        self.reads = reads
+
+    def __getitem__(self, key: object) -> object:
+        self.reads.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: object, default: object = None) -> object:
+        self.reads.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.reads.add(key)
+        return super().__contains__(key)
+
+    def pop(self, key: object, *default: object) -> object:
+        self.reads.add(key)
+        return super().pop(key, *default)
+
+    def whole(self) -> None:
+        self.reads.add(WHOLE)
+
+    def __iter__(self):
+        self.whole()  # also what dict(record) and **record go through for a subclass
+        return super().__iter__()
+
+    def keys(self):
+        self.whole()
+        return super().keys()
+
+    def items(self):
+        self.whole()
+        return super().items()
+
+    def values(self):
+        self.whole()
+        return super().values()
+
+    def copy(self) -> dict:
+        self.whole()
+        return dict(super().items())
+
+    def __reduce__(self):
+        self.whole()  # pickled or deep-copied: a plain dict from here on
+        return (dict, (dict(super().items()),))
+
+
+def fields_read(reads: set) -> list[str] | None:
+    """The fields the predictor read by name, or None when it read a record whole."""
+    return None if WHOLE in reads else sorted(str(k) for k in reads)
+
+
 def tolerant(model: object, record: object) -> dict[str, object]:
     try:
         return model.predict(record)  # type: ignore[attr-defined]
@@ -125,10 +186,13 @@ def main() -> int:
                 labels=request.get("labels"),
             )
             stage = "predict"
+            records, reads = request["records"], set()  # type: tuple[list, set]
+            if request["flavor"] == "python":
+                records = [ReadRecord(record, reads) for record in records]
             if request.get("tolerate"):
-                answers = [tolerant(model, record) for record in request["records"]]
+                answers = [tolerant(model, record) for record in records]
             else:
-                answers = model.predict_many(request["records"]) if request["records"] else []
+                answers = model.predict_many(records) if records else []
         except Exception as exc:
             last = traceback.extract_tb(exc.__traceback__)[-1]
             json.dump(
@@ -162,7 +226,10 @@ def main() -> int:
             "module_files": module_files(imported_since(before)),
             "warnings": list(dict.fromkeys(seen)),
             "feature_names": getattr(model, "known_features", None),
-            "facts": facts(model),
+            "facts": {
+                **facts(model),
+                "fields_read": fields_read(reads) if request["flavor"] == "python" else None,
+            },
         },
         out,
     )

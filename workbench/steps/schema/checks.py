@@ -162,10 +162,7 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     request = request_schema(ctx.manifest)
     fields = list(request.get("properties") or {})
     if not known and ctx.manifest.model.flavor not in ("sklearn", "onnx", "torch"):
-        return CheckResult.skipped(
-            "a predictor class receives each record as a mapping, by field name: the order of "
-            "fields cannot change its answers"
-        )
+        return _fields_read(fields, answers.facts.get("fields_read"), len(answers.answers))
     if not known:
         return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]
@@ -181,6 +178,30 @@ def feature_names(ctx: CheckContext) -> CheckResult:
         )
     return CheckResult.passed(
         f"the schema's {len(fields)} fields are the model's features: " + ", ".join(known)
+    )
+
+
+def _fields_read(fields: list[str], read: list[str] | None, examples: int) -> CheckResult:
+    """A predictor class gets each record as a mapping, by field name (the order of fields
+    cannot change its answers); what it read of the examples' records is what it uses."""
+    if read is None:
+        return CheckResult.passed(
+            f"the predictor read each of the {examples} example records whole (iterated or "
+            "copied it): every field reaches it"
+        )
+    unread = [f for f in fields if f not in read]
+    if unread:
+        them, seen = ("it" if len(unread) == 1 else "them"), ", ".join(read) or "no field"
+        return CheckResult.warned(
+            f"the predictor never read {', '.join(unread)} while answering the {examples} "
+            f"examples (it read {seen}): callers send {them} for nothing, or the model "
+            f"forgot {them}",
+            "remove the field from the request schema, use it in the predictor, or add an "
+            "example taking the code path that reads it",
+        )
+    return CheckResult.passed(
+        f"the predictor read each of the schema's {len(fields)} fields by name while "
+        f"answering the {examples} examples"
     )
 
 

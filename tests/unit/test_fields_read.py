@@ -1,0 +1,100 @@
+"""schema.feature-names for a predictor class: the fields it read of the examples'
+records (by name, or whole), read back in the model's own interpreter; a field of the
+contract no code path read is named (a warning, not a pass)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from workbench.checklist.checks import CheckContext, Status
+from workbench.checklist.engine import ItemFinished, ItemView
+from workbench.project.manifest import load_manifest
+from workbench.project.model_env import predict_in_model_env
+from workbench.steps import open_checklist
+
+READS_ONE = """
+class Model:
+    def load(self, folder):
+        pass
+
+    def predict(self, record):
+        return {"score": len(record["text"]) * 0.1}
+"""
+
+READS_BOTH = READS_ONE.replace('len(record["text"])', 'len(record["text"]) + record.get("n", 0)')
+COPIES = READS_ONE.replace("def predict(self, record):", "def predict(self, record):\n"
+                           "        record = dict(record)")  # fmt: skip
+UNPACKS = READS_ONE.replace('len(record["text"])', "len(score(**record))").replace(
+    "class Model:", "def score(text, n):\n    return text * n\n\nclass Model:"
+)
+
+
+def project(root: Path, predictor: str) -> Path:
+    (root / "schema" / "examples").mkdir(parents=True)
+    (root / "predict.py").write_text(textwrap.dedent(predictor))
+    (root / "schema" / "request.yaml").write_text(
+        "type: object\nrequired: [text, n]\nadditionalProperties: false\nproperties:\n"
+        "  text: {type: string, description: the words}\n"
+        "  n: {type: integer, description: how many}\n"
+    )
+    (root / "schema" / "response.yaml").write_text(
+        "type: object\nproperties:\n  score: {type: number}\n"
+    )
+    for number, record in enumerate([{"text": "spam", "n": 2}, {"text": "ham", "n": 1}]):
+        (root / "schema" / "examples" / f"e{number}.json").write_text(json.dumps(record))
+    (root / "workbench.yaml").write_text(
+        f"name: words\npython: {sys.executable}\nmodel:\n  flavor: python\n"
+        "  predictor: predict:Model\n"
+    )
+    return root
+
+
+def feature_names(root: Path) -> ItemView:
+    checklist = open_checklist(load_manifest(root), user="Ana")
+    events = list(checklist.run(["schema.feature-names"], CheckContext(checklist.manifest)))
+    return next(e.view for e in events if isinstance(e, ItemFinished))
+
+
+def test_a_field_the_predictor_never_reads_is_named(tmp_path: Path) -> None:
+    view = feature_names(project(tmp_path / "p", READS_ONE))
+    assert view.status is Status.WARN
+    assert view.evidence[0].startswith(
+        "the predictor never read n while answering the 2 examples (it read text)"
+    )
+
+
+def test_every_field_read_by_name_passes(tmp_path: Path) -> None:
+    view = feature_names(project(tmp_path / "p", READS_BOTH))
+    assert view.status is Status.PASS
+    assert "read each of the schema's 2 fields by name" in view.evidence[0]
+
+
+def test_a_record_copied_or_unpacked_counts_as_read_whole(tmp_path: Path) -> None:
+    for name, predictor in (("copies", COPIES), ("unpacks", UNPACKS)):
+        root = project(tmp_path / name, predictor)
+        answers = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
+        assert answers.facts["fields_read"] is None, name
+        assert feature_names(root).status is Status.PASS, name
+
+
+def test_the_read_record_answers_as_a_plain_one_would(tmp_path: Path) -> None:
+    # The notes taken must not change an answer: json, pickle and copies see a plain dict.
+    predictor = """
+    import copy, json, pickle
+
+    class Model:
+        def load(self, folder):
+            pass
+
+        def predict(self, record):
+            again = pickle.loads(pickle.dumps(record))
+            return {"text": json.dumps(record, sort_keys=True), "same": again == record,
+                    "plain": type(copy.deepcopy(record)).__name__}
+    """
+    root = project(tmp_path / "p", predictor)
+    answers = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
+    assert answers.answers == [{"text": '{"n": 2, "text": "spam"}', "same": True, "plain": "dict"}]
+    assert answers.facts["fields_read"] is None  # json read it whole

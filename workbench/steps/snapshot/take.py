@@ -263,7 +263,7 @@ def _fetch_wheels(
     for package in runtime.packages.values():
         if package.source.get("kind") in ("editable", "local", "vcs", "url"):
             built = wheels.build_local_wheel(
-                interpreter, package.source["url"], package.name, logs.append
+                interpreter, package.source["url"], package.name, logs.append, package.version
             )
             local_wheels.append(built.parent)
             built_here[canonicalize_name(package.name)] = built

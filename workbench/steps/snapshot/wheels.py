@@ -197,11 +197,32 @@ def _has_pip(python: Path) -> bool:
     return probe.returncode == 0
 
 
-def _pip_wheel(builder: Path, location: str, wheels: Path) -> subprocess.CompletedProcess[str]:
+def _pip_wheel(
+    builder: Path, location: str, wheels: Path, name: str, version: str | None
+) -> subprocess.CompletedProcess[str]:
     command = [str(builder), "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir"]
     return subprocess.run(
-        [*command, str(wheels), location], capture_output=True, text=True, check=False
+        [*command, str(wheels), location],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **version_from_vcs(name, version)},
     )
+
+
+def version_from_vcs(name: str, version: str | None) -> dict[str, str]:
+    """The copy a wheel is built from has no .git: a version read from git (setuptools-scm,
+    hatch-vcs, PDM's, poetry-dynamic-versioning) is given as the installed one instead,
+    so the wheel is the version the lock pins."""
+    if not version:
+        return {}
+    dist = re.sub(r"[-_.]+", "_", name).upper()
+    return {
+        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
+        f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{dist}": version,
+        "PDM_BUILD_SCM_VERSION": version,
+        "POETRY_DYNAMIC_VERSIONING_BYPASS": version,
+    }
 
 
 def _pure(wheel: Path) -> bool:
@@ -215,8 +236,10 @@ def build_local_wheel(
     source: str,
     name: str,
     log: Log = lambda _: None,
+    version: str | None = None,
 ) -> Path:
-    """A wheel built from a local, editable or VCS source, cached by the source's content.
+    """A wheel of `version` (the installed one) built from a local, editable or VCS source,
+    cached by the source's content and that version.
     Built by the model's own pip; where its environment has none (`uv venv`), by the
     workbench's, which is right only for a pure-Python wheel (a platform wheel is refused,
     saying to give the environment pip)."""
@@ -225,6 +248,8 @@ def build_local_wheel(
     key = hashlib.sha256(location.encode()).hexdigest()[:12]
     if Path(location).is_dir():
         key = sources.key(Path(location))[:16]
+    if version:  # a version read from git changes with each commit, the files may not
+        key = hashlib.sha256(f"{key} {version}".encode()).hexdigest()[:16]
     out = cache_dir() / "local-wheels" / f"{canonicalize_name(name)}-{key}"
     existing = sorted(out.glob("*.whl")) if out.is_dir() else []
     if existing:
@@ -243,7 +268,7 @@ def build_local_wheel(
             )
             location = str(copy)
         wheels = Path(tmp) / "wheels"
-        result = _pip_wheel(builder, location, wheels)
+        result = _pip_wheel(builder, location, wheels, name, version)
         built = sorted(wheels.glob("*.whl"))
         if result.returncode != 0 or not built:
             tail = " / ".join(result.stderr.strip().splitlines()[-3:])

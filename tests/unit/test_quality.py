@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 from sklearn import metrics
 
@@ -254,3 +255,39 @@ def test_a_parity_failure_names_where_the_answers_differ() -> None:
     assert quality.difference([1, 2], [1]) == "`(top)`: the image 2 items, in process 1 items"
     assert quality.difference(container, dict(container)) is None
     assert quality.difference({"p": 0.1 + 1e-9}, {"p": 0.1}) is None  # within the tolerance
+
+
+def test_the_same_rows_saved_again_are_the_same_held_out_data(tmp_path: Path) -> None:
+    """Held-out data re-exported (other quoting, CRLF, column and row order) is the same
+    data: comparing the file's bytes asked for a waiver of tag.no-regression for it. Other
+    rows are still other data."""
+    root = evaluation_manifest(
+        tmp_path, "evaluation:\n  data: data/holdout.csv\n  target: y\n  metric: accuracy\n"
+    )
+    (root / "schema").mkdir(exist_ok=True)
+    (root / "schema" / "request.yaml").write_text(
+        "type: object\nproperties:\n  x: {type: number}\n  city: {type: string}\n"
+    )
+    csv = root / "data" / "holdout.csv"
+    manifest = load_manifest(root)
+    assert manifest.evaluation is not None
+
+    def measured(text: str, value: float) -> QualityInfo:
+        csv.write_bytes(text.encode())
+        held = quality.load_holdout(manifest, manifest.evaluation)  # type: ignore[arg-type]
+        return QualityInfo(
+            metric="accuracy", value=value, n=len(held.records), data="data/holdout.csv",
+            data_sha256=held.sha256, data_rows_sha256=held.rows_sha256,
+        )  # fmt: skip
+
+    first = measured("x,city,y\n1.5,Köln,a\n2,Paris,b\n", 0.95)
+    again = measured('"y","city","x"\r\n"b","Paris","2.0"\r\n"a","Köln","1.50"\r\n', 0.99)
+    assert first.data_sha256 != again.data_sha256  # other bytes
+    assert first.data_rows_sha256 == again.data_rows_sha256  # the same rows
+    assert regression(manifest, first, again, "1.0.0") is None
+    assert regression(manifest, first, msgspec.structs.replace(again, value=0.8), "1.0.0")
+
+    other = measured("x,city,y\n1.5,Köln,a\n3,Paris,b\n", 0.99)
+    why = regression(manifest, first, other, "1.0.0")
+    assert why is not None and "1.0.0 was scored on other held-out data" in why, why
+    assert f"rows {first.data_rows_sha256.removeprefix('sha256:')[:12]}" in why

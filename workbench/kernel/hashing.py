@@ -51,3 +51,23 @@ def fingerprint(inputs: dict[str, str]) -> str:
     """One hash of a mapping of named inputs (key order does not matter)."""
     blob = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def rows_digest(rows: list[object]) -> str:
+    """One hash of rows as values, whatever their order and however they were written
+    (a CSV saved again with other quoting, line endings or column order has the same)."""
+    lines = sorted(
+        json.dumps(_number(r), sort_keys=True, separators=(",", ":"), default=str) for r in rows
+    )
+    return sha256_text("\n".join(lines))
+
+
+def _number(value: object) -> object:
+    """A value as it reads: 2.0 and 2 are one number (a CSV saved again may write either)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_number(v) for v in value]
+    return value

@@ -176,8 +176,9 @@ class QualityInfo(Record):
     value: float
     n: int
     data: str
-    data_sha256: str
+    data_sha256: str  # the file's
     bound: float | None = None
+    data_rows_sha256: str = ""  # its records and true answers, in any order (newer releases)
 
 
 class AdvisoriesAtRelease(Record):

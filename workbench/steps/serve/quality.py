@@ -16,7 +16,7 @@ from typing import Any
 
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.hashing import file_digest, rows_digest
 from workbench.kernel.http import request
 from workbench.kernel.paths import asset
 from workbench.kernel.yamlio import load_yaml, to_plain
@@ -43,8 +43,9 @@ DATA_REFUSED = "make the held-out data follow the request schema (the evidence n
 class Holdout:
     records: list[dict[str, Any]]
     truths: list[Any]
-    sha256: str
+    sha256: str  # of the file
     dropped: list[str]  # columns that are not request fields (ids and the like)
+    rows_sha256: str = ""  # of the records and true answers read, in any order
 
 
 def _with_target(manifest: Manifest, schema: dict[str, Any]) -> dict[str, Any]:
@@ -86,9 +87,9 @@ def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     dropped = [c for c in columns if fields and c not in fields]
     keep = [c for c in columns if c not in dropped]
     records = [{c: row.get(c) for c in keep} for row in rows]
-    return Holdout(
-        records, [row.get(evaluation.target) for row in rows], file_digest(path), dropped
-    )
+    truths = [row.get(evaluation.target) for row in rows]
+    rows_sha256 = rows_digest([[r, t] for r, t in zip(records, truths, strict=True)])
+    return Holdout(records, truths, file_digest(path), dropped, rows_sha256)
 
 
 def ask_container(url: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -156,20 +157,10 @@ def score(
         proba = [[a["probabilities"][k] for k in labels] for a in answers]
         if evaluation.metric in ("roc_auc", "log_loss"):
             y_true = [str(t) for t in y_true]
+    asked: dict[str, Any] = {"metric": evaluation.metric, "y_true": y_true, "y_pred": predictions}
+    asked |= {"labels": labels, "proba": proba}
     payload = run_json_script(
-        manifest.interpreter(),
-        SCRIPT,
-        json.dumps(
-            {
-                "metric": evaluation.metric,
-                "y_true": y_true,
-                "y_pred": predictions,
-                "labels": labels,
-                "proba": proba,
-            }
-        ),
-        timeout=300,
-        cwd=manifest.root,
+        manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
     )
     if "error" in payload:
         unscorable = "not importable" not in str(payload["error"])
@@ -305,6 +296,7 @@ def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:
         n=int(result["n"]),
         data=evaluation.data,
         data_sha256=holdout.sha256,
+        data_rows_sha256=holdout.rows_sha256,
         bound=bound,
     )
     if verdict is None:

@@ -82,6 +82,7 @@ class QualityFigures(Report, frozen=True, kw_only=True):
     n: int = 0  # held-out records scored
     data: str = ""  # the held-out file, relative to the project
     data_sha256: str = ""
+    data_rows_sha256: str = ""  # the records and true answers read, in any order
     bound: float | None = None  # evaluation.minimum or .maximum; None when unset
 
 

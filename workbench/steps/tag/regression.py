@@ -22,6 +22,7 @@ def quality_from(result: HasDetails | None) -> QualityInfo | None:
         data=measured.data,
         data_sha256=measured.data_sha256,
         bound=measured.bound,
+        data_rows_sha256=measured.data_rows_sha256,
     )
 
 
@@ -39,15 +40,14 @@ def regression(
             f"{now.metric} ({now.value:.4g}): the two cannot be compared, so a regression "
             "cannot be ruled out"
         )
-    if before.data_sha256 and before.data_sha256 != now.data_sha256:
+    if not same_data(before, now):
         # Easier rows score better: a worse model on other data passed as "within the
         # tolerance" (a new user's trial: rmse 14.8 on new rows, 37.1 on the old ones).
         return (
             f"{previous} was scored on other held-out data ({before.data}, "
-            f"{before.data_sha256.removeprefix('sha256:')[:12]}, {before.n} records) than this "
-            f"one ({now.data}, {now.data_sha256.removeprefix('sha256:')[:12]}, {now.n} "
-            f"records): {now.metric} {now.value:.4g} against {before.value:.4g} compares the "
-            "data as much as the models, so a regression cannot be ruled out"
+            f"{_short(before)}, {before.n} records) than this one ({now.data}, {_short(now)}, "
+            f"{now.n} records): {now.metric} {now.value:.4g} against {before.value:.4g} "
+            "compares the data as much as the models, so a regression cannot be ruled out"
         )
     lower = evaluation.lower_is_better
     drop = (now.value - before.value) if lower else (before.value - now.value)
@@ -57,6 +57,22 @@ def regression(
         f"{now.metric} {now.value:.4g} against {before.value:.4g} for {previous}: "
         f"{'higher' if lower else 'lower'} by {drop:.4g}, over the tolerance "
         f"{evaluation.tolerance:g}"
+    )
+
+
+def same_data(before: QualityInfo, now: QualityInfo) -> bool:
+    """Both scored on the same held-out data: the same file, or the same records and true
+    answers read from it (saved again with other quoting, line endings, column or row
+    order). A release recorded before either hash compares as the same."""
+    if not before.data_sha256 or before.data_sha256 == now.data_sha256:
+        return True
+    return bool(before.data_rows_sha256) and before.data_rows_sha256 == now.data_rows_sha256
+
+
+def _short(quality: QualityInfo) -> str:
+    rows = quality.data_rows_sha256.removeprefix("sha256:")[:12]
+    return f"file {quality.data_sha256.removeprefix('sha256:')[:12]}" + (
+        f", rows {rows}" if rows else ""
     )
 
 

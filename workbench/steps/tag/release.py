@@ -49,7 +49,7 @@ from workbench.steps.tag.record import (
     hashes_of,
     image_ref,
 )
-from workbench.steps.tag.regression import quality_from, regression, waived_since
+from workbench.steps.tag.regression import quality_from, regression, same_data, waived_since
 from workbench.steps.tag.sbom import build_sbom, image_inventory, sbom_path
 from workbench.steps.tag.version import Suggestion, suggest, validate_version
 
@@ -325,10 +325,10 @@ def _no_regression(
     why = regression(manifest, before.quality, quality, str(previous))
     waiver = report.waiver("tag.no-regression")
     if why and not waived_since(before, waiver.at if waiver else None):
-        comparable = (before.quality.metric, before.quality.data_sha256 or quality.data_sha256)
+        comparable = before.quality.metric == quality.metric
         raise WorkbenchError(
             f"release {version} would be worse than the release before it: {why}."
-            if comparable == (quality.metric, quality.data_sha256)
+            if comparable and same_data(before.quality, quality)
             else f"release {version} cannot be compared with the release before it: {why}.",
             fix="improve the model (or measure it by the metric, on the held-out data, the "
             "last release used); or, if the trade is worth it, waive with a reason: "

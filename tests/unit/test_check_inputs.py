@@ -161,7 +161,7 @@ def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
     """snapshot.fresh's inputs: only `lib/python*/site-packages/*.dist-info` names were
     read, so an egg-info install, Debian's dist-packages, or a venv made again on another
     Python left the result fresh."""
-    from workbench.steps.snapshot.checks import env_stamp
+    from workbench.steps.snapshot.stamps import env_stamp
 
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
@@ -183,7 +183,17 @@ def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
     (venv / "bin" / "python").unlink()
     (venv / "bin" / "python").symlink_to(python312)
     stamps.append(env_stamp(venv / "bin" / "python"))
-    assert len(set(stamps)) == 4
+    # `pip install -e ../clone-b`: the same name and version, the code from another folder.
+    editable = site / "scoring-0.1.dist-info"
+    editable.mkdir()
+    (editable / "direct_url.json").write_text('{"url": "file:///work/clone-a"}')
+    (site / "__editable__.scoring-0.1.pth").write_text("/work/clone-a/src\n")
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    (editable / "direct_url.json").write_text('{"url": "file:///work/clone-b"}')
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    (site / "__editable__.scoring-0.1.pth").write_text("/work/clone-b/src\n")
+    stamps.append(env_stamp(venv / "bin" / "python"))
+    assert len(set(stamps)) == 7
     assert env_stamp(venv / "bin" / "python") == stamps[-1]  # nothing changed: the same
 
 

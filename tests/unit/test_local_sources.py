@@ -186,3 +186,60 @@ def test_a_git_ignored_module_of_the_projects_own_package_is_in_no_commit(
     outside = files_not_in_git(manifest)
     assert list(outside) == ["mypkg-project/src/mypkg/sauce.py"], outside
     assert "ignored by .gitignore:1" in outside["mypkg-project/src/mypkg/sauce.py"]
+
+
+def test_a_linked_folder_is_the_packages_and_a_link_loop_is_read_once(tmp_path: Path) -> None:
+    """The build's copy follows a link into another folder (`src/mypkg/rules ->
+    ../../shared`): a change there is a change of the package, a new key (a new wheel,
+    never the cached one of the old code). A loop back up is read once, not for ever."""
+    root = tmp_path / "proj"
+    (root / "src" / "mypkg").mkdir(parents=True)
+    (root / "src" / "mypkg" / "__init__.py").write_text("")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "rules.py").write_text("LIMIT = 1\n")
+    os.symlink(shared, root / "src" / "mypkg" / "rules")
+    os.symlink(root / "src", shared / "back")  # a loop
+    listed = [p.relative_to(root).as_posix() for p in sources.files(root)]
+    assert "src/mypkg/rules/rules.py" in listed
+    assert len(listed) == len(set(p.resolve() for p in sources.files(root)))  # each once
+    before = sources.key(root)
+    (shared / "rules.py").write_text("LIMIT = 999\n")
+    assert sources.key(root) != before
+
+
+def test_a_file_name_that_is_not_utf8_is_no_crash(tmp_path: Path) -> None:
+    root = src_layout(tmp_path / "proj")
+    wheel = wheel_of(root, "src", tmp_path)
+    odd = os.fsdecode(b"caf\xe9.py")  # latin-1 bytes: a surrogate-escaped str
+    (root / "src" / "mypkg" / odd).write_text("x = 1\n")
+    assert len(sources.key(root)) == 64
+    kept = sources.record(wheel, root, "proj")
+    assert kept.left_out == []  # no module can have that name: never written to YAML
+    assert len(sources.stamp(kept, root)) == 64
+
+
+def test_an_editable_package_of_an_older_snapshot_is_not_passed_as_compared(
+    tmp_path: Path,
+) -> None:
+    """A snapshot.yaml written before the sources were recorded: nothing to compare the
+    folder with, so the code may have changed under an unchanged version; snapshot.fresh
+    passed it as "the same" (a reviewer's read). It says so and asks for a new snapshot."""
+    from tests.helpers import write_runtime_set
+    from workbench.checklist.checks import CheckContext, Status
+    from workbench.project.manifest import load_manifest
+    from workbench.project.records import RuntimeEntry
+    from workbench.project.scaffold import copy_example
+    from workbench.steps.snapshot.checks import fresh
+
+    project = copy_example("iris", tmp_path / "iris")
+    (project / "mypkg").mkdir()
+    (project / "mypkg" / "__init__.py").write_text("RATE = 2  # edited since the snapshot\n")
+    old = RuntimeEntry(version="0.1", source="editable", why=["imported"])
+    write_runtime_set(project, {"mypkg": old})
+    ctx = CheckContext(load_manifest(project))
+    running = {"kind": "editable", "url": (project / "mypkg").as_uri()}
+    ctx.cache["env"] = {"dists": [{"name": "mypkg", "version": "0.1", "source": running}]}
+    result = fresh(ctx)
+    assert result.status is Status.FAIL
+    assert any("its source files were not recorded" in line for line in result.evidence)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -32,43 +31,11 @@ from workbench.steps.snapshot.cuda import (
 )
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS, kept_tool
+from workbench.steps.snapshot.stamps import env_stamp
 from workbench.steps.snapshot.take import code_paths, probe_environment
 from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir, wheels_called
 
 checks = CheckSet()
-
-
-SITE_FOLDERS = ("lib/python*/site-packages", "lib/python3*/dist-packages", "local/lib/python3*/*")
-METADATA = ("*.dist-info", "*.egg-info", "*.pth", "*.egg-link")
-
-
-def env_stamp(interpreter: Path) -> str:
-    """Cheap fingerprint of what is installed, read without starting the interpreter: the
-    interpreter itself (where its link resolves, its size and time: a venv made again on
-    another Python), its pyvenv.cfg, and the distributions' metadata names in every site
-    folder of its prefix and, for a venv that sees them, its base's (Debian's dist-packages,
-    egg-info installs and .pth files included)."""
-    prefix = interpreter.parent.parent
-    lines = []
-    try:
-        real = interpreter.resolve()
-        lines.append(f"{real} {real.stat().st_size} {real.stat().st_mtime_ns}")
-    except OSError:
-        lines.append(f"{interpreter} unreadable")
-    prefixes = [prefix]
-    config = prefix / "pyvenv.cfg"
-    if config.is_file():
-        text = config.read_text(errors="replace")
-        lines.append(text)
-        home = next((ln.split("=", 1)[1].strip() for ln in text.splitlines()
-                     if ln.split("=", 1)[0].strip() == "home" and "=" in ln), None)  # fmt: skip
-        if home and "include-system-site-packages = true" in text.replace("  ", " "):
-            prefixes.append(Path(home).parent)
-    for base in prefixes:
-        for folder in SITE_FOLDERS:
-            for pattern in METADATA:
-                lines += sorted(str(p) for p in base.glob(f"{folder}/{pattern}"))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _snapshot_inputs(ctx: CheckContext) -> Inputs:
@@ -125,6 +92,13 @@ def _source_drift(
         if d["source"].get("kind") == "editable"
     }
     problems, compared, uncompared = [], [], False
+    problems += [
+        f"{name}: installed editable, and its source files were not recorded (a snapshot "
+        "of an older workbench): whether the image has its code as it is now cannot be "
+        "read; take the snapshot again"
+        for name, info in sorted(snap.runtime.items())
+        if info.source == "editable" and info.local is None
+    ]
     for name, kept, folder in _editables(root, snap):
         where = kept.location
         now = running.get(name)

@@ -57,8 +57,15 @@ def skipped(folder: str, names: list[str], top: str) -> set[str]:
 
 def files(top: Path, pattern: str = "*") -> Iterator[Path]:
     """The files of a source folder matching `pattern`, in a stable order, without what
-    `skipped` says (a link is followed, as the build's copy follows it)."""
-    for folder, dirs, names in os.walk(top):
+    `skipped` says (a link is followed, as the build's copy follows it: a linked folder's
+    files are the package's; a folder reached again through a link loop is read once)."""
+    seen: set[str] = set()
+    for folder, dirs, names in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         gone = skipped(folder, dirs + names, str(top))
         dirs[:] = sorted(d for d in dirs if d not in gone)
         for name in sorted(n for n in names if n not in gone and fnmatch.fnmatch(n, pattern)):
@@ -71,7 +78,7 @@ def key(top: Path) -> str:
     """A content key of a source folder (names and contents of its source files)."""
     digest = hashlib.sha256()
     for path in files(top):
-        digest.update(path.relative_to(top).as_posix().encode() + b"\0")
+        digest.update(os.fsencode(path.relative_to(top).as_posix()) + b"\0")  # any name
         digest.update(sha256_file(path).encode() + b"\0")
     return digest.hexdigest()
 
@@ -116,13 +123,15 @@ def _package_dirs(recorded: dict[str, str]) -> list[str]:
 
 
 def _modules(folder: Path, recorded: dict[str, str]) -> list[str]:
-    """The `.py` files under the package folders, relative to `folder`."""
+    """The `.py` files under the package folders that can be modules (their name is an
+    identifier, never a name that is not UTF-8), relative to `folder`."""
     tops = [within(folder, top) for top in _package_dirs(recorded)]
     return [
         path.relative_to(folder).as_posix()
         for top in tops
         if top is not None and top.is_dir()
         for path in files(top, "*.py")
+        if path.stem.isidentifier()
     ]
 
 
@@ -186,4 +195,4 @@ def stamp(kept: LocalSource, folder: Path) -> str:
             lines.append(f"{relative} missing")
             continue
         lines.append(f"{relative} {stat.st_size} {stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()

@@ -243,3 +243,47 @@ def test_an_editable_package_of_an_older_snapshot_is_not_passed_as_compared(
     result = fresh(ctx)
     assert result.status is Status.FAIL
     assert any("its source files were not recorded" in line for line in result.evidence)
+
+
+def test_a_package_in_a_git_submodule_is_committed_there(tmp_path: Path) -> None:
+    """The project's own package kept in a git submodule: its files are tracked by the
+    submodule's repository, whose commit the project pins. Every one was called
+    "untracked (never added to git)" and `tag` refused a committed release (a reviewer's
+    read); a file never added to the submodule is still named."""
+    from tests.helpers import write_runtime_set
+    from workbench.kernel import git
+    from workbench.project.manifest import load_manifest
+    from workbench.project.records import RuntimeEntry
+    from workbench.project.scaffold import copy_example
+    from workbench.steps.tag.files import files_not_in_git
+
+    library = src_layout(tmp_path / "library")
+    for args in (("init", "-q"), ("add", "."), ("commit", "-qm", "the package")):
+        assert git.run(library, *args).ok
+    project = copy_example("iris", tmp_path / "iris")
+    assert git.run(project, "init", "-q").ok
+    added = git.run(
+        project, "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+        str(library), "libs/mypkg-project",
+    )  # fmt: skip
+    assert added.ok, added.stderr
+    package = project / "libs" / "mypkg-project"
+    wheel = wheel_of(package, "src", tmp_path)
+    local = sources.record(wheel, package, "libs/mypkg-project")
+    assert "src/mypkg/core.py" in local.files
+    write_runtime_set(
+        project,
+        {"mypkg": RuntimeEntry(version="0.1", source="editable", wheel=wheel.name, local=local)},
+    )
+    for args in (("add", "."), ("commit", "-qm", "the project")):
+        assert git.run(project, *args).ok
+    assert files_not_in_git(load_manifest(project)) == {}
+
+    (package / "src" / "mypkg" / "extra.py").write_text("X = 1\n")  # never added there
+    local = sources.record(wheel_of(package, "src", tmp_path), package, "libs/mypkg-project")
+    write_runtime_set(
+        project,
+        {"mypkg": RuntimeEntry(version="0.1", source="editable", wheel=wheel.name, local=local)},
+    )
+    outside = files_not_in_git(load_manifest(project))
+    assert list(outside) == ["libs/mypkg-project/src/mypkg/extra.py"], outside

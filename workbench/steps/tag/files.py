@@ -106,7 +106,8 @@ def not_in_git(manifest: Manifest, relatives: list[str]) -> dict[str, str]:
     if not relatives:
         return {}
     root = manifest.root
-    listed = git.run(root, "ls-files", "-z", "--", *relatives, strip=False)
+    # Files of a submodule are tracked by its own repository (the project pins its commit).
+    listed = git.run(root, "ls-files", "-z", "--recurse-submodules", "--", *relatives, strip=False)
     tracked = set(listed.stdout.split("\0")) if listed.ok else set()
     missing = [r for r in relatives if r not in tracked]
     if not missing:

@@ -17,17 +17,16 @@ from typing import Any
 from workbench.checklist.checks import CheckResult
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, rows_digest
-from workbench.kernel.http import request
 from workbench.kernel.paths import asset
 from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
 from workbench.steps.schema.contract import request_schema, response_schema
 from workbench.steps.schema.sample import read_sample
+from workbench.steps.serve.batches import ask_container
 from workbench.steps.serve.report import ExpectationsMissed, QualityFigures
 
 MAX_RECORDS = 20_000
-BATCH = 256
 PARITY_SAMPLE = 100
 TOLERANCE = 1e-6  # answers compared to this (golden parity, expectations)
 # Run by path in the model's interpreter: kept out of our packages, whose module names
@@ -35,8 +34,6 @@ TOLERANCE = 1e-6  # answers compared to this (golden parity, expectations)
 SCRIPT = asset("scripts", "score.py")
 # The metrics scored on each answer's class probabilities, not its prediction.
 PROBABILITY_METRICS = ("roc_auc", "log_loss")
-MODEL_FAILED = "make the model answer them (the error names the cause), or the schema refuse them."
-DATA_REFUSED = "make the held-out data follow the request schema (the evidence names the field)."
 
 
 @dataclass
@@ -90,31 +87,6 @@ def load_holdout(manifest: Manifest, evaluation: EvaluationSpec) -> Holdout:
     truths = [row.get(evaluation.target) for row in rows]
     rows_sha256 = rows_digest([[r, t] for r, t in zip(records, truths, strict=True)])
     return Holdout(records, truths, file_digest(path), dropped, rows_sha256)
-
-
-def ask_container(url: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The image's answers, in batches through /predict/batch; a refused batch is an error
-    that names its first record and the container's reason."""
-    answers: list[dict[str, Any]] = []
-    for start in range(0, len(records), BATCH):
-        chunk = records[start : start + BATCH]
-        answer = request(
-            "POST",
-            f"{url}/predict/batch",
-            body=json.dumps(chunk).encode(),
-            headers={"Content-Type": "application/json"},
-            timeout=120,
-        )
-        if answer.status != 200:
-            said = answer.body[:300].decode(errors="replace")
-            said = f"held-out records {start}-{start + len(chunk) - 1} ({answer.status}: {said})"
-            if answer.status == 500:  # records the request schema accepts; the model failed
-                raise WorkbenchError(f"the model failed on {said}", fix=MODEL_FAILED)
-            if answer.status < 500:
-                raise WorkbenchError(f"the image refused {said}", fix=DATA_REFUSED)
-            raise WorkbenchError(f"the image did not answer {said}", fix="read .workbench/logs/.")
-        answers.extend(json.loads(answer.body))
-    return answers
 
 
 def _like(truth: Any, example: Any) -> Any:
@@ -269,7 +241,7 @@ def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:
     try:
         holdout = load_holdout(manifest, evaluation)
         log(f"scoring {len(holdout.records)} held-out records through the image")
-        answers = ask_container(url, holdout.records)
+        answers = ask_container(url, holdout.records, manifest.serve.max_body_bytes)
         result = score(manifest, evaluation, holdout.truths, answers)
         parity = _parity(manifest, holdout.records, answers, evaluation.output)
     except WorkbenchError as exc:
@@ -397,7 +369,9 @@ def expectations(manifest: Manifest, url: str, log: Any) -> CheckResult:
     try:
         cases = load_cases(manifest, evaluation.expectations)
         log(f"asking the image {len(cases)} corner cases")
-        answers_list = ask_container(url, [c["request"] for c in cases])
+        answers_list = ask_container(
+            url, [c["request"] for c in cases], manifest.serve.max_body_bytes
+        )
     except WorkbenchError as exc:
         return CheckResult.failed(exc.paragraph)
     answers = {c["name"]: a for c, a in zip(cases, answers_list, strict=True)}

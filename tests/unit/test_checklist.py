@@ -128,12 +128,13 @@ def test_pair_mode_gate_needs_the_navigators_confirmation(project: Path) -> None
         c.tick("snapshot.packages-expected", "yes", note="  ")
     with pytest.raises(WorkbenchError, match="is a gate: a n/a needs a note"):
         c.tick("snapshot.packages-expected", "n/a")  # n/a would pass the gate unexplained
-    # A bare yes already in checklist.yaml (written before the rule) does not pass the gate.
+    # A bare yes already in checklist.yaml (written by hand, or before the rule) does not
+    # pass the gate.
     from workbench.checklist.state import ManualTick
 
-    with c.writing("a tick from an older version"):
+    with c.writing("a tick written by hand"):
         c.state.ticks["snapshot.packages-expected"] = ManualTick(
-            answer="yes", by="Ana", at="2026-01-01T00:00:00Z", note=None
+            answer="yes", by="Ana", at="2026-01-01T00:00:00Z", note=None, about=[]
         )
     assert c.view("snapshot.packages-expected").status is Status.PENDING
     assert c.tick("snapshot.packages-expected", "no").status is Status.FAIL
@@ -171,6 +172,29 @@ def test_a_yes_about_the_runtime_set_goes_stale_when_a_package_arrives(project: 
     snapshot("numpy", "scikit-learn")
     with pytest.raises(WorkbenchError, match="has changed since"):
         checklist(project, pair=("Ana", "Ben")).confirm("snapshot.packages-expected", "Ben")
+
+
+def test_a_yes_from_before_answers_were_bound_is_asked_again(project: Path) -> None:
+    """A tick written by an older workbench records nothing of what it was about: it
+    vouched for any later runtime set (a reviewer's read). It is stale, saying why."""
+    from tests.helpers import write_runtime_set
+    from workbench.checklist.state import save_state
+    from workbench.project.records import RuntimeEntry
+
+    write_runtime_set(project, {"numpy": RuntimeEntry(version="1.0")})
+    c = checklist(project)
+    c.tick("snapshot.packages-expected", "yes", note="numpy")
+    state = load_state(project)
+    state.ticks["snapshot.packages-expected"].about = None  # as an older workbench wrote it
+    save_state(project, state, [i.id for i in c.items])
+    stale = checklist(project).view("snapshot.packages-expected")
+    assert stale.status is Status.STALE, stale.remark
+    assert "answered with an older workbench" in stale.remark
+    c.tick("schema.descriptions-complete", "yes", note="units in each")  # no subject: kept
+    state = load_state(project)
+    state.ticks["schema.descriptions-complete"].about = None
+    save_state(project, state, [i.id for i in c.items])
+    assert checklist(project).view("schema.descriptions-complete").status is Status.PASS
 
 
 def test_a_crashing_check_becomes_a_failed_item(project: Path) -> None:

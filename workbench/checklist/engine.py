@@ -198,7 +198,7 @@ class Checklist:
 
     def _manual_view(self, item: Item, waiver: Waiver | None) -> ItemView:
         tick = self.state.ticks.get(item.id)
-        about = self.subject(self.manifest, item.id) if tick and tick.about is not None else None
+        about = self.subject(self.manifest, item.id) if tick else None
         return manual_view(item, tick, waiver, about)
 
     @_locked

@@ -26,8 +26,13 @@ def manual_view(
         return ItemView(item, Status.PENDING, 0.0, True, [], "not answered yet", waiver=waiver)
     evidence = [f"{tick.note}"] if tick.note else []
     who = f"answered {tick.answer} by {tick.by} ({tick.at})"
-    if about is not None and tick.about is not None and about != tick.about:
-        said = f"{who} about what it was then; since, {changed_subject(tick.about, about)}"
+    if about is not None and about != tick.about:
+        since = (
+            changed_subject(tick.about, about)
+            if tick.about is not None  # an answer from before what it was about was kept
+            else "it is not known what it was about (answered with an older workbench)"
+        )
+        said = f"{who} about what it was then; since, {since}"
         return ItemView(item, Status.STALE, 0.0, True, evidence, said, tick=tick, waiver=waiver)
     if tick.navigator:
         who += f", navigator {tick.navigator}"

@@ -368,14 +368,20 @@ def _after_rollback(
     many were read back healthy."""
     service = find_service(client, name)
     replicas = _replicas(service) if service else 0
-    healthy = healthy_tasks(client, name)
+    image = running_image(service) if service else ""
+
+    def on_previous() -> list[dict[str, Any]]:  # healthy tasks of the spec rolled back to
+        tasks = healthy_tasks(client, name)
+        return [t for t in tasks if t["Spec"]["ContainerSpec"].get("Image") == image]
+
+    healthy = on_previous()
     while len(healthy) < replicas and time.monotonic() < deadline:
         time.sleep(1)
-        healthy = healthy_tasks(client, name)
+        healthy = on_previous()
     log(f"{len(healthy)} of {replicas} replicas running and healthy after the rollback")
     return (
         f"the new tasks failed; the swarm rolled back ({text}); {len(healthy)} of {replicas} "
-        "replicas running and healthy on the previous image"
+        f"replicas running and healthy on the previous image ({image.rsplit('@', 1)[-1][:19]})"
     )
 
 

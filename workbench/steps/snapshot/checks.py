@@ -167,10 +167,12 @@ def _imports_inputs(ctx: CheckContext) -> Inputs:
     return {**_snapshot_inputs(ctx), "code": sha256_text(code)}
 
 
-def _imports_added(ctx: CheckContext, snap: SnapshotRecord) -> dict[str, list[str]]:
+def _imports_added(
+    ctx: CheckContext, snap: SnapshotRecord
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """The modules the model's code imports now that the snapshot did not account for (the
     model's standard library and the project's own left out), with the files importing
-    them."""
+    them; and every module it imports now."""
     paths = code_paths(ctx.manifest)
     now = imports.static_imports(paths, ctx.manifest.root)
     own = imports.local_modules(paths) if paths else set()
@@ -183,7 +185,7 @@ def _imports_added(ctx: CheckContext, snap: SnapshotRecord) -> dict[str, list[st
         module: files
         for module, files in now.items()
         if module not in seen | own | stdlib and not module.startswith("_")
-    }
+    }, now
 
 
 @checks.auto("snapshot.imports-resolved", inputs=_imports_inputs)
@@ -201,7 +203,7 @@ def imports_resolved(ctx: CheckContext) -> CheckResult:
             "records none: take the snapshot again)",
             *evidence,
         )
-    added = _imports_added(ctx, snap)
+    added, now = _imports_added(ctx, snap)
     if added:
         return CheckResult.failed(
             "the model's code imports what the snapshot did not resolve: take it again "
@@ -209,8 +211,9 @@ def imports_resolved(ctx: CheckContext) -> CheckResult:
             *(f"{module}: imported by {', '.join(files)}" for module, files in added.items()),
         )
     return CheckResult.passed(
-        f"every import maps to one of {len(runtime)} distributions; the code's imports "
-        f"read again: the {len(snap.imports)} the snapshot saw",
+        f"every import maps to one of {len(runtime)} distributions; the code's "
+        f"{len(now)} imported modules read again, each one the snapshot accounted for (the "
+        "project's own and the standard library aside)",
         *evidence,
     )
 

@@ -49,3 +49,36 @@ def test_a_wait_for_the_cache_is_said_and_ends_when_cancelled(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_wait_for_another_thread_of_this_process_is_said_and_cancellable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two waits in one process (the TUI's workers): the second blocked on the in-process
+    lock, saying nothing and deaf to cancel, for up to the whole wait (a reviewer's read)."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path))
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with cache_lock("wheels-y", "filling the wheel cache for cp311"):
+            held.set()
+            release.wait(20)
+
+    thread = threading.Thread(target=holder, daemon=True)
+    thread.start()
+    assert held.wait(5)
+    said: list[str] = []
+    cancel = threading.Event()
+    threading.Timer(1.5, cancel.set).start()
+    started = time.monotonic()
+    try:
+        waiting = Waiting(said.append, cancel)
+        with pytest.raises(Cancelled), cache_lock("wheels-y", "fetching", wait=15, waiting=waiting):
+            pass
+    finally:
+        release.set()
+        thread.join(5)
+    assert time.monotonic() - started < 10  # not the whole wait
+    assert said == [
+        "waiting for another task of this workbench (filling the wheel cache for cp311)"
+    ]

@@ -34,6 +34,7 @@ class _Held:
     thread_lock: threading.RLock = field(default_factory=threading.RLock)
     depth: int = 0
     handle: int | None = None
+    what: str = "unknown"  # what the holder said it was doing
 
 
 _HELD: dict[Path, _Held] = {}
@@ -76,7 +77,7 @@ def _hold(
     """The flock on `path`, re-entrant within this process (a thread lock in front)."""
     held = _entry(path)
     deadline = time.monotonic() + wait
-    if not held.thread_lock.acquire(timeout=max(wait, 0.001)):
+    if not _take_thread_lock(held, deadline, waiting):
         raise Busy(
             f"{busy}; it did not finish within {wait:.0f} s.",
             fix="wait for it to finish (Escape cancels it in the TUI), then try again.",
@@ -84,6 +85,7 @@ def _hold(
     try:
         if held.depth == 0:
             held.handle = _acquire(path, what, deadline, cache=cache, waiting=waiting)
+            held.what = what
         held.depth += 1
         try:
             yield
@@ -95,6 +97,24 @@ def _hold(
                 held.handle = None
     finally:
         held.thread_lock.release()
+
+
+def _take_thread_lock(held: _Held, deadline: float, waiting: Waiting | None) -> bool:
+    """The thread lock in front of the flock; a wait for another thread of this process
+    says who holds it after a second and ends when cancelled, as a wait for another
+    process does."""
+    if waiting is None:
+        return held.thread_lock.acquire(timeout=max(deadline - time.monotonic(), 0.001))
+    said_at = time.monotonic() + 1.0
+    while not held.thread_lock.acquire(timeout=0.05):
+        if waiting.cancel is not None and waiting.cancel.is_set():
+            raise Cancelled()
+        if said_at and time.monotonic() >= said_at:
+            waiting.said(f"waiting for another task of this workbench ({held.what})")
+            said_at = 0.0
+        if time.monotonic() >= deadline:
+            return False
+    return True
 
 
 def _acquire(

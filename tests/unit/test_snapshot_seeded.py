@@ -14,6 +14,7 @@ from workbench.project.model_env import InProcessAnswers
 from workbench.project.scaffold import copy_example
 from workbench.steps import shared
 from workbench.steps.snapshot import checks as snapshot_checks
+from workbench.steps.snapshot.stamps import env_stamp
 from workbench.steps.snapshot.take import SnapshotResult
 
 
@@ -34,6 +35,7 @@ def test_the_checks_after_a_snapshot_read_what_it_read(
         freeze_count=0,
         env=env,
         answers=(["one.json"], answers),
+        env_stamp=env_stamp(manifest.interpreter()),
     )
 
     def started(*args: object, **kwargs: object) -> None:
@@ -48,3 +50,30 @@ def test_the_checks_after_a_snapshot_read_what_it_read(
     bare = SnapshotResult(**{**result.__dict__, "answers": None}).seeded(CheckContext(manifest))
     with pytest.raises(AssertionError, match="started again"):
         shared.model_answers(bare)
+
+
+def test_an_environment_changed_during_the_snapshot_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `pip install` while the snapshot fetched wheels: what it read at the start is no
+    longer the environment, and a verdict on it would be stamped with inputs it never read
+    (a reviewer's read). The checks read the environment again."""
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    env = {"python": {"version": "3.11.7"}, "dists": []}
+    result = SnapshotResult(
+        lock_path=tmp_path / "environment.lock",
+        snapshot_path=tmp_path / "snapshot.yaml",
+        runtime={},
+        serving=[],
+        unresolved={},
+        inconsistent=[],
+        warnings=[],
+        freeze_count=0,
+        env=env,
+        answers=None,
+        env_stamp="the stamp when the snapshot began",
+    )
+    probed: list[object] = []
+    monkeypatch.setattr(snapshot_checks, "probe_environment", lambda *a: probed.append(a) or {})
+    ctx = result.seeded(CheckContext(manifest))
+    assert snapshot_checks.environment(ctx) == {} and len(probed) == 1  # read again

@@ -46,6 +46,7 @@ from workbench.project.records import (
     TargetInfo,
 )
 from workbench.steps.snapshot import imports, resolve, sources, wheels
+from workbench.steps.snapshot.stamps import env_stamp
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
 SERVING_REQUIREMENTS = runtime_dir() / "requirements.in"
@@ -87,10 +88,15 @@ class SnapshotResult:
     # environment, and the model's answers to the examples (None without examples).
     env: dict[str, Any] = field(default_factory=dict)
     answers: tuple[list[str], InProcessAnswers] | None = None
+    env_stamp: str = ""  # the environment's stamp when `env` was read
 
     def seeded(self, ctx: CheckContext) -> CheckContext:
         """`ctx` holding what the snapshot just read, so that its checks do not start the
-        model's interpreter again to read the same (`probe_environment`, `model_answers`)."""
+        model's interpreter again to read the same (`probe_environment`, `model_answers`);
+        nothing when the environment changed since (a `pip install` during the fetch: the
+        checks' verdicts would be stamped with inputs they never read)."""
+        if env_stamp(ctx.manifest.interpreter()) != self.env_stamp:
+            return ctx
         ctx.cache["env"] = self.env
         if self.answers is not None:
             ctx.cache["model-answers"] = self.answers
@@ -139,6 +145,7 @@ def take_snapshot(
         )
     interpreter = manifest.interpreter()
     yield Stage(f"inspecting the environment of {interpreter}")
+    stamp = env_stamp(interpreter)
     env = probe_environment(interpreter)
     py = env["python"]
     yield Log(
@@ -192,6 +199,7 @@ def take_snapshot(
         entries=entries,
         env=env,
         answers=([name for name, _ in examples], answers) if examples else None,
+        env_stamp=stamp,
     )
 
 

@@ -141,7 +141,7 @@ KEYS_ON_DISK = {
         "rps_concurrent",
         "batching",
     ],
-    "serve.quality": ["metric", "value", "n", "data", "data_sha256", "bound"],
+    "serve.quality": ["metric", "value", "n", "data", "data_sha256", "bound", "data_rows_sha256"],
     "serve.expectations": ["failed"],
 }
 SAMPLES = {

@@ -82,8 +82,8 @@ class QualityFigures(Report, frozen=True, kw_only=True):
     n: int = 0  # held-out records scored
     data: str = ""  # the held-out file, relative to the project
     data_sha256: str = ""
-    data_rows_sha256: str = ""  # the records and true answers read, in any order
     bound: float | None = None  # evaluation.minimum or .maximum; None when unset
+    data_rows_sha256: str = ""  # the records and true answers read, in any order
 
 
 class ExpectationsMissed(Report, frozen=True, kw_only=True):

@@ -96,3 +96,28 @@ def test_a_platform_wheel_without_pip_names_the_missing_pip_and_the_real_source(
     assert "has no pip" in text, text
     assert str(source) in text and "/source" not in text.replace(str(source), ""), text
     assert f"--python {pipless_python} pip" in text, text
+
+
+def test_a_change_outside_the_package_keeps_the_wheel_and_its_hash(
+    tmp_path: Path, pipless_python: Path
+) -> None:
+    """`pip install -e .` makes the whole project the package's folder: a README or a
+    training script edited gave a new key, a new build, and a wheel whose zip dates
+    differed, so the lock's hash moved and every serve check went stale with no change to
+    what the image runs (a new user's trial). The same files keep the same wheel."""
+    import hashlib
+    import time
+
+    source = _package(tmp_path, "py3-none-any")
+    first = build_local_wheel(pipless_python, f"file://{source}", "tinypkg")
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    time.sleep(2.1)  # zip dates have two-second steps: a new build has other bytes
+    (source / "README.md").write_text("how to train it\n")
+    again = build_local_wheel(pipless_python, f"file://{source}", "tinypkg")
+    assert again.parent != first.parent  # a new key: it was built again ...
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == digest  # ... to the same bytes
+
+    backend = source / "backend.py"
+    backend.write_text(backend.read_text().replace("VALUE = 1", "VALUE = 2"))
+    changed = build_local_wheel(pipless_python, f"file://{source}", "tinypkg")
+    assert hashlib.sha256(changed.read_bytes()).hexdigest() != digest  # new code: new wheel

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,8 @@ def _pip_wheel(
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, **version_from_vcs(name, version)},
+        # Zip entries dated 1980, not now: the same files build the same bytes.
+        env={**os.environ, "SOURCE_DATE_EPOCH": "315532800", **version_from_vcs(name, version)},
     )
 
 
@@ -288,9 +290,34 @@ def build_local_wheel(
         out.mkdir(parents=True, exist_ok=True)
         # Whole or absent: another build of the same source (same key) takes any *.whl here.
         partial = out / f".{built[0].name}.{os.getpid()}.part"
-        shutil.copy2(built[0], partial)
+        same = same_build(built[0])
+        if same is not None:  # a file outside the package changed: the wheel did not
+            log(f"{name}: the wheel built from {origin} holds the files of {same} built "
+                "before: that one is kept (the lock's hash stays)")  # fmt: skip
+        shutil.copy2(same or built[0], partial)
         os.replace(partial, out / built[0].name)
     return out / built[0].name
+
+
+def _members(wheel: Path) -> dict[str, str] | None:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return {
+                i.filename: hashlib.sha256(archive.read(i)).hexdigest() for i in archive.infolist()
+            }
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def same_build(wheel: Path) -> Path | None:
+    """A wheel built before under the same name whose members have the same bytes (a new
+    key when a file of the folder the build leaves out changed: `pip install -e .` makes
+    the whole project the folder, and a wheel's zip dates differ at each build)."""
+    members = _members(wheel)
+    for earlier in local_wheels():
+        if earlier.name == wheel.name and members is not None and _members(earlier) == members:
+            return earlier
+    return None
 
 
 def local_wheels() -> list[Path]:

@@ -62,6 +62,16 @@ CASES = [
         changed(properties__plan={"type": "string", "enum": ["free", "pro", "team"]}),
         "additive",
     ),
+    (  # every value the list held meets the new bound: a widening (a new user's trial)
+        "enum opened to a bounded string",
+        changed(properties__plan={"type": "string", "maxLength": 80}),
+        "additive",
+    ),
+    (  # "pro" is refused by minLength 4: a value accepted before is lost
+        "enum opened but a value lost",
+        changed(properties__plan={"type": "string", "minLength": 4, "maxLength": 80}),
+        "breaking",
+    ),
     (
         "description only",
         changed(
@@ -202,6 +212,20 @@ WIDENING_TABLE = [
         "major",
     ),
     ("multipleOf added", {"type": "number"}, {"type": "number", "multipleOf": 2}, "major", "minor"),
+    (  # every value the list held meets the new bound: a widening (a new user's trial)
+        "enum opened to a bounded string",
+        {"type": "string", "enum": ["free", "pro"]},
+        {"type": "string", "maxLength": 80},
+        "minor",
+        "major",
+    ),
+    (  # "pro" is refused by minLength 4: a value accepted before is lost
+        "enum opened but a value lost",
+        {"type": "string", "enum": ["free", "pro"]},
+        {"type": "string", "minLength": 4, "maxLength": 80},
+        "major",
+        "major",
+    ),
     (
         "description only",
         {"type": "number", "description": "x"},

@@ -224,20 +224,20 @@ def describe(
     from ruamel.yaml.comments import CommentedMap
 
     from workbench.project.manifest import load_manifest
-    from workbench.steps.schema.edit import edit_schema, set_field
+    from workbench.kernel.yamlio import to_plain
+    from workbench.steps.schema.contract import walk_fields
+    from workbench.steps.schema.edit import edit_schema, find_field
 
     manifest = load_manifest(project)
     relative = manifest.schema.response if response else manifest.schema.request
     path = manifest.resolve(relative)
 
     def edit(document: CommentedMap) -> None:
-        if field not in (document.get("properties") or {}):
-            fail(
-                f"{path}: there is no field `{field}`. Fix: use one of "
-                + ", ".join(document.get("properties") or {})
-                + "."
-            )
-        set_field(document, field, {"description": text})
+        found = find_field(document, field)  # nested too: the names schema.described gives
+        if found is None:
+            names = [name for name, _ in walk_fields(to_plain(document))]
+            fail(f"{path}: there is no field `{field}`. Fix: use one of {', '.join(names)}.")
+        found["description"] = text
 
     edit_schema(path, edit, within=manifest.root)
     console.print(f"{relative}: {field} described")

@@ -69,3 +69,21 @@ def remove_field(document: CommentedMap, name: str) -> None:
     names = document.get("required")
     if names is not None and name in names:
         names.remove(name)
+
+
+def find_field(document: Any, dotted: str) -> CommentedMap | None:
+    """A field by the name the checks give it: `age`, a nested `probabilities.0`, an array's
+    items `scores[].value` (a name holding a dot is found whole first)."""
+    properties = document.get("properties") if isinstance(document, dict) else None
+    if not isinstance(properties, dict):
+        return None
+    if isinstance(properties.get(dotted), dict):
+        return properties[dotted]
+    for name, sub in properties.items():
+        for step in (f"{name}.", f"{name}[]."):
+            if dotted.startswith(step) and isinstance(sub, dict):
+                inner = sub.get("items") if step.endswith("[].") else sub
+                found = find_field(inner, dotted[len(step) :])
+                if found is not None:
+                    return found
+    return None

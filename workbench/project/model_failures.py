@@ -26,6 +26,8 @@ STALE_FIX = (
     "saved with in the model's environment (pip install scikit-learn==<that version>) and "
     "take the snapshot again"
 )
+# pickle's words for a function or class of the training script (`python train.py`).
+MAIN_ATTRIBUTE = re.compile(r"Can't get attribute '([^']+)' on <module '__main__'")
 STALE = re.compile(
     r"unpickle estimator (\w+) from version (\S+) when using version ([^\s.]+(?:\.[^\s.]+)*)"
 )
@@ -139,6 +141,18 @@ def model_failure(
             fix=f"make {cls}.{returned.group(1)} return "
             + ("a dict" if returned.group(1) == "predict()" else "a list of dicts, one per record")
             + ".",
+        )
+    pickled_main = MAIN_ATTRIBUTE.search(str(payload["error"]))
+    if pickled_main:
+        name = pickled_main.group(1)
+        return WorkbenchError(
+            f"{stage} failed in {interpreter}: the pickle refers to `{name}` as defined in "
+            "`__main__`, the script that trained it; pickle saves a function or class by "
+            f"its module and name, so `{name}` can be found again only in that script run "
+            f"as a program, never in the model folder or the image ({error}).",
+            fix=f"move `{name}` into a module of the project (e.g. features.py), import it "
+            "from there in the training script, retrain and save; then list that module in "
+            "model.code in workbench.yaml.",
         )
     renamed = _renamed(manifest, list(payload.get("known_features") or []), schema_fields or [])
     if renamed:

@@ -115,3 +115,64 @@ def test_release_facts_name_gate_items_tested_on_inputs_the_release_does_not_hol
     assert facts.changed == ("serve.image-built",)
     release_path(manifest, "1.1.0").write_text("version: [broken\n")
     assert release_facts(manifest, views) is None  # said by the release line, never a crash
+
+
+def test_a_tested_change_tag_would_refuse_leads_to_the_refusal_not_to_tag() -> None:
+    """`Next: Tag: release the tested change` while `tag --dry-run` already knew that
+    tag.no-regression would refuse it; `workbench tag` then built and tested for 20 s to
+    refuse (a new user's trial). The move says the refusal and the waiver's command."""
+    refused = ReleaseFacts(
+        "1.0.0", True, ("production",), changed=("serve.quality",),
+        refused="tag.no-regression would refuse the tested change: accuracy 0.64 against "
+        "0.67 for 1.0.0",
+    )  # fmt: skip
+    views, summaries = standing([], refused)
+    move = decide(views, summaries, refused)
+    assert (move.step, move.action, move.item) == ("tag", "show", "tag.no-regression")
+    assert "accuracy 0.64 against 0.67" in move.says
+    assert move.command == 'workbench waive tag.no-regression --reason "why"'
+
+
+def test_the_refusal_is_read_from_the_last_serve_test_and_the_latest_release(
+    example_project: Path,
+) -> None:
+    from tests.helpers import hand_made_release
+    from workbench.checklist.checks import CheckResult
+    from workbench.checklist.state import Waiver
+    from workbench.project.manifest import load_manifest
+    from workbench.project.records import QualityInfo
+    from workbench.project.releases import load_release, save_release
+    from workbench.steps.serve.report import QualityFigures
+    from workbench.steps.tag.regression import refusal
+
+    manifest = load_manifest(example_project)
+    assert manifest.evaluation is not None and manifest.evaluation.tolerance == 0.02
+    hand_made_release(manifest, "1.0.0", [])
+    record = load_release(manifest, "1.0.0")
+    record.quality = QualityInfo(metric="accuracy", value=0.67, n=30, data="d", data_sha256="h")
+    save_release(manifest, record)
+
+    def scored(value: float) -> dict[str, ItemView]:
+        figures = QualityFigures(metric="accuracy", value=value, n=30, data="d", data_sha256="h")
+        stored = CheckResult.passed("scored", report=figures)
+        result = StoredResult(
+            status="pass", fingerprint="f", checked_at="t", details=stored.details
+        )
+        view = ItemView(ITEMS["serve.quality"], Status.PASS, 1.0, True, [], "", result=result)
+        return {"serve.quality": view, "tag.no-regression": passing("tag.no-regression")}
+
+    assert refusal(manifest, scored(0.70)) is None  # better: tag would not refuse
+    said = refusal(manifest, scored(0.64))
+    assert said is not None and "accuracy 0.64 against 0.67 for 1.0.0" in said, said
+    views = scored(0.64)
+    measured = views["serve.quality"].result
+    views["serve.quality"] = ItemView(
+        ITEMS["serve.quality"], Status.STALE, 0.0, True, [], "", result=measured
+    )
+    assert refusal(manifest, views) is None  # not measured on these inputs: not known
+    waived = Waiver(reason="the trade is worth it", by="Ana", at="2027-01-01T00:00:00Z")
+    views = scored(0.64)
+    views["tag.no-regression"] = ItemView(
+        ITEMS["tag.no-regression"], Status.FAIL, 0.0, True, [], "", waiver=waived
+    )
+    assert refusal(manifest, views) is None  # waived since 1.0.0

@@ -11,8 +11,8 @@ import contextlib
 import functools
 import itertools
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from workbench.checklist.checks import AutoCheck, CheckContext, CheckResult, Status, too_old
@@ -77,6 +77,8 @@ class Checklist:
     user: str | None = None
     # What a manual item's question is about now (None: not bound to anything).
     subject: Callable[[Manifest, str], list[str] | None] = lambda manifest, item_id: None
+    # Why `workbench tag` would refuse the tested change already (tag.no-regression), if so.
+    refusal: Callable[[Manifest, Mapping[str, ItemView]], str | None] = lambda m, views: None
     items: list[Item] = field(init=False)
     state: ChecklistState = field(init=False)
     _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
@@ -228,7 +230,10 @@ class Checklist:
             views = self.views()
             serial = next(self._serials)
         by_id = {v.item.id: v for v in views}
-        return Standing.of(serial, views, release_facts(self.manifest, by_id))
+        facts = release_facts(self.manifest, by_id)
+        if facts is not None and facts.changed:
+            facts = replace(facts, refused=self.refusal(self.manifest, by_id) or "")
+        return Standing.of(serial, views, facts)
 
     # --- the gate port (`workbench.checklist.gate.Gatekeeper`) ------------------------------
 

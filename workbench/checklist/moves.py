@@ -37,6 +37,7 @@ class ReleaseFacts:
     channels: tuple[str, ...] = ()  # channels that point at this release
     others: tuple[tuple[str, str], ...] = ()  # (channel, version) for channels on another one
     changed: tuple[str, ...] = ()  # gate items tested on inputs the release does not hold
+    refused: str = ""  # why `workbench tag` would refuse that change already, if it would
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ def _release_move(release: ReleaseFacts | None) -> Move | None:
     if release is None:
         return Move("tag", "tag", "Tag: release what passed the gates", command="workbench tag")
     version = release.version
+    if release.changed and release.refused:
+        return Move(
+            "tag", "show", f"Tag: {release.refused}", "tag.no-regression",
+            'workbench waive tag.no-regression --reason "why"',
+        )  # fmt: skip
     if release.changed:
         return Move(
             "tag", "tag",

@@ -42,8 +42,11 @@ def open_checklist(
 ) -> Checklist:
     """The project's checklist, with the built-in checks of every step."""
     from workbench.checklist.engine import Checklist  # see all_checks
+    from workbench.steps.tag.regression import refusal
 
-    return Checklist(manifest, all_checks(), pair=pair, user=user, subject=question_subject)
+    return Checklist(
+        manifest, all_checks(), pair=pair, user=user, subject=question_subject, refusal=refusal
+    )
 
 
 def question_subject(manifest: Manifest, item_id: str) -> list[str] | None:

@@ -3,9 +3,14 @@ previous release's, within `evaluation.tolerance`."""
 
 from __future__ import annotations
 
-from workbench.checklist.checks import HasDetails
+from collections.abc import Mapping
+
+from workbench.checklist.checks import HasDetails, Status
+from workbench.checklist.scoring import ItemView
+from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
 from workbench.project.records import QualityInfo, ReleaseRecord
+from workbench.project.releases import latest_release
 from workbench.steps.serve.report import quality_figures
 
 
@@ -80,3 +85,31 @@ def waived_since(record: ReleaseRecord | None, waiver_at: str | None) -> bool:
     """A waiver counts for the release after `record` only if written after it: a reason
     given for one regression never lets a later one through."""
     return waiver_at is not None and (record is None or waiver_at > record.created)
+
+
+def refusal(manifest: Manifest, views: Mapping[str, ItemView]) -> str | None:
+    """Why `workbench tag` would refuse the tested change for a regression already: the last
+    serve test (fresh) scored worse than the latest release beyond the tolerance, or on
+    other data or by another metric, and no waiver was written since that release. None
+    when it would not, or cannot be known."""
+    try:
+        latest = latest_release(manifest)
+    except WorkbenchError:
+        return None
+    if manifest.evaluation is None or latest is None or latest[1].quality is None:
+        return None
+    version, record = latest
+    view = views.get("serve.quality")
+    if view is None or view.status is Status.STALE or view.result is None:
+        return None
+    measured = quality_from(view.result)
+    if measured is None:
+        return None
+    why = regression(manifest, latest[1].quality, measured, str(version))
+    waiver = views["tag.no-regression"].waiver if "tag.no-regression" in views else None
+    if why is None or waived_since(record, waiver.at if waiver else None):
+        return None
+    return (
+        f"tag.no-regression would refuse the tested change: {why}; improve the model, or "
+        "waive it with a reason"
+    )

@@ -176,3 +176,15 @@ def test_the_refusal_is_read_from_the_last_serve_test_and_the_latest_release(
         ITEMS["tag.no-regression"], Status.FAIL, 0.0, True, [], "", waiver=waived
     )
     assert refusal(manifest, views) is None  # waived since 1.0.0
+
+
+def test_the_headline_never_says_nothing_left_above_checks_to_run() -> None:
+    """After a promote the channel's items are stale: the headline said `nothing left` and
+    the next line `Next: Push: run its checks` (a new user's trial)."""
+    auto = next(i for i, item in ITEMS.items() if item.step == "push" and item.is_auto)
+    stale = ItemView(ITEMS[auto], Status.STALE, 0.0, True, [], "inputs changed")
+    views, summaries = standing([], RELEASED, **{auto: stale})
+    move = decide(views, summaries, RELEASED)
+    assert (move.step, move.action) == ("push", "run")
+    said = headline(RELEASED, views)
+    assert said == f"1.0.0 pushed and on production; 1 check to run again: {auto}", said

@@ -232,10 +232,22 @@ def headline(release: ReleaseFacts | None, views: Mapping[str, ItemView]) -> str
     if any(v.blocks for v in views.values() if v.item.step in GATED):
         return ""
     asked = questions_left(views)
-    left = (
+    # Checks of Tag and Push not passing now (a promote makes the channel's items stale):
+    # never "nothing left" above a "Next" that runs them.
+    unrun = [
+        v.item.id
+        for v in views.values()
+        if v.item.is_auto and v.item.step not in GATED and v.counted and v.waiver is None
+        and v.status in (Status.PENDING, Status.STALE, Status.FAIL)
+    ]  # fmt: skip
+    said = [
+        f"{len(unrun)} check{'s' if len(unrun) != 1 else ''} to run again: " + ", ".join(unrun)
+        if unrun
+        else "",
         f"{len(asked)} question{'s' if len(asked) != 1 else ''} for a person left: "
         + ", ".join(asked)
         if asked
-        else NOTHING_LEFT
-    )
+        else "",
+    ]
+    left = "; ".join(s for s in said if s) or NOTHING_LEFT
     return f"{release.version} pushed and on {', '.join(release.channels)}; {left}"

@@ -223,8 +223,8 @@ def describe(
     """Set a field's description in place; comments and layout of the file are kept."""
     from ruamel.yaml.comments import CommentedMap
 
-    from workbench.project.manifest import load_manifest
     from workbench.kernel.yamlio import to_plain
+    from workbench.project.manifest import load_manifest
     from workbench.steps.schema.contract import walk_fields
     from workbench.steps.schema.edit import edit_schema, find_field
 

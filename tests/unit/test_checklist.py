@@ -406,3 +406,27 @@ def test_a_result_older_than_its_max_age_is_stale_with_its_age_a_skip_never(
     assert run(c, "schema.closed") == {"schema.closed": Status.SKIPPED}
     monkeypatch.setattr(checks_module, "datetime", Later)
     assert c.view("schema.closed").status is Status.SKIPPED
+
+
+def test_a_stale_item_names_the_inputs_that_changed(project: Path) -> None:
+    """A stale item said only "inputs changed": a user who upgraded the workbench, or
+    edited one file, could not tell why every serve item went stale (a new user's trial).
+    The verdict keeps a digest per input; staleness names those that differ."""
+    c = checklist(project)
+    assert run(c, "schema.valid") == {"schema.valid": Status.PASS}
+    stored = load_state(project).results["schema.valid"]
+    assert stored.inputs and all(len(d) == 16 for d in stored.inputs.values())
+    request = project / "schema" / "request.yaml"
+    request.write_text(request.read_text() + "# a comment\n")
+    view = checklist(project).view("schema.valid")
+    assert view.status is Status.STALE
+    changed = [name for name in stored.inputs if "request" in name]
+    assert changed and view.remark.endswith(": " + ", ".join(changed)), view.remark
+    # A result stored by an older workbench (no digests): stale, said as before.
+    state = load_state(project)
+    state.results["schema.valid"].inputs = {}
+    from workbench.checklist.state import save_state
+
+    save_state(project, state, [i.id for i in c.items])
+    view = checklist(project).view("schema.valid")
+    assert view.status is Status.STALE and view.remark.endswith(")"), view.remark

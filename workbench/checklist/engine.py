@@ -25,6 +25,7 @@ from workbench.checklist.events import (
     current_user,
 )
 from workbench.checklist.gate import GateReport
+from workbench.checklist.inputs import Measured, changed, measure
 from workbench.checklist.manual import manual_view
 from workbench.checklist.moves import release_facts
 from workbench.checklist.scoring import ItemView, Readiness, StepSummary, readiness, summarise
@@ -43,7 +44,6 @@ from workbench.checklist.state import (
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.errors import UnavailableError, WorkbenchError
-from workbench.kernel.hashing import fingerprint
 from workbench.kernel.lock import project_lock
 from workbench.project.manifest import Manifest
 
@@ -81,7 +81,7 @@ class Checklist:
     refusal: Callable[[Manifest, Mapping[str, ItemView]], str | None] = lambda m, views: None
     items: list[Item] = field(init=False)
     state: ChecklistState = field(init=False)
-    _fingerprints: dict[str, str] = field(init=False, default_factory=dict)
+    _fingerprints: dict[str, Measured] = field(init=False, default_factory=dict)
     # Items this process asked to check and could not (the engine away): their last result is
     # kept but never shown as fresh, whatever its fingerprint says.
     _unchecked: dict[str, str] = field(init=False, default_factory=dict)
@@ -135,23 +135,15 @@ class Checklist:
             self._fingerprints = measured
             self.state = load_state(self.manifest.root)
 
-    def _measure(self, item_ids: list[str]) -> dict[str, str]:
+    def _measure(self, item_ids: list[str]) -> dict[str, Measured]:
         """The fingerprints of these items' inputs as they are now (no lock taken)."""
-        ctx = CheckContext(self.manifest)
-        measured = {}
-        for item_id in item_ids:
-            try:
-                inputs = self.checks[item_id].inputs(ctx)
-            except Exception as exc:  # an input that cannot be read is itself an input state
-                inputs = {"unreadable": f"{type(exc).__name__}: {exc}"}
-            measured[item_id] = fingerprint(inputs)
-        return measured
+        return measure(self.checks, CheckContext(self.manifest), item_ids)
 
     @_locked
     def current_fingerprint(self, item_id: str) -> str:
         if item_id not in self._fingerprints:
             self._fingerprints.update(self._measure([item_id]))
-        return self._fingerprints[item_id]
+        return self._fingerprints[item_id].fingerprint
 
     @_locked
     def view(self, item_id: str) -> ItemView:
@@ -175,7 +167,9 @@ class Checklist:
                 f"{status.value} at {result.checked_at}, is kept but not vouched for"
             )
         elif result.fingerprint != self.current_fingerprint(item.id):
-            stale = f"inputs changed since the check ran ({result.checked_at})"
+            names = changed(result.inputs, self._fingerprints[item.id].digests)
+            said = f": {', '.join(names)}" if names else ""
+            stale = f"inputs changed since the check ran ({result.checked_at}){said}"
         elif status is Status.SKIPPED:  # skipped for a reason its inputs hold (no deploy)
             stale = None
         else:
@@ -298,20 +292,21 @@ class Checklist:
         stamps = self._remeasure(list(results))
         return self._store({i: (stamps[i], r) for i, r in results.items()})
 
-    def _remeasure(self, item_ids: list[str]) -> dict[str, str]:
+    def _remeasure(self, item_ids: list[str]) -> dict[str, Measured]:
         """Measure these items' inputs (outside the lock) and keep what was measured."""
         measured = self._measure(item_ids)
         with self._lock:
             self._fingerprints.update(measured)
         return measured
 
-    def _store(self, results: dict[str, tuple[str, CheckResult]]) -> list[ItemView]:
+    def _store(self, results: dict[str, tuple[Measured, CheckResult]]) -> list[ItemView]:
         with self.writing("recording check results"):
             for item_id, (stamp, result) in results.items():
                 self._unchecked.pop(item_id, None)  # checked now: its own result speaks
                 self.state.results[item_id] = StoredResult(
                     status=result.status.value,
-                    fingerprint=stamp,
+                    fingerprint=stamp.fingerprint,
+                    inputs=stamp.digests,
                     checked_at=now(),
                     evidence=result.evidence,
                     details=result.details,

@@ -37,6 +37,7 @@ class StoredResult(_Entry):
     evidence: list[str] = []
     details: dict[str, Any] = {}
     unverified: bool = False  # skipped, not tried here: a gate so skipped blocks (unwaived)
+    inputs: dict[str, str] = {}  # input name -> short digest, what the verdict was made on
 
 
 class ManualTick(_Entry):

@@ -19,6 +19,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.http import free_port, request
 from workbench.project.lockfile import read_snapshot
 from workbench.project.manifest import Manifest
+from workbench.steps.serve import sessions as sessions_file
 from workbench.steps.serve.gpu import device_requests, gpu_absent
 from workbench.steps.serve.hints import load_hint
 
@@ -238,13 +239,17 @@ def remember_unremoved(root: Path, session: str) -> None:
 
 
 def sweep_unremoved(client: Any, root: Path) -> list[str]:
-    """Remove the containers of sessions an earlier run could not clean up; their names."""
+    """Remove the containers of sessions an earlier run could not clean up (the engine was
+    away, or the process was killed outright); their names."""
     target = _unremoved_file(root)
     try:
         sessions = [line.strip() for line in target.read_text().splitlines() if line.strip()]
     except OSError:
-        return []
+        sessions = []
     removed, left = [], []
+    for gone in sessions_file.orphaned(root):  # written down, never ended: a killed process
+        if remove_session(client, gone):
+            sessions_file.end(root, gone)
     for session in dict.fromkeys(sessions):
         try:
             found = client.containers.list(
@@ -258,6 +263,8 @@ def sweep_unremoved(client: Any, root: Path) -> list[str]:
                 removed.append(container.name)
             else:
                 left.append(session)
+    if not sessions:
+        return removed
     if left:
         descriptor = open_no_follow(
             target, os.O_WRONLY | os.O_TRUNC, what="the list of unremoved containers"
@@ -295,6 +302,7 @@ def running(
             "CPU image.",
         )
     sweep_unremoved(client, manifest.root)  # what a run the engine dropped left behind
+    sessions_file.begin(manifest.root, session)  # before the container exists
     try:
         with commands.running(f"docker run --read-only --cap-drop ALL {image[:19]}"):
             container = start(
@@ -349,6 +357,7 @@ def _clean_up(client: Any, root: Path, session: str, container: Any, log_file: P
             interrupted = interrupted or exc
     if not done:
         remember_unremoved(root, session)
+    sessions_file.end(root, session)  # removed, or in the list of unremoved ones
     if interrupted is not None:
         raise interrupted
 

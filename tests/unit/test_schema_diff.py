@@ -72,6 +72,16 @@ CASES = [
         changed(properties__plan={"type": "string", "minLength": 4, "maxLength": 80}),
         "breaking",
     ),
+    (  # the image checks formats: "free" is no date (a reviewer's read)
+        "enum opened to a format its values miss",
+        changed(properties__plan={"type": "string", "format": "date"}),
+        "breaking",
+    ),
+    (  # a pattern Python's re cannot read: judged as losing, never a crash
+        "enum opened to an ECMA pattern",
+        changed(properties__plan={"type": "string", "pattern": "^\\p{L}+$"}),
+        "breaking",
+    ),
     (
         "description only",
         changed(

@@ -19,7 +19,7 @@ from workbench.kernel.yamlio import parse_yaml, to_plain
 from workbench.project.manifest import Manifest
 from workbench.project.releases import file_at_release, tag_name
 from workbench.project.semver import LEVELS, Level, SemVer
-from workbench.steps.schema.contract import load_schema
+from workbench.steps.schema.contract import load_schema, validator_for
 
 COSMETIC_KEYS = {"description", "title", "examples", "$comment", "default", "$schema"}
 RANK = {"cosmetic": 0, "additive": 1, "breaking": 2}
@@ -256,9 +256,15 @@ def _type_and_enum_changes(
 
 
 def _loses(values: list[Any], new: dict[str, Any]) -> bool:
-    """Whether a value accepted before (from an enum) is refused by the new field."""
-    check = Draft202012Validator(new)
-    return any(not check.is_valid(value) for value in values)
+    """Whether a value accepted before (from an enum) is refused by the new field, judged
+    as the image judges it (its formats checked: `format: date` refuses "soon"); a field
+    that cannot be judged here (a pattern Python cannot read, a reference left) is taken
+    to lose one: never called a widening unchecked."""
+    try:
+        check = validator_for(new)
+        return any(not check.is_valid(value) for value in values)
+    except Exception:
+        return True
 
 
 def _compare(

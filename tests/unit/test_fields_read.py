@@ -72,12 +72,28 @@ def test_every_field_read_by_name_passes(tmp_path: Path) -> None:
     assert "read each of the schema's 2 fields by name" in view.evidence[0]
 
 
-def test_a_record_copied_or_unpacked_counts_as_read_whole(tmp_path: Path) -> None:
+def test_a_record_copied_or_unpacked_counts_as_read_whole_and_says_nothing(
+    tmp_path: Path,
+) -> None:
+    """Read whole (a copy, `**record`, a DataFrame of it), the fields it uses cannot be told:
+    skipped, said so, never a pass claiming every field reaches the model."""
     for name, predictor in (("copies", COPIES), ("unpacks", UNPACKS)):
         root = project(tmp_path / name, predictor)
-        answers = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
+        answers = predict_in_model_env(
+            load_manifest(root), [{"text": "spam", "n": 2}], track_reads=True
+        )
         assert answers.facts["fields_read"] is None, name
-        assert feature_names(root).status is Status.PASS, name
+        view = feature_names(root)
+        assert view.status is Status.SKIPPED, name
+        assert "which fields it uses cannot be told" in view.remark + " ".join(view.evidence)
+
+
+def test_reads_are_noted_only_where_asked(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", READS_ONE)
+    plain = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
+    assert "fields_read" not in plain.facts  # the golden answers, quality: plain dicts
+    noted = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}], track_reads=True)
+    assert noted.facts["fields_read"] == ["text"]
 
 
 def test_the_read_record_answers_as_a_plain_one_would(tmp_path: Path) -> None:
@@ -95,6 +111,8 @@ def test_the_read_record_answers_as_a_plain_one_would(tmp_path: Path) -> None:
                     "plain": type(copy.deepcopy(record)).__name__}
     """
     root = project(tmp_path / "p", predictor)
-    answers = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
+    answers = predict_in_model_env(
+        load_manifest(root), [{"text": "spam", "n": 2}], track_reads=True
+    )
     assert answers.answers == [{"text": '{"n": 2, "text": "spam"}', "same": True, "plain": "dict"}]
     assert answers.facts["fields_read"] is None  # json read it whole

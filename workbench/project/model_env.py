@@ -171,11 +171,13 @@ def predict_in_model_env(
     timeout: float = 300,
     tolerate: bool = False,
     features: list[str] | None = None,
+    track_reads: bool = False,
 ) -> InProcessAnswers:
     """The model's answers to `records`, computed by the model's own interpreter. With
-    `tolerate`, a record the model fails on answers {"__error__": ...} instead."""
+    `tolerate`, a record the model fails on answers {"__error__": ...} instead; with
+    `track_reads`, a predictor class's records note which fields it read (`facts`)."""
     with staged_model(manifest) as app:
-        return _predict_staged(manifest, app, records, timeout, tolerate, features)
+        return _predict_staged(manifest, app, records, timeout, tolerate, features, track_reads)
 
 
 def _predict_staged(
@@ -185,6 +187,7 @@ def _predict_staged(
     timeout: float,
     tolerate: bool,
     features: list[str] | None,
+    track_reads: bool = False,
 ) -> InProcessAnswers:
     interpreter = manifest.interpreter()
     model_dir = app / MODEL_FOLDER
@@ -200,6 +203,7 @@ def _predict_staged(
         "dtypes": column_dtypes(_request_schema(manifest)) if features is None else None,
         "records": records,
         "tolerate": tolerate,
+        "track_reads": track_reads,
     }
     payload = run_json_script(
         interpreter,

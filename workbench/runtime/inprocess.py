@@ -82,6 +82,10 @@ class ReadRecord(dict):
         self.reads.add(key)
         return super().__contains__(key)
 
+    def setdefault(self, key: object, default: object = None) -> object:
+        self.reads.add(key)
+        return super().setdefault(key, default)
+
     def pop(self, key: object, *default: object) -> object:
         self.reads.add(key)
         return super().pop(key, *default)
@@ -187,7 +191,8 @@ def main() -> int:
             )
             stage = "predict"
             records, reads = request["records"], set()  # type: tuple[list, set]
-            if request["flavor"] == "python":
+            tracked = request["flavor"] == "python" and bool(request.get("track_reads"))
+            if tracked:
                 records = [ReadRecord(record, reads) for record in records]
             if request.get("tolerate"):
                 answers = [tolerant(model, record) for record in records]
@@ -226,10 +231,7 @@ def main() -> int:
             "module_files": module_files(imported_since(before)),
             "warnings": list(dict.fromkeys(seen)),
             "feature_names": getattr(model, "known_features", None),
-            "facts": {
-                **facts(model),
-                "fields_read": fields_read(reads) if request["flavor"] == "python" else None,
-            },
+            "facts": {**facts(model), **({"fields_read": fields_read(reads)} if tracked else {})},
         },
         out,
     )

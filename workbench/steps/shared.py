@@ -88,7 +88,8 @@ def model_answers(ctx: CheckContext) -> tuple[list[str], InProcessAnswers]:
         manifest: Manifest = ctx.manifest
         examples = load_examples(manifest)
         ctx.log(f"asking the model in {manifest.interpreter()} about {len(examples)} examples")
-        answers = predict_in_model_env(manifest, [record for _, record in examples])
+        records = [record for _, record in examples]
+        answers = predict_in_model_env(manifest, records, track_reads=True)
         return [name for name, _ in examples], answers
 
     result: tuple[list[str], InProcessAnswers] = ctx.memo("model-answers", compute)

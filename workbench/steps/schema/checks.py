@@ -162,7 +162,9 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     request = request_schema(ctx.manifest)
     fields = list(request.get("properties") or {})
     if not known and ctx.manifest.model.flavor not in ("sklearn", "onnx", "torch"):
-        return _fields_read(fields, answers.facts.get("fields_read"), len(answers.answers))
+        if "fields_read" not in answers.facts:
+            return CheckResult.skipped("what the predictor read was not noted in this run")
+        return _fields_read(fields, answers.facts["fields_read"], len(answers.answers))
     if not known:
         return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]
@@ -185,9 +187,9 @@ def _fields_read(fields: list[str], read: list[str] | None, examples: int) -> Ch
     """A predictor class gets each record as a mapping, by field name (the order of fields
     cannot change its answers); what it read of the examples' records is what it uses."""
     if read is None:
-        return CheckResult.passed(
-            f"the predictor read each of the {examples} example records whole (iterated or "
-            "copied it): every field reaches it"
+        return CheckResult.skipped(
+            f"the predictor read each of the {examples} example records whole (iterated, "
+            "copied or made into a frame): which fields it uses cannot be told from here"
         )
     unread = [f for f in fields if f not in read]
     if unread:

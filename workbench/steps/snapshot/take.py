@@ -157,7 +157,7 @@ def take_snapshot(
 
     yield Stage("loading the model and answering the examples (what it imports at run time)")
     examples = load_examples(manifest, missing_ok=True)
-    answers = predict_in_model_env(manifest, [record for _, record in examples])
+    answers = predict_in_model_env(manifest, [r for _, r in examples], track_reads=True)
     yield Log(f"{len(answers.modules)} modules imported while loading and predicting")
     static = imports.static_imports(code_paths(manifest), manifest.root)  # read once
     runtime = _runtime_set(manifest, env, answers, machine, static)

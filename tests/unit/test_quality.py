@@ -291,3 +291,19 @@ def test_the_same_rows_saved_again_are_the_same_held_out_data(tmp_path: Path) ->
     why = regression(manifest, first, other, "1.0.0")
     assert why is not None and "1.0.0 was scored on other held-out data" in why, why
     assert f"rows {first.data_rows_sha256.removeprefix('sha256:')[:12]}" in why
+
+
+def test_the_same_file_read_for_another_target_is_other_data(tmp_path: Path) -> None:
+    """The file's hash alone called it the same data (a reviewer's read): another
+    `evaluation.target` scores other true answers."""
+    same_file = "sha256:" + "f" * 64
+    before = QualityInfo(
+        metric="accuracy", value=0.9, n=2, data="d.csv", data_sha256=same_file,
+        data_rows_sha256="sha256:rows-for-target-y",
+    )  # fmt: skip
+    now = msgspec.structs.replace(before, value=0.95, data_rows_sha256="sha256:rows-for-z")
+    root = evaluation_manifest(
+        tmp_path, "evaluation:\n  data: data/holdout.csv\n  target: y\n  metric: accuracy\n"
+    )
+    why = regression(load_manifest(root), before, now, "1.0.0")
+    assert why is not None and "other held-out data" in why, why

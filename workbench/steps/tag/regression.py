@@ -66,12 +66,14 @@ def regression(
 
 
 def same_data(before: QualityInfo, now: QualityInfo) -> bool:
-    """Both scored on the same held-out data: the same file, or the same records and true
-    answers read from it (saved again with other quoting, line endings, column or row
-    order). A release recorded before either hash compares as the same."""
-    if not before.data_sha256 or before.data_sha256 == now.data_sha256:
-        return True
-    return bool(before.data_rows_sha256) and before.data_rows_sha256 == now.data_rows_sha256
+    """Both scored on the same held-out data: the same records and true answers read (the
+    file saved again with other quoting, line endings, column or row order is the same; the
+    same file read with another target or request schema is not); for a release recorded
+    before rows were hashed, the same file. One recorded before either compares as the
+    same."""
+    if before.data_rows_sha256 and now.data_rows_sha256:
+        return before.data_rows_sha256 == now.data_rows_sha256
+    return not before.data_sha256 or before.data_sha256 == now.data_sha256
 
 
 def _short(quality: QualityInfo) -> str:

@@ -121,3 +121,17 @@ def test_a_change_outside_the_package_keeps_the_wheel_and_its_hash(
     backend.write_text(backend.read_text().replace("VALUE = 1", "VALUE = 2"))
     changed = build_local_wheel(pipless_python, f"file://{source}", "tinypkg")
     assert hashlib.sha256(changed.read_bytes()).hexdigest() != digest  # new code: new wheel
+
+
+def test_a_link_loop_in_the_package_folder_is_copied_once_not_a_crash(
+    tmp_path: Path, pipless_python: Path
+) -> None:
+    """`shutil.copytree` followed `up -> ..` until it failed with a traceback (a reviewer's
+    read), while the source key read the folder once."""
+    import os
+
+    source = _package(tmp_path, "py3-none-any")
+    (source / "inner").mkdir()
+    os.symlink("..", source / "inner" / "up")
+    built = build_local_wheel(pipless_python, f"file://{source}", "tinypkg")
+    assert built.name == "tinypkg-0.1-py3-none-any.whl"

@@ -16,12 +16,14 @@ import base64
 import fnmatch
 import hashlib
 import os
+import shutil
 import urllib.parse
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_file
 from workbench.project.records import LocalSource
 
@@ -53,6 +55,32 @@ def skipped(folder: str, names: list[str], top: str) -> set[str]:
         elif os.path.isfile(os.path.join(folder, name, "pyvenv.cfg")):
             out.add(name)  # a virtual environment under any name
     return out
+
+
+def copy_source(top: Path, dest: Path) -> None:
+    """Copy a source folder as its build should see it: links followed, what `skipped`
+    says left out, and a folder reached again through a link loop copied once (as `files`
+    reads it: `shutil.copytree` alone recursed until it failed)."""
+    seen: set[str] = set()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        seen.add(os.path.realpath(folder))
+        out = skipped(folder, names, str(top))
+        for name in names:
+            path = os.path.join(folder, name)
+            if name not in out and os.path.isdir(path) and os.path.realpath(path) in seen:
+                out.add(name)
+        return out
+
+    try:
+        shutil.copytree(top, dest, ignore=ignore)
+    except (shutil.Error, OSError) as exc:
+        raise WorkbenchError(
+            f"{top} could not be copied to build its wheel from: {str(exc)[:300]}.",
+            fix="make every file of the package's folder readable (a broken link, a "
+            "device or a file without read permission stops the copy), then take the "
+            "snapshot again.",
+        ) from None
 
 
 def files(top: Path, pattern: str = "*") -> Iterator[Path]:

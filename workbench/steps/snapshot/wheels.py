@@ -264,10 +264,7 @@ def build_local_wheel(
             # Build from a copy: a build backend writes build/ and *.egg-info into the source
             # folder, and the user's project must not change under a snapshot.
             copy = Path(tmp) / "source"
-            top = location
-            shutil.copytree(
-                location, copy, ignore=lambda folder, names: sources.skipped(folder, names, top)
-            )
+            sources.copy_source(Path(location), copy)
             location = str(copy)
         wheels = Path(tmp) / "wheels"
         result = _pip_wheel(builder, location, wheels, name, version)

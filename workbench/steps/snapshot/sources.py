@@ -16,6 +16,7 @@ import base64
 import fnmatch
 import hashlib
 import os
+import re
 import shutil
 import urllib.parse
 import zipfile
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.kernel import git
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_file
 from workbench.project.records import LocalSource
@@ -81,6 +83,43 @@ def copy_source(top: Path, dest: Path) -> None:
             "device or a file without read permission stops the copy), then take the "
             "snapshot again.",
         ) from None
+
+
+VCS_BACKEND = re.compile(r"setuptools[_-]scm|hatch[_-]vcs|pdm-backend|dynamic[_-]versioning")
+
+
+def vcs_copy(top: Path, tmp: Path) -> Path | None:
+    """For a package whose build reads git (setuptools-scm and hatch-vcs find its package
+    data by the files git tracks): a copy laid out as in its repository, the folder at the
+    same path under a checkout holding the files git tracks there, committed (`root =
+    ".."` finds it). Without it the build left the data out, and still succeeded. None for
+    another backend, or a folder in no git work tree."""
+    config = [top / n for n in ("pyproject.toml", "setup.cfg", "setup.py")]
+    said = " ".join(p.read_text(errors="replace") for p in config if p.is_file())
+    toplevel = git.run(top, "rev-parse", "--show-toplevel") if VCS_BACKEND.search(said) else None
+    listed = git.run(top, "ls-files", "-z", strip=False) if toplevel and toplevel.ok else None
+    if toplevel is None or listed is None or not listed.ok:
+        return None
+    try:
+        relative = top.resolve().relative_to(Path(toplevel.stdout).resolve())
+    except ValueError:
+        return None
+    checkout = tmp / "checkout"
+    copy_source(top, checkout / relative)
+    tracked = [
+        (relative / n).as_posix() for n in listed.stdout.split("\0")
+        if n and (checkout / relative / n).exists()
+    ]  # fmt: skip
+    if not git.run(checkout, "init", "-q").ok:
+        return checkout / relative
+    for start in range(0, len(tracked), 500):  # bounded argv
+        git.run(checkout, "add", "-f", "--", *tracked[start : start + 500])
+    # setuptools-scm lists files with `git archive HEAD`: a commit of them, never signed.
+    git.run(
+        checkout, "-c", "user.name=workbench", "-c", "user.email=workbench@localhost",
+        "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", "the package",
+    )  # fmt: skip
+    return checkout / relative
 
 
 def files(top: Path, pattern: str = "*") -> Iterator[Path]:

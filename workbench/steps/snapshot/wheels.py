@@ -220,7 +220,7 @@ def version_from_vcs(name: str, version: str | None) -> dict[str, str]:
         return {}
     dist = re.sub(r"[-_.]+", "_", name).upper()
     return {
-        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
+        # This distribution's only: a build dependency built from source keeps its own.
         f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{dist}": version,
         "PDM_BUILD_SCM_VERSION": version,
         "POETRY_DYNAMIC_VERSIONING_BYPASS": version,
@@ -263,8 +263,10 @@ def build_local_wheel(
         if Path(location).is_dir():
             # Build from a copy: a build backend writes build/ and *.egg-info into the source
             # folder, and the user's project must not change under a snapshot.
-            copy = Path(tmp) / "source"
-            sources.copy_source(Path(location), copy)
+            copy = sources.vcs_copy(Path(location), Path(tmp))
+            if copy is None:
+                copy = Path(tmp) / "source"
+                sources.copy_source(Path(location), copy)
             location = str(copy)
         wheels = Path(tmp) / "wheels"
         result = _pip_wheel(builder, location, wheels, name, version)

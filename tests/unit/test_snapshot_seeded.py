@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from workbench.checklist.checks import CheckContext
+from workbench.kernel.hashing import fingerprint
 from workbench.project.manifest import load_manifest
 from workbench.project.model_env import InProcessAnswers
 from workbench.project.scaffold import copy_example
 from workbench.steps import shared
+from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import checks as snapshot_checks
 from workbench.steps.snapshot.stamps import env_stamp
 from workbench.steps.snapshot.take import SnapshotResult
@@ -36,6 +38,7 @@ def test_the_checks_after_a_snapshot_read_what_it_read(
         env=env,
         answers=(["one.json"], answers),
         env_stamp=env_stamp(manifest.interpreter()),
+        model_stamp=fingerprint(model_inputs(CheckContext(manifest))),
     )
 
     def started(*args: object, **kwargs: object) -> None:
@@ -50,6 +53,11 @@ def test_the_checks_after_a_snapshot_read_what_it_read(
     bare = SnapshotResult(**{**result.__dict__, "answers": None}).seeded(CheckContext(manifest))
     with pytest.raises(AssertionError, match="started again"):
         shared.model_answers(bare)
+    # The model's files changed while the snapshot fetched wheels: its answers are asked
+    # again, not those of the files before (a reviewer's read).
+    (manifest.root / "model" / "model.joblib").write_bytes(b"retrained")
+    with pytest.raises(AssertionError, match="started again"):
+        shared.model_answers(result.seeded(CheckContext(manifest)))
 
 
 def test_an_environment_changed_during_the_snapshot_is_read_again(

@@ -20,7 +20,7 @@ from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import sha256_file
+from workbench.kernel.hashing import fingerprint, sha256_file
 from workbench.kernel.paths import runtime_dir
 from workbench.project.lockfile import (
     LOCK_NAME,
@@ -45,6 +45,7 @@ from workbench.project.records import (
     SnapshotRecord,
     TargetInfo,
 )
+from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import imports, resolve, sources, wheels
 from workbench.steps.snapshot.stamps import env_stamp
 
@@ -89,6 +90,7 @@ class SnapshotResult:
     env: dict[str, Any] = field(default_factory=dict)
     answers: tuple[list[str], InProcessAnswers] | None = None
     env_stamp: str = ""  # the environment's stamp when `env` was read
+    model_stamp: str = ""  # the model's inputs when `answers` were asked
 
     def seeded(self, ctx: CheckContext) -> CheckContext:
         """`ctx` holding what the snapshot just read, so that its checks do not start the
@@ -98,7 +100,7 @@ class SnapshotResult:
         if env_stamp(ctx.manifest.interpreter()) != self.env_stamp:
             return ctx
         ctx.cache["env"] = self.env
-        if self.answers is not None:
+        if self.answers is not None and self.model_stamp == fingerprint(model_inputs(ctx)):
             ctx.cache["model-answers"] = self.answers
         return ctx
 
@@ -157,6 +159,7 @@ def take_snapshot(
 
     yield Stage("loading the model and answering the examples (what it imports at run time)")
     examples = load_examples(manifest, missing_ok=True)
+    model_stamp = fingerprint(model_inputs(CheckContext(manifest)))  # what they answer from
     answers = predict_in_model_env(manifest, [r for _, r in examples], track_reads=True)
     yield Log(f"{len(answers.modules)} modules imported while loading and predicting")
     static = imports.static_imports(code_paths(manifest), manifest.root)  # read once
@@ -200,6 +203,7 @@ def take_snapshot(
         env=env,
         answers=([name for name, _ in examples], answers) if examples else None,
         env_stamp=stamp,
+        model_stamp=model_stamp,
     )
 
 

@@ -67,3 +67,27 @@ def test_a_nested_field_named_by_the_check_is_described_in_place(tmp_path: Path)
     )
     assert wrong.exit_code != 0
     assert "no field `probabilities.2`" in wrong.output and "probabilities.1" in wrong.output
+
+
+def test_a_field_behind_a_reference_or_in_a_branch_is_found() -> None:
+    """`walk_fields` names `addr.city` through `$ref` and `pay.iban` in an `anyOf`; describe
+    answered "there is no field addr.city ... use one of addr, addr.city" (a reviewer's
+    read). The description lands where the field is defined."""
+    from workbench.steps.schema.contract import walk_fields
+    from workbench.steps.schema.edit import find_field
+
+    city = {"type": "string"}
+    iban = {"type": "string"}
+    document = {
+        "type": "object",
+        "$defs": {"Addr": {"type": "object", "properties": {"city": city}}},
+        "properties": {
+            "addr": {"$ref": "#/$defs/Addr"},
+            "pay": {"anyOf": [{"type": "object", "properties": {"iban": iban}}, {"type": "null"}]},
+        },
+    }
+    named = [name for name, _ in walk_fields(document)]
+    assert "addr.city" in named and "pay.iban" in named
+    assert find_field(document, "addr.city") is city
+    assert find_field(document, "pay.iban") is iban
+    assert find_field(document, "addr.street") is None

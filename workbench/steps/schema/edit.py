@@ -71,19 +71,36 @@ def remove_field(document: CommentedMap, name: str) -> None:
         names.remove(name)
 
 
-def find_field(document: Any, dotted: str) -> CommentedMap | None:
+def find_field(document: Any, dotted: str, root: Any = None) -> CommentedMap | None:
     """A field by the name the checks give it: `age`, a nested `probabilities.0`, an array's
-    items `scores[].value` (a name holding a dot is found whole first)."""
-    properties = document.get("properties") if isinstance(document, dict) else None
-    if not isinstance(properties, dict):
-        return None
-    if isinstance(properties.get(dotted), dict):
-        return properties[dotted]
-    for name, sub in properties.items():
-        for step in (f"{name}.", f"{name}[]."):
-            if dotted.startswith(step) and isinstance(sub, dict):
-                inner = sub.get("items") if step.endswith("[].") else sub
-                found = find_field(inner, dotted[len(step) :])
-                if found is not None:
-                    return found
+    items `scores[].value`, through a local `$ref` (into `$defs`) and `anyOf`/`oneOf`
+    branches as `walk_fields` goes (a name holding a dot is found whole first)."""
+    root = document if root is None else root
+    for node in _same_node(document, root):
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            continue
+        if isinstance(properties.get(dotted), dict):
+            return properties[dotted]
+        for name, sub in properties.items():
+            for step in (f"{name}.", f"{name}[]."):
+                if dotted.startswith(step) and isinstance(sub, dict):
+                    inner = sub.get("items") if step.endswith("[].") else sub
+                    found = find_field(inner, dotted[len(step) :], root)
+                    if found is not None:
+                        return found
     return None
+
+
+def _same_node(node: Any, root: Any, depth: int = 0) -> list[Any]:
+    """The node and what describes the same value: its `$ref` target, its branches."""
+    if not isinstance(node, dict) or depth > 8:
+        return []
+    out = [node]
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        out += _same_node((root.get("$defs") or {}).get(ref[len("#/$defs/") :]), root, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in node.get(key) or []:
+            out += _same_node(branch, root, depth + 1)
+    return out

@@ -119,7 +119,11 @@ FAILED_LINES = 4  # evidence lines a failed item shows: its cause, not only its 
 
 
 def _clip(line: str) -> str:
-    return line if len(line) <= EVIDENCE_WIDTH else line[: EVIDENCE_WIDTH - 1] + "…"
+    """A line cut to fit a terminal's eye; whole where the output is read by a program or
+    kept (a pipe, a file, CI): the README promises lines stay whole there."""
+    if not console.is_terminal or len(line) <= EVIDENCE_WIDTH:
+        return line
+    return line[: EVIDENCE_WIDTH - 1] + "…"
 
 
 def first_evidence(item_id: str, view: ItemView) -> list[str]:

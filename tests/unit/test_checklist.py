@@ -430,3 +430,8 @@ def test_a_stale_item_names_the_inputs_that_changed(project: Path) -> None:
     save_state(project, state, [i.id for i in c.items])
     view = checklist(project).view("schema.valid")
     assert view.status is Status.STALE and view.remark.endswith(")"), view.remark
+
+
+def test_a_misspelt_item_gets_a_did_you_mean(project: Path) -> None:
+    with pytest.raises(WorkbenchError, match=r"Did you mean tag\.release-note"):
+        checklist(project).tick("tag.relase-note", "yes", note="x")

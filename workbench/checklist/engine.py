@@ -8,6 +8,7 @@ Scoring follows the ML Test Score (see `scoring`). Readers get immutable values:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import itertools
 import threading
@@ -119,7 +120,8 @@ class Checklist:
         for item in self.items:
             if item.id == item_id:
                 return item
-        close = [i.id for i in self.items if item_id in i.id]
+        ids = [i.id for i in self.items]
+        close = [i for i in ids if item_id in i] or difflib.get_close_matches(item_id, ids, 3)
         hint = f" Did you mean {', '.join(close[:3])}?" if close else ""
         raise WorkbenchError(
             f"there is no checklist item `{item_id}`.{hint}",

@@ -35,6 +35,9 @@ def suggest(manifest: Manifest) -> Suggestion:
     elif level == "minor":
         additive = [f"{c.where} {c.path}: {c.what}" for c in changes if c.kind == "additive"]
         reason = "additive contract changes: " + "; ".join(additive[:4])
+    elif changes:  # descriptions and the like: the contract accepts and answers the same
+        cosmetic = [f"{c.where} {c.path}: {c.what}" for c in changes]
+        reason = "cosmetic contract changes only: " + "; ".join(cosmetic[:4])
     else:
         reason = "no contract change: a new model or environment only"
     return Suggestion(previous, previous.bump(level), level, reason, changes)

@@ -92,6 +92,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
         "push.replay": Status.SKIPPED,  # nothing deployed: no production traffic to replay
         "push.rollback-rehearsed": Status.SKIPPED,  # no channel yet: no way back to rehearse
         "push.signed": Status.WARN,  # the project signs nothing (no `workbench keys init`)
+        "push.attested": Status.WARN,  # so nothing is attached to the image: the files only
         "tag.vulnerabilities": Status.WARN,  # no advisories configured
     }
     assert statuses == expected, {i: checklist.view(i).evidence for i in ids}  # none deployed

@@ -138,6 +138,11 @@ def _say_guessed(target: Path, guess: Guess) -> None:
             )
         else:
             console.print(f"  [dim]passed over {escape(passed)}[/]")
+    if guess.gitignored:
+        console.print(
+            f"  .gitignore  added {escape(', '.join(guess.gitignored))} (the workbench's "
+            "scratch, environments and caches: never part of a release)"
+        )
     if guess.python:
         console.print(f"  python    {guess.python}")
     else:

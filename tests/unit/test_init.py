@@ -83,8 +83,9 @@ def test_copy_example_gives_a_complete_project(tmp_path: Path) -> None:
 def test_init_keeps_the_environment_scratch_and_caches_out_of_git(tmp_path: Path) -> None:
     (tmp_path / "model.joblib").write_bytes(b"m")
     (tmp_path / ".gitignore").write_text("data/\n.venv/\n")
-    init_project(tmp_path)
+    _, guessed = init_project(tmp_path)
     lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert list(guessed.gitignored) == lines[2:]  # said, not silent (a new user's trial)
     assert lines[:2] == ["data/", ".venv/"]  # what was there stays, once
     assert ".venv" not in lines  # `.venv/` already covers it
     for entry in (".workbench/", "__pycache__/", ".ipynb_checkpoints/"):

@@ -7,6 +7,7 @@ artifact, the interpreter of `.venv/`, an image name from the folder name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -66,6 +67,7 @@ class Guess:
     # A predictor class found at the project's root (module:Class), and what it needs.
     predictor: str | None = None
     code: tuple[str, ...] = ()
+    gitignored: tuple[str, ...] = ()  # lines init added to .gitignore
 
 
 def image_name_for(folder: Path) -> str:
@@ -312,16 +314,15 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Guess]:
     g = guess(root)
     write_text_atomic(target, render_manifest(g), within=root, what="the manifest")
     write_payload_examples(root, g)
-    ignore_scratch(root)
-    return target, g
+    return target, dataclasses.replace(g, gitignored=tuple(ignore_scratch(root)))
 
 
 IGNORED = (".workbench/", ".venv", "__pycache__/", ".pytest_cache/", ".ipynb_checkpoints/")
 
 
-def ignore_scratch(root: Path) -> None:
+def ignore_scratch(root: Path) -> list[str]:
     """Keep the workbench's scratch, the model's environment and caches out of git (else the
-    first check reports thousands of uncommitted files)."""
+    first check reports thousands of uncommitted files); the lines added."""
     gitignore = root / ".gitignore"
     lines = gitignore.read_text().splitlines() if gitignore.exists() else []
     present = {line.strip().strip("/") for line in lines}
@@ -330,6 +331,7 @@ def ignore_scratch(root: Path) -> None:
         write_text_atomic(
             gitignore, "\n".join([*lines, *missing]) + "\n", within=root, what=".gitignore"
         )
+    return missing
 
 
 def example_names() -> list[str]:

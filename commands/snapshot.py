@@ -108,7 +108,11 @@ def snapshot(
 @snapshot_app.command("diff")
 def diff(
     old: Annotated[
-        Path | None, typer.Argument(help="An older lock file (default: the last release's).")
+        Path | None,
+        typer.Argument(
+            help="An older lock file, or a released version (default: the last release made "
+            "from another lock: what the latest release changed when the lock is its own)."
+        ),
     ] = None,
     project: ProjectOption = Path("."),
 ) -> None:

@@ -190,10 +190,25 @@ def test_a_yes_from_before_answers_were_bound_is_asked_again(project: Path) -> N
     stale = checklist(project).view("snapshot.packages-expected")
     assert stale.status is Status.STALE, stale.remark
     assert "answered with an older workbench" in stale.remark
-    c.tick("schema.descriptions-complete", "yes", note="units in each")  # no subject: kept
+    c.tick("serve.tried-by-hand", "yes", note="curl, setosa")  # about nothing: kept
     state = load_state(project)
-    state.ticks["schema.descriptions-complete"].about = None
+    state.ticks["serve.tried-by-hand"].about = None
     save_state(project, state, [i.id for i in c.items])
+    assert checklist(project).view("serve.tried-by-hand").status is Status.PASS
+
+
+def test_a_yes_about_the_descriptions_goes_stale_when_a_field_or_description_changes(
+    project: Path,
+) -> None:
+    """`schema.descriptions-complete` was a yes for ever: a field added since, or a
+    description rewritten, kept it green though nobody had read them."""
+    c = checklist(project)
+    assert c.tick("schema.descriptions-complete", "yes", note="units").status is Status.PASS
+    request = project / "schema" / "request.yaml"
+    request.write_text(request.read_text().replace("description:", "description: (cm)", 1))
+    stale = checklist(project).view("schema.descriptions-complete")
+    assert stale.status is Status.STALE and "1 new (request" in stale.remark, stale.remark
+    checklist(project).tick("schema.descriptions-complete", "yes", note="read again")
     assert checklist(project).view("schema.descriptions-complete").status is Status.PASS
 
 

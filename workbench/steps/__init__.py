@@ -52,11 +52,16 @@ def open_checklist(
 def question_subject(manifest: Manifest, item_id: str) -> list[str] | None:
     """What a manual item's answer is about, recorded with it: the answer is stale once
     this changes (`snapshot.packages-expected`: the runtime set's package names, so a yes
-    given before a new package arrived does not vouch for it). None: not bound."""
+    given before a new package arrived does not vouch for it; `schema.descriptions-complete`:
+    each field with its description). None: not bound."""
     if item_id == "snapshot.packages-expected":
         from workbench.steps.snapshot.questions import runtime_names
 
         return runtime_names(manifest)
+    if item_id == "schema.descriptions-complete":  # the fields and their descriptions
+        from workbench.steps.schema.contract import field_descriptions
+
+        return field_descriptions(manifest)
     return None
 
 

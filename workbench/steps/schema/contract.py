@@ -266,3 +266,20 @@ def walk_objects(
         yield from walk_objects(same, path, defs=defs, depth=depth + 1)
     for suffix, item in _items(schema):
         yield from walk_objects(item, path + suffix, defs=defs, depth=depth + 1)
+
+
+def field_descriptions(manifest: Manifest) -> list[str]:
+    """Each field of both schemas with its description (`request age: in years`): what
+    `schema.descriptions-complete` is answered about, so a field added or a description
+    changed since asks the question again. A schema that cannot be read counts as none."""
+    out: list[str] = []
+    for where, load in (("request", request_schema), ("response", response_schema)):
+        try:
+            schema = load(manifest)
+        except WorkbenchError:
+            continue
+        out += [
+            f"{where} {name}: {str(sub.get('description') or '').strip()}"
+            for name, sub in walk_fields(schema)
+        ]
+    return out

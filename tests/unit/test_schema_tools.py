@@ -166,3 +166,22 @@ def test_words_yaml_11_readers_take_for_booleans_are_written_quoted(tmp_path: Pa
     text = path.read_text()
     assert "- 'no'" in text and "- maybe" in text
     assert yaml.safe_load(text)["properties"]["churned"]["enum"] == ["no", "yes", "maybe"]
+
+
+def test_iso_dates_are_inferred_as_dates_the_image_checks() -> None:
+    """`visit_date` was a string of at most 64 characters: "not a date" was answered 200
+    and reached the model (a new user's trial). ISO dates get `format: date`, which the
+    image checks; a column of other strings, or one impossible date, does not."""
+    from workbench.steps.schema.contract import validator_for
+
+    days = [f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}" for n in range(40)]
+    schema = infer_record([{"visit_date": d, "n": i} for i, d in enumerate(days)])
+    field = schema["properties"]["visit_date"]
+    assert field["format"] == "date" and field["type"] == "string"
+    check = validator_for(schema)
+    assert check.is_valid({"visit_date": "2027-01-31", "n": 1})
+    assert not check.is_valid({"visit_date": "not a date", "n": 1})
+    odd = infer_record([{"d": d} for d in [*days[:39], "2026-02-30"]])
+    assert "format" not in odd["properties"]["d"]
+    words = infer_record([{"d": f"word {n}"} for n in range(40)])
+    assert "format" not in words["properties"]["d"]

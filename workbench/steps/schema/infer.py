@@ -15,7 +15,9 @@ value goes to which column.
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,20 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # Flavors that answer {"prediction", "probabilities"} from what the model knows, and take
 # bare arrays in x-feature-order when the model does not name its features.
 ANSWERS_LIKE_SKLEARN = ("sklearn", "onnx", "torch")
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _is_date(value: str) -> bool:
+    """An ISO calendar date (`2026-12-05`), as JSON Schema's `format: date` accepts it."""
+    if not ISO_DATE.fullmatch(value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _round(value: float, kind: str, *, down: bool) -> float | int:
@@ -83,6 +99,8 @@ def infer_value(values: list[Any], *, bounds: bool = True) -> dict[str, Any]:
             schema["enum"] = distinct
         elif bounds:
             schema["maxLength"] = max(64, 4 * max(len(v) for v in present))
+            if all(_is_date(v) for v in present):  # the image checks it: "not a date" is 422
+                schema["format"] = "date"
     elif kinds - {"null"} == {"object"}:
         schema.update(infer_record(present, bounds=bounds))
     elif kinds - {"null"} == {"array"}:

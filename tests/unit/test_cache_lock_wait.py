@@ -38,7 +38,7 @@ def test_a_wait_for_the_cache_is_said_and_ends_when_cancelled(
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         said: list[str] = []
         cancel = threading.Event()
-        threading.Timer(1.5, cancel.set).start()
+        threading.Timer(4.0, cancel.set).start()  # well after the first second: said first
         started = time.monotonic()
         waiting = Waiting(said.append, cancel)
         with pytest.raises(Cancelled), cache_lock("wheels-x", "filling", waiting=waiting):
@@ -69,7 +69,7 @@ def test_a_wait_for_another_thread_of_this_process_is_said_and_cancellable(
     assert held.wait(5)
     said: list[str] = []
     cancel = threading.Event()
-    threading.Timer(1.5, cancel.set).start()
+    threading.Timer(4.0, cancel.set).start()  # well after the first second: said first
     started = time.monotonic()
     try:
         waiting = Waiting(said.append, cancel)

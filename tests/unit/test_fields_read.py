@@ -116,3 +116,16 @@ def test_the_read_record_answers_as_a_plain_one_would(tmp_path: Path) -> None:
     )
     assert answers.answers == [{"text": '{"n": 2, "text": "spam"}', "same": True, "plain": "dict"}]
     assert answers.facts["fields_read"] is None  # json read it whole
+
+
+def test_a_field_read_by_a_name_the_contract_lacks_fails_naming_both(tmp_path: Path) -> None:
+    """`record.get("product_category")` while the schema says `category`: the model got
+    None on every request, and the check only warned that `category` was unread (a new
+    user's trial). A name the contract does not have is a failure, naming both."""
+    predictor = READS_BOTH.replace('record.get("n", 0)', 'record.get("count", 0)')
+    view = feature_names(project(tmp_path / "p", predictor))
+    assert view.status is Status.FAIL, view.evidence
+    assert view.evidence[0].startswith(
+        "the predictor reads count, which the request schema does not have"
+    ), view.evidence
+    assert "(it never read n: renamed?)" in view.evidence[0]

@@ -164,7 +164,8 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     if not known and ctx.manifest.model.flavor not in ("sklearn", "onnx", "torch"):
         if "fields_read" not in answers.facts:
             return CheckResult.skipped("what the predictor read was not noted in this run")
-        return _fields_read(fields, answers.facts["fields_read"], len(answers.answers))
+        closed = request.get("additionalProperties") is False
+        return _fields_read(fields, answers.facts["fields_read"], len(answers.answers), closed)
     if not known:
         return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]
@@ -183,7 +184,9 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     )
 
 
-def _fields_read(fields: list[str], read: list[str] | None, examples: int) -> CheckResult:
+def _fields_read(
+    fields: list[str], read: list[str] | None, examples: int, closed: bool = True
+) -> CheckResult:
     """A predictor class gets each record as a mapping, by field name (the order of fields
     cannot change its answers); what it read of the examples' records is what it uses."""
     if read is None:
@@ -192,6 +195,21 @@ def _fields_read(fields: list[str], read: list[str] | None, examples: int) -> Ch
             "copied or made into a frame): which fields it uses cannot be told from here"
         )
     unread = [f for f in fields if f not in read]
+    unknown = [r for r in read if r not in fields]
+    if unknown:  # asked for by a name no request carries: None (or a KeyError) every time
+        renamed = f" (it never read {', '.join(unread)}: renamed?)" if unread else ""
+        fix = "name the field in the predictor as the request schema does, or add it to it"
+        if not closed:  # an open schema lets a caller send it, undeclared
+            return CheckResult.warned(
+                f"the predictor reads {', '.join(unknown)}, which the request schema does "
+                f"not declare (it lets callers send other fields){renamed}",
+                fix,
+            )
+        return CheckResult.failed(
+            f"the predictor reads {', '.join(unknown)}, which the request schema does not "
+            "have: no request carries it, so the model gets nothing there on every call" + renamed,
+            fix,
+        )
     if unread:
         them, seen = ("it" if len(unread) == 1 else "them"), ", ".join(read) or "no field"
         return CheckResult.warned(

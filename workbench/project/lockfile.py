@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import msgspec
 from packaging.utils import canonicalize_name
 
 from workbench.kernel.confine import check_inside, read_bounded
@@ -44,6 +45,20 @@ def write_snapshot(root: Path, record: SnapshotRecord) -> Path:
         what="the snapshot",
     )
     return path
+
+
+def keep_time_if_same(root: Path, record: SnapshotRecord) -> bool:
+    """A snapshot that finds what the last one recorded keeps its time, so snapshot.yaml is
+    written with the same bytes: a new `taken_at` alone made every item reading it stale
+    and "Next" offer a release of nothing (a new user's trial)."""
+    try:
+        before = read_snapshot(root)
+    except WorkbenchError:
+        return False
+    if msgspec.structs.replace(before, taken_at=record.taken_at) != record:
+        return False
+    record.taken_at = before.taken_at
+    return True
 
 
 @dataclass

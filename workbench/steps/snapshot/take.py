@@ -26,6 +26,7 @@ from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
     LockEntry,
+    keep_time_if_same,
     render_lock,
     write_snapshot,
 )
@@ -181,6 +182,8 @@ def take_snapshot(
         env, target, runtime, entries, serving, answers.warnings, manifest.root, found
     )
     record.imports = _known_modules(env, runtime, answers, static)
+    if keep_time_if_same(manifest.root, record):
+        yield Log(f"the same environment as the snapshot of {record.taken_at}: files unchanged")
     write_snapshot(manifest.root, record)
     write_text_atomic(
         lock_path,

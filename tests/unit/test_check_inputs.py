@@ -325,3 +325,23 @@ def test_the_snapshot_accounts_for_what_the_runtime_set_provides() -> None:
     answers = InProcessAnswers(answers=[], modules=["joblib.numpy_pickle"], warnings=[])
     known = _known_modules(env, runtime, answers, {"helpers": ["predict.py"]})
     assert known == ["helpers", "joblib", "scipy", "sklearn"]  # not requests: not in the set
+
+
+def test_a_rewritten_description_leaves_the_models_inputs_as_they_were(tmp_path: Path) -> None:
+    """Editing only descriptions made `snapshot.model-loads` (a gate) stale and `tag`
+    refuse (a new user's trial): the model's answers depend on the request's structure,
+    not on the words around it. A type changed is still a change."""
+    from workbench.checklist.checks import CheckContext
+    from workbench.steps.shared import model_inputs
+
+    project = copy_example("iris", tmp_path / "iris")
+    request = project / "schema" / "request.yaml"
+
+    def measured() -> str:
+        return model_inputs(CheckContext(load_manifest(project)))["request"]
+
+    before = measured()
+    request.write_text(request.read_text().replace("description:", "description: (cm)", 1))
+    assert measured() == before
+    request.write_text(request.read_text().replace("type: number", "type: integer", 1))
+    assert measured() != before

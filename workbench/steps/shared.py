@@ -6,9 +6,13 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from workbench.checklist.checks import CheckContext, CheckResult, Inputs
-from workbench.kernel.hashing import file_digest
+from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.hashing import file_digest, sha256_text
+from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest import Manifest
 from workbench.project.model_env import InProcessAnswers, load_examples, predict_in_model_env
 from workbench.project.model_files import predictor_module
@@ -44,6 +48,35 @@ def of_latest_release(
     return wrap
 
 
+PROSE = ("description", "$comment", "title", "examples")  # words about the contract
+
+
+def contract_digest(path: Path) -> str:
+    """The request schema as the model's answers depend on it: its structure, without the
+    words around it (a description rewritten made `snapshot.model-loads`, a gate, stale and
+    `tag` refuse: a new user's trial). The file's bytes when it cannot be read as YAML."""
+
+    def bare(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: bare(v)
+                for k, v in node.items()
+                if k not in PROSE or not isinstance(v, str | list)
+            }
+        if isinstance(node, list):
+            return [bare(v) for v in node]
+        return node
+
+    try:
+        return sha256_text(
+            json.dumps(
+                bare(load_yaml(path, what="the request schema")), sort_keys=True, default=str
+            )
+        )
+    except WorkbenchError:
+        return file_digest(path)
+
+
 def model_inputs(ctx: CheckContext) -> Inputs:
     """What the model's answers depend on: its section of workbench.yaml (not the whole
     file: a serve, registry or release setting changes no answer, and must not make the
@@ -52,7 +85,7 @@ def model_inputs(ctx: CheckContext) -> Inputs:
     inputs = {
         "model": json.dumps(asdict(m.model), sort_keys=True),
         "examples": file_digest(m.resolve(m.schema.examples)),
-        "request": file_digest(m.resolve(m.schema.request)),
+        "request": contract_digest(m.resolve(m.schema.request)),
         "interpreter": str(m.interpreter()),
     }
     if m.model.artifact:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from tests.helpers import git
@@ -112,6 +113,19 @@ def test_a_lock_git_left_when_it_was_killed_is_removed_but_never_a_live_ones(
     git(project, "status")  # git works again
 
 
+def _running_as_git(pid: int) -> None:
+    """Wait (bounded: 5 s) until the process reads as git in /proc, waiting on its stdin."""
+    for _ in range(100):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            comm, state = "", ""
+        if comm.startswith("git") and state == "S":
+            return
+        time.sleep(0.05)
+
+
 def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_runs_there(
     tmp_path: Path,
 ) -> None:
@@ -147,6 +161,7 @@ def test_the_ref_locks_a_commit_killed_mid_way_left_are_removed_unless_a_git_run
         (tmp_path, ["git", f"--git-dir={project / '.git'}", "cat-file", "--batch"]),
     ):
         live = subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE)
+        _running_as_git(live.pid)  # (a loaded machine: the exec is seen before asking)
         try:
             assert remove_stale_git_locks(project) == [], command  # a git works here
             assert all(lock.exists() for lock in left)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from workbench.project.manifest import Manifest
+from workbench.steps.serve import sessions
 from workbench.steps.serve.report import LayerSize, PackageSize
-from workbench.steps.serve.run import hardening, labels_of, logs_tail, remove, remove_session
+from workbench.steps.serve.run import hardening, labels_of, logs_tail, remove
 
 SHOWN = 5  # packages named, largest first
 SHOWN_LAYERS = 3
@@ -56,9 +56,7 @@ def package_sizes(client: Any, image_id: str, manifest: Manifest) -> list[Packag
     """Every installed distribution of the image with its size, read in a throwaway
     container (no network, read-only, no capabilities, labelled as the serve test's, and
     removed whatever happens)."""
-    session = f"size-{uuid.uuid4().hex}"
-    container = None
-    try:
+    with sessions.throwaway(client, manifest.root) as session:
         container = client.containers.create(
             image_id,
             entrypoint=["python3", "-c", SCRIPT],
@@ -67,18 +65,17 @@ def package_sizes(client: Any, image_id: str, manifest: Manifest) -> list[Packag
             **hardening(manifest),
             labels=labels_of(manifest, session),
         )
-        container.start()
-        ended = container.wait(timeout=READ_SECONDS)
-        if ended.get("StatusCode") != 0:
-            raise RuntimeError(
-                f"exit code {ended.get('StatusCode')}: "
-                + logs_tail(container, 3).replace("\n", " | ")
-            )
-        return read_packages(container.logs(stdout=True, stderr=False).decode())
-    finally:  # by its label too: an interrupt can land between its creation and `container`
-        if container is not None:
+        try:
+            container.start()
+            ended = container.wait(timeout=READ_SECONDS)
+            if ended.get("StatusCode") != 0:
+                raise RuntimeError(
+                    f"exit code {ended.get('StatusCode')}: "
+                    + logs_tail(container, 3).replace("\n", " | ")
+                )
+            return read_packages(container.logs(stdout=True, stderr=False).decode())
+        finally:  # the session's label removes it too (an interrupt before `container`)
             remove(container)
-        remove_session(client, session)
 
 
 def step_of(created_by: str) -> str:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from workbench.kernel.confine import open_no_follow, scratch_path
 
@@ -50,3 +53,19 @@ def orphaned(root: Path) -> list[str]:
         if path.is_file() and not path.is_symlink() and (pid <= 0 or not _alive(pid)):
             found.append(path.name)
     return found
+
+
+@contextlib.contextmanager
+def throwaway(client: Any, root: Path) -> Iterator[str]:
+    """A session for a short-lived container (sizes, the SBOM's inventory): written down
+    before the container exists and its containers removed by label on the way out, so a
+    process killed outright leaves nothing the next run does not sweep."""
+    from workbench.steps.serve.run import remove_session  # (run imports this module)
+
+    session = f"short-{uuid.uuid4().hex}"
+    begin(root, session)
+    try:
+        yield session
+    finally:
+        if remove_session(client, session):
+            end(root, session)

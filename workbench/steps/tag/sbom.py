@@ -27,7 +27,8 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.project.lockfile import LOCK_NAME, read_lock
 from workbench.project.manifest import Manifest
 from workbench.project.releases import RELEASES
-from workbench.steps.serve.run import PROJECT_ID_LABEL, PROJECT_LABEL, RUN_LABEL
+from workbench.steps.serve import sessions
+from workbench.steps.serve.run import labels_of
 
 INVENTORY = r"""
 import importlib.metadata as m, json
@@ -68,22 +69,19 @@ def image_inventory(manifest: Manifest, image_id: str) -> Inventory:
     from docker.errors import DockerException
 
     client = docker_client(timeout=manifest.serve.engine_timeout)
-    try:
-        out = client.containers.run(
-            image_id,
-            entrypoint=["python3", "-c", INVENTORY],
-            command=[],
-            remove=True,
-            network_disabled=True,
-            read_only=True,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            labels={
-                RUN_LABEL: "1",
-                PROJECT_LABEL: manifest.name,
-                PROJECT_ID_LABEL: manifest.project_id,
-            },
-        )
+    try:  # a session written down first: a kill mid-run leaves nothing unswept
+        with sessions.throwaway(client, manifest.root) as session:
+            out = client.containers.run(
+                image_id,
+                entrypoint=["python3", "-c", INVENTORY],
+                command=[],
+                remove=True,
+                network_disabled=True,
+                read_only=True,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                labels=labels_of(manifest, session),
+            )
         data = json.loads(out)
     except (DockerException, ValueError) as exc:
         raise WorkbenchError(

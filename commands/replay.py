@@ -100,10 +100,14 @@ def _record(manifest: Any, quiet: bool) -> None:
 def show_replay(manifest: Any, version: str, channel: str) -> None:
     """What the last replay of `channel` said of `version` (`promote` shows it before it
     moves the channel); said when there is none."""
-    from workbench.project.releases import load_release
+    from workbench.project.releases import load_deployments, load_release
     from workbench.steps.push.replay import judge, load
 
     report = load(manifest, channel)
+    deployed = any(d.channel == channel for d in load_deployments(manifest))
+    if report is None and not deployed:  # no traffic to replay: no command that cannot run
+        console.print(f"not replayed: {escape(channel)} is not deployed, so it has no traffic")
+        return
     if report is None:
         console.print(
             f"[yellow]not replayed[/]: {escape(version)} was never replayed against "

@@ -236,8 +236,28 @@ def describe(
         found = find_field(document, field)  # nested too: the names schema.described gives
         if found is None:
             names = [name for name, _ in walk_fields(to_plain(document))]
-            fail(f"{path}: there is no field `{field}`. Fix: use one of {', '.join(names)}.")
+            other = manifest.resolve(
+                manifest.schema.request if response else manifest.schema.response
+            )
+            elsewhere = "" if response else _hint_response(other, field)
+            fail(
+                f"{path}: there is no field `{field}`.{elsewhere} Fix: use one of "
+                f"{', '.join(names)}."
+            )
         found["description"] = text
 
     edit_schema(path, edit, within=manifest.root)
     console.print(f"{relative}: {field} described")
+
+
+def _hint_response(response: Path, field: str) -> str:
+    """` It is a response field: add --response.` when it is one."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.kernel.yamlio import load_yaml
+    from workbench.steps.schema.edit import find_field
+
+    try:
+        found = find_field(load_yaml(response, what="the response schema"), field)
+    except WorkbenchError:
+        return ""
+    return " It is a response field: add `--response`." if found is not None else ""

@@ -67,6 +67,10 @@ def test_a_nested_field_named_by_the_check_is_described_in_place(tmp_path: Path)
     )
     assert wrong.exit_code != 0
     assert "no field `probabilities.2`" in wrong.output and "probabilities.1" in wrong.output
+    forgot = CliRunner().invoke(
+        app, ["schema", "describe", "probabilities.1", "x", "-p", str(project)]
+    )
+    assert forgot.exit_code != 0 and "It is a response field: add `--response`" in forgot.output
 
 
 def test_a_field_behind_a_reference_or_in_a_branch_is_found() -> None:

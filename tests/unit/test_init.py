@@ -96,3 +96,18 @@ def test_init_keeps_the_environment_scratch_and_caches_out_of_git(tmp_path: Path
     init_project(fresh)
     # `.venv` without a slash: it also ignores a .venv that is a symlink to an environment.
     assert ".venv" in (fresh / ".gitignore").read_text().splitlines()
+
+
+def test_the_registry_replaces_the_starters_hint_in_its_place(tmp_path: Path) -> None:
+    """`init --registry` left `# registry: localhost:5000/team/...` and added the real line
+    at the end of the file (a new user's trial): it takes the hint's place."""
+    from workbench.project.scaffold import set_registry
+
+    (tmp_path / "model.joblib").write_bytes(b"m")
+    target, _ = init_project(tmp_path)
+    set_registry(tmp_path, "127.0.0.1:5066/team/reviews")
+    lines = target.read_text().splitlines()
+    assert "registry: 127.0.0.1:5066/team/reviews" in lines
+    assert not any(line.startswith("# registry:") for line in lines)
+    assert lines.index("registry: 127.0.0.1:5066/team/reviews") < lines.index("release:")
+    assert load_manifest(tmp_path).registry == "127.0.0.1:5066/team/reviews"

@@ -185,3 +185,6 @@ def test_iso_dates_are_inferred_as_dates_the_image_checks() -> None:
     assert "format" not in odd["properties"]["d"]
     words = infer_record([{"d": f"word {n}"} for n in range(40)])
     assert "format" not in words["properties"]["d"]
+    # The length limit says where it comes from (a 420-character review was refused by a
+    # limit nobody was asked to confirm: a new user's trial).
+    assert "the longest was 7 characters" in words["properties"]["d"]["$comment"]

@@ -368,6 +368,8 @@ def set_registry(project: Path, registry: str) -> None:
     line = f"registry: {registry}"
     if re.search(r"^registry:", text, flags=re.M):
         text = re.sub(r"^registry:.*$", line, text, flags=re.M)
+    elif re.search(r"^# registry:", text, flags=re.M):  # the starter's hint, in its place
+        text = re.sub(r"^# registry:.*$", line, text, count=1, flags=re.M)
     else:
         text = text.rstrip("\n") + "\n" + line + "\n"
     write_text_atomic(path, text, within=project, what="the manifest")

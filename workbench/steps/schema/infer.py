@@ -98,7 +98,12 @@ def infer_value(values: list[Any], *, bounds: bool = True) -> dict[str, Any]:
         if bounds and len(distinct) <= ENUM_LIMIT and rows >= MIN_ROWS_FOR_ENUM and repeated:
             schema["enum"] = distinct
         elif bounds:
-            schema["maxLength"] = max(64, 4 * max(len(v) for v in present))
+            longest = max(len(v) for v in present)
+            schema["maxLength"] = max(64, 4 * longest)
+            schema["$comment"] = (
+                f"sample of {rows} rows: the longest was {longest} characters; the limit is "
+                "four times that (at least 64): confirm it against the longest real input"
+            )
             if all(_is_date(v) for v in present):  # the image checks it: "not a date" is 422
                 schema["format"] = "date"
     elif kinds - {"null"} == {"object"}:

@@ -247,9 +247,7 @@ def sweep_unremoved(client: Any, root: Path) -> list[str]:
     except OSError:
         sessions = []
     removed, left = [], []
-    for gone in sessions_file.orphaned(root):  # written down, never ended: a killed process
-        if remove_session(client, gone):
-            sessions_file.end(root, gone)
+    sessions_file.sweep_orphans(client, root)  # written down, never ended: a killed process
     for session in dict.fromkeys(sessions):
         try:
             found = client.containers.list(

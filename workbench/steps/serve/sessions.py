@@ -62,6 +62,7 @@ def throwaway(client: Any, root: Path) -> Iterator[str]:
     process killed outright leaves nothing the next run does not sweep."""
     from workbench.steps.serve.run import remove_session  # (run imports this module)
 
+    sweep_orphans(client, root)  # what killed runs left (a tag may run no serve test)
     session = f"short-{uuid.uuid4().hex}"
     begin(root, session)
     try:
@@ -69,3 +70,12 @@ def throwaway(client: Any, root: Path) -> Iterator[str]:
     finally:
         if remove_session(client, session):
             end(root, session)
+
+
+def sweep_orphans(client: Any, root: Path) -> None:
+    """Remove the containers of sessions whose process is gone, and their files."""
+    from workbench.steps.serve.run import remove_session  # (run imports this module)
+
+    for gone in orphaned(root):
+        if remove_session(client, gone):
+            end(root, gone)

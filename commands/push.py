@@ -171,15 +171,26 @@ def rollback(
     """Move a channel back to the version it held before, once that release verifies."""
     from workbench.checklist.engine import current_user
     from workbench.project.manifest import load_manifest
+    from workbench.project.releases import load_channels
     from workbench.steps.push.publish import rollback as rollback_channel
 
     manifest = load_manifest(project)
+    entry = load_channels(manifest).get(channel)
+    before = entry.current if entry is not None else None
     version, digest = rollback_channel(
         manifest, channel, current_user(manifest.root), unverified_reason
     )
     console.print(
         f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
     )
+    broken = contract_broken(manifest, before, version) if before else []
+    if broken:
+        console.print(
+            f"[yellow]warning[/]: callers of {escape(str(before))} may be refused or misread "
+            f"by {escape(version)}, whose contract differs: "
+            + escape("; ".join(broken[:4]))
+            + ". Tell them, or promote a release that keeps the contract."
+        )
     say_followed(manifest, channel)
     from workbench.project.releases import load_deployments
 
@@ -189,3 +200,33 @@ def rollback(
         from commands.deploy import deploy_swarm
 
         deploy_swarm(manifest, channel, replicas=None, unverified_reason=unverified_reason)
+
+
+def contract_broken(manifest: Manifest, before: str, after: str) -> list[str]:
+    """The changes breaking for callers of `before` once the channel serves `after` (both
+    schemas at their tags): a field `after` refuses, an answer field it lacks."""
+    from workbench.kernel.errors import WorkbenchError
+    from workbench.kernel.yamlio import parse_yaml, to_plain
+    from workbench.project.releases import file_at_release
+    from workbench.steps.schema.diff import Where, diff_schemas
+
+    found: list[str] = []
+    sides: tuple[tuple[Where, str], ...] = (
+        ("request", manifest.schema.request),
+        ("response", manifest.schema.response),
+    )
+    for where, relative in sides:
+        try:
+            was, now = (file_at_release(manifest, v, relative) for v in (before, after))
+            if was is None or now is None:
+                continue
+            old = to_plain(parse_yaml(was, source=f"{before}:{relative}"))
+            new = to_plain(parse_yaml(now, source=f"{after}:{relative}"))
+        except WorkbenchError:
+            continue
+        found += [
+            f"{c.where} {c.path}: {c.what}"
+            for c in diff_schemas(old, new, where)
+            if c.kind == "breaking"
+        ]
+    return found

@@ -15,6 +15,7 @@ from tests.unit.test_manifest import GOOD, error_of, project
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import load_manifest
 from workbench.project.records import QualityInfo, ReleaseRecord
+from workbench.project.semver import SemVer
 from workbench.steps.serve import quality
 from workbench.steps.tag.regression import regression, waived_since
 
@@ -307,3 +308,52 @@ def test_the_same_file_read_for_another_target_is_other_data(tmp_path: Path) -> 
     )
     why = regression(load_manifest(root), before, now, "1.0.0")
     assert why is not None and "other held-out data" in why, why
+
+
+def test_drops_within_the_tolerance_do_not_add_up_unseen(example_project: Path) -> None:
+    """0.958, then 0.942 (within 0.02), then 0.933: each step within the tolerance, 0.025 in
+    all, and tag.no-regression passed every one (a new user's trial). A release is held to
+    the best since the last release that accepted a drop (its waiver written after the
+    release before it)."""
+    from tests.helpers import hand_made_release
+    from workbench.project.records import WaiverInfo
+    from workbench.project.releases import load_release, save_release
+    from workbench.steps.tag.regression import held_to
+
+    manifest = load_manifest(example_project)
+    assert manifest.evaluation is not None and manifest.evaluation.tolerance == 0.02
+
+    def released(version: str, value: float, day: int, waived_at: str | None = None) -> None:
+        hand_made_release(manifest, version, [])
+        record = load_release(manifest, version)
+        record.created = f"2026-11-{day:02d}T10:00:00Z"
+        record.quality = QualityInfo(
+            metric="accuracy", value=value, n=120, data="d.csv", data_sha256="sha256:d"
+        )
+        if waived_at:
+            record.waivers = {
+                "tag.no-regression": WaiverInfo(reason="worth it", by="Ana", at=waived_at)
+            }
+        save_release(manifest, record)
+
+    released("1.0.0", 0.958, 10)
+    released("1.0.1", 0.942, 11)
+    held = held_to(manifest)
+    assert held is not None and held[0] == "1.0.0" and held[1].value == 0.958
+    candidate = QualityInfo(
+        metric="accuracy", value=0.933, n=120, data="d.csv", data_sha256="sha256:d"
+    )
+    why = regression(manifest, held[1], candidate, held[0])
+    assert why is not None and "0.933 against 0.958 for 1.0.0" in why, why
+    assert regression(manifest, load_release(manifest, "1.0.1").quality, candidate, "1.0.1") is None
+
+    # 1.0.2 accepted a drop (waived after 1.0.1 was made): what came before holds no more.
+    released("1.0.2", 0.90, 12, waived_at="2026-11-11T12:00:00Z")
+    held = held_to(manifest)
+    assert held is not None and (held[0], held[1].value) == ("1.0.2", 0.90)
+    # A waiver older than the release before it is a waiver for that one, not an acceptance.
+    released("1.0.3", 0.91, 13, waived_at="2026-11-11T12:00:00Z")
+    held = held_to(manifest)
+    assert held is not None and (held[0], held[1].value) == ("1.0.3", 0.91)
+    upto = held_to(manifest, upto=SemVer(1, 0, 2))  # what 1.0.2 itself was held to
+    assert upto is not None and upto[0] == "1.0.0"

@@ -30,7 +30,7 @@ from workbench.steps.tag.files import (
     package_relatives,
     release_files,
 )
-from workbench.steps.tag.regression import regression
+from workbench.steps.tag.regression import held_to, regression
 
 checks = CheckSet()
 
@@ -175,11 +175,12 @@ def no_regression(ctx: CheckContext, version: SemVer, document: ReleaseRecord) -
     measured = f"{version}: {now.metric} {now.value:.4g} on {now.n} held-out records"
     if not document.previous:
         return CheckResult.passed(f"{measured}; the first release, nothing to compare with")
-    before = load_release(ctx.manifest, document.previous).quality
-    if before is None:
+    held = held_to(ctx.manifest, upto=version)
+    if held is None:
         return CheckResult.passed(f"{measured}; {document.previous} recorded no quality")
-    why = regression(ctx.manifest, before, now, document.previous)
-    compared = f"{document.previous}: {before.metric} {before.value:.4g} on {before.n}"
+    baseline, before, _ = held  # the best since the last accepted drop
+    why = regression(ctx.manifest, before, now, baseline)
+    compared = f"{baseline}: {before.metric} {before.value:.4g} on {before.n}"
     if why:
         waiver = document.waivers.get("tag.no-regression")
         note = f"released with the waiver of {waiver.by}: {waiver.reason}" if waiver else ""

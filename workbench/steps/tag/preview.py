@@ -17,11 +17,10 @@ from workbench.checklist.checks import Status
 from workbench.checklist.gate import Gatekeeper, GateReport
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.project.releases import latest_release
 from workbench.steps.serve.session import SESSION_ITEMS
 from workbench.steps.tag.files import commit_problem
 from workbench.steps.tag.record import GATED_STEPS
-from workbench.steps.tag.regression import quality_from, regression, waived_since
+from workbench.steps.tag.regression import held_to, quality_from, regression, waived_since
 
 NOT_KNOWN = "not known until the candidate image is tested"
 
@@ -72,12 +71,10 @@ def _no_regression(manifest: Manifest, report: GateReport) -> tuple[str, bool] |
     """tag.no-regression of the candidate: unknown, with what the last serve test measured;
     a refusal when that measurement is fresh (same inputs) and worse beyond the tolerance,
     unless waived since the previous release."""
-    latest = latest_release(manifest)
-    if manifest.evaluation is None or latest is None or latest[1].quality is None:
+    held = held_to(manifest)
+    if manifest.evaluation is None or held is None:
         return None
-    version, record = latest
-    before = record.quality
-    assert before is not None
+    version, before, record = held  # the best since the last accepted drop
     head = (
         f"tag.no-regression: the candidate's {before.metric} against {version}'s "
         f"{before.value:.4g} (tolerance {manifest.evaluation.tolerance:g})"

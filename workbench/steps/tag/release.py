@@ -31,7 +31,6 @@ from workbench.project.manifest import Manifest
 from workbench.project.records import Hashes, QualityInfo, ReleaseRecord
 from workbench.project.releases import (
     frozen_checklist_path,
-    load_release,
     release_path,
     save_release,
 )
@@ -49,7 +48,13 @@ from workbench.steps.tag.record import (
     hashes_of,
     image_ref,
 )
-from workbench.steps.tag.regression import quality_from, regression, same_data, waived_since
+from workbench.steps.tag.regression import (
+    held_to,
+    quality_from,
+    regression,
+    same_data,
+    waived_since,
+)
 from workbench.steps.tag.sbom import build_sbom, image_inventory, sbom_path
 from workbench.steps.tag.version import Suggestion, suggest, validate_version
 
@@ -317,18 +322,17 @@ def _no_regression(
     """The candidate's quality; refused when worse than the previous release's beyond the
     tolerance, unless `tag.no-regression` was waived (with a reason) since that release."""
     quality = quality_from(results.get("serve.quality"))
-    if quality is None or previous is None:
+    held = held_to(manifest) if previous is not None else None
+    if quality is None or held is None:
         return quality
-    before = load_release(manifest, str(previous))
-    if before.quality is None:
-        return quality
-    why = regression(manifest, before.quality, quality, str(previous))
+    baseline, before, latest = held  # the best since the last accepted drop
+    why = regression(manifest, before, quality, baseline)
     waiver = report.waiver("tag.no-regression")
-    if why and not waived_since(before, waiver.at if waiver else None):
-        comparable = before.quality.metric == quality.metric
+    if why and not waived_since(latest, waiver.at if waiver else None):
+        comparable = before.metric == quality.metric
         raise WorkbenchError(
-            f"release {version} would be worse than the release before it: {why}."
-            if comparable and same_data(before.quality, quality)
+            f"release {version} would be worse than the releases before it: {why}."
+            if comparable and same_data(before, quality)
             else f"release {version} cannot be compared with the release before it: {why}.",
             fix="improve the model (or measure it by the metric, on the held-out data, the "
             "last release used); or, if the trade is worth it, waive with a reason: "

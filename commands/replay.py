@@ -105,8 +105,13 @@ def show_replay(manifest: Any, version: str, channel: str) -> None:
 
     report = load(manifest, channel)
     deployed = any(d.channel == channel for d in load_deployments(manifest))
-    if report is None and not deployed:  # no traffic to replay: no command that cannot run
-        console.print(f"not replayed: {escape(channel)} is not deployed, so it has no traffic")
+    if report is None and not deployed:  # no swarm to read: only a log file can be replayed
+        console.print(
+            f"[yellow]not replayed[/]: {escape(version)} was never replayed against "
+            f"{escape(channel)}'s traffic, and the workbench deployed no {escape(channel)} "
+            "service to read it from (a file of its log lines: `workbench replay --from "
+            f"FILE --channel {escape(channel)} --candidate {escape(version)}`)"
+        )
         return
     if report is None:
         console.print(

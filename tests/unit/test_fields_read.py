@@ -93,7 +93,7 @@ def test_reads_are_noted_only_where_asked(tmp_path: Path) -> None:
     plain = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}])
     assert "fields_read" not in plain.facts  # the golden answers, quality: plain dicts
     noted = predict_in_model_env(load_manifest(root), [{"text": "spam", "n": 2}], track_reads=True)
-    assert noted.facts["fields_read"] == ["text"]
+    assert noted.facts["fields_read"] == {"read": ["text"], "asked": ["text"]}
 
 
 def test_the_read_record_answers_as_a_plain_one_would(tmp_path: Path) -> None:
@@ -126,6 +126,29 @@ def test_a_field_read_by_a_name_the_contract_lacks_fails_naming_both(tmp_path: P
     view = feature_names(project(tmp_path / "p", predictor))
     assert view.status is Status.FAIL, view.evidence
     assert view.evidence[0].startswith(
-        "the predictor reads count, which the request schema does not have"
+        "the predictor asks for count, which the request schema does not have"
     ), view.evidence
     assert "(it never read n: renamed?)" in view.evidence[0]
+
+
+DERIVES = """
+class Model:
+    def load(self, folder):
+        pass
+
+    def predict(self, record):
+        record["total"] = len(record["text"]) + record["n"]  # a feature it derives
+        legacy = "old_text" in record  # a probe kept for callers of an older contract
+        debug = record.get("debug", False)  # an optional switch beside every field
+        return {"score": record["total"] * 0.1 + legacy + debug}
+"""
+
+
+def test_derived_keys_probes_and_optional_switches_are_not_a_rename(tmp_path: Path) -> None:
+    """A reviewer's read: a key the predictor wrote itself, a test with `in`, and `.get` of an
+    optional switch all failed the gate of a correct predictor. Derived keys and probes are
+    not asked of callers; an unknown switch while every declared field is read warns."""
+    view = feature_names(project(tmp_path / "p", DERIVES))
+    assert view.status is Status.WARN, view.evidence
+    assert view.evidence[0].startswith("the predictor asks for debug,"), view.evidence
+    assert "total" not in view.evidence[0] and "old_text" not in view.evidence[0]

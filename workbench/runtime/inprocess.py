@@ -71,24 +71,33 @@ class ReadRecord(dict):
         self.reads = reads
 
     def __getitem__(self, key: object) -> object:
-        self.reads.add(key)
+        self.reads.add(("asked", key))
         return super().__getitem__(key)
 
     def get(self, key: object, default: object = None) -> object:
-        self.reads.add(key)
+        self.reads.add(("asked", key))
         return super().get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        self.reads.add(key)
+        self.reads.add(("probed", key))  # a test for a field, not a need of it
         return super().__contains__(key)
 
     def setdefault(self, key: object, default: object = None) -> object:
-        self.reads.add(key)
+        self.reads.add(("asked", key))
         return super().setdefault(key, default)
 
     def pop(self, key: object, *default: object) -> object:
-        self.reads.add(key)
+        self.reads.add(("asked", key))
         return super().pop(key, *default)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        self.reads.add(("written", key))  # a feature it derives: never asked of a caller
+        super().__setitem__(key, value)
+
+    def update(self, *others: object, **more: object) -> None:
+        merged = dict(*others, **more)
+        self.reads.update(("written", key) for key in merged)
+        super().update(merged)
 
     def whole(self) -> None:
         self.reads.add(WHOLE)
@@ -118,9 +127,16 @@ class ReadRecord(dict):
         return (dict, (dict(super().items()),))
 
 
-def fields_read(reads: set) -> list[str] | None:
-    """The fields the predictor read by name, or None when it read a record whole."""
-    return None if WHOLE in reads else sorted(str(k) for k in reads)
+def fields_read(reads: set) -> dict[str, list[str]] | None:
+    """The fields the predictor read by name (`read`: asked or tested with `in`) and those
+    it asked for (`asked`: `record[k]`, `.get`), both without the keys it wrote itself (a
+    derived feature); None when it read a record whole."""
+    if WHOLE in reads:
+        return None
+    written = {str(k) for kind, k in reads if kind == "written"}
+    asked = {str(k) for kind, k in reads if kind == "asked"} - written
+    probed = {str(k) for kind, k in reads if kind == "probed"} - written
+    return {"read": sorted(asked | probed), "asked": sorted(asked)}
 
 
 def tolerant(model: object, record: object) -> dict[str, object]:

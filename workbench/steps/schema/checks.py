@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet
@@ -164,8 +165,7 @@ def feature_names(ctx: CheckContext) -> CheckResult:
     if not known and ctx.manifest.model.flavor not in ("sklearn", "onnx", "torch"):
         if "fields_read" not in answers.facts:
             return CheckResult.skipped("what the predictor read was not noted in this run")
-        closed = request.get("additionalProperties") is False
-        return _fields_read(fields, answers.facts["fields_read"], len(answers.answers), closed)
+        return _fields_read(request, fields, answers.facts["fields_read"], len(answers.answers))
     if not known:
         return _array_order(request, fields, answers.facts.get("n_features_in"))
     missing = [f for f in known if f not in fields]
@@ -185,31 +185,33 @@ def feature_names(ctx: CheckContext) -> CheckResult:
 
 
 def _fields_read(
-    fields: list[str], read: list[str] | None, examples: int, closed: bool = True
+    request: dict[str, Any], fields: list[str], noted: Any, examples: int
 ) -> CheckResult:
     """A predictor class gets each record as a mapping, by field name (the order of fields
-    cannot change its answers); what it read of the examples' records is what it uses."""
-    if read is None:
+    cannot change its answers); what it read of the examples' records is what it uses.
+    Failed only for a rename: a name asked for that a closed request cannot carry while a
+    declared field went unread (a derived key it wrote, a probe with `in`, an optional
+    switch asked beside every declared field: a warning at most)."""
+    if noted is None:
         return CheckResult.skipped(
             f"the predictor read each of the {examples} example records whole (iterated, "
             "copied or made into a frame): which fields it uses cannot be told from here"
         )
+    read, asked = list(noted.get("read") or []), list(noted.get("asked") or [])
+    patterns = [str(p) for p in (request.get("patternProperties") or {})]
     unread = [f for f in fields if f not in read]
-    unknown = [r for r in read if r not in fields]
+    unknown = [r for r in asked if r not in fields and not _matches(r, patterns)]
+    closed = False in (request.get("additionalProperties"), request.get("unevaluatedProperties"))
     if unknown:  # asked for by a name no request carries: None (or a KeyError) every time
         renamed = f" (it never read {', '.join(unread)}: renamed?)" if unread else ""
         fix = "name the field in the predictor as the request schema does, or add it to it"
-        if not closed:  # an open schema lets a caller send it, undeclared
-            return CheckResult.warned(
-                f"the predictor reads {', '.join(unknown)}, which the request schema does "
-                f"not declare (it lets callers send other fields){renamed}",
-                fix,
-            )
-        return CheckResult.failed(
-            f"the predictor reads {', '.join(unknown)}, which the request schema does not "
-            "have: no request carries it, so the model gets nothing there on every call" + renamed,
-            fix,
+        said = (
+            f"the predictor asks for {', '.join(unknown)}, which the request schema does not "
+            + ("have: no request carries it" if closed else "declare")
         )
+        if closed and unread:
+            return CheckResult.failed(f"{said}, so the model gets nothing there{renamed}", fix)
+        return CheckResult.warned(said + renamed, fix)
     if unread:
         them, seen = ("it" if len(unread) == 1 else "them"), ", ".join(read) or "no field"
         return CheckResult.warned(
@@ -223,6 +225,16 @@ def _fields_read(
         f"the predictor read each of the schema's {len(fields)} fields by name while "
         f"answering the {examples} examples"
     )
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    for pattern in patterns:
+        try:
+            if re.search(pattern, name):
+                return True
+        except re.error:
+            return True  # a pattern Python cannot read: the name may be the schema's
+    return False
 
 
 def _baseline(ctx: CheckContext) -> str | None:

@@ -22,9 +22,9 @@ from workbench.project.manifest import Manifest
 from workbench.steps.serve import sessions as sessions_file
 from workbench.steps.serve.gpu import device_requests, gpu_absent
 from workbench.steps.serve.hints import load_hint
+from workbench.steps.serve.sessions import SESSION_LABEL, remove, remove_session
 
 RUN_LABEL = "io.workbench.run"
-SESSION_LABEL = "io.workbench.session"
 PROJECT_LABEL = "io.workbench.project"  # the manifest's name, for people reading labels
 PROJECT_ID_LABEL = "io.workbench.project-id"  # the project's id (`project_id`): what cleans
 
@@ -208,19 +208,6 @@ def save_logs(container: Any, target: Path) -> Path | None:
     return target
 
 
-def remove(container: Any) -> bool:
-    """Remove a container; False when the engine could not be asked (it is gone or hung)."""
-    from docker.errors import NotFound
-
-    try:
-        container.remove(force=True)
-    except NotFound:
-        return True  # already gone (removed from outside): nothing is left
-    except Exception:
-        return False
-    return True
-
-
 def _unremoved_file(root: Path) -> Path:
     return scratch_path(
         root, "serve", "unremoved-sessions", what="the list of unremoved containers"
@@ -358,18 +345,6 @@ def _clean_up(client: Any, root: Path, session: str, container: Any, log_file: P
     sessions_file.end(root, session)  # removed, or in the list of unremoved ones
     if interrupted is not None:
         raise interrupted
-
-
-def remove_session(client: Any, session: str) -> bool:
-    """Remove every container of one session (by label), whatever state it is in; False
-    when the engine could not be asked."""
-    try:
-        leftovers = client.containers.list(
-            ignore_removed=True, all=True, filters={"label": f"{SESSION_LABEL}={session}"}
-        )
-    except Exception:
-        return False
-    return all([remove(leftover) for leftover in leftovers])
 
 
 def containers_of(client: Any, project: str) -> list[Any]:

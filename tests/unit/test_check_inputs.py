@@ -345,3 +345,14 @@ def test_a_rewritten_description_leaves_the_models_inputs_as_they_were(tmp_path:
     assert measured() == before
     request.write_text(request.read_text().replace("type: number", "type: integer", 1))
     assert measured() != before
+    # Values are values, whatever words they hold (a reviewer's read), and year columns
+    # (integer keys) are no crash.
+    request.write_text(
+        "type: object\nproperties:\n  plan: {enum: [{title: A}], default: {description: fast}}\n"
+        "  2021: {type: number}\n"
+    )
+    first = measured()
+    request.write_text(request.read_text().replace("title: A", "title: C"))
+    second = measured()
+    request.write_text(request.read_text().replace("fast", "slow"))
+    assert len({first, second, measured()}) == 3

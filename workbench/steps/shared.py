@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from workbench.checklist.checks import CheckContext, CheckResult, Inputs
-from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
 from workbench.kernel.yamlio import load_yaml
 from workbench.project.manifest import Manifest
@@ -49,31 +48,31 @@ def of_latest_release(
 
 
 PROSE = ("description", "$comment", "title", "examples")  # words about the contract
+VALUES = ("enum", "const", "default")  # values, compared as they are
 
 
 def contract_digest(path: Path) -> str:
     """The request schema as the model's answers depend on it: its structure, without the
     words around it (a description rewritten made `snapshot.model-loads`, a gate, stale and
-    `tag` refuse: a new user's trial). The file's bytes when it cannot be read as YAML."""
+    `tag` refuse: a new user's trial). Values (`enum`, `const`, `default`) are kept whole,
+    whatever words they hold. The file's bytes when it cannot be read so."""
 
     def bare(node: Any) -> Any:
         if isinstance(node, dict):
+            # A field named `title` is a schema (a dict) under `properties`: kept.
             return {
-                k: bare(v)
+                str(k): (v if k in VALUES else bare(v))
                 for k, v in node.items()
-                if k not in PROSE or not isinstance(v, str | list)
+                if k not in PROSE or isinstance(v, dict)
             }
         if isinstance(node, list):
             return [bare(v) for v in node]
         return node
 
     try:
-        return sha256_text(
-            json.dumps(
-                bare(load_yaml(path, what="the request schema")), sort_keys=True, default=str
-            )
-        )
-    except WorkbenchError:
+        schema = bare(load_yaml(path, what="the request schema"))
+        return sha256_text(json.dumps(schema, sort_keys=True, default=str))
+    except Exception:  # unreadable, or keys json cannot sort: the bytes decide
         return file_digest(path)
 
 

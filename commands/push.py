@@ -173,23 +173,25 @@ def rollback(
     from workbench.project.manifest import load_manifest
     from workbench.project.releases import load_channels
     from workbench.steps.push.publish import rollback as rollback_channel
+    from workbench.steps.push.publish import rollback_target
 
     manifest = load_manifest(project)
     entry = load_channels(manifest).get(channel)
-    before = entry.current if entry is not None else None
+    before, back = (entry.current, rollback_target(entry)) if entry else (None, None)
+    broken = contract_broken(manifest, before, back) if before and back else []  # read first
     version, digest = rollback_channel(
         manifest, channel, current_user(manifest.root), unverified_reason
     )
     console.print(
         f"{channel} rolled back to {version} ({digest}); {verified_note(manifest, channel)}"
     )
-    broken = contract_broken(manifest, before, version) if before else []
-    if broken:
+    if broken and version == back:
+        more = f" and {len(broken) - 4} more" if len(broken) > 4 else ""
         console.print(
             f"[yellow]warning[/]: callers of {escape(str(before))} may be refused or misread "
             f"by {escape(version)}, whose contract differs: "
             + escape("; ".join(broken[:4]))
-            + ". Tell them, or promote a release that keeps the contract."
+            + f"{more}. Tell them, or promote a release that keeps the contract."
         )
     say_followed(manifest, channel)
     from workbench.project.releases import load_deployments
@@ -205,7 +207,6 @@ def rollback(
 def contract_broken(manifest: Manifest, before: str, after: str) -> list[str]:
     """The changes breaking for callers of `before` once the channel serves `after` (both
     schemas at their tags): a field `after` refuses, an answer field it lacks."""
-    from workbench.kernel.errors import WorkbenchError
     from workbench.kernel.yamlio import parse_yaml, to_plain
     from workbench.project.releases import file_at_release
     from workbench.steps.schema.diff import Where, diff_schemas
@@ -216,17 +217,14 @@ def contract_broken(manifest: Manifest, before: str, after: str) -> list[str]:
         ("response", manifest.schema.response),
     )
     for where, relative in sides:
-        try:
+        try:  # a warning only: nothing here may stop a rollback
             was, now = (file_at_release(manifest, v, relative) for v in (before, after))
             if was is None or now is None:
                 continue
             old = to_plain(parse_yaml(was, source=f"{before}:{relative}"))
             new = to_plain(parse_yaml(now, source=f"{after}:{relative}"))
-        except WorkbenchError:
+            changes = diff_schemas(old, new, where)
+        except Exception:
             continue
-        found += [
-            f"{c.where} {c.path}: {c.what}"
-            for c in diff_schemas(old, new, where)
-            if c.kind == "breaking"
-        ]
+        found += [f"{c.where} {c.path}: {c.what}" for c in changes if c.kind == "breaking"]
     return found

@@ -183,7 +183,7 @@ def take_snapshot(
     )
     record.imports = _known_modules(env, runtime, answers, static)
     if keep_time_if_same(manifest.root, record):
-        yield Log(f"the same environment as the snapshot of {record.taken_at}: files unchanged")
+        yield Log(f"the same environment as the snapshot of {record.taken_at}: its time kept")
     write_snapshot(manifest.root, record)
     write_text_atomic(
         lock_path,

@@ -278,8 +278,9 @@ def field_descriptions(manifest: Manifest) -> list[str]:
             schema = load(manifest)
         except WorkbenchError:
             continue
-        out += [
+        out += [  # a `$ref`'s target too: its description is the field's
             f"{where} {name}: {str(sub.get('description') or '').strip()}"
-            for name, sub in walk_fields(schema)
+            for name, sub in walk_fields(schema, values=True)
+            if "description" in sub or "$ref" not in sub
         ]
     return out

@@ -357,7 +357,7 @@ def test_several_workers_share_the_port_count_every_request_and_stop_cleanly(
             time.sleep(0.25)
             logs = live.container.logs().decode()
         assert logs.count('"event":"model_loaded"') == 3, logs[-2000:]
-        live.container.stop(timeout=15)
+        live.container.stop(timeout=30)  # (a loaded machine: the drain may take longer)
         live.container.reload()
         assert live.container.attrs["State"]["ExitCode"] == 0, live.container.logs().decode()[
             -2000:

@@ -331,7 +331,12 @@ def _no_regression(
     if why and not waived_since(latest, waiver.at if waiver else None):
         comparable = before.metric == quality.metric
         raise WorkbenchError(
-            f"release {version} would be worse than the releases before it: {why}."
+            (
+                f"release {version} would be worse than the release before it: {why}."
+                if str(previous) == baseline
+                else f"release {version} would be worse than release {baseline}, the best "
+                f"since the last accepted drop: {why}."
+            )
             if comparable and same_data(before, quality)
             else f"release {version} cannot be compared with the release before it: {why}.",
             fix="improve the model (or measure it by the metric, on the held-out data, the "

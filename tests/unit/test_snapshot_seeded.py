@@ -5,6 +5,7 @@ the model's interpreter twice more for the same (about 1.5 s each, on every snap
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,13 +21,9 @@ from workbench.steps.snapshot.stamps import env_stamp
 from workbench.steps.snapshot.take import SnapshotResult
 
 
-def test_the_checks_after_a_snapshot_read_what_it_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
-    answers = InProcessAnswers(answers=[{"prediction": "setosa"}], modules=[], warnings=[])
-    env = {"python": {"version": "3.11.7"}, "dists": []}
-    result = SnapshotResult(
+def taken(tmp_path: Path, **read: Any) -> SnapshotResult:
+    """A snapshot's result as the checks after it see it: what it read, nothing else."""
+    return SnapshotResult(
         lock_path=tmp_path / "environment.lock",
         snapshot_path=tmp_path / "snapshot.yaml",
         runtime={},
@@ -35,6 +32,18 @@ def test_the_checks_after_a_snapshot_read_what_it_read(
         inconsistent=[],
         warnings=[],
         freeze_count=0,
+        **read,
+    )
+
+
+def test_the_checks_after_a_snapshot_read_what_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
+    answers = InProcessAnswers(answers=[{"prediction": "setosa"}], modules=[], warnings=[])
+    env = {"python": {"version": "3.11.7"}, "dists": []}
+    result = taken(
+        tmp_path,
         env=env,
         answers=(["one.json"], answers),
         env_stamp=env_stamp(manifest.interpreter()),
@@ -68,15 +77,8 @@ def test_an_environment_changed_during_the_snapshot_is_read_again(
     (a reviewer's read). The checks read the environment again."""
     manifest = load_manifest(copy_example("iris", tmp_path / "iris"))
     env = {"python": {"version": "3.11.7"}, "dists": []}
-    result = SnapshotResult(
-        lock_path=tmp_path / "environment.lock",
-        snapshot_path=tmp_path / "snapshot.yaml",
-        runtime={},
-        serving=[],
-        unresolved={},
-        inconsistent=[],
-        warnings=[],
-        freeze_count=0,
+    result = taken(
+        tmp_path,
         env=env,
         answers=None,
         env_stamp="the stamp when the snapshot began",

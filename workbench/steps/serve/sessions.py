@@ -110,7 +110,8 @@ def orphaned(root: Path) -> list[str]:
             continue
         if any(said.get(key) != value for key, value in here.items()):
             continue  # another host, boot or PID namespace: its pid means nothing here
-        if _start_time(pid) is None or _start_time(pid) != start:
+        now = _start_time(pid)  # None: no such process; another time: a reused pid
+        if now is None or now != start:
             found.append(path.name)
     return found
 

@@ -348,7 +348,9 @@ def test_several_workers_share_the_port_count_every_request_and_stop_cleanly(
         ]
         assert counted and float(counted[0].split()[-1]) == 60.0, metrics[-2000:]
         logs = live.container.logs().decode()
-        assert '{"event":"workers","count":3}' in logs
+        assert '{"event":"workers","count":3,' in logs
+        # The parent imported the fork-safe libraries once; the workers inherit them.
+        assert '"shared_imports":["numpy","scipy","sklearn","joblib"]' in logs, logs
         # A worker listens only once its model is loaded (every answer above was a 200 even
         # while a slower worker was still loading); all three load, in their own time.
         for _ in range(120):

@@ -87,9 +87,6 @@ class BuildContext:
     config: dict[str, Any]
     base_image: str
     labels: dict[str, str] = field(default_factory=dict)
-    # Given to the engine with the build, not written in the Dockerfile: the image then
-    # carries the project's id like the containers do (`workbench clean`, the tests' cleanup)
-    project_id: str = ""
     # What of the model's files the secret scan could not read ('<file>: <what> not scanned').
     unscanned: list[str] = field(default_factory=list)
     # The wheels built from the project's own packages (scanned for secrets like the model).
@@ -194,6 +191,8 @@ def assemble_context(
     labels = image_labels(manifest, version, str(config["revision"]), created, base_image, hashes)
     if debs:
         labels[f"{LABEL_PREFIX}.system-packages"] = describe_debs(debs)
+    # The project's id, as its containers carry it: what `workbench clean` finds images by.
+    labels[f"{LABEL_PREFIX}.project-id"] = manifest.project_id
     template = asset("templates", "Dockerfile").read_text()
     label_text = " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
     dockerfile = context / "Dockerfile"
@@ -216,7 +215,6 @@ def assemble_context(
         config=config,
         base_image=base_image,
         labels=labels,
-        project_id=manifest.project_id,
         unscanned=unscanned,
         own_wheels=own,
     )
@@ -355,13 +353,6 @@ def require_base_image(client: Any, name: str) -> Any:
         ) from None
 
 
-def build_labels(context: BuildContext) -> dict[str, str]:
-    """The labels the engine puts on the image: the Dockerfile's, and the project's id."""
-    if not context.project_id:
-        return context.labels
-    return {**context.labels, f"{LABEL_PREFIX}.project-id": context.project_id}
-
-
 def build_image(
     context: BuildContext,
     tag: str,
@@ -390,8 +381,9 @@ def build_image(
                 forcerm=True,
                 pull=False,
                 nocache=nocache,
+                # No `labels=` here: the engine would add one build step (a container and
+                # a commit) per label; they are all in the Dockerfile's one LABEL.
                 decode=True,
-                labels=build_labels(context),
             ),
         )
         for chunk in stream:

@@ -161,7 +161,7 @@ def test_the_environment_stamp_sees_egg_info_dist_packages_and_the_interpreter(
     """snapshot.fresh's inputs: only `lib/python*/site-packages/*.dist-info` names were
     read, so an egg-info install, Debian's dist-packages, or a venv made again on another
     Python left the result fresh."""
-    from workbench.steps.snapshot.stamps import env_stamp
+    from workbench.project.env_stamp import env_stamp
 
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)

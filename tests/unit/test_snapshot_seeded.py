@@ -17,7 +17,7 @@ from workbench.project.scaffold import copy_example
 from workbench.steps import shared
 from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import checks as snapshot_checks
-from workbench.steps.snapshot.stamps import env_stamp
+from workbench.project.env_stamp import env_stamp
 from workbench.steps.snapshot.take import SnapshotResult
 
 

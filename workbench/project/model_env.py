@@ -17,6 +17,7 @@ from workbench.kernel.environ import without_secrets
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.paths import runtime_dir
 from workbench.kernel.yamlio import load_yaml
+from workbench.project.answers_cache import answers_key, cached_payload, keep_payload
 from workbench.project.manifest import Manifest
 from workbench.project.model_failures import model_failure
 from workbench.project.model_files import MODEL_FOLDER, staged_model
@@ -205,13 +206,17 @@ def _predict_staged(
         "tolerate": tolerate,
         "track_reads": track_reads,
     }
-    payload = run_json_script(
-        interpreter,
-        runtime_dir() / "inprocess.py",
-        json.dumps(request),
-        timeout=timeout,
-        cwd=app,
-    )
+    key = answers_key(manifest, app, request)
+    payload = cached_payload(manifest, key)
+    if payload is None:
+        payload = run_json_script(
+            interpreter,
+            runtime_dir() / "inprocess.py",
+            json.dumps(request),
+            timeout=timeout,
+            cwd=app,
+        )
+        keep_payload(manifest, key, app, payload)
     if "error" in payload:
         fields = [] if features is not None else request_features(manifest)
         raise model_failure(manifest, app, interpreter, payload, fields)

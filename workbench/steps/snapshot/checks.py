@@ -32,7 +32,7 @@ from workbench.steps.snapshot.cuda import (
 )
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS, kept_tool
-from workbench.steps.snapshot.stamps import env_stamp
+from workbench.project.env_stamp import env_stamp
 from workbench.steps.snapshot.take import code_paths, probe_environment
 from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir, wheels_called
 

@@ -48,7 +48,7 @@ from workbench.project.records import (
 )
 from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import imports, resolve, sources, wheels
-from workbench.steps.snapshot.stamps import env_stamp
+from workbench.project.env_stamp import env_stamp
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
 SERVING_REQUIREMENTS = runtime_dir() / "requirements.in"

@@ -1,0 +1,111 @@
+"""The model's answers are kept between commands and reused only while everything they came
+from is unchanged: each test counts how often the model's interpreter really loaded the
+model (the predictor appends a line to a file outside the project at every load)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workbench.kernel.errors import WorkbenchError
+from workbench.project.manifest import load_manifest
+from workbench.project.model_env import predict_in_model_env
+
+PREDICTOR = """
+import os
+from helper import SCALE
+
+
+class Model:
+    def load(self, folder):
+        with open(os.environ["LOADS_FILE"], "a") as loads:
+            loads.write("load\\n")
+
+    def predict(self, record):
+        return {"score": record["x"] * SCALE}
+"""
+
+
+def project(root: Path, python: str = sys.executable) -> Path:
+    (root / "schema").mkdir(parents=True)
+    (root / "predict.py").write_text(textwrap.dedent(PREDICTOR))
+    (root / "schema" / "request.yaml").write_text(
+        "type: object\nproperties:\n  x: {type: number}\n"
+    )
+    (root / "schema" / "response.yaml").write_text(
+        "type: object\nproperties:\n  score: {type: number}\n"
+    )
+    (root / "workbench.yaml").write_text(
+        f"name: cached\npython: {python}\nmodel:\n  flavor: python\n  predictor: predict:Model\n"
+    )
+    return root
+
+
+@pytest.fixture
+def helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A module outside the project and the environment (on PYTHONPATH, like a sibling
+    clone), and the file the predictor counts its loads in."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "helper.py").write_text("SCALE = 2\n")
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+    monkeypatch.setenv("LOADS_FILE", str(tmp_path / "loads.txt"))
+    return folder / "helper.py"
+
+
+def loads(tmp_path: Path) -> int:
+    counted = tmp_path / "loads.txt"
+    return len(counted.read_text().splitlines()) if counted.exists() else 0
+
+
+def answers(root: Path, x: float = 1.5) -> list[float]:
+    return [a["score"] for a in predict_in_model_env(load_manifest(root), [{"x": x}]).answers]
+
+
+def test_the_same_question_is_answered_once(tmp_path: Path, helper: Path) -> None:
+    root = project(tmp_path / "p")
+    assert answers(root) == [3.0]
+    assert answers(root) == [3.0]
+    assert loads(tmp_path) == 1
+    assert answers(root, x=2.0) == [4.0]  # another record: asked
+    assert loads(tmp_path) == 2
+
+
+def test_a_changed_predictor_or_outside_module_is_asked_again(
+    tmp_path: Path, helper: Path
+) -> None:
+    root = project(tmp_path / "p")
+    assert answers(root) == [3.0]
+    helper.write_text("SCALE = 3\n")  # an editable package's code, edited
+    assert answers(root) == [4.5]
+    assert loads(tmp_path) == 2
+    (root / "predict.py").write_text(textwrap.dedent(PREDICTOR).replace("* SCALE", "* SCALE + 1"))
+    assert answers(root) == [5.5]
+    assert loads(tmp_path) == 3
+
+
+def test_a_changed_environment_is_asked_again(tmp_path: Path, helper: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    root = project(tmp_path / "p", python=str(venv / "bin" / "python"))
+    assert answers(root) == [3.0]
+    site = next(venv.glob("lib/python3*/site-packages"))
+    (site / "extra-1.0.dist-info").mkdir()  # a package installed since
+    assert answers(root) == [3.0]
+    assert loads(tmp_path) == 2
+
+
+def test_a_failure_is_never_kept(tmp_path: Path, helper: Path) -> None:
+    root = project(tmp_path / "p")
+    for _ in range(2):
+        with pytest.raises(WorkbenchError):
+            answers_of_missing_field(root)
+    assert loads(tmp_path) == 2
+
+
+def answers_of_missing_field(root: Path) -> None:
+    predict_in_model_env(load_manifest(root), [{"y": 1}])

@@ -1,0 +1,123 @@
+"""The model's answers kept between commands (`.workbench/answers/`).
+
+Asking the model's interpreter costs a second or more each time (it imports the model's
+libraries), and `snapshot`, `check`, `serve --test` and `tag` ask it the same questions
+about the same model. An answer is reused only when everything it came from is unchanged:
+the request (the records and how they are given), the staged model's files, the
+interpreter and what its environment has installed (`env_stamp`), the runtime scripts
+that ask, `PYTHONPATH`, and the files of every module the model imported from outside its
+environment (an editable package's code, a helper beside the project), read again at each
+use. A failure is never kept; nor is an answer over `MAX_BYTES`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from workbench.kernel.atomic import write_text_atomic
+from workbench.kernel.hashing import file_digest, fingerprint
+from workbench.kernel.paths import runtime_dir, scratch_dir
+from workbench.project.env_stamp import env_stamp
+from workbench.project.manifest import Manifest
+
+MAX_ENTRIES = 64  # the oldest go first
+MAX_BYTES = 2_000_000  # a larger answer (a big sample's) is asked again
+
+
+def answers_key(manifest: Manifest, app: Path, request: dict[str, Any]) -> str:
+    """What the answers to `request` depend on, besides outside modules (checked on use).
+    The staged folder's own path is left out: it is new for every question."""
+    interpreter = manifest.interpreter()
+    asked = {k: v for k, v in request.items() if k != "root"}
+    return fingerprint(
+        {
+            "request": json.dumps(asked, sort_keys=True, default=str),
+            "model": file_digest(app),
+            "interpreter": str(interpreter),
+            "environment": env_stamp(interpreter),
+            "runtime": file_digest(runtime_dir()),
+            "pythonpath": os.environ.get("PYTHONPATH", ""),
+        }
+    ).removeprefix("sha256:")
+
+
+def cached_payload(manifest: Manifest, key: str) -> dict[str, Any] | None:
+    """The payload kept for `key`, when every outside module's files are still the same."""
+    try:
+        entry = json.loads(_entry(manifest, key).read_text())
+        outside: dict[str, str] = entry["outside"]
+        payload: dict[str, Any] = entry["payload"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if any(file_digest(Path(where)) != digest for where, digest in outside.items()):
+        return None
+    return payload
+
+
+def keep_payload(manifest: Manifest, key: str, app: Path, payload: dict[str, Any]) -> None:
+    """Keep an answer for the next command; a cache that cannot be written is no cache."""
+    if "error" in payload:
+        return
+    roots = environment_roots(manifest.interpreter())
+    outside = {}
+    for where in (payload.get("module_files") or {}).values():
+        home = module_home(Path(where))
+        if not in_environment(home, roots, app, manifest.root):
+            outside[str(home)] = file_digest(home)
+    text = json.dumps({"outside": outside, "payload": payload}, separators=(",", ":"))
+    if len(text) > MAX_BYTES:
+        return
+    try:
+        write_text_atomic(_entry(manifest, key), text)
+        _prune(_entry(manifest, key).parent)
+    except OSError:
+        return
+
+
+def module_home(where: Path) -> Path:
+    """What to read again for a module found at `where`: its package's folder, or its file."""
+    return where.parent if where.name == "__init__.py" else where
+
+
+def environment_roots(interpreter: Path) -> list[Path]:
+    """Where the environment's own code lives (its prefix, the base Python's for a venv):
+    covered by `env_stamp`, not read file by file."""
+    prefix = interpreter.parent.parent
+    roots = [prefix, prefix.resolve(), interpreter.resolve().parent.parent]
+    config = prefix / "pyvenv.cfg"
+    try:
+        for line in config.read_text(errors="replace").splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "home" and value.strip():
+                roots.append(Path(value.strip()).parent)
+    except OSError:
+        pass
+    return roots
+
+
+def in_environment(home: Path, roots: list[Path], app: Path, project: Path) -> bool:
+    """Whether a module's files are covered without reading them: in the staged model
+    (`app`, part of the key) or in the environment. Inside the project only its venv counts
+    as the environment (a project kept under the base Python's prefix is still read)."""
+    if _within(home, [app]):
+        return True
+    if _within(home, [project, project.resolve()]):
+        return _within(home, roots[:2])  # the venv's prefix, as named and resolved
+    return _within(home, roots)
+
+
+def _within(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _entry(manifest: Manifest, key: str) -> Path:
+    return scratch_dir(manifest.root, "answers", what="the kept model answers") / f"{key}.json"
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        old.unlink(missing_ok=True)

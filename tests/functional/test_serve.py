@@ -272,11 +272,12 @@ def test_every_server_error_of_the_serve_test_carries_the_containers_log_lines(
     assert any("cannot handle large x" in e for e in crashed)
 
 
-def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
+def test_interrupting_the_serve_test_at_twelve_moments_never_leaves_a_container(
     example_project: Path, base_image: str
 ) -> None:
-    # Ctrl-C or SIGTERM at random moments, ten of them within 0.15 s of the container's
-    # start (where 7 of 12 interrupts used to leave it running): never a container left.
+    # Ctrl-C or SIGTERM at random moments, eight of them within 0.15 s of the container's
+    # start (where 7 of 12 interrupts used to leave it running: eight such would all have
+    # missed it once in 1,100 runs), four anywhere in the first 8 s: never a container left.
     import os
     import random
     import signal
@@ -288,7 +289,7 @@ def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
     rng = random.Random(14)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     outcomes = []
-    for attempt in range(20):
+    for attempt in range(12):
         process = subprocess.Popen(
             [workbench, "serve", "--test", "-p", str(example_project)],
             stdout=subprocess.PIPE,
@@ -297,7 +298,7 @@ def test_interrupting_the_serve_test_at_twenty_moments_never_leaves_a_container(
             env=env,
         )
         assert process.stdout is not None
-        at_start = attempt % 2 == 0
+        at_start = attempt % 3 != 2
         started = time.monotonic()
         if at_start:
             for line in process.stdout:

@@ -75,9 +75,7 @@ def test_the_same_question_is_answered_once(tmp_path: Path, helper: Path) -> Non
     assert loads(tmp_path) == 2
 
 
-def test_a_changed_predictor_or_outside_module_is_asked_again(
-    tmp_path: Path, helper: Path
-) -> None:
+def test_a_changed_predictor_or_outside_module_is_asked_again(tmp_path: Path, helper: Path) -> None:
     root = project(tmp_path / "p")
     assert answers(root) == [3.0]
     helper.write_text("SCALE = 3\n")  # an editable package's code, edited
@@ -109,3 +107,26 @@ def test_a_failure_is_never_kept(tmp_path: Path, helper: Path) -> None:
 
 def answers_of_missing_field(root: Path) -> None:
     predict_in_model_env(load_manifest(root), [{"y": 1}])
+
+
+def test_the_same_answers_are_scored_once(
+    tmp_path: Path, helper: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve.quality scores the candidate's answers at `tag` as it did at `serve --test`:
+    scored once while the answers, the metric and the environment are the same."""
+    from workbench.project.manifest import EvaluationSpec
+    from workbench.steps.serve import quality
+
+    started = []
+    real = quality.run_json_script
+    monkeypatch.setattr(
+        quality, "run_json_script", lambda *a, **k: started.append(1) or real(*a, **k)
+    )
+    manifest = load_manifest(project(tmp_path / "p"))
+    spec = EvaluationSpec(data="held.csv", target="y", metric="accuracy")
+    answers = [{"prediction": "a"}, {"prediction": "b"}]
+    assert quality.score(manifest, spec, ["a", "a"], answers)["value"] == 0.5
+    assert quality.score(manifest, spec, ["a", "a"], answers)["value"] == 0.5
+    assert len(started) == 1
+    assert quality.score(manifest, spec, ["a", "b"], answers)["value"] == 1.0
+    assert len(started) == 2

@@ -11,13 +11,13 @@ import pytest
 
 from workbench.checklist.checks import CheckContext
 from workbench.kernel.hashing import fingerprint
+from workbench.project.env_stamp import env_stamp
 from workbench.project.manifest import load_manifest
 from workbench.project.model_env import InProcessAnswers
 from workbench.project.scaffold import copy_example
 from workbench.steps import shared
 from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import checks as snapshot_checks
-from workbench.project.env_stamp import env_stamp
 from workbench.steps.snapshot.take import SnapshotResult
 
 

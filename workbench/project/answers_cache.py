@@ -2,12 +2,13 @@
 
 Asking the model's interpreter costs a second or more each time (it imports the model's
 libraries), and `snapshot`, `check`, `serve --test` and `tag` ask it the same questions
-about the same model. An answer is reused only when everything it came from is unchanged:
-the request (the records and how they are given), the staged model's files, the
-interpreter and what its environment has installed (`env_stamp`), the runtime scripts
-that ask, `PYTHONPATH`, and the files of every module the model imported from outside its
-environment (an editable package's code, a helper beside the project), read again at each
-use. A failure is never kept; nor is an answer over `MAX_BYTES`.
+about the same model (and score the same answers: `score.py`). An answer is reused only
+when everything it came from is unchanged: the request (the records and how they are
+given), the staged model's files, the interpreter and what its environment has installed
+(`env_stamp`), the scripts that ask, `PYTHONPATH`, and the files of every module the model
+imported from outside its environment (an editable package's code, a helper beside the
+project), read again at each use. A failure is never kept; nor is an answer over
+`MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -27,18 +28,22 @@ MAX_ENTRIES = 64  # the oldest go first
 MAX_BYTES = 2_000_000  # a larger answer (a big sample's) is asked again
 
 
-def answers_key(manifest: Manifest, app: Path, request: dict[str, Any]) -> str:
-    """What the answers to `request` depend on, besides outside modules (checked on use).
-    The staged folder's own path is left out: it is new for every question."""
+def answers_key(
+    manifest: Manifest, request: dict[str, Any], *, script: Path, app: Path | None = None
+) -> str:
+    """What the answer of `script` to `request` depends on, besides outside modules (checked
+    on use): with `app`, the staged model folder (its own path left out of the request: it
+    is new for every question)."""
     interpreter = manifest.interpreter()
     asked = {k: v for k, v in request.items() if k != "root"}
     return fingerprint(
         {
             "request": json.dumps(asked, sort_keys=True, default=str),
-            "model": file_digest(app),
+            "model": file_digest(app) if app is not None else "",
             "interpreter": str(interpreter),
             "environment": env_stamp(interpreter),
             "runtime": file_digest(runtime_dir()),
+            "script": file_digest(script),
             "pythonpath": os.environ.get("PYTHONPATH", ""),
         }
     ).removeprefix("sha256:")
@@ -57,7 +62,9 @@ def cached_payload(manifest: Manifest, key: str) -> dict[str, Any] | None:
     return payload
 
 
-def keep_payload(manifest: Manifest, key: str, app: Path, payload: dict[str, Any]) -> None:
+def keep_payload(
+    manifest: Manifest, key: str, payload: dict[str, Any], app: Path | None = None
+) -> None:
     """Keep an answer for the next command; a cache that cannot be written is no cache."""
     if "error" in payload:
         return
@@ -65,7 +72,7 @@ def keep_payload(manifest: Manifest, key: str, app: Path, payload: dict[str, Any
     outside = {}
     for where in (payload.get("module_files") or {}).values():
         home = module_home(Path(where))
-        if not in_environment(home, roots, app, manifest.root):
+        if not in_environment(home, roots, [app] if app else [], manifest.root):
             outside[str(home)] = file_digest(home)
     text = json.dumps({"outside": outside, "payload": payload}, separators=(",", ":"))
     if len(text) > MAX_BYTES:
@@ -98,11 +105,11 @@ def environment_roots(interpreter: Path) -> list[Path]:
     return roots
 
 
-def in_environment(home: Path, roots: list[Path], app: Path, project: Path) -> bool:
+def in_environment(home: Path, roots: list[Path], staged: list[Path], project: Path) -> bool:
     """Whether a module's files are covered without reading them: in the staged model
-    (`app`, part of the key) or in the environment. Inside the project only its venv counts
+    (part of the key) or in the environment. Inside the project only its venv counts
     as the environment (a project kept under the base Python's prefix is still read)."""
-    if _within(home, [app]):
+    if _within(home, staged):
         return True
     if _within(home, [project, project.resolve()]):
         return _within(home, roots[:2])  # the venv's prefix, as named and resolved

@@ -206,17 +206,14 @@ def _predict_staged(
         "tolerate": tolerate,
         "track_reads": track_reads,
     }
-    key = answers_key(manifest, app, request)
+    script = runtime_dir() / "inprocess.py"
+    key = answers_key(manifest, request, script=script, app=app)
     payload = cached_payload(manifest, key)
     if payload is None:
         payload = run_json_script(
-            interpreter,
-            runtime_dir() / "inprocess.py",
-            json.dumps(request),
-            timeout=timeout,
-            cwd=app,
+            interpreter, script, json.dumps(request), timeout=timeout, cwd=app
         )
-        keep_payload(manifest, key, app, payload)
+        keep_payload(manifest, key, payload, app)
     if "error" in payload:
         fields = [] if features is not None else request_features(manifest)
         raise model_failure(manifest, app, interpreter, payload, fields)

@@ -19,6 +19,7 @@ from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, rows_digest
 from workbench.kernel.paths import asset
 from workbench.kernel.yamlio import load_yaml, to_plain
+from workbench.project.answers_cache import answers_key, cached_payload, keep_payload
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
 from workbench.steps.schema.contract import request_schema, response_schema
@@ -131,9 +132,13 @@ def score(
             y_true = [str(t) for t in y_true]
     asked: dict[str, Any] = {"metric": evaluation.metric, "y_true": y_true, "y_pred": predictions}
     asked |= {"labels": labels, "proba": proba}
-    payload = run_json_script(
-        manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
-    )
+    key = answers_key(manifest, asked, script=SCRIPT)
+    payload = cached_payload(manifest, key)  # the candidate's answers scored at serve --test
+    if payload is None:
+        payload = run_json_script(
+            manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
+        )
+        keep_payload(manifest, key, payload)
     if "error" in payload:
         unscorable = "not importable" not in str(payload["error"])
         raise WorkbenchError(

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name
 from workbench.checklist.checks import CheckContext, CheckResult, CheckSet, Inputs
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest, sha256_text
+from workbench.project.env_stamp import env_stamp
 from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
@@ -32,7 +33,6 @@ from workbench.steps.snapshot.cuda import (
 )
 from workbench.steps.snapshot.drift import baseline_lock
 from workbench.steps.snapshot.resolve import DEV_TOOLS, kept_tool
-from workbench.project.env_stamp import env_stamp
 from workbench.steps.snapshot.take import code_paths, probe_environment
 from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir, wheels_called
 

@@ -22,6 +22,7 @@ from workbench.kernel.clock import now
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import fingerprint, sha256_file
 from workbench.kernel.paths import runtime_dir
+from workbench.project.env_stamp import env_stamp
 from workbench.project.lockfile import (
     LOCK_NAME,
     SNAPSHOT_NAME,
@@ -48,7 +49,6 @@ from workbench.project.records import (
 )
 from workbench.steps.shared import model_inputs
 from workbench.steps.snapshot import imports, resolve, sources, wheels
-from workbench.project.env_stamp import env_stamp
 
 PROBE = Path(__file__).resolve().parent / "probe.py"
 SERVING_REQUIREMENTS = runtime_dir() / "requirements.in"

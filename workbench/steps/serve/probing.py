@@ -38,9 +38,16 @@ class Probe:
     run: Callable[[Probing], CheckResult]
 
 
-def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
+def post(url: str, body: Any, *, raw: bytes | None = None, client: Any = None) -> Response:
     data = raw if raw is not None else json.dumps(body).encode()
-    return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
+    return request(
+        "POST",
+        url,
+        body=data,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+        client=client,
+    )
 
 
 EXEC_TRIES = 3

@@ -15,10 +15,11 @@ the parent forwards SIGTERM/SIGINT and exits 0 once every worker stopped cleanly
 stops them all if one dies.
 
 Before it forks, the parent imports the scientific libraries the image has installed among
-those whose import starts no thread (`FORK_SAFE`): each worker inherits them instead of
-importing them again, a second or more of CPU per worker at every start, and their pages
-are shared. The model itself is still loaded by each worker (a model object, or a library's
-thread pool made while loading, is never carried over a fork).
+those that may be forked once imported (`FORK_SAFE`: OpenBLAS's and OpenMP's thread pools
+start again in a forked child): each worker inherits them instead of importing them again,
+a second or more of CPU per worker at every start, and their pages are shared. NumPy's
+global random generator is seeded again in each worker. The model itself is still loaded
+by each worker (a model object, or a pool made while loading, is never carried over a fork).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from pathlib import Path
 
 DEFAULT_MAX = 4
 # Imported once by the parent before it forks the workers, where installed: libraries that
-# start no thread at import (OpenBLAS's pool re-forms after a fork). Not torch, onnxruntime
-# or the boosters: a pool or a runtime made while importing or loading could not be forked.
+# may be forked once imported (OpenBLAS's and OpenMP's pools start again in the child). Not
+# torch, onnxruntime or the boosters: a runtime made while importing could not be forked.
 FORK_SAFE = ("numpy", "scipy", "pandas", "sklearn", "joblib")
 
 
@@ -146,11 +147,20 @@ def import_shared(names: tuple[str, ...] = FORK_SAFE) -> list[str]:
         except Exception:  # the worker imports it again and reports the failure
             continue
         done.append(name)
+    if "numpy" in done:  # each worker its own random stream, as when it imported NumPy itself
+        os.register_at_fork(after_in_child=_reseed_numpy)
     return done
 
 
+def _reseed_numpy() -> None:
+    random = sys.modules.get("numpy.random")
+    if random is not None:
+        random.seed()  # NumPy's global generator, from the OS's entropy
+
+
 def supervise(host: str, port: int, workers: int) -> int:
-    """Fork `workers` servers; forward stop signals; exit 0 only on a clean stop of all."""
+    """Import the shared libraries, fork `workers` servers; forward stop signals; exit 0
+    only on a clean stop of all. A stop while importing ends it at once, forking nothing."""
     children: dict[int, int] = {}
     stopping = False
 
@@ -163,13 +173,26 @@ def supervise(host: str, port: int, workers: int) -> int:
             except ProcessLookupError:
                 pass
 
+    signal.signal(signal.SIGTERM, stop)  # before the imports: a `docker stop` is heard
+    signal.signal(signal.SIGINT, stop)
+    shared = import_shared()
+    line = json.dumps(
+        {"event": "workers", "count": workers, "shared_imports": shared}, separators=(",", ":")
+    )
+    logging.getLogger("serving").info(line)
+    if stopping:
+        return 0
+    stops = {signal.SIGTERM, signal.SIGINT}
     for index in range(workers):
+        # Held while forking: a child must never run the parent's `stop` (its siblings).
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         pid = os.fork()
         if pid == 0:  # the worker: its own socket, its own model
             # Uvicorn re-raises the stop signal after its graceful stop, under the handler it
             # found: a no-op here (a worker is not PID 1, the default would kill it: -15).
             signal.signal(signal.SIGTERM, lambda *_: None)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it with SIGTERM
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             code = 0
             try:
                 serve(host, port, preload=True, sock=listening_socket(host, port))
@@ -184,8 +207,7 @@ def supervise(host: str, port: int, workers: int) -> int:
             finally:
                 os._exit(code)
         children[pid] = index
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)  # a stop meanwhile reaches it too
     status = 0
     while children:
         try:
@@ -240,11 +262,6 @@ def main() -> None:
         serve(host, port, preload=False)
         return
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    shared = import_shared()
-    line = json.dumps(
-        {"event": "workers", "count": workers, "shared_imports": shared}, separators=(",", ":")
-    )
-    logging.getLogger("serving").info(line)
     sys.exit(supervise(host, port, workers))
 
 

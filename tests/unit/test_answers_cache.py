@@ -4,6 +4,7 @@ model (the predictor appends a line to a file outside the project at every load)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from workbench.kernel.errors import WorkbenchError
+from workbench.project.answers_cache import in_environment
 from workbench.project.manifest import load_manifest
 from workbench.project.model_env import predict_in_model_env
 
@@ -95,6 +97,35 @@ def test_a_changed_environment_is_asked_again(tmp_path: Path, helper: Path) -> N
     (site / "extra-1.0.dist-info").mkdir()  # a package installed since
     assert answers(root) == [3.0]
     assert loads(tmp_path) == 2
+    record = site / "extra-1.0.dist-info" / "RECORD"
+    record.write_text("extra/__init__.py,,\n")
+    assert answers(root) == [3.0]
+    os.utime(record, ns=(record.stat().st_mtime_ns + 10**9,) * 2)  # `pip install .` again
+    assert answers(root) == [3.0]
+    assert loads(tmp_path) == 4  # the same name and version, installed again: asked again
+
+
+def test_records_in_another_key_order_are_another_question(tmp_path: Path, helper: Path) -> None:
+    root = project(tmp_path / "p")
+    manifest = load_manifest(root)
+    predict_in_model_env(manifest, [{"x": 1.0, "y": 2}])
+    predict_in_model_env(manifest, [{"y": 2, "x": 1.0}])  # a predictor may read them in order
+    assert loads(tmp_path) == 2
+
+
+def test_only_site_folders_and_the_standard_library_count_as_the_environment(
+    tmp_path: Path,
+) -> None:
+    """Code elsewhere under a prefix is read again at each use: a project kept under the
+    base Python's prefix, pip's editable clones in `<venv>/src`."""
+    venv, base, project_root = tmp_path / "venv", tmp_path / "usr", tmp_path / "usr" / "src" / "app"
+    roots = [venv, venv, base]
+    site = venv / "lib" / "python3.11" / "site-packages" / "sklearn"
+    assert in_environment(site, roots, [], project_root)
+    assert in_environment(base / "lib" / "python3.11" / "json", roots, [], project_root)
+    assert not in_environment(venv / "src" / "mypkg", roots, [], project_root)
+    assert not in_environment(project_root / "helpers.py", roots, [], project_root)
+    assert not in_environment(base / "src" / "other" / "pkg", roots, [], project_root)
 
 
 def test_a_failure_is_never_kept(tmp_path: Path, helper: Path) -> None:

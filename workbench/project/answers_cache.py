@@ -21,11 +21,14 @@ from typing import Any
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.hashing import file_digest, fingerprint
 from workbench.kernel.paths import runtime_dir, scratch_dir
-from workbench.project.env_stamp import env_stamp
+from workbench.project.env_stamp import SITE_FOLDERS, env_stamp
 from workbench.project.manifest import Manifest
 
 MAX_ENTRIES = 64  # the oldest go first
 MAX_BYTES = 2_000_000  # a larger answer (a big sample's) is asked again
+# Environment variables the model's interpreter and libraries read (the path, the loader,
+# the thread pools, the GPU): an answer is kept for the values it was given.
+VARIABLES = ("PYTHON", "LD_", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TZ")
 
 
 def answers_key(
@@ -38,15 +41,36 @@ def answers_key(
     asked = {k: v for k, v in request.items() if k != "root"}
     return fingerprint(
         {
-            "request": json.dumps(asked, sort_keys=True, default=str),
+            # Records as written: a predictor may read a record's keys in their order.
+            "request": json.dumps(asked, default=str),
             "model": file_digest(app) if app is not None else "",
             "interpreter": str(interpreter),
             "environment": env_stamp(interpreter),
+            # Where the interpreter's link leads (a conda env, a pyenv version), stamped too.
+            "resolved": env_stamp(interpreter.resolve().parent / "python"),
+            "installed": install_times(interpreter),
             "runtime": file_digest(runtime_dir()),
             "script": file_digest(script),
-            "pythonpath": os.environ.get("PYTHONPATH", ""),
+            "variables": json.dumps(
+                {k: v for k, v in sorted(os.environ.items()) if k.startswith(VARIABLES)}
+            ),
         }
     ).removeprefix("sha256:")
+
+
+def install_times(interpreter: Path) -> str:
+    """When each distribution of the environment was last installed (its RECORD, rewritten by
+    every install): `pip install .` of the project's own package again at the same version
+    changes no name and no `direct_url.json`, but this."""
+    lines = []
+    for prefix in sorted(set(environment_roots(interpreter))):
+        for folder in SITE_FOLDERS:
+            for record in sorted(prefix.glob(f"{folder}/*.dist-info/RECORD")):
+                try:
+                    lines.append(f"{record} {record.stat().st_mtime_ns}")
+                except OSError:
+                    lines.append(f"{record} unreadable")
+    return fingerprint({"records": "\n".join(lines)})
 
 
 def cached_payload(manifest: Manifest, key: str) -> dict[str, Any] | None:
@@ -63,17 +87,28 @@ def cached_payload(manifest: Manifest, key: str) -> dict[str, Any] | None:
 
 
 def keep_payload(
-    manifest: Manifest, key: str, payload: dict[str, Any], app: Path | None = None
+    manifest: Manifest,
+    key: str,
+    payload: dict[str, Any],
+    app: Path | None = None,
+    *,
+    asked_at: float = 0.0,
 ) -> None:
-    """Keep an answer for the next command; a cache that cannot be written is no cache."""
+    """Keep an answer for the next command; a cache that cannot be written is no cache.
+    Not kept: a failure, an answer over MAX_BYTES, one that imported a module whose files
+    cannot be hashed (a zip) or changed since `asked_at` (edited while the model ran)."""
     if "error" in payload:
         return
     roots = environment_roots(manifest.interpreter())
     outside = {}
     for where in (payload.get("module_files") or {}).values():
         home = module_home(Path(where))
-        if not in_environment(home, roots, [app] if app else [], manifest.root):
-            outside[str(home)] = file_digest(home)
+        if in_environment(home, roots, [app] if app else [], manifest.root):
+            continue
+        digest = file_digest(home)
+        if digest == "missing" or _changed_since(Path(where), asked_at):
+            return
+        outside[str(home)] = digest
     text = json.dumps({"outside": outside, "payload": payload}, separators=(",", ":"))
     if len(text) > MAX_BYTES:
         return
@@ -82,6 +117,13 @@ def keep_payload(
         _prune(_entry(manifest, key).parent)
     except OSError:
         return
+
+
+def _changed_since(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime >= moment
+    except OSError:
+        return True
 
 
 def module_home(where: Path) -> Path:
@@ -107,13 +149,23 @@ def environment_roots(interpreter: Path) -> list[Path]:
 
 def in_environment(home: Path, roots: list[Path], staged: list[Path], project: Path) -> bool:
     """Whether a module's files are covered without reading them: in the staged model
-    (part of the key) or in the environment. Inside the project only its venv counts
-    as the environment (a project kept under the base Python's prefix is still read)."""
+    (part of the key), or in a site folder or the standard library of the environment's
+    prefixes (stamped by `env_stamp` and `install_times`). Anything else under a prefix (a
+    clone in `<venv>/src`, a project kept under `/usr`) is read again, and inside the project
+    only its venv counts."""
     if _within(home, staged):
         return True
-    if _within(home, [project, project.resolve()]):
-        return _within(home, roots[:2])  # the venv's prefix, as named and resolved
-    return _within(home, roots)
+    if _within(home, [project, project.resolve()]) and not _within(home, roots[:2]):
+        return False
+    for root in roots:
+        if not _within(home, [root]):
+            continue
+        parts = home.relative_to(root).parts
+        if any(part in ("site-packages", "dist-packages") for part in parts):
+            return True
+        if len(parts) >= 2 and parts[0] in ("lib", "lib64") and parts[1].startswith("python"):
+            return True  # the standard library (and lib-dynload): the interpreter's own
+    return False
 
 
 def _within(path: Path, roots: list[Path]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,10 +211,12 @@ def _predict_staged(
     key = answers_key(manifest, request, script=script, app=app)
     payload = cached_payload(manifest, key)
     if payload is None:
+        asked_at = time.time()
         payload = run_json_script(
             interpreter, script, json.dumps(request), timeout=timeout, cwd=app
         )
-        keep_payload(manifest, key, payload, app)
+        if answers_key(manifest, request, script=script, app=app) == key:  # nothing moved
+            keep_payload(manifest, key, payload, app, asked_at=asked_at)
     if "error" in payload:
         fields = [] if features is not None else request_features(manifest)
         raise model_failure(manifest, app, interpreter, payload, fields)

@@ -138,7 +138,8 @@ def score(
         payload = run_json_script(
             manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
         )
-        keep_payload(manifest, key, payload)
+        if answers_key(manifest, asked, script=SCRIPT) == key:  # the environment stayed
+            keep_payload(manifest, key, payload)
     if "error" in payload:
         unscorable = "not importable" not in str(payload["error"])
         raise WorkbenchError(

@@ -26,16 +26,6 @@ class Response:
         return self.headers.get(name.lower())
 
 
-def keep_alive() -> Any:
-    """A client that keeps its connection open between requests (a `requests.Session`, to
-    pass as `request(..., client=)`), as a production client's pool does: a run of requests
-    then measures answering, not a TCP handshake each; a connection the server closed is
-    opened again by it. Close it after use (it is a context manager)."""
-    import requests
-
-    return requests.Session()
-
-
 def request(
     method: str,
     url: str,
@@ -44,13 +34,11 @@ def request(
     headers: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     timeout: float = 10,
-    client: Any = None,
 ) -> Response:
-    """Send one request (on `client`'s kept connection when given, else a new one); HTTP
-    error statuses are returned, network failures raise OSError."""
+    """Send one request; HTTP error statuses are returned, network failures raise OSError."""
     import requests  # ~0.1 s to import: paid only by the commands that talk HTTP
 
-    answer = (client or requests).request(
+    answer = requests.request(
         method,
         url,
         data=body,

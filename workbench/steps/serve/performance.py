@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.checklist.checks import CheckResult
-from workbench.kernel.http import keep_alive, request
+from workbench.kernel.http import request
 from workbench.project.manifest import BudgetSpec
 from workbench.project.model_env import load_examples
 from workbench.steps.serve import run
@@ -42,37 +42,21 @@ class Timed:
 UNANSWERED_LIMIT = 3  # requests with no answer at all before a run of them stops
 
 
-PER_CONNECTION = 10  # requests on one kept connection before a new one
-
-
 def _timed_requests(url: str, records: list[Any], count: int, offset: int = 0) -> list[Timed]:
-    """Up to `count` timed requests, `PER_CONNECTION` on each kept connection: a client that
-    opened one for each request measured the engine's port proxy and a handshake and cost
-    their CPU; one that kept a single connection would reach one worker only (the kernel
-    spreads connections, not requests, over the workers sharing the port). A model that
-    stops answering ends the run after `UNANSWERED_LIMIT` unanswered ones (each waits 30 s),
-    not after 540 of them."""
+    """Up to `count` timed requests; a model that stops answering ends the run after
+    `UNANSWERED_LIMIT` unanswered ones (each waits 30 s), not after 540 of them."""
     timed: list[Timed] = []
     unanswered = 0
-    client = None
-    try:
-        for index in range(count):
-            if index % PER_CONNECTION == 0:
-                if client is not None:
-                    client.close()
-                client = keep_alive()
-            started = time.perf_counter()
-            try:
-                status = post(url, records[(offset + index) % len(records)], client=client).status
-            except OSError:
-                status = 0  # no answer at all: an error, counted as such
-                unanswered += 1
-            timed.append(Timed((time.perf_counter() - started) * 1000, status))
-            if unanswered >= UNANSWERED_LIMIT:
-                break
-    finally:
-        if client is not None:
-            client.close()
+    for index in range(count):
+        started = time.perf_counter()
+        try:
+            status = post(url, records[(offset + index) % len(records)]).status
+        except OSError:
+            status = 0  # no answer at all: an error, counted as such
+            unanswered += 1
+        timed.append(Timed((time.perf_counter() - started) * 1000, status))
+        if unanswered >= UNANSWERED_LIMIT:
+            break
     return timed
 
 
@@ -221,11 +205,9 @@ def performance(p: Probing) -> CheckResult:
         f"errors {len(errors)} of {len(every)}; peak memory {peak_mb:.0f} MB"
     )
     evidence = [
-        f"{len(sequential)} sequential requests ({PER_CONNECTION} on each kept connection): "
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"{len(sequential)} sequential requests: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"p99 {p99:.1f} ms (mean {statistics.mean(seq_ms):.1f}); budget p99 {budget.p99_ms:g} ms",
-        f"{len(concurrent)} requests from {CONCURRENT_CLIENTS} concurrent clients "
-        f"({PER_CONNECTION} on each kept connection): "
+        f"{len(concurrent)} requests from {CONCURRENT_CLIENTS} concurrent clients: "
         f"p99 {p99_concurrent:.1f} ms, {rps:.0f} answers/s; batching {batching}",
         f"{len(errors)} of {len(every)} answers were not 2xx"
         + (f" (statuses {statuses})" if statuses else "")

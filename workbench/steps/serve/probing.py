@@ -38,16 +38,9 @@ class Probe:
     run: Callable[[Probing], CheckResult]
 
 
-def post(url: str, body: Any, *, raw: bytes | None = None, client: Any = None) -> Response:
+def post(url: str, body: Any, *, raw: bytes | None = None) -> Response:
     data = raw if raw is not None else json.dumps(body).encode()
-    return request(
-        "POST",
-        url,
-        body=data,
-        headers={"Content-Type": "application/json"},
-        timeout=30,
-        client=client,
-    )
+    return request("POST", url, body=data, headers={"Content-Type": "application/json"}, timeout=30)
 
 
 EXEC_TRIES = 3

@@ -129,7 +129,10 @@ class StepScreen(AnsweringScreen):
 
     def update_from_checklist(self) -> None:
         views = self.workbench.views
-        table = self.query_one("#items", DataTable)
+        found = self.query("#items")
+        if not found or not found.first(DataTable).columns:
+            return  # a redraw before this screen set its table up: its on_mount draws it
+        table = found.first(DataTable)
         table.loading = False
         if table.row_count == 0:
             self._fill_rows()

@@ -184,6 +184,8 @@ def supervise(host: str, port: int, workers: int) -> int:
         return 0
     stops = {signal.SIGTERM, signal.SIGINT}
     for index in range(workers):
+        if stopping:  # stopped while forking: no more workers
+            break
         # Held while forking: a child must never run the parent's `stop` (its siblings).
         signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         pid = os.fork()
@@ -207,7 +209,9 @@ def supervise(host: str, port: int, workers: int) -> int:
             finally:
                 os._exit(code)
         children[pid] = index
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)  # a stop meanwhile reaches it too
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+    if stopping:  # a stop that came while forking: every worker forked hears it
+        stop(signal.SIGTERM, None)
     status = 0
     while children:
         try:

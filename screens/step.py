@@ -128,15 +128,13 @@ class StepScreen(AnsweringScreen):
     # --- showing ---------------------------------------------------------------------------
 
     def update_from_checklist(self) -> None:
-        views = self.workbench.views
-        found = self.query("#items")
-        if not found or not found.first(DataTable).columns:
+        table = next(iter(self.query("#items").results(DataTable)), None)
+        if table is None or not table.columns:
             return  # a redraw before this screen set its table up: its on_mount draws it
-        table = found.first(DataTable)
         table.loading = False
         if table.row_count == 0:
             self._fill_rows()
-        for view in views.values():
+        for view in self.workbench.views.values():
             if view.item.step == self.step and not self._running_now(view.item.id):
                 self._show_row(view)
         self._show_detail()

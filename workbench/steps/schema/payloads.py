@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from workbench.kernel.paths import cache_dir
 from workbench.steps.schema.contract import CHECKED_FORMATS, json_type, validation_errors
+from workbench.steps.schema.drawn import draw
 
 PLAUSIBLE = 1e6  # unbounded numbers are drawn from [-PLAUSIBLE, PLAUSIBLE]
 HUGE_NUMBER = 1e308  # unbounded numbers are also tried at the edge of a double
@@ -54,50 +54,6 @@ def _plausible(schema: Any) -> Any:
     return out
 
 
-def _no_gc_callbacks() -> None:
-    """Hypothesis times the garbage collector through a `gc.callbacks` hook; a Ctrl-C that
-    lands inside that hook is printed as "Exception ignored" and lost, so the serve test
-    went on after the user stopped it. Payload generation needs no such timing."""
-    try:
-        from hypothesis.internal.conjecture import junkdrawer
-    except ImportError:  # a later hypothesis without it: nothing to switch off
-        return
-    if hasattr(junkdrawer, "_gc_initialized"):
-        junkdrawer._gc_initialized = True  # never install the hook
-
-
-def _draw(schema: dict[str, Any], count: int, seed: int) -> list[Any]:
-    from hypothesis.configuration import set_hypothesis_home_dir
-
-    # Hypothesis keeps caches in ./.hypothesis by default (some on import of the schema
-    # strategies): never in the user's project.
-    set_hypothesis_home_dir(str(cache_dir() / "hypothesis"))
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    _no_gc_callbacks()
-    from hypothesis import seed as with_seed
-    from hypothesis_jsonschema import from_schema
-
-    found: list[Any] = []
-
-    @with_seed(seed)
-    @settings(
-        max_examples=max(20, count * 4),
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-        derandomize=False,
-    )
-    @given(from_schema(schema))
-    def collect(value: Any) -> None:
-        if len(found) < count and value not in found:
-            found.append(value)
-
-    collect()
-    return found
-
-
 def valid_payloads(schema: dict[str, Any], count: int, seed: int = 0) -> list[Any]:
     """Up to `count` distinct records that satisfy `schema` (checked one by one): typical
     ones first, as drawn for the seed, then (from 4 payloads up, at most half of them)
@@ -110,9 +66,9 @@ def labelled_valid_payloads(
 ) -> list[tuple[str, Any]]:
     """(what the payload tries, payload): "typical" for the drawn ones, then each extreme
     named by its field ("$.age at its maximum 120"), so a failure names the payload."""
-    drawn = _draw(_plausible(schema), count, seed)
+    drawn = draw(_plausible(schema), count, seed)
     if len(drawn) < count:  # a schema whose plausible variant is too narrow: the original
-        drawn += [v for v in _draw(schema, count, seed + 1) if v not in drawn]
+        drawn += [v for v in draw(schema, count, seed + 1) if v not in drawn]
     typical = [v for v in drawn if not validation_errors(schema, v)][:count]
     room = count // 2 if count >= 4 else 0
     extremes = (

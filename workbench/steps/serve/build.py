@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel.clock import now
-from workbench.kernel.docker import cancellable_stream, docker_client
+from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import file_digest
 from workbench.kernel.paths import asset, runtime_dir, scratch_dir
@@ -34,8 +34,12 @@ from workbench.project.model_env import load_examples
 from workbench.project.model_files import copy_into, copy_project_files, model_sources
 from workbench.project.records import SnapshotRecord
 from workbench.steps.schema.contract import load_schema, unresolved_refs
+from workbench.steps.serve.building import BuildLog, Built, stream_build
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
+from workbench.steps.serve.dependencies import Dependencies
+from workbench.steps.serve.dependencies import ensure as ensure_dependencies
+from workbench.steps.serve.dependencies import plan as plan_dependencies
 from workbench.steps.serve.drift import reference
 from workbench.steps.serve.image_labels import (
     LABEL_PREFIX,
@@ -91,18 +95,8 @@ class BuildContext:
     unscanned: list[str] = field(default_factory=list)
     # The wheels built from the project's own packages (scanned for secrets like the model).
     own_wheels: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class BuildLog:
-    text: str
-
-
-@dataclass(frozen=True)
-class Built:
-    image_id: str
-    tag: str
-    seconds: float
+    # The image the lock is installed in, built first when the engine lacks it.
+    dependencies: Dependencies | None = None
 
 
 # An image reference as Docker reads it: [host[:port]/]path[:tag][@digest] (distribution's
@@ -164,10 +158,17 @@ def assemble_context(
     context.mkdir()
     try:
         unscanned = _copy_model(manifest, context)  # first: scanned before anything else
-        own = _copy_wheels(lock_path, entries, target, context, own_packages(snapshot))
-        _refuse_secrets(secret_scan(context / "wheels", unscanned, own))
+        wheels = _locked_wheels(entries, target)
+        own = sorted(wheels[name].name for name in own_packages(snapshot) if name in wheels)
+        for name in own:  # the project's own code, scanned like the model
+            wheel = next(w for w in wheels.values() if w.name == name)
+            _refuse_secrets(secret_scan(wheel.parent, unscanned, {name}))
+        base = require_base_image(docker_client(), base_image)
+        dependencies = plan_dependencies(
+            manifest, base_image, base.id, list(wheels.values()), _drop_venv_tools(entries)
+        )
         wanted = manifest.serve.system_packages
-        debs = fetch_debs(wanted, require_base_image(docker_client(), base_image)) if wanted else []
+        debs = fetch_debs(wanted, base) if wanted else []
         for deb in debs:
             copy_into(deb, context / "debs" / deb.name)
         for name in SERVING_FILES:
@@ -203,7 +204,7 @@ def assemble_context(
             labels=label_text,
             created=created,
             system_packages=SYSTEM_PACKAGES if debs else "",
-            drop_venv_tools=_drop_venv_tools(entries),
+            dependencies_image=dependencies.image,
         )
     )
     files = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
@@ -217,6 +218,7 @@ def assemble_context(
         labels=labels,
         unscanned=unscanned,
         own_wheels=own,
+        dependencies=dependencies,
     )
 
 
@@ -253,27 +255,16 @@ def own_packages(snapshot: SnapshotRecord) -> set[str]:
     return {n for n, e in snapshot.runtime.items() if e.source in ("editable", "local")}
 
 
-def _copy_wheels(
-    lock_path: Path,
-    entries: dict[str, LockEntry],
-    target: Target,
-    context: Path,
-    own: set[str],
-) -> list[str]:
-    """The wheels named by the lock, each checked against its hashes, and the lock; the names
-    of the wheels of the project's `own` packages, for the secret scan."""
+def _locked_wheels(entries: dict[str, LockEntry], target: Target) -> dict[str, Path]:
+    """The cached wheel of each lock entry, each checked against the lock's hashes."""
     found = cached_wheels(wheel_dir(target), entries)
-    (context / "wheels").mkdir()
     for name, entry in entries.items():
-        wheel = found.get(name)
-        if wheel is None:
+        if name not in found:
             raise WorkbenchError(
                 f"no cached wheel matches the hash of {name}=={entry.version}.",
                 fix="run `workbench snapshot` to fetch the wheels again.",
             )
-        copy_into(wheel, context / "wheels" / wheel.name)
-    copy_into(lock_path, context / LOCK_NAME)
-    return sorted(found[name].name for name in own if name in found)
+    return found
 
 
 def _write_schemas(manifest: Manifest, context: Path) -> dict[str, Any]:
@@ -360,46 +351,20 @@ def build_image(
     cancel: threading.Event | None = None,
     nocache: bool = False,
 ) -> Iterator[BuildLog | Built]:
-    """Build through the Docker SDK, streaming the engine's output; cancellable."""
-
-    from docker.errors import APIError  # the SDK only when used (import cost)
-
+    """Build through the Docker SDK, streaming the engine's output; cancellable. The
+    dependency image first, when the engine lacks it."""
     client = docker_client(timeout=600)
     require_base_image(client, context.base_image)
     started = time.perf_counter()
-    image_id = None
-    try:
-        # Escape ends even a silent RUN step at once, and a cancelled build never ends here
-        # quietly (which would take an older image of this tag for the build's).
-        stream = cancellable_stream(
-            client,
-            cancel,
-            lambda: client.api.build(
-                path=str(context.path),
-                tag=tag,
-                rm=True,
-                forcerm=True,
-                pull=False,
-                nocache=nocache,
-                # No `labels=` here: the engine would add one build step (a container and
-                # a commit) per label; they are all in the Dockerfile's one LABEL.
-                decode=True,
-            ),
+
+    def stream(path: Path, name: str, cancel: threading.Event | None, nocache: bool) -> Any:
+        return stream_build(client, path, name, cancel=cancel, nocache=nocache)
+
+    if context.dependencies is not None:
+        yield from ensure_dependencies(
+            client, context.dependencies, stream, cancel=cancel, nocache=nocache
         )
-        for chunk in stream:
-            if "error" in chunk:
-                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                raise WorkbenchError(
-                    f"the image build failed: {detail.strip()}",
-                    fix=f"read {context.dockerfile} and the build log above.",
-                )
-            text = chunk.get("stream", "").rstrip()
-            if text:
-                yield BuildLog(text)
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-    except APIError as exc:
-        raise WorkbenchError(f"the Docker engine refused the build: {exc.explanation}") from None
+    image_id = yield from stream(context.path, tag, cancel, nocache)
     if image_id is None:
         image_id = client.images.get(tag).id
     yield Built(image_id=image_id, tag=tag, seconds=time.perf_counter() - started)

@@ -47,7 +47,7 @@ def image_labels(
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.revision": revision,
         "org.opencontainers.image.created": created,
-        "org.opencontainers.image.source": _source_url(manifest.root),
+        "org.opencontainers.image.source": source_url(manifest.root),
         "org.opencontainers.image.base.name": base_image,
         f"{LABEL_PREFIX}.project": manifest.name,
         f"{LABEL_PREFIX}.lock-sha256": hashes["lock"],
@@ -57,7 +57,7 @@ def image_labels(
     }
 
 
-def _source_url(root: Path) -> str:
+def source_url(root: Path) -> str:
     url = git.output(root, "remote", "get-url", "origin")
     # Never put credentials embedded in a remote URL into a label.
     return re.sub(r"//[^/@]+@", "//", url) if url else str(root)

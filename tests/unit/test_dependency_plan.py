@@ -1,0 +1,38 @@
+"""The dependency image's tag is the digest of everything that goes into it: an image built
+for another lock, wheel, base image or Dockerfile is never taken for this one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.project.manifest import load_manifest
+from workbench.project.scaffold import copy_example
+from workbench.steps.serve.dependencies import plan
+
+
+def test_the_dependency_image_is_named_by_everything_that_goes_into_it(tmp_path: Path) -> None:
+    project = copy_example("iris", tmp_path / "iris")
+    lock = project / "environment.lock"
+    lock.write_text("numpy==2.0 \\\n    --hash=sha256:" + "a" * 64 + "\n")
+    wheel = tmp_path / "numpy-2.0-py3-none-any.whl"
+    wheel.write_bytes(b"one wheel")
+    manifest = load_manifest(project)
+
+    def tag(base_id: str = "sha256:base", tools: str = "true") -> str:
+        return plan(manifest, "python:3.11-slim", base_id, [wheel], tools).image
+
+    first = tag()
+    assert first == tag()  # the same inputs: the same image, reused
+    assert first.startswith("workbench/iris-classifier/dependencies:")
+    seen = {first, tag(base_id="sha256:another-base"), tag(tools="pip uninstall pip")}
+    wheel.write_bytes(b"another build of the same wheel")
+    seen.add(tag())
+    lock.write_text(lock.read_text().replace("2.0", "2.1", 1))
+    seen.add(tag())
+    assert len(seen) == 5, seen  # each input changed gives another image
+    written = project / ".workbench" / "dependencies"
+    dockerfile = (written / "Dockerfile").read_text()
+    assert dockerfile.splitlines()[6] == "FROM python:3.11-slim"
+    assert "--require-hashes --no-index" in dockerfile
+    assert (written / "environment.lock").read_text() == lock.read_text()
+    assert not (written / "wheels").exists()  # only while the image is built

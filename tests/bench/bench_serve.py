@@ -61,11 +61,13 @@ from tests.bench.servers import (  # noqa: E402
 from workbench.demo.parts import ensure_base_image  # noqa: E402
 from workbench.kernel.docker import docker_client  # noqa: E402
 from workbench.kernel.paths import cache_dir  # noqa: E402
+from workbench.project.lockfile import read_snapshot  # noqa: E402
 from workbench.project.manifest import load_manifest  # noqa: E402
 from workbench.project.scaffold import copy_example, make_example_env  # noqa: E402
 from workbench.steps.serve import run  # noqa: E402
 from workbench.steps.serve.session import build  # noqa: E402
 from workbench.steps.snapshot.take import run_snapshot  # noqa: E402
+from workbench.steps.snapshot.wheels import Target, wheel_dir  # noqa: E402
 
 
 def retrain(project: Path, python: Path, c: float) -> None:
@@ -121,10 +123,13 @@ def build_figures(client: object, project: Path, python: Path) -> str:
     return image_id
 
 
-def runtime_env(context: Path) -> Path:
-    """Our runtime as a local process: the image's own lock installed from the build
-    context's wheels into a virtual environment (made once per lock)."""
-    lock = context / "environment.lock"
+def runtime_env(project: Path) -> Path:
+    """Our runtime as a local process: the image's own lock installed from the wheel cache
+    (what the dependency image was built from) into a virtual environment (made once per
+    lock)."""
+    lock = project / "environment.lock"
+    snapshot = read_snapshot(project)
+    wheels = wheel_dir(Target(python=snapshot.target.python, machine=snapshot.target.machine))
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
     root = cache_dir() / "bench-envs" / f"runtime-{digest}"
     if not (root / ".complete").exists():
@@ -139,7 +144,7 @@ def runtime_env(context: Path) -> Path:
                 "-q",
                 "--no-index",
                 "--find-links",
-                str(context / "wheels"),
+                str(wheels),
                 "--require-hashes",
                 "-r",
                 str(lock),
@@ -233,7 +238,7 @@ def main() -> None:
         app_dir = Path(tmp) / "app"
         shutil.copytree(context, app_dir, ignore=shutil.ignore_patterns("wheels"))
         shutil.copytree(ROOT / "workbench" / "runtime", app_dir / "serving", dirs_exist_ok=True)
-        local = runtime_env(context)
+        local = runtime_env(project)
         bare = Path(tmp) / "bare.py"
         bare.write_text(BARE_APP)
         bento_dir = Path(tmp) / "bento"

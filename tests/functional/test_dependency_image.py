@@ -74,11 +74,9 @@ def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_pro
         client.api.remove_image(first, noprune=True)
         third, said = built()
         assert third == first and f"dependencies: building {first}" in said, said
-        tags = {
-            t
-            for i in client.images.list(name=f"workbench/{manifest.name}/dependencies")
-            for t in i.tags
-        }
+        ours = [f"{LABEL_PREFIX}.project-id={manifest.project_id}", f"{ROLE_LABEL}={ROLE}"]
+        # (other tests' copies of the example have the same name: by the project's id)
+        tags = {t for i in client.images.list(filters={"label": ours}) for t in i.tags}
         assert tags == {first}, tags  # the project's older dependency image removed
         assert client.images.get(other).id == other_id  # another project's left alone
     finally:

@@ -450,3 +450,34 @@ def test_a_stale_item_names_the_inputs_that_changed(project: Path) -> None:
 def test_a_misspelt_item_gets_a_did_you_mean(project: Path) -> None:
     with pytest.raises(WorkbenchError, match=r"Did you mean tag\.release-note"):
         checklist(project).tick("tag.relase-note", "yes", note="x")
+
+
+def test_what_several_items_read_is_read_once_when_their_step_is_shown(project: Path) -> None:
+    """The items of a step are measured together, in one context: an input several of them
+    share (the project's content, for six tag items) was read once per item before."""
+    reads: list[str] = []
+
+    def shared(ctx: CheckContext) -> dict[str, str]:
+        def read() -> str:
+            reads.append("read")
+            return "the project's content"
+
+        return {"tree": str(ctx.memo("test.tree", read))}
+
+    def passing(ctx: CheckContext) -> CheckResult:
+        return CheckResult.passed("fine")
+
+    ids = ("schema.valid", "schema.closed", "schema.examples-valid")
+    checks = {**all_checks(), **{i: AutoCheck(i, passing, shared) for i in ids}}
+    run(Checklist(load_manifest(project), checks), *ids)
+    reads.clear()
+    shown = Checklist(load_manifest(project), checks)
+    assert {shown.view(i).status for i in ids} == {Status.PASS}
+    assert len(reads) == 3  # one item viewed alone is measured alone
+    reads.clear()
+    again = Checklist(load_manifest(project), checks)
+    statuses = {v.item.id: v.status for v in again.views("schema")}
+    assert {statuses[i] for i in ids} == {Status.PASS}
+    assert reads == ["read"]  # once for the three, not once each
+    again.summaries()
+    assert reads == ["read"]  # measured already: not again

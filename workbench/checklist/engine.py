@@ -137,14 +137,18 @@ class Checklist:
             self._fingerprints = measured
             self.state = load_state(self.manifest.root)
 
-    def _measure(self, item_ids: list[str]) -> dict[str, Measured]:
-        """The fingerprints of these items' inputs as they are now (no lock taken)."""
-        return measure(self.checks, CheckContext(self.manifest), item_ids)
+    def _measure(self, item_ids: list[str], missing: bool = False) -> dict[str, Measured]:
+        """Their inputs' fingerprints now, in one context (what several read is read once);
+        `missing`: only those not measured yet, kept."""
+        wanted = [i for i in item_ids if not (missing and i in self._fingerprints)]
+        measured = measure(self.checks, CheckContext(self.manifest), wanted)
+        if missing:
+            self._fingerprints.update(measured)
+        return measured
 
     @_locked
     def current_fingerprint(self, item_id: str) -> str:
-        if item_id not in self._fingerprints:
-            self._fingerprints.update(self._measure([item_id]))
+        self._measure([item_id], missing=True)
         return self._fingerprints[item_id].fingerprint
 
     @_locked
@@ -201,13 +205,17 @@ class Checklist:
 
     @_locked
     def views(self, step: str | None = None) -> list[ItemView]:
-        return [self.view(i.id) for i in self.items if step is None or i.step == step]
+        chosen = [i for i in self.items if step is None or i.step == step]
+        self._measure([i.id for i in chosen if i.id in self.state.results], missing=True)
+        return [self.view(i.id) for i in chosen]
 
     @_locked
     def summary(self, step: str) -> StepSummary:
         return summarise(step, self.views(step))
 
+    @_locked
     def summaries(self) -> list[StepSummary]:
+        self._measure([i for i in self.auto_ids() if i in self.state.results], missing=True)
         return [self.summary(step) for step in STEPS]
 
     def readiness(self, summaries: list[StepSummary] | None = None) -> Readiness:
@@ -315,8 +323,6 @@ class Checklist:
                     unverified=result.unverified,
                 )
         return [self.view(item_id) for item_id in results]
-
-    # --- writing ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def writing(self, what: str) -> Iterator[None]:

@@ -1,0 +1,61 @@
+"""The performance probe's requests: each on a new connection, each status as the server
+gave it, a connection closed without an answer counted as no answer (status 0)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from workbench.steps.serve.performance import UNANSWERED_LIMIT, _timed_requests
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
+    """Answers 200 to {"x": 1}, 500 to {"x": 2}, and hangs up without an answer on
+    {"x": 3}; notes each request's client port and body."""
+    seen: list[tuple[int, dict[str, object]]] = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.client_address[1], body))
+            if body == {"x": 3}:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.send_response(200 if body == {"x": 1} else 500)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/predict", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_each_status_is_counted_as_given_on_a_connection_of_its_own(
+    server: tuple[str, list[tuple[int, dict[str, object]]]],
+) -> None:
+    url, seen = server
+    timed = _timed_requests(url, [{"x": 1}, {"x": 2}], 6)
+    assert [t.status for t in timed] == [200, 500, 200, 500, 200, 500]
+    assert [body for _, body in seen] == [{"x": 1}, {"x": 2}] * 3  # the records in turn
+    assert len({port for port, _ in seen}) == 6  # a new connection each time
+    assert all(t.ms > 0 for t in timed)
+
+
+def test_a_hang_up_is_no_answer_and_ends_the_run_after_the_limit(
+    server: tuple[str, list[tuple[int, dict[str, object]]]],
+) -> None:
+    url, _ = server
+    timed = _timed_requests(url, [{"x": 3}], 50)
+    assert [t.status for t in timed] == [0] * UNANSWERED_LIMIT

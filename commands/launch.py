@@ -48,7 +48,9 @@ def run() -> None:
     try:
         if options is None:
             from commands.main import app
+            from workbench.kernel.cancel import keep_interrupts
 
+            keep_interrupts()  # a command's Ctrl-C is never lost (the TUI reads its keys)
             app()
         else:
             open_tui(

@@ -119,6 +119,7 @@ def _serve_test(project: Path, verbose: bool) -> None:
     from workbench.checklist.checks import CheckContext
     from workbench.checklist.engine import ItemView
     from workbench.checklist.symbols import COLOUR as STYLE
+    from workbench.kernel.cancel import SWALLOWED
     from workbench.steps.serve.checks import SERVE_ITEMS
     from workbench.steps.serve.report import built_image
 
@@ -144,6 +145,8 @@ def _serve_test(project: Path, verbose: bool) -> None:
     try:
         with transcript:
             run_checks(checklist, ids, ctx, show=status_line, started=started)
+            if SWALLOWED.is_set():  # a Ctrl-C that landed in a finalizer: still a Ctrl-C
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         ctx.cancel.set()
         fail("cancelled; the container was removed and finished results are saved.", code=130)

@@ -12,17 +12,21 @@ import pytest
 
 from workbench.steps.serve.performance import UNANSWERED_LIMIT, _timed_requests
 
+paths: list[str] = []  # the request targets the server was sent
+
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
     """Answers 200 to {"x": 1}, 500 to {"x": 2}, and hangs up without an answer on
     {"x": 3}; notes each request's client port and body."""
     seen: list[tuple[int, dict[str, object]]] = []
+    paths.clear()
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.client_address[1], body))
+            paths.append(self.path)
             if body == {"x": 3}:
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -36,7 +40,7 @@ def server() -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
             return
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/predict", seen
     httpd.shutdown()
     httpd.server_close()
@@ -59,3 +63,11 @@ def test_a_hang_up_is_no_answer_and_ends_the_run_after_the_limit(
     url, _ = server
     timed = _timed_requests(url, [{"x": 3}], 50)
     assert [t.status for t in timed] == [0] * UNANSWERED_LIMIT
+
+
+def test_the_query_string_is_sent_with_the_path(
+    server: tuple[str, list[tuple[int, dict[str, object]]]],
+) -> None:
+    url, _ = server
+    assert [t.status for t in _timed_requests(f"{url}?model=a", [{"x": 1}], 1)] == [200]
+    assert paths == ["/predict?model=a"]

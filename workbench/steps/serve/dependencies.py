@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel import commands
 from workbench.kernel.hashing import sha256_file
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME
@@ -66,18 +67,20 @@ def plan(
             labels=" \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in labels.items()),
         )
     )
+    folder = scratch_dir(manifest.root, ROLE, what="the dependency image's build context")
+    shutil.rmtree(folder / "wheels", ignore_errors=True)
+    (folder / "Dockerfile").write_text(dockerfile)
+    # The copy the image is built from is the one hashed: a snapshot rewriting the lock
+    # meanwhile can never give an image of one lock the tag of another.
+    copy_into(lock, folder / LOCK_NAME)
     digest = hashlib.sha256()
     for part in (
         base_image_id,
-        sha256_file(lock),
+        sha256_file(folder / LOCK_NAME),
         dockerfile,
         *sorted(f"{w.name}={sha256_file(w)}" for w in wheels),
     ):
         digest.update(part.encode() + b"\0")
-    folder = scratch_dir(manifest.root, ROLE, what="the dependency image's build context")
-    shutil.rmtree(folder / "wheels", ignore_errors=True)
-    (folder / "Dockerfile").write_text(dockerfile)
-    copy_into(lock, folder / LOCK_NAME)
     return Dependencies(
         image=f"workbench/{manifest.name}/{ROLE}:{digest.hexdigest()[:24]}",
         folder=folder,
@@ -118,7 +121,8 @@ def ensure(
     try:
         for wheel in dependencies.wheels:
             copy_into(wheel, wheels / wheel.name)
-        yield from build(dependencies.folder, dependencies.image, cancel, nocache)
+        with commands.running(f"docker build --tag {dependencies.image} {dependencies.folder}"):
+            yield from build(dependencies.folder, dependencies.image, cancel, nocache)
     finally:
         shutil.rmtree(wheels, ignore_errors=True)  # they are in the image now
     _remove_older(client, dependencies)

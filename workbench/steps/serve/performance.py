@@ -53,9 +53,8 @@ def _post_status(url: str, body: bytes) -> int:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
-        connection.request(
-            "POST", parts.path, body=body, headers={"Content-Type": "application/json"}
-        )
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", target, body=body, headers={"Content-Type": "application/json"})
         answer = connection.getresponse()
         answer.read()
         return int(answer.status)

@@ -305,6 +305,8 @@ def _build_results(
         + ": no keys, tokens or credentials"
     )
     sent = "sent to the engine: " + ", ".join(sorted({f.split("/")[0] for f in context.files}))
+    if context.dependencies is not None:
+        sent += f"; the virtual environment copied from {context.dependencies.image}"
     secrets_free = (
         CheckResult.warned(
             f"{scanned} in what could be read; not all of it could:",

@@ -54,6 +54,12 @@ def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_pro
     first, said = built()
     assert f"dependencies: building {first}" in said, said
     deps = client.images.get(first)
+    # The venv is copied from the layer before the labels: the same image for every project
+    # with this lock (the engine reuses its checksum instead of reading the venv again).
+    parent = deps.attrs["Parent"]
+    dockerfile = (example_project / ".workbench/build/Dockerfile").read_text()
+    assert parent.startswith("sha256:") and f"COPY --from={parent} /opt/venv" in dockerfile
+    assert client.images.get(parent).labels.get(f"{LABEL_PREFIX}.project-id") is None
     assert deps.labels[f"{LABEL_PREFIX}.project-id"] == manifest.project_id
     assert first.startswith(f"workbench/{manifest.name}/dependencies:")
     assert (

@@ -37,7 +37,7 @@ from workbench.steps.schema.contract import load_schema, unresolved_refs
 from workbench.steps.serve.building import BuildLog, Built, stream_build
 from workbench.steps.serve.debs import describe as describe_debs
 from workbench.steps.serve.debs import fetch as fetch_debs
-from workbench.steps.serve.dependencies import Dependencies
+from workbench.steps.serve.dependencies import Dependencies, copy_source
 from workbench.steps.serve.dependencies import ensure as ensure_dependencies
 from workbench.steps.serve.dependencies import plan as plan_dependencies
 from workbench.steps.serve.drift import reference
@@ -326,6 +326,18 @@ def _serving_config(
     }
 
 
+def _copy_from(context: BuildContext, source: str) -> None:
+    """The Dockerfile copies the venv from `source` (see `dependencies.copy_source`)."""
+    assert context.dependencies is not None
+    image = context.dependencies.image
+    if source != image:
+        text = context.dockerfile.read_text()
+        said = f"# {source}: {image} before its labels, shared by every project with this lock\n"
+        context.dockerfile.write_text(
+            text.replace(f"COPY --from={image} ", f"{said}COPY --from={source} ", 1)
+        )
+
+
 def image_tag(manifest: Manifest, version: str = "dev") -> str:
     return f"workbench/{manifest.name}:{version}"
 
@@ -364,6 +376,7 @@ def build_image(
         yield from ensure_dependencies(
             client, context.dependencies, stream, cancel=cancel, nocache=nocache
         )
+        _copy_from(context, copy_source(client, context.dependencies))
     image_id = yield from stream(context.path, tag, cancel, nocache)
     if image_id is None:
         image_id = client.images.get(tag).id

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import io
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +175,32 @@ def write_runtime_set(project: Path, runtime: dict[str, RuntimeEntry]) -> None:
             runtime=runtime,
         ),
     )
+
+
+@contextlib.contextmanager
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` answering on a free loopback port while inside: its base URL
+    (`http://127.0.0.1:PORT`); shut down and closed after."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
+    """The image built (docker-py's `images.build`, given `build`) from a context of `files`
+    made in memory, a Dockerfile among them."""
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    image, _ = client.images.build(fileobj=context, custom_context=True, **build)
+    return image

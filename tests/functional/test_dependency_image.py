@@ -4,14 +4,13 @@ so that a build sends the engine the model, the runtime and the settings, not th
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 import threading
 from pathlib import Path
 
 import pytest
 from docker.errors import NotFound
 
+from tests.helpers import image_from_files
 from workbench.kernel.docker import docker_client
 from workbench.project.manifest import load_manifest
 from workbench.steps.serve.dependencies import ROLE, ROLE_LABEL
@@ -26,15 +25,8 @@ def _decoy(client: object, base_image: str, tag: str, project_id: str) -> str:
     """A tiny image labelled as the dependency image of the project `project_id`."""
     dockerfile = (
         f"FROM {base_image}\nLABEL {LABEL_PREFIX}.project-id={project_id} {ROLE_LABEL}={ROLE}\n"
-    ).encode()
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    archive.seek(0)
-    image, _ = client.images.build(fileobj=archive, custom_context=True, tag=tag)  # type: ignore[attr-defined]
-    return str(image.id)
+    )
+    return str(image_from_files(client, {"Dockerfile": dockerfile.encode()}, tag=tag).id)
 
 
 def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_projects_own(

@@ -5,12 +5,10 @@ itself and the service keeps answering from 1.0.1. The swarm is left as it was f
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import git, pass_gates, swarm_turn
+from tests.helpers import git, image_from_files, pass_gates, swarm_turn
 from workbench.checklist.checks import report_of
 from workbench.checklist.state import load_state
 from workbench.demo import parts as harness
@@ -140,14 +138,8 @@ def broken_image(client: Any, base: str, target: str) -> str:
         "RUN for f in $(find /app/model -name '*.joblib'); do head -c 100 $f > /tmp/m "
         "&& cp /tmp/m $f; done\nUSER 10001:10001\n"
     ).encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-    context.seek(0)
-    client.images.build(
-        fileobj=context, custom_context=True, tag=target, pull=False, rm=True, forcerm=True
+    image_from_files(
+        client, {"Dockerfile": dockerfile}, tag=target, pull=False, rm=True, forcerm=True
     )
     client.images.push(target)
     pushed = client.images.get_registry_data(target)

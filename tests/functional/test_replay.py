@@ -9,12 +9,10 @@ candidate's image carries the project's id label and is removed; its container t
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from tests.functional.test_deploy import a_swarm  # noqa: F401  (the swarm fixture)
 from tests.functional.test_operate import released_and_deployed
+from tests.helpers import image_from_files
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
@@ -108,16 +107,9 @@ def changed_candidate(
         "RUN for f in $(find /app/model -name '*.joblib'); do cp /tmp/changed.joblib $f; done "
         "&& rm /tmp/changed.joblib\nUSER 10001:10001\n"
     ).encode()
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, data in (("Dockerfile", dockerfile), ("model.joblib", changed.read_bytes())):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
-    image, _ = client.images.build(
-        fileobj=context,
-        custom_context=True,
+    image = image_from_files(
+        client,
+        {"Dockerfile": dockerfile, "model.joblib": changed.read_bytes()},
         pull=False,
         rm=True,
         forcerm=True,

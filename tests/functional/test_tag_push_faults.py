@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from docker.types import EndpointSpec, Healthcheck, ServiceMode
 
-from tests.helpers import git, swarm_turn
+from tests.helpers import git, image_from_files, swarm_turn
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
@@ -605,17 +605,8 @@ http.server.ThreadingHTTPServer(("0.0.0.0", port), Model).serve_forever()
 
 def _build_and_push(client: Any, repository: str, tag: str, files: dict[str, str]) -> str:
     """A build context of `files`, built as `repository:tag` and pushed; its digest."""
-    context = io.BytesIO()
-    with tarfile.open(fileobj=context, mode="w") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    context.seek(0)
-    client.images.build(
-        fileobj=context, custom_context=True, tag=f"{repository}:{tag}", pull=False, rm=True
-    )
+    encoded = {name: text.encode() for name, text in files.items()}
+    image_from_files(client, encoded, tag=f"{repository}:{tag}", pull=False, rm=True)
     for line in client.api.push(repository, tag=tag, stream=True, decode=True):
         assert "error" not in line, line
     digest = client_for(repository).manifest_digest(tag)

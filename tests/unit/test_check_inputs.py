@@ -102,8 +102,8 @@ def test_a_web_page_answering_200_at_v2_is_not_a_registry(tmp_path: Path) -> Non
     """Any 200 at /v2/ passed as "answers the distribution API": a registry says so in its
     Docker-Distribution-API-Version header, which is now read."""
     import http.server
-    import threading
 
+    from tests.helpers import loopback_server
     from workbench.steps.push.checks import registry_reachable
 
     class Page(http.server.BaseHTTPRequestHandler):
@@ -115,18 +115,12 @@ def test_a_web_page_answering_200_at_v2_is_not_a_registry(tmp_path: Path) -> Non
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Page) as url:
         project = copy_example("iris", tmp_path / "iris")
         manifest_file = project / "workbench.yaml"
-        port = server.server_address[1]
-        manifest_file.write_text(manifest_file.read_text() + f"registry: 127.0.0.1:{port}/m\n")
+        host = url.removeprefix("http://")
+        manifest_file.write_text(manifest_file.read_text() + f"registry: {host}/m\n")
         result = registry_reachable(CheckContext(load_manifest(project)))
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
     assert result.status == "fail"
     assert "without the header Docker-Distribution-API-Version" in result.evidence[0]
 

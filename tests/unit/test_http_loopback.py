@@ -4,11 +4,11 @@ environment names, and do not read the environment at all; others still do."""
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers import loopback_server
 from workbench.kernel.http import _plain_loopback, request
 
 
@@ -23,12 +23,8 @@ def server() -> Iterator[str]:
         def log_message(self, *_: object) -> None:
             return
 
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Answer) as url:
+        yield f"{url}/"
 
 
 def test_a_proxy_in_the_environment_is_not_used_for_the_image_on_loopback(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers import loopback_server
 from workbench.steps.serve.performance import UNANSWERED_LIMIT, _timed_requests
 
 paths: list[str] = []  # the request targets the server was sent
@@ -39,11 +39,8 @@ def server() -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
         def log_message(self, *_: object) -> None:
             return
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/predict", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Answer) as url:
+        yield f"{url}/predict", seen
 
 
 def test_each_status_is_counted_as_given_on_a_connection_of_its_own(

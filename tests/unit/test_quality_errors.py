@@ -5,12 +5,12 @@ schema") while the model had raised (a new user's trial)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.helpers import loopback_server
 from workbench.kernel.errors import WorkbenchError
 from workbench.steps.serve.batches import ask_container, batches
 
@@ -36,11 +36,8 @@ def image() -> Iterator[tuple[str, dict[str, int]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", answer
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as url:
+        yield url, answer
 
 
 def test_a_server_error_is_the_models_and_a_refusal_is_the_datas(
@@ -100,13 +97,7 @@ def test_a_record_over_the_limit_alone_is_named_with_the_setting() -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), TooLarge)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(WorkbenchError) as refused:
-            ask_container(f"http://127.0.0.1:{server.server_address[1]}", [{"t": "x" * 900}], 500)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(TooLarge) as url, pytest.raises(WorkbenchError) as refused:
+        ask_container(url, [{"t": "x" * 900}], 500)
     said = f"{refused.value.paragraph}"
     assert "record 0 alone is 911 bytes, over the 500 bytes serve.max_body_bytes" in said, said

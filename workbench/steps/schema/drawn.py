@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 from importlib import metadata
@@ -46,11 +47,17 @@ def _key(schema: dict[str, Any], count: int, seed: int) -> str:
         json.dumps(schema, sort_keys=True, separators=(",", ":"), default=repr),
         str(count),
         str(seed),
-        *(_version(name) for name in ("hypothesis", "hypothesis-jsonschema")),
-        Path(__file__).read_text(encoding="utf-8"),
+        _generator(),
     ):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
+
+
+@functools.cache
+def _generator() -> str:
+    """What draws, read once a process: the libraries' versions and this module's source."""
+    versions = [_version(name) for name in ("hypothesis", "hypothesis-jsonschema")]
+    return "\0".join([*versions, Path(__file__).read_text(encoding="utf-8")])
 
 
 def _version(distribution: str) -> str:

@@ -159,10 +159,10 @@ def assemble_context(
     try:
         unscanned = _copy_model(manifest, context)  # first: scanned before anything else
         wheels = _locked_wheels(entries, target)
-        own = sorted(wheels[name].name for name in own_packages(snapshot) if name in wheels)
-        for name in own:  # the project's own code, scanned like the model
-            wheel = next(w for w in wheels.values() if w.name == name)
-            _refuse_secrets(secret_scan(wheel.parent, unscanned, {name}))
+        own_wheels = [wheels[name] for name in own_packages(snapshot) if name in wheels]
+        for wheel in own_wheels:  # the project's own code, scanned like the model
+            _refuse_secrets(secret_scan(wheel.parent, unscanned, {wheel.name}))
+        own = sorted(wheel.name for wheel in own_wheels)
         base = require_base_image(docker_client(), base_image)
         dependencies = plan_dependencies(
             manifest, base_image, base.id, list(wheels.values()), _drop_venv_tools(entries)

@@ -49,7 +49,7 @@ class Format(StrEnum):
 def load_checklist(project: Path, pair: str | None = None) -> Checklist:
     from workbench.project.manifest import load_manifest
     from workbench.steps import open_checklist
-    from workbench.steps.tag.release import recover_release
+    from workbench.steps.tag.recovery import recover_release
 
     manifest = load_manifest(project)
     recovered = recover_release(manifest)  # a release a killed `tag` left half made

@@ -161,3 +161,41 @@ def test_the_same_answers_are_scored_once(
     assert len(started) == 1
     assert quality.score(manifest, spec, ["a", "b"], answers)["value"] == 1.0
     assert len(started) == 2
+
+
+def test_tracking_reads_is_one_question_with_the_plain_one_unless_a_predictor_class(
+    tmp_path: Path, helper: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot and the schema check ask about the examples tracking the fields read;
+    the serve test asks the same records plainly. Only a predictor class's records are
+    tracked (they come back with `fields_read`), so for a model file the three are one
+    question: the interpreter is started once."""
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    from workbench.project import model_env
+
+    started: list[int] = []
+    real = model_env.run_json_script
+    monkeypatch.setattr(
+        model_env, "run_json_script", lambda *a, **k: started.append(1) or real(*a, **k)
+    )
+    fitted = tmp_path / "f"
+    (fitted / "model").mkdir(parents=True)
+    joblib.dump(LinearRegression().fit([[0.0], [1.0]], [1.0, 3.0]), fitted / "model" / "m.joblib")
+    project(fitted)
+    (fitted / "workbench.yaml").write_text(
+        f"name: fitted\npython: {sys.executable}\nmodel:\n  flavor: sklearn\n"
+        "  artifact: model/m.joblib\n"
+    )
+    manifest = load_manifest(fitted)
+    tracked = predict_in_model_env(manifest, [{"x": 2.0}], track_reads=True)
+    plain = predict_in_model_env(manifest, [{"x": 2.0}])
+    assert tracked.answers == plain.answers and len(started) == 1
+    assert "fields_read" not in plain.facts
+
+    root = project(tmp_path / "p")  # a predictor class: its reads are another question
+    tracked = predict_in_model_env(load_manifest(root), [{"x": 2.0}], track_reads=True)
+    plain = predict_in_model_env(load_manifest(root), [{"x": 2.0}])
+    assert "fields_read" in tracked.facts and "fields_read" not in plain.facts
+    assert len(started) == 3 and loads(tmp_path) == 2

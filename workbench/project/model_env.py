@@ -205,7 +205,10 @@ def _predict_staged(
         "dtypes": column_dtypes(_request_schema(manifest)) if features is None else None,
         "records": records,
         "tolerate": tolerate,
-        "track_reads": track_reads,
+        # Only a predictor class's records are tracked (the script ignores it otherwise): left
+        # out of the request then, so the snapshot's, the schema check's and the serve test's
+        # questions about the examples are one question, asked of the interpreter once.
+        "track_reads": track_reads and manifest.model.flavor == "python",
     }
     script = runtime_dir() / "inprocess.py"
     key = answers_key(manifest, request, script=script, app=app)

@@ -112,7 +112,7 @@ def push_release(
 ) -> Iterator[LayerProgress | Pushed]:
     """Push, verify, then sign with the project's key when this user has it (`passphrase`
     unlocks it); `signing.required` without a key refuses before anything is pushed."""
-    from workbench.steps.tag.release import recover_release  # a later step may use an earlier
+    from workbench.steps.tag.recovery import recover_release  # a later step may use an earlier
 
     recover_release(manifest)  # a tag a kill left half made: finished or undone first
     key = key_to_sign_with(manifest)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.manifest import Manifest
 from workbench.runtime.rules import CHECKED_FORMATS  # the image checks the same
+
+if TYPE_CHECKING:  # jsonschema costs ~35 ms to import: only where a schema is validated
+    from jsonschema import Draft202012Validator
 
 
 def json_type(value: Any) -> str:
@@ -93,6 +93,8 @@ def unknown_keywords(schema: Any, path: str = "$") -> list[str]:
     """Keywords JSON Schema does not know (it ignores them silently): likely typos."""
     if not isinstance(schema, dict):
         return []
+    from jsonschema import Draft202012Validator
+
     known = set(Draft202012Validator.VALIDATORS) | ANNOTATIONS
     found = []
     for key, value in schema.items():
@@ -115,6 +117,9 @@ def unknown_keywords(schema: Any, path: str = "$") -> list[str]:
 
 def schema_problems(schema: dict[str, Any]) -> list[str]:
     """Why `schema` is not a valid JSON Schema describing one object record (empty if it is)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -133,6 +138,8 @@ def schema_problems(schema: dict[str, Any]) -> list[str]:
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(schema, format_checker=FormatChecker(formats=CHECKED_FORMATS))
 
 

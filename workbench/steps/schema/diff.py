@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
-
 from workbench.kernel.yamlio import parse_yaml, to_plain
 from workbench.project.manifest import Manifest
 from workbench.project.releases import file_at_release, tag_name
@@ -138,6 +136,8 @@ def _alternatives(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _accepts(schema: dict[str, Any], value: Any) -> bool:
+    from jsonschema import Draft202012Validator  # only where a value is checked (~35 ms)
+
     return Draft202012Validator(schema).is_valid(value)
 
 

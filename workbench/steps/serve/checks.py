@@ -15,8 +15,8 @@ from workbench.project.manifest import Manifest
 from workbench.project.model_files import model_sources
 from workbench.steps.serve.build import base_image_for
 from workbench.steps.serve.gpu import gpu_absent, gpu_image
+from workbench.steps.serve.items import SESSION_ITEMS
 from workbench.steps.serve.report import BaseImageFacts
-from workbench.steps.serve.session import SESSION_ITEMS, serve_session
 from workbench.steps.snapshot.cuda import gpu_on_this_machine
 
 checks = CheckSet()
@@ -137,6 +137,8 @@ def session_inputs(ctx: CheckContext) -> Inputs:
 
 def _session_check(item_id: str) -> None:
     def check(ctx: CheckContext) -> CheckResult:
+        from workbench.steps.serve.session import serve_session  # the build, the probes
+
         away = ctx.cache.get("serve-session-unavailable")
         if isinstance(away, UnavailableError):
             raise away  # asked once per run: a hung engine is not waited for eleven times

@@ -32,13 +32,11 @@ from workbench.steps.serve.build import (
 from workbench.steps.serve.build import image_tag as default_tag
 from workbench.steps.serve.gpu import gpu_absent
 from workbench.steps.serve.image_size import SHOWN, describe, largest_layers, package_sizes
+from workbench.steps.serve.items import BUILD_ITEMS
 from workbench.steps.serve.probes import PROBES, Probing
 from workbench.steps.serve.report import ImageFacts, LayerSize, PackageSize, built_image
 
 Log = Callable[[str], None]
-BUILD_ITEMS = ("serve.secrets-free", "serve.image-built")
-# Every item the session answers, in the order it answers them.
-SESSION_ITEMS = (*BUILD_ITEMS, *(probe.item_id for probe in PROBES))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from workbench.checklist.checks import Status
 from workbench.checklist.gate import Gatekeeper, GateReport
 from workbench.kernel.errors import WorkbenchError
 from workbench.project.manifest import Manifest
-from workbench.steps.serve.session import SESSION_ITEMS
+from workbench.steps.serve.items import SESSION_ITEMS
 from workbench.steps.tag.files import commit_problem
 from workbench.steps.tag.record import GATED_STEPS
 from workbench.steps.tag.regression import held_to, quality_from, regression, waived_since

@@ -18,7 +18,7 @@ import msgspec
 
 from workbench.checklist.checks import CheckResult
 from workbench.checklist.gate import Gatekeeper, GateReport
-from workbench.kernel import commands, git
+from workbench.kernel import git
 from workbench.kernel.atomic import write_text_atomic
 from workbench.kernel.clock import now
 from workbench.kernel.docker import docker_client
@@ -48,6 +48,7 @@ from workbench.steps.tag.record import (
     hashes_of,
     image_ref,
 )
+from workbench.steps.tag.recovery import recover_release, tag_image
 from workbench.steps.tag.regression import (
     held_to,
     quality_from,
@@ -291,25 +292,6 @@ def _commit_transaction(
     finally:
         transaction.end(manifest)  # whole, or undone: no journal (a kill -9 skips this)
     return path
-
-
-def tag_image(image_id: str, image_ref: str) -> None:
-    """Give the tested image its release tag."""
-    from docker.errors import DockerException
-
-    repository, _, tag = image_ref.rpartition(":")
-    try:
-        with commands.running(f"docker tag {image_id[:19]} {image_ref}"):
-            docker_client().images.get(image_id).tag(repository, tag=tag)
-    except DockerException as exc:
-        raise WorkbenchError(f"tagging the image {image_ref} failed ({exc})") from None
-
-
-def recover_release(manifest: Manifest) -> str | None:
-    """Finish or undo a release that a killed command left half made; what was done."""
-    if transaction.pending(manifest.root) is None:
-        return None  # the common case: one stat, no engine asked
-    return transaction.recover(manifest, tag_image)
 
 
 def _no_regression(

@@ -18,7 +18,8 @@ from workbench.checklist.checks import AutoCheck, CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.steps import all_checks
 from workbench.steps.serve import checks as serve_checks
-from workbench.steps.serve.session import SESSION_ITEMS, Session
+from workbench.steps.serve.items import SESSION_ITEMS
+from workbench.steps.serve.session import Session
 
 pytestmark = pytest.mark.tui
 STAGES = ("serve.secrets-free", "serve.image-built", "start", "serve.examples-parity")

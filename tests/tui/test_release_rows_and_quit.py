@@ -22,7 +22,7 @@ from workbench.checklist.checks import AutoCheck, CheckResult
 from workbench.project import releases
 from workbench.project.records import Channel, ChannelMove
 from workbench.steps import all_checks
-from workbench.steps.serve import checks as serve_checks
+from workbench.steps.serve import session as serve_sessions  # the serve checks import it on call
 
 pytestmark = pytest.mark.tui
 
@@ -131,7 +131,7 @@ async def test_q_during_the_serve_test_asks_then_cancels_it_and_quits_once_stopp
     example_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = PacedSession()
-    monkeypatch.setattr(serve_checks, "serve_session", session)
+    monkeypatch.setattr(serve_sessions, "serve_session", session)
     here = AutoCheck("serve.base-image", lambda _: CheckResult.passed("present"), lambda _: {})
     app = make_app(example_project, checks={**all_checks(), "serve.base-image": here})
     exits: list[bool] = []  # whether the serve test had stopped when the app closed

@@ -17,7 +17,7 @@ from tests.tui.test_app import make_app, settle
 from workbench.checklist.checks import AutoCheck, CheckResult
 from workbench.kernel.cancel import Cancelled
 from workbench.steps import all_checks
-from workbench.steps.serve import checks as serve_checks
+from workbench.steps.serve import session as serve_sessions  # the serve checks import it on call
 from workbench.steps.serve.items import SESSION_ITEMS
 from workbench.steps.serve.session import Session
 
@@ -73,7 +73,7 @@ async def test_the_running_row_follows_the_serve_test_build_start_each_check(
     example_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = PacedSession()
-    monkeypatch.setattr(serve_checks, "serve_session", session)
+    monkeypatch.setattr(serve_sessions, "serve_session", session)
     here = AutoCheck("serve.base-image", lambda _: CheckResult.passed("present"), lambda _: {})
     app = make_app(example_project, checks={**all_checks(), "serve.base-image": here})
     async with app.run_test(size=(120, 36), notifications=True) as pilot:

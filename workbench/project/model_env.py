@@ -205,8 +205,8 @@ def _predict_staged(
         "dtypes": column_dtypes(_request_schema(manifest)) if features is None else None,
         "records": records,
         "tolerate": tolerate,
-        # Only a predictor class's records are tracked (the script ignores it otherwise): left
-        # out of the request then, so the snapshot's, the schema check's and the serve test's
+        # Only a predictor class's records are tracked (the script ignores the flag otherwise):
+        # sent as false then, so the snapshot's, the schema check's and the serve test's
         # questions about the examples are one question, asked of the interpreter once.
         "track_reads": track_reads and manifest.model.flavor == "python",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,13 +90,20 @@ SCHEMA_VALUES = (
 )
 
 
+@functools.cache
+def _known_keywords() -> frozenset[str]:
+    """Every keyword of JSON Schema 2020-12 and the annotations: worked out once a process
+    (`unknown_keywords` walks the schema, asking at every level)."""
+    from jsonschema import Draft202012Validator
+
+    return frozenset(Draft202012Validator.VALIDATORS) | ANNOTATIONS
+
+
 def unknown_keywords(schema: Any, path: str = "$") -> list[str]:
     """Keywords JSON Schema does not know (it ignores them silently): likely typos."""
     if not isinstance(schema, dict):
         return []
-    from jsonschema import Draft202012Validator
-
-    known = set(Draft202012Validator.VALIDATORS) | ANNOTATIONS
+    known = _known_keywords()
     found = []
     for key, value in schema.items():
         if key.startswith("x-"):

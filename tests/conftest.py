@@ -7,12 +7,14 @@ in CI) they fail instead, so a CI run can never pass without them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,8 +204,45 @@ def alertmanager() -> str:
     return _tool("prometheus-alertmanager", "prometheus-alertmanager")
 
 
+SHARED_REGISTRY = "workbench_registry"  # the key of the run's registry in a worker's input
+_RUN_REGISTRY: list[harness.Registry] = []  # the one the controller started, to stop
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a parallel run, the controller starts one registry for every worker: an image's
+    layers pushed by one worker are then in the registry the next push of another worker
+    finds (or mounts), instead of compressed again for a registry of its own. Tests that
+    push name repositories of their own (a fixture pushing once per worker adds the
+    worker's name). If it cannot start, each worker starts its own and says why."""
+    if getattr(config, "workerinput", None) is not None or not config.pluginmanager.hasplugin(
+        "xdist"
+    ):
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return
+    with contextlib.suppress(UnavailableError, OSError):
+        _RUN_REGISTRY.append(harness.start_registry())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    if _RUN_REGISTRY:
+        node.workerinput[SHARED_REGISTRY] = _RUN_REGISTRY[0].port
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _RUN_REGISTRY:
+        _RUN_REGISTRY.pop().stop()
+
+
 @pytest.fixture(scope="session")
-def registry() -> Iterator[harness.Registry]:
+def registry(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[harness.Registry]:
+    shared = (getattr(pytestconfig, "workerinput", None) or {}).get(SHARED_REGISTRY)
+    if shared is not None:  # the run's: the controller stops it (no process here to stop)
+        yield harness.Registry(port=int(shared), workdir=tmp_path_factory.mktemp("registry"))
+        return
     try:
         reg = harness.start_registry()
     except UnavailableError as exc:

@@ -6,6 +6,7 @@ import contextlib
 import http.server
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -42,6 +43,9 @@ from workbench.steps import open_checklist
 from workbench.steps.snapshot.take import run_snapshot
 
 GATED = ("snapshot", "schema", "serve")
+# This process's xdist worker ("gw0", ...), "main" outside a parallel run: part of the
+# repository a once-per-worker fixture pushes to in the run's one registry (tests/conftest).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def git(root: Path, *args: str) -> str:

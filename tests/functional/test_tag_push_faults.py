@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from docker.types import EndpointSpec, Healthcheck, ServiceMode
 
-from tests.helpers import git, image_from_files, swarm_turn
+from tests.helpers import WORKER, git, image_from_files, swarm_turn
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
@@ -293,7 +293,8 @@ def attestations(folder: Path, image_id: str, named: str | None = None) -> dict[
 
 @dataclass(frozen=True)
 class Pushed:
-    """The tiny image, pushed as `<registry>/faults/tiny:1.0.0`."""
+    """The tiny image, pushed as `<registry>/faults/tiny-<worker>:1.0.0` (each worker pushes
+    its own: the run's workers share one registry and one engine)."""
 
     registry: str  # the `registry:` of the projects
     digest: str  # its manifest's digest in the registry
@@ -332,7 +333,7 @@ def pushed(
     docker_engine: object, registry: harness.Registry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pushed]:
     client = docker_client()
-    repository = f"{registry.host}/faults/tiny"
+    repository = f"{registry.host}/faults/tiny-{WORKER}"
     client.api.import_image_from_data(
         _tiny_tar(),
         repository=repository,
@@ -766,7 +767,7 @@ CASES: dict[str, Case] = {
     "push.rollback-rehearsed": Case(
         way_back(lambda a: a.good.digest),
         way_back(lambda a: NOWHERE),
-        f"/faults/tiny@{NOWHERE} cannot be pulled from the registry: ",
+        f"/faults/tiny-{WORKER}@{NOWHERE} cannot be pulled from the registry: ",
         ("answering", "pushed"),
     ),
     "push.alerts-exist": Case(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests import durations
 from tests.helpers import cached_env, git
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
@@ -39,17 +40,23 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-def _turn(item: pytest.Item) -> int:
+SECONDS = durations.load()  # a recent full run's slowest tests (tests/durations.txt)
+
+
+def _turn(item: pytest.Item) -> tuple[int, float]:
     """When a test starts in a parallel run: the swarm tests first (they take turns, one
     after another, so they are the run's longest chain), then the slow ones on the engine,
-    the quick ones last (they fill the workers' ends evenly)."""
+    the longest first as a recent run measured them (a long one started last would keep
+    one worker busy while the others wait at the end), the quick ones last (they fill the
+    workers' ends evenly)."""
+    took = -SECONDS.get(item.nodeid, 0.0)
     swarm_fault = item.name == "test_fault[push.deployed-healthy]"  # by getfixturevalue
     if "a_swarm" in getattr(item, "fixturenames", ()) or swarm_fault:
-        return 0
+        return 0, took
     engine = {"docker_engine", "base_image", "registry", "auth_registry", "example_python"}
     if item.get_closest_marker("slow") or engine & set(getattr(item, "fixturenames", ())):
-        return 1
-    return 2
+        return 1, took
+    return 2, took
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,9 +8,9 @@ from tests import durations
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest">
+<testcase classname="tests.tui.test_app.TestScreens" name="test_opens" time="6.0" />
 <testcase classname="tests.functional.test_deploy" name="test_rolling" time="132.7" />
 <testcase classname="tests.functional.test_faults" name="test_fault[push.x-y]" time="29.2" />
-<testcase classname="tests.tui.test_app.TestScreens" name="test_opens" time="6.0" />
 <testcase classname="tests.unit.test_quick" name="test_quick" time="0.4" />
 </testsuite></testsuites>
 """

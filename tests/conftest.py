@@ -59,14 +59,17 @@ def _turn(item: pytest.Item) -> tuple[int, float]:
     return 2, took
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that uses the engine's swarm may wait for its turn (`swarm_turn`) behind the
     other swarm tests running in other workers: its time limit counts that wait too. The
-    order is `_turn`'s (a stable sort: the same on every worker, as xdist requires)."""
+    order is `_turn`'s, dealt among the workers (`durations.dealt`): the same on every
+    worker, as xdist requires."""
     for item in items:
         if "a_swarm" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(SWARM_TEST_TIMEOUT))
-    items.sort(key=_turn)
+    workers = int((getattr(config, "workerinput", None) or {}).get("workercount", 1))
+    turns = sorted(((item, *_turn(item)) for item in items), key=lambda turn: turn[1:])
+    items[:] = durations.dealt([(item, group, -took) for item, group, took in turns], workers)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -41,6 +41,7 @@ def infer(
     from workbench.kernel.confine import check_inside
     from workbench.project.manifest import load_manifest
     from workbench.project.model_env import load_examples
+    from workbench.project.model_session import model_session
     from workbench.steps.schema.infer import infer_contract, read_sample, write_schema
     from workbench.steps.schema.keep import earlier_request, keep_what_was_known
 
@@ -58,12 +59,13 @@ def infer(
     records = read_sample(sample, refuse_odd=True) if sample else [r for _, r in examples]
     # The examples alone cannot re-derive enums and bounds: the earlier ones are kept.
     earlier = None if sample else earlier_request(request_path, within=manifest.root)
-    inferred = infer_contract(
-        manifest,
-        records,
-        target=target,
-        reread=(lambda declared: read_sample(sample, schema=declared)) if sample else None,
-    )
+    with model_session(manifest):  # its two questions to the model: one interpreter
+        inferred = infer_contract(
+            manifest,
+            records,
+            target=target,
+            reread=(lambda declared: read_sample(sample, schema=declared)) if sample else None,
+        )
     if earlier is not None:
         inferred.request, kept = keep_what_was_known(earlier, inferred.request, records)
         inferred.notes[:0] = kept

@@ -22,6 +22,7 @@ from workbench.project.answers_cache import answers_key, cached_payload, keep_pa
 from workbench.project.manifest import Manifest
 from workbench.project.model_failures import model_failure
 from workbench.project.model_files import MODEL_FOLDER, staged_model
+from workbench.project.model_session import ModelSession, open_session
 from workbench.runtime.rules import column_dtypes
 
 
@@ -178,6 +179,11 @@ def predict_in_model_env(
     """The model's answers to `records`, computed by the model's own interpreter. With
     `tolerate`, a record the model fails on answers {"__error__": ...} instead; with
     `track_reads`, a predictor class's records note which fields it read (`facts`)."""
+    session = open_session(manifest)  # inside `with model_session(manifest):`
+    if session is not None:
+        return _predict_staged(
+            manifest, session.app, records, timeout, tolerate, features, track_reads, session
+        )
     with staged_model(manifest) as app:
         return _predict_staged(manifest, app, records, timeout, tolerate, features, track_reads)
 
@@ -190,6 +196,7 @@ def _predict_staged(
     tolerate: bool,
     features: list[str] | None,
     track_reads: bool = False,
+    session: ModelSession | None = None,
 ) -> InProcessAnswers:
     interpreter = manifest.interpreter()
     model_dir = app / MODEL_FOLDER
@@ -215,9 +222,12 @@ def _predict_staged(
     payload = cached_payload(manifest, key)
     if payload is None:
         asked_at = time.time()
-        payload = run_json_script(
-            interpreter, script, json.dumps(request), timeout=timeout, cwd=app
-        )
+        if session is not None:
+            payload = session.ask(request, timeout)
+        else:
+            payload = run_json_script(
+                interpreter, script, json.dumps(request), timeout=timeout, cwd=app
+            )
         if answers_key(manifest, request, script=script, app=app) == key:  # nothing moved
             keep_payload(manifest, key, payload, app, asked_at=asked_at)
     if "error" in payload:

@@ -1,6 +1,7 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
+       python inprocess.py --many  (one request per line in, one answer per line out)
 request: {"flavor", "root", "artifact", "predictor", "features", "dtypes", "labels", "records",
           "tolerate"}
 answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
@@ -188,11 +189,9 @@ def answers_channel() -> TextIO:
     return channel
 
 
-def main() -> int:
-    out = answers_channel()
-    request = json.load(sys.stdin)
+def answer(request: dict, before: set) -> tuple[dict, int]:
+    """The answer to one request, and the exit code it stands for (1: an error)."""
     stage = "load"
-    before = set(sys.modules)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -216,43 +215,50 @@ def main() -> int:
                 answers = model.predict_many(records) if records else []
         except Exception as exc:
             last = traceback.extract_tb(exc.__traceback__)[-1]
-            json.dump(
-                {
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "stage": stage,
-                    "where": f"{last.filename}:{last.lineno}",
-                    # The frame of the model's own code nearest the failure (not ours).
-                    "where_model": model_frame(exc, Path(request["root"])),
-                    "missing": getattr(exc, "filename", None)
-                    if isinstance(exc, FileNotFoundError)
-                    else None,
-                    "missing_module": getattr(exc, "name", None)
-                    if isinstance(exc, ModuleNotFoundError)
-                    else None,
-                    "modules": imported_since(before),
-                    "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
-                    "known_features": getattr(model, "known_features", None)
-                    if stage == "predict"
-                    else None,
-                },
-                out,
-            )
-            out.flush()
-            return 1
+            return {
+                "error": f"{type(exc).__name__}: {exc}",
+                "stage": stage,
+                "where": f"{last.filename}:{last.lineno}",
+                # The frame of the model's own code nearest the failure (not ours).
+                "where_model": model_frame(exc, Path(request["root"])),
+                "missing": getattr(exc, "filename", None)
+                if isinstance(exc, FileNotFoundError)
+                else None,
+                "missing_module": getattr(exc, "name", None)
+                if isinstance(exc, ModuleNotFoundError)
+                else None,
+                "modules": imported_since(before),
+                "warnings": [f"{w.category.__name__}: {w.message}" for w in caught],
+                "known_features": getattr(model, "known_features", None)
+                if stage == "predict"
+                else None,
+            }, 1
     seen = [f"{w.category.__name__}: {w.message}" for w in caught]
-    json.dump(
-        {
-            "answers": answers,
-            "modules": imported_since(before),
-            "module_files": module_files(imported_since(before)),
-            "warnings": list(dict.fromkeys(seen)),
-            "feature_names": getattr(model, "known_features", None),
-            "facts": {**facts(model), **({"fields_read": fields_read(reads)} if tracked else {})},
-        },
-        out,
-    )
+    return {
+        "answers": answers,
+        "modules": imported_since(before),
+        "module_files": module_files(imported_since(before)),
+        "warnings": list(dict.fromkeys(seen)),
+        "feature_names": getattr(model, "known_features", None),
+        "facts": {**facts(model), **({"fields_read": fields_read(reads)} if tracked else {})},
+    }, 0
+
+
+def main() -> int:
+    out = answers_channel()
+    before = set(sys.modules)
+    if sys.argv[1:] == ["--many"]:
+        # One request per line, one answer per line, until stdin closes: a command with
+        # several questions about one model imports its libraries once. The modules of a
+        # later answer are all those imported since the start (the same model's).
+        for line in sys.stdin:
+            out.write(json.dumps(answer(json.loads(line), before)[0]) + "\n")
+            out.flush()
+        return 0
+    payload, code = answer(json.load(sys.stdin), before)
+    json.dump(payload, out)
     out.flush()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

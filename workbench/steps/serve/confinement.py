@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from workbench.checklist.checks import CheckResult
-from workbench.steps.serve import run
 from workbench.steps.serve.probing import Probing, exec_in
 
 PROC_STATUS_PROBE = (
@@ -22,14 +21,18 @@ ROOT_WRITE_PROBE = (
 )
 
 
-def process_status(live: run.Running) -> dict[str, str] | str:
+def process_status(p: Probing) -> dict[str, str] | str:
     """The served process's own /proc/1/status lines (ids, capabilities, NoNewPrivs), read
-    inside the container; the error text when it could not be read."""
-    code, out = exec_in(live, ["python3", "-c", PROC_STATUS_PROBE])
-    if code != 0:
-        return f"could not read /proc/1/status in the container: {out[-200:]}"
-    status: dict[str, str] = json.loads(out)
-    return status
+    inside the container once a session (`serve.non-root` and `serve.hardened` both report
+    them: PID 1's ids and capabilities do not change while it runs); the error text when
+    they could not be read."""
+    if p.process_status is None:
+        code, out = exec_in(p.live, ["python3", "-c", PROC_STATUS_PROBE])
+        if code != 0:
+            p.process_status = f"could not read /proc/1/status in the container: {out[-200:]}"
+        else:
+            p.process_status = json.loads(out)
+    return p.process_status
 
 
 def _no_capabilities(mask: str) -> bool:
@@ -37,7 +40,7 @@ def _no_capabilities(mask: str) -> bool:
 
 
 def non_root(p: Probing) -> CheckResult:
-    status = process_status(p.live)
+    status = process_status(p)
     if isinstance(status, str):
         return CheckResult.failed(status)
     uid, gid = status["Uid"].split()[:2], status["Gid"].split()[:1]
@@ -62,7 +65,7 @@ def hardened(p: Probing) -> CheckResult:
     and the process's own status: never assumed from what we meant to start."""
     p.live.container.reload()
     host = p.live.container.attrs.get("HostConfig") or {}
-    status = process_status(p.live)
+    status = process_status(p)
     if isinstance(status, str):
         return CheckResult.failed(status)
     wrote = exec_in(p.live, ["python3", "-c", ROOT_WRITE_PROBE])[1] or "nothing (no output)"

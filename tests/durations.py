@@ -6,9 +6,9 @@ starts last keeps one worker busy while the others, done, leave the machine idle
 figures only order the run: a stale file, or a test missing from it, changes nothing but
 its length.
 
-Made again from the JUnit XML of a full run (`bash .ci/test --junitxml=run.xml`):
+Made again from the JUnit XML of one or more full runs (`bash .ci/test --junitxml=run.xml`):
 
-    .venv/bin/python -m tests.durations run.xml > tests/durations.txt
+    .venv/bin/python -m tests.durations run.xml [other.xml...] > tests/durations.txt
 """
 
 from __future__ import annotations
@@ -64,12 +64,13 @@ def dealt(turns: Sequence[tuple[T, int, float]], workers: int) -> list[T]:
     """The run's order for `workers` processes, from (test, group, seconds) in the order
     wanted: group 0 (one chain, kept on the first worker: the swarm tests take turns), group
     1 (the long ones, each given to the worker with the least so far, longest first), group
-    2 (the quick ones, filling every worker's share up to its size).
+    2 (the quick ones, filling every worker's share up to its size, spread among its long
+    ones).
 
     xdist's `worksteal` gives worker k the k-th of `workers` consecutive runs of the list,
     as even in count as it can, then lets an idle worker take the second half of the longest
-    queue: each run is one worker's long tests, the longest first, then quick ones, so what
-    is taken from a queue's end is quick, and no long test is left to start last."""
+    queue: each run is one worker's long tests, the longest first, so what is taken from a
+    queue's end is short, and no long test is left to start last."""
     if workers < 2:
         return [test for test, _, _ in turns]
     shares: list[list[T]] = [[] for _ in range(workers)]
@@ -88,14 +89,36 @@ def dealt(turns: Sequence[tuple[T, int, float]], workers: int) -> list[T]:
         size = left // (workers - index)  # as xdist splits what is left among the rest
         left -= size
         fill = max(0, size - len(share))
-        order += share + quick[:fill]
+        order += _interleaved(share, quick[:fill])
         quick = quick[fill:]
     return order + quick
 
 
+def _interleaved(long: list[T], quick: list[T]) -> list[T]:
+    """Each long test followed by its even part of the quick ones: a quick test that waits
+    (a TUI's pauses, a lock's timeout) waits while the other workers' long tests use the
+    cores, instead of the run ending on quick tests that leave them idle."""
+    if not long:
+        return quick
+    out: list[T] = []
+    taken = 0
+    for index, test in enumerate(long):
+        upto = round((index + 1) * len(quick) / len(long))
+        out += [test, *quick[taken:upto]]
+        taken = upto
+    return out
+
+
 def main(argv: list[str]) -> int:
-    print("# seconds, test: written by `python -m tests.durations RUN.xml` (see its docstring)")
-    for seconds, test in from_junit(Path(argv[0])):
+    """Print the file from one or more runs' reports: each test's mean over the reports
+    that list it (one run's figures move with the machine's load and the tests beside)."""
+    took: dict[str, list[float]] = {}
+    for report in argv:
+        for seconds, test in from_junit(Path(report)):
+            took.setdefault(test, []).append(seconds)
+    means = sorted(((sum(s) / len(s), test) for test, s in took.items()), reverse=True)
+    print("# seconds, test: written by `python -m tests.durations RUN.xml...` (its docstring)")
+    for seconds, test in means:
         print(f"{seconds:.1f} {test}")
     return 0
 

@@ -48,20 +48,17 @@ def test_the_committed_file_names_only_tests_that_exist() -> None:
 
 def test_each_worker_starts_with_its_share_of_the_long_tests_longest_first() -> None:
     """Dealt as xdist's worksteal splits the list (consecutive runs, even in count): the
-    swarm chain stays on one worker, each long test goes where the least is so far, and
-    every run is filled with quick tests to its size, so a queue's end (what an idle worker
-    takes) is quick."""
+    swarm chain stays on one worker, each long test goes where the least is so far, longest
+    first, and every run is filled to its size with quick tests spread among its long ones
+    (a quick test that waits then waits beside long ones, not at the run's end)."""
     turns = [("swarm-a", 0, 100.0), ("swarm-b", 0, 50.0)]
     turns += [(f"long-{s:.0f}", 1, s) for s in (120.0, 90.0, 80.0, 40.0, 30.0, 10.0)]
     turns += [("unlisted", 1, 0.0)] + [(f"quick-{i}", 2, 0.0) for i in range(12)]
     order = durations.dealt(turns, 3)
-    quick = [f"quick-{i}" for i in range(12)]
-    assert (
-        order
-        == [
-            *["swarm-a", "swarm-b", "long-30", *quick[0:4]],  # 150 s + 30
-            *["long-120", "long-40", "long-10", "unlisted", *quick[4:7]],  # 120 + 40 + 10 + 3
-            *["long-90", "long-80", *quick[7:12]],  # 170
-        ]
-    )
+    q = [f"quick-{i}" for i in range(12)]
+    assert order == [
+        *["swarm-a", q[0], "swarm-b", q[1], q[2], "long-30", q[3]],  # 150 s + 30
+        *["long-120", q[4], "long-40", q[5], "long-10", "unlisted", q[6]],  # 120 + 40 + 10 + 3
+        *["long-90", q[7], q[8], "long-80", q[9], q[10], q[11]],  # 170
+    ]
     assert durations.dealt(turns, 1) == [t for t, _, _ in turns]  # one process: as given

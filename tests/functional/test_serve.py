@@ -22,6 +22,7 @@ from workbench.steps import open_checklist
 from workbench.steps.serve import probes, run, session
 from workbench.steps.serve.build import LABEL_PREFIX
 from workbench.steps.serve.checks import SERVE_ITEMS
+from workbench.steps.serve.health import health_probe
 from workbench.steps.serve.report import built_image, serve_figures
 from workbench.steps.snapshot.take import run_snapshot
 
@@ -152,6 +153,9 @@ def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
         assert broken.status == 500
         assert "broke the response schema" in broken.json()["error"]
         assert request("GET", f"{live.url}/health/live").status == 200
+        # The image's health check, run in the container as the engine runs it: healthy.
+        probe = live.container.exec_run(health_probe(manifest.serve.port))
+        assert probe.exit_code == 0, probe.output
         assert request("POST", f"{live.url}/predict", body=b'{"x": 3}').status == 415
         again = request(
             "POST",

@@ -29,6 +29,7 @@ from workbench.steps.push.deploy import (
     verified_channel_image,
 )
 from workbench.steps.push.nodes import GPU_RESOURCE, refuse_unpublishable, refuse_without_gpus
+from workbench.steps.serve.health import health_probe
 from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 LABEL = "io.workbench.deploy"
@@ -71,10 +72,6 @@ def _spec(
     order = "stop-first" if host_port else "start-first"
 
     port = manifest.serve.port
-    probe = (
-        "import urllib.request; urllib.request.urlopen("
-        f"'http://127.0.0.1:{port}/health/ready', timeout=2)"
-    )
     container = types.ContainerSpec(
         image=image,
         env=[f"PORT={port}"],
@@ -83,7 +80,7 @@ def _spec(
         cap_drop=["ALL"],
         stop_grace_period=(GRACEFUL_STOP_SECONDS + 5) * SECOND,
         healthcheck=types.Healthcheck(
-            test=["CMD", "python3", "-c", probe],
+            test=["CMD", *health_probe(port)],
             interval=2 * SECOND,
             timeout=2 * SECOND,
             retries=3,

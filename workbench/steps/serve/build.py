@@ -41,6 +41,7 @@ from workbench.steps.serve.dependencies import Dependencies, copy_source
 from workbench.steps.serve.dependencies import ensure as ensure_dependencies
 from workbench.steps.serve.dependencies import plan as plan_dependencies
 from workbench.steps.serve.drift import reference
+from workbench.steps.serve.health import dockerfile_command
 from workbench.steps.serve.image_labels import (
     LABEL_PREFIX,
     git_revision,
@@ -201,6 +202,7 @@ def assemble_context(
         template.format(
             base_image=base_image,
             port=manifest.serve.port,
+            health_command=dockerfile_command(manifest.serve.port),
             labels=label_text,
             created=created,
             system_packages=SYSTEM_PACKAGES if debs else "",

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from tests import durations
 from tests.helpers import cached_env, git
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
@@ -40,36 +39,27 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-SECONDS = durations.load()  # a recent full run's slowest tests (tests/durations.txt)
-
-
-def _turn(item: pytest.Item) -> tuple[int, float]:
+def _turn(item: pytest.Item) -> int:
     """When a test starts in a parallel run: the swarm tests first (they take turns, one
     after another, so they are the run's longest chain), then the slow ones on the engine,
-    the longest first as a recent run measured them (a long one started last would keep
-    one worker busy while the others wait at the end), the quick ones last (they fill the
-    workers' ends evenly)."""
-    took = -SECONDS.get(item.nodeid, 0.0)
+    the quick ones last (they fill the workers' ends evenly)."""
     swarm_fault = item.name == "test_fault[push.deployed-healthy]"  # by getfixturevalue
     if "a_swarm" in getattr(item, "fixturenames", ()) or swarm_fault:
-        return 0, took
+        return 0
     engine = {"docker_engine", "base_image", "registry", "auth_registry", "example_python"}
     if item.get_closest_marker("slow") or engine & set(getattr(item, "fixturenames", ())):
-        return 1, took
-    return 2, took
+        return 1
+    return 2
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses the engine's swarm may wait for its turn (`swarm_turn`) behind the
     other swarm tests running in other workers: its time limit counts that wait too. The
-    order is `_turn`'s, dealt among the workers (`durations.dealt`): the same on every
-    worker, as xdist requires."""
+    order is `_turn`'s (a stable sort: the same on every worker, as xdist requires)."""
     for item in items:
         if "a_swarm" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(SWARM_TEST_TIMEOUT))
-    workers = int((getattr(config, "workerinput", None) or {}).get("workercount", 1))
-    turns = sorted(((item, *_turn(item)) for item in items), key=lambda turn: turn[1:])
-    items[:] = durations.dealt([(item, group, -took) for item, group, took in turns], workers)
+    items.sort(key=_turn)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -101,3 +101,23 @@ def test_a_failing_model_and_a_missing_interpreter_say_so_in_a_session(
     odd = load_manifest(fitted(tmp_path / "odd", python=str(not_python)))
     with model_session.model_session(odd), pytest.raises(WorkbenchError, match="not a working"):
         predict_in_model_env(odd, [{"area": 60.0, "rooms": 2.0}])
+
+
+def test_a_model_that_reads_stdin_cannot_swallow_the_next_question(tmp_path: Path) -> None:
+    root = tmp_path / "reader"
+    (root / "schema").mkdir(parents=True)
+    (root / "predict.py").write_text(
+        "import sys\n\n\nclass Model:\n    def load(self, folder):\n        pass\n\n"
+        "    def predict(self, record):\n"
+        "        return {'y': record['x'] * 2, 'read': sys.stdin.read()}\n"
+    )
+    (root / "workbench.yaml").write_text(
+        f"name: reader\npython: {sys.executable}\nmodel:\n  flavor: python\n"
+        "  predictor: predict:Model\n"
+    )
+    manifest = load_manifest(root)
+    with model_session.model_session(manifest) as session:
+        first = predict_in_model_env(manifest, [{"x": 1}], timeout=30).answers
+        second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers
+    assert first == [{"y": 2, "read": ""}] and second == [{"y": 4, "read": ""}]
+    assert session.started == 1

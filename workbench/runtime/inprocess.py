@@ -250,8 +250,13 @@ def main() -> int:
     if sys.argv[1:] == ["--many"]:
         # One request per line, one answer per line, until stdin closes: a command with
         # several questions about one model imports its libraries once. The modules of a
-        # later answer are all those imported since the start (the same model's).
-        for line in sys.stdin:
+        # later answer are all those imported since the start (the same model's). The
+        # requests come on a copy of stdin; the model's own stdin is empty, as when asked
+        # once (a model that reads it cannot swallow the next request).
+        requests = os.fdopen(os.dup(0), "r")
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - the process's stdin from here on
+        for line in requests:
             out.write(json.dumps(answer(json.loads(line), before)[0]) + "\n")
             out.flush()
         return 0

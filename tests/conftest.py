@@ -52,96 +52,14 @@ def _turn(item: pytest.Item) -> int:
     return 2
 
 
-# The longest tests of recent runs (seconds, the mean of two on this 2-core machine), each
-# standing alone (no fixture shared with its module's other tests): a parallel run starts
-# them first, shared among the workers (`_heads`). Missing or stale figures only change
-# how long the run takes.
-LONG = {
-    "test_torch_export.py::test_a_torch_export_program_ships_on_the_cpu_build_of_torch": 105,
-    "test_tensor_flavors.py::test_a_torchscript_classifier_ships_the_cpu_build_of_torch": 104,
-    "test_corpus.py::test_a_lightgbm_model_needs_a_system_library_and_gets_it_from_system_"
-    "packages": 79,
-    "test_app.py::test_the_tag_and_push_screens_release_push_and_promote": 77,
-    "test_release.py::test_a_registry_stopped_mid_push_leaves_the_release_not_pushed_and_push_"
-    "completes_it": 73,
-    "test_release_transaction.py::test_tag_killed_at_random_moments_leaves_no_release_or_a_"
-    "whole_one": 70,
-    "test_tour.py::test_the_readme_tour_runs_as_written_and_the_release_can_be_trusted": 67,
-    "test_corpus.py::test_an_xgboost_model_through_its_scikit_learn_interface": 66,
-    "test_notebook.py::test_a_notebook_only_model_through_init_from_notebook_to_a_tested_image": 66,
-    "test_catboost.py::test_a_native_catboost_model_exported_from_its_kernel_passes_the_serve_"
-    "test": 62,
-    "test_release_transaction.py::test_push_killed_at_random_moments_is_never_recorded_wrong_"
-    "and_the_next_push_completes_it": 61,
-    "test_quality.py::test_a_worse_model_fails_its_cases_and_is_refused_at_tag_unless_waived": 60,
-    "test_corpus.py::test_a_predictor_class_importing_a_local_package_installed_editable": 60,
-    "test_cli.py::test_the_readme_main_job_runs_headless_through_all_five_steps": 58,
-    "test_serve.py::test_interrupting_the_serve_test_at_twelve_moments_never_leaves_a_"
-    "container": 51,
-    "test_model_folder_image.py::test_a_pickles_own_class_in_model_code_loads_in_the_image": 45,
-    "test_release.py::test_tag_push_second_breaking_release_promote_rollback_and_pull": 42,
-    "test_corpus.py::test_a_dataframe_pipeline_with_categories_and_missing_values": 41,
-}
-SWARM_CHAIN_SECONDS = 260  # the swarm tests, one after another, on the first worker
-
-
-def _standing_alone(item: pytest.Item) -> bool:
-    """No fixture of a wider scope than the test but narrower than the session: moved
-    away from its module, nothing of the module is made again for it."""
-    info = getattr(item, "_fixtureinfo", None)
-    defs = getattr(info, "name2fixturedefs", {}) or {}
-    return all(d.scope in ("function", "session") for ds in defs.values() for d in ds)
-
-
-def _heads(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The run's order for `workers` processes: `--dist worksteal` gives worker k the k-th
-    of `workers` consecutive runs of the list (even in count) and lets an idle worker take
-    the second half of the longest queue, so a long test stays where it is placed: each
-    run starts with its share of `LONG` (the longest to whoever has the least so far; the
-    swarm chain counts for the first), the rest keep their order (a module's tests together,
-    so its fixtures are made once)."""
-    name = {item: item.nodeid.rsplit("/", 1)[-1] for item in items}
-    long = [
-        item for item in items if name[item] in LONG and _turn(item) == 1 and _standing_alone(item)
-    ]
-    if workers < 2 or not long:
-        return items
-    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    seconds = [float(SWARM_CHAIN_SECONDS)] + [0.0] * (workers - 1)
-    for item in sorted(long, key=lambda i: -LONG[name[i]]):
-        worker = seconds.index(min(seconds))
-        shares[worker].append(item)
-        seconds[worker] += LONG[name[item]]
-    placed = set(long)
-    rest = [item for item in items if item not in placed]
-    swarm = [item for item in rest if _turn(item) == 0]
-    rest = rest[len(swarm) :]
-    order: list[pytest.Item] = []
-    left = len(items)
-    for index, share in enumerate(shares):
-        size = left // (workers - index)  # as xdist splits what is left among the rest
-        left -= size
-        head = (swarm if index == 0 else []) + share
-        take = max(0, size - len(head))
-        order += head + rest[:take]
-        rest = rest[take:]
-    order += rest
-    if len(order) != len(items) or set(order) != set(items):  # every test once, or no run
-        raise pytest.UsageError("tests/conftest._heads lost or repeated a test")
-    return order
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that uses the engine's swarm may wait for its turn (`swarm_turn`) behind the
     other swarm tests running in other workers: its time limit counts that wait too. The
-    order is `_turn`'s (a stable sort), then `_heads`': the same on every worker, as xdist
-    requires."""
+    order is `_turn`'s (a stable sort: the same on every worker, as xdist requires)."""
     for item in items:
         if "a_swarm" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(SWARM_TEST_TIMEOUT))
     items.sort(key=_turn)
-    workers = int((getattr(config, "workerinput", None) or {}).get("workercount", 1))
-    items[:] = _heads(items, workers)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -181,21 +99,22 @@ def _session_project_ids(base: Path) -> set[str]:
     return {project_id(manifest.parent) for manifest in base.rglob("workbench.yaml")}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """At the end of the session, remove the images this session's projects built, then
-    fail if one of them is left (a dangling image, or one a container still holds).
+ROLE_LABEL = "io.workbench.role"  # "dependencies": used by its tag by every project of the
+# same name and lock, so by projects of other workers too: removed when all are done
+
+
+def _remove_images_under(base: Path, *, keep_shared: bool) -> tuple[int, dict[str, str]]:
+    """Remove the images the projects under `base` built (with `keep_shared`, not their
+    dependency images): how many, and those left with why.
 
     Ours only: an image is ours when its project-id label (a hash of the project's folder)
-    is the id of a project under this session's temporary folder; images of other runs on
-    the same engine (another worktree, a CI run, a person's own) are never touched."""
-    yield
+    is the id of a project under `base`; images of other runs on the same engine (another
+    worktree, a CI run, a person's own) are never touched."""
     from docker.errors import APIError, NotFound
 
-    base = tmp_path_factory.getbasetemp()
     ours = _session_project_ids(base)
     if not ours:
-        return
+        return 0, {}
     try:
         client = docker_client(timeout=120)
         # The summaries carry the labels: one listing (seconds on an engine with thousands
@@ -207,14 +126,17 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # its source) but not the project id the finished build adds: ours too.
         listed += client.api.images(filters={"label": SOURCE_LABEL, "dangling": True})
     except (UnavailableError, APIError):
-        return  # no engine: no images either
+        return 0, {}  # no engine: no images either
     inside = f"{base}{os.sep}"
     mine = list(
         {
             i["Id"]: None
             for i in listed
-            if (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours
-            or str((i.get("Labels") or {}).get(SOURCE_LABEL, "")).startswith(inside)
+            if (
+                (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours
+                or str((i.get("Labels") or {}).get(SOURCE_LABEL, "")).startswith(inside)
+            )
+            and not (keep_shared and (i.get("Labels") or {}).get(ROLE_LABEL) == "dependencies")
         }
     )
     left: dict[str, str] = {}
@@ -225,9 +147,42 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             continue  # removed with another tag of the same image
         except APIError as exc:
             left[image_id[:19]] = str(exc.explanation or exc)
-    _progress(f"removed {len(mine) - len(left)} images this session built")
+    return len(mine) - len(left), left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session, remove the images this session's projects built, then
+    fail if one of them is left (a dangling image, or one a container still holds). A
+    worker of a parallel run leaves its dependency images to the controller, which
+    removes them once every worker is done: a project of another worker with the same name
+    and lock may still be building from one (CI saw its parity fail when a worker that had
+    finished removed it)."""
+    yield
+    in_worker = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    base = tmp_path_factory.getbasetemp()
+    removed, left = _remove_images_under(base, keep_shared=in_worker)
+    _progress(f"removed {removed} images this session built")
     if left:
         pytest.fail(f"images this session built are left on the engine: {left}", pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller of a parallel run, every worker done: the dependency images the
+    workers' projects built (each worker removed its other images)."""
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return
+    if not getattr(config.option, "numprocesses", None):
+        return
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    removed, left = _remove_images_under(factory.getbasetemp(), keep_shared=False)
+    _progress(f"removed {removed} dependency images the workers' projects built")
+    if left:
+        _progress(f"FAILED: images the workers' projects built are left on the engine: {left}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

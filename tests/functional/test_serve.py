@@ -124,7 +124,8 @@ def test_a_crashing_predictor_and_a_schema_breaking_answer_are_caught(
 ) -> None:
     project = faulty_project(tmp_path / "doubler")
     checklist, statuses = run_items(project, list(SERVE_ITEMS))
-    assert statuses["serve.examples-parity"] is Status.PASS
+    said = {i: checklist.view(i).evidence for i in ("serve.image-built", "serve.examples-parity")}
+    assert statuses["serve.examples-parity"] is Status.PASS, said
     assert statuses["serve.invalid-rejected"] is Status.PASS
     assert statuses["serve.valid-accepted"] is Status.FAIL
     evidence = " ".join(checklist.view("serve.valid-accepted").evidence)

@@ -99,8 +99,8 @@ def _session_project_ids(base: Path) -> set[str]:
     return {project_id(manifest.parent) for manifest in base.rglob("workbench.yaml")}
 
 
-ROLE_LABEL = "io.workbench.role"  # "dependencies": used by its tag by every project of the
-# same name and lock, so by projects of other workers too: removed when all are done
+ROLE_LABEL = "io.workbench.role"  # "dependencies": its layers (all but its labels) are the
+# build cache of every project with the same lock, other workers' too: removed when all are done
 
 
 def _remove_images_under(base: Path, *, keep_shared: bool) -> tuple[int, dict[str, str]]:
@@ -155,9 +155,11 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """At the end of the session, remove the images this session's projects built, then
     fail if one of them is left (a dangling image, or one a container still holds). A
     worker of a parallel run leaves its dependency images to the controller, which
-    removes them once every worker is done: a project of another worker with the same name
-    and lock may still be building from one (CI saw its parity fail when a worker that had
-    finished removed it)."""
+    removes them once every worker is done: a project of another worker with the same lock
+    may still be building on their layers (its build cache; its image copies the venv from
+    the image before the labels), and removing them with force can pull those out from
+    under its build (CI once saw a serve test's parity fail at the end of a run, just after
+    another worker had finished and removed its images; not proven the cause)."""
     yield
     in_worker = os.environ.get("PYTEST_XDIST_WORKER") is not None
     base = tmp_path_factory.getbasetemp()

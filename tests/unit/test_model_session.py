@@ -121,3 +121,25 @@ def test_a_model_that_reads_stdin_cannot_swallow_the_next_question(tmp_path: Pat
         second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers
     assert first == [{"y": 2, "read": ""}] and second == [{"y": 4, "read": ""}]
     assert session.started == 1
+
+
+def test_a_model_that_cannot_load_twice_in_one_process_is_asked_afresh(tmp_path: Path) -> None:
+    """A predictor that registers something global at load (a metric, a handler) fails a
+    second load in the same process: that question goes to a fresh interpreter."""
+    root = tmp_path / "once"
+    (root / "schema").mkdir(parents=True)
+    (root / "predict.py").write_text(
+        "LOADED = []\n\n\nclass Model:\n    def load(self, folder):\n"
+        "        if LOADED:\n            raise RuntimeError('Duplicated timeseries: loads_total')\n"
+        "        LOADED.append(1)\n\n    def predict(self, record):\n"
+        "        return {'y': record['x'] * 2}\n"
+    )
+    (root / "workbench.yaml").write_text(
+        f"name: once\npython: {sys.executable}\nmodel:\n  flavor: python\n"
+        "  predictor: predict:Model\n"
+    )
+    manifest = load_manifest(root)
+    with model_session.model_session(manifest) as session:
+        first = predict_in_model_env(manifest, [{"x": 1}], timeout=30).answers
+        second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers
+    assert first == [{"y": 2}] and second == [{"y": 4}] and session.started == 1

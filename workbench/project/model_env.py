@@ -224,6 +224,14 @@ def _predict_staged(
         asked_at = time.time()
         if session is not None:
             payload = session.ask(request, timeout)
+            asked_at = session.started_at  # a later answer used what earlier ones loaded
+            if "error" in payload and payload.get("stage") == "load" and session.asked > 1:
+                # A model that cannot be loaded twice in one process (a global registered
+                # at load): asked of a fresh interpreter, as without a session.
+                asked_at = time.time()
+                payload = run_json_script(
+                    interpreter, script, json.dumps(request), timeout=timeout, cwd=app
+                )
         else:
             payload = run_json_script(
                 interpreter, script, json.dumps(request), timeout=timeout, cwd=app

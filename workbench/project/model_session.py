@@ -16,6 +16,7 @@ import queue
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +40,8 @@ class ModelSession:
         self.interpreter = manifest.interpreter()
         self.app = app
         self.started = 0  # interpreters started (one, unless one died or hung)
+        self.asked = 0  # questions the current interpreter was asked
+        self.started_at = 0.0  # when the current interpreter started (time.time())
         self._process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: IO[str] | None = None
@@ -67,6 +70,8 @@ class ModelSession:
                 fix="point `python:` at a Python 3 interpreter.",
             ) from None
         self.started += 1
+        self.asked = 0
+        self.started_at = time.time()
         self._lines = queue.Queue()
         stdout = process.stdout
         assert stdout is not None
@@ -85,11 +90,13 @@ class ModelSession:
             self.close()
             self._process = self._start()
         assert self._process.stdin is not None
+        self.asked += 1
         try:
             self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
+            self._process.kill()  # as a fresh interpreter's would be: at the timeout
             self.close()
             raise WorkbenchError(
                 f"{self.interpreter} did not answer within {timeout:.0f} s."

@@ -26,12 +26,12 @@ def process_status(p: Probing) -> dict[str, str] | str:
     inside the container once a session (`serve.non-root` and `serve.hardened` both report
     them: PID 1's ids and capabilities do not change while it runs); the error text when
     they could not be read."""
-    if p.process_status is None:
-        code, out = exec_in(p.live, ["python3", "-c", PROC_STATUS_PROBE])
-        if code != 0:
-            p.process_status = f"could not read /proc/1/status in the container: {out[-200:]}"
-        else:
-            p.process_status = json.loads(out)
+    if p.process_status is not None:
+        return p.process_status
+    code, out = exec_in(p.live, ["python3", "-c", PROC_STATUS_PROBE])
+    if code != 0:  # not kept: the next item reads again
+        return f"could not read /proc/1/status in the container: {out[-200:]}"
+    p.process_status = json.loads(out)
     return p.process_status
 
 

@@ -22,7 +22,13 @@ from workbench.project.answers_cache import answers_key, cached_payload, keep_pa
 from workbench.project.manifest import Manifest
 from workbench.project.model_failures import model_failure
 from workbench.project.model_files import MODEL_FOLDER, staged_model
-from workbench.project.model_session import ModelSession, open_session
+from workbench.project.model_session import (
+    ModelSession,
+    cannot_run,
+    no_interpreter,
+    not_python,
+    open_session,
+)
 from workbench.runtime.rules import column_dtypes
 
 
@@ -131,11 +137,7 @@ def run_json_script(
     becomes one clear error naming the interpreter.
     """
     if not interpreter.exists():
-        raise WorkbenchError(
-            f"the interpreter {interpreter} does not exist.",
-            fix="set `python:` in workbench.yaml to your environment's interpreter "
-            "(e.g. .venv/bin/python), or create that environment.",
-        )
+        raise no_interpreter(interpreter)
     argv = [str(interpreter), *(["-I"] if isolated else []), str(script)]
     try:
         result = subprocess.run(
@@ -149,21 +151,13 @@ def run_json_script(
             env=without_secrets(),  # the project's code runs there: none of our secrets
         )
     except OSError as exc:
-        raise WorkbenchError(
-            f"{interpreter} cannot be run ({exc.strerror}).",
-            fix="point `python:` at a Python 3 interpreter.",
-        ) from None
+        raise cannot_run(interpreter, exc) from None
     except subprocess.TimeoutExpired:
         raise WorkbenchError(f"{interpreter} did not answer within {timeout:.0f} s.") from None
     try:
         payload: dict[str, Any] = json.loads(result.stdout)
     except json.JSONDecodeError:
-        tail = " / ".join(result.stderr.strip().splitlines()[-3:])
-        raise WorkbenchError(
-            f"{interpreter} is not a working Python 3.8+ interpreter ({tail or 'no output'}).",
-            fix="point `python:` in workbench.yaml at your environment's python, with your "
-            "model's libraries installed.",
-        ) from None
+        raise not_python(interpreter, result.stderr) from None
     return payload
 
 

@@ -32,6 +32,30 @@ from workbench.project.model_files import staged_model
 _OPEN: ContextVar[ModelSession | None] = ContextVar("model_session", default=None)
 
 
+def no_interpreter(interpreter: Path) -> WorkbenchError:
+    return WorkbenchError(
+        f"the interpreter {interpreter} does not exist.",
+        fix="set `python:` in workbench.yaml to your environment's interpreter "
+        "(e.g. .venv/bin/python), or create that environment.",
+    )
+
+
+def cannot_run(interpreter: Path, exc: OSError) -> WorkbenchError:
+    return WorkbenchError(
+        f"{interpreter} cannot be run ({exc.strerror}).",
+        fix="point `python:` at a Python 3 interpreter.",
+    )
+
+
+def not_python(interpreter: Path, stderr: str) -> WorkbenchError:
+    tail = " / ".join(stderr.strip().splitlines()[-3:])
+    return WorkbenchError(
+        f"{interpreter} is not a working Python 3.8+ interpreter ({tail or 'no output'}).",
+        fix="point `python:` in workbench.yaml at your environment's python, with your "
+        "model's libraries installed.",
+    )
+
+
 class ModelSession:
     """The staged model folder of one project and, once asked, its interpreter."""
 
@@ -48,11 +72,7 @@ class ModelSession:
 
     def _start(self) -> subprocess.Popen[str]:
         if not self.interpreter.exists():
-            raise WorkbenchError(
-                f"the interpreter {self.interpreter} does not exist.",
-                fix="set `python:` in workbench.yaml to your environment's interpreter "
-                "(e.g. .venv/bin/python), or create that environment.",
-            )
+            raise no_interpreter(self.interpreter)
         self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in close()
         try:
             process = subprocess.Popen(
@@ -65,10 +85,7 @@ class ModelSession:
                 env=without_secrets(),  # the project's code runs there: none of our secrets
             )
         except OSError as exc:
-            raise WorkbenchError(
-                f"{self.interpreter} cannot be run ({exc.strerror}).",
-                fix="point `python:` at a Python 3 interpreter.",
-            ) from None
+            raise cannot_run(self.interpreter, exc) from None
         self.started += 1
         self.asked = 0
         self.started_at = time.time()
@@ -106,14 +123,9 @@ class ModelSession:
         try:
             payload: dict[str, Any] = json.loads(line or "")
         except json.JSONDecodeError:
-            tail = " / ".join(self._stderr_text().strip().splitlines()[-3:])
+            said = self._stderr_text()
             self.close()
-            raise WorkbenchError(
-                f"{self.interpreter} is not a working Python 3.8+ interpreter "
-                f"({tail or 'no output'}).",
-                fix="point `python:` in workbench.yaml at your environment's python, with "
-                "your model's libraries installed.",
-            ) from None
+            raise not_python(self.interpreter, said) from None
         return payload
 
     def _stderr_text(self) -> str:

@@ -198,7 +198,8 @@ def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterat
 
 def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
     """The image built (docker-py's `images.build`, given `build`) from a context of `files`
-    made in memory, a Dockerfile among them."""
+    made in memory, a Dockerfile among them. Its intermediate containers are removed (docker-py
+    keeps them by default: each LABEL or RUN step's container was left on the engine)."""
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, data in files.items():
@@ -206,5 +207,7 @@ def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     context.seek(0)
-    image, _ = client.images.build(fileobj=context, custom_context=True, **build)
+    image, _ = client.images.build(
+        fileobj=context, custom_context=True, **{"rm": True, "forcerm": True, **build}
+    )
     return image

@@ -34,5 +34,32 @@ def test_the_dependency_image_is_named_by_everything_that_goes_into_it(tmp_path:
     dockerfile = (written / "Dockerfile").read_text()
     assert dockerfile.splitlines()[6] == "FROM python:3.11-slim"
     assert "--require-hashes --no-index" in dockerfile
-    assert (written / "environment.lock").read_text() == lock.read_text()
+    built_from = (written / "environment.lock").read_text()
+    assert built_from.endswith(lock.read_text()) and built_from.startswith("# The pins")
     assert not (written / "wheels").exists()  # only while the image is built
+
+
+def test_locks_with_the_same_pins_build_the_same_layers_whatever_their_comments(
+    tmp_path: Path,
+) -> None:
+    """The lock's `# why` comments differ between projects with the same pins (a TorchScript
+    and a torch.export model): the dependency image is built from the pins alone, so the
+    engine's build cache shares its layers instead of installing the same wheels again."""
+    pins = "numpy==2.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+    pin_b = "scipy==1.0 \\\n    --hash=sha256:" + "b" * 64 + "\n"
+    wheel = tmp_path / "numpy-2.0-py3-none-any.whl"
+    wheel.write_bytes(b"one wheel")
+    built = []
+    for name, lock in (
+        ("one", "# header of one\n" + pins + "    # imported by the model (numpy)\n" + pin_b),
+        ("two", "# another header\n\n" + pin_b + "    # required by sklearn\n" + pins),
+        ("three", pins.replace("2.0", "2.1") + pin_b),
+    ):
+        project = copy_example("iris", tmp_path / name)
+        (project / "environment.lock").write_text(lock)
+        plan(load_manifest(project), "python:3.11-slim", "sha256:base", [wheel], "true")
+        built.append((project / ".workbench/dependencies/environment.lock").read_text())
+    assert built[0] == built[1], built  # the same pins: the same bytes, the same layers
+    assert built[2] != built[0]  # another pin: another lock to install
+    assert "#" not in built[0].split("\n", 3)[3]  # no why-comment is left
+    assert built[0].count("--hash=sha256:") == 2

@@ -80,13 +80,33 @@ def render_lock(entries: list[LockEntry], *, target: str) -> str:
         "",
     ]
     for entry in sorted(entries, key=lambda e: canonicalize_name(e.name)):
-        lines.append(f"{canonicalize_name(entry.name)}=={entry.version} \\")
-        lines += [
-            f"    --hash=sha256:{h}" + (" \\" if i < len(entry.hashes) - 1 else "")
-            for i, h in enumerate(entry.hashes)
-        ]
+        lines += _pin_lines(entry)
         lines += [f"    # {why}" for why in entry.why]
     return "\n".join(lines) + "\n"
+
+
+def _pin_lines(entry: LockEntry) -> list[str]:
+    return [
+        f"{canonicalize_name(entry.name)}=={entry.version} \\",
+        *(
+            f"    --hash=sha256:{h}" + (" \\" if i < len(entry.hashes) - 1 else "")
+            for i, h in enumerate(entry.hashes)
+        ),
+    ]
+
+
+PINS_HEADER = (
+    "# The pins of the project's environment.lock and their hashes, its comments left out:\n"
+    "# every project with the same pins builds the same dependency layers (the engine's build\n"
+    "# cache shares them). Written by `workbench serve` for the dependency image's build.\n"
+)
+
+
+def pins_only(text: str, path: str) -> str:
+    """What pip installs from a lock's text: its pins and hashes, without the comments that
+    say why each is there (which differ between projects with the same pins)."""
+    entries = sorted(parse_lock(text, path).values(), key=lambda e: e.name)
+    return PINS_HEADER + "".join("\n".join(_pin_lines(e)) + "\n" for e in entries)
 
 
 MAX_LOCK_BYTES = 16 << 20  # thousands of pins with their hashes fit in well under 1 MB
@@ -94,15 +114,19 @@ MAX_LOCK_BYTES = 16 << 20  # thousands of pins with their hashes fit in well und
 
 def read_lock(path: Path) -> dict[str, LockEntry]:
     """Entries by canonical name; every line that is not a comment must be an `==` pin."""
+    return parse_lock(lock_text(path), str(path))
+
+
+def lock_text(path: Path) -> str:
+    """The lock's text: it sits at the project's root, may not lead out of it, nor be
+    endless."""
     try:
-        # The lock sits at the project's root: it may not lead out of it, nor be endless.
         inside = check_inside(path.parent, path, what="the lock")
-        text = read_bounded(inside, limit=MAX_LOCK_BYTES, what="lock").decode("utf-8", "replace")
+        return read_bounded(inside, limit=MAX_LOCK_BYTES, what="lock").decode("utf-8", "replace")
     except FileNotFoundError:
         raise WorkbenchError(
             f"{path} does not exist.", fix="take a snapshot first: `workbench snapshot`."
         ) from None
-    return parse_lock(text, str(path))
 
 
 def parse_lock(text: str, path: str) -> dict[str, LockEntry]:

@@ -23,7 +23,7 @@ from typing import Any
 from workbench.kernel import commands
 from workbench.kernel.hashing import sha256_file
 from workbench.kernel.paths import asset, scratch_dir
-from workbench.project.lockfile import LOCK_NAME
+from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
 from workbench.project.model_files import copy_into
 from workbench.steps.serve.building import BuildLog
@@ -71,8 +71,11 @@ def plan(
     shutil.rmtree(folder / "wheels", ignore_errors=True)
     (folder / "Dockerfile").write_text(dockerfile)
     # The copy the image is built from is the one hashed: a snapshot rewriting the lock
-    # meanwhile can never give an image of one lock the tag of another.
-    copy_into(lock, folder / LOCK_NAME)
+    # meanwhile can never give an image of one lock the tag of another. Its pins only: the
+    # comments saying why each is there differ between projects with the same pins (a
+    # TorchScript and a torch.export model), and would have made the engine install the same
+    # wheels again instead of reusing the layers.
+    (folder / LOCK_NAME).write_text(pins_only(lock_text(lock), str(lock)), encoding="utf-8")
     digest = hashlib.sha256()
     for part in (
         base_image_id,

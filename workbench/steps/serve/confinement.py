@@ -4,35 +4,63 @@ from the engine's HostConfig and the process's own /proc/1/status, never assumed
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from workbench.checklist.checks import CheckResult
 from workbench.steps.serve.probing import Probing, exec_in
 
-PROC_STATUS_PROBE = (
-    "import os, json; "
-    "status = dict(l.split(':', 1) for l in open('/proc/1/status') if ':' in l); "
-    "print(json.dumps({k: status.get(k, '').strip() for k in "
-    "('Uid', 'Gid', 'CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs')}))"
-)
-ROOT_WRITE_PROBE = (
-    "import errno\n"
-    "try:\n    open('/.workbench-write-probe', 'w').close(); print('written')\n"
-    "except OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))"
-)
+# What the serve test reads inside the container, in one `python3` run a session (each
+# `docker exec` costs the engine some 50 ms of CPU before the command starts): PID 1's
+# /proc/1/status (ids, capabilities, NoNewPrivs), what a write to / answers, and the installed
+# distributions. None of them changes while the server runs (its root is read-only, PID 1's
+# ids and capabilities are fixed); each part says its own failure.
+INSIDE_PROBE = """\
+import errno, json
+said = {}
+try:
+    status = dict(l.split(':', 1) for l in open('/proc/1/status') if ':' in l)
+    said['status'] = {k: status.get(k, '').strip() for k in
+                      ('Uid', 'Gid', 'CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs')}
+except Exception as e:
+    said['status'] = repr(e)
+try:
+    open('/.workbench-write-probe', 'w').close()
+    said['write'] = 'written'
+except OSError as e:
+    said['write'] = errno.errorcode.get(e.errno, str(e.errno))
+try:
+    import importlib.metadata as m
+    said['packages'] = {d.metadata['Name']: d.version for d in m.distributions()}
+except Exception as e:
+    said['packages'] = repr(e)
+print(json.dumps(said))
+"""
+
+
+def inside(p: Probing, part: str) -> Any:
+    """One part of what INSIDE_PROBE read in the container (`status`, `write`, `packages`),
+    read once a session; a string saying why when it could not be read (a failed run is
+    not kept: the next item reads again)."""
+    if p.inside is None:
+        code, out = exec_in(p.live, ["python3", "-c", INSIDE_PROBE])
+        try:
+            said = json.loads(out) if code == 0 else None
+        except json.JSONDecodeError:
+            said = None
+        if not isinstance(said, dict):
+            return f"could not run python3 in the container (exit {code}): {out[-200:]}"
+        p.inside = said
+    return p.inside.get(part, f"the probe in the container said nothing of {part}")
 
 
 def process_status(p: Probing) -> dict[str, str] | str:
     """The served process's own /proc/1/status lines (ids, capabilities, NoNewPrivs), read
-    inside the container once a session (`serve.non-root` and `serve.hardened` both report
-    them: PID 1's ids and capabilities do not change while it runs); the error text when
-    they could not be read."""
-    if p.process_status is not None:
-        return p.process_status
-    code, out = exec_in(p.live, ["python3", "-c", PROC_STATUS_PROBE])
-    if code != 0:  # not kept: the next item reads again
-        return f"could not read /proc/1/status in the container: {out[-200:]}"
-    p.process_status = json.loads(out)
-    return p.process_status
+    inside the container (`serve.non-root` and `serve.hardened` both report them); the
+    error text when they could not be read."""
+    status = inside(p, "status")
+    if isinstance(status, dict):
+        return status
+    return f"could not read /proc/1/status in the container: {status}"
 
 
 def _no_capabilities(mask: str) -> bool:
@@ -68,7 +96,7 @@ def hardened(p: Probing) -> CheckResult:
     status = process_status(p)
     if isinstance(status, str):
         return CheckResult.failed(status)
-    wrote = exec_in(p.live, ["python3", "-c", ROOT_WRITE_PROBE])[1] or "nothing (no output)"
+    wrote = str(inside(p, "write") or "nothing (no output)")
     limit = int(host.get("Memory") or 0)
     wanted = p.manifest.serve.memory_bytes
     checks = [

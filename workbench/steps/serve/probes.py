@@ -19,17 +19,12 @@ from workbench.project.model_env import load_examples, predict_in_model_env
 from workbench.steps.schema.contract import request_schema, response_schema, validation_errors
 from workbench.steps.schema.payloads import invalid_payloads, labelled_valid_payloads
 from workbench.steps.serve import quality, run
-from workbench.steps.serve.confinement import hardened, non_root
+from workbench.steps.serve.confinement import hardened, inside, non_root
 from workbench.steps.serve.performance import performance
-from workbench.steps.serve.probing import Probe, Probing, exec_in, post
+from workbench.steps.serve.probing import Probe, Probing, post
 from workbench.steps.serve.quality import TOLERANCE, close, difference
 
 GRACE_SECONDS = 10
-
-PACKAGES_PROBE = (
-    "import importlib.metadata as m, json; "
-    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
-)
 
 
 def examples(p: Probing) -> CheckResult:
@@ -222,10 +217,10 @@ def metadata(p: Probing) -> CheckResult:
 
 
 def packages(p: Probing) -> CheckResult:
-    code, out = exec_in(p.live, ["python3", "-c", PACKAGES_PROBE])
-    if code != 0:
-        return CheckResult.failed(f"could not list: {out}")
-    installed: dict[str, str] = {canonicalize_name(k): v for k, v in json.loads(out).items()}
+    listed = inside(p, "packages")
+    if not isinstance(listed, dict):
+        return CheckResult.failed(f"could not list the installed distributions: {listed}")
+    installed: dict[str, str] = {canonicalize_name(k): v for k, v in listed.items()}
     locked = {name: entry.version for name, entry in read_lock(p.manifest.root / LOCK_NAME).items()}
     missing = sorted(set(locked) - set(installed))
     extra = sorted(set(installed) - set(locked))

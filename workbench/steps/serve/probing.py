@@ -28,7 +28,7 @@ class Probing:
     context: BuildContext
     log: Log
     image: ImageFacts | None = None  # what the build measured of the image (its size report)
-    process_status: dict[str, str] | None = None  # PID 1's status, once read
+    inside: dict[str, Any] | None = None  # what confinement.INSIDE_PROBE read, once a session
 
 
 @dataclass(frozen=True)

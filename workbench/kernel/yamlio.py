@@ -196,10 +196,28 @@ def read_own_yaml(
 ) -> Any:
     """Load a YAML file the workbench wrote (C loader); errors name the file and line.
     It is still a file in someone's repository: bounded and alias-checked as well."""
+    text = read_own_text(path, what=what, error=error, within=within)
+    return parse_own_yaml(text, path, what=what, error=error)
+
+
+def read_own_text(
+    path: Path,
+    *,
+    what: str = "file",
+    error: type[WorkbenchError] = WorkbenchError,
+    within: Path | None = None,
+) -> str:
+    """The text of a file the workbench wrote: bounded, inside `within`."""
+    return _read(path, what=what, error=error, limit=MAX_OWN_BYTES, within=within)
+
+
+def parse_own_yaml(
+    text: str, path: Path, *, what: str = "file", error: type[WorkbenchError] = WorkbenchError
+) -> Any:
+    """The data of `text`, read from `path` (C loader); errors name the file and line."""
     import yaml  # only where the workbench's own files are read (import cost)
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    text = _read(path, what=what, error=error, limit=MAX_OWN_BYTES, within=within)
     try:
         data = yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:

@@ -143,3 +143,56 @@ def test_a_model_that_cannot_load_twice_in_one_process_is_asked_afresh(tmp_path:
         first = predict_in_model_env(manifest, [{"x": 1}], timeout=30).answers
         second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers
     assert first == [{"y": 2}] and second == [{"y": 4}] and session.started == 1
+
+
+def test_the_quality_steps_parity_and_score_ask_one_interpreter_and_score_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serve test's quality item asks the model in its environment (the parity sample)
+    and scores the image's answers with scikit-learn there (score.py): both in one
+    interpreter, the same figures as fresh interpreters give."""
+    from workbench.steps.serve import quality
+
+    started = starts(monkeypatch)
+    fresh = quality.run_json_script
+    monkeypatch.setattr(
+        quality, "run_json_script", lambda *a, **k: started.append("fresh") or fresh(*a, **k)
+    )
+    evaluation = "evaluation:\n  data: holdout.csv\n  target: price\n  metric: r2\n"
+    figures = []
+    for name in ("alone", "shared"):
+        root = fitted(tmp_path / name)
+        (root / "workbench.yaml").write_text((root / "workbench.yaml").read_text() + evaluation)
+        (root / "holdout.csv").write_text("area,rooms,price\n50,2,100\n")  # (not read here)
+        manifest = load_manifest(root)
+        # As the image answers (asked with `tolerate`: another question than the parity's,
+        # so that the parity's is not answered from the answers cache).
+        answers = predict_in_model_env(manifest, SAMPLE, tolerate=True).answers
+        started.clear()
+        truths = [100.0 + i for i in range(len(SAMPLE))]
+        spec = manifest.evaluation
+        assert spec is not None
+        if name == "alone":
+            quality._parity(manifest, SAMPLE, answers, spec.output)
+            figures.append(quality.score(manifest, spec, truths, answers))
+            assert started == ["fresh", "fresh"]  # a start for each
+        else:
+            with model_session.model_session(manifest) as session:
+                said = quality._parity(manifest, SAMPLE, answers, spec.output)
+                figures.append(quality.score(manifest, spec, truths, answers))
+            assert started == ["session"] and session.started == 1 and session.asked == 2
+            assert said.startswith("parity: the image and the model")
+    assert figures[0] == figures[1] and "residuals" in figures[0], figures
+
+
+def test_a_script_that_fails_or_prints_no_json_in_a_session_says_so(tmp_path: Path) -> None:
+    manifest = load_manifest(fitted(tmp_path / "p"))
+    failing, chatty = tmp_path / "failing.py", tmp_path / "chatty.py"
+    failing.write_text("def main():\n    raise ValueError('no such metric')\n")
+    chatty.write_text("def main():\n    print('not JSON')\n")
+    with model_session.model_session(manifest) as session:
+        assert session.run_script(failing, "{}", timeout=60) == {
+            "error": "ValueError: no such metric"
+        }
+        with pytest.raises(WorkbenchError, match="not a working Python"):
+            session.run_script(chatty, "{}", timeout=60)

@@ -259,7 +259,7 @@ def own_packages(snapshot: SnapshotRecord) -> set[str]:
 
 def _locked_wheels(entries: dict[str, LockEntry], target: Target) -> dict[str, Path]:
     """The cached wheel of each lock entry, each checked against the lock's hashes."""
-    found = cached_wheels(wheel_dir(target), entries)
+    found = cached_wheels(wheel_dir(target), entries, stored=True)
     for name, entry in entries.items():
         if name not in found:
             raise WorkbenchError(

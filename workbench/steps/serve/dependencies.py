@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel import commands
-from workbench.kernel.hashing import sha256_file
+from workbench.kernel.hashing import sha256_file, sha256_stored
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
@@ -81,7 +81,7 @@ def plan(
         base_image_id,
         sha256_file(folder / LOCK_NAME),
         dockerfile,
-        *sorted(f"{w.name}={sha256_file(w)}" for w in wheels),
+        *sorted(f"{w.name}={sha256_stored(w)}" for w in wheels),  # (cached: see build)
     ):
         digest.update(part.encode() + b"\0")
     return Dependencies(

@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.errors import WorkbenchError
-from workbench.kernel.hashing import sha256_file
+from workbench.kernel.hashing import sha256_file, sha256_stored
 from workbench.kernel.lock import Waiting, cache_lock
 from workbench.kernel.paths import cache_dir
 from workbench.project.lockfile import LockEntry
@@ -336,12 +336,17 @@ def wheels_called(folder: Path, files: Collection[str]) -> list[Path]:
     return [path for path in _candidates(folder) if path.name in files]
 
 
-def cached_wheels(folder: Path, entries: dict[str, LockEntry]) -> dict[str, Path]:
+def cached_wheels(
+    folder: Path, entries: dict[str, LockEntry], *, stored: bool = False
+) -> dict[str, Path]:
     """The cached wheel of each lock entry (in `folder` or among the wheels built from local
     sources), one whose sha256 is among the entry's hashes. The wheels whose file name is
     the entry's package are hashed first; only when none of them has the hash is every
     wheel hashed (once) to find one: a cache shared by many projects (torch, CatBoost:
-    gigabytes) is not read whole at every build."""
+    gigabytes) is not read whole at every build. With `stored` (a build, whose pip checks
+    every wheel against the lock's hashes again), a wheel's hash kept with the file since it
+    was last read is taken (`sha256_stored`); a check's evidence reads the files."""
+    digest = sha256_stored if stored else sha256_file
     wheels = _candidates(folder)
     named: dict[str, list[Path]] = {}
     for path in wheels:
@@ -353,11 +358,11 @@ def cached_wheels(folder: Path, entries: dict[str, LockEntry]) -> dict[str, Path
     everything: dict[str, Path] | None = None
     for name, entry in entries.items():
         wheel: Path | None = next(
-            (w for w in named.get(name, []) if sha256_file(w) in entry.hashes), None
+            (w for w in named.get(name, []) if digest(w) in entry.hashes), None
         )
         if wheel is None:
             if everything is None:
-                everything = {sha256_file(p): p for p in wheels}
+                everything = {digest(p): p for p in wheels}
             wheel = next((everything[h] for h in entry.hashes if h in everything), None)
         if wheel is not None:
             found[name] = wheel

@@ -9,6 +9,7 @@ and to write.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -98,6 +99,7 @@ def _build(kind: type[Any], raw: Any, source: Path, where: str) -> Any:
 # Any other text (another command's write, a hand edit) is parsed.
 _WRITTEN: dict[Path, tuple[str, bytes]] = {}
 WRITTEN_KEPT = 8
+_WRITTEN_LOCK = threading.Lock()  # the TUI saves from its workers' threads
 
 
 def _read_state_data(source: Path, root: Path) -> Any:
@@ -158,8 +160,10 @@ def save_state(root: Path, state: ChecklistState, order: list[str]) -> None:
     text = HEADER + dump_own_yaml(document)
     write_text_atomic(root / STATE_NAME, text, within=root, what="the checklist state")
     encoded = msgspec.json.encode(document)
-    _WRITTEN.pop(root / STATE_NAME, None)
-    if msgspec.json.decode(encoded) == document:  # plain JSON data (it always is, checked)
-        _WRITTEN[root / STATE_NAME] = (text, encoded)
+    plain = msgspec.json.decode(encoded) == document  # JSON data (it always is, checked)
+    with _WRITTEN_LOCK:
+        _WRITTEN.pop(root / STATE_NAME, None)
+        if plain:
+            _WRITTEN[root / STATE_NAME] = (text, encoded)
         while len(_WRITTEN) > WRITTEN_KEPT:  # the projects written last (a process's tests)
             del _WRITTEN[next(iter(_WRITTEN))]

@@ -52,6 +52,7 @@ torch.onnx.export(net, (X[:4],), "net.onnx", input_names=["input"], output_names
 # workers on an idle machine, past the 60 s default on a busy one. Said, as a user would.
 SLOW_START = """\
   ready_timeout: 240              # a torch.export program loads torch's compiler stack
+  workers: 1                      # each worker loads it (~10 CPU-s); the TorchScript test has two
   budget:
     cold_start_s: 180
 """

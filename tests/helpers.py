@@ -211,3 +211,16 @@ def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
         fileobj=context, custom_context=True, **{"rm": True, "forcerm": True, **build}
     )
     return image
+
+
+def shared_answers(monkeypatch: Any, factory: Any) -> None:
+    """The model's answers kept in one folder for the whole run (`WORKBENCH_ANSWERS_DIR`,
+    which the commands the test runs inherit), not in each project's `.workbench/answers/`:
+    dozens of tests copy the iris example and ask its model the same questions in the same
+    environment (its examples, its held-out parity sample, the scoring), each a start of an
+    interpreter importing scikit-learn. The key holds everything an answer came from; the
+    unit tests, which count the interpreter's starts, keep each project's own folder. The
+    run's temp folder: every worker's is inside it, and a new run starts empty."""
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    monkeypatch.setenv("WORKBENCH_ANSWERS_DIR", str(root / "shared-answers"))

@@ -199,3 +199,22 @@ def test_tracking_reads_is_one_question_with_the_plain_one_unless_a_predictor_cl
     plain = predict_in_model_env(load_manifest(root), [{"x": 2.0}])
     assert "fields_read" in tracked.facts and "fields_read" not in plain.facts
     assert len(started) == 3 and loads(tmp_path) == 2
+
+
+def test_projects_sharing_a_folder_share_the_answers_to_the_same_question(
+    tmp_path: Path, helper: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`WORKBENCH_ANSWERS_DIR`: one folder for several projects (two clones; the test suite's
+    copies of the example). The key holds all an answer came from and no project's path: a
+    second project with the same model asks nothing; another model is asked."""
+    one, two = project(tmp_path / "one"), project(tmp_path / "two")
+    assert answers(one) == [3.0] and answers(two) == [3.0]
+    assert loads(tmp_path) == 2  # each project's own folder: asked by each
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("WORKBENCH_ANSWERS_DIR", str(shared))
+    assert answers(one) == [3.0] and answers(two) == [3.0]
+    assert loads(tmp_path) == 3  # asked once for both
+    assert len(list(shared.glob("*.json"))) == 1
+    (two / "predict.py").write_text((two / "predict.py").read_text().replace("* SCALE", "* 3"))
+    assert answers(two) == [4.5] and answers(one) == [3.0]
+    assert loads(tmp_path) == 4  # the changed model asked; the other still answered

@@ -25,6 +25,12 @@ from workbench.project.env_stamp import SITE_FOLDERS, env_stamp
 from workbench.project.manifest import Manifest
 
 MAX_ENTRIES = 64  # the oldest go first
+# A folder shared by several projects instead of each one's `.workbench/answers/` (a pair's
+# two clones on one machine; the test suite, whose tests copy the same example): the key
+# holds everything an answer came from and nothing of the project's own path, so projects
+# asking the same question of the same model in the same environment share the answer.
+SHARED_FOLDER = "WORKBENCH_ANSWERS_DIR"
+SHARED_MAX_ENTRIES = 2048
 MAX_BYTES = 2_000_000  # a larger answer (a big sample's) is asked again
 # Environment variables the model's interpreter and libraries read (the path, the loader,
 # the thread pools, the GPU): an answer is kept for the values it was given.
@@ -173,10 +179,16 @@ def _within(path: Path, roots: list[Path]) -> bool:
 
 
 def _entry(manifest: Manifest, key: str) -> Path:
+    shared = os.environ.get(SHARED_FOLDER)
+    if shared:
+        folder = Path(shared)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{key}.json"
     return scratch_dir(manifest.root, "answers", what="the kept model answers") / f"{key}.json"
 
 
 def _prune(folder: Path) -> None:
+    kept = SHARED_MAX_ENTRIES if os.environ.get(SHARED_FOLDER) else MAX_ENTRIES
     entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-    for old in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+    for old in entries[: max(0, len(entries) - kept)]:
         old.unlink(missing_ok=True)

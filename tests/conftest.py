@@ -7,6 +7,7 @@ in CI) they fail instead, so a CI run can never pass without them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
@@ -99,13 +100,8 @@ def _session_project_ids(base: Path) -> set[str]:
     return {project_id(manifest.parent) for manifest in base.rglob("workbench.yaml")}
 
 
-ROLE_LABEL = "io.workbench.role"  # "dependencies": its layers (all but its labels) are the
-# build cache of every project with the same lock, other workers' too: removed when all are done
-
-
-def _remove_images_under(base: Path, *, keep_shared: bool) -> tuple[int, dict[str, str]]:
-    """Remove the images the projects under `base` built (with `keep_shared`, not their
-    dependency images): how many, and those left with why.
+def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
+    """Remove the images the projects under `base` built: how many, and those left with why.
 
     Ours only: an image is ours when its project-id label (a hash of the project's folder)
     is the id of a project under `base`; images of other runs on the same engine (another
@@ -136,17 +132,29 @@ def _remove_images_under(base: Path, *, keep_shared: bool) -> tuple[int, dict[st
                 (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours
                 or str((i.get("Labels") or {}).get(SOURCE_LABEL, "")).startswith(inside)
             )
-            and not (keep_shared and (i.get("Labels") or {}).get(ROLE_LABEL) == "dependencies")
         }
     )
-    left: dict[str, str] = {}
-    for image_id in mine:
+
+    def remove(image_id: str) -> str | None:
+        """Why the image is left, or None once it is gone."""
         try:
-            client.api.remove_image(image_id, force=True)
+            docker_client(timeout=120).api.remove_image(image_id, force=True)
         except NotFound:
-            continue  # removed with another tag of the same image
+            return None  # removed with another tag of the same image
         except APIError as exc:
-            left[image_id[:19]] = str(exc.explanation or exc)
+            return str(exc.explanation or exc)
+        return None
+
+    # Only once nothing builds any more (the end of the run): four at a time, the engine
+    # spending most of a removal unlinking a venv's files; one that could not be removed (a
+    # parent whose child was still being removed) is tried again, in the listing's order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        first = dict(zip(mine, pool.map(remove, mine), strict=True))
+    left: dict[str, str] = {}
+    for image_id in (i for i in mine if first[i] is not None):
+        why = remove(image_id)
+        if why is not None:
+            left[image_id[:19]] = why
     return len(mine) - len(left), left
 
 
@@ -161,17 +169,21 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     under its build (CI once saw a serve test's parity fail at the end of a run, just after
     another worker had finished and removed its images; not proven the cause)."""
     yield
-    in_worker = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        return  # the controller removes them once every worker is done (pytest_sessionfinish)
     base = tmp_path_factory.getbasetemp()
-    removed, left = _remove_images_under(base, keep_shared=in_worker)
+    removed, left = _remove_images_under(base)
     _progress(f"removed {removed} images this session built")
     if left:
         pytest.fail(f"images this session built are left on the engine: {left}", pytrace=False)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller of a parallel run, every worker done: the dependency images the
-    workers' projects built (each worker removed its other images)."""
+    """The controller of a parallel run, every worker done: the images the workers'
+    projects built. Not a worker at its end: another worker may still be building on their
+    layers (the build cache of every project with the same inputs), and removing them with
+    force pulled them out from under its build (CI saw a serve test's build fail "failed to
+    get digest" as another worker finished; seen again with the removals made faster)."""
     config = session.config
     if getattr(config, "workerinput", None) is not None:
         return
@@ -180,8 +192,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     factory = getattr(config, "_tmp_path_factory", None)
     if factory is None:
         return
-    removed, left = _remove_images_under(factory.getbasetemp(), keep_shared=False)
-    _progress(f"removed {removed} dependency images the workers' projects built")
+    removed, left = _remove_images_under(factory.getbasetemp())
+    _progress(f"removed {removed} images the workers' projects built")
     if left:
         _progress(f"FAILED: images the workers' projects built are left on the engine: {left}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

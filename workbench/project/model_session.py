@@ -128,18 +128,6 @@ class ModelSession:
             raise not_python(self.interpreter, said) from None
         return payload
 
-    def run_script(self, script: Path, stdin: str, timeout: float) -> dict[str, Any]:
-        """One of our JSON scripts (score.py) run in this interpreter, which has imported the
-        model's libraries already: its JSON answer, as `run_json_script` gives it."""
-        said = self.ask({"script": str(script), "input": stdin}, timeout)
-        if "output" not in said:
-            return {"error": str(said.get("error") or said)}
-        try:
-            payload: dict[str, Any] = json.loads(said["output"])
-        except json.JSONDecodeError:
-            raise not_python(self.interpreter, str(said["output"])) from None
-        return payload
-
     def _stderr_text(self) -> str:
         if self._stderr is None:
             return ""

@@ -1,9 +1,7 @@
 """Run the model on records in the model's own interpreter (golden answers, inference).
 
 Usage: python inprocess.py < request.json > answers.json
-       python inprocess.py --many  (one request per line in, one answer per line out; a
-       request {"script": path, "input": text} runs one of our JSON scripts, such as the
-       quality step's score.py, in this interpreter: {"output": what it printed})
+       python inprocess.py --many  (one request per line in, one answer per line out)
 request: {"flavor", "root", "artifact", "predictor", "features", "dtypes", "labels", "records",
           "tolerate"}
 answer:  {"answers": [...], "modules": [...], "warnings": [...], "facts": {...}},
@@ -246,25 +244,6 @@ def answer(request: dict, before: set) -> tuple[dict, int]:
     }, 0
 
 
-def run_script(request: dict) -> dict:
-    """One of our stdlib-and-NumPy scripts (a `main()` reading JSON on stdin and printing its
-    JSON answer) run here, in the interpreter that already imported the model's libraries:
-    what it printed, or why it failed."""
-    import io
-    import runpy
-
-    saved = sys.stdin, sys.stdout
-    sys.stdin, sys.stdout = io.StringIO(request["input"]), io.StringIO()
-    try:
-        namespace = runpy.run_path(request["script"], run_name="__workbench_script__")
-        namespace["main"]()
-        return {"output": sys.stdout.getvalue()}
-    except BaseException as exc:
-        return {"error": f"{type(exc).__name__}: {exc}", "stage": "script"}
-    finally:
-        sys.stdin, sys.stdout = saved
-
-
 def main() -> int:
     out = answers_channel()
     before = set(sys.modules)
@@ -278,9 +257,7 @@ def main() -> int:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         sys.stdin = open(os.devnull)  # noqa: SIM115 - the process's stdin from here on
         for line in requests:
-            request = json.loads(line)
-            said = run_script(request) if "script" in request else answer(request, before)[0]
-            out.write(json.dumps(said) + "\n")
+            out.write(json.dumps(answer(json.loads(line), before)[0]) + "\n")
             out.flush()
         return 0
     payload, code = answer(json.load(sys.stdin), before)

@@ -22,7 +22,6 @@ from workbench.kernel.yamlio import load_yaml, to_plain
 from workbench.project.answers_cache import answers_key, cached_payload, keep_payload
 from workbench.project.manifest import EvaluationSpec, Manifest
 from workbench.project.model_env import predict_in_model_env, run_json_script
-from workbench.project.model_session import model_session, open_session
 from workbench.steps.schema.contract import request_schema, response_schema
 from workbench.steps.schema.sample import read_sample
 from workbench.steps.serve.batches import ask_container
@@ -136,13 +135,8 @@ def score(
     key = answers_key(manifest, asked, script=SCRIPT)
     payload = cached_payload(manifest, key)  # the candidate's answers scored at serve --test
     if payload is None:
-        session = open_session(manifest)  # the parity's interpreter: its libraries imported
-        payload = (
-            session.run_script(SCRIPT, json.dumps(asked), timeout=300)
-            if session is not None
-            else run_json_script(
-                manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
-            )
+        payload = run_json_script(
+            manifest.interpreter(), SCRIPT, json.dumps(asked), timeout=300, cwd=manifest.root
         )
         if answers_key(manifest, asked, script=SCRIPT) == key:  # the environment stayed
             keep_payload(manifest, key, payload)
@@ -254,12 +248,8 @@ def quality(manifest: Manifest, url: str, log: Any) -> CheckResult:
         holdout = load_holdout(manifest, evaluation)
         log(f"scoring {len(holdout.records)} held-out records through the image")
         answers = ask_container(url, holdout.records, manifest.serve.max_body_bytes)
-        # One interpreter of the model's environment for both questions (its libraries are
-        # imported once): the parity first, so that its answer lists the modules the model
-        # imported, not the scorer's.
-        with model_session(manifest):
-            parity = _parity(manifest, holdout.records, answers, evaluation.output)
-            result = score(manifest, evaluation, holdout.truths, answers)
+        result = score(manifest, evaluation, holdout.truths, answers)
+        parity = _parity(manifest, holdout.records, answers, evaluation.output)
     except WorkbenchError as exc:
         return CheckResult.failed(exc.paragraph)
     value = float(result["value"])

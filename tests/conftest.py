@@ -91,6 +91,14 @@ def _no_kubernetes_cluster(_empty_kubeconfig: Path, monkeypatch: pytest.MonkeyPa
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own `WORKBENCH_ANSWERS_DIR` is not used (nor written) by a test: the
+    unit tests count the interpreter's starts in each project's own folder; the functional
+    and TUI tests set the run's (their conftest, after this one)."""
+    monkeypatch.delenv("WORKBENCH_ANSWERS_DIR", raising=False)
+
+
 IMAGE_OF_PROJECT = "io.workbench.project-id"  # every image the workbench builds carries it
 SOURCE_LABEL = "org.opencontainers.image.source"  # the project's folder, from the Dockerfile
 
@@ -138,11 +146,13 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
     def remove(image_id: str) -> str | None:
         """Why the image is left, or None once it is gone."""
         try:
-            docker_client(timeout=120).api.remove_image(image_id, force=True)
+            client.api.remove_image(image_id, force=True)
         except NotFound:
             return None  # removed with another tag of the same image
         except APIError as exc:
             return str(exc.explanation or exc)
+        except Exception as exc:  # a timeout: said as why it is left, never a traceback
+            return f"{type(exc).__name__}: {exc}"
         return None
 
     # Only once nothing builds any more (the end of the run): four at a time, the engine
@@ -160,14 +170,10 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """At the end of the session, remove the images this session's projects built, then
-    fail if one of them is left (a dangling image, or one a container still holds). A
-    worker of a parallel run leaves its dependency images to the controller, which
-    removes them once every worker is done: a project of another worker with the same lock
-    may still be building on their layers (its build cache; its image copies the venv from
-    the image before the labels), and removing them with force can pull those out from
-    under its build (CI once saw a serve test's parity fail at the end of a run, just after
-    another worker had finished and removed its images; not proven the cause)."""
+    """At the end of a run in one process, remove the images its projects built, then fail
+    if one of them is left (a dangling image, or one a container still holds). A worker of
+    a parallel run removes nothing: the controller removes every worker's images once all
+    are done (`pytest_sessionfinish`)."""
     yield
     if os.environ.get("PYTEST_XDIST_WORKER") is not None:
         return  # the controller removes them once every worker is done (pytest_sessionfinish)

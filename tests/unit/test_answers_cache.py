@@ -218,3 +218,17 @@ def test_projects_sharing_a_folder_share_the_answers_to_the_same_question(
     (two / "predict.py").write_text((two / "predict.py").read_text().replace("* SCALE", "* 3"))
     assert answers(two) == [4.5] and answers(one) == [3.0]
     assert loads(tmp_path) == 4  # the changed model asked; the other still answered
+
+
+def test_a_shared_folder_others_may_write_into_is_not_trusted(
+    tmp_path: Path, helper: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept answers decide the parity and quality items: a folder anyone may write into
+    (a planted answer would pass a broken image) is not used; the project's own is."""
+    shared = tmp_path / "open"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("WORKBENCH_ANSWERS_DIR", str(shared))
+    root = project(tmp_path / "p")
+    assert answers(root) == [3.0] and answers(root) == [3.0] and loads(tmp_path) == 1
+    assert list(shared.iterdir()) == [] and list((root / ".workbench" / "answers").iterdir())

@@ -52,7 +52,7 @@ def test_locks_with_the_same_pins_build_the_same_layers_whatever_their_comments(
     built = []
     for name, lock in (
         ("one", "# header of one\n" + pins + "    # imported by the model (numpy)\n" + pin_b),
-        ("two", "# another header\n\n" + pin_b + "    # required by sklearn\n" + pins),
+        ("two", "# another header\n\n" + pins + "    # required by sklearn\n" + pin_b),
         ("three", pins.replace("2.0", "2.1") + pin_b),
     ):
         project = copy_example("iris", tmp_path / name)

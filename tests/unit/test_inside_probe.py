@@ -69,12 +69,26 @@ def test_the_peak_is_one_exec_and_names_the_counter_it_read(tmp_path: Any) -> No
     v2, v1 = (path for path, _ in performance.PEAK_FILES)
     p, asked = probing_answering((0, f"{v1} 123456\n"))
     assert performance.peak_memory(p.live) == (123456.0, "cgroup v1 memory.max_usage_in_bytes")
-    assert len(asked) == 1 and asked[0][3:] == [v2, v1]
-    # The script: the first readable file holding a number, else "none".
-    missing, empty, peak = tmp_path / "missing", tmp_path / "empty", tmp_path / "peak"
+    assert len(asked) == 1 and asked[0][:2] == ["sh", "-c"] and asked[0][4:] == [v2, v1]
+    # The script (sh and cat: a Python would count in the peak it reads): the first file
+    # that holds a number, else "none".
+    missing, empty, word, peak = (tmp_path / n for n in ("missing", "empty", "word", "peak"))
     empty.write_text("")
+    word.write_text("max\n")
     peak.write_text("4096\n")
-    args = [sys.executable, "-c", performance.PEAK_PROBE]
-    done = subprocess.run([*args, str(missing), str(empty), str(peak)], capture_output=True)
+    args = ["sh", "-c", performance.PEAK_PROBE, "sh"]
+    done = subprocess.run(
+        [*args, str(missing), str(empty), str(word), str(peak)], capture_output=True
+    )
     assert done.stdout.decode().split() == [str(peak), "4096"]
-    assert subprocess.run([*args, str(missing)], capture_output=True).stdout == b"none\n"
+    assert subprocess.run([*args, str(missing), str(word)], capture_output=True).stdout == b"none\n"
+
+
+def test_a_stray_line_beside_the_answer_does_not_hide_it() -> None:
+    """The engine mixes the probe's stderr into its output (a warning printed by the image's
+    settings): the answer is its JSON line."""
+    said = {"status": STATUS, "write": "EROFS", "packages": {}}
+    p, _ = probing_answering((0, "Warning: something the image prints\n" + json.dumps(said)))
+    assert confinement.process_status(p) == STATUS
+    p, _ = probing_answering((0, "Traceback: no JSON at all"))
+    assert confinement.inside(p, "write").startswith("the probe in the container printed no answer")

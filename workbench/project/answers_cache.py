@@ -182,13 +182,17 @@ def _entry(manifest: Manifest, key: str) -> Path:
     shared = os.environ.get(SHARED_FOLDER)
     if shared:
         folder = Path(shared)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{key}.json"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Answers decide the parity and quality items: only a folder of this user's own,
+        # which no one else may write into, is trusted (else the project's own is used).
+        mode = folder.stat()
+        if mode.st_uid == os.getuid() and not mode.st_mode & 0o022:
+            return folder / f"{key}.json"
     return scratch_dir(manifest.root, "answers", what="the kept model answers") / f"{key}.json"
 
 
 def _prune(folder: Path) -> None:
-    kept = SHARED_MAX_ENTRIES if os.environ.get(SHARED_FOLDER) else MAX_ENTRIES
+    kept = MAX_ENTRIES if folder.name == "answers" else SHARED_MAX_ENTRIES
     entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     for old in entries[: max(0, len(entries) - kept)]:
         old.unlink(missing_ok=True)

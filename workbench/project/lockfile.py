@@ -103,10 +103,15 @@ PINS_HEADER = (
 
 
 def pins_only(text: str, path: str) -> str:
-    """What pip installs from a lock's text: its pins and hashes, without the comments that
-    say why each is there (which differ between projects with the same pins)."""
-    entries = sorted(parse_lock(text, path).values(), key=lambda e: e.name)
-    return PINS_HEADER + "".join("\n".join(_pin_lines(e)) + "\n" for e in entries)
+    """What pip installs from a lock's text: every line but its comments and blank lines,
+    as written (the `# why` comments differ between projects with the same pins; the
+    snapshot writes the pins sorted). The lock is parsed first, so a broken one is refused
+    here with its line, as everywhere else."""
+    parse_lock(text, path)
+    kept = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return PINS_HEADER + "".join(f"{line}\n" for line in kept)
 
 
 MAX_LOCK_BYTES = 16 << 20  # thousands of pins with their hashes fit in well under 1 MB

@@ -258,7 +258,9 @@ def own_packages(snapshot: SnapshotRecord) -> set[str]:
 
 
 def _locked_wheels(entries: dict[str, LockEntry], target: Target) -> dict[str, Path]:
-    """The cached wheel of each lock entry, each checked against the lock's hashes."""
+    """The cached wheel of each lock entry whose sha256 (kept with it since it was last read,
+    `sha256_stored`) is among the lock's hashes; the dependency image's pip checks each
+    wheel's bytes against them again."""
     found = cached_wheels(wheel_dir(target), entries, stored=True)
     for name, entry in entries.items():
         if name not in found:

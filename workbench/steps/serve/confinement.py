@@ -43,12 +43,15 @@ def inside(p: Probing, part: str) -> Any:
     not kept: the next item reads again)."""
     if p.inside is None:
         code, out = exec_in(p.live, ["python3", "-c", INSIDE_PROBE])
+        # The engine mixes the probe's stderr into its output (a warning the image's
+        # settings print): its answer is the last line that is a JSON object.
+        line = next((x for x in reversed(out.splitlines()) if x.startswith("{")), "")
         try:
-            said = json.loads(out) if code == 0 else None
+            said = json.loads(line) if code == 0 else None
         except json.JSONDecodeError:
             said = None
         if not isinstance(said, dict):
-            return f"could not run python3 in the container (exit {code}): {out[-200:]}"
+            return f"the probe in the container printed no answer (exit {code}): {out[-200:]}"
         p.inside = said
     return p.inside.get(part, f"the probe in the container said nothing of {part}")
 

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.kernel.errors import WorkbenchError
 from workbench.project import model_env, model_session
-from workbench.project.manifest import load_manifest
+from workbench.project.manifest import Manifest, load_manifest
 from workbench.project.model_env import predict_in_model_env
 from workbench.steps.schema.infer import infer_contract
 
@@ -103,19 +103,25 @@ def test_a_failing_model_and_a_missing_interpreter_say_so_in_a_session(
         predict_in_model_env(odd, [{"area": 60.0, "rooms": 2.0}])
 
 
-def test_a_model_that_reads_stdin_cannot_swallow_the_next_question(tmp_path: Path) -> None:
-    root = tmp_path / "reader"
+def predictor_project(root: Path, predictor: str) -> Manifest:
+    """A python-flavor project (`predict:Model`, this interpreter) with `predictor` as its
+    predict.py; named after its folder."""
     (root / "schema").mkdir(parents=True)
-    (root / "predict.py").write_text(
-        "import sys\n\n\nclass Model:\n    def load(self, folder):\n        pass\n\n"
-        "    def predict(self, record):\n"
-        "        return {'y': record['x'] * 2, 'read': sys.stdin.read()}\n"
-    )
+    (root / "predict.py").write_text(predictor)
     (root / "workbench.yaml").write_text(
-        f"name: reader\npython: {sys.executable}\nmodel:\n  flavor: python\n"
+        f"name: {root.name}\npython: {sys.executable}\nmodel:\n  flavor: python\n"
         "  predictor: predict:Model\n"
     )
-    manifest = load_manifest(root)
+    return load_manifest(root)
+
+
+def test_a_model_that_reads_stdin_cannot_swallow_the_next_question(tmp_path: Path) -> None:
+    manifest = predictor_project(
+        tmp_path / "reader",
+        "import sys\n\n\nclass Model:\n    def load(self, folder):\n        pass\n\n"
+        "    def predict(self, record):\n"
+        "        return {'y': record['x'] * 2, 'read': sys.stdin.read()}\n",
+    )
     with model_session.model_session(manifest) as session:
         first = predict_in_model_env(manifest, [{"x": 1}], timeout=30).answers
         second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers
@@ -126,19 +132,13 @@ def test_a_model_that_reads_stdin_cannot_swallow_the_next_question(tmp_path: Pat
 def test_a_model_that_cannot_load_twice_in_one_process_is_asked_afresh(tmp_path: Path) -> None:
     """A predictor that registers something global at load (a metric, a handler) fails a
     second load in the same process: that question goes to a fresh interpreter."""
-    root = tmp_path / "once"
-    (root / "schema").mkdir(parents=True)
-    (root / "predict.py").write_text(
+    manifest = predictor_project(
+        tmp_path / "once",
         "LOADED = []\n\n\nclass Model:\n    def load(self, folder):\n"
         "        if LOADED:\n            raise RuntimeError('Duplicated timeseries: loads_total')\n"
         "        LOADED.append(1)\n\n    def predict(self, record):\n"
-        "        return {'y': record['x'] * 2}\n"
+        "        return {'y': record['x'] * 2}\n",
     )
-    (root / "workbench.yaml").write_text(
-        f"name: once\npython: {sys.executable}\nmodel:\n  flavor: python\n"
-        "  predictor: predict:Model\n"
-    )
-    manifest = load_manifest(root)
     with model_session.model_session(manifest) as session:
         first = predict_in_model_env(manifest, [{"x": 1}], timeout=30).answers
         second = predict_in_model_env(manifest, [{"x": 2}], timeout=30).answers

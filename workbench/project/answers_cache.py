@@ -119,8 +119,9 @@ def keep_payload(
     if len(text) > MAX_BYTES:
         return
     try:
-        write_text_atomic(_entry(manifest, key), text)
-        _prune(_entry(manifest, key).parent)
+        folder, kept = _folder(manifest)
+        write_text_atomic(folder / f"{key}.json", text)
+        _prune(folder, kept)
     except OSError:
         return
 
@@ -179,6 +180,11 @@ def _within(path: Path, roots: list[Path]) -> bool:
 
 
 def _entry(manifest: Manifest, key: str) -> Path:
+    return _folder(manifest)[0] / f"{key}.json"
+
+
+def _folder(manifest: Manifest) -> tuple[Path, int]:
+    """Where the answers are kept, and how many at most."""
     shared = os.environ.get(SHARED_FOLDER)
     if shared:
         folder = Path(shared)
@@ -187,12 +193,11 @@ def _entry(manifest: Manifest, key: str) -> Path:
         # which no one else may write into, is trusted (else the project's own is used).
         mode = folder.stat()
         if mode.st_uid == os.getuid() and not mode.st_mode & 0o022:
-            return folder / f"{key}.json"
-    return scratch_dir(manifest.root, "answers", what="the kept model answers") / f"{key}.json"
+            return folder, SHARED_MAX_ENTRIES
+    return scratch_dir(manifest.root, "answers", what="the kept model answers"), MAX_ENTRIES
 
 
-def _prune(folder: Path) -> None:
-    kept = MAX_ENTRIES if folder.name == "answers" else SHARED_MAX_ENTRIES
+def _prune(folder: Path, kept: int) -> None:
     entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     for old in entries[: max(0, len(entries) - kept)]:
         old.unlink(missing_ok=True)

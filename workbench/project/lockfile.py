@@ -80,19 +80,13 @@ def render_lock(entries: list[LockEntry], *, target: str) -> str:
         "",
     ]
     for entry in sorted(entries, key=lambda e: canonicalize_name(e.name)):
-        lines += _pin_lines(entry)
-        lines += [f"    # {why}" for why in entry.why]
-    return "\n".join(lines) + "\n"
-
-
-def _pin_lines(entry: LockEntry) -> list[str]:
-    return [
-        f"{canonicalize_name(entry.name)}=={entry.version} \\",
-        *(
+        lines.append(f"{canonicalize_name(entry.name)}=={entry.version} \\")
+        lines += [
             f"    --hash=sha256:{h}" + (" \\" if i < len(entry.hashes) - 1 else "")
             for i, h in enumerate(entry.hashes)
-        ),
-    ]
+        ]
+        lines += [f"    # {why}" for why in entry.why]
+    return "\n".join(lines) + "\n"
 
 
 PINS_HEADER = (

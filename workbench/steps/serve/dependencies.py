@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.kernel import commands
-from workbench.kernel.hashing import sha256_file, sha256_stored
+from workbench.kernel.hashing import sha256_stored
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
@@ -75,11 +75,12 @@ def plan(
     # comments saying why each is there differ between projects with the same pins (a
     # TorchScript and a torch.export model), and would have made the engine install the same
     # wheels again instead of reusing the layers.
-    (folder / LOCK_NAME).write_text(pins_only(lock_text(lock), str(lock)), encoding="utf-8")
+    pins = pins_only(lock_text(lock), str(lock))
+    (folder / LOCK_NAME).write_text(pins, encoding="utf-8")
     digest = hashlib.sha256()
     for part in (
         base_image_id,
-        sha256_file(folder / LOCK_NAME),
+        hashlib.sha256(pins.encode("utf-8")).hexdigest(),  # the written file's sha256
         dockerfile,
         *sorted(f"{w.name}={sha256_stored(w)}" for w in wheels),  # (cached: see build)
     ):

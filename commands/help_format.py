@@ -31,8 +31,8 @@ class StepOrder(TyperGroup):
         return command
 
 
-# Typer 0.29's way of naming an option's type in rich help; older typers have none, and then
-# nothing is patched (their help keeps its own look: never an AttributeError at start).
+# Typer 0.29's way of naming an option's type in rich help; the typers the lock allows now
+# (below 0.29) have none and already leave a flag's type out, and then nothing is patched.
 _typed = getattr(TyperOption, "display_type_rich", None)
 
 
@@ -43,4 +43,4 @@ def _type_unless_flag(self: TyperOption, ctx: Any) -> str | None:
 def flags_without_type() -> None:
     """Show no `<bool>` beside a flag in the help (every other option keeps its type)."""
     if _typed is not None:
-        TyperOption.display_type_rich = _type_unless_flag  # type: ignore[method-assign]
+        setattr(TyperOption, "display_type_rich", _type_unless_flag)  # noqa: B010 (typer 0.29)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.helpers import cached_env, git
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
 from workbench.kernel.errors import UnavailableError
+from workbench.kernel.lock import Busy, engine_layers
 from workbench.kernel.paths import examples_dir
 from workbench.project import scaffold as project_init
 from workbench.project.manifest import project_id
@@ -155,16 +157,29 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
             return f"{type(exc).__name__}: {exc}"
         return None
 
-    # Only once nothing builds any more (the end of the run): four at a time, the engine
-    # spending most of a removal unlinking a venv's files; one that could not be removed (a
-    # parent whose child was still being removed) is tried again, in the listing's order.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        first = dict(zip(mine, pool.map(remove, mine), strict=True))
-    left: dict[str, str] = {}
-    for image_id in (i for i in mine if first[i] is not None):
-        why = remove(image_id)
-        if why is not None:
-            left[image_id[:19]] = why
+    # Four at a time (the engine spends most of a removal unlinking a venv's files), each
+    # four holding the engine's layers alone (`engine_layers`): another worker's build
+    # could be building on their layers (the build cache of every project with the same
+    # inputs), and waits for them; between the fours it goes on. One that could not be
+    # removed (a parent whose child was still being removed) is tried again, in order. The
+    # lock not had in two minutes (builds one after another): the rest is left for the
+    # controller, which removes what every worker left once all are done.
+    first: dict[str, str | None] = {}
+    try:
+        for start in range(0, len(mine), 4):
+            batch = mine[start : start + 4]
+            with (
+                engine_layers("removing the run's images", removing=True, wait=120),
+                concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool,
+            ):
+                first.update(zip(batch, pool.map(remove, batch), strict=True))
+            time.sleep(0.2)  # a build waiting for the lock takes it here
+        retry = [i for i in mine if first[i] is not None]
+        with engine_layers("removing the run's images", removing=True, wait=120):
+            first.update({i: remove(i) for i in retry})
+    except Busy:
+        pass
+    left = {i[:19]: str(first.get(i, "not tried")) for i in mine if first.get(i, "") is not None}
     return len(mine) - len(left), left
 
 
@@ -172,11 +187,14 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
 def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """At the end of a run in one process, remove the images its projects built, then fail
     if one of them is left (a dangling image, or one a container still holds). A worker of
-    a parallel run removes nothing: the controller removes every worker's images once all
-    are done (`pytest_sessionfinish`)."""
+    a parallel run removes its own as it ends (the others go on meanwhile), holding the
+    engine's layers between their builds (`_remove_images_under`); what it leaves, the
+    controller removes once every worker is done (`pytest_sessionfinish`)."""
     yield
     if os.environ.get("PYTEST_XDIST_WORKER") is not None:
-        return  # the controller removes them once every worker is done (pytest_sessionfinish)
+        removed, left = _remove_images_under(tmp_path_factory.getbasetemp())
+        _progress(f"removed {removed} images this worker built ({len(left)} left to the end)")
+        return
     base = tmp_path_factory.getbasetemp()
     removed, left = _remove_images_under(base)
     _progress(f"removed {removed} images this session built")
@@ -186,10 +204,8 @@ def _session_images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller of a parallel run, every worker done: the images the workers'
-    projects built. Not a worker at its end: another worker may still be building on their
-    layers (the build cache of every project with the same inputs), and removing them with
-    force pulled them out from under its build (CI saw a serve test's build fail "failed to
-    get digest" as another worker finished; seen again with the removals made faster)."""
+    projects built and the workers left (each removes its own as it ends, between the
+    others' builds; one whose lock was not had leaves them here)."""
     config = session.config
     if getattr(config, "workerinput", None) is not None:
         return

@@ -18,7 +18,7 @@ from typing import Any
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import Checklist, ItemFinished
 from workbench.kernel.hashing import sha256_text
-from workbench.kernel.lock import cache_lock
+from workbench.kernel.lock import cache_lock, engine_layers
 from workbench.kernel.paths import cache_dir
 from workbench.project.lockfile import write_snapshot
 from workbench.project.manifest import Manifest, load_manifest, project_id
@@ -207,9 +207,12 @@ def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     context.seek(0)
-    image, _ = client.images.build(
-        fileobj=context, custom_context=True, **{"rm": True, "forcerm": True, **build}
-    )
+    # Shared with the workbench's own builds, never beside a removal of images (which could
+    # take a layer this build found in the cache): `workbench.kernel.lock.engine_layers`.
+    with engine_layers("a test's image build", removing=False, wait=600):
+        image, _ = client.images.build(
+            fileobj=context, custom_context=True, **{"rm": True, "forcerm": True, **build}
+        )
     return image
 
 

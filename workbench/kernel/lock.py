@@ -181,3 +181,49 @@ def cache_lock(
         waiting=waiting,
     ):
         yield
+
+
+ENGINE_LAYERS = "engine-layers"
+
+
+@contextlib.contextmanager
+def engine_layers(
+    what: str, *, removing: bool, wait: float, cancel: threading.Event | None = None
+) -> Iterator[None]:
+    """The engine's image layers, shared by every build and taken whole by a removal.
+
+    A build reuses any image on the engine whose steps match (the build cache): another
+    project's layers with the same lock, base and runtime. An image removed between the
+    engine finding such a layer and building on it fails that build ("failed to get
+    digest", "No such image"). So a build holds this lock shared (any number build at once)
+    and a removal of images holds it alone, between builds; a build never waits more than
+    one removal. One flock per holder (each its own open file), so threads of one process
+    share or wait as processes do. Raises Busy when not had within `wait` seconds (0: at
+    once), Cancelled when `cancel` is set while waiting."""
+    from workbench.kernel.paths import cache_dir
+
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ENGINE_LAYERS}.lock"
+    handle = open_no_follow(path, os.O_RDWR | os.O_CREAT, what="the engine's layers lock")
+    try:
+        deadline = time.monotonic() + wait
+        mode = fcntl.LOCK_EX if removing else fcntl.LOCK_SH
+        while True:
+            try:
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled() from None
+                if time.monotonic() >= deadline:
+                    raise Busy(
+                        f"{'a build' if removing else 'a removal of images'} by another "
+                        f"workbench is using the Docker engine's layers ({path}); {what} "
+                        "was not started.",
+                        fix="wait for it to finish, then run the command again.",
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(handle)  # the flock goes with it

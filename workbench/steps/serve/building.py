@@ -10,6 +10,9 @@ from typing import Any
 
 from workbench.kernel.docker import cancellable_stream
 from workbench.kernel.errors import WorkbenchError
+from workbench.kernel.lock import engine_layers
+
+BUILD_WAIT = 600  # seconds a build waits for a removal of images to end
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,15 @@ def stream_build(
     nocache: bool,
 ) -> Generator[BuildLog, None, str | None]:
     """One `docker build` of the folder `path`: its log lines; returns the image's id."""
+    # Shared with every other build; never while images are being removed (a layer this
+    # build finds in the cache could go from under it): waits for a removal to finish.
+    with engine_layers(f"the build of {tag}", removing=False, wait=BUILD_WAIT, cancel=cancel):
+        return (yield from _build(client, path, tag, cancel=cancel, nocache=nocache))
+
+
+def _build(
+    client: Any, path: Path, tag: str, *, cancel: threading.Event | None, nocache: bool
+) -> Generator[BuildLog, None, str | None]:
     from docker.errors import APIError  # the SDK only when used (import cost)
 
     image_id = None

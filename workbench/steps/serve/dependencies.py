@@ -22,6 +22,7 @@ from typing import Any
 
 from workbench.kernel import commands
 from workbench.kernel.hashing import sha256_stored
+from workbench.kernel.lock import Busy, engine_layers
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
@@ -143,8 +144,18 @@ def ensure(
 
 def _remove_older(client: Any, dependencies: Dependencies) -> None:
     """This project's other dependency images (an older lock's): by the project's id and the
-    role, never another project's. One still in use (a container) is left."""
-    from docker.errors import APIError
+    role, never another project's. One still in use (a container) is left, and all are
+    while another build uses the engine's layers (it could be building on theirs: another
+    project with that older lock); the next build removes them."""
+    try:
+        with engine_layers("the removal of older dependency images", removing=True, wait=0):
+            _remove_listed(client, dependencies)
+    except Busy:
+        return
+
+
+def _remove_listed(client: Any, dependencies: Dependencies) -> None:
+    from docker.errors import APIError  # the SDK only when used (import cost)
 
     try:
         listed = client.api.images(

@@ -1,0 +1,171 @@
+"""Builds share the engine's layers; a removal of images takes them alone, between builds.
+
+A build finds a layer of another project's image in the engine's cache and builds on it; an
+image removed in between takes that layer with it and the build fails ("failed to get
+digest"), as CI saw when one test worker removed its images while another built. So every
+build holds `engine_layers` shared and a removal holds it alone: across processes (another
+workbench, another test worker) and across threads of one process (the TUI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.kernel.cancel import Cancelled
+from workbench.kernel.lock import Busy, engine_layers
+from workbench.steps.serve import dependencies
+from workbench.steps.serve.building import stream_build
+
+BUILDER = """
+import sys, time
+from workbench.kernel.lock import engine_layers
+with engine_layers("a build in another process", removing=False, wait=5):
+    print("building", flush=True)
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _attempt(
+    what: str, *, removing: bool, wait: float, cancel: threading.Event | None = None
+) -> Exception | None:
+    """None when the lock was had (and let go at once), else why not."""
+    try:
+        with engine_layers(what, removing=removing, wait=wait, cancel=cancel):
+            return None
+    except (Busy, Cancelled) as exc:
+        return exc
+
+
+def test_builds_share_the_layers_and_a_removal_waits_for_all_of_them() -> None:
+    with (
+        engine_layers("one build", removing=False, wait=0),
+        engine_layers("another build", removing=False, wait=0),
+    ):
+        refused = _attempt("the removal of images", removing=True, wait=0.2)
+        assert isinstance(refused, Busy), "a removal ran while two builds used the layers"
+        assert "a build by another workbench" in refused.paragraph
+        assert "the removal of images was not started" in refused.paragraph
+    with engine_layers("the removal of images", removing=True, wait=0):
+        pass  # had at once when no build holds the layers
+
+
+def test_a_removal_waits_for_a_build_in_another_process_then_goes_on() -> None:
+    builder = subprocess.Popen(
+        [sys.executable, "-c", BUILDER, "1.0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert builder.stdout is not None and builder.stdout.readline().strip() == "building"
+        refused = _attempt("the removal of images", removing=True, wait=0)
+        assert isinstance(refused, Busy), "a removal ran while another process built"
+        started = time.monotonic()
+        with engine_layers("the removal of images", removing=True, wait=10):
+            waited = time.monotonic() - started
+            assert builder.poll() is not None or waited > 0.3  # it waited for the build
+    finally:
+        builder.kill()
+        builder.wait()
+
+
+def test_a_build_waits_for_a_removal_and_a_cancel_ends_the_wait() -> None:
+    removing = threading.Event()
+    release = threading.Event()
+
+    def remover() -> None:
+        with engine_layers("the removal of images", removing=True, wait=0):
+            removing.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=remover)
+    thread.start()
+    try:
+        assert removing.wait(5)
+        refused = _attempt("the build of a:1", removing=False, wait=0.2)
+        assert isinstance(refused, Busy), "a build started during a removal of images"
+        assert "a removal of images by another workbench" in refused.paragraph
+        cancel = threading.Event()
+        threading.Timer(0.2, cancel.set).start()
+        ended = _attempt("the build of a:1", removing=False, wait=30, cancel=cancel)
+        assert isinstance(ended, Cancelled), "a cancelled wait went on to build"
+        threading.Timer(0.3, release.set).start()
+        with engine_layers("the build of a:1", removing=False, wait=10):
+            assert release.is_set()  # it built once the removal had ended
+    finally:
+        release.set()
+        thread.join(5)
+
+
+class _Engine:
+    """The SDK's low-level client, enough for `stream_build` and `_remove_older`; while the
+    build streams, it records whether a removal could have had the layers."""
+
+    def __init__(self) -> None:
+        self.hooks: dict[str, list[Any]] = {"response": []}
+        self.removal_possible_during_build: list[bool] = []
+        self.removed: list[str] = []
+
+    def build(self, **_: Any) -> Iterator[dict[str, Any]]:
+        for step in ("Step 1/2 : FROM base", "Step 2/2 : COPY model/ /app/model/"):
+            self.removal_possible_during_build.append(_removal_possible())
+            yield {"stream": step}
+        yield {"aux": {"ID": "sha256:built"}}
+
+    def images(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"Id": "sha256:new", "RepoTags": ["workbench/demo/dependencies:new"]},
+            {"Id": "sha256:old", "RepoTags": ["workbench/demo/dependencies:old"]},
+        ]
+
+    def remove_image(self, image: str, force: bool, noprune: bool) -> None:
+        self.removed.append(image)
+
+
+def _removal_possible() -> bool:
+    return _attempt("a removal of images", removing=True, wait=0) is None
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.api = _Engine()
+
+
+def test_stream_build_holds_the_layers_while_the_engine_builds(tmp_path: Path) -> None:
+    client = _Client()
+    build = stream_build(client, tmp_path, "workbench/demo:1", cancel=None, nocache=False)
+    lines = []
+    while True:
+        try:
+            lines.append(next(build).text)
+        except StopIteration as end:
+            image_id = end.value
+            break
+    assert lines == ["Step 1/2 : FROM base", "Step 2/2 : COPY model/ /app/model/"]
+    assert image_id == "sha256:built"
+    assert client.api.removal_possible_during_build == [False, False]
+    assert _removal_possible()  # let go once the build ended
+
+
+def test_older_dependency_images_are_left_while_another_build_uses_the_layers() -> None:
+    wanted = dependencies.Dependencies(
+        image="workbench/demo/dependencies:new",
+        folder=Path("/nonexistent"),
+        wheels=(),
+        project_id="demo-id",
+    )
+    client = _Client()
+    with engine_layers("another project's build", removing=False, wait=0):
+        dependencies._remove_older(client, wanted)
+    assert client.api.removed == []  # the other build could be building on the older one
+    dependencies._remove_older(client, wanted)
+    assert client.api.removed == ["sha256:old"]

@@ -12,6 +12,7 @@ from docker.errors import NotFound
 
 from tests.helpers import image_from_files
 from workbench.kernel.docker import docker_client
+from workbench.kernel.lock import engine_layers
 from workbench.project.manifest import load_manifest
 from workbench.steps.serve.dependencies import ROLE, ROLE_LABEL
 from workbench.steps.serve.image_labels import LABEL_PREFIX
@@ -70,7 +71,10 @@ def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_pro
 
         # Gone from the engine (its layers kept): built again, and then the older one goes.
         client.api.remove_image(first, noprune=True)
-        third, said = built()
+        # The older ones are left while another build uses the engine's layers (another
+        # test worker's): this test holds them alone meanwhile, its own build nested.
+        with engine_layers("the older images' removal under test", removing=True, wait=600):
+            third, said = built()
         assert third == first and f"dependencies: building {first}" in said, said
         ours = [f"{LABEL_PREFIX}.project-id={manifest.project_id}", f"{ROLE_LABEL}={ROLE}"]
         # (other tests' copies of the example have the same name: by the project's id)

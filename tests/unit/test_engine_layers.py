@@ -169,3 +169,17 @@ def test_older_dependency_images_are_left_while_another_build_uses_the_layers() 
     assert client.api.removed == []  # the other build could be building on the older one
     dependencies._remove_older(client, wanted)
     assert client.api.removed == ["sha256:old"]
+
+
+def test_a_thread_holding_the_layers_alone_nests_its_own_build_and_removal() -> None:
+    with engine_layers("a removal under test", removing=True, wait=0):
+        assert _attempt("its own build", removing=False, wait=0) is None
+        assert _attempt("its own removal", removing=True, wait=0) is None
+        outcome: list[Exception | None] = []
+        other = threading.Thread(
+            target=lambda: outcome.append(_attempt("another thread's", removing=False, wait=0))
+        )
+        other.start()
+        other.join(5)
+        assert isinstance(outcome[0], Busy)  # only the holding thread nests
+    assert _attempt("a build after it", removing=False, wait=0) is None

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 DOCKERD_LOG = Path("/var/log/workbench-dockerd.log")
+# Published ports forwarded by the kernel's NAT, not by a `docker-proxy` process per port
+# copying every byte of every request (a port in use is still refused: the engine binds it
+# to reserve it). Only for an engine started here; a running one is used as it is.
+DOCKERD = ["dockerd", "--userland-proxy=false"]
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 DEBIAN_MIRROR = os.environ.get("WORKBENCH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 STAND_IN_PACKAGES = "python3,python3-venv,python3-pip,ca-certificates"
@@ -81,7 +85,7 @@ def ensure_engine(progress: Progress = _quiet, wait_seconds: float = 60) -> dock
     progress(f"starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as log:
         subprocess.Popen(
-            ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            DOCKERD, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
         )
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:

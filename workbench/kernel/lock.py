@@ -184,6 +184,7 @@ def cache_lock(
 
 
 ENGINE_LAYERS = "engine-layers"
+_ALONE = threading.local()  # depth: how deep this thread is inside its own removal's hold
 
 
 @contextlib.contextmanager
@@ -198,9 +199,18 @@ def engine_layers(
     digest", "No such image"). So a build holds this lock shared (any number build at once)
     and a removal of images holds it alone, between builds; a build never waits more than
     one removal. One flock per holder (each its own open file), so threads of one process
-    share or wait as processes do. Raises Busy when not had within `wait` seconds (0: at
-    once), Cancelled when `cancel` is set while waiting."""
+    share or wait as processes do; a thread holding it alone has it for anything it nests
+    (its own builds included). Raises Busy when not had within `wait` seconds (0: at once),
+    Cancelled when `cancel` is set while waiting."""
     from workbench.kernel.paths import cache_dir
+
+    if getattr(_ALONE, "depth", 0):
+        _ALONE.depth += 1
+        try:
+            yield
+        finally:
+            _ALONE.depth -= 1
+        return
 
     folder = cache_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
@@ -224,6 +234,10 @@ def engine_layers(
                         fix="wait for it to finish, then run the command again.",
                     ) from None
                 time.sleep(0.05)
-        yield
+        _ALONE.depth = 1 if removing else 0
+        try:
+            yield
+        finally:
+            _ALONE.depth = 0
     finally:
         os.close(handle)  # the flock goes with it

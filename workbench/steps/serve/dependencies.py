@@ -146,7 +146,7 @@ def _remove_older(client: Any, dependencies: Dependencies) -> None:
     """This project's other dependency images (an older lock's): by the project's id and the
     role, never another project's. One still in use (a container) is left, and all are
     while another build uses the engine's layers (it could be building on theirs: another
-    project with that older lock); the next build removes them."""
+    project with that older lock): they go when the project next builds a dependency image."""
     try:
         with engine_layers("the removal of older dependency images", removing=True, wait=0):
             _remove_listed(client, dependencies)

@@ -216,6 +216,14 @@ def image_from_files(client: Any, files: dict[str, bytes], **build: Any) -> Any:
     return image
 
 
+def remove_image(client: Any, ref: str, *, force: bool = False) -> None:
+    """Remove an image (docker-py's `images.remove`) holding the engine's layers alone: with
+    its untagged parents go layers another worker's build may have just found in the build
+    cache (`workbench.kernel.lock.engine_layers`)."""
+    with engine_layers(f"removing {ref}", removing=True, wait=600):
+        client.images.remove(ref, force=force)
+
+
 def shared_answers(monkeypatch: Any, factory: Any) -> None:
     """The model's answers kept in one folder for the whole run (`WORKBENCH_ANSWERS_DIR`,
     which the commands the test runs inherit), not in each project's `.workbench/answers/`:

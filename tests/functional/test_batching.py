@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.doubler import make_project
+from tests.helpers import remove_image
 from workbench.kernel.docker import docker_client
 from workbench.kernel.http import free_port, request
 from workbench.project.manifest import load_manifest
@@ -61,7 +62,7 @@ def image(tmp_path_factory: pytest.TempPathFactory, base_image: str) -> Iterator
     (project / "schema" / "response.yaml").write_text(RESPONSE)
     _, built = session.build(load_manifest(project), lambda _: None, threading.Event())
     yield built.image_id
-    docker_client().images.remove(built.image_id, force=True)
+    remove_image(docker_client(), built.image_id, force=True)
 
 
 def _serve(image: str, mode: str) -> Iterator[str]:

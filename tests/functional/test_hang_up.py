@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import remove_image
 from workbench.kernel.cancel import Cancelled
 from workbench.kernel.docker import cancellable_stream, docker_client
 from workbench.steps.serve.build import BuildContext, BuildLog, build_image
@@ -124,4 +125,4 @@ def test_escape_during_a_push_to_a_registry_that_never_answers_ends_at_once(
         for connection in accepted:
             connection.close()
         silent.close()
-        client.images.remove(f"{repository}:1")
+        remove_image(client, f"{repository}:1")

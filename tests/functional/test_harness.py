@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from tests.helpers import remove_image
 from workbench.demo import parts as harness
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
@@ -41,7 +42,7 @@ def test_build_run_and_push_from_the_stand_in_base(docker_engine, base_image, re
     )
     assert answer.status_code == 200
     assert answer.headers["Docker-Content-Digest"] == pushed
-    docker_engine.images.remove(target + ":1", force=True)
+    remove_image(docker_engine, target + ":1", force=True)
 
 
 def test_registry_with_auth_refuses_anonymous_and_accepts_the_user(auth_registry):

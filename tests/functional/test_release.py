@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.doubler import release_ready_doubler
-from tests.helpers import git, pass_gates, release_ready
+from tests.helpers import git, pass_gates, release_ready, remove_image
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.engine import ItemFinished
 from workbench.demo import parts as harness
@@ -105,7 +105,7 @@ def test_tag_push_second_breaking_release_promote_rollback_and_pull(
     channels = releases.load_channels(manifest)["production"]
     assert [h.action for h in channels.history] == ["promote", "promote", "rollback"]
     client = docker_client()
-    client.images.remove(f"{target}:1.0.0", force=True)
+    remove_image(client, f"{target}:1.0.0", force=True)
     pulled = client.images.pull(f"{target}@{digest}")
     assert f"{target}@{digest}" in pulled.attrs["RepoDigests"]
     rows = release_table(manifest)

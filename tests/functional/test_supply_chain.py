@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.doubler import ready_to_release
-from tests.helpers import git
+from tests.helpers import git, remove_image
 from workbench.demo import parts as harness
 from workbench.kernel.docker import docker_client
 from workbench.kernel.hashing import sha256_text
@@ -386,7 +386,7 @@ def test_a_signed_release_is_accepted_by_skopeo_and_refused_once_another_image_t
         (deployment,) = load_deployments(manifest)
         assert deployment.unverified_reason and deployment.unverified_reason.startswith("drill")
     finally:
-        docker_client().images.remove(other, force=True)
+        remove_image(docker_client(), other, force=True)
 
     # An advisory naming a locked version blocks the next tag (offline, OSV format).
     name, entry = sorted(read_lock(project / LOCK_NAME).items())[0]

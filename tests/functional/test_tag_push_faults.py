@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from docker.types import EndpointSpec, Healthcheck, ServiceMode
 
-from tests.helpers import WORKER, git, image_from_files, swarm_turn
+from tests.helpers import WORKER, git, image_from_files, remove_image, swarm_turn
 from workbench.checklist.checks import CheckContext, Status
 from workbench.checklist.definitions import load_definitions
 from workbench.checklist.engine import ItemFinished
@@ -357,7 +357,7 @@ def pushed(
         image_id = str(client.images.get(f"{repository}:1.0.0").id)
         yield Pushed(repository, digest, image_id, public, other, key, other_key)
     finally:
-        client.images.remove(f"{repository}:1.0.0", force=True)
+        remove_image(client, f"{repository}:1.0.0", force=True)
 
 
 def pushed_release(folder: Path, p: Pushed, *, digest: str | None = None, image: str = "") -> None:
@@ -651,7 +651,7 @@ def answering(pushed: Pushed, base_image: str) -> Iterator[Answering]:
     finally:
         for tag in ("answering-bad", "answering"):
             with contextlib.suppress(Exception):
-                client.images.remove(f"{repository}:{tag}", force=True)
+                remove_image(client, f"{repository}:{tag}", force=True)
 
 
 def way_back(to: Callable[[Answering], str]) -> Callable[[Path, Answering], None]:

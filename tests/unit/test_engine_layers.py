@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 
 from workbench.kernel.cancel import Cancelled
+from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.lock import Busy, engine_layers
 from workbench.steps.serve import dependencies
 from workbench.steps.serve.building import stream_build
 
 BUILDER = """
-import sys, time
+import sys
 from workbench.kernel.lock import engine_layers
 with engine_layers("a build in another process", removing=False, wait=5):
     print("building", flush=True)
-    time.sleep(float(sys.argv[1]))
+    sys.stdin.read()  # until the test closes it: the build ends
 """
 
 
@@ -63,16 +64,21 @@ def test_builds_share_the_layers_and_a_removal_waits_for_all_of_them() -> None:
 
 def test_a_removal_waits_for_a_build_in_another_process_then_goes_on() -> None:
     builder = subprocess.Popen(
-        [sys.executable, "-c", BUILDER, "1.0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", BUILDER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert builder.stdout is not None and builder.stdout.readline().strip() == "building"
-        refused = _attempt("the removal of images", removing=True, wait=0)
+        refused = _attempt("the removal of images", removing=True, wait=0.3)
         assert isinstance(refused, Busy), "a removal ran while another process built"
+        assert builder.stdin is not None
+        threading.Timer(0.3, builder.stdin.close).start()  # the build ends in 0.3 s
         started = time.monotonic()
         with engine_layers("the removal of images", removing=True, wait=10):
-            waited = time.monotonic() - started
-            assert builder.poll() is not None or waited > 0.3  # it waited for the build
+            assert time.monotonic() - started > 0.2  # it waited for the build
+            assert builder.wait(5) == 0
     finally:
         builder.kill()
         builder.wait()
@@ -183,3 +189,31 @@ def test_a_thread_holding_the_layers_alone_nests_its_own_build_and_removal() -> 
         other.join(5)
         assert isinstance(outcome[0], Busy)  # only the holding thread nests
     assert _attempt("a build after it", removing=False, wait=0) is None
+
+
+def test_a_build_stopped_early_or_failing_lets_go_of_the_layers(tmp_path: Path) -> None:
+    client = _Client()
+    build = stream_build(client, tmp_path, "workbench/demo:1", cancel=None, nocache=False)
+    assert next(build).text == "Step 1/2 : FROM base"
+    assert not _removal_possible()  # held while the consumer reads the log
+    build.close()  # the consumer stops reading (an error of its own, a closed screen)
+    assert _removal_possible()
+
+    def failing(**_: Any) -> Iterator[dict[str, Any]]:
+        yield {"stream": "Step 1/2 : FROM base"}
+        yield {"error": "no space left on device"}
+
+    client.api.build = failing  # type: ignore[method-assign]
+    with pytest.raises(WorkbenchError, match="no space left on device"):
+        list(stream_build(client, tmp_path, "workbench/demo:1", cancel=None, nocache=False))
+    assert _removal_possible()
+    with engine_layers("a removal under test", removing=True, wait=0):
+        with pytest.raises(RuntimeError):
+            _failing_nested_build()
+        assert _attempt("its own next build", removing=False, wait=0) is None  # still alone
+    assert _attempt("another build", removing=False, wait=0) is None
+
+
+def _failing_nested_build() -> None:
+    with engine_layers("its own build", removing=False, wait=0):
+        raise RuntimeError("a nested build failed")

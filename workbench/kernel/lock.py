@@ -197,19 +197,21 @@ def engine_layers(
     project's layers with the same lock, base and runtime. An image removed between the
     engine finding such a layer and building on it fails that build ("failed to get
     digest", "No such image"). So a build holds this lock shared (any number build at once)
-    and a removal of images holds it alone, between builds; a build never waits more than
-    one removal. One flock per holder (each its own open file), so threads of one process
-    share or wait as processes do; a thread holding it alone has it for anything it nests
-    (its own builds included). Raises Busy when not had within `wait` seconds (0: at once),
-    Cancelled when `cancel` is set while waiting."""
+    and a removal of images holds it alone, between builds. It is the workbench's own lock,
+    in the user's cache folder: the workbench commands, TUIs and tests sharing that folder
+    take turns; another user's, or a plain `docker rmi`, do not. One flock per holder (each
+    its own open file), so threads of one process share or wait as processes do; a thread
+    holding it alone has it for anything it nests (its own builds included). Raises Busy
+    when not had within `wait` seconds (0: at once), Cancelled when `cancel` is set while
+    waiting. A flock is not fair: a removal waits while builds follow one another."""
     from workbench.kernel.paths import cache_dir
 
-    if getattr(_ALONE, "depth", 0):
+    if getattr(_ALONE, "depth", 0) > 0:
         _ALONE.depth += 1
         try:
             yield
         finally:
-            _ALONE.depth -= 1
+            _ALONE.depth = max(getattr(_ALONE, "depth", 1) - 1, 0)
         return
 
     folder = cache_dir() / "locks"
@@ -234,7 +236,10 @@ def engine_layers(
                         fix="wait for it to finish, then run the command again.",
                     ) from None
                 time.sleep(0.05)
-        _ALONE.depth = 1 if removing else 0
+        if not removing:
+            yield
+            return
+        _ALONE.depth = 1
         try:
             yield
         finally:

@@ -179,7 +179,11 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
             first.update({i: remove(i) for i in retry})
     except Busy:
         pass
-    left = {i[:19]: str(first.get(i, "not tried")) for i in mine if first.get(i, "") is not None}
+    left: dict[str, str] = {}
+    for image_id in mine:
+        why = first.get(image_id, "not tried")  # (the lock not had before its four)
+        if why is not None:
+            left[image_id[:19]] = why
     return len(mine) - len(left), left
 
 

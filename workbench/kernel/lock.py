@@ -121,35 +121,43 @@ def _acquire(
     path: Path, what: str, deadline: float, *, cache: bool = False, waiting: Waiting | None = None
 ) -> int:
     handle = open_no_follow(path, os.O_RDWR | os.O_CREAT, what=f"the {path.stem} lock")
+    try:
+        had = _flock_by(handle, fcntl.LOCK_EX, deadline, waiting)
+    except Cancelled:
+        os.close(handle)
+        raise
+    if not had:
+        holder = _holder(handle)
+        os.close(handle)
+        raise Busy(
+            f"another workbench command ({holder}) is "
+            + (f"filling the cache ({path})" if cache else f"changing this project ({path.stem})")
+            + f"; {what} was not started.",
+            fix="wait for it to finish, then run the command again.",
+        )
+    os.ftruncate(handle, 0)
+    os.write(handle, f"pid {os.getpid()}, {what}, since {now()}".encode())
+    return handle
+
+
+def _flock_by(handle: int, mode: int, deadline: float, waiting: Waiting | None) -> bool:
+    """The flock `mode` on `handle`, tried until `deadline`: whether it was had. A wait of
+    more than a second says who holds it (`waiting.said`, once); `waiting.cancel` set ends
+    the wait (Cancelled)."""
     said_at = time.monotonic() + 1.0
     while True:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            return True
         except BlockingIOError:
             if waiting is not None and waiting.cancel is not None and waiting.cancel.is_set():
-                os.close(handle)
                 raise Cancelled() from None
             if waiting is not None and said_at and time.monotonic() >= said_at:
                 waiting.said(f"waiting for another workbench command ({_holder(handle)})")
                 said_at = 0.0
             if time.monotonic() >= deadline:
-                holder = _holder(handle)
-                os.close(handle)
-                raise Busy(
-                    f"another workbench command ({holder}) is "
-                    + (
-                        f"filling the cache ({path})"
-                        if cache
-                        else f"changing this project ({path.stem})"
-                    )
-                    + f"; {what} was not started.",
-                    fix="wait for it to finish, then run the command again.",
-                ) from None
+                return False
             time.sleep(0.05)
-    os.ftruncate(handle, 0)
-    os.write(handle, f"pid {os.getpid()}, {what}, since {now()}".encode())
-    return handle
 
 
 def _holder(handle: int) -> str:
@@ -168,12 +176,8 @@ def cache_lock(
     the stand-in base image) while filling it: two commands building at once (two
     projects, two terminals, parallel tests) would otherwise download the same wheel into
     the same file or build the base image twice. Waits (a fetch can be long)."""
-    from workbench.kernel.paths import cache_dir
-
-    folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
     with _hold(
-        folder / f"{name}.lock",
+        _cache_lock_path(name),
         what,
         wait,
         busy=f"another workbench is {what}",
@@ -181,6 +185,15 @@ def cache_lock(
         waiting=waiting,
     ):
         yield
+
+
+def _cache_lock_path(name: str) -> Path:
+    """The lock file `name` in the user's cache (`locks/`, made when missing)."""
+    from workbench.kernel.paths import cache_dir
+
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.lock"
 
 
 ENGINE_LAYERS = "engine-layers"
@@ -204,8 +217,6 @@ def engine_layers(
     holding it alone has it for anything it nests (its own builds included). Raises Busy
     when not had within `wait` seconds (0: at once), Cancelled when `cancel` is set while
     waiting. A flock is not fair: a removal waits while builds follow one another."""
-    from workbench.kernel.paths import cache_dir
-
     if getattr(_ALONE, "depth", 0) > 0:
         _ALONE.depth += 1
         try:
@@ -214,28 +225,16 @@ def engine_layers(
             _ALONE.depth = max(getattr(_ALONE, "depth", 1) - 1, 0)
         return
 
-    folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{ENGINE_LAYERS}.lock"
+    path = _cache_lock_path(ENGINE_LAYERS)
     handle = open_no_follow(path, os.O_RDWR | os.O_CREAT, what="the engine's layers lock")
     try:
-        deadline = time.monotonic() + wait
         mode = fcntl.LOCK_EX if removing else fcntl.LOCK_SH
-        while True:
-            try:
-                fcntl.flock(handle, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled() from None
-                if time.monotonic() >= deadline:
-                    raise Busy(
-                        f"{'a build' if removing else 'a removal of images'} by another "
-                        f"workbench is using the Docker engine's layers ({path}); {what} "
-                        "was not started.",
-                        fix="wait for it to finish, then run the command again.",
-                    ) from None
-                time.sleep(0.05)
+        if not _flock_by(handle, mode, time.monotonic() + wait, Waiting(cancel=cancel)):
+            raise Busy(
+                f"{'a build' if removing else 'a removal of images'} by another workbench "
+                f"is using the Docker engine's layers ({path}); {what} was not started.",
+                fix="wait for it to finish, then run the command again.",
+            )
         if not removing:
             yield
             return

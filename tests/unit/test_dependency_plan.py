@@ -1,5 +1,5 @@
 """The dependency image's tag is the digest of everything that goes into it: an image built
-for another lock, wheel, base image or Dockerfile is never taken for this one."""
+for another lock, wheel, base image or install commands is never taken for this one."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ def test_the_dependency_image_is_named_by_everything_that_goes_into_it(tmp_path:
     seen.add(tag())
     assert len(seen) == 5, seen  # each input changed gives another image
     written = project / ".workbench" / "dependencies"
-    dockerfile = (written / "Dockerfile").read_text()
-    assert dockerfile.splitlines()[6] == "FROM python:3.11-slim"
-    assert "--require-hashes --no-index" in dockerfile
+    script = (written / "install.sh").read_text()
+    assert "--require-hashes --no-index --find-links /build/wheels" in script
+    commands = plan(manifest, "python:3.11-slim", "sha256:base", [wheel], "true").commands()
+    assert commands.startswith("python3 -m venv /opt/venv && ") and "#" not in commands
+    assert commands.endswith(" && rm -rf /build")  # the wheels never in the committed layer
     built_from = (written / "environment.lock").read_text()
     assert built_from.endswith(lock.read_text()) and built_from.startswith("# The pins")
     assert not (written / "wheels").exists()  # only while the image is built
@@ -44,12 +46,12 @@ def test_locks_with_the_same_pins_build_the_same_layers_whatever_their_comments(
 ) -> None:
     """The lock's `# why` comments differ between projects with the same pins (a TorchScript
     and a torch.export model): the dependency image is built from the pins alone, so the
-    engine's build cache shares its layers instead of installing the same wheels again."""
+    venv image is shared instead of installing the same wheels again."""
     pins = "numpy==2.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
     pin_b = "scipy==1.0 \\\n    --hash=sha256:" + "b" * 64 + "\n"
     wheel = tmp_path / "numpy-2.0-py3-none-any.whl"
     wheel.write_bytes(b"one wheel")
-    built = []
+    built, venvs = [], []
     for name, lock in (
         ("one", "# header of one\n" + pins + "    # imported by the model (numpy)\n" + pin_b),
         ("two", "# another header\n\n" + pins + "    # required by sklearn\n" + pin_b),
@@ -57,9 +59,11 @@ def test_locks_with_the_same_pins_build_the_same_layers_whatever_their_comments(
     ):
         project = copy_example("iris", tmp_path / name)
         (project / "environment.lock").write_text(lock)
-        plan(load_manifest(project), "python:3.11-slim", "sha256:base", [wheel], "true")
+        made = plan(load_manifest(project), "python:3.11-slim", "sha256:base", [wheel], "true")
+        venvs.append(made.venv)
         built.append((project / ".workbench/dependencies/environment.lock").read_text())
     assert built[0] == built[1], built  # the same pins: the same bytes, the same layers
+    assert venvs[0] == venvs[1] != venvs[2]  # one venv image for the first two projects
     assert built[2] != built[0]  # another pin: another lock to install
     assert "#" not in built[0].split("\n", 3)[3]  # no why-comment is left
     assert built[0].count("--hash=sha256:") == 2

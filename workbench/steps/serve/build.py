@@ -331,15 +331,13 @@ def _serving_config(
 
 
 def _copy_from(context: BuildContext, source: str) -> None:
-    """The Dockerfile copies the venv from `source` (see `dependencies.copy_source`)."""
+    """The Dockerfile starts FROM `source` (see `dependencies.copy_source`)."""
     assert context.dependencies is not None
     image = context.dependencies.image
     if source != image:
         text = context.dockerfile.read_text()
         said = f"# {source}: {image} before its labels, shared by every project with this lock\n"
-        context.dockerfile.write_text(
-            text.replace(f"COPY --from={image} ", f"{said}COPY --from={source} ", 1)
-        )
+        context.dockerfile.write_text(text.replace(f"FROM {image}\n", f"{said}FROM {source}\n", 1))
 
 
 def image_tag(manifest: Manifest, version: str = "dev") -> str:

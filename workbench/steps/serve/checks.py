@@ -120,7 +120,7 @@ def session_inputs(ctx: CheckContext) -> Inputs:
         "examples": file_digest(m.resolve(m.schema.examples)),
         "serving_runtime": file_digest(runtime_dir()),
         "dockerfile_template": file_digest(asset("templates", "Dockerfile")),
-        "dependencies_template": file_digest(asset("templates", "Dockerfile.dependencies")),
+        "dependencies_template": file_digest(asset("templates", "dependencies.sh")),
     }
     if m.evaluation is not None:  # the quality items' data, and the image's drift reference
         inputs["evaluation"] = json.dumps(dataclasses.asdict(m.evaluation), sort_keys=True)

@@ -2,45 +2,66 @@
 
 A lock's wheels weigh tens of MB (scikit-learn's stack) to GB (torch). Sent in every build's
 context, the engine received and hashed them all again even when every layer was cached:
-most of a cached build's cost. They are built once into an image of their own, tagged by
-the digest of everything that goes into it (the base image's id, the lock, the wheels, the
-Dockerfile), labelled with the project's id; the image's build copies /opt/venv from it and
-is sent no wheels. A lock, wheel or base image that changes gives another tag, so an image
-is never reused for other inputs; the project's older dependency images are removed.
+most of a cached build's cost. They are installed once, by a container of the base image
+with no network (`install.sh`, the lock and the wheels put in /build), committed as one
+layer: the venv image, labelled with the digest of everything that went into it (the base
+image's id, the lock's pins, the commands, the wheels) and shared by every project with
+those. The project's dependency image is the venv image with the project's labels, tagged
+by that digest and the labels; the image's own build starts FROM the venv image and is sent
+no wheels. (Built by `docker build`, the wheels were a layer of their own and the venv was
+copied again into each image's first build: 12 CPU-s for scikit-learn's, more for torch's.)
+A lock, wheel or base image that changes gives another tag, so an image is never reused for
+other inputs; the project's older dependency images are removed.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import shutil
+import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.kernel import commands
+from workbench.kernel.docker import cancellable_stream
+from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_stored
 from workbench.kernel.lock import Busy, engine_layers
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
-from workbench.project.model_files import copy_into
-from workbench.steps.serve.building import BuildLog
+from workbench.steps.serve.building import BUILD_WAIT, BuildLog
 from workbench.steps.serve.image_labels import LABEL_PREFIX, source_url
 
 ROLE_LABEL = f"{LABEL_PREFIX}.role"
 ROLE = "dependencies"
-TEMPLATE = ("templates", "Dockerfile.dependencies")
+PROJECT_ID_LABEL = f"{LABEL_PREFIX}.project-id"
+VENV_LABEL = f"{LABEL_PREFIX}.venv"  # on the shared venv image (and so on its children)
+TEMPLATE = ("templates", "dependencies.sh")
+SCRIPT = "install.sh"
 
 
 @dataclass(frozen=True)
 class Dependencies:
     image: str  # workbench/<name>/dependencies:<digest>
-    folder: Path  # .workbench/dependencies: its Dockerfile and lock (the wheels while built)
+    folder: Path  # .workbench/dependencies: install.sh, the lock, the labels' Dockerfile
     wheels: tuple[Path, ...]
     project_id: str
+    base_image: str = ""  # its name, as the manifest says it
+    base_id: str = ""  # the image the venv is installed on (the one hashed)
+    venv: str = ""  # the venv image's digest (its VENV_LABEL): base, pins, commands, wheels
+    labels: str = ""  # the project's labels, as the Dockerfile's LABEL writes them
+    script: str = ""  # install.sh (the one hashed)
+
+    def commands(self) -> str:
+        """install.sh's commands, one `sh -c` line (what the venv layer's history says)."""
+        lines = [line for line in self.script.splitlines() if line and line[0] != "#"]
+        return " && ".join(lines)
 
 
 def plan(
@@ -50,8 +71,8 @@ def plan(
     wheels: list[Path],
     drop_venv_tools: str,
 ) -> Dependencies:
-    """The dependency image for this lock, its wheels and base image; its Dockerfile and lock
-    are written to .workbench/dependencies/ (what it is built from, to read)."""
+    """The dependency image for this lock, its wheels and base image; its commands and lock
+    are written to .workbench/dependencies/ (what it is made from, to read)."""
     lock = manifest.root / LOCK_NAME
     labels = {
         f"{LABEL_PREFIX}.project": manifest.name,
@@ -59,46 +80,49 @@ def plan(
         ROLE_LABEL: ROLE,
         "org.opencontainers.image.source": source_url(manifest.root),
     }
-    dockerfile = (
-        asset(*TEMPLATE)
-        .read_text()
-        .format(
-            base_image=base_image,
-            drop_venv_tools=drop_venv_tools,
-            labels=" \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in labels.items()),
-        )
-    )
+    script = asset(*TEMPLATE).read_text().format(drop_venv_tools=drop_venv_tools)
     folder = scratch_dir(manifest.root, ROLE, what="the dependency image's build context")
-    shutil.rmtree(folder / "wheels", ignore_errors=True)
-    (folder / "Dockerfile").write_text(dockerfile)
-    # The copy the image is built from is the one hashed: a snapshot rewriting the lock
+    shutil.rmtree(folder / "wheels", ignore_errors=True)  # (an older workbench's context)
+    (folder / "build.tar").unlink(missing_ok=True)  # (an install stopped mid-way)
+    (folder / SCRIPT).write_text(script)
+    # The copy the image is made from is the one hashed: a snapshot rewriting the lock
     # meanwhile can never give an image of one lock the tag of another. Its pins only: the
     # comments saying why each is there differ between projects with the same pins (a
     # TorchScript and a torch.export model), and would have made the engine install the same
-    # wheels again instead of reusing the layers.
+    # wheels again instead of sharing the venv.
     pins = pins_only(lock_text(lock), str(lock))
     (folder / LOCK_NAME).write_text(pins, encoding="utf-8")
-    digest = hashlib.sha256()
-    for part in (
+    venv = _digest(
         base_image_id,
         hashlib.sha256(pins.encode("utf-8")).hexdigest(),  # the written file's sha256
-        dockerfile,
+        script,
         *sorted(f"{w.name}={sha256_stored(w)}" for w in wheels),  # (cached: see build)
-    ):
-        digest.update(part.encode() + b"\0")
+    )
+    label_text = " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
     return Dependencies(
-        image=f"workbench/{manifest.name}/{ROLE}:{digest.hexdigest()[:24]}",
+        image=f"workbench/{manifest.name}/{ROLE}:{_digest(venv, label_text)[:24]}",
         folder=folder,
         wheels=tuple(wheels),
         project_id=manifest.project_id,
+        base_image=base_image,
+        base_id=base_image_id,
+        venv=venv,
+        labels=label_text,
+        script=script,
     )
 
 
+def _digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()
+
+
 def copy_source(client: Any, dependencies: Dependencies) -> str:
-    """What the image's build copies /opt/venv from: the dependency image's parent, the
-    layer before its labels, which every project with the same lock shares (the engine then
-    reuses the venv's checksum instead of reading a new image's venv whole: seconds for
-    scikit-learn's, more for torch's); the tagged image where the engine records no parent."""
+    """What the image's build starts FROM: the dependency image's parent, the venv image
+    before the project's labels, which every project with the same lock shares; the
+    tagged image where the engine records no parent."""
     parent = client.images.get(dependencies.image).attrs.get("Parent") or ""
     return parent if parent.startswith("sha256:") else dependencies.image
 
@@ -121,25 +145,179 @@ def ensure(
     cancel: threading.Event | None,
     nocache: bool,
 ) -> Iterator[Any]:
-    """Build the dependency image unless the engine has it (always with `nocache`), through
-    `build(path, tag, cancel, nocache)`, a generator of the engine's log lines; says which."""
+    """Make the dependency image unless the engine has it (always with `nocache`): the venv
+    image installed (unless another project's is there), then the project's labels on it
+    through `build(path, tag, cancel, nocache)`, a generator of the engine's log lines."""
     if not nocache and present(client, dependencies):
         yield BuildLog(f"dependencies: {dependencies.image}, already on the engine")
         return
-    yield BuildLog(
-        f"dependencies: building {dependencies.image} from {len(dependencies.wheels)} wheels "
-        f"(Dockerfile in {dependencies.folder})"
-    )
-    wheels = dependencies.folder / "wheels"
-    shutil.rmtree(wheels, ignore_errors=True)
+    made: list[str] = []
     try:
-        for wheel in dependencies.wheels:
-            copy_into(wheel, wheels / wheel.name)
-        with commands.running(f"docker build --tag {dependencies.image} {dependencies.folder}"):
-            yield from build(dependencies.folder, dependencies.image, cancel, nocache)
-    finally:
-        shutil.rmtree(wheels, ignore_errors=True)  # they are in the image now
+        # The engine's layers shared from the venv image found (or made) to its child built:
+        # no removal of images can take it from under the build in between.
+        with engine_layers(
+            f"the build of {dependencies.image}", removing=False, wait=BUILD_WAIT, cancel=cancel
+        ):
+            yield from _made(client, dependencies, build, cancel, nocache, made)
+    except BaseException:
+        for venv in made:  # committed but never labelled: nothing else would remove it
+            _forget(client, venv)
+        raise
     _remove_older(client, dependencies)
+
+
+def _made(
+    client: Any,
+    dependencies: Dependencies,
+    build: Any,
+    cancel: threading.Event | None,
+    nocache: bool,
+    made: list[str],
+) -> Iterator[Any]:
+    venv = None if nocache else shared_venv(client, dependencies)
+    if venv is None:
+        yield BuildLog(
+            f"dependencies: building {dependencies.image}: installing "
+            f"{len(dependencies.wheels)} wheels in a container of {dependencies.base_image} "
+            f"({dependencies.folder / SCRIPT})"
+        )
+        venv = yield from _install(client, dependencies, cancel)
+        made.append(venv)
+    else:
+        yield BuildLog(
+            f"dependencies: building {dependencies.image} on the venv of this lock already "
+            f"on the engine ({venv[:19]}, another project's or an earlier build's)"
+        )
+    (dependencies.folder / "Dockerfile").write_text(
+        "# Written by `workbench serve`: the project's dependency image, the venv image made\n"
+        f"# by {SCRIPT} (shared by every project with this lock) with the project's labels.\n"
+        f"FROM {venv}\nLABEL {dependencies.labels}\n"
+    )
+    with commands.running(f"docker build --tag {dependencies.image} {dependencies.folder}"):
+        yield from build(dependencies.folder, dependencies.image, cancel, False)
+
+
+def shared_venv(client: Any, dependencies: Dependencies) -> str | None:
+    """The venv image of these inputs already on the engine (any project's), or None.
+
+    Its children inherit its labels until they set their own (a dependency image's LABEL;
+    an image's build steps before its LABEL, the USER step's included): the venv image is
+    the one whose parent is not one of them, one layer on the base image's."""
+    from docker.errors import APIError  # the SDK only when used (import cost)
+
+    try:
+        listed = client.api.images(
+            all=True,
+            filters={"label": [f"{VENV_LABEL}={dependencies.venv}", f"{ROLE_LABEL}=venv"]},
+        )
+        ids = {image["Id"] for image in listed}
+        roots = [image["Id"] for image in listed if image.get("ParentId") not in ids]
+        if len(roots) != 1:
+            return None
+        base = client.api.inspect_image(dependencies.base_id)["RootFS"]["Layers"]
+        found = client.api.inspect_image(roots[0])
+    except (APIError, KeyError):
+        return None
+    layers = (found.get("RootFS") or {}).get("Layers") or []
+    if layers[:-1] != base or len(layers) != len(base) + 1:
+        return None
+    config = found.get("Config") or {}
+    if config.get("User") or (config.get("Labels") or {}).get(PROJECT_ID_LABEL):
+        return None  # a child's step, not the venv image itself
+    return str(roots[0])
+
+
+def _install(
+    client: Any, dependencies: Dependencies, cancel: threading.Event | None
+) -> Generator[BuildLog, None, str]:
+    """install.sh run in a container of the base image, then committed: the venv image
+    (the caller holds the engine's layers shared)."""
+    from docker.errors import APIError  # the SDK only when used (import cost)
+
+    what = f"the install of {dependencies.image}'s venv"
+    try:
+        base = client.api.inspect_image(dependencies.base_id)["Config"] or {}
+        created = client.api.create_container(
+            dependencies.base_id,
+            command=["sh", "-c", dependencies.commands()],
+            network_disabled=True,
+            labels={
+                PROJECT_ID_LABEL: dependencies.project_id,
+                ROLE_LABEL: f"{ROLE}-install",
+            },
+        )
+    except APIError as exc:
+        raise WorkbenchError(f"the Docker engine refused {what}: {exc.explanation}") from None
+    container = created["Id"]
+    try:
+        return (yield from _run_and_commit(client, container, dependencies, base, cancel))
+    except APIError as exc:
+        raise WorkbenchError(f"the Docker engine refused {what}: {exc.explanation}") from None
+    finally:
+        try:
+            client.api.remove_container(container, force=True)
+        except APIError:
+            pass
+
+
+def _run_and_commit(
+    client: Any,
+    container: str,
+    dependencies: Dependencies,
+    base: dict[str, Any],
+    cancel: threading.Event | None,
+) -> Generator[BuildLog, None, str]:
+    archive = dependencies.folder / "build.tar"
+    try:
+        with tarfile.open(archive, "w", dereference=True) as tar:  # /build: lock, wheels
+            tar.add(dependencies.folder / LOCK_NAME, arcname=f"build/{LOCK_NAME}")
+            for wheel in dependencies.wheels:
+                tar.add(wheel, arcname=f"build/wheels/{wheel.name}")
+        with archive.open("rb") as data:
+            client.api.put_archive(container, "/", data)
+    finally:
+        archive.unlink(missing_ok=True)
+    client.api.start(container)
+    said: collections.deque[str] = collections.deque(maxlen=8)
+    logs = cancellable_stream(
+        client, cancel, lambda: client.api.logs(container, stream=True, follow=True)
+    )
+    pending = ""
+    for chunk in logs:
+        *lines, pending = (pending + chunk.decode(errors="replace")).split("\n")
+        for line in filter(str.strip, lines):
+            said.append(line.strip())
+            yield BuildLog(line.rstrip())
+    if pending.strip():
+        said.append(pending.strip())
+        yield BuildLog(pending.rstrip())
+    code = client.api.wait(container).get("StatusCode")
+    if code != 0:
+        raise WorkbenchError(
+            f"the install of the lock's wheels failed in a container of "
+            f"{dependencies.base_image} (exit code {code}): " + " | ".join(said)[-600:],
+            fix=f"read {dependencies.folder / SCRIPT} and the log above (a wheel that does "
+            "not install on the base image's Python or platform, or a hash that no longer "
+            "matches: run `workbench snapshot` again).",
+        )
+    # The install container's labels (what `workbench clean` finds it by) are not the venv
+    # image's: it is no project's (their images carry their own on top), and its command is
+    # the base image's, not install.sh's.
+    changes = [
+        f'LABEL {VENV_LABEL}={dependencies.venv} {PROJECT_ID_LABEL}="" {ROLE_LABEL}=venv',
+        f"CMD {json.dumps(base.get('Cmd') or [])}",
+    ]
+    return str(client.api.commit(container, changes=changes)["Id"])
+
+
+def _forget(client: Any, image: str) -> None:
+    from docker.errors import APIError  # the SDK only when used (import cost)
+
+    try:
+        with engine_layers("the removal of an unlabelled venv image", removing=True, wait=60):
+            client.api.remove_image(image, force=False, noprune=False)
+    except (APIError, Busy):
+        pass
 
 
 def _remove_older(client: Any, dependencies: Dependencies) -> None:

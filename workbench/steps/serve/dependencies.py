@@ -201,8 +201,9 @@ def shared_venv(client: Any, dependencies: Dependencies) -> str | None:
     """The venv image of these inputs already on the engine (any project's), or None.
 
     Its children inherit its labels until they set their own (a dependency image's LABEL;
-    an image's build steps before its LABEL, the USER step's included): the venv image is
-    the one whose parent is not one of them, one layer on the base image's."""
+    an image's build steps before its LABEL, the USER step's included): a venv image is one
+    whose parent is not one of them, one layer on the base image's, with no user and no
+    project. The newest such (a `--no-cache` build makes another)."""
     from docker.errors import APIError  # the SDK only when used (import cost)
 
     try:
@@ -211,20 +212,25 @@ def shared_venv(client: Any, dependencies: Dependencies) -> str | None:
             filters={"label": [f"{VENV_LABEL}={dependencies.venv}", f"{ROLE_LABEL}=venv"]},
         )
         ids = {image["Id"] for image in listed}
-        roots = [image["Id"] for image in listed if image.get("ParentId") not in ids]
-        if len(roots) != 1:
-            return None
+        roots = [image for image in listed if image.get("ParentId") not in ids]
         base = client.api.inspect_image(dependencies.base_id)["RootFS"]["Layers"]
-        found = client.api.inspect_image(roots[0])
+        for root in sorted(roots, key=lambda image: image.get("Created") or 0, reverse=True)[:50]:
+            if _is_venv_image(client.api.inspect_image(root["Id"]), base):
+                return str(root["Id"])
     except (APIError, KeyError):
         return None
+    return None
+
+
+def _is_venv_image(found: dict[str, Any], base_layers: list[str]) -> bool:
     layers = (found.get("RootFS") or {}).get("Layers") or []
-    if layers[:-1] != base or len(layers) != len(base) + 1:
-        return None
     config = found.get("Config") or {}
-    if config.get("User") or (config.get("Labels") or {}).get(PROJECT_ID_LABEL):
-        return None  # a child's step, not the venv image itself
-    return str(roots[0])
+    return (
+        layers[:-1] == base_layers
+        and len(layers) == len(base_layers) + 1
+        and not config.get("User")
+        and not (config.get("Labels") or {}).get(PROJECT_ID_LABEL)
+    )
 
 
 def _install(

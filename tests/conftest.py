@@ -103,6 +103,9 @@ def _no_shared_answers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 IMAGE_OF_PROJECT = "io.workbench.project-id"  # every image the workbench builds carries it
 SOURCE_LABEL = "org.opencontainers.image.source"  # the project's folder, from the Dockerfile
+# A venv image (serve/dependencies) is no project's; one a project's build made and that no
+# image is built on any more is listed at the top level, with that project's id here.
+VENV_MADE_BY = "io.workbench.venv-of"
 
 
 def _session_project_ids(base: Path) -> set[str]:
@@ -140,6 +143,7 @@ def _remove_images_under(base: Path) -> tuple[int, dict[str, str]]:
             for i in listed
             if (
                 (i.get("Labels") or {}).get(IMAGE_OF_PROJECT) in ours
+                or (i.get("Labels") or {}).get(VENV_MADE_BY) in ours
                 or str((i.get("Labels") or {}).get(SOURCE_LABEL, "")).startswith(inside)
             )
         }

@@ -69,7 +69,16 @@ def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_pro
     assert image_layers[: len(venv_layers)] == venv_layers  # shared, not copied
     history = " ".join(step["CreatedBy"] for step in venv.history())
     assert "--require-hashes --no-index --find-links /build/wheels" in history
-    assert venv.attrs["Config"]["Cmd"] == client.images.get(base_image).attrs["Config"]["Cmd"]
+    base_config = client.images.get(base_image).attrs["Config"]
+    assert venv.attrs["Config"]["Cmd"] == base_config["Cmd"]  # not install.sh's
+    assert (venv.attrs["Config"]["Entrypoint"] or []) == (base_config["Entrypoint"] or [])
+    assert not venv.attrs["Config"].get("NetworkDisabled")  # the install's own, not kept
+    assert venv.labels[ROLE_LABEL] == "venv"
+    assert venv.labels[f"{LABEL_PREFIX}.venv-of"] == manifest.project_id  # what removes it
+    # The image's own steps set the venv image's labels empty: a lookup for a venv image
+    # to share never takes one of them for it.
+    image_labels = client.images.get(images[-1]).labels
+    assert image_labels[ROLE_LABEL] == "image" and image_labels[VENV_LABEL] == ""
     # Nothing of /build (the wheels) in the committed layer: the command fails otherwise.
     client.containers.run(parent, ["sh", "-c", "test ! -e /build"], remove=True)
     assert deps.labels[f"{LABEL_PREFIX}.project-id"] == manifest.project_id
@@ -121,11 +130,17 @@ def test_an_install_that_fails_says_why_and_leaves_no_container_and_no_image(
         return dataclasses.replace(planned, wheels=planned.wheels[1:], venv=venv)
 
     monkeypatch.setattr(serve_build, "plan_dependencies", one_wheel_short)
+    ours = [f"{LABEL_PREFIX}.project-id={manifest.project_id}", f"{ROLE_LABEL}={ROLE}-install"]
+    # What a command killed during its install left (it never reached its clean-up): the
+    # next install of the project removes it.
+    left = client.api.create_container(
+        base_image, ["true"], labels=dict(label.split("=", 1) for label in ours)
+    )["Id"]
     with pytest.raises(WorkbenchError) as failed:
         build(manifest, lambda line: None, threading.Event())
     said = str(failed.value) + (failed.value.fix or "")
     assert "the install of the lock's wheels failed" in said and "exit code 1" in said, said
     assert "install.sh" in said, said
-    ours = [f"{LABEL_PREFIX}.project-id={manifest.project_id}", f"{ROLE_LABEL}={ROLE}-install"]
+    assert left not in {c.id for c in client.containers.list(all=True, ignore_removed=True)}
     assert client.containers.list(all=True, filters={"label": ours}, ignore_removed=True) == []
     assert client.api.images(all=True, filters={"label": f"{VENV_LABEL}={venv}"}) == []

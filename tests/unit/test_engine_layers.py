@@ -128,6 +128,8 @@ class _Engine:
         yield {"aux": {"ID": "sha256:built"}}
 
     def images(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        if any(label.startswith(dependencies.MAKER_LABEL) for label in filters["label"]):
+            return []  # no venv image left without children
         return [
             {"Id": "sha256:new", "RepoTags": ["workbench/demo/dependencies:new"]},
             {"Id": "sha256:old", "RepoTags": ["workbench/demo/dependencies:old"]},

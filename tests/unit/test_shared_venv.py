@@ -8,7 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbench.steps.serve.dependencies import PROJECT_ID_LABEL, Dependencies, shared_venv
+from workbench.steps.serve.dependencies import (
+    MAKER_LABEL,
+    PROJECT_ID_LABEL,
+    Dependencies,
+    _remove_listed,
+    shared_venv,
+)
 
 BASE = ["sha256:base-layer"]
 VENV = [*BASE, "sha256:venv-layer"]
@@ -74,3 +80,47 @@ def test_an_unparented_child_step_or_another_project_is_never_taken_for_it() -> 
     assert shared_venv(_Client(images), DEPS) == "newer-venv"
     del images["older-venv"], images["newer-venv"]
     assert shared_venv(_Client(images), DEPS) is None  # installed again instead
+
+
+class _Removals:
+    """Lists by label filters as the engine does at the top level; records removals."""
+
+    def __init__(self, images: list[dict[str, Any]]) -> None:
+        self.listed = images
+        self.removed: list[str] = []
+
+    def images(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
+        wanted = dict(label.split("=", 1) for label in filters["label"])
+        everything = all
+        return [
+            i
+            for i in self.listed
+            if (everything or i["top"])
+            and not [k for k, v in wanted.items() if i["Labels"].get(k) != v]
+        ]
+
+    def remove_image(self, image_id: str, force: bool = False, noprune: bool = False) -> None:
+        assert not force
+        self.removed.append(image_id)
+
+
+def test_a_venv_image_the_project_made_and_nothing_is_built_on_goes_with_its_older_images() -> None:
+    ours, role = {PROJECT_ID_LABEL: "p", "io.workbench.role": "dependencies"}, "io.workbench.role"
+    api = _Removals(
+        [
+            {"Id": "current", "top": True, "RepoTags": [DEPS.image], "Labels": ours},
+            {
+                "Id": "older",
+                "top": True,
+                "RepoTags": ["workbench/p/dependencies:o"],
+                "Labels": ours,
+            },
+            # made by this project's build, nothing built on it: listed at the top level
+            {"Id": "left-venv", "top": True, "Labels": {role: "venv", MAKER_LABEL: "p"}},
+            # another project's: never
+            {"Id": "theirs", "top": True, "Labels": {role: "venv", MAKER_LABEL: "q"}},
+        ]
+    )
+    client = type("Client", (), {"api": api})()
+    _remove_listed(client, DEPS)
+    assert api.removed == ["older", "left-venv"]

@@ -31,7 +31,7 @@ from workbench.kernel import commands
 from workbench.kernel.docker import cancellable_stream
 from workbench.kernel.errors import WorkbenchError
 from workbench.kernel.hashing import sha256_stored
-from workbench.kernel.lock import Busy, engine_layers
+from workbench.kernel.lock import Busy, Waiting, cache_lock, engine_layers
 from workbench.kernel.paths import asset, scratch_dir
 from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
@@ -41,7 +41,8 @@ from workbench.steps.serve.image_labels import LABEL_PREFIX, source_url
 ROLE_LABEL = f"{LABEL_PREFIX}.role"
 ROLE = "dependencies"
 PROJECT_ID_LABEL = f"{LABEL_PREFIX}.project-id"
-VENV_LABEL = f"{LABEL_PREFIX}.venv"  # on the shared venv image (and so on its children)
+VENV_LABEL = f"{LABEL_PREFIX}.venv"  # on the shared venv image (its children set it empty)
+MAKER_LABEL = f"{LABEL_PREFIX}.venv-of"  # the project whose build made the venv image
 TEMPLATE = ("templates", "dependencies.sh")
 SCRIPT = "install.sh"
 
@@ -79,6 +80,8 @@ def plan(
         f"{LABEL_PREFIX}.project-id": manifest.project_id,
         ROLE_LABEL: ROLE,
         "org.opencontainers.image.source": source_url(manifest.root),
+        VENV_LABEL: "",  # the venv image's own labels are not its children's
+        MAKER_LABEL: "",
     }
     script = asset(*TEMPLATE).read_text().format(drop_venv_tools=drop_venv_tools)
     folder = scratch_dir(manifest.root, ROLE, what="the dependency image's build context")
@@ -153,10 +156,22 @@ def ensure(
         return
     made: list[str] = []
     try:
-        # The engine's layers shared from the venv image found (or made) to its child built:
-        # no removal of images can take it from under the build in between.
-        with engine_layers(
-            f"the build of {dependencies.image}", removing=False, wait=BUILD_WAIT, cancel=cancel
+        # One install per venv at a time (two projects with one lock building at once: the
+        # second finds the first's); the engine's layers shared from the venv image found
+        # (or made) to its child built: no removal of images takes it from under the build.
+        with (
+            cache_lock(
+                f"venv-{dependencies.venv[:16]}",
+                f"installing the venv {dependencies.venv[:12]}",
+                wait=BUILD_WAIT,
+                waiting=Waiting(cancel=cancel),
+            ),
+            engine_layers(
+                f"the build of {dependencies.image}",
+                removing=False,
+                wait=BUILD_WAIT,
+                cancel=cancel,
+            ),
         ):
             yield from _made(client, dependencies, build, cancel, nocache, made)
     except BaseException:
@@ -213,7 +228,7 @@ def shared_venv(client: Any, dependencies: Dependencies) -> str | None:
         )
         ids = {image["Id"] for image in listed}
         roots = [image for image in listed if image.get("ParentId") not in ids]
-        base = client.api.inspect_image(dependencies.base_id)["RootFS"]["Layers"]
+        base = client.api.inspect_image(dependencies.base_id)
         for root in sorted(roots, key=lambda image: image.get("Created") or 0, reverse=True)[:50]:
             if _is_venv_image(client.api.inspect_image(root["Id"]), base):
                 return str(root["Id"])
@@ -222,13 +237,14 @@ def shared_venv(client: Any, dependencies: Dependencies) -> str | None:
     return None
 
 
-def _is_venv_image(found: dict[str, Any], base_layers: list[str]) -> bool:
+def _is_venv_image(found: dict[str, Any], base: dict[str, Any]) -> bool:
     layers = (found.get("RootFS") or {}).get("Layers") or []
+    base_layers = (base.get("RootFS") or {}).get("Layers") or []
     config = found.get("Config") or {}
     return (
         layers[:-1] == base_layers
         and len(layers) == len(base_layers) + 1
-        and not config.get("User")
+        and config.get("User") == (base.get("Config") or {}).get("User")
         and not (config.get("Labels") or {}).get(PROJECT_ID_LABEL)
     )
 
@@ -241,22 +257,35 @@ def _install(
     from docker.errors import APIError  # the SDK only when used (import cost)
 
     what = f"the install of {dependencies.image}'s venv"
+    labels = {PROJECT_ID_LABEL: dependencies.project_id, ROLE_LABEL: f"{ROLE}-install"}
     try:
+        # A killed command's install container (never removed by it): this project's, gone.
+        for left in client.api.containers(all=True, filters={"label": _pairs(labels)}):
+            client.api.remove_container(left["Id"], force=True)
         base = client.api.inspect_image(dependencies.base_id)["Config"] or {}
+        # As a Dockerfile's RUN: by `/bin/sh -c`, never through the base's own entrypoint.
+        shell = ["/bin/sh", "-c", dependencies.commands()]
+        run = (
+            {"entrypoint": shell[:2], "command": shell[2:]}
+            if base.get("Entrypoint")
+            else {"command": shell}
+        )
         created = client.api.create_container(
             dependencies.base_id,
-            command=["sh", "-c", dependencies.commands()],
-            network_disabled=True,
-            labels={
-                PROJECT_ID_LABEL: dependencies.project_id,
-                ROLE_LABEL: f"{ROLE}-install",
-            },
+            **run,
+            labels=labels,
+            # No network (in the container's host config: not kept in the committed image).
+            host_config=client.api.create_host_config(network_mode="none"),
         )
     except APIError as exc:
         raise WorkbenchError(f"the Docker engine refused {what}: {exc.explanation}") from None
     container = created["Id"]
     try:
-        return (yield from _run_and_commit(client, container, dependencies, base, cancel))
+        with commands.running(
+            f"docker run --network none {dependencies.base_image} sh -c '<{SCRIPT}>' "
+            f"(the lock and {len(dependencies.wheels)} wheels in /build), docker commit"
+        ):
+            return (yield from _run_and_commit(client, container, dependencies, base, cancel))
     except APIError as exc:
         raise WorkbenchError(f"the Docker engine refused {what}: {exc.explanation}") from None
     finally:
@@ -306,21 +335,29 @@ def _run_and_commit(
             "not install on the base image's Python or platform, or a hash that no longer "
             "matches: run `workbench snapshot` again).",
         )
-    # The install container's labels (what `workbench clean` finds it by) are not the venv
-    # image's: it is no project's (their images carry their own on top), and its command is
-    # the base image's, not install.sh's.
+    # Not the install container's labels (a project's, a role of its own) nor its command:
+    # the venv image is no project's (its children carry theirs), says which project's build
+    # made it (what removes it when it is left without children), and runs what the base
+    # image runs.
     changes = [
-        f'LABEL {VENV_LABEL}={dependencies.venv} {PROJECT_ID_LABEL}="" {ROLE_LABEL}=venv',
+        f'LABEL {VENV_LABEL}={dependencies.venv} {PROJECT_ID_LABEL}="" {ROLE_LABEL}=venv '
+        f"{MAKER_LABEL}={dependencies.project_id}",
         f"CMD {json.dumps(base.get('Cmd') or [])}",
     ]
+    if base.get("Entrypoint"):  # (an empty one is not set back by a commit: only a base's)
+        changes.append(f"ENTRYPOINT {json.dumps(base['Entrypoint'])}")
     return str(client.api.commit(container, changes=changes)["Id"])
+
+
+def _pairs(labels: dict[str, str]) -> list[str]:
+    return [f"{key}={value}" for key, value in labels.items()]
 
 
 def _forget(client: Any, image: str) -> None:
     from docker.errors import APIError  # the SDK only when used (import cost)
 
     try:
-        with engine_layers("the removal of an unlabelled venv image", removing=True, wait=60):
+        with engine_layers("the removal of an unlabelled venv image", removing=True, wait=0):
             client.api.remove_image(image, force=False, noprune=False)
     except (APIError, Busy):
         pass
@@ -339,17 +376,17 @@ def _remove_older(client: Any, dependencies: Dependencies) -> None:
 
 
 def _remove_listed(client: Any, dependencies: Dependencies) -> None:
+    """The project's older dependency images, and the venv images its builds made that no
+    image is built on any more (listed at the top level only when they have no child: a
+    removal stopped half-way, or two removals of their last children at once)."""
     from docker.errors import APIError  # the SDK only when used (import cost)
 
+    ours = dependencies.project_id
     try:
         listed = client.api.images(
-            filters={
-                "label": [
-                    f"{LABEL_PREFIX}.project-id={dependencies.project_id}",
-                    f"{ROLE_LABEL}={ROLE}",
-                ]
-            }
+            filters={"label": [f"{PROJECT_ID_LABEL}={ours}", f"{ROLE_LABEL}={ROLE}"]}
         )
+        listed += client.api.images(filters={"label": [f"{MAKER_LABEL}={ours}"]})
     except APIError:
         return
     for image in listed:

@@ -74,7 +74,11 @@ def test_a_build_reuses_the_dependency_image_and_a_new_one_replaces_only_the_pro
     assert (venv.attrs["Config"]["Entrypoint"] or []) == (base_config["Entrypoint"] or [])
     assert not venv.attrs["Config"].get("NetworkDisabled")  # the install's own, not kept
     assert venv.labels[ROLE_LABEL] == "venv"
-    assert venv.labels[f"{LABEL_PREFIX}.venv-of"] == manifest.project_id  # what removes it
+    # The project whose build made it (what removes it once nothing is built on it): this
+    # one, unless another test's project with the same lock made it first.
+    maker = venv.labels[f"{LABEL_PREFIX}.venv-of"]
+    made_here = f"dependencies: building {first}: installing" in said
+    assert maker == manifest.project_id if made_here else len(maker) == 16, (maker, said)
     # The image's own steps set the venv image's labels empty: a lookup for a venv image
     # to share never takes one of them for it.
     image_labels = client.images.get(images[-1]).labels

@@ -5,6 +5,8 @@ bytecode step failed with "Permission denied")."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from workbench.steps.serve.dependencies import (
     MAKER_LABEL,
     PROJECT_ID_LABEL,
     Dependencies,
+    _install,
     _remove_listed,
     shared_venv,
 )
@@ -124,3 +127,82 @@ def test_a_venv_image_the_project_made_and_nothing_is_built_on_goes_with_its_old
     client = type("Client", (), {"api": api})()
     _remove_listed(client, DEPS)
     assert api.removed == ["older", "left-venv"]
+
+
+class _InstallApi:
+    """Just enough of the engine for one install: records how the container was made and
+    what the commit was told."""
+
+    def __init__(self, entrypoint: list[str] | None) -> None:
+        self.entrypoint = entrypoint
+        self.created: dict[str, Any] = {}
+        self.changes: list[str] = []
+        self.removed: list[str] = []
+
+    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
+        return []
+
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        return {"Config": {"Entrypoint": self.entrypoint, "Cmd": ["python3"]}}
+
+    def create_host_config(self, **settings: Any) -> dict[str, Any]:
+        return settings
+
+    def create_container(self, image: str, **settings: Any) -> dict[str, str]:
+        self.created = settings
+        return {"Id": "install"}
+
+    def put_archive(self, container: str, path: str, data: Any) -> None:
+        data.read()
+
+    def start(self, container: str) -> None:
+        pass
+
+    def logs(self, container: str, stream: bool, follow: bool) -> Any:
+        return iter([b"Successfully installed numpy-2.0\n"])
+
+    def wait(self, container: str) -> dict[str, int]:
+        return {"StatusCode": 0}
+
+    def commit(self, container: str, changes: list[str]) -> dict[str, str]:
+        self.changes = changes
+        return {"Id": "sha256:venv"}
+
+    def remove_container(self, container: str, force: bool = False) -> None:
+        self.removed.append(container)
+
+
+def _installed(tmp_path: Path, entrypoint: list[str] | None) -> _InstallApi:
+    (tmp_path / "environment.lock").write_text("numpy==2.0\n")
+    wheel = tmp_path / "numpy-2.0-py3-none-any.whl"
+    wheel.write_bytes(b"wheel")
+    api = _InstallApi(entrypoint)
+    client = type("Client", (), {"api": api})()
+    planned = dataclasses.replace(
+        DEPS, folder=tmp_path, wheels=(wheel,), script="python3 -m venv /opt/venv\n"
+    )
+    install = _install(client, planned, None)
+    lines = []
+    with contextlib.suppress(StopIteration):
+        while True:
+            lines.append(next(install).text)
+    assert lines == ["Successfully installed numpy-2.0"]
+    assert api.removed == ["install"] and not (tmp_path / "build.tar").exists()
+    assert api.created["host_config"] == {"network_mode": "none"}
+    return api
+
+
+def test_the_install_runs_by_the_shell_as_a_run_step_whatever_the_base_entrypoint(
+    tmp_path: Path,
+) -> None:
+    """A base image's ENTRYPOINT (["python3"] here) would be handed the install's commands
+    as its arguments: the container runs /bin/sh -c instead, and the venv image gets the
+    base's entrypoint back; a base without one keeps none."""
+    api = _installed(tmp_path, ["python3"])
+    assert api.created["entrypoint"] == ["/bin/sh", "-c"]
+    assert api.created["command"] == ["python3 -m venv /opt/venv"]
+    assert 'ENTRYPOINT ["python3"]' in api.changes and 'CMD ["python3"]' in api.changes
+    plain = _installed(tmp_path, None)
+    assert "entrypoint" not in plain.created
+    assert plain.created["command"] == ["/bin/sh", "-c", "python3 -m venv /opt/venv"]
+    assert not [change for change in plain.changes if change.startswith("ENTRYPOINT")]

@@ -12,12 +12,12 @@ from typing import Any
 
 from workbench.steps.serve.dependencies import (
     MAKER_LABEL,
-    PROJECT_ID_LABEL,
     Dependencies,
     _install,
     _remove_listed,
     shared_venv,
 )
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 BASE = ["sha256:base-layer"]
 VENV = [*BASE, "sha256:venv-layer"]

@@ -37,10 +37,10 @@ from workbench.project.lockfile import LOCK_NAME, lock_text, pins_only
 from workbench.project.manifest import Manifest
 from workbench.steps.serve.building import BUILD_WAIT, BuildLog
 from workbench.steps.serve.image_labels import LABEL_PREFIX, source_url
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 
 ROLE_LABEL = f"{LABEL_PREFIX}.role"
 ROLE = "dependencies"
-PROJECT_ID_LABEL = f"{LABEL_PREFIX}.project-id"
 VENV_LABEL = f"{LABEL_PREFIX}.venv"  # on the shared venv image (its children set it empty)
 MAKER_LABEL = f"{LABEL_PREFIX}.venv-of"  # the project whose build made the venv image
 TEMPLATE = ("templates", "dependencies.sh")
@@ -77,7 +77,7 @@ def plan(
     lock = manifest.root / LOCK_NAME
     labels = {
         f"{LABEL_PREFIX}.project": manifest.name,
-        f"{LABEL_PREFIX}.project-id": manifest.project_id,
+        PROJECT_ID_LABEL: manifest.project_id,
         ROLE_LABEL: ROLE,
         "org.opencontainers.image.source": source_url(manifest.root),
         VENV_LABEL: "",  # the venv image's own labels are not its children's

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from screens import shown
 from screens.context import tones, workbench
 from screens.pictures import score_bar
 from screens.release_panel import ReleaseTable
@@ -47,6 +48,9 @@ class StepCard(Static, can_focus=True):
         self.add_class("loaded")
         status = summary.status.value
         palette = tones(self)
+        self.set_class(bool(summary.blockers), "blocked")
+        if not shown.is_new(self, (summary, palette)):
+            return  # what it shows already (home is redrawn at every change, even unseen)
         counts = "  ".join(
             f"[{palette.status(s.value)}]{ICON[s.value]}{n}[/]"
             for s, n in sorted(summary.counts.items(), key=lambda kv: kv[0].value)
@@ -60,7 +64,6 @@ class StepCard(Static, can_focus=True):
         )
         bar = score_bar(summary.fraction, palette.ok)
         self.update(Group(head, bar, Text.from_markup(counts + blockers)))
-        self.set_class(bool(summary.blockers), "blocked")
 
     def on_click(self) -> None:
         self.post_message(self.Selected(self.step))
@@ -126,16 +129,18 @@ class HomeScreen(Screen[None]):
         standing = workbench(self).standing  # computed off this thread, whole
         for summary in standing.summaries:
             self.query_one(f"#card-{summary.step}", StepCard).show(summary)
-        self.query_one("#readiness", Static).update(
+        shown.show(
+            self.query_one("#readiness", Static),
             f"Readiness [b]{escape(standing.readiness_said)}[/b]: the lowest step's share of "
-            "its maximum (a verified check 1, a warning or an answer with a note 0.5)"
+            "its maximum (a verified check 1, a warning or an answer with a note 0.5)",
         )
         done = standing.headline
         said = f"[b {tones(self).ok}]{escape(done)}[/]\n" if done else ""
-        self.query_one("#release", Static).update(said + workbench(self).release_line)
+        shown.show(self.query_one("#release", Static), said + workbench(self).release_line)
         move = standing.move
-        self.query_one("#next", Static).update(
-            "Next: nothing left" if move.action == "none" else f"Next: {escape(move.says)}"
+        shown.show(
+            self.query_one("#next", Static),
+            "Next: nothing left" if move.action == "none" else f"Next: {escape(move.says)}",
         )
         self.query_one(HomeReleases).show(workbench(self).release_rows)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.text import Text
+from textual.widgets import Static
 
+from screens import shown
 from screens.pictures import picture
 from screens.theme import Palette
 from workbench.checklist.engine import ItemView
@@ -57,3 +59,13 @@ def item_detail(
     drawn = picture(item.id, view.result, memory_bytes)
     text = Text.from_markup("\n".join(lines))
     return Group(drawn, text) if drawn else text
+
+
+def show_detail(
+    widget: Static, view: ItemView, tones: Palette, *, cancelled: bool, memory_bytes: int
+) -> None:
+    """The detail of `view` in `widget`, unless it shows it already (made again only when
+    the item's view, the theme or the cancel changed: a redraw of the step at every
+    result is otherwise a layout of the screen)."""
+    if shown.is_new(widget, (view, tones, cancelled, memory_bytes)):
+        widget.update(item_detail(view, tones, cancelled=cancelled, memory_bytes=memory_bytes))

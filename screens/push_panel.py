@@ -64,6 +64,7 @@ class PushPanel(Static):
         self.update("[dim]asking the engine to push ...[/]")
 
     def show(self, layer: str, status: str, current: int, total: int) -> None:
+        new = layer not in self.pushed_layers
         entry = self.pushed_layers.get(layer) or self.pushed_layers.setdefault(
             layer, Layer(self.clock())
         )
@@ -71,7 +72,9 @@ class PushPanel(Static):
         if total:
             entry.total = total
         entry.current = entry.total if entry.done and entry.total else current
-        self.update(self.render_layers())
+        # A row per layer: the panel grows only with a new layer, the only time the screen
+        # is laid out again (progress comes many times a second).
+        self.update(self.render_layers(), layout=new)
 
     def render_layers(self) -> Group:
         now = self.clock()
@@ -96,4 +99,4 @@ class PushPanel(Static):
         summary = f"{done} of {len(self.pushed_layers)} layers done"
         if total:
             summary += f" · {megabytes(sent)} of {megabytes(total)}"
-        return Group(table, Text(summary, style="dim"))
+        return Group(table, Text(summary, style="dim", no_wrap=True, overflow="ellipsis"))

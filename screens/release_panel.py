@@ -24,6 +24,7 @@ class ReleaseTable(ListTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.border_title = "Releases"
+        self._rows_shown: list[dict[str, Any]] | None = None
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -31,6 +32,9 @@ class ReleaseTable(ListTable):
     def show(self, rows: list[dict[str, Any]]) -> None:
         """Fill the table again; a release a person moved to stays selected (on the newest,
         the selection follows the newest: a new release is selected when it comes)."""
+        if rows == self._rows_shown and self.row_count == len(rows):
+            return  # the app redraws at every change of the checklist: the same rows
+        self._rows_shown = [dict(row) for row in rows]
         kept = self.selected_version() if self.cursor_row > 0 else None
         self.clear()
         self.display = bool(rows)

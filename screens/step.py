@@ -1,8 +1,7 @@
 """A step as an interactive checklist: items, their detail, running checks, ticking.
 
 One generic screen for every step; later steps specialise it. Checks run in a
-thread worker (the interface never freezes) and Escape cancels them.
-"""
+thread worker (the interface never freezes) and Escape cancels them."""
 
 from __future__ import annotations
 
@@ -19,10 +18,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from screens import shown
 from screens.answering import AnsweringScreen
 from screens.command_log import CommandPane
 from screens.context import tones
-from screens.item_detail import item_detail
+from screens.item_detail import show_detail
 from screens.item_filter import FilterBox, matches
 from screens.messages import (
     CheckFinished,
@@ -118,12 +118,12 @@ class StepScreen(AnsweringScreen):
         if self.running:
             said = (self.doing, self.current_item, self.phase[:80])
             what = " · ".join(p for p in dict.fromkeys(said) if p)
-            elapsed = time.monotonic() - self.began
+            elapsed = f"{time.monotonic() - self.began:.0f} s"
             cancelling = "cancelling…" if self.cancel_event.is_set() else "Esc cancels"
             # The time and the way out first: a long phase (a path) is cut at the edge, never
-            # the hint a person needs to stop it.
-            busy = f"[b {self.tones.busy}]⟳[/]"
-            line.update(f"{busy} {elapsed:.0f} s · {cancelling} · {escape(what)}")
+            # the hint a person needs to stop it. One line high: no layout of the screen.
+            said_now = f"[b {self.tones.busy}]⟳[/] {elapsed} · {cancelling} · {escape(what)}"
+            shown.show(line, said_now, layout=False)
 
     # --- showing ---------------------------------------------------------------------------
 
@@ -226,13 +226,13 @@ class StepScreen(AnsweringScreen):
         views = self.workbench.views
         if item_id is None or item_id not in views:
             return
-        shown = item_detail(
+        show_detail(
+            self.query_one("#detail", Static),
             views[item_id],
             self.tones,
             cancelled=item_id in self.cancelled_ids,
             memory_bytes=self.checklist.manifest.serve.memory_bytes,
         )
-        self.query_one("#detail", Static).update(shown)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _: DataTable.RowHighlighted) -> None:

@@ -24,6 +24,7 @@ from workbench.checklist.steps import STEP_TITLES, STEPS
 from workbench.checklist.symbols import ICON
 
 if TYPE_CHECKING:
+    from screens.theme import Palette
     from workbench.checklist.engine import StepSummary
 
 
@@ -46,11 +47,14 @@ class StepCard(Static, can_focus=True):
 
     def show(self, summary: StepSummary) -> None:
         self.add_class("loaded")
-        status = summary.status.value
-        palette = tones(self)
         self.set_class(bool(summary.blockers), "blocked")
-        if not shown.is_new(self, (summary, palette)):
-            return  # what it shows already (home is redrawn at every change, even unseen)
+        palette = tones(self)
+        # Made again only when it changed (home is redrawn at every change, even unseen).
+        shown.show_made(self, (summary, palette), lambda: self._card(summary, palette))
+
+    @staticmethod
+    def _card(summary: StepSummary, palette: Palette) -> Group:
+        status = summary.status.value
         counts = "  ".join(
             f"[{palette.status(s.value)}]{ICON[s.value]}{n}[/]"
             for s, n in sorted(summary.counts.items(), key=lambda kv: kv[0].value)
@@ -63,7 +67,7 @@ class StepCard(Static, can_focus=True):
             f"{summary.max_score})"
         )
         bar = score_bar(summary.fraction, palette.ok)
-        self.update(Group(head, bar, Text.from_markup(counts + blockers)))
+        return Group(head, bar, Text.from_markup(counts + blockers))
 
     def on_click(self) -> None:
         self.post_message(self.Selected(self.step))

@@ -67,5 +67,8 @@ def show_detail(
     """The detail of `view` in `widget`, unless it shows it already (made again only when
     the item's view, the theme or the cancel changed: a redraw of the step at every
     result is otherwise a layout of the screen)."""
-    if shown.is_new(widget, (view, tones, cancelled, memory_bytes)):
-        widget.update(item_detail(view, tones, cancelled=cancelled, memory_bytes=memory_bytes))
+    shown.show_made(
+        widget,
+        (view, tones, cancelled, memory_bytes),
+        lambda: item_detail(view, tones, cancelled=cancelled, memory_bytes=memory_bytes),
+    )

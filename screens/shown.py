@@ -7,6 +7,7 @@ quarter of a core from the build beside it (measured in the TUI's tag-and-push t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from weakref import WeakKeyDictionary
 
 from textual.visual import VisualType
@@ -16,20 +17,22 @@ _SHOWN: WeakKeyDictionary[Static, object] = WeakKeyDictionary()
 _NOTHING = object()
 
 
-def is_new(widget: Static, key: object) -> bool:
-    """Whether `key` (what the widget's content is made from, compared by ==) differs from
-    what it was last made from; it is kept as the widget's from now on."""
+def show_made(
+    widget: Static, key: object, make: Callable[[], VisualType], *, layout: bool = True
+) -> bool:
+    """Show what `make()` makes in `widget` unless it was last made from an equal `key`
+    (what the content is made from, compared by ==): `make` is called only then. The key is
+    kept once the update is done, so one that failed is tried again at the next redraw.
+    `layout=False` is for a widget whose size cannot change with its content. Whether it was
+    updated."""
     if _SHOWN.get(widget, _NOTHING) == key:
         return False
+    _SHOWN.pop(widget, None)
+    widget.update(make(), layout=layout)
     _SHOWN[widget] = key
     return True
 
 
-def show(widget: Static, content: VisualType, key: object = None, *, layout: bool = True) -> bool:
-    """Show `content` in `widget` unless it already shows it: `key` is what the content was
-    made from when it is not a string, and `layout=False` is for a widget whose size cannot
-    change with its content. Whether it was updated."""
-    if not is_new(widget, content if key is None else key):
-        return False
-    widget.update(content, layout=layout)
-    return True
+def show(widget: Static, content: VisualType, *, layout: bool = True) -> bool:
+    """Show `content` (a string or anything compared by ==) unless it shows it already."""
+    return show_made(widget, content, lambda: content, layout=layout)

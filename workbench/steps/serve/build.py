@@ -47,6 +47,7 @@ from workbench.steps.serve.image_labels import (
     git_revision,
     image_labels,
 )
+from workbench.steps.serve.run import PROJECT_ID_LABEL
 from workbench.steps.serve.secrets import scan as secret_scan
 from workbench.steps.snapshot.wheels import Target, cached_wheels, wheel_dir
 
@@ -194,7 +195,7 @@ def assemble_context(
     if debs:
         labels[f"{LABEL_PREFIX}.system-packages"] = describe_debs(debs)
     # The project's id, as its containers carry it: what `workbench clean` finds images by.
-    labels[f"{LABEL_PREFIX}.project-id"] = manifest.project_id
+    labels[PROJECT_ID_LABEL] = manifest.project_id
     template = asset("templates", "Dockerfile").read_text()
     label_text = " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
     dockerfile = context / "Dockerfile"

@@ -1,9 +1,10 @@
 """What a widget shows, updated only when it changes.
 
-A Static's update lays its whole screen out again (about 25 ms of CPU at 100x30), and the
-app redraws every screen of the stack at each change of the checklist: during a serve test
-or a push most of those redraws showed what was already shown, and laying them out took a
-quarter of a core from the build beside it (measured in the TUI's tag-and-push test)."""
+A Static's update lays its whole screen out again, and the app redraws every screen of the
+stack at each change of the checklist: during a serve test or a push most of those redraws
+showed what was already shown. In the TUI's tag-and-push test at 120x36, under the profiler,
+662 layouts took 16.9 s of its 75 s (about 25 ms each), a fifth of a core beside the build;
+361 with this."""
 
 from __future__ import annotations
 
